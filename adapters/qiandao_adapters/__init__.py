@@ -1,0 +1,1 @@
+"""Adapters: implementations of the qiandao ports (in-memory, SQL, notifiers)."""

@@ -1,0 +1,305 @@
+"""The one error hierarchy: every refusal has a stable ``code``, a Chinese message and its article.
+
+Host applications match on ``code`` (stable across releases), show ``message`` to people, and may
+cite ``article`` (the article of the regulation or the design rule the refusal enforces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccountError",
+    "AccountLocked",
+    "AuthenticationFailed",
+    "CalendarError",
+    "ConcurrencyConflict",
+    "DeadlinePassed",
+    "DuplicateAccount",
+    "IdempotencyConflict",
+    "InvalidDate",
+    "InvalidInput",
+    "InvalidTransition",
+    "InvalidWorkdayCount",
+    "JurisdictionDenied",
+    "LimitExceeded",
+    "NotFound",
+    "PasswordChangeRequired",
+    "PasswordPolicyViolation",
+    "PermissionDenied",
+    "QiandaoError",
+    "ReasonRequired",
+    "RuleSetError",
+    "ScheduleFileError",
+    "SecrecyRefused",
+    "SelfReviewForbidden",
+    "SessionExpired",
+    "StoreUnavailable",
+    "WindowClosed",
+    "WrongSigner",
+    "YearOutOfRange",
+]
+
+
+class QiandaoError(Exception):
+    """Base of every error qiandao raises on purpose.
+
+    ``code`` is stable and machine-readable; ``message`` is Chinese and for people;
+    ``article`` names the article (第N条) or design rule enforced; ``details`` is context.
+    """
+
+    code: ClassVar[str] = "qiandao.error"
+    article: str = ""
+    default_message: ClassVar[str] = "操作失败"
+
+    def __init__(
+        self, message: str | None = None, *, article: str | None = None, **details: Any
+    ) -> None:
+        self.message = message or self.default_message
+        if article is not None:
+            self.article = article
+        self.details: Mapping[str, Any] = details
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        suffix = f"（{self.article}）" if self.article and self.article not in self.message else ""
+        return f"[{self.code}] {self.message}{suffix}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly form for host APIs."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "article": self.article,
+            "details": {k: str(v) for k, v in self.details.items()},
+        }
+
+
+# --- input and configuration -------------------------------------------------------------
+
+
+class InvalidInput(QiandaoError):
+    """A value failed validation at the boundary (wrong type, empty, too long, bad format)."""
+
+    code = "input.invalid"
+    article = "设计§3"
+    default_message = "输入不合法"
+
+
+class LimitExceeded(InvalidInput):
+    """A field is larger than the configured limit."""
+
+    code = "input.too_large"
+    default_message = "输入超过长度限制"
+
+
+class RuleSetError(QiandaoError):
+    """A jurisdiction's rule file or override is malformed; every bad field is named by path."""
+
+    code = "rules.invalid"
+    article = "第二十条"
+    default_message = "规则配置有误"
+
+
+# --- calendar ----------------------------------------------------------------------------
+
+
+class CalendarError(QiandaoError):
+    """Base of working-day calendar errors."""
+
+    code = "calendar.error"
+    article = "第十条"
+    default_message = "工作日计算失败"
+
+
+class InvalidDate(CalendarError):
+    """Not a date (a string, a datetime where a date is needed, an impossible day)."""
+
+    code = "calendar.invalid_date"
+    default_message = "日期不合法"
+
+
+class InvalidWorkdayCount(CalendarError):
+    """The number of working days is not an integer or is outside the supported span."""
+
+    code = "calendar.invalid_count"
+    default_message = "工作日数不合法"
+
+
+class YearOutOfRange(CalendarError):
+    """The date lies outside the years the calendar can answer."""
+
+    code = "calendar.year_out_of_range"
+    default_message = "年份超出日历支持范围"
+
+
+class ScheduleFileError(CalendarError):
+    """A holiday schedule file is unreadable or has a bad entry (the entry is named)."""
+
+    code = "calendar.schedule_invalid"
+    default_message = "节假日安排文件有误"
+
+
+# --- workflow ----------------------------------------------------------------------------
+
+
+class NotFound(QiandaoError):
+    """The item, assignment, account or unit does not exist (or the actor may not know it does)."""
+
+    code = "not_found"
+    default_message = "对象不存在"
+
+
+class PermissionDenied(QiandaoError):
+    """The actor's role may not run this command."""
+
+    code = "permission.denied"
+    article = "第六条"
+    default_message = "无权执行此操作"
+
+
+class WrongSigner(PermissionDenied):
+    """The signer's tier does not match the tier the destinations require."""
+
+    code = "permission.signer_tier"
+    article = "第九条"
+    default_message = "签发人层级与报送去向不符"
+
+
+class JurisdictionDenied(PermissionDenied):
+    """The actor belongs to another jurisdiction (city or county CPPCC)."""
+
+    code = "permission.jurisdiction"
+    article = "第十五条"
+    default_message = "不属于本级政协管辖范围"
+
+
+class SelfReviewForbidden(PermissionDenied):
+    """Nobody reviews or signs an item they authored."""
+
+    code = "permission.self_review"
+    article = "第九条"
+    default_message = "不得审核或签发本人撰写的信息"
+
+
+class InvalidTransition(QiandaoError):
+    """The command is not allowed in the object's current state."""
+
+    code = "state.invalid_transition"
+    article = "第九条"
+    default_message = "当前状态下不能执行此操作"
+
+
+class ReasonRequired(QiandaoError):
+    """A decline, send-back, rejection or extension needs a written reason."""
+
+    code = "reason.required"
+    article = "第十条"
+    default_message = "不属于本单位职责范围的，应说明理由（第十条）"
+
+
+class DeadlinePassed(QiandaoError):
+    """A window (decline, extension request) has closed."""
+
+    code = "deadline.passed"
+    article = "第十条"
+    default_message = "已超过规定期限"
+
+
+class WindowClosed(QiandaoError):
+    """The rating window is closed or the item is closed."""
+
+    code = "rating.window_closed"
+    article = "第十二条"
+    default_message = "评价期限已过或信息已办结"
+
+
+class SecrecyRefused(QiandaoError):
+    """The deployment refuses 涉密 bodies at intake (保密法)."""
+
+    code = "secrecy.refused"
+    article = "第十四条"
+    default_message = "本系统不得录入涉密信息正文，请线下办理"
+
+
+class ConcurrencyConflict(QiandaoError):
+    """Someone else changed the object first (optimistic version check failed)."""
+
+    code = "store.conflict"
+    article = "设计§3"
+    default_message = "数据已被他人修改，请刷新后重试"
+
+
+class IdempotencyConflict(QiandaoError):
+    """The same idempotency key was used with a different payload."""
+
+    code = "store.idempotency_conflict"
+    article = "设计§3"
+    default_message = "同一幂等键对应了不同的提交内容"
+
+
+class StoreUnavailable(QiandaoError):
+    """The database is down or dropped the connection; nothing was written."""
+
+    code = "store.unavailable"
+    article = "设计§3"
+    default_message = "数据库暂不可用，本次操作未生效"
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+class AccountError(QiandaoError):
+    """Base of account and sign-in errors."""
+
+    code = "account.error"
+    article = "第十六条"
+    default_message = "账号操作失败"
+
+
+class DuplicateAccount(AccountError):
+    """The normalised mobile number is already registered."""
+
+    code = "account.duplicate"
+    default_message = "该手机号码已注册"
+
+
+class AuthenticationFailed(AccountError):
+    """Wrong username or password (never says which)."""
+
+    code = "account.auth_failed"
+    article = "第十七条"
+    default_message = "用户名或密码错误"
+
+
+class AccountLocked(AccountError):
+    """Locked after repeated failures, a theft report, or deleted on departure."""
+
+    code = "account.locked"
+    article = "第十七条"
+    default_message = "账号已锁定，请联系市政协办公室系统管理员"
+
+
+class PasswordChangeRequired(AccountError):
+    """First sign-in (or an expired password): change it before anything else."""
+
+    code = "account.password_change_required"
+    article = "第十六条"
+    default_message = "首次登录须先修改初始密码"
+
+
+class PasswordPolicyViolation(AccountError):
+    """The new password does not meet the policy profile."""
+
+    code = "account.password_policy"
+    article = "第十九条"
+    default_message = "密码不符合安全策略"
+
+
+class SessionExpired(AccountError):
+    """The session is unknown, revoked or idle for too long."""
+
+    code = "account.session_expired"
+    article = "第十七条"
+    default_message = "会话已失效，请重新登录"

@@ -1,0 +1,1 @@
+"""Pure rules of the workflow: no I/O, no clock, no storage."""

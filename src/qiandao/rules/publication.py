@@ -1,0 +1,77 @@
+"""Publication and visibility of 第十四条 and DESIGN §2.6.
+
+Publication is derived, never stored: adopted, not 涉密, and no author opted out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.rules.lifecycle import ADOPTED_STATES, ItemState
+from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, Role
+
+__all__ = ["Access", "AccessFacts", "Viewer", "access", "is_published"]
+
+
+def is_published(state: ItemState, *, secret: bool, opted_out: Iterable[bool]) -> bool:
+    """Published iff adopted (issued or later), not 涉密, and no author opted out."""
+    return state in ADOPTED_STATES and not secret and not any(opted_out)
+
+
+class Access(LabelledEnum):
+    """How much of an item a viewer may see, in increasing order."""
+
+    NONE = "none", "不可见"
+    PUBLISHED = "published", "公开稿"
+    ISSUED_TEXT = "issued_text", "签发稿（交办内容）"
+    FULL = "full", "全部内容"
+
+
+@attrs.frozen
+class Viewer:
+    """The asking actor, as far as visibility cares."""
+
+    account_id: str
+    role: Role
+    jurisdiction: str
+    unit_id: str | None = None
+
+
+@attrs.frozen
+class AccessFacts:
+    """What visibility needs to know of an item."""
+
+    author_ids: frozenset[str]
+    jurisdiction: str
+    assigned_unit_ids: frozenset[str]
+    secret: bool
+    published: bool
+    need_to_know: frozenset[str] = frozenset()
+
+
+def access(viewer: Viewer, facts: AccessFacts) -> Access:
+    """The access level of ``viewer`` to an item.
+
+    Administrators see no content; authors and their jurisdiction's office see everything (for
+    涉密 items only office staff on the need-to-know list besides the editor, deputy and signers of
+    that jurisdiction); a unit sees the issued text of items assigned to it; anyone signed in sees
+    published items.
+    """
+    if viewer.role in ADMIN_ROLES:
+        return Access.NONE
+    if viewer.account_id in facts.author_ids or viewer.account_id in facts.need_to_know:
+        return Access.FULL
+    if viewer.role in OFFICE_ROLES and viewer.jurisdiction == facts.jurisdiction:
+        return Access.FULL
+    if (
+        viewer.role is Role.HANDLING_UNIT
+        and viewer.unit_id is not None
+        and viewer.unit_id in facts.assigned_unit_ids
+    ):
+        return Access.ISSUED_TEXT
+    if facts.published and not facts.secret:
+        return Access.PUBLISHED
+    return Access.NONE

@@ -1,0 +1,78 @@
+"""The rating scale and window of 第十二条, and re-handling after 不满意."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import attrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.errors import InvalidInput, LimitExceeded, PermissionDenied, WindowClosed
+from qiandao.rules.deadlines import WorkdayCalendar, local_day
+
+__all__ = [
+    "GIVEN_RATINGS",
+    "Rating",
+    "RatingRules",
+    "check_rating",
+    "check_rehandle",
+    "rating_window_closes",
+]
+
+
+class Rating(LabelledEnum):
+    """The four grades of 第十二条."""
+
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    DISSATISFIED = "dissatisfied", "不满意"
+    NOT_RATED = "not_rated", "未评价"
+
+
+GIVEN_RATINGS = frozenset({Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.DISSATISFIED})
+
+
+@attrs.frozen
+class RatingRules:
+    """Window length, who may rate, and how often 不满意 may trigger re-handling."""
+
+    window_workdays: int = attrs.field(default=15, validator=attrs.validators.ge(1))
+    coauthors_may_rate: bool = False
+    max_rehandles: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+
+
+def rating_window_closes(calendar: WorkdayCalendar, replied_on: date, rules: RatingRules) -> date:
+    """Last day a first rating may be given; after it the reply stays 未评价."""
+    return calendar.add_working_days(replied_on, rules.window_workdays)
+
+
+def check_rating(
+    rating: Rating,
+    *,
+    is_lead_author: bool,
+    is_coauthor: bool,
+    already_rated: bool,
+    item_closed: bool,
+    window_closes: date,
+    now: datetime,
+    rules: RatingRules,
+) -> None:
+    """Refuse a rating the rules do not allow; a given rating may change until the item closes."""
+    if rating not in GIVEN_RATINGS:
+        raise InvalidInput("评价只能是满意、基本满意或不满意（第十二条）", field="rating")
+    if not (is_lead_author or (is_coauthor and rules.coauthors_may_rate)):
+        raise PermissionDenied("只有提交信息的委员可以评价（第十二条）", article="第十二条")
+    if item_closed:
+        raise WindowClosed("信息已办结，不能再评价")
+    if not already_rated and local_day(now) > window_closes:
+        raise WindowClosed(f"评价期限已于{window_closes.isoformat()}届满")
+
+
+def check_rehandle(latest: Rating, rehandles_done: int, rules: RatingRules) -> None:
+    """Re-handling follows a 不满意 rating, at most ``max_rehandles`` times."""
+    if latest is not Rating.DISSATISFIED:
+        raise InvalidInput("只有评价为“不满意”的答复才能重新办理（第十二条）", field="rating")
+    if rehandles_done >= rules.max_rehandles:
+        raise LimitExceeded(
+            f"重新办理最多{rules.max_rehandles}次", article="第十二条", limit=rules.max_rehandles
+        )

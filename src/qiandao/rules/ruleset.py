@@ -1,0 +1,104 @@
+"""A jurisdiction's rules (第二十条): the Zhoushan defaults plus a county's TOML overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.converter import structure, unstructure
+from qiandao.errors import RuleSetError
+from qiandao.rules.deadlines import DeadlineRules
+from qiandao.rules.points import PointsTable
+from qiandao.rules.rating import RatingRules
+from qiandao.rules.tiers import TierRules
+
+__all__ = [
+    "AccountRules",
+    "IntakeRules",
+    "PasswordProfile",
+    "RuleSet",
+]
+
+
+class PasswordProfile(LabelledEnum):
+    """Password and session policy profiles (DESIGN §2.8)."""
+
+    DJCP_LEVEL3 = "djcp_level3", "等保三级"
+    OWASP_ASVS = "owasp_asvs", "OWASP ASVS"
+
+
+@attrs.frozen
+class IntakeRules:
+    """Limits at submission, internal review targets (急事急报) and the 涉密 intake choice."""
+
+    max_title_chars: int = attrs.field(default=200, validator=attrs.validators.ge(1))
+    max_body_chars: int = attrs.field(default=20_000, validator=attrs.validators.ge(1))
+    max_reason_chars: int = attrs.field(default=2_000, validator=attrs.validators.ge(1))
+    max_coauthors: int = attrs.field(default=20, validator=attrs.validators.ge(0))
+    review_workdays: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    urgent_review_workdays: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    refuse_secret_bodies: bool = False
+
+
+@attrs.frozen
+class AccountRules:
+    """Which password profile applies (its figures live in ``qiandao.accounts``)."""
+
+    password_profile: PasswordProfile = PasswordProfile.DJCP_LEVEL3
+
+
+@attrs.frozen
+class RuleSet:
+    """Every setting of one jurisdiction. Immutable: overrides make a new RuleSet."""
+
+    jurisdiction: str = "zhoushan"
+    name: str = "舟山市政协"
+    tiers: TierRules = attrs.Factory(TierRules)
+    deadlines: DeadlineRules = attrs.Factory(DeadlineRules)
+    rating: RatingRules = attrs.Factory(RatingRules)
+    points: PointsTable = attrs.Factory(PointsTable)
+    intake: IntakeRules = attrs.Factory(IntakeRules)
+    accounts: AccountRules = attrs.Factory(AccountRules)
+
+    @classmethod
+    def zhoushan(cls) -> RuleSet:
+        """The city defaults of the Zhoushan regulation."""
+        return cls()
+
+    def with_overrides(self, overrides: Mapping[str, Any], *, source: str = "覆盖设置") -> RuleSet:
+        """A new RuleSet: these rules with ``overrides`` merged in; self is unchanged."""
+        if not isinstance(overrides, Mapping):
+            raise RuleSetError(f"{source}须为键值表", errors=("expected a table @ $",))
+        merged = _merge(unstructure(self), overrides)
+        return structure(merged, RuleSet, error=RuleSetError, what=source)
+
+    @classmethod
+    def from_toml(cls, source: str | os.PathLike[str], *, base: RuleSet | None = None) -> RuleSet:
+        """Load a county's overrides from a TOML file onto ``base`` (default: the city rules)."""
+        path = Path(source)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RuleSetError(f"无法读取规则文件 {path}：{exc.strerror}", path=str(path)) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RuleSetError(f"规则文件 {path} 不是合法的 TOML：{exc}", path=str(path)) from exc
+        return (base or cls.zhoushan()).with_overrides(data, source=f"规则文件 {path.name}")
+
+
+def _merge(base: Any, override: Mapping[str, Any]) -> Any:
+    """Deep-merge tables; unknown keys are kept so the converter names them as errors."""
+    if not isinstance(base, dict):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
