@@ -1,0 +1,342 @@
+"""The in-memory store: full unit-of-work semantics (all or nothing), compare-and-set versions.
+
+Writes are staged in the unit of work and applied under one lock at commit, after every version
+check has passed again, so a failed or abandoned unit of work changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+import attrs
+
+from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
+from qiandao.events import Event
+from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.ports.store import AssignmentQuery, IdempotencyRecord, ItemQuery, OutboxMessage
+from qiandao.queries import filter_assignments, filter_items
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+V = TypeVar("V")
+
+
+class _Table(Generic[V]):
+    """A committed dict plus this unit of work's staged writes and the checks they rely on."""
+
+    def __init__(self, base: dict[str, V], what: str) -> None:
+        self.base = base
+        self.what = what
+        self.staged: dict[str, V] = {}
+        self.expected: dict[str, int | None] = {}  # key -> version in base (None: must not exist)
+
+    def get(self, key: str) -> V | None:
+        return self.staged[key] if key in self.staged else self.base.get(key)
+
+    def require(self, key: str) -> V:
+        value = self.get(key)
+        if value is None:
+            raise NotFound(f"{self.what}不存在：{key}", id=key)
+        return value
+
+    def values(self) -> list[V]:
+        merged = dict(self.base)
+        merged.update(self.staged)
+        return list(merged.values())
+
+    def add(self, key: str, value: V) -> None:
+        if self.get(key) is not None:
+            raise ConcurrencyConflict(f"{self.what}已存在：{key}", id=key)
+        self.expected.setdefault(key, None)
+        self.staged[key] = value
+
+    def save(self, key: str, value: V, expected: int, version: Callable[[V], int]) -> None:
+        current = self.require(key)
+        if version(current) != expected:
+            raise ConcurrencyConflict(id=key, expected=expected, actual=version(current))
+        if key not in self.expected:
+            self.expected[key] = expected
+        self.staged[key] = value
+
+    def put(self, key: str, value: V) -> None:
+        self.staged[key] = value
+
+    def verify(self, version: Callable[[V], int] | None) -> None:
+        for key, expected in self.expected.items():
+            current = self.base.get(key)
+            if expected is None and current is not None:
+                raise ConcurrencyConflict(f"{self.what}已存在：{key}", id=key)
+            if expected is not None and (
+                current is None or (version is not None and version(current) != expected)
+            ):
+                raise ConcurrencyConflict(id=key, expected=expected)
+
+    def apply(self) -> None:
+        self.base.update(self.staged)
+
+
+def _item_version(item: Item) -> int:
+    return item.version
+
+
+def _account_version(account: Account) -> int:
+    return account.version
+
+
+def _commission_version(commission: Commission) -> int:
+    return commission.version
+
+
+@attrs.define
+class _Data:
+    items: dict[str, Item] = attrs.Factory(dict)
+    events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
+    outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
+    accounts: dict[str, Account] = attrs.Factory(dict)
+    sessions: dict[str, Session] = attrs.Factory(dict)
+    units: dict[str, Unit] = attrs.Factory(dict)
+    commissions: dict[str, Commission] = attrs.Factory(dict)
+    idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
+
+
+class MemoryStore:
+    """A whole store in one process's memory (tests, demos, embedding without a database)."""
+
+    def __init__(self) -> None:
+        self._data = _Data()
+        self._lock = threading.Lock()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this store."""
+        return MemoryUnitOfWork(self._data, self._lock)
+
+
+class _Items:
+    def __init__(self, table: _Table[Item]) -> None:
+        self._t = table
+
+    def get(self, item_id: str) -> Item:
+        return self._t.require(item_id)
+
+    def add(self, item: Item) -> None:
+        self._t.add(item.id, item)
+
+    def save(self, item: Item, expected_version: int) -> None:
+        self._t.save(item.id, item, expected_version, _item_version)
+
+    def find(self, query: ItemQuery) -> list[Item]:
+        return filter_items(self._t.values(), query)
+
+    def count(self, query: ItemQuery) -> int:
+        return len(filter_items(self._t.values(), attrs.evolve(query, limit=None, offset=0)))
+
+    def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
+        return filter_assignments(self._t.values(), query)
+
+
+class _Events:
+    def __init__(self, table: _Table[tuple[Event, ...]]) -> None:
+        self._t = table
+
+    def append(self, events: Sequence[Event]) -> None:
+        for event in events:
+            existing = self._t.get(event.item_id) or ()
+            if event.sequence != len(existing) + 1:
+                raise ConcurrencyConflict(
+                    f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
+                )
+            if event.item_id not in self._t.expected:
+                self._t.expected[event.item_id] = len(existing) or None
+            self._t.put(event.item_id, (*existing, event))
+
+    def for_item(self, item_id: str) -> list[Event]:
+        return list(self._t.get(item_id) or ())
+
+
+class _Outbox:
+    def __init__(self, table: _Table[OutboxMessage]) -> None:
+        self._t = table
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            if self._t.get(message.notice.id) is None:
+                self._t.put(message.notice.id, message)
+
+    def pending(self, limit: int) -> list[OutboxMessage]:
+        waiting = [m for m in self._t.values() if m.dispatched_at is None]
+        waiting.sort(key=lambda m: (m.recorded_at, m.notice.id))
+        return waiting[:limit]
+
+    def mark_dispatched(self, notice_id: str, at: datetime) -> None:
+        message = self._t.require(notice_id)
+        self._t.put(notice_id, attrs.evolve(message, dispatched_at=at))
+
+    def mark_failed(self, notice_id: str) -> None:
+        message = self._t.require(notice_id)
+        self._t.put(notice_id, attrs.evolve(message, attempts=message.attempts + 1))
+
+
+class _Accounts:
+    def __init__(self, table: _Table[Account]) -> None:
+        self._t = table
+
+    def get(self, account_id: str) -> Account:
+        return self._t.require(account_id)
+
+    def by_phone(self, phone: str) -> Account | None:
+        return next((a for a in self._t.values() if a.phone == phone), None)
+
+    def by_external(self, provider: str, subject: str) -> Account | None:
+        return next(
+            (
+                a
+                for a in self._t.values()
+                if any(e.provider == provider and e.subject == subject for e in a.external_ids)
+            ),
+            None,
+        )
+
+    def _check_unique(self, account: Account) -> None:
+        if account.phone is not None:
+            other = self.by_phone(account.phone)
+            if other is not None and other.id != account.id:
+                raise DuplicateAccount(phone_tail=account.phone[-4:])
+
+    def add(self, account: Account) -> None:
+        self._check_unique(account)
+        self._t.add(account.id, account)
+
+    def save(self, account: Account, expected_version: int) -> None:
+        self._check_unique(account)
+        self._t.save(account.id, account, expected_version, _account_version)
+
+    def list(self, jurisdiction: str | None = None) -> list[Account]:
+        found = [a for a in self._t.values() if jurisdiction in (None, a.jurisdiction)]
+        return sorted(found, key=lambda a: a.id)
+
+
+class _Sessions:
+    def __init__(self, table: _Table[Session]) -> None:
+        self._t = table
+
+    def get(self, token_hash: str) -> Session | None:
+        return self._t.get(token_hash)
+
+    def put(self, session: Session) -> None:
+        self._t.put(session.token_hash, session)
+
+    def revoke_all(self, account_id: str) -> int:
+        live = [s for s in self._t.values() if s.account_id == account_id and not s.revoked]
+        for session in live:
+            self._t.put(session.token_hash, attrs.evolve(session, revoked=True))
+        return len(live)
+
+
+class _Units:
+    def __init__(self, table: _Table[Unit]) -> None:
+        self._t = table
+
+    def get(self, unit_id: str) -> Unit:
+        return self._t.require(unit_id)
+
+    def add(self, unit: Unit) -> None:
+        self._t.add(unit.id, unit)
+
+    def list(self, jurisdiction: str | None = None) -> list[Unit]:
+        found = [u for u in self._t.values() if jurisdiction in (None, u.jurisdiction)]
+        return sorted(found, key=lambda u: u.id)
+
+
+class _Commissions:
+    def __init__(self, table: _Table[Commission]) -> None:
+        self._t = table
+
+    def get(self, commission_id: str) -> Commission:
+        return self._t.require(commission_id)
+
+    def add(self, commission: Commission) -> None:
+        self._t.add(commission.id, commission)
+
+    def save(self, commission: Commission, expected_version: int) -> None:
+        self._t.save(commission.id, commission, expected_version, _commission_version)
+
+    def list(self, jurisdiction: str | None = None) -> list[Commission]:
+        found = [c for c in self._t.values() if jurisdiction in (None, c.jurisdiction)]
+        return sorted(found, key=lambda c: c.id)
+
+
+class _Idempotency:
+    def __init__(self, table: _Table[IdempotencyRecord]) -> None:
+        self._t = table
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        return self._t.get(key)
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self._t.add(record.key, record)
+
+
+class MemoryUnitOfWork:
+    """One transaction over a :class:`MemoryStore`."""
+
+    def __init__(self, data: _Data, lock: threading.Lock) -> None:
+        self._data = data
+        self._lock = lock
+        self._begin()
+
+    def _begin(self) -> None:
+        d = self._data
+        items: _Table[Item] = _Table(d.items, "信息")
+        events: _Table[tuple[Event, ...]] = _Table(d.events, "事件")
+        outbox: _Table[OutboxMessage] = _Table(d.outbox, "通知")
+        accounts: _Table[Account] = _Table(d.accounts, "账号")
+        sessions: _Table[Session] = _Table(d.sessions, "会话")
+        units: _Table[Unit] = _Table(d.units, "承办单位")
+        commissions: _Table[Commission] = _Table(d.commissions, "约稿")
+        idempotency: _Table[IdempotencyRecord] = _Table(d.idempotency, "幂等键")
+        self.items = _Items(items)
+        self.events = _Events(events)
+        self.outbox = _Outbox(outbox)
+        self.accounts = _Accounts(accounts)
+        self.sessions = _Sessions(sessions)
+        self.units = _Units(units)
+        self.commissions = _Commissions(commissions)
+        self.idempotency = _Idempotency(idempotency)
+        self._checked: Iterable[tuple[_Table[object], Callable[[object], int] | None]] = [
+            (items, _item_version),  # type: ignore[list-item]
+            (events, len),  # type: ignore[list-item]
+            (accounts, _account_version),  # type: ignore[list-item]
+            (commissions, _commission_version),  # type: ignore[list-item]
+            (units, None),  # type: ignore[list-item]
+            (idempotency, None),  # type: ignore[list-item]
+            (outbox, None),  # type: ignore[list-item]
+            (sessions, None),  # type: ignore[list-item]
+        ]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        """Re-check every version under the lock, then apply every staged write."""
+        with self._lock:
+            for table, version in self._checked:
+                table.verify(version)
+            for table, _ in self._checked:
+                table.apply()
+        self._begin()
+
+    def rollback(self) -> None:
+        """Drop everything staged since the last commit."""
+        self._begin()

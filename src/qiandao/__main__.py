@@ -1,0 +1,5 @@
+"""``python -m qiandao``: see :mod:`qiandao.cli`."""
+
+from qiandao.cli import main
+
+raise SystemExit(main())

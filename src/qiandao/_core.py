@@ -1,0 +1,235 @@
+"""The service core: wiring of ports, the command runner, the outbox dispatcher.
+
+Every command runs as: load in one unit of work → check who and what → decide events → evolve
+→ save with a version check, append events, record notices → commit → dispatch after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeAlias
+
+import attrs
+
+from qiandao.errors import InvalidInput, JurisdictionDenied, NotFound, PermissionDenied
+from qiandao.events import Change, Event, EventKind, evolve
+from qiandao.model import Assignment, Item
+from qiandao.notices import notices_for
+from qiandao.ports.clock import Clock
+from qiandao.ports.notify import Notifier
+from qiandao.ports.security import IdentityProvider, PasswordHasher
+from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
+from qiandao.rules.deadlines import WorkdayCalendar
+from qiandao.rules.lifecycle import (
+    AssignmentCommand,
+    AssignmentState,
+    ItemCommand,
+    ItemState,
+    next_assignment_state,
+    next_item_state,
+)
+from qiandao.rules.publication import Viewer
+from qiandao.rules.roles import OFFICE_ROLES, Role
+from qiandao.rules.ruleset import RuleSet
+
+__all__ = ["Actor", "DispatchReport"]
+
+Decision: TypeAlias = list[tuple[EventKind, Change]]
+
+
+@attrs.frozen
+class Actor:
+    """Who runs a command: an account with its one role, jurisdiction and (for units) unit."""
+
+    account_id: str
+    role: Role
+    jurisdiction: str
+    unit_id: str | None = None
+
+    def viewer(self) -> Viewer:
+        """The actor as the visibility rule sees it."""
+        return Viewer(self.account_id, self.role, self.jurisdiction, self.unit_id)
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one outbox dispatch did."""
+
+    sent: int
+    failed: int
+
+
+def _uuid() -> str:
+    return uuid.uuid4().hex
+
+
+class _Core:
+    """Shared machinery of the command mix-ins."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock,
+        calendar: WorkdayCalendar | None = None,
+        rules: RuleSet | Mapping[str, RuleSet] | None = None,
+        notifier: Notifier | None = None,
+        hasher: PasswordHasher | None = None,
+        identity_providers: Sequence[IdentityProvider] = (),
+        ids: Callable[[], str] = _uuid,
+        dispatch_after_commit: bool = True,
+    ) -> None:
+        if calendar is None:
+            from qiandao.rules.workdays import ChinaWorkdays
+
+            calendar = ChinaWorkdays.official()
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar
+        if isinstance(rules, RuleSet):
+            self._default_rules = rules
+            self._rules: Mapping[str, RuleSet] = {rules.jurisdiction: rules}
+        else:
+            self._rules = dict(rules or {})
+            self._default_rules = self._rules.get("zhoushan", RuleSet.zhoushan())
+        self.notifier = notifier
+        self.hasher = hasher
+        self.identity_providers = {p.name: p for p in identity_providers}
+        self.new_id = ids
+        self.dispatch_after_commit = dispatch_after_commit
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def rules_for(self, jurisdiction: str) -> RuleSet:
+        """The RuleSet of a jurisdiction (a county's overrides, else the default rules)."""
+        return self._rules.get(jurisdiction, self._default_rules)
+
+    def now(self) -> datetime:
+        """The clock's instant, checked to be aware."""
+        instant = self.clock.now()
+        if instant.utcoffset() is None:
+            raise InvalidInput("时钟必须返回带时区的时间", field="clock")
+        return instant
+
+    @staticmethod
+    def _check_office(actor: Actor, item: Item) -> None:
+        if actor.role in OFFICE_ROLES and actor.jurisdiction != item.jurisdiction:
+            raise JurisdictionDenied(item=item.id)
+
+    @staticmethod
+    def _check_author(actor: Actor, item: Item, *, lead_only: bool = False) -> None:
+        allowed = {item.lead_author_id} if lead_only else item.authors
+        if actor.account_id not in allowed:
+            raise PermissionDenied("只有信息作者可以执行此操作", article="第五条", item=item.id)
+
+    def _item_step(self, actor: Actor, item: Item, command: ItemCommand) -> ItemState:
+        """Relation checks, then the transition table: the next state or a domain error."""
+        if actor.role in OFFICE_ROLES:
+            self._check_office(actor, item)
+        elif actor.role is not Role.HANDLING_UNIT and command in _AUTHOR_COMMANDS:
+            self._check_author(actor, item, lead_only=command in _LEAD_COMMANDS)
+        return next_item_state(item.state, command, actor.role)
+
+    def _assignment_step(
+        self, actor: Actor, item: Item, assignment_id: str, command: AssignmentCommand
+    ) -> tuple[Assignment, AssignmentState]:
+        assignment = item.assignment(assignment_id)
+        if assignment is None:
+            raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
+        if actor.role is Role.HANDLING_UNIT and actor.unit_id != assignment.unit_id:
+            raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
+        if actor.role in OFFICE_ROLES:
+            self._check_office(actor, item)
+        return assignment, next_assignment_state(assignment.state, command, actor.role)
+
+    # --- running commands -----------------------------------------------------------------
+
+    def _stage(
+        self,
+        uow: UnitOfWork,
+        item: Item | None,
+        decision: Decision,
+        actor: Actor,
+        now: datetime,
+        *,
+        item_id: str | None = None,
+    ) -> Item:
+        """Evolve ``item`` by the decided events and stage the save, events and notices."""
+        current = item
+        target_id = item.id if item is not None else item_id
+        if target_id is None:  # pragma: no cover - programming error
+            raise ValueError("a new item needs an id")
+        sequence = item.version if item is not None else 0
+        events: list[Event] = []
+        for kind, change in decision:
+            sequence += 1
+            event = Event(self.new_id(), target_id, sequence, kind, actor.account_id, now, change)
+            current = evolve(current, event)
+            events.append(event)
+        if current is None:  # pragma: no cover - an empty decision on a new item
+            raise ValueError("nothing decided")
+        if item is None:
+            uow.items.add(current)
+        else:
+            uow.items.save(current, item.version)
+        uow.events.append(events)
+        rules = self.rules_for(current.jurisdiction)
+        uow.outbox.add(
+            [OutboxMessage(n, now) for e in events for n in notices_for(e, current, rules)]
+        )
+        return current
+
+    def _run(
+        self,
+        actor: Actor,
+        item_id: str,
+        decide: Callable[[Item, datetime], Decision],
+    ) -> Item:
+        """Load one item, decide, save it with its events and notices, commit, dispatch."""
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            item = uow.items.get(item_id)
+            decision = decide(item, now)
+            updated = self._stage(uow, item, decision, actor, now)
+            uow.commit()
+        self._after_commit()
+        return updated
+
+    def _after_commit(self) -> None:
+        if self.dispatch_after_commit and self.notifier is not None:
+            self.dispatch()
+
+    def dispatch(self, limit: int = 100) -> DispatchReport:
+        """Send pending notices; a notice whose send fails stays pending for the next run."""
+        if self.notifier is None:
+            return DispatchReport(0, 0)
+        sent = failed = 0
+        with self.store.unit_of_work() as uow:
+            for message in uow.outbox.pending(limit):
+                try:
+                    self.notifier.send(message.notice)
+                except Exception:
+                    uow.outbox.mark_failed(message.notice.id)
+                    failed += 1
+                else:
+                    uow.outbox.mark_dispatched(message.notice.id, self.now())
+                    sent += 1
+            uow.commit()
+        return DispatchReport(sent, failed)
+
+
+_AUTHOR_COMMANDS = frozenset(
+    {
+        ItemCommand.EDIT_DRAFT,
+        ItemCommand.SUBMIT,
+        ItemCommand.WITHDRAW,
+        ItemCommand.RESUBMIT,
+        ItemCommand.RATE,
+        ItemCommand.SET_PUBLICATION_CONSENT,
+    }
+)
+_LEAD_COMMANDS = frozenset(
+    {ItemCommand.EDIT_DRAFT, ItemCommand.SUBMIT, ItemCommand.WITHDRAW, ItemCommand.RESUBMIT}
+)

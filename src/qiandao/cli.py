@@ -1,0 +1,98 @@
+"""The ``qiandao`` command line: calendar questions here; adapters add commands by entry point.
+
+Packages register extra sub-commands in the ``qiandao.cli`` entry-point group (a callable taking
+the sub-parsers object), so this module never imports an adapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from importlib.metadata import entry_points
+from typing import Any
+
+from qiandao.errors import InvalidDate, InvalidWorkdayCount, QiandaoError
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidDate(f"不是合法日期：{text!r}（格式 YYYY-MM-DD）", value=text) from None
+
+
+def _parse_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidWorkdayCount(f"工作日数须为整数：{text!r}", value=text) from None
+    if value < 0:
+        raise InvalidWorkdayCount(f"期限的工作日数不能为负：{value}", value=text)
+    return value
+
+
+def _calendar(schedule: str | None) -> Any:
+    from qiandao.rules.workdays import ChinaWorkdays
+
+    calendar = ChinaWorkdays.official()
+    return calendar.load_schedule(schedule) if schedule else calendar
+
+
+def _due(args: argparse.Namespace) -> int:
+    calendar = _calendar(args.schedule)
+    explanation = calendar.explain(_parse_date(args.start), _parse_count(args.workdays))
+    print(explanation.due.isoformat())
+    print(explanation.text())
+    return 0
+
+
+def _years(args: argparse.Namespace) -> int:
+    from qiandao.rules.workdays import MAX_YEAR, MIN_YEAR
+
+    calendar = _calendar(args.schedule)
+    official = calendar.official_years()
+    for year in official:
+        notices = "；".join(n.number for n in calendar.schedule(year).notices)
+        print(f"{year}  官方安排  {notices}")
+    print(f"{MIN_YEAR}–{MAX_YEAR} 中其余年份：临时推算（按法定节日，不含调休），结果标注为临时")
+    return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m qiandao", description="qiandao 社情民意工作流程库命令行"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    cal = commands.add_parser("calendar", help="工作日日历（第十条办理期限）")
+    cal_commands = cal.add_subparsers(dest="calendar_command", required=True)
+    due = cal_commands.add_parser("due", help="计算第N个工作日的到期日并说明")
+    due.add_argument("start", help="交办日期 YYYY-MM-DD（当日不计）")
+    due.add_argument("workdays", nargs="?", default="15", help="工作日数，默认15")
+    due.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
+    due.set_defaults(handler=_due)
+    years = cal_commands.add_parser("years", help="列出官方安排年份与临时推算年份")
+    years.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
+    years.set_defaults(handler=_years)
+
+    for entry in entry_points(group="qiandao.cli"):
+        entry.load()(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; domain errors print their code and message and exit with 2."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except QiandaoError as error:
+        print(f"错误 {error}", file=sys.stderr)
+        return 2

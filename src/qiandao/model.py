@@ -1,0 +1,352 @@
+"""The aggregates and values of the workflow (DESIGN §2), as frozen attrs classes.
+
+State changes happen only in :mod:`qiandao.events` (``evolve``); these classes hold data and
+derive what can be derived (adoption, publication, the current text).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import attrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.rules.deadlines import DeadlineStatus
+from qiandao.rules.lifecycle import (
+    ADOPTED_STATES,
+    OPEN_ASSIGNMENT_STATES,
+    AssignmentState,
+    ItemState,
+)
+from qiandao.rules.points import AdoptionLevel, LeaderRank
+from qiandao.rules.publication import AccessFacts, is_published
+from qiandao.rules.rating import Rating
+from qiandao.rules.roles import Role
+from qiandao.rules.tiers import Destination
+
+__all__ = [
+    "Account",
+    "AccountStatus",
+    "Assignment",
+    "Channel",
+    "Commission",
+    "ExtensionDecision",
+    "ExtensionRequest",
+    "ExternalIdentity",
+    "Feedback",
+    "FeedbackKind",
+    "FocusCategory",
+    "Item",
+    "Reply",
+    "ReviewDecision",
+    "ReviewRecord",
+    "ReviewStage",
+    "Session",
+    "TextVersion",
+    "Unit",
+]
+
+
+class FocusCategory(LabelledEnum):
+    """The six focus areas of 第四条."""
+
+    POLICY_REACTION = "policy_reaction", "重大政策实施后群众的反映及意见"
+    REFORM_DEVELOPMENT_STABILITY = "reform_development_stability", "改革发展稳定的重要情况和意见"
+    EMERGENCY = "emergency", "突发事件的情况分析和防治对策"
+    UNITED_FRONT_OPINION = "united_front_opinion", "统一战线内部有识之士的前瞻性意见"
+    SECTOR_INTEREST = "sector_interest", "社会群体、界别利益相关问题"
+    HOT_ISSUE = "hot_issue", "群众关注的热点、难点问题"
+
+
+class Channel(LabelledEnum):
+    """How the information reached the office (第七条)."""
+
+    MEMBER = "member", "委员报送"
+    INFO_OFFICER = "info_officer", "特邀信息员报送"
+    CONTACT_POINT = "contact_point", "社情民意信息联系点"
+    MEETING = "meeting", "会议和活动中收集"
+    DAILY_WORK = "daily_work", "日常工作中了解"
+    COMMISSION = "commission", "约稿"
+
+
+class ReviewStage(LabelledEnum):
+    """The three steps of 第九条."""
+
+    PRELIMINARY = "preliminary", "初审"
+    DEPUTY = "deputy", "分管领导审核"
+    SIGNOFF = "signoff", "审核签发"
+
+
+class ReviewDecision(LabelledEnum):
+    """What a reviewer decided."""
+
+    PASSED = "passed", "通过"
+    RETURNED = "returned", "退回"
+    REJECTED = "rejected", "不予采用"
+    MERGED = "merged", "合并"
+
+
+class ExtensionDecision(LabelledEnum):
+    """The office's answer to an extension request."""
+
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "同意"
+    REFUSED = "refused", "不同意"
+
+
+class FeedbackKind(LabelledEnum):
+    """Feedback records of 第十一条."""
+
+    ADOPTION = "adoption", "采用情况"
+    INSTRUCTION = "instruction", "领导批示"
+    IMPLEMENTATION = "implementation", "落实情况"
+
+
+@attrs.frozen
+class TextVersion:
+    """One version of an item's text; version 1 is the author's original."""
+
+    number: int
+    title: str
+    body: str
+    editor_id: str
+    at: datetime
+
+
+@attrs.frozen
+class ReviewRecord:
+    """One decision in the review chain, in order."""
+
+    stage: ReviewStage
+    decision: ReviewDecision
+    actor_id: str
+    role: Role
+    at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class ExtensionRequest:
+    """A unit's request for more time, and the office's decision."""
+
+    requested_at: datetime
+    workdays: int
+    reason: str
+    decision: ExtensionDecision = ExtensionDecision.PENDING
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    new_due: date | None = None
+
+
+@attrs.frozen
+class Reply:
+    """A unit's written reply (书面答复)."""
+
+    text: str
+    by: str
+    at: datetime
+
+
+@attrs.frozen
+class Assignment:
+    """One item handed to one unit (交办), with its deadline."""
+
+    id: str
+    unit_id: str
+    lead: bool
+    state: AssignmentState
+    assigned_at: datetime
+    due: date
+    decline_until: date
+    provisional: bool = False
+    extensions: tuple[ExtensionRequest, ...] = ()
+    replies: tuple[Reply, ...] = ()
+    rating: Rating = Rating.NOT_RATED
+    rated_at: datetime | None = None
+    rating_closes: date | None = None
+    decline_reason: str | None = None
+    reassigned_to: str | None = None
+    rehandles: int = 0
+    reminders: frozenset[DeadlineStatus] = frozenset()
+
+    @property
+    def open(self) -> bool:
+        """Still awaiting the unit or the office (not replied, reassigned or cancelled)."""
+        return self.state in OPEN_ASSIGNMENT_STATES
+
+    @property
+    def approved_extensions(self) -> int:
+        """How many extensions the office granted."""
+        return sum(1 for e in self.extensions if e.decision is ExtensionDecision.APPROVED)
+
+
+@attrs.frozen
+class Feedback:
+    """Adoption by a higher body, a leader's instruction, or an implementation note."""
+
+    kind: FeedbackKind
+    on: date
+    recorded_by: str
+    at: datetime
+    text: str = ""
+    level: AdoptionLevel | None = None
+    leader: str | None = None
+    rank: LeaderRank | None = None
+
+
+@attrs.frozen
+class Item:
+    """One piece of 社情民意信息 from draft to closing. ``version`` counts applied events."""
+
+    id: str
+    version: int
+    jurisdiction: str
+    state: ItemState
+    lead_author_id: str
+    texts: tuple[TextVersion, ...]
+    category: FocusCategory
+    channel: Channel
+    created_at: datetime
+    sector: str = ""
+    coauthor_ids: tuple[str, ...] = ()
+    urgent: bool = False
+    secret: bool = False
+    body_withheld: bool = False
+    opted_out: frozenset[str] = frozenset()
+    destinations: frozenset[Destination] = frozenset()
+    reviews: tuple[ReviewRecord, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+    submitted_at: datetime | None = None
+    issued_at: datetime | None = None
+    closed_at: datetime | None = None
+    commission_id: str | None = None
+    merged_into: str | None = None
+    merged_from: tuple[str, ...] = ()
+    merged_authors: frozenset[str] = frozenset()
+    reported_from: str | None = None
+    reported_as: str | None = None
+    rehandles: int = 0
+
+    @property
+    def title(self) -> str:
+        """The current title (latest text version)."""
+        return self.texts[-1].title
+
+    @property
+    def body(self) -> str:
+        """The current body (latest text version)."""
+        return self.texts[-1].body
+
+    @property
+    def authors(self) -> frozenset[str]:
+        """Lead author and co-authors (联名)."""
+        return frozenset((self.lead_author_id, *self.coauthor_ids))
+
+    @property
+    def adopted(self) -> bool:
+        """录用: issued or any later state."""
+        return self.state in ADOPTED_STATES
+
+    @property
+    def published(self) -> bool:
+        """Derived: adopted, not 涉密, and no author opted out (第十四条)."""
+        return is_published(self.state, secret=self.secret, opted_out=[bool(self.opted_out)])
+
+    @property
+    def open_assignments(self) -> tuple[Assignment, ...]:
+        """Assignments still awaiting a unit or the office."""
+        return tuple(a for a in self.assignments if a.open)
+
+    def assignment(self, assignment_id: str) -> Assignment | None:
+        """The assignment with this id, if any."""
+        return next((a for a in self.assignments if a.id == assignment_id), None)
+
+    def access_facts(self) -> AccessFacts:
+        """What the visibility rule needs of this item."""
+        return AccessFacts(
+            author_ids=self.authors,
+            jurisdiction=self.jurisdiction,
+            assigned_unit_ids=frozenset(a.unit_id for a in self.assignments),
+            secret=self.secret,
+            published=self.published,
+        )
+
+
+@attrs.frozen
+class Unit:
+    """A handling unit (承办单位) of a jurisdiction."""
+
+    id: str
+    name: str
+    jurisdiction: str
+    active: bool = True
+
+
+@attrs.frozen
+class Commission:
+    """约稿 (第七条): a topic the office asks invitees to research, with a due date."""
+
+    id: str
+    version: int
+    jurisdiction: str
+    topic: str
+    invitee_ids: tuple[str, ...]
+    due: date
+    created_by: str
+    created_at: datetime
+    item_ids: tuple[str, ...] = ()
+
+
+class AccountStatus(LabelledEnum):
+    """Whether an account may sign in."""
+
+    ACTIVE = "active", "正常"
+    LOCKED = "locked", "已锁定"
+    DELETED = "deleted", "已删除"
+
+
+@attrs.frozen
+class ExternalIdentity:
+    """An identity at an external provider (e.g. 浙政钉), bound to one account."""
+
+    provider: str
+    subject: str
+
+
+@attrs.frozen
+class Account:
+    """A real-name account (第十六、十七条); the username is the normalised mobile number.
+
+    After departure the account is kept for attribution with no phone, credentials or bindings.
+    """
+
+    id: str
+    version: int
+    real_name: str
+    role: Role
+    jurisdiction: str
+    created_at: datetime
+    phone: str | None = None
+    unit_id: str | None = None
+    status: AccountStatus = AccountStatus.ACTIVE
+    password_hash: str | None = None
+    must_change_password: bool = True
+    password_changed_at: datetime | None = None
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+    lock_reason: str = ""
+    external_ids: frozenset[ExternalIdentity] = frozenset()
+    deleted_at: datetime | None = None
+
+
+@attrs.frozen
+class Session:
+    """A signed-in session; the store keeps only a hash of its token."""
+
+    token_hash: str
+    account_id: str
+    created_at: datetime
+    last_seen: datetime
+    password_change_only: bool = False
+    revoked: bool = False

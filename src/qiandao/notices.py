@@ -1,0 +1,85 @@
+"""Which events notify whom, and what the notice says (Chinese).
+
+Recipients are account ids, ``unit:<id>`` for a handling unit, or ``role:<role>@<jurisdiction>``
+for everyone holding a role in a jurisdiction; the host's notifier resolves the groups.
+"""
+
+from __future__ import annotations
+
+from qiandao.events import Event, EventKind
+from qiandao.model import Item
+from qiandao.ports.notify import Notice
+from qiandao.rules.lifecycle import ItemState
+from qiandao.rules.roles import Role
+from qiandao.rules.ruleset import RuleSet
+from qiandao.rules.tiers import required_signer
+
+__all__ = ["notices_for", "role_group", "unit_group"]
+
+_K = EventKind
+
+
+def role_group(role: Role, jurisdiction: str) -> str:
+    """The recipient name of everyone with ``role`` in ``jurisdiction``."""
+    return f"role:{role.value}@{jurisdiction}"
+
+
+def unit_group(unit_id: str) -> str:
+    """The recipient name of a handling unit's accounts."""
+    return f"unit:{unit_id}"
+
+
+def _unit_of(event: Event) -> tuple[str, ...]:
+    change = event.change
+    return (unit_group(change.assignment.unit_id),) if change.assignment is not None else ()
+
+
+def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
+    """The notices an event causes (at most one, carrying the event id for de-duplication)."""
+    j = item.jurisdiction
+    editors = (role_group(Role.EDITOR, j),)
+    authors = tuple(sorted(item.authors))
+    title = f"【急】{item.title}" if item.urgent else item.title
+    recipients: tuple[str, ...]
+    if event.kind in (_K.SUBMITTED, _K.RESUBMITTED):
+        recipients, text = editors, f"新信息待初审：{title}"
+    elif event.kind is _K.PRELIMINARY_PASSED or (
+        event.kind is _K.SENT_BACK and event.change.state is ItemState.IN_REVIEW
+    ):
+        recipients, text = (role_group(Role.DEPUTY, j),), f"信息待审核：{title}"
+    elif event.kind is _K.DEPUTY_APPROVED:
+        signer = required_signer(item.destinations, rules.tiers)
+        recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
+    elif event.kind in (_K.RETURNED, _K.REJECTED, _K.SIGNED, _K.CLOSED, _K.FEEDBACK_RECORDED):
+        recipients, text = authors, f"您的信息“{item.title}”：{event.kind.label}"
+    elif event.kind in (_K.ASSIGNED, _K.REASSIGNED):
+        recipients, text = _unit_of(event), f"请签收交办信息：{title}"
+    elif event.kind in (_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED):
+        recipients, text = editors, f"{event.kind.label}：{title}"
+    elif event.kind in (
+        _K.EXTENSION_APPROVED,
+        _K.EXTENSION_REFUSED,
+        _K.OVERRULED,
+        _K.REHANDLE_ORDERED,
+        _K.ASSIGNMENT_CANCELLED,
+        _K.DEADLINE_RECOMPUTED,
+    ):
+        recipients, text = _unit_of(event), f"{event.kind.label}：{title}"
+    elif event.kind is _K.REPLIED:
+        recipients, text = authors + editors, f"承办单位已答复，请评价：{title}"
+    elif event.kind is _K.REMINDER_SENT:
+        recipients, text = _unit_of(event) + editors, f"办理提醒（{event.change.note}）：{title}"
+    else:
+        return []
+    if not recipients:
+        return []
+    return [
+        Notice(
+            id=event.id,
+            kind=event.kind.value,
+            recipients=recipients,
+            text=text,
+            at=event.at,
+            item_id=item.id,
+        )
+    ]

@@ -1,0 +1,50 @@
+"""The ports: Protocols a host (or an adapter of ours) implements.
+
+The service talks to storage, time, notification and identity only through these, so a host can
+plug in its own database, message bus or single sign-on. Each store port has a contract suite in
+:mod:`qiandao.testing`.
+"""
+
+from qiandao.ports.clock import Clock
+from qiandao.ports.notify import Notice, Notifier
+from qiandao.ports.security import IdentityProvider, PasswordHasher
+from qiandao.ports.store import (
+    AccountRepository,
+    AssignmentQuery,
+    CommissionRepository,
+    EventRepository,
+    IdempotencyRecord,
+    IdempotencyRepository,
+    ItemOrder,
+    ItemQuery,
+    ItemRepository,
+    OutboxMessage,
+    OutboxRepository,
+    SessionRepository,
+    Store,
+    UnitOfWork,
+    UnitRepository,
+)
+
+__all__ = [
+    "AccountRepository",
+    "AssignmentQuery",
+    "Clock",
+    "CommissionRepository",
+    "EventRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "IdentityProvider",
+    "ItemOrder",
+    "ItemQuery",
+    "ItemRepository",
+    "Notice",
+    "Notifier",
+    "OutboxMessage",
+    "OutboxRepository",
+    "PasswordHasher",
+    "SessionRepository",
+    "Store",
+    "UnitOfWork",
+    "UnitRepository",
+]

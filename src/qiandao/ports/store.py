@@ -1,0 +1,190 @@
+"""Storage ports: repositories reached through one unit of work (all or nothing).
+
+Every ``save`` is a compare-and-set on ``version``: a stale writer gets ``ConcurrencyConflict``.
+Queries take small value objects so a SQL store can push them down to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+import attrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.events import Event
+from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.ports.notify import Notice
+from qiandao.rules.lifecycle import AssignmentState, ItemState
+
+__all__ = [
+    "AccountRepository",
+    "AssignmentQuery",
+    "CommissionRepository",
+    "EventRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "ItemOrder",
+    "ItemQuery",
+    "ItemRepository",
+    "OutboxMessage",
+    "OutboxRepository",
+    "SessionRepository",
+    "Store",
+    "UnitOfWork",
+    "UnitRepository",
+]
+
+
+class ItemOrder(LabelledEnum):
+    """Orderings the queries need."""
+
+    URGENT_FIRST = "urgent_first", "急件优先，按提交时间"
+    NEWEST_FIRST = "newest_first", "最新在前"
+    ISSUED_NEWEST_FIRST = "issued_newest_first", "按签发时间倒序"
+
+
+@attrs.frozen
+class ItemQuery:
+    """A filter over items; ``None`` means "any". Results ordered by ``order`` then id."""
+
+    jurisdiction: str | None = None
+    states: frozenset[ItemState] | None = None
+    author_id: str | None = None
+    unit_id: str | None = None
+    published_only: bool = False
+    commission_id: str | None = None
+    order: ItemOrder = ItemOrder.NEWEST_FIRST
+    limit: int | None = None
+    offset: int = 0
+
+
+@attrs.frozen
+class AssignmentQuery:
+    """A filter over assignments, ordered by due date then assignment id."""
+
+    jurisdiction: str | None = None
+    unit_id: str | None = None
+    states: frozenset[AssignmentState] | None = None
+    due_before: date | None = None  # due strictly before this day
+    limit: int | None = None
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A notice recorded in the same transaction as its change; dispatched after commit."""
+
+    notice: Notice
+    recorded_at: datetime
+    dispatched_at: datetime | None = None
+    attempts: int = 0
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """What a retried request with the same key must get again."""
+
+    key: str
+    fingerprint: str
+    item_id: str
+
+
+class ItemRepository(Protocol):
+    """Items, with their assignments and records."""
+
+    def get(self, item_id: str) -> Item: ...  # NotFound
+    def add(self, item: Item) -> None: ...  # ConcurrencyConflict if the id exists
+    def save(self, item: Item, expected_version: int) -> None: ...  # ConcurrencyConflict
+    def find(self, query: ItemQuery) -> list[Item]: ...
+    def count(self, query: ItemQuery) -> int: ...
+    def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]: ...
+
+
+class EventRepository(Protocol):
+    """The append-only event log; (item_id, sequence) is unique."""
+
+    def append(self, events: Sequence[Event]) -> None: ...  # ConcurrencyConflict on a duplicate
+    def for_item(self, item_id: str) -> list[Event]: ...
+
+
+class OutboxRepository(Protocol):
+    """Notices waiting to be dispatched."""
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None: ...
+    def pending(self, limit: int) -> list[OutboxMessage]: ...
+    def mark_dispatched(self, notice_id: str, at: datetime) -> None: ...
+    def mark_failed(self, notice_id: str) -> None: ...
+
+
+class AccountRepository(Protocol):
+    """Accounts; the phone number is unique among accounts that have one."""
+
+    def get(self, account_id: str) -> Account: ...  # NotFound
+    def by_phone(self, phone: str) -> Account | None: ...
+    def by_external(self, provider: str, subject: str) -> Account | None: ...
+    def add(self, account: Account) -> None: ...  # DuplicateAccount / ConcurrencyConflict
+    def save(self, account: Account, expected_version: int) -> None: ...
+    def list(self, jurisdiction: str | None = None) -> list[Account]: ...
+
+
+class SessionRepository(Protocol):
+    """Signed-in sessions, by token hash."""
+
+    def get(self, token_hash: str) -> Session | None: ...
+    def put(self, session: Session) -> None: ...
+    def revoke_all(self, account_id: str) -> int: ...
+
+
+class UnitRepository(Protocol):
+    """Handling units."""
+
+    def get(self, unit_id: str) -> Unit: ...  # NotFound
+    def add(self, unit: Unit) -> None: ...
+    def list(self, jurisdiction: str | None = None) -> list[Unit]: ...
+
+
+class CommissionRepository(Protocol):
+    """Commissions (约稿)."""
+
+    def get(self, commission_id: str) -> Commission: ...  # NotFound
+    def add(self, commission: Commission) -> None: ...
+    def save(self, commission: Commission, expected_version: int) -> None: ...
+    def list(self, jurisdiction: str | None = None) -> list[Commission]: ...
+
+
+class IdempotencyRepository(Protocol):
+    """Remembered idempotency keys of submissions."""
+
+    def get(self, key: str) -> IdempotencyRecord | None: ...
+    def add(self, record: IdempotencyRecord) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: commit makes all of it visible, or none of it."""
+
+    items: ItemRepository
+    events: EventRepository
+    outbox: OutboxRepository
+    accounts: AccountRepository
+    sessions: SessionRepository
+    units: UnitRepository
+    commissions: CommissionRepository
+    idempotency: IdempotencyRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...  # rolls back whatever was not committed
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """A storage backend: hands out units of work."""
+
+    def unit_of_work(self) -> UnitOfWork: ...

@@ -1,0 +1,19 @@
+"""The entry object a host creates: :class:`Qiandao`, every command of the regulation."""
+
+from __future__ import annotations
+
+from qiandao._feedback import FeedbackCommands
+from qiandao._handling import HandlingCommands
+from qiandao._inbox import QueryCommands
+from qiandao._jobs import JobCommands
+from qiandao._review import ReviewCommands
+
+__all__ = ["Qiandao"]
+
+
+class Qiandao(ReviewCommands, HandlingCommands, FeedbackCommands, JobCommands, QueryCommands):
+    """The workflow service: create it with a store, a clock and the rules, then call commands.
+
+    Each command checks role, jurisdiction and state, applies the rules, saves with an optimistic
+    version check, records its events and notices atomically, and dispatches after commit.
+    """
