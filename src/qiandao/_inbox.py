@@ -1,11 +1,270 @@
-"""What awaits me, my items, published items, overdue lists, item detail filtered by visibility."""
+"""Queries: what awaits me, my items, published items, overdue lists, detail, bulletins."""
 
 from __future__ import annotations
 
-from qiandao._core import _Core
+from datetime import date, datetime
 
-__all__ = ["QueryCommands"]
+import attrs
+
+from qiandao._core import Actor, _Core
+from qiandao.errors import InvalidInput, NotFound, PermissionDenied
+from qiandao.model import Assignment, Item, ReviewRecord, TextVersion
+from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
+from qiandao.reporting import Bulletin, bulletin
+from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
+from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState, ItemState
+from qiandao.rules.points import Period, RankedScore
+from qiandao.rules.publication import Access, access
+from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
+from qiandao.rules.tiers import required_signer, signer_rank
+from qiandao.rules.workdays import DeadlineExplanation
+
+__all__ = ["AssignmentView", "ItemView", "QueryCommands"]
+
+MAX_PAGE = 500
+
+
+@attrs.frozen
+class AssignmentView:
+    """An assignment with its deadline status at the time of asking."""
+
+    assignment: Assignment
+    status: DeadlineStatus | None  # None once replied, reassigned or cancelled
+
+
+@attrs.frozen
+class ItemView:
+    """An item as one actor may see it; fields the actor may not see are empty."""
+
+    id: str
+    access: Access
+    state: ItemState
+    jurisdiction: str
+    title: str
+    body: str
+    category: str
+    urgent: bool
+    published: bool
+    lead_author_id: str | None
+    issued_at: datetime | None
+    texts: tuple[TextVersion, ...] = ()
+    reviews: tuple[ReviewRecord, ...] = ()
+    assignments: tuple[AssignmentView, ...] = ()
+
+
+def _page(limit: int, offset: int = 0) -> None:
+    if type(limit) is not int or not 0 < limit <= MAX_PAGE or type(offset) is not int or offset < 0:
+        raise InvalidInput(f"分页参数不合法（每页1至{MAX_PAGE}条）", field="limit")
 
 
 class QueryCommands(_Core):
-    """What awaits me, my items, published items, overdue lists, item detail filtered by visibility."""
+    """Read-side questions; every answer is filtered by what the asking actor may see."""
+
+    def _view(
+        self, actor: Actor, item: Item, now: datetime, level: Access | None = None
+    ) -> ItemView:
+        level = level or access(actor.viewer(), item.access_facts())
+        if level is Access.NONE:
+            raise NotFound(f"信息不存在：{item.id}", id=item.id)
+        rules = self.rules_for(item.jurisdiction).deadlines
+        shown = item.assignments
+        if level is Access.ISSUED_TEXT:
+            shown = tuple(a for a in item.assignments if a.unit_id == actor.unit_id)
+        elif level is Access.PUBLISHED:
+            shown = ()
+        views = tuple(
+            AssignmentView(a, classify(self.calendar, a.due, now, rules) if a.open else None)
+            for a in shown
+        )
+        full = level is Access.FULL
+        return ItemView(
+            id=item.id,
+            access=level,
+            state=item.state,
+            jurisdiction=item.jurisdiction,
+            title=item.title,
+            body=item.body,
+            category=item.category.label,
+            urgent=item.urgent,
+            published=item.published,
+            lead_author_id=item.lead_author_id if level is not Access.ISSUED_TEXT else None,
+            issued_at=item.issued_at,
+            texts=item.texts if full else (),
+            reviews=item.reviews if full else (),
+            assignments=views,
+        )
+
+    def item_detail(self, actor: Actor, item_id: str) -> ItemView:
+        """One item, filtered by the actor's access; an invisible item is "not found"."""
+        with self.store.unit_of_work() as uow:
+            item = uow.items.get(item_id)
+        return self._view(actor, item, self.now())
+
+    def my_items(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
+        """The actor's own items (as lead author or co-author), newest first."""
+        _page(limit, offset)
+        query = ItemQuery(author_id=actor.account_id, limit=limit, offset=offset)
+        return self._views(actor, query)
+
+    def published(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
+        """Published items (第十四条), newest issued first; 涉密 items never appear."""
+        _page(limit, offset)
+        if actor.role in ADMIN_ROLES:
+            raise PermissionDenied("系统管理人员不查看信息内容", article="设计§2.8")
+        query = ItemQuery(
+            published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, limit=limit, offset=offset
+        )
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            items = uow.items.find(query)
+        return [self._view(actor, i, now, Access.PUBLISHED) for i in items]
+
+    def _views(self, actor: Actor, query: ItemQuery) -> list[ItemView]:
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            items = uow.items.find(query)
+        return [self._view(actor, i, now) for i in items]
+
+    def inbox(self, actor: Actor, *, limit: int = 50) -> list[ItemView]:
+        """What awaits the actor: per role, its queue in the order it should be worked."""
+        _page(limit)
+        j = actor.jurisdiction
+        if actor.role is Role.EDITOR:
+            states = frozenset({ItemState.SUBMITTED, ItemState.ISSUED, ItemState.REPLIED})
+            query = ItemQuery(
+                jurisdiction=j, states=states, order=ItemOrder.URGENT_FIRST, limit=limit
+            )
+            office = self._views(actor, query)
+            waiting = self._assignment_items(
+                actor,
+                AssignmentQuery(
+                    jurisdiction=j,
+                    states=frozenset(
+                        {AssignmentState.DECLINED, AssignmentState.EXTENSION_REQUESTED}
+                    ),
+                    limit=limit,
+                ),
+            )
+            seen = {v.id for v in office}
+            return (office + [v for v in waiting if v.id not in seen])[:limit]
+        if actor.role is Role.DEPUTY:
+            return self._views(
+                actor,
+                ItemQuery(
+                    jurisdiction=j,
+                    states=frozenset({ItemState.IN_REVIEW}),
+                    order=ItemOrder.URGENT_FIRST,
+                    limit=limit,
+                ),
+            )
+        if actor.role in SIGNER_ROLES:
+            tiers = self.rules_for(j).tiers
+            query = ItemQuery(
+                jurisdiction=j,
+                states=frozenset({ItemState.AWAITING_SIGNOFF}),
+                order=ItemOrder.URGENT_FIRST,
+            )
+            now = self.now()
+            with self.store.unit_of_work() as uow:
+                items = uow.items.find(query)
+
+            def mine(item: Item) -> bool:
+                needed = required_signer(item.destinations, tiers)
+                return needed is actor.role or (
+                    tiers.allow_higher_signer and signer_rank(actor.role) > signer_rank(needed)
+                )
+
+            return [self._view(actor, i, now) for i in items if mine(i)][:limit]
+        if actor.role is Role.HANDLING_UNIT:
+            if actor.unit_id is None:
+                raise InvalidInput("承办单位账号缺少单位", field="unit_id")
+            return self._assignment_items(
+                actor,
+                AssignmentQuery(
+                    unit_id=actor.unit_id, states=frozenset(OPEN_ASSIGNMENT_STATES), limit=limit
+                ),
+            )
+        if actor.role in SUBMITTER_ROLES:
+            states = frozenset(
+                {ItemState.DRAFT, ItemState.RETURNED, ItemState.REPLIED, ItemState.HANDLING}
+            )
+            return self._views(
+                actor, ItemQuery(author_id=actor.account_id, states=states, limit=limit)
+            )
+        return []
+
+    def _assignment_items(self, actor: Actor, query: AssignmentQuery) -> list[ItemView]:
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            pairs = uow.items.assignments(query)
+        views: dict[str, ItemView] = {}
+        for item, _ in pairs:
+            if item.id not in views:
+                views[item.id] = self._view(actor, item, now)
+        return list(views.values())
+
+    def overdue(
+        self, actor: Actor, *, very: bool = False, limit: int = 100, now: datetime | None = None
+    ) -> list[tuple[ItemView, AssignmentView]]:
+        """Unreplied assignments past their deadline (or very overdue), oldest due first.
+
+        The cut-off date is computed once so the store can answer with one indexed query.
+        """
+        _page(limit)
+        now = now or self.now()
+        today = local_day(now)
+        if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:
+            raise PermissionDenied("只有办公室工作人员和承办单位可以查看逾期清单")
+        rules = self.rules_for(actor.jurisdiction).deadlines
+        cutoff = (
+            self.calendar.add_working_days(today, -rules.very_overdue_workdays) if very else today
+        )
+        query = AssignmentQuery(
+            jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
+            unit_id=actor.unit_id if actor.role is Role.HANDLING_UNIT else None,
+            states=frozenset(OPEN_ASSIGNMENT_STATES),
+            due_before=date.fromordinal(cutoff.toordinal()),
+            limit=limit,
+        )
+        with self.store.unit_of_work() as uow:
+            pairs = uow.items.assignments(query)
+        out = []
+        for item, a in pairs:
+            view = self._view(actor, item, now)
+            out.append((view, AssignmentView(a, classify(self.calendar, a.due, now, rules))))
+        return out
+
+    def explain_deadline(
+        self, actor: Actor, item_id: str, assignment_id: str
+    ) -> DeadlineExplanation:
+        """Why an assignment is due when it is: working days counted, holidays and 调休 skipped."""
+        view = self.item_detail(actor, item_id)
+        found = next(
+            (a.assignment for a in view.assignments if a.assignment.id == assignment_id), None
+        )
+        if found is None:
+            raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
+        start = local_day(found.assigned_at)
+        explain = getattr(self.calendar, "explain", None)
+        if explain is None:
+            raise InvalidInput("当前日历不支持期限说明", field="calendar")
+        result: DeadlineExplanation = explain(
+            start, self.calendar.working_days_between(start, found.due)
+        )
+        return result
+
+    def quarterly_bulletin(self, actor: Actor, year: int, quarter: int) -> Bulletin:
+        """The quarterly bulletin of the actor's jurisdiction (office staff only)."""
+        return self._bulletin(actor, Period.quarter(year, quarter))
+
+    def _bulletin(self, actor: Actor, period: Period) -> Bulletin:
+        if actor.role not in OFFICE_ROLES:
+            raise PermissionDenied("只有办公室工作人员可以查看通报")
+        with self.store.unit_of_work() as uow:
+            items = uow.items.find(ItemQuery(jurisdiction=actor.jurisdiction))
+        rules = self.rules_for(actor.jurisdiction)
+        return bulletin(items, period, rules.points, self.calendar, local_day(self.now()))
+
+    def assessment(self, actor: Actor, year: int) -> list[RankedScore]:
+        """Year-end assessment (年终考核): every person's score from the points table, ranked."""
+        return list(self._bulletin(actor, Period.year(year)).ranking)

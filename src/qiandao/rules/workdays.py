@@ -128,7 +128,7 @@ class DeadlineExplanation:
         if weekends or by_name:
             skip = [f"周末{weekends}天"] if weekends else []
             if by_name:
-                detail = "、".join(f"{name}{count}天" for name, count in by_name.items())
+                detail = "，".join(f"{name}{count}天" for name, count in by_name.items())
                 skip.append(f"法定节假日{sum(by_name.values())}天（{detail}）")
             parts.append("跳过" + "、".join(skip))
         if self.makeup_counted:

@@ -1,0 +1,315 @@
+"""Pure account rules (第十六至十九条): usernames, password policy profiles, tokens, watermark.
+
+Nothing here touches storage or the clock; :mod:`qiandao._accounts` runs the commands.
+
+Profiles (DESIGN §2.8):
+
+* 等保三级 (GB/T 22239-2019 level 3, common practice): at least 8 characters of at least 3 of the
+  4 classes (lower case, upper case, digits, other), lockout for 30 minutes after 5 consecutive
+  failures, sessions end after 30 idle minutes, and the password must be changed every 90 days.
+* OWASP ASVS (v4.0 §2.1, §2.2, §3.3): at least 12 characters, no composition rules, up to 128
+  characters accepted (ASVS asks for at least 64), no periodic rotation, lockout for 15 minutes
+  after 10 consecutive failures, sessions end after 30 idle minutes.
+
+Both profiles also refuse control characters, a password containing the account's mobile number
+or real name, and a short list of notoriously common passwords. Passwords are compared and hashed
+exactly as typed (no Unicode normalisation), so what was set is what must be typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import unicodedata
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from qiandao.errors import InvalidInput, PasswordPolicyViolation
+from qiandao.model import Account
+from qiandao.rules.ruleset import PasswordProfile
+
+__all__ = [
+    "CHARACTER_CLASSES",
+    "PasswordPolicy",
+    "character_classes",
+    "check_password",
+    "generate_initial_password",
+    "hash_token",
+    "new_session_token",
+    "normalise_phone",
+    "password_expired",
+    "watermark_text",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+CHARACTER_CLASSES: dict[str, str] = {
+    "lower": "小写字母",
+    "upper": "大写字母",
+    "digit": "数字",
+    "other": "特殊字符",
+}
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）\u3000]")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+# A few passwords every cracking list starts with; a host wanting a breached-password check
+# (ASVS 2.1.7) runs it before calling the service.
+_COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "p@ssword",
+        "admin123",
+        "admin@123",
+        "qwerty123",
+        "qwertyuiop",
+        "1qaz2wsx",
+        "1qaz@wsx",
+        "1q2w3e4r",
+        "1q2w3e4r5t",
+        "zaq12wsx",
+        "abc12345",
+        "abcd1234",
+        "a1234567",
+        "a12345678",
+        "aa123456",
+        "iloveyou",
+        "woaini1314",
+        "woaini520",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "123456789012",
+        "87654321",
+        "11111111",
+        "88888888",
+        "66666666",
+        "00000000",
+        "qiandao123",
+        "zhoushan123",
+    }
+)
+
+
+def normalise_phone(raw: object) -> str:
+    """The mainland mobile number as 11 digits, or ``InvalidInput`` (field ``phone``).
+
+    Spaces, dashes and brackets are ignored and a ``+86``, ``0086`` or ``86`` prefix is dropped:
+    ``'138 0013 8000'`` and ``'+86-13800138000'`` both become ``'13800138000'``.
+    """
+    if not isinstance(raw, str):
+        raise InvalidInput("手机号码必须是文本", field="phone")
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not (digits.isascii() and _MOBILE.fullmatch(digits)):
+        raise InvalidInput(
+            "手机号码须为11位中国大陆手机号（以13至19开头）", field="phone", article="第十六条"
+        )
+    return digits
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
+
+
+def _at_least_min_length(instance: PasswordPolicy, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < instance.min_length:
+        raise ValueError(f"max_length {value} is below min_length {instance.min_length}")
+
+
+def _optional_positive(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1 or None, got {value}")
+
+
+@attrs.frozen
+class PasswordPolicy:
+    """The figures of a password and session profile (DESIGN §2.8, 第十九条)."""
+
+    profile: PasswordProfile
+    min_length: int = attrs.field(validator=_positive)
+    max_length: int = attrs.field(validator=_at_least_min_length)
+    min_classes: int = attrs.field(validator=[attrs.validators.ge(0), attrs.validators.le(4)])
+    max_failed_attempts: int = attrs.field(validator=_positive)
+    lockout_minutes: int = attrs.field(validator=_positive)
+    idle_timeout_minutes: int = attrs.field(validator=_positive)
+    max_age_days: int | None = attrs.field(default=None, validator=_optional_positive)
+    refuse_common: bool = True
+
+    @classmethod
+    def for_profile(cls, profile: PasswordProfile) -> PasswordPolicy:
+        """The figures of a named profile (等保三级 or OWASP ASVS)."""
+        if profile is PasswordProfile.OWASP_ASVS:
+            return cls(
+                profile=profile,
+                min_length=12,
+                max_length=128,
+                min_classes=0,
+                max_failed_attempts=10,
+                lockout_minutes=15,
+                idle_timeout_minutes=30,
+                max_age_days=None,
+            )
+        return cls(
+            profile=profile,
+            min_length=8,
+            max_length=128,
+            min_classes=3,
+            max_failed_attempts=5,
+            lockout_minutes=30,
+            idle_timeout_minutes=30,
+            max_age_days=90,
+        )
+
+    @property
+    def lockout(self) -> timedelta:
+        """How long an account stays locked after too many failures."""
+        return timedelta(minutes=self.lockout_minutes)
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        """How long a session may stay unused."""
+        return timedelta(minutes=self.idle_timeout_minutes)
+
+    def describe(self) -> str:
+        """The policy in one Chinese sentence, for a password form's hint."""
+        parts = [f"密码长度{self.min_length}至{self.max_length}位"]
+        if self.min_classes:
+            parts.append(f"须包含大写字母、小写字母、数字、特殊字符中的至少{self.min_classes}类")
+        parts.append("不得包含手机号码或姓名")
+        if self.max_age_days:
+            parts.append(f"每{self.max_age_days}天须更换一次")
+        return "，".join(parts) + "。"
+
+
+def character_classes(password: str) -> frozenset[str]:
+    """Which of the four classes (lower, upper, digit, other) ``password`` uses."""
+    found: set[str] = set()
+    for char in password:
+        if char in string.ascii_lowercase:
+            found.add("lower")
+        elif char in string.ascii_uppercase:
+            found.add("upper")
+        elif char in string.digits:
+            found.add("digit")
+        elif not char.isspace():
+            found.add("other")
+    return frozenset(found)
+
+
+def check_password(
+    policy: PasswordPolicy,
+    password: object,
+    *,
+    phone: str | None = None,
+    real_name: str | None = None,
+) -> None:
+    """Raise ``PasswordPolicyViolation`` naming every rule ``password`` breaks (else return).
+
+    ``details["failures"]`` holds stable codes: ``too_short``, ``too_long``, ``classes``,
+    ``control_chars``, ``contains_phone``, ``contains_name``, ``common``.
+    """
+    if not isinstance(password, str):
+        raise PasswordPolicyViolation("密码必须是文本", failures=("type",))
+    failures: list[str] = []
+    messages: list[str] = []
+    if len(password) < policy.min_length:
+        failures.append("too_short")
+        messages.append(f"密码长度不得少于{policy.min_length}位")
+    if len(password) > policy.max_length:
+        failures.append("too_long")
+        messages.append(f"密码长度不得超过{policy.max_length}位")
+    classes = character_classes(password)
+    if len(classes) < policy.min_classes:
+        failures.append("classes")
+        messages.append(
+            f"密码须包含大写字母、小写字母、数字、特殊字符中的至少{policy.min_classes}类"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        failures.append("control_chars")
+        messages.append("密码不得包含控制字符")
+    if phone and phone in password:
+        failures.append("contains_phone")
+        messages.append("密码不得包含手机号码")
+    name = (real_name or "").strip()
+    if len(name) >= 2 and name.casefold() in password.casefold():
+        failures.append("contains_name")
+        messages.append("密码不得包含姓名")
+    if policy.refuse_common and _is_common(password):
+        failures.append("common")
+        messages.append("密码过于常见，容易被猜中")
+    if failures:
+        raise PasswordPolicyViolation(
+            "；".join(messages),
+            failures=tuple(failures),
+            profile=policy.profile.value,
+        )
+
+
+def _is_common(password: str) -> bool:
+    folded = password.casefold()
+    return folded in _COMMON_PASSWORDS or (len(set(folded)) == 1 and len(folded) > 0)
+
+
+_GEN_LOWER = "abcdefghijkmnpqrstuvwxyz"  # no l, o
+_GEN_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O
+_GEN_DIGITS = "23456789"  # no 0, 1
+_GEN_OTHER = "!#$%&*+-=?@^_"
+_GEN_ALL = _GEN_LOWER + _GEN_UPPER + _GEN_DIGITS + _GEN_OTHER
+
+
+def generate_initial_password(
+    policy: PasswordPolicy, *, phone: str | None = None, real_name: str | None = None
+) -> str:
+    """A random initial password meeting ``policy``, easy to read aloud (no 0/O, 1/l/I)."""
+    length = min(max(policy.min_length + 4, 12), policy.max_length)
+    length = max(length, 4)
+    rng = secrets.SystemRandom()
+    while True:
+        chars = [secrets.choice(pool) for pool in (_GEN_LOWER, _GEN_UPPER, _GEN_DIGITS, _GEN_OTHER)]
+        chars += [secrets.choice(_GEN_ALL) for _ in range(length - len(chars))]
+        rng.shuffle(chars)
+        candidate = "".join(chars)
+        try:
+            check_password(policy, candidate, phone=phone, real_name=real_name)
+        except PasswordPolicyViolation:  # pragma: no cover - astronomically unlikely
+            continue
+        return candidate
+
+
+def password_expired(policy: PasswordPolicy, changed_at: datetime | None, now: datetime) -> bool:
+    """Whether a password set at ``changed_at`` must be changed now (periodic change)."""
+    if policy.max_age_days is None or changed_at is None:
+        return False
+    return now - changed_at >= timedelta(days=policy.max_age_days)
+
+
+def new_session_token() -> str:
+    """A fresh random session token (256 bits, URL-safe); shown to the client once."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest of a session token: all the store ever keeps."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def watermark_text(account: Account, now: datetime) -> str:
+    """The screen watermark of 第十八条: real name, last 4 phone digits, Shanghai time."""
+    tail = account.phone[-4:] if account.phone else "----"
+    local = now.astimezone(SHANGHAI) if now.utcoffset() is not None else now
+    return f"{account.real_name} {tail} {local:%Y-%m-%d %H:%M}"
