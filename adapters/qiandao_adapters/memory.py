@@ -78,6 +78,11 @@ class _Table(Generic[V]):
     def apply(self) -> None:
         self.base.update(self.staged)
 
+    def reset(self) -> None:
+        if self.staged or self.expected:
+            self.staged = {}
+            self.expected = {}
+
 
 def _item_version(item: Item) -> int:
     return item.version
@@ -168,7 +173,7 @@ class _Outbox:
 
     def pending(self, limit: int) -> list[OutboxMessage]:
         waiting = [m for m in self._t.values() if m.dispatched_at is None]
-        waiting.sort(key=lambda m: (m.recorded_at, m.notice.id))
+        waiting.sort(key=lambda m: m.recorded_at)  # stable: insertion order within an instant
         return waiting[:limit]
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
@@ -289,6 +294,7 @@ class MemoryUnitOfWork:
         self._begin()
 
     def _begin(self) -> None:
+        """Create the repositories once; later transactions only clear staged writes."""
         d = self._data
         items: _Table[Item] = _Table(d.items, "信息")
         events: _Table[tuple[Event, ...]] = _Table(d.events, "事件")
@@ -306,7 +312,7 @@ class MemoryUnitOfWork:
         self.units = _Units(units)
         self.commissions = _Commissions(commissions)
         self.idempotency = _Idempotency(idempotency)
-        self._checked: Iterable[tuple[_Table[object], Callable[[object], int] | None]] = [
+        self._checked: list[tuple[_Table[object], Callable[[object], int] | None]] = [
             (items, _item_version),  # type: ignore[list-item]
             (events, len),  # type: ignore[list-item]
             (accounts, _account_version),  # type: ignore[list-item]
@@ -335,8 +341,9 @@ class MemoryUnitOfWork:
                 table.verify(version)
             for table, _ in self._checked:
                 table.apply()
-        self._begin()
+        self.rollback()
 
     def rollback(self) -> None:
         """Drop everything staged since the last commit."""
-        self._begin()
+        for table, _ in self._checked:
+            table.reset()

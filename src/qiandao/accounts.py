@@ -126,12 +126,16 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise ValueError(f"{attribute.name} must be at least 1, got {value}")
 
 
-def _at_least_min_length(instance: PasswordPolicy, attribute: attrs.Attribute[int], value: int) -> None:
+def _at_least_min_length(
+    instance: PasswordPolicy, attribute: attrs.Attribute[int], value: int
+) -> None:
     if value < instance.min_length:
         raise ValueError(f"max_length {value} is below min_length {instance.min_length}")
 
 
-def _optional_positive(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+def _optional_positive(
+    instance: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
     if value is not None and value < 1:
         raise ValueError(f"{attribute.name} must be at least 1 or None, got {value}")
 

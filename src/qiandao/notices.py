@@ -52,7 +52,7 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
     elif event.kind in (_K.RETURNED, _K.REJECTED, _K.SIGNED, _K.CLOSED, _K.FEEDBACK_RECORDED):
         recipients, text = authors, f"您的信息“{item.title}”：{event.kind.label}"
-    elif event.kind in (_K.ASSIGNED, _K.REASSIGNED):
+    elif event.kind is _K.ASSIGNED:
         recipients, text = _unit_of(event), f"请签收交办信息：{title}"
     elif event.kind in (_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED):
         recipients, text = editors, f"{event.kind.label}：{title}"
@@ -62,6 +62,7 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         _K.OVERRULED,
         _K.REHANDLE_ORDERED,
         _K.ASSIGNMENT_CANCELLED,
+        _K.REASSIGNED,
         _K.DEADLINE_RECOMPUTED,
     ):
         recipients, text = _unit_of(event), f"{event.kind.label}：{title}"

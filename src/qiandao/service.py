@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qiandao._accounts import AccountCommands
 from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._inbox import QueryCommands
@@ -11,7 +12,14 @@ from qiandao._review import ReviewCommands
 __all__ = ["Qiandao"]
 
 
-class Qiandao(ReviewCommands, HandlingCommands, FeedbackCommands, JobCommands, QueryCommands):
+class Qiandao(
+    ReviewCommands,
+    HandlingCommands,
+    FeedbackCommands,
+    JobCommands,
+    QueryCommands,
+    AccountCommands,
+):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 
     Each command checks role, jurisdiction and state, applies the rules, saves with an optimistic

@@ -164,14 +164,22 @@ class IdempotencyRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
-    items: ItemRepository
-    events: EventRepository
-    outbox: OutboxRepository
-    accounts: AccountRepository
-    sessions: SessionRepository
-    units: UnitRepository
-    commissions: CommissionRepository
-    idempotency: IdempotencyRepository
+    @property
+    def items(self) -> ItemRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def units(self) -> UnitRepository: ...
+    @property
+    def commissions(self) -> CommissionRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -1,0 +1,60 @@
+"""Alembic environment: uses the connection handed in by ``upgrade`` or the configured URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from qiandao_adapters.sql.migrations import VERSION_TABLE
+from qiandao_adapters.sql.schema import metadata
+from qiandao_adapters.sql.store import make_engine
+
+
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    return type_ != "table" or (name is not None and name.startswith("qd_"))
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=VERSION_TABLE,
+        include_name=_include_name,
+        compare_type=True,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no connection and no sqlalchemy.url given to the migrations")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            _configure(conn)
+    finally:
+        engine.dispose()
+
+
+def _run_offline() -> None:
+    context.configure(
+        url=context.config.get_main_option("sqlalchemy.url"),
+        target_metadata=metadata,
+        version_table=VERSION_TABLE,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    _run_offline()
+else:
+    _run_online()

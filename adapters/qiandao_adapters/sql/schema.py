@@ -1,0 +1,351 @@
+"""The SQL schema (SQLAlchemy Core): one ``MetaData``, every table prefixed ``qd_``.
+
+Each aggregate is stored whole as a JSON document (``doc``, written through the one cattrs
+converter); the other columns are derived copies that queries filter and sort on, rewritten on
+every save. Child tables (authors, assignments, text versions, feedback) are rewritten with their
+item in the same transaction.
+
+Types are chosen to behave the same on SQLite, PostgreSQL and MySQL/MariaDB:
+
+- :class:`Key`: a bounded ``VARCHAR`` (MariaDB indexes need a bound) that compares and sorts by
+  code point everywhere, as Python does: ``COLLATE "C"`` on PostgreSQL, a binary *no-pad*
+  collation on MySQL/MariaDB (``'a' = 'a '`` is true under a PAD SPACE collation), and SQLite's
+  default ``BINARY``.
+- :class:`UtcDateTime`: timezone-aware instants stored as UTC (``timestamptz`` on PostgreSQL,
+  ``DATETIME(6)`` on MySQL/MariaDB, ISO text on SQLite); naive datetimes are refused.
+- :data:`Document`: unbounded text (``LONGTEXT`` on MySQL/MariaDB, whose ``TEXT`` stops at 64 KiB).
+
+Tables are ``utf8mb4`` on MySQL/MariaDB so that every character, emoji included, round-trips.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = [
+    "ID_LENGTH",
+    "Document",
+    "Key",
+    "Counter",
+    "UtcDateTime",
+    "accounts",
+    "assignments",
+    "commissions",
+    "events",
+    "external_identities",
+    "feedback",
+    "idempotency",
+    "item_authors",
+    "items",
+    "metadata",
+    "outbox",
+    "sessions",
+    "text_versions",
+    "units",
+]
+
+ID_LENGTH = 64
+"""Longest id (item, account, unit, assignment, event, ...) the store accepts."""
+
+CODE_LENGTH = 32  # enum values (states, roles, kinds)
+JURISDICTION_LENGTH = 64
+PHONE_LENGTH = 128  # room for a keyed blind index instead of the plain number
+TOKEN_HASH_LENGTH = 128
+PROVIDER_LENGTH = 64
+SUBJECT_LENGTH = 255
+IDEMPOTENCY_KEY_LENGTH = 320  # "<account id>:<client key of up to 200 characters>"
+FINGERPRINT_LENGTH = 128
+
+MYSQL_TABLE_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+
+
+def _is_mysql(dialect: Dialect) -> bool:
+    return dialect.name in ("mysql", "mariadb")
+
+
+class Key(TypeDecorator[str]):
+    """A bounded string that compares and sorts by code point on every database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.max_length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        length = self.max_length
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(String(length, collation="C"))
+        if _is_mysql(dialect):
+            nopad = (
+                "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+            )
+            return dialect.type_descriptor(
+                mysql.VARCHAR(length, charset="utf8mb4", collation=nopad)
+            )
+        return dialect.type_descriptor(String(length))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored as UTC with microseconds; read back in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if _is_mysql(dialect):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime cannot be stored: {value!r}")
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+Document: TypeEngine[str] = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+"""A JSON document or long text."""
+
+Counter: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
+"""An auto-incremented 64-bit counter (SQLite: ``INTEGER PRIMARY KEY``, its rowid)."""
+
+
+def _id(name: str, **kwargs: Any) -> Column[str]:
+    return Column(name, Key(ID_LENGTH), **kwargs)
+
+
+def _code(name: str, **kwargs: Any) -> Column[str]:
+    return Column(name, Key(CODE_LENGTH), **kwargs)
+
+
+def _item_fk() -> Column[str]:
+    return Column(
+        "item_id",
+        Key(ID_LENGTH),
+        ForeignKey("qd_items.id", name=None, ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+items = Table(
+    "qd_items",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    _code("state", nullable=False),
+    _id("lead_author_id", nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("secret", Boolean, nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("issued_at", UtcDateTime, nullable=True),
+    _id("commission_id", nullable=True),
+    Column("doc", Document, nullable=False),
+    Index(None, "state"),
+    Index(None, "jurisdiction", "state"),
+    Index(None, "published", "issued_at"),
+    Index(None, "created_at"),
+    Index(None, "commission_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+item_authors = Table(
+    "qd_item_authors",
+    metadata,
+    _item_fk(),
+    _id("account_id", nullable=False),
+    PrimaryKeyConstraint("item_id", "account_id"),
+    Index(None, "account_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+assignments = Table(
+    "qd_assignments",
+    metadata,
+    _item_fk(),
+    _id("id", nullable=False),
+    _id("unit_id", nullable=False),
+    _code("state", nullable=False),
+    Column("due", Date, nullable=False),
+    Column("lead", Boolean, nullable=False),
+    PrimaryKeyConstraint("item_id", "id"),
+    Index(None, "unit_id"),
+    Index(None, "state", "due"),
+    Index(None, "id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+text_versions = Table(
+    "qd_text_versions",
+    metadata,
+    _item_fk(),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Document, nullable=False),
+    _id("editor_id", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("item_id", "number"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+feedback = Table(
+    "qd_feedback",
+    metadata,
+    _item_fk(),
+    Column("seq", Integer, nullable=False),
+    _code("kind", nullable=False),
+    _code("level", nullable=True),
+    _code("rank", nullable=True),
+    Column("on_date", Date, nullable=False),
+    PrimaryKeyConstraint("item_id", "seq"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+events = Table(
+    "qd_events",
+    metadata,
+    _id("id", primary_key=True),
+    _id("item_id", nullable=False),
+    Column("sequence", Integer, nullable=False),
+    _code("kind", nullable=False),
+    _id("actor_id", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("doc", Document, nullable=False),
+    UniqueConstraint("item_id", "sequence"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+outbox = Table(
+    "qd_outbox",
+    metadata,
+    # ``seq`` keeps the order notices were recorded in when they share an instant.
+    Column("seq", Counter, primary_key=True, autoincrement=True),
+    _id("notice_id", nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("doc", Document, nullable=False),
+    UniqueConstraint("notice_id"),
+    Index(None, "dispatched_at", "recorded_at", "seq"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+accounts = Table(
+    "qd_accounts",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("phone", Key(PHONE_LENGTH), nullable=True),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    _code("role", nullable=False),
+    _code("status", nullable=False),
+    Column("doc", Document, nullable=False),
+    UniqueConstraint("phone"),
+    Index(None, "jurisdiction"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+external_identities = Table(
+    "qd_external_identities",
+    metadata,
+    Column("provider", Key(PROVIDER_LENGTH), nullable=False),
+    Column("subject", Key(SUBJECT_LENGTH), nullable=False),
+    Column(
+        "account_id",
+        Key(ID_LENGTH),
+        ForeignKey("qd_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    PrimaryKeyConstraint("account_id", "provider", "subject"),
+    UniqueConstraint("provider", "subject"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+sessions = Table(
+    "qd_sessions",
+    metadata,
+    Column("token_hash", Key(TOKEN_HASH_LENGTH), primary_key=True),
+    _id("account_id", nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "account_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+units = Table(
+    "qd_units",
+    metadata,
+    _id("id", primary_key=True),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "jurisdiction"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+commissions = Table(
+    "qd_commissions",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "jurisdiction"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+idempotency = Table(
+    "qd_idempotency",
+    metadata,
+    Column("key", Key(IDEMPOTENCY_KEY_LENGTH), primary_key=True),
+    Column("fingerprint", Key(FINGERPRINT_LENGTH), nullable=False),
+    _id("item_id", nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)

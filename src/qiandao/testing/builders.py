@@ -1,0 +1,521 @@
+"""Builders of realistic, fully populated domain values for tests (stores, services, exports).
+
+Every builder returns the real frozen classes with aware Asia/Shanghai datetimes, and takes
+keyword overrides that are applied with ``attrs.evolve``::
+
+    >>> item = sample_item("item-0001", state=ItemState.ISSUED, urgent=False)
+    >>> item.title
+    '关于加强海岛渔民养老保障的建议 🐟'
+    >>> item.texts[0].body.count("DROP TABLE")
+    1
+
+The texts carry emoji, quotes, SQL metacharacters (``'; DROP TABLE items; --``, ``%_\\``),
+newlines and tabs, so a store that builds SQL by string concatenation or escapes badly shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from qiandao.events import Change, Event, EventKind
+from qiandao.model import (
+    Account,
+    AccountStatus,
+    Assignment,
+    Channel,
+    Commission,
+    ExtensionDecision,
+    ExtensionRequest,
+    ExternalIdentity,
+    Feedback,
+    FeedbackKind,
+    FocusCategory,
+    Item,
+    Reply,
+    ReviewDecision,
+    ReviewRecord,
+    ReviewStage,
+    Session,
+    TextVersion,
+    Unit,
+)
+from qiandao.ports.notify import Notice
+from qiandao.ports.store import IdempotencyRecord, OutboxMessage
+from qiandao.rules.deadlines import SHANGHAI, DeadlineStatus
+from qiandao.rules.lifecycle import AssignmentState, ItemState
+from qiandao.rules.points import AdoptionLevel, LeaderRank
+from qiandao.rules.rating import Rating
+from qiandao.rules.roles import Role
+from qiandao.rules.tiers import Destination
+
+__all__ = [
+    "NASTY_TEXT",
+    "T0",
+    "maximal_item",
+    "query_corpus",
+    "sample_account",
+    "sample_assignment",
+    "sample_commission",
+    "sample_events",
+    "sample_idempotency_record",
+    "sample_item",
+    "sample_notice",
+    "sample_outbox_message",
+    "sample_session",
+    "sample_unit",
+]
+
+#: A Monday morning in Zhoushan, with microseconds (stores must keep them).
+T0 = datetime(2025, 3, 3, 9, 30, 15, 123456, tzinfo=SHANGHAI)
+
+#: Text that breaks naive SQL, LIKE patterns, JSON and non-BMP handling.
+NASTY_TEXT = (
+    '渔民反映：\'; DROP TABLE items; -- 以及 %_\\ 通配符，"引号"、`反引号`、'
+    "emoji 🌊🐟🚢，制表\t与换行\n第二行；NUL 之外的控制字符\x07。"
+)
+
+
+def _at(days: float = 0, **delta: float) -> datetime:
+    return T0 + timedelta(days=days, **delta)
+
+
+def sample_assignment(
+    assignment_id: str = "asg-0001", unit_id: str = "unit-ocean", **changes: Any
+) -> Assignment:
+    """A replied, rated lead assignment with an approved extension and every field set."""
+    assigned = _at(7)  # Monday 2025-03-10
+    assignment = Assignment(
+        id=assignment_id,
+        unit_id=unit_id,
+        lead=True,
+        state=AssignmentState.REPLIED,
+        assigned_at=assigned,
+        due=date(2025, 3, 31),
+        decline_until=date(2025, 3, 13),
+        provisional=True,
+        extensions=(
+            ExtensionRequest(
+                requested_at=_at(20, hours=2),
+                workdays=10,
+                reason="需会同渔业、人社部门联合调研：" + NASTY_TEXT,
+                decision=ExtensionDecision.APPROVED,
+                decided_by="editor-001",
+                decided_at=_at(21, hours=1),
+                new_due=date(2025, 4, 15),
+            ),
+        ),
+        replies=(
+            Reply(
+                text="已会同相关部门研究落实，详见附件。" + NASTY_TEXT,
+                by="unit-account-007",
+                at=_at(40, hours=5),
+            ),
+        ),
+        rating=Rating.BASICALLY_SATISFIED,
+        rated_at=_at(42, hours=3),
+        rating_closes=date(2025, 5, 6),
+        decline_reason="（撤回申退）不属于本单位职责范围",
+        reassigned_to="unit-fishery",
+        rehandles=1,
+        reminders=frozenset({DeadlineStatus.DUE_SOON, DeadlineStatus.DUE_TODAY}),
+    )
+    return attrs.evolve(assignment, **changes)
+
+
+def sample_item(item_id: str = "item-0001", **changes: Any) -> Item:
+    """A closed item with two text versions, the full review chain, assignments and feedback.
+
+    Every field of :class:`~qiandao.model.Item` that a closed item can carry is populated;
+    pass overrides (``state=``, ``jurisdiction=``, ``created_at=`` …) to vary it.
+    """
+    original = TextVersion(
+        number=1,
+        title="关于加强海岛渔民养老保障的建议",
+        body="舟山海岛渔民参保率偏低。" + NASTY_TEXT,
+        editor_id="member-001",
+        at=_at(),
+    )
+    edited = TextVersion(
+        number=2,
+        title="关于加强海岛渔民养老保障的建议 🐟",
+        body="【编辑稿】舟山海岛渔民参保率偏低，建议如下。" + NASTY_TEXT,
+        editor_id="editor-001",
+        at=_at(1, hours=2),
+    )
+    reviews = (
+        ReviewRecord(
+            ReviewStage.PRELIMINARY,
+            ReviewDecision.PASSED,
+            "editor-001",
+            Role.EDITOR,
+            _at(1, hours=2),
+            "初审通过，建议专报。",
+        ),
+        ReviewRecord(
+            ReviewStage.DEPUTY, ReviewDecision.PASSED, "deputy-001", Role.DEPUTY, _at(2), "同意"
+        ),
+        ReviewRecord(
+            ReviewStage.SIGNOFF,
+            ReviewDecision.PASSED,
+            "secgen-001",
+            Role.SECRETARY_GENERAL,
+            _at(3),
+            "签发 ✍️",
+        ),
+    )
+    assignments = (
+        sample_assignment("asg-0001", "unit-ocean"),
+        Assignment(
+            id="asg-0002",
+            unit_id="unit-hrss",
+            lead=False,
+            state=AssignmentState.REASSIGNED,
+            assigned_at=_at(7),
+            due=date(2025, 3, 31),
+            decline_until=date(2025, 3, 13),
+            decline_reason="不属于本单位职责范围：" + NASTY_TEXT,
+            reassigned_to="unit-fishery",
+        ),
+        Assignment(
+            id="asg-0003",
+            unit_id="unit-fishery",
+            lead=False,
+            state=AssignmentState.REPLIED,
+            assigned_at=_at(9, hours=4),
+            due=date(2025, 4, 2),
+            decline_until=date(2025, 3, 17),
+            replies=(Reply("协办意见：同意主办单位意见。", "unit-account-009", _at(30)),),
+            rating=Rating.SATISFIED,
+            rated_at=_at(31),
+            rating_closes=date(2025, 4, 23),
+            reminders=frozenset({DeadlineStatus.DUE_SOON}),
+        ),
+    )
+    feedback = (
+        Feedback(
+            kind=FeedbackKind.ADOPTION,
+            on=date(2025, 3, 20),
+            recorded_by="editor-001",
+            at=_at(17),
+            text="被省政协《社情民意》采用",
+            level=AdoptionLevel.PROVINCIAL_CPPCC,
+        ),
+        Feedback(
+            kind=FeedbackKind.INSTRUCTION,
+            on=date(2025, 3, 25),
+            recorded_by="editor-001",
+            at=_at(22),
+            text="请市人社局研究。" + NASTY_TEXT,
+            leader="张某某",
+            rank=LeaderRank.CITY_PRINCIPAL_LEADER,
+        ),
+        Feedback(
+            kind=FeedbackKind.IMPLEMENTATION,
+            on=date(2025, 4, 30),
+            recorded_by="editor-002",
+            at=_at(58),
+            text="已出台渔民参保补贴办法。",
+        ),
+    )
+    item = Item(
+        id=item_id,
+        version=17,
+        jurisdiction="zhoushan",
+        state=ItemState.CLOSED,
+        lead_author_id="member-001",
+        texts=(original, edited),
+        category=FocusCategory.HOT_ISSUE,
+        channel=Channel.COMMISSION,
+        created_at=_at(),
+        sector="农业和农村界",
+        coauthor_ids=("member-002", "officer-003"),
+        urgent=True,
+        opted_out=frozenset({"officer-003"}),
+        destinations=frozenset(
+            {Destination.FORWARD_TO_DEPARTMENTS, Destination.REPORT_TO_CITY_LEADERS}
+        ),
+        reviews=reviews,
+        assignments=assignments,
+        feedback=feedback,
+        submitted_at=_at(0, minutes=5),
+        issued_at=_at(3),
+        closed_at=_at(60),
+        commission_id="commission-01",
+        merged_from=("item-0090", "item-0091"),
+        merged_authors=frozenset({"member-090", "officer-091"}),
+        reported_as="city-item-0001",
+        rehandles=1,
+    )
+    return attrs.evolve(item, **changes)
+
+
+def maximal_item(item_id: str = "item-max", **changes: Any) -> Item:
+    """:func:`sample_item` with every remaining optional field set too (not a realistic item).
+
+    Sets ``secret``, ``body_withheld``, ``merged_into`` and ``reported_from`` besides all the
+    rest, so a round-trip through a store covers every column.
+    """
+    item = sample_item(
+        item_id,
+        secret=True,
+        body_withheld=True,
+        merged_into="item-0100",
+        reported_from="daishan:item-0042",
+        sector="经济界 'x' %_\\",
+    )
+    return attrs.evolve(item, **changes)
+
+
+def sample_account(
+    account_id: str = "member-001", phone: str | None = "13800571234", **changes: Any
+) -> Account:
+    """An active member account with a password, a 浙政钉 binding and every field set."""
+    account = Account(
+        id=account_id,
+        version=3,
+        real_name="王小明",
+        role=Role.MEMBER,
+        jurisdiction="zhoushan",
+        created_at=_at(-30),
+        phone=phone,
+        unit_id="unit-ocean",
+        status=AccountStatus.ACTIVE,
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaCdzOyAtLQ",
+        must_change_password=False,
+        password_changed_at=_at(-29),
+        failed_attempts=2,
+        locked_until=_at(-1),
+        lock_reason="连续登录失败 🔒",
+        external_ids=frozenset(
+            {
+                ExternalIdentity("zzd", f"zzd-{account_id}"),
+                ExternalIdentity("wx", f"wx'_%-{account_id}"),
+            }
+        ),
+    )
+    return attrs.evolve(account, **changes)
+
+
+def sample_unit(unit_id: str = "unit-ocean", **changes: Any) -> Unit:
+    """A handling unit (承办单位)."""
+    return attrs.evolve(Unit(unit_id, "舟山市海洋与渔业局 'x'; --", "zhoushan"), **changes)
+
+
+def sample_commission(commission_id: str = "commission-01", **changes: Any) -> Commission:
+    """A commission (约稿) with invitees and linked items."""
+    commission = Commission(
+        id=commission_id,
+        version=2,
+        jurisdiction="zhoushan",
+        topic="海岛共同富裕调研 🏝️ " + NASTY_TEXT,
+        invitee_ids=("member-001", "member-002", "org-005"),
+        due=date(2025, 4, 30),
+        created_by="editor-001",
+        created_at=_at(-10),
+        item_ids=("item-0001", "item-0002"),
+    )
+    return attrs.evolve(commission, **changes)
+
+
+def sample_session(
+    token_hash: str = "sha256:3f1c0d", account_id: str = "member-001", **changes: Any
+) -> Session:
+    """A live session."""
+    session = Session(
+        token_hash=token_hash,
+        account_id=account_id,
+        created_at=_at(0, hours=1),
+        last_seen=_at(0, hours=1, minutes=20),
+        password_change_only=True,
+    )
+    return attrs.evolve(session, **changes)
+
+
+def sample_idempotency_record(key: str = "member-001:req-1", **changes: Any) -> IdempotencyRecord:
+    """A remembered submission key."""
+    return attrs.evolve(IdempotencyRecord(key, "9" * 64, "item-0001"), **changes)
+
+
+def sample_notice(notice_id: str = "evt-0001", **changes: Any) -> Notice:
+    """A notice to the author and the editors."""
+    notice = Notice(
+        id=notice_id,
+        kind=EventKind.SIGNED.value,
+        recipients=("member-001", "role:editor@zhoushan"),
+        text="您的信息“关于加强海岛渔民养老保障的建议 🐟”：签发 " + NASTY_TEXT,
+        at=_at(3),
+        item_id="item-0001",
+    )
+    return attrs.evolve(notice, **changes)
+
+
+def sample_outbox_message(notice_id: str = "evt-0001", **changes: Any) -> OutboxMessage:
+    """A pending outbox message carrying :func:`sample_notice`."""
+    message = OutboxMessage(notice=sample_notice(notice_id), recorded_at=_at(3))
+    return attrs.evolve(message, **changes)
+
+
+def sample_events(item: Item, *, first: int = 1, prefix: str = "evt") -> list[Event]:
+    """A realistic run of events for ``item`` numbered from ``first``, one of each change shape.
+
+    The run is drafted (carrying the whole item), submitted (a state and a datetime field),
+    passed 初审 (a review, a text and a frozenset of enums), assigned (an assignment), given
+    feedback and reclassified (a bool field); replaying it does not rebuild ``item`` exactly
+    — it exists to prove that a store gives back what it was given, in order.
+    """
+    texts = item.texts
+    shapes: list[tuple[EventKind, Change]] = [
+        (EventKind.DRAFTED, Change(item=attrs.evolve(item, version=0, state=ItemState.DRAFT))),
+        (
+            EventKind.SUBMITTED,
+            Change(state=ItemState.SUBMITTED, fields={"submitted_at": item.submitted_at or T0}),
+        ),
+        (
+            EventKind.PRELIMINARY_PASSED,
+            Change(
+                state=ItemState.IN_REVIEW,
+                review=item.reviews[0] if item.reviews else None,
+                text=texts[-1],
+                fields={"destinations": item.destinations},
+                note="初审通过",
+            ),
+        ),
+        (
+            EventKind.ASSIGNED,
+            Change(
+                state=ItemState.HANDLING,
+                assignment=item.assignments[0] if item.assignments else sample_assignment(),
+            ),
+        ),
+        (
+            EventKind.FEEDBACK_RECORDED,
+            Change(feedback=item.feedback[0] if item.feedback else None, note=NASTY_TEXT),
+        ),
+        (
+            EventKind.RECLASSIFIED,
+            Change(fields={"secret": True, "body_withheld": False}, note="调整为涉密"),
+        ),
+    ]
+    return [
+        Event(
+            id=f"{prefix}-{item.id}-{first + index}",
+            item_id=item.id,
+            sequence=first + index,
+            kind=kind,
+            actor_id="editor-001" if index else item.lead_author_id,
+            at=_at(index, minutes=index),
+            change=change,
+        )
+        for index, (kind, change) in enumerate(shapes)
+    ]
+
+
+_A = AssignmentState
+_S = ItemState
+
+# id, jurisdiction, state, lead, coauthors, urgent, secret, opted out, commission,
+# created (hours after T0), submitted (hours or None), issued (hours or None),
+# assignments as (unit, state, due day in March/April 2025 as (month, day)).
+_CorpusRow = tuple[
+    str,
+    str,
+    ItemState,
+    str,
+    tuple[str, ...],
+    bool,
+    bool,
+    tuple[str, ...],
+    str | None,
+    int,
+    int | None,
+    int | None,
+    tuple[tuple[str, AssignmentState, tuple[int, int]], ...],
+]
+# fmt: off
+_CORPUS: tuple[_CorpusRow, ...] = (
+    ("c01", "zhoushan", _S.CLOSED, "m1", ("m2",), True, False, (), "k1", 0, 1, 50,
+     (("u-ocean", _A.REPLIED, (3, 31)), ("u-fish", _A.REASSIGNED, (3, 31)))),
+    ("c02", "zhoushan", _S.HANDLING, "m2", (), False, False, (), None, 0, 2, 60,
+     (("u-ocean", _A.PENDING, (4, 1)), ("u-hrss", _A.DECLINED, (3, 31)))),
+    ("c03", "zhoushan", _S.ISSUED, "m3", ("m1", "o'brien%_\\"), False, False, ("m3",), None,
+     3, 3, 60, ()),
+    ("c04", "zhoushan", _S.REPLIED, "m1", (), True, True, (), "k2", 4, 4, 70,
+     (("u-fish", _A.REPLIED, (4, 1)),)),
+    ("c05", "zhoushan", _S.SUBMITTED, "o'brien%_\\", (), True, False, (), "k1", 5, 40, None, ()),
+    ("c06", "zhoushan", _S.DRAFT, "o'brien-x", (), True, False, (), None, 6, None, None, ()),
+    ("c07", "zhoushan", _S.IN_REVIEW, "m4", ("m1",), False, False, (), None, 6, 6, None, ()),
+    ("c08", "zhoushan", _S.AWAITING_SIGNOFF, "m5", (), False, False, ("m5",), "k1", 8, 9, None,
+     ()),
+    ("c09", "zhoushan", _S.NOT_ADOPTED, "m1", (), False, False, (), None, 9, 10, None, ()),
+    ("c10", "zhoushan", _S.MERGED, "m2", (), True, False, (), None, 10, 10, None, ()),
+    ("c11", "zhoushan", _S.WITHDRAWN, "m3", (), False, False, (), None, 11, None, None, ()),
+    ("c12", "zhoushan", _S.RETURNED, "m4", (), False, False, (), None, 12, 13, None, ()),
+    ("d01", "dinghai", _S.HANDLING, "m1", (), False, False, (), None, 0, 1, 50,
+     (("u-ocean", _A.ACCEPTED, (3, 28)), ("u-dh", _A.EXTENSION_REQUESTED, (4, 1)))),
+    ("d02", "dinghai", _S.CLOSED, "m6", ("m2",), True, False, (), "k3", 2, 2, 55,
+     (("u-dh", _A.REPLIED, (3, 31)), ("u-dh", _A.CANCELLED, (3, 28)))),
+    ("d03", "dinghai", _S.SUBMITTED, "m6", (), False, False, (), None, 1, 2, None, ()),
+    ("p01", "putuo", _S.ISSUED, "m7", (), False, False, (), None, 7, 7, None, ()),
+)
+# fmt: on
+
+
+def query_corpus() -> list[Item]:
+    """A deterministic set of items that exercises every filter and ordering of the queries.
+
+    Three jurisdictions, every state, co-authors, authors whose ids contain ``'``, ``%``, ``_``
+    and ``\\``, urgent and 涉密 items, opt-outs, commissions, ties on every ordering key
+    (broken by id), items never submitted or issued, an item stamped in UTC rather than
+    Asia/Shanghai, and assignments (unique ids) to several units in every state.
+    """
+    items = []
+    for (
+        item_id,
+        jurisdiction,
+        state,
+        lead,
+        coauthors,
+        urgent,
+        secret,
+        opted_out,
+        commission_id,
+        created,
+        submitted,
+        issued,
+        assigned,
+    ) in _CORPUS:
+        assignments = tuple(
+            sample_assignment(
+                f"{item_id}-a{index}",
+                unit_id,
+                lead=index == 0,
+                state=assignment_state,
+                due=date(2025, *due),
+            )
+            for index, (unit_id, assignment_state, due) in enumerate(assigned)
+        )
+        created_at = _at(0, hours=created)
+        if item_id == "c07":
+            created_at = created_at.astimezone(UTC)
+        items.append(
+            sample_item(
+                item_id,
+                jurisdiction=jurisdiction,
+                state=state,
+                lead_author_id=lead,
+                coauthor_ids=coauthors,
+                urgent=urgent,
+                secret=secret,
+                opted_out=frozenset(opted_out),
+                commission_id=commission_id,
+                created_at=created_at,
+                submitted_at=None if submitted is None else _at(0, hours=submitted),
+                issued_at=None if issued is None else _at(0, hours=issued),
+                closed_at=_at(0, hours=100) if state is ItemState.CLOSED else None,
+                assignments=assignments,
+            )
+        )
+    return items

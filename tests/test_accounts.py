@@ -1,0 +1,698 @@
+"""Accounts and security (第十六至十九条, DESIGN §2.8)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from qiandao._accounts import AccountCommands, HasherMissing, SignIn
+from qiandao._core import Actor
+from qiandao.accounts import (
+    PasswordPolicy,
+    character_classes,
+    check_password,
+    generate_initial_password,
+    hash_token,
+    normalise_phone,
+    password_expired,
+    watermark_text,
+)
+from qiandao.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    ConcurrencyConflict,
+    DuplicateAccount,
+    InvalidInput,
+    InvalidTransition,
+    JurisdictionDenied,
+    NotFound,
+    PasswordChangeRequired,
+    PasswordPolicyViolation,
+    PermissionDenied,
+    QiandaoError,
+    SessionExpired,
+)
+from qiandao.model import Account, AccountStatus, ExternalIdentity, Unit
+from qiandao.rules.roles import Role
+from qiandao.rules.ruleset import PasswordProfile, RuleSet
+from qiandao.testing import ManualClock
+from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.memory import MemoryStore
+
+SHANGHAI = timezone(timedelta(hours=8))
+START = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
+PHONE = "13800138000"
+NEW_PASSWORD = "Haidao#2026wind"
+DJCP = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
+ASVS = PasswordPolicy.for_profile(PasswordProfile.OWASP_ASVS)
+FAST = Argon2Hasher.fast()
+
+
+class _Svc(AccountCommands):
+    pass
+
+
+class FakeZzd:
+    """A fake 浙政钉 provider: ticket ``ok:<subject>`` verifies, anything else fails."""
+
+    name = "zzd"
+
+    def verify(self, ticket: str) -> ExternalIdentity:
+        if not ticket.startswith("ok:"):
+            raise AuthenticationFailed("扫码凭证无效")
+        return ExternalIdentity("zzd", ticket[3:])
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def svc(store: MemoryStore, clock: ManualClock) -> _Svc:
+    return _Svc(store, clock=clock, hasher=FAST, identity_providers=[FakeZzd()])
+
+
+def _register(svc: _Svc, phone: str = PHONE, role: Role = Role.MEMBER) -> tuple[Account, str]:
+    return svc.register(ADMIN, real_name="张三", phone=phone, role=role)
+
+
+def _ready(svc: _Svc, phone: str = PHONE) -> tuple[Account, SignIn]:
+    """A registered account whose initial password has been changed to NEW_PASSWORD."""
+    account, initial = _register(svc, phone)
+    first = svc.sign_in(phone, initial)
+    return account, svc.change_password(first.token, initial, NEW_PASSWORD)
+
+
+def _stored(store: MemoryStore, account_id: str) -> Account:
+    with store.unit_of_work() as uow:
+        return uow.accounts.get(account_id)
+
+
+# --- pure rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000",
+        "138 0013 8000",
+        "+86-13800138000",
+        "+86 138-0013-8000",
+        "0086 13800138000",
+        "8613800138000",
+        " 138\u30000013 8000 ",
+    ],
+)
+def test_phone_forms_normalise(raw: str) -> None:
+    assert normalise_phone(raw) == "13800138000"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "1380013800", "138001380001", "12800138000", "23800138000", "+1 13800138000",
+     "1380013800a", "１３８００１３８０００", "0571-88888888", None, 13800138000],
+)  # fmt: skip
+def test_invalid_phones_refused(raw: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        normalise_phone(raw)
+    assert caught.value.code == "input.invalid"
+    assert caught.value.details["field"] == "phone"
+
+
+def test_profiles_figures() -> None:
+    assert (DJCP.min_length, DJCP.min_classes, DJCP.max_failed_attempts) == (8, 3, 5)
+    assert (DJCP.lockout_minutes, DJCP.idle_timeout_minutes, DJCP.max_age_days) == (30, 30, 90)
+    assert (ASVS.min_length, ASVS.min_classes, ASVS.max_length) == (12, 0, 128)
+    assert (ASVS.max_failed_attempts, ASVS.lockout_minutes, ASVS.max_age_days) == (10, 15, None)
+    assert "90" in DJCP.describe()
+    with pytest.raises(ValueError):
+        PasswordPolicy(PasswordProfile.OWASP_ASVS, 12, 8, 0, 10, 15, 30)
+
+
+@pytest.mark.parametrize(
+    ("policy", "password", "failures"),
+    [
+        (DJCP, "Ab1!", {"too_short"}),
+        (DJCP, "abcdefgh12", {"classes"}),
+        (DJCP, "Zs13800138000", {"contains_phone"}),
+        (DJCP, "P@ssw0rd", {"common"}),
+        (DJCP, "Tab\there1!", {"control_chars"}),
+        (DJCP, "张三Ab12345", {"contains_name"}),
+        (DJCP, "x" * 129, {"too_long", "classes", "common"}),
+        (ASVS, "Ab1!Ab1!Ab1", {"too_short"}),
+        (ASVS, "a" * 129, {"too_long", "common"}),
+        (ASVS, "123456789012", {"common"}),
+    ],
+)
+def test_policy_violations(policy: PasswordPolicy, password: str, failures: set[str]) -> None:
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        check_password(policy, password, phone=PHONE, real_name="张三")
+    assert caught.value.code == "account.password_policy"
+    assert set(caught.value.details["failures"]) == failures
+
+
+@pytest.mark.parametrize(
+    ("policy", "password"),
+    [
+        (DJCP, "Haidao#26"),
+        (DJCP, "haidao#2026"),  # three classes suffice
+        (ASVS, "correct horse battery staple"),  # no composition rules, spaces allowed
+        (ASVS, "千岛议家的海风吹过东海渔场"),  # any Unicode
+        (ASVS, "x1" * 32),  # 64 characters are accepted
+    ],
+)
+def test_policy_accepts(policy: PasswordPolicy, password: str) -> None:
+    check_password(policy, password, phone=PHONE, real_name="张三")
+
+
+def test_the_same_password_differs_by_profile() -> None:
+    check_password(DJCP, "Zhou#shan1", phone=PHONE, real_name="张三")
+    with pytest.raises(PasswordPolicyViolation):
+        check_password(ASVS, "Zhou#shan1", phone=PHONE, real_name="张三")
+    check_password(ASVS, "zhoushanfishingport", phone=PHONE, real_name="张三")
+    with pytest.raises(PasswordPolicyViolation):
+        check_password(DJCP, "zhoushanfishingport", phone=PHONE, real_name="张三")
+
+
+@pytest.mark.parametrize("policy", [DJCP, ASVS])
+def test_generated_passwords_meet_the_policy(policy: PasswordPolicy) -> None:
+    seen = set()
+    for _ in range(50):
+        password = generate_initial_password(policy, phone=PHONE, real_name="张三")
+        check_password(policy, password, phone=PHONE, real_name="张三")
+        assert len(character_classes(password)) == 4
+        seen.add(password)
+    assert len(seen) == 50
+
+
+def test_password_expiry() -> None:
+    assert not password_expired(DJCP, START, START + timedelta(days=89))
+    assert password_expired(DJCP, START, START + timedelta(days=90))
+    assert not password_expired(ASVS, START, START + timedelta(days=3650))
+    assert not password_expired(DJCP, None, START)
+
+
+def test_watermark_text() -> None:
+    account = Account("a1", 1, "张三", Role.MEMBER, "zhoushan", START, phone=PHONE)
+    assert watermark_text(account, START) == "张三 8000 2026-11-26 10:00"
+    assert watermark_text(account, datetime(2026, 11, 26, 2, tzinfo=UTC)).endswith("10:00")
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phone", ["138 0013 8000", "+86-13800138000"])
+def test_register_normalises_phone(svc: _Svc, store: MemoryStore, phone: str) -> None:
+    account, initial = svc.register(ADMIN, real_name=" 张三 ", phone=phone, role="member")
+    assert account.phone == PHONE
+    assert account.real_name == "张三"
+    assert account.role is Role.MEMBER
+    assert account.jurisdiction == "zhoushan"
+    assert account.must_change_password
+    stored = _stored(store, account.id)
+    assert stored.password_hash is not None
+    assert initial not in stored.password_hash
+    assert FAST.verify(stored.password_hash, initial)
+    check_password(DJCP, initial, phone=PHONE, real_name="张三")
+
+
+def test_register_refuses_bad_phone_duplicates_and_non_admins(svc: _Svc) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        svc.register(ADMIN, real_name="张三", phone="1234", role=Role.MEMBER)
+    assert bad.value.code == "input.invalid"
+    _register(svc)
+    with pytest.raises(DuplicateAccount) as dup:
+        svc.register(ADMIN, real_name="李四", phone="+86 138 0013 8000", role=Role.MEMBER)
+    assert dup.value.code == "account.duplicate"
+    for role in (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.EDITOR, Role.MEMBER):
+        with pytest.raises(PermissionDenied) as denied:
+            svc.register(
+                Actor("x", role, "zhoushan"), real_name="王五", phone="13900139000", role="member"
+            )
+        assert denied.value.code == "permission.denied"
+
+
+def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.units.add(Unit("u-1", "定海区交通运输局", "dinghai"))
+        uow.units.add(Unit("u-old", "已撤并单位", "zhoushan", active=False))
+        uow.commit()
+    with pytest.raises(InvalidInput):
+        _register(svc, role=Role.HANDLING_UNIT)
+    with pytest.raises(NotFound):
+        svc.register(ADMIN, real_name="交通局", phone=PHONE, role="handling_unit", unit_id="u-9")
+    with pytest.raises(InvalidInput):
+        svc.register(ADMIN, real_name="撤并", phone=PHONE, role="handling_unit", unit_id="u-old")
+    with pytest.raises(InvalidInput):
+        svc.register(ADMIN, real_name="委员", phone=PHONE, role="member", unit_id="u-1")
+    account, _ = svc.register(
+        ADMIN, real_name="交通局", phone=PHONE, role=Role.HANDLING_UNIT, unit_id="u-1"
+    )
+    assert (account.unit_id, account.jurisdiction) == ("u-1", "dinghai")
+
+
+def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
+    county = Actor("admin-dh", Role.SYSTEM_ADMIN, "dinghai")
+    account, _ = svc.register(county, real_name="赵六", phone=PHONE, role="member")
+    assert account.jurisdiction == "dinghai"
+    with pytest.raises(JurisdictionDenied):
+        svc.register(
+            county, real_name="钱七", phone="13900139000", role="member", jurisdiction="putuo"
+        )
+    city, _ = svc.register(
+        ADMIN, real_name="孙八", phone="13900139000", role="member", jurisdiction="putuo"
+    )
+    assert city.jurisdiction == "putuo"
+
+
+def test_bootstrap_admin_only_on_an_empty_store(svc: _Svc) -> None:
+    admin, initial = svc.bootstrap_admin(real_name="系统管理员", phone="13700137000")
+    assert admin.role is Role.SYSTEM_ADMIN
+    first = svc.sign_in("13700137000", initial)
+    assert first.must_change_password
+    with pytest.raises(PermissionDenied):
+        svc.bootstrap_admin(real_name="另一人", phone="13600136000")
+
+
+def test_without_a_hasher_passwords_are_refused(store: MemoryStore, clock: ManualClock) -> None:
+    with pytest.raises(HasherMissing) as caught:
+        _register(_Svc(store, clock=clock))
+    assert isinstance(caught.value, QiandaoError)
+
+
+# --- sign-in, first change, sessions ------------------------------------------------------
+
+
+def test_first_sign_in_forces_password_change(svc: _Svc, store: MemoryStore) -> None:
+    account, initial = _register(svc)
+    first = svc.sign_in("138-0013-8000", initial)
+    assert first.must_change_password
+    assert first.actor == Actor(account.id, Role.MEMBER, "zhoushan")
+    assert first.token not in repr(first)
+    with pytest.raises(PasswordChangeRequired) as caught:
+        svc.authenticate(first.token)
+    assert caught.value.code == "account.password_change_required"
+    with pytest.raises(PasswordChangeRequired):
+        svc.bind_external(first.token, "zzd", "ok:u1")
+
+    changed = svc.change_password(first.token, initial, NEW_PASSWORD)
+    assert not changed.must_change_password
+    assert svc.authenticate(changed.token) == first.actor
+    with pytest.raises(SessionExpired):  # the change-only session ended with the change
+        svc.authenticate(first.token)
+    stored = _stored(store, account.id)
+    assert not stored.must_change_password
+    assert stored.password_changed_at == START
+    again = svc.sign_in(PHONE, NEW_PASSWORD)
+    assert not again.must_change_password
+    assert svc.authenticate(again.token).account_id == account.id
+
+
+def test_only_the_token_hash_is_stored(svc: _Svc, store: MemoryStore) -> None:
+    _, signed = _ready(svc)
+    with store.unit_of_work() as uow:
+        session = uow.sessions.get(hash_token(signed.token))
+        assert session is not None
+        assert uow.sessions.get(signed.token) is None
+    assert session.token_hash != signed.token
+
+
+def test_unknown_phone_and_wrong_password_get_the_same_error(svc: _Svc) -> None:
+    _ready(svc)
+    errors = []
+    for phone, password in [("13900139000", NEW_PASSWORD), (PHONE, "Wrong#pass1"), ("x", "y")]:
+        with pytest.raises(AuthenticationFailed) as caught:
+            svc.sign_in(phone, password)
+        errors.append((caught.value.code, caught.value.message, dict(caught.value.details)))
+    assert errors[0] == errors[1] == errors[2]
+    assert errors[0][0] == "account.auth_failed"
+
+
+@pytest.mark.parametrize(
+    ("profile", "new_password", "failures"),
+    [
+        (PasswordProfile.DJCP_LEVEL3, "haidao2026", {"classes"}),
+        (PasswordProfile.DJCP_LEVEL3, "Hd#1", {"too_short"}),
+        (PasswordProfile.DJCP_LEVEL3, "Me#13800138000", {"contains_phone"}),
+        (PasswordProfile.OWASP_ASVS, "Haidao#2026", {"too_short"}),
+        (PasswordProfile.OWASP_ASVS, "a" * 129, {"too_long", "common"}),
+    ],
+)
+def test_change_password_enforces_the_profile(
+    store: MemoryStore,
+    clock: ManualClock,
+    profile: PasswordProfile,
+    new_password: str,
+    failures: set[str],
+) -> None:
+    rules = RuleSet.zhoushan().with_overrides({"accounts": {"password_profile": profile.value}})
+    svc = _Svc(store, clock=clock, hasher=FAST, rules=rules)
+    account, initial = _register(svc)
+    first = svc.sign_in(PHONE, initial)
+    before = _stored(store, account.id)
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        svc.change_password(first.token, initial, new_password)
+    assert caught.value.code == "account.password_policy"
+    assert set(caught.value.details["failures"]) == failures
+    assert _stored(store, account.id) == before  # a refused command changes nothing
+    with pytest.raises(PasswordPolicyViolation):
+        svc.change_password(first.token, initial, initial)
+    assert svc.change_password(first.token, initial, "a long and calm sea breeze!9")
+
+
+def test_change_password_with_wrong_old_password(svc: _Svc, store: MemoryStore) -> None:
+    account, initial = _register(svc)
+    first = svc.sign_in(PHONE, initial)
+    with pytest.raises(AuthenticationFailed):
+        svc.change_password(first.token, "Not#theold1", NEW_PASSWORD)
+    assert _stored(store, account.id).failed_attempts == 1
+    assert svc.change_password(first.token, initial, NEW_PASSWORD).token
+
+
+def test_change_password_revokes_every_session(svc: _Svc) -> None:
+    _, first = _ready(svc)
+    other = svc.sign_in(PHONE, NEW_PASSWORD)
+    rotated = svc.change_password(other.token, NEW_PASSWORD, "Another#Pass9")
+    for token in (first.token, other.token):
+        with pytest.raises(SessionExpired):
+            svc.authenticate(token)
+    assert svc.authenticate(rotated.token) == first.actor
+
+
+def test_idle_timeout_and_activity(svc: _Svc, clock: ManualClock) -> None:
+    _, signed = _ready(svc)
+    clock.advance(minutes=29)
+    svc.authenticate(signed.token)  # activity refreshes the idle timer
+    clock.advance(minutes=29)
+    svc.authenticate(signed.token)
+    clock.advance(minutes=31)
+    with pytest.raises(SessionExpired) as caught:
+        svc.authenticate(signed.token)
+    assert caught.value.code == "account.session_expired"
+    with pytest.raises(SessionExpired):
+        svc.authenticate("no-such-token")
+
+
+def test_sign_out(svc: _Svc) -> None:
+    _, signed = _ready(svc)
+    svc.sign_out(signed.token)
+    svc.sign_out(signed.token)
+    svc.sign_out("unknown")
+    with pytest.raises(SessionExpired):
+        svc.authenticate(signed.token)
+
+
+def test_periodic_change_under_djcp(svc: _Svc, clock: ManualClock) -> None:
+    _ready(svc)
+    clock.advance(days=90)
+    expired = svc.sign_in(PHONE, NEW_PASSWORD)
+    assert expired.must_change_password
+    with pytest.raises(PasswordChangeRequired):
+        svc.authenticate(expired.token)
+    fresh = svc.change_password(expired.token, NEW_PASSWORD, "Spring#Tide2027")
+    assert svc.authenticate(fresh.token) == expired.actor
+
+
+def test_no_periodic_change_under_asvs(store: MemoryStore, clock: ManualClock) -> None:
+    rules = RuleSet.zhoushan().with_overrides({"accounts": {"password_profile": "owasp_asvs"}})
+    svc = _Svc(store, clock=clock, hasher=FAST, rules=rules)
+    _, initial = _register(svc)
+    first = svc.sign_in(PHONE, initial)
+    svc.change_password(first.token, initial, "a long and calm sea breeze")
+    clock.advance(days=400)
+    assert not svc.sign_in(PHONE, "a long and calm sea breeze").must_change_password
+
+
+# --- lockout ------------------------------------------------------------------------------
+
+
+def test_lockout_after_failures_and_release(
+    svc: _Svc, store: MemoryStore, clock: ManualClock
+) -> None:
+    account, _ = _ready(svc)
+    for _ in range(DJCP.max_failed_attempts - 1):
+        with pytest.raises(AuthenticationFailed):
+            svc.sign_in(PHONE, "Wrong#pass1")
+    assert _stored(store, account.id).failed_attempts == DJCP.max_failed_attempts - 1
+    with pytest.raises(AccountLocked) as caught:
+        svc.sign_in(PHONE, "Wrong#pass1")
+    assert caught.value.code == "account.locked"
+    locked = _stored(store, account.id)
+    assert locked.status is AccountStatus.LOCKED
+    assert locked.locked_until == START + timedelta(minutes=30)
+    with pytest.raises(AccountLocked):  # even the right password, while locked
+        svc.sign_in(PHONE, NEW_PASSWORD)
+    clock.advance(minutes=29)
+    with pytest.raises(AccountLocked):
+        svc.sign_in(PHONE, NEW_PASSWORD)
+    clock.advance(minutes=1)
+    signed = svc.sign_in(PHONE, NEW_PASSWORD)
+    assert svc.authenticate(signed.token).account_id == account.id
+    released = _stored(store, account.id)
+    assert (released.status, released.failed_attempts, released.locked_until) == (
+        AccountStatus.ACTIVE,
+        0,
+        None,
+    )
+
+
+def test_a_run_out_lock_starts_counting_afresh(
+    svc: _Svc, store: MemoryStore, clock: ManualClock
+) -> None:
+    account, _ = _ready(svc)
+    for _ in range(DJCP.max_failed_attempts):
+        with pytest.raises((AuthenticationFailed, AccountLocked)):
+            svc.sign_in(PHONE, "Wrong#pass1")
+    clock.advance(minutes=31)
+    with pytest.raises(AuthenticationFailed) as caught:
+        svc.sign_in(PHONE, "Wrong#pass1")
+    assert not isinstance(caught.value, AccountLocked)
+    assert _stored(store, account.id).failed_attempts == 1
+
+
+def test_asvs_lockout_figures(store: MemoryStore, clock: ManualClock) -> None:
+    rules = RuleSet.zhoushan().with_overrides({"accounts": {"password_profile": "owasp_asvs"}})
+    svc = _Svc(store, clock=clock, hasher=FAST, rules=rules)
+    _register(svc)
+    for _ in range(9):
+        with pytest.raises(AuthenticationFailed):
+            svc.sign_in(PHONE, "wrong password")
+    with pytest.raises(AccountLocked):
+        svc.sign_in(PHONE, "wrong password")
+    clock.advance(minutes=15)
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(PHONE, "wrong password")
+
+
+class _FlakyStore:
+    """A MemoryStore whose next ``conflicts`` commits fail as if someone else wrote first."""
+
+    def __init__(self, inner: MemoryStore) -> None:
+        self.inner = inner
+        self.conflicts = 0
+
+    def unit_of_work(self) -> Any:
+        uow = self.inner.unit_of_work()
+        commit = uow.commit
+
+        def flaky_commit() -> None:
+            if self.conflicts:
+                self.conflicts -= 1
+                raise ConcurrencyConflict()
+            commit()
+
+        uow.commit = flaky_commit  # type: ignore[method-assign]
+        return uow
+
+
+def test_failures_are_counted_despite_concurrent_writes(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    flaky = _FlakyStore(store)
+    svc = _Svc(flaky, clock=clock, hasher=FAST)
+    account, _ = _register(svc)
+    flaky.conflicts = 2
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(PHONE, "Wrong#pass1")
+    assert _stored(store, account.id).failed_attempts == 1
+    flaky.conflicts = 99
+    with pytest.raises(ConcurrencyConflict):
+        svc.sign_in(PHONE, "Wrong#pass1")
+
+
+def test_success_resets_the_failure_count(svc: _Svc, store: MemoryStore) -> None:
+    account, _ = _ready(svc)
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            svc.sign_in(PHONE, "Wrong#pass1")
+    svc.sign_in(PHONE, NEW_PASSWORD)
+    assert _stored(store, account.id).failed_attempts == 0
+
+
+def test_a_lockout_leaves_live_sessions_alone(svc: _Svc) -> None:
+    _, signed = _ready(svc)
+    for _ in range(DJCP.max_failed_attempts):
+        with pytest.raises((AuthenticationFailed, AccountLocked)):
+            svc.sign_in(PHONE, "Wrong#pass1")
+    assert svc.authenticate(signed.token) == signed.actor
+
+
+# --- theft, unlock, departure -------------------------------------------------------------
+
+
+def test_theft_report_locks_and_revokes(svc: _Svc, store: MemoryStore, clock: ManualClock) -> None:
+    account, signed = _ready(svc)
+    other = svc.sign_in(PHONE, NEW_PASSWORD)
+    locked = svc.report_theft(signed.actor, account.id)
+    assert locked.status is AccountStatus.LOCKED
+    assert locked.locked_until is None
+    assert "失窃" in locked.lock_reason
+    for token in (signed.token, other.token):
+        with pytest.raises(SessionExpired):
+            svc.authenticate(token)
+    clock.advance(days=2)  # does not run out
+    with pytest.raises(AccountLocked):
+        svc.sign_in(PHONE, NEW_PASSWORD)
+
+    unlocked, initial = svc.unlock(ADMIN, account.id)
+    assert unlocked.status is AccountStatus.ACTIVE
+    assert unlocked.must_change_password
+    with pytest.raises(AuthenticationFailed):  # the stolen password is dead
+        svc.sign_in(PHONE, NEW_PASSWORD)
+    assert svc.sign_in(PHONE, initial).must_change_password
+
+
+def test_theft_report_permissions(svc: _Svc) -> None:
+    account, _ = _register(svc)
+    other, _ = _register(svc, phone="13900139000")
+    stranger = Actor(other.id, Role.MEMBER, "zhoushan")
+    with pytest.raises(PermissionDenied):
+        svc.report_theft(stranger, account.id)
+    with pytest.raises(PermissionDenied):
+        svc.report_theft(Actor("sec", Role.SECURITY_ADMIN, "zhoushan"), account.id)
+    assert svc.report_theft(ADMIN, account.id).status is AccountStatus.LOCKED
+    with pytest.raises(PermissionDenied):
+        svc.unlock(stranger, account.id)
+
+
+def test_departure_keeps_the_row_without_credentials(
+    svc: _Svc, store: MemoryStore, clock: ManualClock
+) -> None:
+    account, signed = _ready(svc)
+    svc.bind_external(signed.token, "zzd", "ok:zhangsan")
+    clock.advance(days=1)
+    gone = svc.depart(ADMIN, account.id)
+    assert gone.status is AccountStatus.DELETED
+    assert (gone.phone, gone.password_hash, gone.external_ids) == (None, None, frozenset())
+    assert gone.deleted_at == START + timedelta(days=1)
+    stored = _stored(store, account.id)
+    assert (stored.id, stored.real_name) == (account.id, "张三")  # attribution stays
+    with pytest.raises(SessionExpired):
+        svc.authenticate(signed.token)
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(PHONE, NEW_PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in_external("zzd", "ok:zhangsan")
+    with pytest.raises(InvalidTransition):
+        svc.depart(ADMIN, account.id)
+    with pytest.raises(InvalidTransition):
+        svc.unlock(ADMIN, account.id)
+    with pytest.raises(InvalidTransition):
+        svc.report_theft(ADMIN, account.id)
+    # The number is free again for a successor.
+    successor, _ = _register(svc)
+    assert successor.id != account.id
+
+
+def test_departure_permissions(svc: _Svc) -> None:
+    account, _ = _register(svc)
+    with pytest.raises(PermissionDenied):
+        svc.depart(Actor("aud", Role.AUDIT_ADMIN, "zhoushan"), account.id)
+    with pytest.raises(JurisdictionDenied):
+        svc.depart(Actor("adm-ps", Role.SYSTEM_ADMIN, "putuo"), account.id)
+    with pytest.raises(PermissionDenied):
+        svc.depart(ADMIN, ADMIN.account_id)
+
+
+# --- rehash -------------------------------------------------------------------------------
+
+
+def test_rehash_on_sign_in_when_parameters_change(store: MemoryStore, clock: ManualClock) -> None:
+    old = Argon2Hasher(time_cost=1, memory_cost=64, parallelism=1)
+    new = Argon2Hasher(time_cost=2, memory_cost=128, parallelism=1)
+    account, _ = _ready(_Svc(store, clock=clock, hasher=old))
+    before = _stored(store, account.id)
+    assert before.password_hash is not None
+    assert "m=64,t=1" in before.password_hash
+    assert new.needs_rehash(before.password_hash)
+
+    _Svc(store, clock=clock, hasher=new).sign_in(PHONE, NEW_PASSWORD)
+    after = _stored(store, account.id)
+    assert after.password_hash is not None
+    assert "m=128,t=2" in after.password_hash
+    assert after.version == before.version + 1
+    assert not new.needs_rehash(after.password_hash)
+    assert new.verify(after.password_hash, NEW_PASSWORD)
+
+    _Svc(store, clock=clock, hasher=new).sign_in(PHONE, NEW_PASSWORD)
+    assert _stored(store, account.id).version == after.version  # nothing left to change
+
+
+def test_argon2_hasher() -> None:
+    hashed = FAST.hash("秘密 pass")
+    assert hashed.startswith("$argon2id$")
+    assert FAST.verify(hashed, "秘密 pass")
+    assert not FAST.verify(hashed, "秘密 pasS")
+    assert not FAST.verify("not a hash", "x")
+    assert not FAST.needs_rehash(hashed)
+    assert FAST.needs_rehash("not a hash")
+    assert "memory_cost=64" in repr(FAST)
+    default = Argon2Hasher()
+    assert (default.time_cost, default.memory_cost, default.parallelism) == (3, 65536, 4)
+
+
+# --- external identity --------------------------------------------------------------------
+
+
+def test_external_binding_and_sign_in(svc: _Svc, store: MemoryStore) -> None:
+    account, signed = _ready(svc)
+    bound = svc.bind_external(signed.token, "zzd", "ok:zs-001")
+    assert bound.external_ids == frozenset({ExternalIdentity("zzd", "zs-001")})
+    assert svc.bind_external(signed.token, "zzd", "ok:zs-001") == bound  # idempotent
+
+    scanned = svc.sign_in_external("zzd", "ok:zs-001")
+    assert scanned.actor == signed.actor
+    assert not scanned.must_change_password
+    assert svc.authenticate(scanned.token) == signed.actor
+
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in_external("zzd", "ok:nobody")
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in_external("zzd", "forged")
+    with pytest.raises(InvalidInput):
+        svc.sign_in_external("wechat", "ok:zs-001")
+    with pytest.raises(DuplicateAccount):  # one identity per provider per account
+        svc.bind_external(signed.token, "zzd", "ok:zs-002")
+
+    _, other = _ready(svc, phone="13900139000")
+    with pytest.raises(DuplicateAccount):  # one account per identity
+        svc.bind_external(other.token, "zzd", "ok:zs-001")
+
+    svc.report_theft(signed.actor, account.id)
+    with pytest.raises(AccountLocked):
+        svc.sign_in_external("zzd", "ok:zs-001")
+
+
+def test_now_must_be_aware(svc: _Svc) -> None:
+    _, initial = _register(svc)
+    with pytest.raises(InvalidInput):
+        svc.sign_in(PHONE, initial, now=datetime(2026, 11, 26, 10))
