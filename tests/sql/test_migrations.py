@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from qiandao.testing.builders import sample_item
-from qiandao_adapters.sql import SqlStore, make_engine, metadata, upgrade
+from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
 from qiandao_adapters.sql.migrations import VERSION_TABLE
 from qiandao_adapters.sql.schema import Key
 from tests.sql.conftest import Backend, reset_schema
@@ -86,11 +87,6 @@ def _expected_shape() -> dict[str, Any]:
                 (i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes
             ),
         }
-    return shape
-
-
-def _mysql_fk_indexes(shape: dict[str, Any]) -> dict[str, Any]:
-    """MySQL adds an index for a foreign key no other index covers; none is needed here."""
     return shape
 
 
@@ -178,10 +174,6 @@ def test_upgrade_from_a_url(sqlite_file: Any) -> None:
 
 
 def test_downgrade_removes_every_table(empty: Engine) -> None:
-    from alembic import command
-
-    from qiandao_adapters.sql import alembic_config
-
     upgrade(empty)
     config = alembic_config()
     with empty.begin() as conn:

@@ -1,0 +1,354 @@
+"""``python -m qiandao demo``: a realistic Zhoushan scenario, end to end, with a Chinese trail.
+
+Deterministic: a fixed clock and counter ids. Runs on an embedded SQLite file by default, on any
+database with ``--url``, or in memory with ``--memory``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from qiandao import (
+    SHANGHAI,
+    Actor,
+    AdoptionLevel,
+    FocusCategory,
+    Item,
+    LeaderRank,
+    Qiandao,
+    Rating,
+    Role,
+    Unit,
+)
+from qiandao.ports.store import Store
+from qiandao.rules.deadlines import local_day
+from qiandao.testing import ManualClock
+from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.notifiers import RecordingNotifier
+
+__all__ = ["register", "run_demo"]
+
+J = "zhoushan"
+UNITS = {
+    "hrss": "市人力社保局",
+    "transport": "市交通运输局",
+    "agri": "市农业农村局",
+}
+
+
+def _at(day: str, hour: int = 9, minute: int = 0) -> datetime:
+    d = date.fromisoformat(day)
+    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=SHANGHAI)
+
+
+class _Trail:
+    """Prints the story line by line, each with the clock's date and time."""
+
+    def __init__(self, clock: ManualClock, out: Callable[[str], None]) -> None:
+        self.clock = clock
+        self.out = out
+
+    def __call__(self, text: str) -> None:
+        self.out(f"{self.clock.now():%Y-%m-%d %H:%M}  {text}")
+
+    def section(self, title: str) -> None:
+        self.out("")
+        self.out(f"== {title} ==")
+
+
+def _store(url: str | None, memory: bool) -> tuple[Store, str]:
+    if memory:
+        from qiandao_adapters.memory import MemoryStore
+
+        return MemoryStore(), "内存存储"
+    from qiandao_adapters.sql import SqlStore
+
+    if url is None:
+        path = Path(tempfile.gettempdir()) / "qiandao-demo.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    store = SqlStore(url)
+    store.create_all()
+    return store, url.split("@")[-1]
+
+
+def run_demo(
+    *, url: str | None = None, memory: bool = False, out: Callable[[str], None] = print
+) -> None:
+    """Run the whole scenario on a fresh store and print the trail."""
+    store, where = _store(url, memory)
+    clock = ManualClock(_at("2026-10-09", 8, 30))
+    counter = itertools.count(1)
+    notifier = RecordingNotifier()
+    qd = Qiandao(
+        store,
+        clock=clock,
+        notifier=notifier,
+        hasher=Argon2Hasher.fast(),
+        ids=lambda: f"{next(counter):05d}",
+    )
+    say = _Trail(clock, out)
+    out(f"千岛议家 · 社情民意工作流程演示（存储：{where}）")
+
+    say.section("一、实名注册与首次登录（第十六、十七条）")
+    admin_account, admin_password = qd.bootstrap_admin(real_name="周系统", phone="13905800000")
+    admin = qd.sign_in("13905800000", admin_password)
+    admin = qd.change_password(admin.token, admin_password, "Admin#2026zs")
+    with store.unit_of_work() as uow:
+        for unit_id, name in UNITS.items():
+            uow.units.add(Unit(unit_id, name, J))
+        uow.commit()
+    people = {
+        "member": ("张海舟", "139 0580 0001", Role.MEMBER, None),
+        "officer": ("林晓渔", "+86 139-0580-0002", Role.INFO_OFFICER, None),
+        "editor": ("李编辑", "13905800003", Role.EDITOR, None),
+        "deputy": ("王分管", "13905800004", Role.DEPUTY, None),
+        "chair": ("陈主席", "13905800005", Role.CHAIR, None),
+        "hrss": ("人社局联络员", "13905800006", Role.HANDLING_UNIT, "hrss"),
+        "transport": ("交通局联络员", "13905800007", Role.HANDLING_UNIT, "transport"),
+        "agri": ("农业局联络员", "13905800008", Role.HANDLING_UNIT, "agri"),
+    }
+    admin_actor = admin.actor
+    actors: dict[str, Actor] = {}
+    for key, (name, phone, role, unit) in people.items():
+        account, initial = qd.register(
+            admin_actor, real_name=name, phone=phone, role=role, unit_id=unit
+        )
+        first = qd.sign_in(account.phone or "", initial)
+        changed = qd.change_password(first.token, initial, f"Qd#{key}2026!")
+        actors[key] = qd.authenticate(changed.token)
+        if key == "member":
+            say(
+                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化），初始密码仅显示一次"
+            )
+            say(
+                f"{name}首次登录：须先修改初始密码（must_change_password={first.must_change_password}），修改后进入系统"
+            )
+    say(
+        f"共注册 {len(people)} 个实名账号（委员、信息员、信息工作人员、分管领导、主席、3个承办单位）"
+    )
+
+    member, editor, deputy, chair = (actors[k] for k in ("member", "editor", "deputy", "chair"))
+    hrss, transport, agri = (actors[k] for k in ("hrss", "transport", "agri"))
+
+    say.section("二、报送与编审签发（第四、五、九条）")
+    clock.set(_at("2026-10-12", 9))
+    item = qd.submit_new(
+        member,
+        {
+            "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
+            "body": "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……",
+            "category": FocusCategory.HOT_ISSUE.value,
+            "channel": "member",
+            "sector": "农业和农村界",
+            "urgent": True,
+        },
+        idempotency_key="phone-retry-001",
+    )
+    again = qd.submit_new(
+        member,
+        {
+            "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
+            "body": "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……",
+            "category": FocusCategory.HOT_ISSUE.value,
+            "channel": "member",
+            "sector": "农业和农村界",
+            "urgent": True,
+        },
+        idempotency_key="phone-retry-001",
+    )
+    say(f"委员张海舟报送【急】信息《{item.title}》，状态：{item.state.label}")
+    say(f"手机网络重试同一幂等键：返回同一条信息（{again.id == item.id}）")
+    queue = qd.inbox(editor)
+    say(f"信息工作人员待初审队列：{len(queue)} 条，急件优先：《{queue[0].title}》")
+
+    clock.set(_at("2026-10-12", 14))
+    item = qd.pass_preliminary(
+        editor,
+        item.id,
+        title="关于破解海岛渔民养老保险跨省转移接续难题的建议",
+        body="（编辑稿）我市约3000名渔民存在养老保险跨省转移接续问题……建议：一、建立省际协查机制；二、……",
+        destinations=["forward_to_departments", "report_to_principal_leaders_and_province"],
+        note="内容属实，建议转送并专报",
+    )
+    say(
+        f"李编辑初审通过：编辑为第{len(item.texts)}稿（原稿保留），报送去向："
+        + "、".join(d.label for d in sorted(item.destinations, key=lambda d: d.value))
+    )
+    say("  → 去向含“专报市委、市政府主要领导及省政协办公厅”，按第九条须由市政协主席签发")
+    clock.set(_at("2026-10-13", 10))
+    item = qd.approve(deputy, item.id, note="同意")
+    say(f"王分管（办公室分管领导）审核通过，状态：{item.state.label}")
+    clock.set(_at("2026-10-14", 9))
+    item = qd.sign(chair, item.id, note="同意报送")
+    say(
+        f"陈主席签发，信息录用，状态：{item.state.label}；审签记录："
+        + " → ".join(f"{r.stage.label}（{r.decision.label}）" for r in item.reviews)
+    )
+
+    say.section("三、交办、申退、改派、延期与答复（第十条）")
+    clock.set(_at("2026-10-14", 15))
+    item = qd.assign(editor, item.id, [("hrss", True), ("transport", False)])
+    for a in item.assignments:
+        say(f"交办{UNITS[a.unit_id]}（{'主办' if a.lead else '协办'}），答复期限 {a.due}")
+    lead = item.assignments[0]
+    explanation = qd.explain_deadline(editor, item.id, lead.id)
+    say(f"  期限说明：{explanation.text()}")
+
+    clock.set(_at("2026-10-15", 10))
+    tr = next(a for a in item.assignments if a.unit_id == "transport")
+    item = qd.decline(
+        transport, item.id, tr.id, "渔民养老保险不属于本单位职责范围，建议改由市农业农村局协办"
+    )
+    say("市交通运输局申退：说明理由“渔民养老保险不属于本单位职责范围”")
+    item = qd.reassign(editor, item.id, tr.id, "agri")
+    ag = next(a for a in item.assignments if a.unit_id == "agri")
+    say(f"李编辑改派市农业农村局协办，新期限 {ag.due}（自改派日起算）")
+    item = qd.accept(hrss, item.id, lead.id)
+    clock.set(_at("2026-10-16", 9))
+    item = qd.accept(agri, item.id, ag.id)
+    say("两个承办单位签收；单位账号只能看到交办给本单位的签发稿")
+
+    clock.set(_at("2026-10-28", 10))
+    item = qd.request_extension(hrss, item.id, lead.id, 5, "涉及省级统筹政策，需与省人力社保厅会商")
+    item = qd.approve_extension(editor, item.id, lead.id)
+    lead_now = item.assignment(lead.id)
+    assert lead_now is not None
+    say(f"市人力社保局申请延期5个工作日，办公室同意，新期限 {lead_now.due}")
+
+    clock.set(_at("2026-10-30", 16))
+    item = qd.reply(agri, item.id, ag.id, "已协调渔业互助保险，配合人社部门做好政策宣传。")
+    say("市农业农村局书面答复")
+    clock.set(_at("2026-11-05", 10))
+    item = qd.record_adoption(
+        editor,
+        item.id,
+        AdoptionLevel.PROVINCIAL_CPPCC,
+        date(2026, 11, 5),
+        "省政协《社情民意》第88期采用",
+    )
+    say("登记采用情况：省政协采用（第十一条）")
+    clock.set(_at("2026-11-06", 11))
+    item = qd.record_instruction(
+        editor,
+        item.id,
+        "市委书记",
+        LeaderRank.CITY_PRINCIPAL_LEADER,
+        date(2026, 11, 6),
+        "请市人力社保局牵头研究解决。",
+    )
+    say("登记领导批示：市委书记批示“请市人力社保局牵头研究解决”")
+    clock.set(_at("2026-11-10", 15))
+    item = qd.reply(hrss, item.id, lead.id, "已建立省际协查机制，办理时限压缩至20个工作日。")
+    say(f"市人力社保局书面答复（在延期后的期限内），信息状态：{item.state.label}")
+
+    say.section("四、评价与重新办理（第十二条）")
+    clock.set(_at("2026-11-11", 9))
+    item = qd.rate(member, item.id, ag.id, Rating.SATISFIED)
+    item = qd.rate(member, item.id, lead.id, Rating.DISSATISFIED)
+    say("张海舟评价：市农业农村局“满意”，市人力社保局“不满意”")
+    item = qd.order_rehandle(editor, item.id, lead.id, "委员认为未明确已转移失败人员的补救办法")
+    again_lead = item.assignment(lead.id)
+    assert again_lead is not None
+    say(f"办公室要求市人力社保局重新办理，新期限 {again_lead.due}")
+    clock.set(_at("2026-11-20", 15))
+    item = qd.reply(hrss, item.id, lead.id, "补充：对已转移失败人员逐一回访，12月底前办结。")
+    clock.set(_at("2026-11-21", 9))
+    item = qd.rate(member, item.id, lead.id, Rating.BASICALLY_SATISFIED)
+    say("市人力社保局再次答复，张海舟评价“基本满意”")
+    clock.set(_at("2026-11-23", 10))
+    item = qd.record_implementation(
+        editor, item.id, date(2026, 11, 23), "省际协查机制已运行，首批120人办结。"
+    )
+    item = qd.close(editor, item.id)
+    say(f"登记落实情况并办结，状态：{item.state.label}")
+
+    say.section("五、公开（第十四条）")
+    published = qd.published(actors["officer"])
+    say(
+        f"信息已录用、非涉密、作者未表示不公开 → 系统内公开：{item.published}；公开列表 {len(published)} 条"
+    )
+
+    say.section("六、逾期提醒（第十条）")
+    clock.set(_at("2026-10-20", 9))
+    second = qd.submit_new(
+        actors["officer"],
+        {
+            "title": "关于优化小岛客运航班时刻的建议",
+            "body": "东极等小岛客运航班……",
+            "category": "hot_issue",
+            "channel": "info_officer",
+        },
+    )
+    second = qd.pass_preliminary(editor, second.id, destinations=["forward_to_departments"])
+    second = qd.approve(deputy, second.id)
+    office_head = _office_head(qd, admin_actor, actors)
+    second = qd.sign(office_head, second.id)
+    clock.set(_at("2026-10-22", 10))
+    second = qd.assign(editor, second.id, [("transport", True)])
+    due = second.assignments[0].due
+    say(f"信息员林晓渔的信息经办公室主要负责人签发后交办市交通运输局，答复期限 {due}")
+    for day in ("2026-11-09", "2026-11-12", "2026-11-13", "2026-11-13", "2026-11-27"):
+        clock.set(_at(day, 8))
+        before = len(notifier.notices)
+        report = qd.run_due_jobs()
+        sent = [n for n in notifier.notices[before:] if n.kind == "reminder_sent"]
+        text = "；".join(n.text for n in sent) or "无新提醒（每种提醒只发一次）"
+        say(f"定时任务：{text}（本次 {report.reminders_sent} 条）")
+    overdue = qd.overdue(editor)
+    very = qd.overdue(editor, very=True)
+    say(f"逾期清单 {len(overdue)} 件，严重逾期 {len(very)} 件：《{overdue[0][0].title}》")
+
+    say.section("七、季度通报与考核（第十一、十三条）")
+    clock.set(_at("2026-12-01", 9))
+    report = qd.quarterly_bulletin(editor, 2026, 4)
+    names = {a.id: a.real_name for a in _accounts(store)}
+    for line in report.people:
+        say(
+            f"第{line.place}名 {names.get(line.person_id, line.person_id)}：报送{line.submitted}、录用{line.adopted}、"
+            f"专报{line.reported_upward}、批示{line.instructions}，得分 {line.score}"
+        )
+    for u in report.units:
+        rate = "—" if u.on_time_rate is None else f"{u.on_time_rate:.0%}"
+        sat = "—" if u.satisfaction_rate is None else f"{u.satisfaction_rate:.0%}"
+        say(
+            f"{UNITS[u.unit_id]}：交办{u.assigned}、答复{u.replied}、按时率{rate}、逾期{u.overdue}、"
+            f"延期{u.extended}、申退{u.declined}、满意率{sat}"
+        )
+    delivered = len(notifier.notices)
+    out("")
+    out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
+
+
+def _office_head(qd: Qiandao, admin: Actor, actors: dict[str, Actor]) -> Actor:
+    account, initial = qd.register(
+        admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD
+    )
+    first = qd.sign_in(account.phone or "", initial)
+    changed = qd.change_password(first.token, initial, "Qd#head2026!")
+    actors["office_head"] = qd.authenticate(changed.token)
+    return actors["office_head"]
+
+
+def _accounts(store: Store) -> list[Any]:
+    with store.unit_of_work() as uow:
+        return uow.accounts.list()
+
+
+def _main(args: argparse.Namespace) -> int:
+    run_demo(url=args.url, memory=args.memory)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``demo`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
+    parser = commands.add_parser("demo", help="运行舟山“千岛议家”端到端演示")
+    parser.add_argument("--url", help="数据库 URL（默认：临时目录中的嵌入式 SQLite 文件）")
+    parser.add_argument("--memory", action="store_true", help="使用内存存储")
+    parser.set_defaults(handler=_main)
