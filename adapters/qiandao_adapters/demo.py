@@ -19,7 +19,6 @@ from qiandao import (
     Actor,
     AdoptionLevel,
     FocusCategory,
-    Item,
     LeaderRank,
     Qiandao,
     Rating,
@@ -27,7 +26,6 @@ from qiandao import (
     Unit,
 )
 from qiandao.ports.store import Store
-from qiandao.rules.deadlines import local_day
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.notifiers import RecordingNotifier
@@ -35,6 +33,7 @@ from qiandao_adapters.notifiers import RecordingNotifier
 __all__ = ["register", "run_demo"]
 
 J = "zhoushan"
+BODY = "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……"
 UNITS = {
     "hrss": "市人力社保局",
     "transport": "市交通运输局",
@@ -97,7 +96,7 @@ def run_demo(
     out(f"千岛议家 · 社情民意工作流程演示（存储：{where}）")
 
     say.section("一、实名注册与首次登录（第十六、十七条）")
-    admin_account, admin_password = qd.bootstrap_admin(real_name="周系统", phone="13905800000")
+    _, admin_password = qd.bootstrap_admin(real_name="周系统", phone="13905800000")
     admin = qd.sign_in("13905800000", admin_password)
     admin = qd.change_password(admin.token, admin_password, "Admin#2026zs")
     with store.unit_of_work() as uow:
@@ -125,13 +124,15 @@ def run_demo(
         actors[key] = qd.authenticate(changed.token)
         if key == "member":
             say(
-                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化），初始密码仅显示一次"
+                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化），"
+                "初始密码仅显示一次"
             )
             say(
                 f"{name}首次登录：须先修改初始密码（must_change_password={first.must_change_password}），修改后进入系统"
             )
     say(
-        f"共注册 {len(people)} 个实名账号（委员、信息员、信息工作人员、分管领导、主席、3个承办单位）"
+        f"共注册 {len(people)} 个实名账号"
+        "（委员、信息员、信息工作人员、分管领导、主席、3个承办单位）"
     )
 
     member, editor, deputy, chair = (actors[k] for k in ("member", "editor", "deputy", "chair"))
@@ -143,7 +144,7 @@ def run_demo(
         member,
         {
             "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
-            "body": "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……",
+            "body": BODY,
             "category": FocusCategory.HOT_ISSUE.value,
             "channel": "member",
             "sector": "农业和农村界",
@@ -155,7 +156,7 @@ def run_demo(
         member,
         {
             "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
-            "body": "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……",
+            "body": BODY,
             "category": FocusCategory.HOT_ISSUE.value,
             "channel": "member",
             "sector": "农业和农村界",
@@ -272,7 +273,8 @@ def run_demo(
     say.section("五、公开（第十四条）")
     published = qd.published(actors["officer"])
     say(
-        f"信息已录用、非涉密、作者未表示不公开 → 系统内公开：{item.published}；公开列表 {len(published)} 条"
+        f"信息已录用、非涉密、作者未表示不公开 → 系统内公开：{item.published}；"
+        f"公开列表 {len(published)} 条"
     )
 
     say.section("六、逾期提醒（第十条）")
@@ -307,14 +309,15 @@ def run_demo(
 
     say.section("七、季度通报与考核（第十一、十三条）")
     clock.set(_at("2026-12-01", 9))
-    report = qd.quarterly_bulletin(editor, 2026, 4)
+    quarter = qd.quarterly_bulletin(editor, 2026, 4)
     names = {a.id: a.real_name for a in _accounts(store)}
-    for line in report.people:
+    for line in quarter.people:
         say(
-            f"第{line.place}名 {names.get(line.person_id, line.person_id)}：报送{line.submitted}、录用{line.adopted}、"
+            f"第{line.place}名 {names.get(line.person_id, line.person_id)}："
+            f"报送{line.submitted}、录用{line.adopted}、"
             f"专报{line.reported_upward}、批示{line.instructions}，得分 {line.score}"
         )
-    for u in report.units:
+    for u in quarter.units:
         rate = "—" if u.on_time_rate is None else f"{u.on_time_rate:.0%}"
         sat = "—" if u.satisfaction_rate is None else f"{u.satisfaction_rate:.0%}"
         say(

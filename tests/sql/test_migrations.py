@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, UniqueConstraint, inspect, text
 
 from qiandao.testing.builders import sample_item
 from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
@@ -73,7 +73,7 @@ def _expected_shape() -> dict[str, Any]:
             "unique": sorted(
                 (c.name, tuple(col.name for col in c.columns))
                 for c in table.constraints
-                if type(c).__name__ == "UniqueConstraint"
+                if isinstance(c, UniqueConstraint)
             ),
             "foreign_keys": sorted(
                 (
@@ -92,9 +92,12 @@ def _expected_shape() -> dict[str, Any]:
 
 def _collations(engine: Engine) -> set[tuple[str, str, str | None]]:
     """(table, column, collation) of every ``Key`` column, as the database reports it."""
-    found = set()
+    found: set[tuple[str, str, str | None]] = set()
     keys = {
-        (t.name, c.name) for t in metadata.tables.values() for c in t.columns if isinstance(c.type, Key)
+        (t.name, c.name)
+        for t in metadata.tables.values()
+        for c in t.columns
+        if isinstance(c.type, Key)
     }
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":

@@ -45,9 +45,9 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
     "ID_LENGTH",
+    "Counter",
     "Document",
     "Key",
-    "Counter",
     "UtcDateTime",
     "accounts",
     "assignments",
