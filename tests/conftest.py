@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+pytest.register_assert_rewrite("qiandao.testing.contract")
 
 settings.register_profile("fast", max_examples=50, deadline=None)
 settings.register_profile(

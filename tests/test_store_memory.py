@@ -17,20 +17,12 @@ from qiandao.testing.contract import NotifierContract, StoreContract
 from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 
-# Known bugs of memory.py (patches in the store-contract report). strict=True: once fixed,
-# these XPASS and fail, so the markers get removed.
-_MEMORY_BUG = pytest.mark.xfail(strict=True, reason="memory.py bug, see report")
-
 
 class TestMemoryStore(StoreContract):
     interleaved_writes = True
 
     def make_store(self) -> MemoryStore:
         return MemoryStore()
-
-    @_MEMORY_BUG  # phone uniqueness is checked when staged, not again under the commit lock
-    def test_interleaved_registrations_of_one_phone_the_second_commit_fails(self) -> None:
-        super().test_interleaved_registrations_of_one_phone_the_second_commit_fails()
 
 
 class TestRecordingNotifier(NotifierContract):

@@ -211,6 +211,19 @@ class _Accounts:
             if other is not None and other.id != account.id:
                 raise DuplicateAccount(phone_tail=account.phone[-4:])
 
+    def verify(self) -> None:
+        """Under the commit lock: no two accounts, committed or staged, share a phone."""
+        if not self._t.staged:
+            return
+        merged = dict(self._t.base)
+        merged.update(self._t.staged)
+        owners: dict[str, str] = {}
+        for account in merged.values():
+            if account.phone is None:
+                continue
+            if owners.setdefault(account.phone, account.id) != account.id:
+                raise DuplicateAccount(phone_tail=account.phone[-4:])
+
     def add(self, account: Account) -> None:
         self._check_unique(account)
         self._t.add(account.id, account)
@@ -339,6 +352,7 @@ class MemoryUnitOfWork:
         with self._lock:
             for table, version in self._checked:
                 table.verify(version)
+            self.accounts.verify()
             for table, _ in self._checked:
                 table.apply()
         self.rollback()
