@@ -7,7 +7,7 @@ check has passed again, so a failed or abandoned unit of work changes nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar

@@ -127,7 +127,7 @@ class FeedbackCommands(_Core):
 
         return self._record_feedback(actor, item_id, make)
 
-    def record_instruction(  # noqa: PLR0917 - the order people say it: who, rank, when, what
+    def record_instruction(
         self,
         actor: Actor,
         item_id: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -330,3 +332,16 @@ def test_server_sessions_run_read_committed(backend: Backend) -> None:
     with backend.engine.connect() as conn:
         level = str(conn.exec_driver_sql(query).scalar_one())
     assert level.replace("-", " ").lower() == "read committed"
+
+
+def test_the_domain_package_never_imports_sqlalchemy() -> None:
+    script = (
+        "import pkgutil, importlib, sys, qiandao\n"
+        "for m in pkgutil.walk_packages(qiandao.__path__, 'qiandao.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in "
+        "('sqlalchemy', 'alembic', 'psycopg', 'pymysql', 'qiandao_adapters'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)

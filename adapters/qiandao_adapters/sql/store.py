@@ -1,13 +1,18 @@
 """The SQL store: SQLAlchemy Core over SQLite (embedded default), PostgreSQL and MySQL/MariaDB.
 
 One unit of work is one connection and one transaction. Saves are compare-and-set on the version
-column (``UPDATE ... WHERE id = :id AND version = :expected``); every repository call that can
-fail half-way runs inside a savepoint, so a refused call leaves the unit of work as it was and
-usable, as in the in-memory store. Queries are pushed down to SQL on the derived columns and
-return the same rows in the same order as :mod:`qiandao.queries`.
+column (``UPDATE ... WHERE id = :id AND version = :expected``, the row count checked); child rows
+are rewritten in the same transaction. Every repository call that writes runs inside a
+savepoint, so a refused call (a conflict, a duplicate) leaves the unit of work as it was and
+usable, as in the in-memory store. Queries are pushed down to SQL on the derived columns, load
+documents only for the rows returned, and give the same rows in the same order as
+:mod:`qiandao.queries`.
 
-SQLite runs with ``BEGIN IMMEDIATE`` (one writer at a time, no lock upgrades that deadlock), a
-busy timeout and foreign keys on; PostgreSQL and MySQL/MariaDB at ``READ COMMITTED``.
+PostgreSQL and MySQL/MariaDB run at ``READ COMMITTED``. SQLite runs in WAL mode with foreign keys
+on and a busy timeout; a unit of work reads without a transaction until its first write, which
+begins ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to the busy timeout): readers never
+wait for writers, and two units of work in one thread can read, then write one after the other.
+Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ from qiandao.ports.store import (
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.errors import translated
 
-__all__ = ["SqlStore", "SqlUnitOfWork", "make_engine"]
+__all__ = ["SqlStore", "SqlUnitOfWork", "configure_sqlite", "make_engine"]
 
 T = TypeVar("T")
 
@@ -114,8 +119,9 @@ def configure_sqlite(engine: Engine, *, busy_timeout: float = 30.0, wal: bool = 
     """Give a SQLite engine real transactions (the pysqlite recipe of the SQLAlchemy docs).
 
     pysqlite's own transaction handling is switched off and every transaction starts with
-    ``BEGIN IMMEDIATE``; each new connection gets a busy timeout and ``foreign_keys=ON``.
-    A no-op for other databases and for an engine already configured.
+    ``BEGIN IMMEDIATE`` (except a unit of work's read phase); each new connection gets a busy
+    timeout, ``foreign_keys=ON`` and, for a file, WAL journaling. A no-op for other databases
+    and for an engine already configured.
     """
     if engine.dialect.name != "sqlite" or event.contains(engine, "begin", _sqlite_begin):
         return
