@@ -60,6 +60,14 @@ def _structure_strict(kind: type) -> Any:
     return hook
 
 
+def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"须为字符串列表：{value!r}")
+    if not all(type(v) is str for v in value):
+        raise ValueError(f"列表元素须为字符串：{value!r}")
+    return tuple(value)
+
+
 def make_converter() -> cattrs.Converter:
     """Build the converter: strict scalars, ISO dates, enums by value, no unknown keys."""
     converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
@@ -70,6 +78,7 @@ def make_converter() -> cattrs.Converter:
     for kind in (str, int, bool, float):
         converter.register_structure_hook(kind, _structure_strict(kind))
     converter.register_structure_hook(LabelledEnum, _structure_enum)
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
     converter.register_unstructure_hook(LabelledEnum, lambda e: e.value)
     return converter
 
