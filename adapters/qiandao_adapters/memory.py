@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -28,11 +28,29 @@ V = TypeVar("V")
 class _Table(Generic[V]):
     """A committed dict plus this unit of work's staged writes and the checks they rely on."""
 
-    def __init__(self, base: dict[str, V], what: str) -> None:
+    def __init__(
+        self,
+        base: dict[str, V],
+        what: str,
+        version: Callable[[V], int] | None,
+        dirty: list[_Table[Any]],
+    ) -> None:
         self.base = base
         self.what = what
+        self.version = version
+        self.dirty = dirty  # the unit of work's list of tables with staged writes
         self.staged: dict[str, V] = {}
         self.expected: dict[str, int | None] = {}  # key -> version in base (None: must not exist)
+
+    def _touch(self) -> None:
+        if not self.staged and not self.expected:
+            self.dirty.append(self)
+
+    def expect(self, key: str, version: int | None) -> None:
+        """Record the committed version this unit of work relies on (first time only)."""
+        if key not in self.expected:
+            self._touch()
+            self.expected[key] = version
 
     def get(self, key: str) -> V | None:
         return self.staged[key] if key in self.staged else self.base.get(key)
@@ -51,21 +69,23 @@ class _Table(Generic[V]):
     def add(self, key: str, value: V) -> None:
         if self.get(key) is not None:
             raise ConcurrencyConflict(f"{self.what}已存在：{key}", id=key)
-        self.expected.setdefault(key, None)
+        self.expect(key, None)
         self.staged[key] = value
 
-    def save(self, key: str, value: V, expected: int, version: Callable[[V], int]) -> None:
+    def save(self, key: str, value: V, expected: int) -> None:
         current = self.require(key)
-        if version(current) != expected:
-            raise ConcurrencyConflict(id=key, expected=expected, actual=version(current))
-        if key not in self.expected:
-            self.expected[key] = expected
+        assert self.version is not None
+        if self.version(current) != expected:
+            raise ConcurrencyConflict(id=key, expected=expected, actual=self.version(current))
+        self.expect(key, expected)
         self.staged[key] = value
 
     def put(self, key: str, value: V) -> None:
+        self._touch()
         self.staged[key] = value
 
-    def verify(self, version: Callable[[V], int] | None) -> None:
+    def verify(self) -> None:
+        version = self.version
         for key, expected in self.expected.items():
             current = self.base.get(key)
             if expected is None and current is not None:
@@ -79,9 +99,8 @@ class _Table(Generic[V]):
         self.base.update(self.staged)
 
     def reset(self) -> None:
-        if self.staged or self.expected:
-            self.staged = {}
-            self.expected = {}
+        self.staged = {}
+        self.expected = {}
 
 
 def _item_version(item: Item) -> int:
@@ -131,7 +150,7 @@ class _Items:
         self._t.add(item.id, item)
 
     def save(self, item: Item, expected_version: int) -> None:
-        self._t.save(item.id, item, expected_version, _item_version)
+        self._t.save(item.id, item, expected_version)
 
     def find(self, query: ItemQuery) -> list[Item]:
         return filter_items(self._t.values(), query)
@@ -154,8 +173,7 @@ class _Events:
                 raise ConcurrencyConflict(
                     f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
                 )
-            if event.item_id not in self._t.expected:
-                self._t.expected[event.item_id] = len(existing) or None
+            self._t.expect(event.item_id, len(existing) or None)
             self._t.put(event.item_id, (*existing, event))
 
     def for_item(self, item_id: str) -> list[Event]:
@@ -230,7 +248,7 @@ class _Accounts:
 
     def save(self, account: Account, expected_version: int) -> None:
         self._check_unique(account)
-        self._t.save(account.id, account, expected_version, _account_version)
+        self._t.save(account.id, account, expected_version)
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         found = [a for a in self._t.values() if jurisdiction in (None, a.jurisdiction)]
@@ -280,7 +298,7 @@ class _Commissions:
         self._t.add(commission.id, commission)
 
     def save(self, commission: Commission, expected_version: int) -> None:
-        self._t.save(commission.id, commission, expected_version, _commission_version)
+        self._t.save(commission.id, commission, expected_version)
 
     def list(self, jurisdiction: str | None = None) -> list[Commission]:
         found = [c for c in self._t.values() if jurisdiction in (None, c.jurisdiction)]
@@ -309,32 +327,17 @@ class MemoryUnitOfWork:
     def _begin(self) -> None:
         """Create the repositories once; later transactions only clear staged writes."""
         d = self._data
-        items: _Table[Item] = _Table(d.items, "信息")
-        events: _Table[tuple[Event, ...]] = _Table(d.events, "事件")
-        outbox: _Table[OutboxMessage] = _Table(d.outbox, "通知")
-        accounts: _Table[Account] = _Table(d.accounts, "账号")
-        sessions: _Table[Session] = _Table(d.sessions, "会话")
-        units: _Table[Unit] = _Table(d.units, "承办单位")
-        commissions: _Table[Commission] = _Table(d.commissions, "约稿")
-        idempotency: _Table[IdempotencyRecord] = _Table(d.idempotency, "幂等键")
-        self.items = _Items(items)
-        self.events = _Events(events)
-        self.outbox = _Outbox(outbox)
-        self.accounts = _Accounts(accounts)
-        self.sessions = _Sessions(sessions)
-        self.units = _Units(units)
-        self.commissions = _Commissions(commissions)
-        self.idempotency = _Idempotency(idempotency)
-        self._checked: list[tuple[_Table[object], Callable[[object], int] | None]] = [
-            (items, _item_version),  # type: ignore[list-item]
-            (events, len),  # type: ignore[list-item]
-            (accounts, _account_version),  # type: ignore[list-item]
-            (commissions, _commission_version),  # type: ignore[list-item]
-            (units, None),  # type: ignore[list-item]
-            (idempotency, None),  # type: ignore[list-item]
-            (outbox, None),  # type: ignore[list-item]
-            (sessions, None),  # type: ignore[list-item]
-        ]
+        dirty: list[_Table[Any]] = []
+        self._dirty = dirty
+        self._accounts_table: _Table[Account] = _Table(d.accounts, "账号", _account_version, dirty)
+        self.items = _Items(_Table(d.items, "信息", _item_version, dirty))
+        self.events = _Events(_Table(d.events, "事件", len, dirty))
+        self.outbox = _Outbox(_Table(d.outbox, "通知", None, dirty))
+        self.accounts = _Accounts(self._accounts_table)
+        self.sessions = _Sessions(_Table(d.sessions, "会话", None, dirty))
+        self.units = _Units(_Table(d.units, "承办单位", None, dirty))
+        self.commissions = _Commissions(_Table(d.commissions, "约稿", _commission_version, dirty))
+        self.idempotency = _Idempotency(_Table(d.idempotency, "幂等键", None, dirty))
 
     def __enter__(self) -> Self:
         return self
@@ -350,14 +353,16 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         """Re-check every version under the lock, then apply every staged write."""
         with self._lock:
-            for table, version in self._checked:
-                table.verify(version)
-            self.accounts.verify()
-            for table, _ in self._checked:
+            for table in self._dirty:
+                table.verify()
+            if self._accounts_table in self._dirty:
+                self.accounts.verify()
+            for table in self._dirty:
                 table.apply()
         self.rollback()
 
     def rollback(self) -> None:
         """Drop everything staged since the last commit."""
-        for table, _ in self._checked:
+        for table in self._dirty:
             table.reset()
+        self._dirty.clear()

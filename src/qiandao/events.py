@@ -111,7 +111,14 @@ def evolve(item: Item | None, event: Event) -> Item:
         updates["feedback"] = (*item.feedback, change.feedback)
     if change.assignment is not None:
         updates["assignments"] = _upsert(item.assignments, change.assignment)
-    return attrs.evolve(item, **updates)
+    values = {name: getattr(item, name) for name in _ITEM_FIELDS}
+    values.update(updates)
+    return Item(**values)
+
+
+_ITEM_FIELDS = tuple(
+    a.name for a in attrs.fields(Item)
+)  # evolve without attrs' per-call introspection
 
 
 def _upsert(assignments: tuple[Assignment, ...], new: Assignment) -> tuple[Assignment, ...]:
