@@ -116,9 +116,8 @@ def evolve(item: Item | None, event: Event) -> Item:
     return Item(**values)
 
 
-_ITEM_FIELDS = tuple(
-    a.name for a in attrs.fields(Item)
-)  # evolve without attrs' per-call introspection
+# Field names once, so evolve skips attrs.evolve's per-call introspection (the hot path).
+_ITEM_FIELDS = tuple(a.name for a in attrs.fields(Item))
 
 
 def _upsert(assignments: tuple[Assignment, ...], new: Assignment) -> tuple[Assignment, ...]:
