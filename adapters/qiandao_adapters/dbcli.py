@@ -1,0 +1,51 @@
+"""``python -m qiandao db upgrade --url URL``: create or upgrade a database with the migrations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from qiandao.errors import InvalidInput, StoreUnavailable
+
+__all__ = ["register"]
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    try:
+        from qiandao_adapters.sql import upgrade
+    except ImportError as exc:  # the sql extra is not installed
+        print(f"错误 需要安装 sql 扩展：pip install 'qiandao[sql]'（{exc}）", file=sys.stderr)
+        return 2
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        upgrade(args.url, args.revision)
+    except ArgumentError as exc:
+        raise InvalidInput(f"数据库 URL 无效：{exc}", field="url") from exc
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(
+            f"无法升级数据库：{type(exc).__name__}", url=_safe(args.url)
+        ) from exc
+    print(f"数据库已升级到 {args.revision}：{_safe(args.url)}")
+    return 0
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given, minus nothing secret
+        return "<无效的数据库 URL>"
+
+
+def register(commands: Any) -> None:
+    """Add ``db`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
+    db = commands.add_parser("db", help="数据库迁移（Alembic）")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    up = db_commands.add_parser("upgrade", help="创建或升级数据库到最新结构")
+    up.add_argument("--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db")
+    up.add_argument("--revision", default="head", help="目标版本，默认 head")
+    up.set_defaults(handler=_upgrade)
