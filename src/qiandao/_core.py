@@ -9,11 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import attrs
 
-from qiandao.errors import InvalidInput, JurisdictionDenied, NotFound, PermissionDenied
+from qiandao.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    JurisdictionDenied,
+    NotFound,
+    PermissionDenied,
+)
 from qiandao.events import Change, Event, EventKind, evolve
 from qiandao.model import Assignment, Item
 from qiandao.notices import notices_for
@@ -37,6 +43,8 @@ from qiandao.rules.ruleset import RuleSet
 __all__ = ["Actor", "DispatchReport"]
 
 Decision: TypeAlias = list[tuple[EventKind, Change]]
+T = TypeVar("T")
+_ATTEMPTS = 3  # tries of a command whose transaction the database aborted (retryable)
 
 
 @attrs.frozen
@@ -181,6 +189,28 @@ class _Core:
         )
         return current
 
+    def _transact(
+        self, work: Callable[[UnitOfWork, datetime], T], *, any_conflict: bool = False
+    ) -> T:
+        """Run ``work`` in one unit of work and commit, then dispatch notices.
+
+        A conflict the store marks ``retryable`` (a serialization failure or deadlock: nothing
+        was written) runs the whole command again on fresh data; ``any_conflict`` also retries
+        plain version conflicts (used where a retry is known to be safe, e.g. idempotent submits).
+        """
+        now = self.now()
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self.store.unit_of_work() as uow:
+                    result = work(uow, now)
+                    uow.commit()
+                break
+            except ConcurrencyConflict as conflict:
+                if attempt == _ATTEMPTS or not (any_conflict or conflict.details.get("retryable")):
+                    raise
+        self._after_commit()
+        return result
+
     def _run(
         self,
         actor: Actor,
@@ -188,14 +218,21 @@ class _Core:
         decide: Callable[[Item, datetime], Decision],
     ) -> Item:
         """Load one item, decide, save it with its events and notices, commit, dispatch."""
-        now = self.now()
-        with self.store.unit_of_work() as uow:
+        return self._run_with_uow(actor, item_id, lambda _, item, now: decide(item, now))
+
+    def _run_with_uow(
+        self,
+        actor: Actor,
+        item_id: str,
+        decide: Callable[[UnitOfWork, Item, datetime], Decision],
+    ) -> Item:
+        """Like ``_run``, but ``decide`` may read other repositories of the same unit of work."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Item:
             item = uow.items.get(item_id)
-            decision = decide(item, now)
-            updated = self._stage(uow, item, decision, actor, now)
-            uow.commit()
-        self._after_commit()
-        return updated
+            return self._stage(uow, item, decide(uow, item, now), actor, now)
+
+        return self._transact(work)
 
     def _after_commit(self) -> None:
         if self.dispatch_after_commit and self.notifier is not None:

@@ -25,7 +25,7 @@ from qiandao.model import (
     TextVersion,
 )
 from qiandao.ports.notify import Notice
-from qiandao.ports.store import ItemQuery, OutboxMessage
+from qiandao.ports.store import ItemQuery, OutboxMessage, UnitOfWork
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemCommand, ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
@@ -217,8 +217,8 @@ class FeedbackCommands(_Core):
         The new item enters the city's 初审 (SUBMITTED) with the same authors and the county's
         issued text; the county item records ``reported_as``. Returns the new item.
         """
-        now = self.now()
-        with self.store.unit_of_work() as uow:
+
+        def work(uow: UnitOfWork, now: datetime) -> Item:
             source = uow.items.get(item_id)
             state = self._item_step(actor, source, ItemCommand.REPORT_UP)
             target = clean_text(to_jurisdiction, "报送对象", max_chars=100)
@@ -279,9 +279,9 @@ class FeedbackCommands(_Core):
                 actor,
                 now,
             )
-            uow.commit()
-        self._after_commit()
-        return created
+            return created
+
+        return self._transact(work)
 
     # --- commissions (约稿, 第七条) ------------------------------------------------------
 
@@ -303,7 +303,8 @@ class FeedbackCommands(_Core):
         now = self.now()
         if due < local_day(now):
             raise InvalidInput("截止日期不能早于今天", field="due")
-        with self.store.unit_of_work() as uow:
+
+        def work(uow: UnitOfWork, _: datetime) -> Commission:
             for invitee in invitees:
                 if not isinstance(invitee, str):
                     raise InvalidInput("约稿对象须为账号编号", field="invitee_ids")
@@ -331,9 +332,9 @@ class FeedbackCommands(_Core):
                 at=now,
             )
             uow.outbox.add([OutboxMessage(notice, now)])
-            uow.commit()
-        self._after_commit()
-        return commission
+            return commission
+
+        return self._transact(work)
 
     def commission_progress(self, actor: Actor, commission_id: str) -> CommissionProgress:
         """Who was invited, what each has submitted and had adopted, and whether it is overdue."""

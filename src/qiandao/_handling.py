@@ -116,17 +116,6 @@ class HandlingCommands(_Core):
 
     # --- machinery ------------------------------------------------------------------------
 
-    def _run_with_uow(self, actor: Actor, item_id: str, decide: _DECIDE_IN) -> Item:
-        """Like ``_run``, but ``decide`` may read other repositories (units) of the same UoW."""
-        now = self.now()
-        with self.store.unit_of_work() as uow:
-            item = uow.items.get(item_id)
-            decision = decide(uow, item, now)
-            updated = self._stage(uow, item, decision, actor, now)
-            uow.commit()
-        self._after_commit()
-        return updated
-
     @staticmethod
     def _handling_unit(uow: UnitOfWork, item: Item, unit_id: str) -> Unit:
         """An active unit of the item's jurisdiction; a unit elsewhere is not found."""

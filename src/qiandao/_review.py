@@ -126,15 +126,13 @@ class ReviewCommands(_Core):
     def draft(self, actor: Actor, data: DraftInput | Mapping[str, Any]) -> Item:
         """Save a draft (草稿); only its author sees it until it is submitted."""
         draft = self._draft_input(data)
-        now = self.now()
-        with self.store.unit_of_work() as uow:
+
+        def work(uow: UnitOfWork, now: datetime) -> Item:
             item = self._new_item(uow, actor, draft, now)
-            saved = self._stage(
-                uow, None, [(EventKind.DRAFTED, Change(item=item))], actor, now, item_id=item.id
-            )
-            uow.commit()
-        self._after_commit()
-        return saved
+            decision: Decision = [(EventKind.DRAFTED, Change(item=item))]
+            return self._stage(uow, None, decision, actor, now, item_id=item.id)
+
+        return self._transact(work)
 
     def submit_new(
         self,
@@ -143,31 +141,35 @@ class ReviewCommands(_Core):
         *,
         idempotency_key: str | None = None,
     ) -> Item:
-        """Draft and submit in one step; a retry with the same key returns the same item."""
+        """Draft and submit in one step; a retry with the same key returns the same item.
+
+        Two concurrent submits with one key race on the key's unique record; the loser runs
+        again, finds the winner's record and returns the winner's item.
+        """
         draft = self._draft_input(data)
-        now = self.now()
-        with self.store.unit_of_work() as uow:
-            if idempotency_key is not None:
-                key = f"{actor.account_id}:{clean_text(idempotency_key, '幂等键', max_chars=200)}"
+        key = None
+        if idempotency_key is not None:
+            key = f"{actor.account_id}:{clean_text(idempotency_key, '幂等键', max_chars=200)}"
+
+        def work(uow: UnitOfWork, now: datetime) -> Item:
+            if key is not None:
                 known = uow.idempotency.get(key)
                 if known is not None:
                     if known.fingerprint != _fingerprint(draft):
                         raise IdempotencyConflict(key=idempotency_key)
                     return uow.items.get(known.item_id)
             item = self._new_item(uow, actor, draft, now)
+            submitted = Change(state=ItemState.SUBMITTED, fields={"submitted_at": now})
             decision: Decision = [
                 (EventKind.DRAFTED, Change(item=item)),
-                (
-                    EventKind.SUBMITTED,
-                    Change(state=ItemState.SUBMITTED, fields={"submitted_at": now}),
-                ),
+                (EventKind.SUBMITTED, submitted),
             ]
             saved = self._stage(uow, None, decision, actor, now, item_id=item.id)
-            if idempotency_key is not None:
+            if key is not None:
                 uow.idempotency.add(IdempotencyRecord(key, _fingerprint(draft), saved.id))
-            uow.commit()
-        self._after_commit()
-        return saved
+            return saved
+
+        return self._transact(work, any_conflict=key is not None)
 
     def edit_draft(
         self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
@@ -315,8 +317,8 @@ class ReviewCommands(_Core):
 
     def merge(self, actor: Actor, item_id: str, into_item_id: str, note: str = "") -> Item:
         """Merge a submitted item into another item; its authors are credited with the target."""
-        now = self.now()
-        with self.store.unit_of_work() as uow:
+
+        def work(uow: UnitOfWork, now: datetime) -> Item:
             source = uow.items.get(item_id)
             target = uow.items.get(into_item_id)
             if source.id == target.id:
@@ -369,9 +371,9 @@ class ReviewCommands(_Core):
                 actor,
                 now,
             )
-            uow.commit()
-        self._after_commit()
-        return merged
+            return merged
+
+        return self._transact(work)
 
     def approve(
         self,
