@@ -383,18 +383,24 @@ class HandlingCommands(_Core):
         """书面答复: the unit replies (late replies are accepted and show as overdue).
 
         A reply while an extension request is pending leaves that request undecided (it lapses).
-        The rating window opens; the last reply moves the item to REPLIED.
+        The rating window opens; the last reply moves the item to REPLIED. The working days
+        from the day of assignment to the day of this reply are kept on the assignment, so that
+        stores can average them without a calendar.
         """
 
         def decide(item: Item, now: datetime) -> Decision:
             assignment, state = self._assignment_step(actor, item, assignment_id, _AC.REPLY)
             rules = self.rules_for(item.jurisdiction)
             body = clean_text(text, "答复", max_chars=rules.intake.max_body_chars)
+            today = local_day(now)
             replied = attrs.evolve(
                 assignment,
                 state=state,
                 replies=(*assignment.replies, Reply(body, actor.account_id, now)),
-                rating_closes=rating_window_closes(self.calendar, local_day(now), rules.rating),
+                rating_closes=rating_window_closes(self.calendar, today, rules.rating),
+                reply_workdays=int(
+                    self.calendar.working_days_between(local_day(assignment.assigned_at), today)
+                ),
             )
             decision: Decision = [(EventKind.REPLIED, Change(assignment=replied))]
             return decision + self._all_replied(item, replied)

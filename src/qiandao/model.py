@@ -168,6 +168,7 @@ class Assignment:
     reassigned_to: str | None = None
     rehandles: int = 0
     reminders: frozenset[DeadlineStatus] = frozenset()
+    reply_workdays: int | None = None  # working days from assignment to the last reply
 
     @property
     def open(self) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "PointsTable",
     "RankedScore",
     "points",
+    "points_for",
     "rank",
     "scores",
 ]
@@ -151,15 +152,25 @@ class Period:
 
 def points(credit: Credit, table: PointsTable) -> int:
     """The points one credit is worth under ``table``."""
-    kind = credit.kind
+    return points_for(table, credit.kind, level=credit.level, rank=credit.rank)
+
+
+def points_for(
+    table: PointsTable,
+    kind: CreditKind,
+    *,
+    level: AdoptionLevel | None = None,
+    rank: LeaderRank | None = None,
+) -> int:
+    """The points of one credit of ``kind`` (with its adoption level or leader rank)."""
     if kind is CreditKind.ADOPTED_BY:
-        if credit.level is None:
+        if level is None:
             raise InvalidInput("上级采用须注明采用层级", field="level")
-        return table.adoption[credit.level]
+        return table.adoption[level]
     if kind is CreditKind.INSTRUCTION:
-        if credit.rank is None:
+        if rank is None:
             raise InvalidInput("领导批示须注明领导级别", field="rank")
-        return table.instruction[credit.rank]
+        return table.instruction[rank]
     flat: Mapping[CreditKind, int] = {
         CreditKind.SUBMITTED: table.submitted,
         CreditKind.ADOPTED: table.adopted,

@@ -1,0 +1,120 @@
+"""A concurrency soak: many processes run commands aimed at the same few items.
+
+Used by ``tests/sql/test_soak.py`` and runnable by hand::
+
+    python -m tests.sql.soak sqlite:////tmp/soak.db 8 200
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import sys
+from collections import Counter
+from datetime import date, datetime
+
+import attrs
+
+from qiandao import SHANGHAI, Actor, ConcurrencyConflict, Qiandao, QiandaoError, Role, Unit, replay
+from qiandao.testing import ManualClock
+from qiandao_adapters.sql import SqlStore
+
+J = "zhoushan"
+EDITOR = Actor("e1", Role.EDITOR, J)
+MEMBER = Actor("m1", Role.MEMBER, J)
+NOW = datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)
+
+
+@attrs.frozen
+class SoakReport:
+    """What the soak did and what the store holds afterwards."""
+
+    processes: int
+    commands: int
+    succeeded: int
+    conflicts: int
+    other_errors: tuple[str, ...]
+    lost_updates: int
+    items: int
+
+
+def _service(url: str) -> Qiandao:
+    return Qiandao(SqlStore(url), clock=ManualClock(NOW))
+
+
+def prepare(url: str, items: int) -> list[str]:
+    """Issued items to aim at (through the service, so they are real)."""
+    qd = _service(url)
+    with qd.store.unit_of_work() as uow:
+        uow.units.add(Unit("u1", "市交通运输局", J))
+        uow.commit()
+    ids = []
+    for n in range(items):
+        item = qd.submit_new(MEMBER, {"title": f"信息{n}", "body": "正文", "category": "hot_issue"})
+        qd.pass_preliminary(EDITOR, item.id, destinations=["forward_to_departments"])
+        qd.approve(Actor("d1", Role.DEPUTY, J), item.id)
+        ids.append(qd.sign(Actor("h1", Role.OFFICE_HEAD, J), item.id).id)
+    return ids
+
+
+def _worker(args: tuple[str, list[str], int, int]) -> tuple[Counter[str], int, list[str]]:
+    url, ids, commands, seed = args
+    qd = _service(url)
+    rng = random.Random(seed)
+    succeeded: Counter[str] = Counter()
+    conflicts = 0
+    others: list[str] = []
+    for n in range(commands):
+        item = rng.choice(ids)
+        try:
+            qd.record_implementation(EDITOR, item, date(2026, 11, 2), f"进程{seed}第{n}次落实记录")
+        except ConcurrencyConflict:
+            conflicts += 1
+        except QiandaoError as error:
+            others.append(error.code)
+        else:
+            succeeded[item] += 1
+    return succeeded, conflicts, others
+
+
+def soak(url: str, processes: int = 8, commands: int = 200, items: int = 3) -> SoakReport:
+    """Run the soak against an empty store at ``url`` and check every item afterwards."""
+    ids = prepare(url, items)
+    store = SqlStore(url)
+    with store.unit_of_work() as uow:
+        before = {i: uow.items.get(i).version for i in ids}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        results = pool.map(_worker, [(url, ids, commands, seed) for seed in range(processes)])
+    succeeded: Counter[str] = Counter()
+    conflicts = 0
+    others: list[str] = []
+    for done, conflicted, failed in results:
+        succeeded.update(done)
+        conflicts += conflicted
+        others.extend(failed)
+    lost = 0
+    with store.unit_of_work() as uow:
+        for item_id in ids:
+            item = uow.items.get(item_id)
+            events = uow.events.for_item(item_id)
+            expected = before[item_id] + succeeded[item_id]
+            lost += expected - item.version
+            assert item.version == len(events) == expected, (item_id, item.version, expected)
+            assert replay(events) == item
+            assert len(item.feedback) == succeeded[item_id]
+    store.engine.dispose()
+    return SoakReport(
+        processes=processes,
+        commands=processes * commands,
+        succeeded=sum(succeeded.values()),
+        conflicts=conflicts,
+        other_errors=tuple(others),
+        lost_updates=lost,
+        items=items,
+    )
+
+
+if __name__ == "__main__":
+    url_arg, procs, cmds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    print(soak(url_arg, procs, cmds))
