@@ -1,0 +1,164 @@
+"""The outbox under injected crashes, on every store (memory, SQLite, PostgreSQL, MariaDB).
+
+Crashes before commit, after commit but before dispatch, and during dispatch (after a send,
+before it is marked): every committed event's notice is delivered at least once, and no notice
+of a rolled-back command is ever delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+
+from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role
+from qiandao.ports.store import ItemQuery, Store, UnitOfWork
+from qiandao.testing import ManualClock
+from qiandao_adapters.memory import MemoryStore
+from qiandao_adapters.notifiers import RecordingNotifier
+
+J = "zhoushan"
+MEMBER = Actor("m1", Role.MEMBER, J)
+EDITOR = Actor("e1", Role.EDITOR, J)
+PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文", "category": "hot_issue"}
+
+
+class Crash(Exception):
+    """A simulated process death at a chosen point."""
+
+
+class _CrashingUnitOfWork:
+    def __init__(self, inner: UnitOfWork, store: CrashingStore) -> None:
+        self._inner = inner
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+    def commit(self) -> None:
+        if self._store.crash_commits > 0:
+            self._store.crash_commits -= 1
+            raise Crash("crashed before commit")
+        self._inner.commit()
+
+
+class CrashingStore:
+    """Wraps a store; the next ``crash_commits`` commits die before reaching the database."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.crash_commits = 0
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _CrashingUnitOfWork(self.inner.unit_of_work(), self)  # type: ignore[return-value]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
+def raw_store(request: pytest.FixtureRequest) -> Store:
+    if request.param == "memory":
+        return MemoryStore()
+    fixture = {"sqlite": "sqlite_backend", "postgresql": "postgres_backend"}.get(
+        request.param, "mysql_backend"
+    )
+    store: Store = request.getfixturevalue(fixture).store()
+    return store
+
+
+def _service(store: Store, notifier: RecordingNotifier, *, dispatch: bool = True) -> Qiandao:
+    clock = ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
+    return Qiandao(store, clock=clock, notifier=notifier, dispatch_after_commit=dispatch)
+
+
+def _pending(store: Store) -> int:
+    with store.unit_of_work() as uow:
+        return len(uow.outbox.pending(1000))
+
+
+def test_crash_before_commit_delivers_nothing(raw_store: Store) -> None:
+    store = CrashingStore(raw_store)
+    notifier = RecordingNotifier()
+    qd = _service(store, notifier)  # type: ignore[arg-type]
+    store.crash_commits = 1
+    with pytest.raises(Crash):
+        qd.submit_new(MEMBER, PAYLOAD)
+    assert notifier.notices == []
+    assert _pending(raw_store) == 0
+    with raw_store.unit_of_work() as uow:
+        assert uow.items.count(ItemQuery()) == 0
+    qd.dispatch()
+    assert notifier.notices == []
+
+
+def test_crash_after_commit_before_dispatch_is_delivered_later(raw_store: Store) -> None:
+    notifier = RecordingNotifier()
+    qd = _service(raw_store, notifier, dispatch=False)  # the process dies after commit
+    item = qd.submit_new(MEMBER, PAYLOAD)
+    item = qd.return_for_revision(EDITOR, item.id, "请补充数据")
+    assert notifier.notices == []
+    assert _pending(raw_store) == 2
+    restarted = _service(raw_store, notifier)  # a new process runs the dispatcher
+    report = restarted.dispatch()
+    assert (report.sent, report.failed) == (2, 0)
+    assert {n.kind for n in notifier.notices} == {"submitted", "returned"}
+    assert _pending(raw_store) == 0
+
+
+def test_crash_during_dispatch_loses_nothing(raw_store: Store) -> None:
+    notifier = RecordingNotifier()
+    qd = _service(raw_store, notifier, dispatch=False)
+    first = qd.submit_new(MEMBER, PAYLOAD)
+    qd.submit_new(MEMBER, {**PAYLOAD, "title": "第二条"})
+    qd.return_for_revision(EDITOR, first.id, "请补充数据")
+    notifier.fail_next(2)  # the gateway fails mid-run
+    report = qd.dispatch()
+    assert report.failed == 2
+    assert report.sent == 1
+    assert _pending(raw_store) == 2
+    report = qd.dispatch()
+    assert (report.sent, report.failed) == (2, 0)
+    assert len(notifier.notices) == 3
+    assert _pending(raw_store) == 0
+
+
+def test_crash_after_send_before_mark_resends_and_dedupes(raw_store: Store) -> None:
+    store = CrashingStore(raw_store)
+    notifier = RecordingNotifier()
+    qd = _service(store, notifier, dispatch=False)  # type: ignore[arg-type]
+    qd.submit_new(MEMBER, PAYLOAD)
+    qd.submit_new(MEMBER, {**PAYLOAD, "title": "第二条"})
+    store.crash_commits = 1  # sends succeed, then the process dies before marking them
+    with pytest.raises(Crash):
+        qd.dispatch()
+    assert len(notifier.notices) == 2
+    assert _pending(raw_store) == 2
+    report = qd.dispatch()  # at least once: sent again, dropped by id at the receiver
+    assert report.sent == 2
+    assert len(notifier.notices) == 2
+    assert notifier.dropped == 2
+    assert _pending(raw_store) == 0
+
+
+def test_refused_command_records_no_notice(raw_store: Store) -> None:
+    notifier = RecordingNotifier()
+    qd = _service(raw_store, notifier)
+    item = qd.submit_new(MEMBER, PAYLOAD)
+    sent = len(notifier.notices)
+    with pytest.raises(QiandaoError) as err:
+        qd.return_for_revision(MEMBER, item.id, "x")
+    assert err.value.code == "permission.denied"
+    assert len(notifier.notices) == sent
+    assert _pending(raw_store) == 0
