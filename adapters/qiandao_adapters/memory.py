@@ -19,6 +19,7 @@ from qiandao.events import Event
 from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
 from qiandao.ports.store import AssignmentQuery, IdempotencyRecord, ItemQuery, OutboxMessage
 from qiandao.queries import filter_assignments, filter_items
+from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -160,6 +161,9 @@ class _Items:
 
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
         return filter_assignments(self._t.values(), query)
+
+    def statistics(self, query: StatisticsQuery) -> Statistics:
+        return statistics_of(self._t.values(), query)
 
 
 class _Events:

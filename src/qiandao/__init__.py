@@ -72,6 +72,15 @@ from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, Ru
 from qiandao.rules.tiers import Destination, TierRules
 from qiandao.rules.workdays import ChinaWorkdays, DeadlineExplanation, load_schedule
 from qiandao.service import Qiandao
+from qiandao.statistics import (
+    CreditKey,
+    GroupCounts,
+    PersonCounts,
+    Statistics,
+    StatisticsQuery,
+    UnitCounts,
+    statistics_of,
+)
 
 __version__ = "0.1.0"
 
@@ -99,6 +108,7 @@ __all__ = [
     "Commission",
     "ConcurrencyConflict",
     "Credit",
+    "CreditKey",
     "CreditKind",
     "DeadlineExplanation",
     "DeadlinePassed",
@@ -116,6 +126,7 @@ __all__ = [
     "Feedback",
     "FeedbackKind",
     "FocusCategory",
+    "GroupCounts",
     "GroupLine",
     "IdempotencyConflict",
     "IntakeRules",
@@ -136,6 +147,7 @@ __all__ = [
     "PasswordProfile",
     "Period",
     "PermissionDenied",
+    "PersonCounts",
     "PersonLine",
     "PointsTable",
     "Qiandao",
@@ -155,10 +167,13 @@ __all__ = [
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",
+    "Statistics",
+    "StatisticsQuery",
     "StoreUnavailable",
     "TextVersion",
     "TierRules",
     "Unit",
+    "UnitCounts",
     "UnitLine",
     "WindowClosed",
     "WrongSigner",
@@ -170,6 +185,7 @@ __all__ = [
     "load_schedule",
     "make_converter",
     "replay",
+    "statistics_of",
     "structure",
     "unstructure",
 ]

@@ -18,10 +18,12 @@ from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.tiers import required_signer, signer_rank
 from qiandao.rules.workdays import DeadlineExplanation
+from qiandao.statistics import StatisticsQuery
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
 
 MAX_PAGE = 500
+_SIGNER_PAGE = 100  # awaiting items fetched per round while looking for one signer's
 
 
 @attrs.frozen
@@ -158,23 +160,7 @@ class QueryCommands(_Core):
                 ),
             )
         if actor.role in SIGNER_ROLES:
-            tiers = self.rules_for(j).tiers
-            query = ItemQuery(
-                jurisdiction=j,
-                states=frozenset({ItemState.AWAITING_SIGNOFF}),
-                order=ItemOrder.URGENT_FIRST,
-            )
-            now = self.now()
-            with self.store.unit_of_work() as uow:
-                items = uow.items.find(query)
-
-            def mine(item: Item) -> bool:
-                needed = required_signer(item.destinations, tiers)
-                return needed is actor.role or (
-                    tiers.allow_higher_signer and signer_rank(actor.role) > signer_rank(needed)
-                )
-
-            return [self._view(actor, i, now) for i in items if mine(i)][:limit]
+            return self._signer_inbox(actor, limit)
         if actor.role is Role.HANDLING_UNIT:
             if actor.unit_id is None:
                 raise InvalidInput("承办单位账号缺少单位", field="unit_id")
@@ -192,6 +178,38 @@ class QueryCommands(_Core):
                 actor, ItemQuery(author_id=actor.account_id, states=states, limit=limit)
             )
         return []
+
+    def _signer_inbox(self, actor: Actor, limit: int) -> list[ItemView]:
+        """Items awaiting this signer's tier (or a lower one, if the rules allow), in pages.
+
+        The tier depends on the jurisdiction's rules, not on a stored column, so the store
+        returns the awaiting items page by page and the ones for this signer are kept until
+        ``limit`` are found.
+        """
+        tiers = self.rules_for(actor.jurisdiction).tiers
+
+        def mine(item: Item) -> bool:
+            needed = required_signer(item.destinations, tiers)
+            return needed is actor.role or (
+                tiers.allow_higher_signer and signer_rank(actor.role) > signer_rank(needed)
+            )
+
+        query = ItemQuery(
+            jurisdiction=actor.jurisdiction,
+            states=frozenset({ItemState.AWAITING_SIGNOFF}),
+            order=ItemOrder.URGENT_FIRST,
+            limit=max(limit, _SIGNER_PAGE),
+        )
+        found: list[Item] = []
+        with self.store.unit_of_work() as uow:
+            while True:
+                page = uow.items.find(query)
+                found += [i for i in page if mine(i)]
+                if len(found) >= limit or len(page) < (query.limit or 0):
+                    break
+                query = attrs.evolve(query, offset=query.offset + len(page))
+        now = self.now()
+        return [self._view(actor, i, now) for i in found[:limit]]
 
     def _assignment_items(self, actor: Actor, query: AssignmentQuery) -> list[ItemView]:
         now = self.now()
@@ -258,12 +276,14 @@ class QueryCommands(_Core):
         return self._bulletin(actor, Period.quarter(year, quarter))
 
     def _bulletin(self, actor: Actor, period: Period) -> Bulletin:
+        """Counts aggregated by the store (never every item loaded), scored with the points
+        table of the actor's jurisdiction."""
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看通报")
+        query = StatisticsQuery(actor.jurisdiction, period, local_day(self.now()))
         with self.store.unit_of_work() as uow:
-            items = uow.items.find(ItemQuery(jurisdiction=actor.jurisdiction))
-        rules = self.rules_for(actor.jurisdiction)
-        return bulletin(items, period, rules.points, self.calendar, local_day(self.now()))
+            stats = uow.items.statistics(query)
+        return bulletin(stats, self.rules_for(actor.jurisdiction).points)
 
     def assessment(self, actor: Actor, year: int) -> list[RankedScore]:
         """Year-end assessment (年终考核): every person's score from the points table, ranked."""

@@ -189,9 +189,6 @@ class Statistics:
     by_jurisdiction: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
 
 
-_UNIT_FIELDS = ("assigned", "replied", "replied_on_time", "overdue", "extended", "declined")
-
-
 def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
     """The reference answer to ``query`` over ``items`` (what every store must return)."""
     period, today = query.period, query.today
@@ -242,8 +239,13 @@ def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
         people=[PersonCounts(person, counts) for person, counts in credits.items()],
         units=[
             UnitCounts(
-                unit_id,
-                *(line[name] for name in _UNIT_FIELDS),
+                unit_id=unit_id,
+                assigned=line["assigned"],
+                replied=line["replied"],
+                replied_on_time=line["replied_on_time"],
+                overdue=line["overdue"],
+                extended=line["extended"],
+                declined=line["declined"],
                 ratings=ratings[unit_id],
                 reply_workdays_total=line["workdays_total"],
                 reply_workdays_count=line["workdays_count"],

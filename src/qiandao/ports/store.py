@@ -18,6 +18,7 @@ from qiandao.events import Event
 from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
+from qiandao.statistics import Statistics, StatisticsQuery
 
 __all__ = [
     "AccountRepository",
@@ -32,6 +33,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxRepository",
     "SessionRepository",
+    "Statistics",
+    "StatisticsQuery",
     "Store",
     "UnitOfWork",
     "UnitRepository",
@@ -100,6 +103,13 @@ class ItemRepository(Protocol):
     def find(self, query: ItemQuery) -> list[Item]: ...
     def count(self, query: ItemQuery) -> int: ...
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]: ...
+    def statistics(self, query: StatisticsQuery) -> Statistics:
+        """The counts of the bulletin and the assessment, aggregated by the store.
+
+        Must equal :func:`qiandao.statistics.statistics_of` over the store's items; a store
+        should aggregate where the data is rather than load every item.
+        """
+        ...
 
 
 class EventRepository(Protocol):
