@@ -70,6 +70,8 @@ ID_LENGTH = 64
 
 CODE_LENGTH = 32  # enum values (states, roles, kinds)
 JURISDICTION_LENGTH = 64
+SECTOR_LENGTH = 100  # the intake limit of 界别
+UPWARD_LENGTH = 64
 PHONE_LENGTH = 128  # room for a keyed blind index instead of the plain number
 TOKEN_HASH_LENGTH = 128
 PROVIDER_LENGTH = 64
@@ -187,12 +189,22 @@ items = Table(
     Column("submitted_at", UtcDateTime, nullable=True),
     Column("issued_at", UtcDateTime, nullable=True),
     _id("commission_id", nullable=True),
+    # statistics (bulletin, assessment): Asia/Shanghai days and the grouping keys
+    _code("category", nullable=False),
+    _code("channel", nullable=False),
+    Column("sector", Key(SECTOR_LENGTH), nullable=False),
+    Column("adopted", Boolean, nullable=False),
+    Column("upward", Key(UPWARD_LENGTH), nullable=True),  # CreditKind of the highest report
+    Column("submitted_on", Date, nullable=True),
+    Column("issued_on", Date, nullable=True),
     Column("doc", Document, nullable=False),
     Index(None, "state"),
     Index(None, "jurisdiction", "state"),
     Index(None, "published", "issued_at"),
     Index(None, "created_at"),
     Index(None, "commission_id"),
+    Index(None, "jurisdiction", "submitted_on"),
+    Index(None, "jurisdiction", "issued_on"),
     **MYSQL_TABLE_OPTIONS,
 )
 
@@ -201,6 +213,8 @@ item_authors = Table(
     metadata,
     _item_fk(),
     _id("account_id", nullable=False),
+    # true: lead or co-author; false: credited only as the author of an item merged into it
+    Column("is_author", Boolean, nullable=False),
     PrimaryKeyConstraint("item_id", "account_id"),
     Index(None, "account_id"),
     **MYSQL_TABLE_OPTIONS,
@@ -215,10 +229,21 @@ assignments = Table(
     _code("state", nullable=False),
     Column("due", Date, nullable=False),
     Column("lead", Boolean, nullable=False),
+    # copies for the overdue list and the unit statistics
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("assigned_on", Date, nullable=False),
+    Column("last_replied_on", Date, nullable=True),
+    Column("reply_workdays", Integer, nullable=True),
+    _code("rating", nullable=False),
+    Column("extended", Boolean, nullable=False),
+    Column("declined", Boolean, nullable=False),
     PrimaryKeyConstraint("item_id", "id"),
-    Index(None, "unit_id"),
     Index(None, "state", "due"),
     Index(None, "id"),
+    Index(None, "jurisdiction", "is_open", "due", "id", "item_id"),
+    Index(None, "unit_id", "is_open", "due", "id", "item_id"),
+    Index(None, "jurisdiction", "assigned_on"),
     **MYSQL_TABLE_OPTIONS,
 )
 
@@ -245,6 +270,7 @@ feedback = Table(
     _code("rank", nullable=True),
     Column("on_date", Date, nullable=False),
     PrimaryKeyConstraint("item_id", "seq"),
+    Index(None, "on_date"),
     **MYSQL_TABLE_OPTIONS,
 )
 
