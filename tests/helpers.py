@@ -23,7 +23,7 @@ from qiandao.testing import ManualClock
 from qiandao_adapters.memory import MemoryStore
 
 ZS = "zhoushan"
-DH = "dinghai"
+DH = "zhoushan.dinghai"
 
 
 def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:

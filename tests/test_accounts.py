@@ -296,7 +296,7 @@ def test_first_sign_in_forces_password_change(svc: _Svc, store: MemoryStore) -> 
     account, initial = _register(svc)
     first = svc.sign_in("138-0013-8000", initial)
     assert first.must_change_password
-    assert first.actor == Actor(account.id, Role.MEMBER, "zhoushan")
+    assert first.actor is None  # nothing may be done before the change (第十六条)
     assert first.token not in repr(first)
     with pytest.raises(PasswordChangeRequired) as caught:
         svc.authenticate(first.token)
@@ -306,7 +306,7 @@ def test_first_sign_in_forces_password_change(svc: _Svc, store: MemoryStore) -> 
 
     changed = svc.change_password(first.token, initial, NEW_PASSWORD)
     assert not changed.must_change_password
-    assert svc.authenticate(changed.token) == first.actor
+    assert svc.authenticate(changed.token) == Actor(account.id, Role.MEMBER, "zhoushan")
     with pytest.raises(SessionExpired):  # the change-only session ended with the change
         svc.authenticate(first.token)
     stored = _stored(store, account.id)
@@ -419,7 +419,8 @@ def test_periodic_change_under_djcp(svc: _Svc, clock: ManualClock) -> None:
     with pytest.raises(PasswordChangeRequired):
         svc.authenticate(expired.token)
     fresh = svc.change_password(expired.token, NEW_PASSWORD, "Spring#Tide2027")
-    assert svc.authenticate(fresh.token) == expired.actor
+    assert svc.authenticate(fresh.token) == fresh.actor
+    assert fresh.actor is not None
 
 
 def test_no_periodic_change_under_asvs(store: MemoryStore, clock: ManualClock) -> None:

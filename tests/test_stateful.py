@@ -34,6 +34,7 @@ from qiandao import (
     ItemState,
     LeaderRank,
     NotFound,
+    Period,
     Qiandao,
     QiandaoError,
     Rating,
@@ -41,8 +42,11 @@ from qiandao import (
     ReviewStage,
     Role,
     RuleSet,
+    StatisticsQuery,
     Unit,
+    bulletin,
     replay,
+    statistics_of,
 )
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.rules.deadlines import local_day
@@ -51,6 +55,7 @@ from qiandao.rules.tiers import check_signer, required_signer
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing import ManualClock
 from qiandao_adapters.memory import MemoryStore
+from tests.bulletin_reference import reference_bulletin
 
 CALENDAR = ChinaWorkdays.official()
 RULES = RuleSet.zhoushan()
@@ -482,6 +487,22 @@ class WorkflowMachine(RuleBasedStateMachine):
             for a in item.assignments:
                 start = local_day(a.assigned_at)
                 assert a.due >= CALENDAR.add_working_days(start, RULES.deadlines.reply_workdays)
+
+    @invariant()
+    def store_statistics_give_the_reference_bulletin(self) -> None:
+        items = self.all_items()
+        today = local_day(self.clock.now())
+        quarter = Period.quarter(today.year, (today.month - 1) // 3 + 1)
+        for query in (
+            StatisticsQuery(J, Period.year(today.year), today),
+            StatisticsQuery(None, quarter, today),
+        ):
+            with self.store.unit_of_work() as uow:
+                stats = uow.items.statistics(query)
+            assert stats == statistics_of(items, query)
+            scoped = [i for i in items if query.jurisdiction in (None, i.jurisdiction)]
+            expected = reference_bulletin(scoped, query.period, RULES.points, CALENDAR, today)
+            assert bulletin(stats, RULES.points) == expected
 
     @invariant()
     def units_see_only_their_items(self) -> None:

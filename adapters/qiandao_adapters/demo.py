@@ -113,7 +113,7 @@ def run_demo(
         "transport": ("交通局联络员", "13905800007", Role.HANDLING_UNIT, "transport"),
         "agri": ("农业局联络员", "13905800008", Role.HANDLING_UNIT, "agri"),
     }
-    admin_actor = admin.actor
+    admin_actor = qd.authenticate(admin.token)
     actors: dict[str, Actor] = {}
     for key, (name, phone, role, unit) in people.items():
         account, initial = qd.register(

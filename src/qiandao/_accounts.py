@@ -75,11 +75,12 @@ class SignIn:
     """A successful sign-in: the session token (returned once), who, and whether to change first.
 
     When ``must_change_password`` is true the session only allows :meth:`change_password`
-    (first sign-in with the initial password, or the password is older than the policy allows).
+    (first sign-in with the initial password, or the password is older than the policy allows),
+    and ``actor`` is ``None``: nothing else may be done before the change (第十六条).
     """
 
     token: str = attrs.field(repr=False)
-    actor: Actor
+    actor: Actor | None
     must_change_password: bool = False
 
 
@@ -134,7 +135,7 @@ class AccountCommands(_Core):
     def _instant(self, now: datetime | None) -> datetime:
         if now is None:
             return self.now()
-        if now.utcoffset() is None:
+        if not isinstance(now, datetime) or now.utcoffset() is None:
             raise InvalidInput("时间必须带时区", field="now")
         return now
 
@@ -399,7 +400,7 @@ class AccountCommands(_Core):
                 uow.accounts.save(updated, stored.version)
             change_only = self._change_only(updated, instant)
             token = self._new_session(uow, updated, instant, change_only=change_only)
-            return SignIn(token, _actor(updated), change_only)
+            return SignIn(token, None if change_only else _actor(updated), change_only)
 
         return self._retrying(work)
 
@@ -638,6 +639,6 @@ class AccountCommands(_Core):
             _refuse_unusable(account)
             change_only = self._change_only(account, instant)
             token = self._new_session(uow, account, instant, change_only=change_only)
-            return SignIn(token, _actor(account), change_only)
+            return SignIn(token, None if change_only else _actor(account), change_only)
 
         return self._retrying(work)

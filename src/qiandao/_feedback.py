@@ -14,6 +14,7 @@ from qiandao.errors import (
     JurisdictionDenied,
     NotFound,
     PermissionDenied,
+    SecrecyRefused,
 )
 from qiandao.events import Change, EventKind
 from qiandao.model import (
@@ -30,6 +31,7 @@ from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemCommand, ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import OFFICE_ROLES, SUBMITTER_ROLES, Role
+from qiandao.rules.ruleset import parent_jurisdiction
 from qiandao.rules.text import clean_text, require_reason
 
 __all__ = ["CommissionProgress", "FeedbackCommands", "InviteeProgress"]
@@ -202,6 +204,13 @@ class FeedbackCommands(_Core):
             why = require_reason(reason, max_chars=limit, article="第十四条")
             if secret == item.secret:
                 return []
+            if secret and self.rules_for(item.jurisdiction).intake.refuse_secret_bodies:
+                # this deployment may not hold 涉密 bodies (保密法): handle offline, do not relabel
+                raise SecrecyRefused(
+                    "本系统不保存涉密正文：请将该信息作不予采用处理并转线下办理，"
+                    "并由系统管理员清除正文",
+                    item=item.id,
+                )
             return [(EventKind.RECLASSIFIED, Change(fields={"secret": secret}, note=why))]
 
         return self._run(actor, item_id, decide)
@@ -226,6 +235,12 @@ class FeedbackCommands(_Core):
                 raise InvalidInput("不能报送本级政协", field="to_jurisdiction", article="第二十条")
             if target not in self._known_jurisdictions():
                 raise InvalidInput(f"未知的政协：{target}", field="to_jurisdiction")
+            if parent_jurisdiction(source.jurisdiction) != target:
+                raise InvalidInput(
+                    "只能报送上一级政协（县（区）报市）",
+                    field="to_jurisdiction",
+                    article="第二十条",
+                )
             if source.reported_as is not None:
                 raise InvalidTransition(
                     "该信息已报送上级政协", article="第二十条", reported_as=source.reported_as

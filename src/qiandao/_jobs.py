@@ -20,7 +20,7 @@ from qiandao.events import Change, EventKind
 from qiandao.model import Assignment, Item
 from qiandao.ports.store import AssignmentQuery
 from qiandao.rules.deadlines import DeadlineStatus, classify, end_of_day, local_day
-from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, AssignmentState
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 
@@ -80,7 +80,7 @@ class JobCommands(_Core):
         decision: Decision = []
         sent: list[DeadlineStatus] = []
         for a in item.assignments:
-            if a.open:
+            if a.state in AWAITING_UNIT_STATES:  # not DECLINED: that waits on the office
                 status = classify(self.calendar, a.due, now, rules.deadlines)
                 if status in _REMIND and status not in a.reminders:
                     reminded = attrs.evolve(a, reminders=a.reminders | {status})
@@ -103,7 +103,7 @@ class JobCommands(_Core):
         horizon = self.calendar.add_working_days(today, soon + 1)
         with self.store.unit_of_work() as uow:
             open_work = uow.items.assignments(
-                AssignmentQuery(states=OPEN_ASSIGNMENT_STATES, due_before=horizon)
+                AssignmentQuery(states=AWAITING_UNIT_STATES, due_before=horizon)
             )
             replied = uow.items.assignments(
                 AssignmentQuery(states=frozenset({AssignmentState.REPLIED}))

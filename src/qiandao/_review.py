@@ -15,6 +15,7 @@ from qiandao.converter import structure, unstructure
 from qiandao.errors import IdempotencyConflict, InvalidInput, NotFound
 from qiandao.events import Change, EventKind
 from qiandao.model import (
+    AccountStatus,
     Channel,
     FocusCategory,
     Item,
@@ -58,8 +59,8 @@ _STAGE_OF = {
 
 
 def _destinations(value: Iterable[Destination | str]) -> frozenset[Destination]:
-    if isinstance(value, str):
-        raise InvalidInput("报送去向须为列表", field="destinations")
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInput("报送去向须为列表", field="destinations", article="第九条")
     chosen = frozenset(Destination.parse(v) for v in value)
     if not chosen:
         raise InvalidInput(
@@ -80,7 +81,7 @@ class ReviewCommands(_Core):
 
     def _draft_input(self, data: DraftInput | Mapping[str, Any]) -> DraftInput:
         if isinstance(data, DraftInput):
-            return data
+            data = attrs.asdict(data, recurse=False)  # an object built in code gets the same checks
         return structure(data, DraftInput, what="信息内容")
 
     def _new_item(self, uow: UnitOfWork, actor: Actor, data: DraftInput, now: datetime) -> Item:
@@ -99,7 +100,7 @@ class ReviewCommands(_Core):
         if len(coauthors) > intake.max_coauthors:
             raise InvalidInput(f"联名人数不得超过{intake.max_coauthors}人", field="coauthor_ids")
         for coauthor in coauthors:
-            uow.accounts.get(coauthor)
+            self._check_coauthor(uow, actor, coauthor)
         if data.commission_id is not None:
             commission = uow.commissions.get(data.commission_id)
             if commission.jurisdiction != actor.jurisdiction:
@@ -122,6 +123,23 @@ class ReviewCommands(_Core):
             opted_out=frozenset() if data.publish else frozenset({actor.account_id}),
             commission_id=data.commission_id,
         )
+
+    @staticmethod
+    def _check_coauthor(uow: UnitOfWork, actor: Actor, coauthor: object) -> None:
+        """联名: co-authors are active submitters of the author's jurisdiction (not reviewers)."""
+        if not isinstance(coauthor, str):
+            raise InvalidInput("联名人须为账号编号", field="coauthor_ids")
+        account = uow.accounts.get(coauthor)
+        if (
+            account.role not in SUBMITTER_ROLES
+            or account.jurisdiction != actor.jurisdiction
+            or account.status is not AccountStatus.ACTIVE
+        ):
+            raise InvalidInput(
+                f"{account.real_name}不能作为联名人（须为本级政协在职的委员、信息员或报送单位）",
+                field="coauthor_ids",
+                article="第五条",
+            )
 
     def draft(self, actor: Actor, data: DraftInput | Mapping[str, Any]) -> Item:
         """Save a draft (草稿); only its author sees it until it is submitted."""
@@ -252,6 +270,8 @@ class ReviewCommands(_Core):
         stage = _STAGE_OF.get(item.state, ReviewStage.PRELIMINARY)
         state = self._item_step(actor, item, command)
         check_not_author(actor.account_id, item.authors)
+        if item.state is ItemState.AWAITING_SIGNOFF:  # only the required tier acts (第九条)
+            check_signer(actor.role, item.destinations, self.rules_for(item.jurisdiction).tiers)
         return state, ReviewRecord(stage, decision, actor.account_id, actor.role, now, note)
 
     def _note(self, item: Item, note: str) -> str:
@@ -416,8 +436,7 @@ class ReviewCommands(_Core):
         def decide(item: Item, now: datetime) -> Decision:
             state, record = self._review(
                 actor, item, ItemCommand.SIGN, ReviewDecision.PASSED, now, self._note(item, note)
-            )
-            check_signer(actor.role, item.destinations, self.rules_for(item.jurisdiction).tiers)
+            )  # _review checks the signer's tier
             return [
                 (EventKind.SIGNED, Change(state=state, review=record, fields={"issued_at": now}))
             ]

@@ -41,7 +41,9 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     authors = tuple(sorted(item.authors))
     title = f"【急】{item.title}" if item.urgent else item.title
     recipients: tuple[str, ...]
-    if event.kind in (_K.SUBMITTED, _K.RESUBMITTED):
+    if event.kind in (_K.SUBMITTED, _K.RESUBMITTED) or (
+        event.kind is _K.SENT_BACK and event.change.state is ItemState.SUBMITTED
+    ):
         recipients, text = editors, f"新信息待初审：{title}"
     elif event.kind is _K.PRELIMINARY_PASSED or (
         event.kind is _K.SENT_BACK and event.change.state is ItemState.IN_REVIEW
@@ -50,7 +52,14 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     elif event.kind is _K.DEPUTY_APPROVED:
         signer = required_signer(item.destinations, rules.tiers)
         recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
-    elif event.kind in (_K.RETURNED, _K.REJECTED, _K.SIGNED, _K.CLOSED, _K.FEEDBACK_RECORDED):
+    elif event.kind in (
+        _K.RETURNED,
+        _K.REJECTED,
+        _K.MERGED,
+        _K.SIGNED,
+        _K.CLOSED,
+        _K.FEEDBACK_RECORDED,
+    ):
         recipients, text = authors, f"您的信息“{item.title}”：{event.kind.label}"
     elif event.kind is _K.ASSIGNED:
         recipients, text = _unit_of(event), f"请签收交办信息：{title}"

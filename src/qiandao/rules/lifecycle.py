@@ -18,6 +18,7 @@ from qiandao.rules.roles import SIGNER_ROLES, SUBMITTER_ROLES, Role
 __all__ = [
     "ADOPTED_STATES",
     "ASSIGNMENT_TRANSITIONS",
+    "AWAITING_UNIT_STATES",
     "ITEM_TRANSITIONS",
     "OPEN_ASSIGNMENT_STATES",
     "TERMINAL_ITEM_STATES",
@@ -105,6 +106,10 @@ ADOPTED_STATES = frozenset(
     {ItemState.ISSUED, ItemState.HANDLING, ItemState.REPLIED, ItemState.CLOSED}
 )
 TERMINAL_ITEM_STATES = frozenset({ItemState.NOT_ADOPTED, ItemState.MERGED, ItemState.WITHDRAWN})
+# The unit owes a reply (a DECLINED assignment waits on the office, not the unit).
+AWAITING_UNIT_STATES = frozenset(
+    {AssignmentState.PENDING, AssignmentState.ACCEPTED, AssignmentState.EXTENSION_REQUESTED}
+)
 OPEN_ASSIGNMENT_STATES = frozenset(
     {
         AssignmentState.PENDING,
@@ -223,6 +228,7 @@ def _next(
         )
     raise InvalidTransition(
         f"“{state.label}”状态下不能执行“{command.label}”",
+        article="第十条" if isinstance(state, AssignmentState) else "第九条",
         state=state.value,
         command=command.value,
     )

@@ -121,6 +121,11 @@ class Credit:
     rank: LeaderRank | None = None
 
 
+def _check_year(year: object) -> None:
+    if type(year) is not int or not 1949 <= year <= 2100:
+        raise InvalidInput("年份须为1949至2100之间的整数", field="year")
+
+
 @attrs.frozen
 class Period:
     """A closed range of days, e.g. a quarter for the bulletin or a year for the assessment."""
@@ -129,13 +134,16 @@ class Period:
     end: date
 
     def __attrs_post_init__(self) -> None:
+        if type(self.start) is not date or type(self.end) is not date:
+            raise InvalidInput("统计期间须为日期", field="period")
         if self.end < self.start:
             raise InvalidInput("统计期间的结束日期早于开始日期", field="period")
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
         """The calendar quarter ``quarter`` (1–4) of ``year``."""
-        if quarter not in (1, 2, 3, 4):
+        _check_year(year)
+        if type(quarter) is not int or quarter not in (1, 2, 3, 4):
             raise InvalidInput("季度须为1至4", field="quarter")
         start = date(year, 3 * quarter - 2, 1)
         end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
@@ -144,6 +152,7 @@ class Period:
     @classmethod
     def year(cls, year: int) -> Period:
         """The calendar year ``year``."""
+        _check_year(year)
         return cls(date(year, 1, 1), date(year, 12, 31))
 
     def __contains__(self, day: object) -> bool:

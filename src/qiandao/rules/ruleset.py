@@ -23,6 +23,7 @@ __all__ = [
     "IntakeRules",
     "PasswordProfile",
     "RuleSet",
+    "parent_jurisdiction",
 ]
 
 
@@ -102,3 +103,12 @@ def _merge(base: Any, override: Mapping[str, Any]) -> Any:
         else:
             merged[key] = value
     return merged
+
+
+def parent_jurisdiction(code: str) -> str | None:
+    """The CPPCC one level up; codes are dotted paths (``zhoushan.putuo`` → ``zhoushan``).
+
+    A county reports adopted items up to its parent (第二十条); the city has none.
+    """
+    parent, dot, _ = code.rpartition(".")
+    return parent if dot else None

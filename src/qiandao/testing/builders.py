@@ -15,6 +15,8 @@ newlines and tabs, so a store that builds SQL by string concatenation or escapes
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -66,7 +68,12 @@ __all__ = [
     "sample_outbox_message",
     "sample_session",
     "sample_unit",
+    "statistics_corpus",
+    "statistics_item",
 ]
+
+Choose = Callable[[Sequence[Any]], Any]
+"""Picks one element of a sequence: ``random.Random(seed).choice``, or a Hypothesis draw."""
 
 #: A Monday morning in Zhoushan, with microseconds (stores must keep them).
 T0 = datetime(2025, 3, 3, 9, 30, 15, 123456, tzinfo=SHANGHAI)
@@ -519,3 +526,126 @@ def query_corpus() -> list[Item]:
             )
         )
     return items
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+_SH = SHANGHAI
+#: Instants around the edges of Q1 2025 in Asia/Shanghai days. 2025-03-31T16:00Z is already
+#: 2025-04-01 in Zhoushan: a store that takes UTC days puts it in the wrong quarter.
+_STAT_INSTANTS = (
+    datetime(2024, 12, 31, 23, 30, tzinfo=_SH),
+    T0,
+    datetime(2025, 3, 31, 23, 59, 59, 999999, tzinfo=_SH),
+    datetime(2025, 3, 31, 16, 0, tzinfo=UTC),
+    datetime(2025, 4, 1, 8, 0, 0, 1, tzinfo=_SH),
+    datetime(2025, 5, 20, 10, tzinfo=_SH),
+    datetime(2025, 7, 1, 0, 0, tzinfo=_SH),
+)
+_STAT_DAYS = (
+    date(2024, 12, 31),
+    date(2025, 1, 1),
+    date(2025, 3, 3),
+    date(2025, 3, 31),
+    date(2025, 4, 1),
+    date(2025, 6, 30),
+    date(2025, 7, 1),
+)
+_STAT_PEOPLE = ("m1", "m2", "m3", "o'1%", "m9")
+_STAT_UNITS = ("u-1", "u-2", "u-3 ")
+_STAT_JURISDICTIONS = ("zhoushan", "dinghai", "putuo")
+#: "" is "no sector"; a trailing space is a different sector (no-pad collations).
+_STAT_SECTORS = ("", "农业和农村界", "农业和农村界 ", "经济界 'x' %_\\")
+_STAT_DESTINATIONS = (
+    (),
+    (Destination.FORWARD_TO_DEPARTMENTS,),
+    (Destination.REPORT_TO_CITY_LEADERS,),
+    (Destination.FORWARD_TO_DEPARTMENTS, Destination.REPORT_TO_CITY_LEADERS),
+    (Destination.REPORT_TO_CITY_LEADERS, Destination.REPORT_TO_PRINCIPAL_LEADERS_AND_PROVINCE),
+    (Destination.REPORT_TO_PRINCIPAL_LEADERS_AND_PROVINCE,),
+)
+
+
+def _stat_feedback(choose: Choose) -> Feedback:
+    kind = choose(tuple(FeedbackKind))
+    level = choose((None, *AdoptionLevel)) if kind is FeedbackKind.ADOPTION else None
+    rank = choose((None, *LeaderRank)) if kind is FeedbackKind.INSTRUCTION else None
+    return Feedback(
+        kind=kind,
+        on=choose(_STAT_DAYS),
+        recorded_by="editor-001",
+        at=choose(_STAT_INSTANTS),
+        text="反馈",
+        level=level,
+        leader="张某某" if rank is not None else None,
+        rank=rank,
+    )
+
+
+def _stat_extension(decision: ExtensionDecision) -> ExtensionRequest:
+    return ExtensionRequest(
+        requested_at=T0,
+        workdays=5,
+        reason="需联合调研",
+        decision=decision,
+        new_due=date(2025, 4, 15) if decision is ExtensionDecision.APPROVED else None,
+    )
+
+
+def _stat_assignment(assignment_id: str, lead: bool, choose: Choose) -> Assignment:
+    replies = tuple(
+        Reply("已办理", "unit-account-001", choose(_STAT_INSTANTS))
+        for _ in range(choose((0, 0, 1, 2)))
+    )
+    d = ExtensionDecision
+    extensions = ((), (d.APPROVED,), (d.REFUSED,), (d.REFUSED, d.APPROVED), (d.PENDING,))
+    return sample_assignment(
+        assignment_id,
+        choose(_STAT_UNITS),
+        lead=lead,
+        state=choose(tuple(AssignmentState)),
+        assigned_at=choose(_STAT_INSTANTS),
+        due=choose(_STAT_DAYS),
+        replies=replies,
+        rating=choose(tuple(Rating)),
+        extensions=tuple(_stat_extension(x) for x in choose(extensions)),
+        decline_reason=choose((None, "不属于本单位职责范围")),
+        reply_workdays=choose((None, 0, 3, 17)) if replies else None,
+    )
+
+
+def statistics_item(item_id: str, choose: Choose) -> Item:
+    """An item varied in everything the bulletin counts, each choice made by ``choose``.
+
+    States, submission and issue instants on both sides of a quarter's edge (in Asia/Shanghai
+    and in UTC), upward destinations, merged authors (some also authors), feedback with and
+    without level or rank, sectors that differ only by a trailing space, and assignments
+    replied on time, late or never, extended, declined and rated.
+    """
+    lead = choose(_STAT_PEOPLE)
+    coauthors = tuple(p for p in choose(((), ("m2",), ("m3", "o'1%"))) if p != lead)
+    return sample_item(
+        item_id,
+        jurisdiction=choose(_STAT_JURISDICTIONS),
+        state=choose(tuple(ItemState)),
+        lead_author_id=lead,
+        coauthor_ids=coauthors,
+        merged_authors=frozenset(choose(((), ("m9",), ("m9", lead)))),
+        opted_out=frozenset(),
+        category=choose(tuple(FocusCategory)),
+        channel=choose(tuple(Channel)),
+        sector=choose(_STAT_SECTORS),
+        destinations=frozenset(choose(_STAT_DESTINATIONS)),
+        submitted_at=choose((None, *_STAT_INSTANTS)),
+        issued_at=choose((None, *_STAT_INSTANTS)),
+        feedback=tuple(_stat_feedback(choose) for _ in range(choose((0, 1, 3)))),
+        assignments=tuple(
+            _stat_assignment(f"{item_id}-a{n}", n == 0, choose) for n in range(choose((0, 1, 3)))
+        ),
+    )
+
+
+def statistics_corpus(size: int = 80, seed: int = 20250331) -> list[Item]:
+    """``size`` items from :func:`statistics_item`, the same for the same ``seed``."""
+    rng = random.Random(seed)
+    return [statistics_item(f"s{n:03d}", rng.choice) for n in range(size)]

@@ -79,6 +79,8 @@ from qiandao.ports.store import (
 )
 from qiandao.queries import filter_assignments, filter_items
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
+from qiandao.rules.points import Period
+from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing.builders import (
     NASTY_TEXT,
     T0,
@@ -94,9 +96,11 @@ from qiandao.testing.builders import (
     sample_outbox_message,
     sample_session,
     sample_unit,
+    statistics_corpus,
+    statistics_item,
 )
 
-__all__ = ["NotifierContract", "StoreContract"]
+__all__ = ["NotifierContract", "StoreContract", "statistics_items"]
 
 _JOIN_SECONDS = 60.0
 
@@ -1064,6 +1068,47 @@ class StoreContract(abc.ABC):
         assert all(i.state in ADOPTED_STATES and not i.secret and not i.opted_out for i in found)
         assert {i.id for i in found} == {i.id for i in corpus if i.published}
 
+    def test_statistics_match_the_reference(self) -> None:
+        corpus = statistics_corpus()
+        store = self.seeded_store(items=corpus)
+        with store.unit_of_work() as uow:
+            for query in _statistics_queries():
+                assert uow.items.statistics(query) == statistics_of(corpus, query), query
+        # saving rewrites what the aggregates read: change every third item and compare again
+        changed = {item.id: _bump(item, **_statistics_change(item)) for item in corpus[::3]}
+        with store.unit_of_work() as uow:
+            for item in changed.values():
+                uow.items.save(item, expected_version=item.version - 1)
+            uow.commit()
+        now = [changed.get(item.id, item) for item in corpus]
+        with store.unit_of_work() as uow:
+            for query in _statistics_queries():
+                assert uow.items.statistics(query) == statistics_of(now, query), query
+
+    def test_statistics_of_an_empty_store_are_empty(self) -> None:
+        store = self.new_store()
+        query = StatisticsQuery(None, Period.year(2025), date(2025, 6, 1))
+        with store.unit_of_work() as uow:
+            assert uow.items.statistics(query) == Statistics(query)
+
+    def test_statistics_match_the_reference_on_random_items(self) -> None:
+        @settings(
+            max_examples=self.hypothesis_max_examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(
+            items=st.lists(statistics_items(), max_size=6, unique_by=lambda i: i.id),
+            queries=st.lists(st.sampled_from(_statistics_queries()), min_size=1, max_size=4),
+        )
+        def check(items: list[Item], queries: list[StatisticsQuery]) -> None:
+            store = self.seeded_store(items=items)
+            with store.unit_of_work() as uow:
+                for query in queries:
+                    assert uow.items.statistics(query) == statistics_of(items, query), query
+
+        check()
+
     def test_find_and_assignments_match_the_reference_on_random_items(self) -> None:
         @settings(
             max_examples=self.hypothesis_max_examples,
@@ -1133,6 +1178,44 @@ def _item_filters() -> list[ItemQuery]:
         q(states=frozenset({s.SUBMITTED, s.IN_REVIEW}), commission_id="k1"),
         q(published_only=True, unit_id="u-fish", commission_id="k2"),
     ]
+
+
+def _statistics_queries() -> list[StatisticsQuery]:
+    periods = (
+        Period.quarter(2025, 1),
+        Period.quarter(2025, 2),
+        Period.year(2025),
+        Period(date(2025, 3, 31), date(2025, 4, 1)),
+    )
+    return [
+        StatisticsQuery(jurisdiction, period, today)
+        for jurisdiction in (None, "zhoushan", "dinghai", "nowhere")
+        for period in periods
+        for today in (date(2025, 3, 31), date(2025, 7, 1))
+    ]
+
+
+def _statistics_change(item: Item) -> dict[str, Any]:
+    """A save that moves an item between groups, credits and unit counts."""
+    return {
+        "state": ItemState.CLOSED if item.state is not ItemState.CLOSED else ItemState.WITHDRAWN,
+        "sector": item.sector + "界",
+        "merged_authors": item.merged_authors ^ {"m-merged"},
+        "coauthor_ids": (),
+        "feedback": item.feedback[1:],
+        "assignments": tuple(
+            attrs.evolve(a, state=AssignmentState.CANCELLED, replies=(), reply_workdays=None)
+            for a in item.assignments
+        ),
+    }
+
+
+@st.composite
+def statistics_items(draw: st.DrawFn) -> Item:
+    """Items for the statistics property test (:func:`~qiandao.testing.builders.statistics_item`
+    with every choice drawn)."""
+    item_id = draw(st.text("0123456789abcdef", min_size=1, max_size=3).map(lambda s: f"r{s}"))
+    return statistics_item(item_id, lambda options: draw(st.sampled_from(options)))
 
 
 def _assignment_filters() -> list[AssignmentQuery]:

@@ -58,6 +58,13 @@ def upgrade() -> None:
         sa.Column("submitted_at", UtcDateTime(), nullable=True),
         sa.Column("issued_at", UtcDateTime(), nullable=True),
         sa.Column("commission_id", Key(64), nullable=True),
+        sa.Column("category", Key(32), nullable=False),
+        sa.Column("channel", Key(32), nullable=False),
+        sa.Column("sector", Key(100), nullable=False),
+        sa.Column("adopted", sa.Boolean(), nullable=False),
+        sa.Column("upward", Key(64), nullable=True),
+        sa.Column("submitted_on", sa.Date(), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
         _doc(),
         sa.PrimaryKeyConstraint("id", name="pk_qd_items"),
         **_OPTIONS,
@@ -67,11 +74,14 @@ def upgrade() -> None:
     _index("qd_items", "published", "issued_at")
     _index("qd_items", "created_at")
     _index("qd_items", "commission_id")
+    _index("qd_items", "jurisdiction", "submitted_on")
+    _index("qd_items", "jurisdiction", "issued_on")
 
     op.create_table(
         "qd_item_authors",
         sa.Column("item_id", Key(64), nullable=False),
         sa.Column("account_id", Key(64), nullable=False),
+        sa.Column("is_author", sa.Boolean(), nullable=False),
         _item_fk("qd_item_authors"),
         sa.PrimaryKeyConstraint("item_id", "account_id", name="pk_qd_item_authors"),
         **_OPTIONS,
@@ -86,13 +96,23 @@ def upgrade() -> None:
         sa.Column("state", Key(32), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
         sa.Column("lead", sa.Boolean(), nullable=False),
+        sa.Column("jurisdiction", Key(64), nullable=False),
+        sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("assigned_on", sa.Date(), nullable=False),
+        sa.Column("last_replied_on", sa.Date(), nullable=True),
+        sa.Column("reply_workdays", sa.Integer(), nullable=True),
+        sa.Column("rating", Key(32), nullable=False),
+        sa.Column("extended", sa.Boolean(), nullable=False),
+        sa.Column("declined", sa.Boolean(), nullable=False),
         _item_fk("qd_assignments"),
         sa.PrimaryKeyConstraint("item_id", "id", name="pk_qd_assignments"),
         **_OPTIONS,
     )
-    _index("qd_assignments", "unit_id")
     _index("qd_assignments", "state", "due")
     _index("qd_assignments", "id")
+    _index("qd_assignments", "jurisdiction", "is_open", "due", "id", "item_id")
+    _index("qd_assignments", "unit_id", "is_open", "due", "id", "item_id")
+    _index("qd_assignments", "jurisdiction", "assigned_on")
 
     op.create_table(
         "qd_text_versions",
@@ -119,6 +139,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("item_id", "seq", name="pk_qd_feedback"),
         **_OPTIONS,
     )
+    _index("qd_feedback", "on_date")
 
     op.create_table(
         "qd_events",
