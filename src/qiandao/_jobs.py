@@ -18,11 +18,18 @@ from qiandao._core import Actor, Decision, _Core
 from qiandao.errors import ConcurrencyConflict, InvalidInput
 from qiandao.events import Change, EventKind
 from qiandao.model import Assignment, Item
-from qiandao.ports.store import AssignmentQuery
-from qiandao.rules.deadlines import DeadlineStatus, classify, end_of_day, local_day
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, AssignmentState
+from qiandao.ports.store import AssignmentQuery, UnitOfWork
+from qiandao.rules.deadlines import (
+    DeadlineStatus,
+    WorkdayCalendar,
+    classify,
+    end_of_day,
+    local_day,
+)
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES, AssignmentState
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
+from qiandao.rules.workdays import ProvisionalDate
 
 __all__ = ["SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
 
@@ -151,3 +158,52 @@ class JobCommands(_Core):
             report = self.dispatch()
             if report.sent == 0 or report.sent + report.failed < 100:
                 return
+
+    def adopt_calendar(self, calendar: WorkdayCalendar) -> int:
+        """Switch to ``calendar`` (e.g. one with a newly published official year) and recompute.
+
+        Provisional deadlines of open assignments keep their count of working days from the same
+        start under the new calendar; when a date moves, a DEADLINE_RECOMPUTED event tells the
+        unit (DESIGN §2.4). Returns how many assignments changed.
+        """
+        old, self.calendar = self.calendar, calendar
+        with self.store.unit_of_work() as uow:
+            pairs = uow.items.assignments(AssignmentQuery(states=OPEN_ASSIGNMENT_STATES))
+        item_ids = list(dict.fromkeys(item.id for item, a in pairs if a.provisional))
+        changed = 0
+        for item_id in item_ids:
+
+            def work(uow: UnitOfWork, now: datetime, item_id: str = item_id) -> int:
+                item = uow.items.get(item_id)
+                decision: Decision = []
+                for a in item.assignments:
+                    if a.open and a.provisional:
+                        moved = _recomputed(a, old, calendar)
+                        if moved != a:
+                            note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
+                            decision.append(
+                                (EventKind.DEADLINE_RECOMPUTED, Change(assignment=moved, note=note))
+                            )
+                if decision:
+                    actor = Actor(SYSTEM_ACTOR_ID, Role.SYSTEM_ADMIN, item.jurisdiction)
+                    self._stage(uow, item, decision, actor, now)
+                return len(decision)
+
+            changed += self._transact(work, any_conflict=True)
+        return changed
+
+
+def _recomputed(a: Assignment, old: WorkdayCalendar, new: WorkdayCalendar) -> Assignment:
+    """The assignment with its dates recounted under ``new``: same working days, same start."""
+    start = local_day(a.assigned_at)
+    due = new.add_working_days(start, old.working_days_between(start, a.due))
+    decline = new.add_working_days(start, old.working_days_between(start, a.decline_until))
+    moved = attrs.evolve(
+        a,
+        due=date.fromordinal(due.toordinal()),
+        decline_until=date.fromordinal(decline.toordinal()),
+        provisional=isinstance(due, ProvisionalDate),
+    )
+    if moved.due != a.due:  # a new date: its reminders start afresh
+        moved = attrs.evolve(moved, reminders=frozenset())
+    return moved

@@ -1,0 +1,755 @@
+"""Benchmark: the SQL store at scale (SQLite and PostgreSQL; MariaDB on request).
+
+1. Full lifecycles per second through the service (``lifecycle.lifecycles``: 8 commands each).
+2. ``N`` items bulk-loaded straight into the store's tables (SQLAlchemy Core ``executemany`` in
+   batches of 10,000 items, secondary indexes built after the load, then ``VACUUM ANALYZE`` /
+   ``ANALYZE``), then the median latency of
+
+   - the overdue list, top 100: ``Qiandao.overdue(editor, limit=100)`` (and the store query and
+     the bare SQL it issues), target ≤ 50 ms on PostgreSQL at 1,000,000 items;
+   - the quarterly bulletin: ``Qiandao.quarterly_bulletin(editor, …)`` (and the store's
+     ``statistics``), target ≤ 1 s on PostgreSQL at 1,000,000 items;
+
+   with the ``EXPLAIN`` plans of the statements they issue.
+
+Run by hand, not in CI::
+
+    python benchmarks/sql.py                      # 100,000 and 1,000,000 items
+    python benchmarks/sql.py --items 1000000      # one size
+    python benchmarks/sql.py --quick              # 10,000 items, a quick look
+    python benchmarks/sql.py --backends postgresql,mysql
+
+PostgreSQL: ``--pg-url`` (default ``$QIANDAO_BENCH_POSTGRES_URL`` or
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) is a server URL with the right to
+create databases; the benchmark creates ``qiandao_bench`` and drops it at the end (MariaDB:
+``--mysql-url``, the same). SQLite: a file in a temporary directory.
+
+The corpus: items created evenly from 2024-01-01 to the benchmark's "now" (2026-11-20), in
+that order; five jurisdictions (40/20/20/12/8 %), 2,000 members and officers, 200 units, the
+states of a working office (about 10 % of items in handling with an open assignment, due dates
+spread over the past year), replies with ratings, extensions and declines, adoption and
+instruction feedback, merged authors, 30 sectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy.engine import make_url
+
+from lifecycle import lifecycles  # benchmarks/lifecycle.py
+from qiandao import SHANGHAI, Actor, Item, Period, Qiandao, Role, RuleSet
+from qiandao.ports.store import AssignmentQuery, StatisticsQuery
+from qiandao.rules.deadlines import local_day
+from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
+from qiandao.testing import ManualClock
+from qiandao_adapters.sql import SqlStore, make_engine, metadata
+from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql.store import _item_children, _item_row, _loads
+
+OVERDUE_TARGET_MS = 50.0
+BULLETIN_TARGET_MS = 1_000.0
+BENCH_DB = "qiandao_bench"
+BATCH = 10_000
+RUNS = 7
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+START = datetime(2024, 1, 1, 8, 0, tzinfo=SHANGHAI)
+SPAN = (NOW - START).total_seconds()
+QUARTER = (2026, 3)  # the last complete quarter before NOW
+EDITOR = Actor("bench-editor", Role.EDITOR, "zhoushan")
+
+JURISDICTIONS = ("zhoushan", "dinghai", "putuo", "daishan", "shengsi")
+JURISDICTION_WEIGHTS = (40, 20, 20, 12, 8)
+PEOPLE = 2_000
+UNITS = 200
+SECTORS = (
+    *("中共", "民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "无党派人士"),
+    *("共青团", "总工会", "妇联", "青联", "工商联", "科协", "台联", "侨联", "文化艺术界"),
+    *("科学技术界", "社会科学界", "经济界", "农业和农村界", "教育界", "体育界", "新闻出版界"),
+    *("医药卫生界", "对外友好界", "社会福利和社会保障界", "少数民族界", "特邀人士"),
+)
+CATEGORIES = (
+    "policy_reaction",
+    "reform_development_stability",
+    "emergency",
+    "united_front_opinion",
+    "sector_interest",
+    "hot_issue",
+)
+CHANNELS = ("member", "info_officer", "contact_point", "meeting", "daily_work", "commission")
+EARLY = (  # items younger than 20 days
+    ("draft", 10),
+    ("submitted", 30),
+    ("returned", 5),
+    ("in_review", 15),
+    ("awaiting_signoff", 10),
+    ("issued", 15),
+    ("handling", 15),
+)
+LATE = (
+    ("not_adopted", 25),
+    ("merged", 3),
+    ("withdrawn", 2),
+    ("issued", 5),
+    ("replied", 5),
+    ("closed", 60),
+)
+ADOPTED = frozenset({"issued", "handling", "replied", "closed"})
+OPEN_FIRST = (("pending", 20), ("accepted", 60), ("extension_requested", 10), ("declined", 10))
+LEVELS = (
+    ("city_cppcc", 30),
+    ("city_party_government", 30),
+    ("provincial_cppcc", 25),
+    ("provincial_party_government", 10),
+    ("national_cppcc", 5),
+)
+RANKS = (
+    ("city_leader", 50),
+    ("city_principal_leader", 30),
+    ("provincial_leader", 15),
+    ("national_leader", 5),
+)
+TITLE = "关于加强海岛渔民养老保障的建议"
+BODY = "舟山海岛渔民参保率偏低，缴费年限计算口径不一，建议统一标准、加大补贴、简化续保手续。" * 3
+
+
+class Weighted:
+    """Draws from ``(value, weight)`` pairs with one ``random()`` call."""
+
+    def __init__(self, pairs: Sequence[tuple[Any, int]]) -> None:
+        self.values = [v for v, _ in pairs]
+        total = sum(w for _, w in pairs)
+        running, self.bounds = 0, []
+        for _, weight in pairs:
+            running += weight
+            self.bounds.append(running / total)
+
+    def __call__(self, rng: random.Random) -> Any:
+        return self.values[bisect.bisect_right(self.bounds, rng.random() * 0.999999999)]
+
+
+_JURISDICTION = Weighted(list(zip(JURISDICTIONS, JURISDICTION_WEIGHTS, strict=True)))
+_EARLY, _LATE, _OPEN = Weighted(EARLY), Weighted(LATE), Weighted(OPEN_FIRST)
+_LEVEL, _RANK = Weighted(LEVELS), Weighted(RANKS)
+_UNITS_OF = {
+    j: [f"unit-{n:03d}" for n in range(UNITS) if n % len(JURISDICTIONS) == k]
+    for k, j in enumerate(JURISDICTIONS)
+}
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat()
+
+
+def _review(stage: str, actor: str, role: str, at: str) -> dict[str, Any]:
+    return {"stage": stage, "decision": "passed", "actor_id": actor, "role": role, "at": at}
+
+
+class Corpus:
+    """``n`` items in creation order; :meth:`rows` builds the rows of items ``[lo, hi)``.
+
+    Documents are built as dicts in the converter's own shape and dumped once; the derived
+    columns are computed from the same values (``check`` proves them equal to the store's own
+    rows for a sample).
+    """
+
+    def __init__(self, n: int, seed: int = 20261120) -> None:
+        self.n = n
+        self.seed = seed
+
+    def rows(self, lo: int, hi: int) -> dict[str, list[dict[str, Any]]]:
+        """The rows of items ``lo`` to ``hi - 1``, per table name."""
+        out: dict[str, list[dict[str, Any]]] = {
+            t.name: [] for t in (s.items, s.item_authors, s.assignments, s.text_versions)
+        }
+        out[s.feedback.name] = []
+        rng = random.Random(self.seed * 7919 + lo)
+        for i in range(lo, hi):
+            self._item(i, rng, out)
+        return out
+
+    def _item(self, i: int, rng: random.Random, out: dict[str, list[dict[str, Any]]]) -> None:  # noqa: C901
+        item_id = f"b{i:07d}"
+        j = _JURISDICTION(rng)
+        created = START + timedelta(seconds=SPAN * (i + rng.random()) / self.n)
+        age = (NOW - created).total_seconds() / 86_400
+        if age < 3:
+            state = ("draft", "submitted", "in_review")[rng.randrange(3)]
+        elif age < 20:
+            state = _EARLY(rng)
+        elif age < 365 and rng.random() < 0.30:
+            state = "handling"
+        else:
+            state = _LATE(rng)
+        adopted = state in ADOPTED
+        submitted = None if state == "draft" else created + timedelta(hours=1)
+        issued = created + timedelta(days=2) if adopted else None
+        lead = f"p{rng.randrange(PEOPLE):04d}"
+        coauthors = [f"p{rng.randrange(PEOPLE):04d}"] if rng.random() < 0.15 else []
+        coauthors = [c for c in coauthors if c != lead]
+        merged = [f"p{rng.randrange(PEOPLE):04d}"] if adopted and rng.random() < 0.02 else []
+        r = rng.random()
+        destinations = (
+            ["forward_to_departments"]
+            if r < 0.7
+            else ["forward_to_departments", "report_to_city_leaders"]
+            if r < 0.9
+            else ["report_to_principal_leaders_and_province"]
+        )
+        if not adopted and state not in ("in_review", "awaiting_signoff"):
+            destinations = []
+        category = CATEGORIES[rng.randrange(len(CATEGORIES))]
+        channel = CHANNELS[rng.randrange(len(CHANNELS))]
+        sector = "" if rng.random() < 0.1 else SECTORS[rng.randrange(len(SECTORS))]
+        urgent = rng.random() < 0.1
+        secret = rng.random() < 0.02
+        created_iso = _iso(created)
+
+        reviews: list[dict[str, Any]] = []
+        if issued is not None:
+            at = _iso(issued)
+            reviews = [
+                _review("preliminary", "editor-1", "editor", at),
+                _review("deputy", "deputy-1", "deputy", at),
+                _review("signoff", "head-1", "office_head", at),
+            ]
+
+        assignment_docs: list[dict[str, Any]] = []
+        assignment_rows = out[s.assignments.name]
+        if state in ("handling", "replied", "closed") and issued is not None:
+            units = _UNITS_OF[j]
+            count = 2 if rng.random() < 0.2 else 1
+            chosen = rng.sample(units, count)
+            assigned = issued + timedelta(days=1)
+            assigned_day = assigned.date()
+            for n, unit_id in enumerate(chosen):
+                if state == "handling" and n == 0:
+                    a_state = _OPEN(rng)
+                elif state == "handling":
+                    a_state = "accepted" if rng.random() < 0.5 else "replied"
+                else:
+                    a_state = "replied"
+                due = assigned_day + timedelta(days=21)
+                extensions: list[dict[str, Any]] = []
+                if rng.random() < 0.05:
+                    new_due = due + timedelta(days=14)
+                    extensions = [
+                        {
+                            "requested_at": _iso(assigned + timedelta(days=10)),
+                            "workdays": 10,
+                            "reason": "需联合调研",
+                            "decision": "approved",
+                            "decided_by": "editor-1",
+                            "decided_at": _iso(assigned + timedelta(days=11)),
+                            "new_due": new_due.isoformat(),
+                        }
+                    ]
+                    due = new_due
+                declined = a_state == "declined" or rng.random() < 0.03
+                replies: list[dict[str, Any]] = []
+                rating, rated_at, closes, workdays = "not_rated", None, None, None
+                replied_day = None
+                if a_state == "replied":
+                    days = 3 + int(rng.random() * rng.random() * 40)
+                    replied = assigned + timedelta(days=days, hours=rng.random() * 8)
+                    if replied > NOW:
+                        replied = NOW - timedelta(hours=1)
+                    replies = [{"text": "已办理，详见答复。", "by": f"{unit_id}-u", "at": _iso(replied)}]
+                    replied_day = replied.date()
+                    workdays = max(0, (replied_day - assigned_day).days * 5 // 7)
+                    closes = (replied_day + timedelta(days=21)).isoformat()
+                    if state == "closed" or rng.random() < 0.5:
+                        rating = ("satisfied", "basically_satisfied", "dissatisfied")[
+                            0 if (x := rng.random()) < 0.65 else 1 if x < 0.93 else 2
+                        ]
+                        rated_at = _iso(replied + timedelta(days=2))
+                a_id = f"{item_id}-a{n}"
+                assignment_docs.append(
+                    {
+                        "id": a_id,
+                        "unit_id": unit_id,
+                        "lead": n == 0,
+                        "state": a_state,
+                        "assigned_at": _iso(assigned),
+                        "due": due.isoformat(),
+                        "decline_until": (assigned_day + timedelta(days=4)).isoformat(),
+                        "provisional": False,
+                        "extensions": extensions,
+                        "replies": replies,
+                        "rating": rating,
+                        "rated_at": rated_at,
+                        "rating_closes": closes,
+                        "decline_reason": "不属于本单位职责范围" if declined else None,
+                        "reassigned_to": None,
+                        "rehandles": 0,
+                        "reminders": [],
+                        "reply_workdays": workdays,
+                    }
+                )
+                assignment_rows.append(
+                    {
+                        "item_id": item_id,
+                        "id": a_id,
+                        "unit_id": unit_id,
+                        "state": a_state,
+                        "due": due,
+                        "lead": n == 0,
+                        "jurisdiction": j,
+                        "is_open": a_state in _OPEN_VALUES,
+                        "assigned_on": assigned_day,
+                        "last_replied_on": replied_day,
+                        "reply_workdays": workdays,
+                        "rating": rating,
+                        "extended": bool(extensions),
+                        "declined": declined,
+                    }
+                )
+
+        feedback_docs: list[dict[str, Any]] = []
+        if issued is not None:
+            seq = 0
+            for kind, chance in (("adoption", 0.12), ("instruction", 0.04)):
+                if rng.random() >= chance:
+                    continue
+                on = min(issued.date() + timedelta(days=rng.randrange(10, 60)), NOW.date())
+                level = _LEVEL(rng) if kind == "adoption" else None
+                rank = _RANK(rng) if kind == "instruction" else None
+                seq += 1
+                feedback_docs.append(
+                    {
+                        "kind": kind,
+                        "on": on.isoformat(),
+                        "recorded_by": "editor-1",
+                        "at": _iso(issued + timedelta(days=5)),
+                        "text": "采用情况" if kind == "adoption" else "请研究落实",
+                        "level": level,
+                        "leader": "某领导" if rank else None,
+                        "rank": rank,
+                    }
+                )
+                out[s.feedback.name].append(
+                    {
+                        "item_id": item_id,
+                        "seq": seq,
+                        "kind": kind,
+                        "level": level,
+                        "rank": rank,
+                        "on_date": on,
+                    }
+                )
+
+        text_doc = {
+            "number": 1,
+            "title": TITLE,
+            "body": BODY,
+            "editor_id": lead,
+            "at": created_iso,
+        }
+        doc = {
+            "id": item_id,
+            "version": 12,
+            "jurisdiction": j,
+            "state": state,
+            "lead_author_id": lead,
+            "texts": [text_doc],
+            "category": category,
+            "channel": channel,
+            "created_at": created_iso,
+            "sector": sector,
+            "coauthor_ids": coauthors,
+            "urgent": urgent,
+            "secret": secret,
+            "body_withheld": False,
+            "opted_out": [],
+            "destinations": destinations,
+            "reviews": reviews,
+            "assignments": assignment_docs,
+            "feedback": feedback_docs,
+            "submitted_at": None if submitted is None else _iso(submitted),
+            "issued_at": None if issued is None else _iso(issued),
+            "closed_at": None,
+            "commission_id": None,
+            "merged_into": None,
+            "merged_from": [],
+            "merged_authors": merged,
+            "reported_from": None,
+            "reported_as": None,
+            "rehandles": 0,
+        }
+        upward = None
+        if adopted and "report_to_principal_leaders_and_province" in destinations:
+            upward = "reported_to_principal_or_province"
+        elif adopted and "report_to_city_leaders" in destinations:
+            upward = "reported_to_city_leaders"
+        out[s.items.name].append(
+            {
+                "id": item_id,
+                "version": 12,
+                "jurisdiction": j,
+                "state": state,
+                "lead_author_id": lead,
+                "urgent": urgent,
+                "secret": secret,
+                "published": adopted and not secret,
+                "created_at": created,
+                "submitted_at": submitted,
+                "issued_at": issued,
+                "commission_id": None,
+                "category": category,
+                "channel": channel,
+                "sector": sector,
+                "adopted": adopted,
+                "upward": upward,
+                "submitted_on": None if submitted is None else submitted.date(),
+                "issued_on": None if issued is None else issued.date(),
+                "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
+            }
+        )
+        authors = {lead, *coauthors}
+        out[s.item_authors.name].extend(
+            {"item_id": item_id, "account_id": p, "is_author": p in authors}
+            for p in sorted(authors | set(merged))
+        )
+        out[s.text_versions.name].append(
+            {
+                "item_id": item_id,
+                "number": 1,
+                "title": TITLE,
+                "body": BODY,
+                "editor_id": lead,
+                "at": created,
+            }
+        )
+
+
+_OPEN_VALUES = frozenset(state.value for state in OPEN_ASSIGNMENT_STATES)
+_TABLES = (s.items, s.item_authors, s.assignments, s.text_versions, s.feedback)
+
+
+def check(corpus: Corpus, sample: int = 2_000) -> None:
+    """The fast rows equal the store's own rows of the same items (documents round-trip)."""
+    rows = corpus.rows(0, min(sample, corpus.n))
+    items = [_loads(row["doc"], Item) for row in rows[s.items.name]]
+    expected: dict[str, list[dict[str, Any]]] = {t.name: [] for t in _TABLES}
+    for item in items:
+        expected[s.items.name].append(_item_row(item))
+        for table, child_rows in _item_children(item):
+            expected[table.name].extend(child_rows)
+
+    def canonical(table: str, found: list[dict[str, Any]]) -> list[Any]:
+        drop = {"doc"} if table == s.items.name else set()
+        return sorted(
+            (json.dumps({k: v for k, v in r.items() if k not in drop}, default=str, sort_keys=True))
+            for r in found
+        )
+
+    for table in _TABLES:
+        assert canonical(table.name, rows[table.name]) == canonical(
+            table.name, expected[table.name]
+        ), table.name
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+@contextmanager
+def server_database(admin_url: str) -> Iterator[str]:
+    """A fresh database ``qiandao_bench`` on the server of ``admin_url``; dropped afterwards."""
+    url = make_url(admin_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    mysql = url.get_backend_name() in ("mysql", "mariadb")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+            suffix = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if mysql else ""
+            conn.execute(text(f"CREATE DATABASE {BENCH_DB}{suffix}"))
+        yield url.set(database=BENCH_DB).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if not mysql:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        f" WHERE datname = '{BENCH_DB}' AND pid <> pg_backend_pid()"
+                    )
+                )
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+        admin.dispose()
+
+
+def fresh_schema(engine: Engine) -> None:
+    """Every qiandao table, empty."""
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+
+
+def bulk_load(engine: Engine, corpus: Corpus, report: Callable[[str], None]) -> float:
+    """Load ``corpus`` into a fresh schema; indexes are built after the rows. Returns seconds."""
+    fresh_schema(engine)
+    indexes = [index for table in _TABLES for index in table.indexes]
+    name = engine.dialect.name
+    with engine.begin() as conn:
+        for index in indexes:
+            index.drop(conn)
+    started = time.perf_counter()
+    for lo in range(0, corpus.n, BATCH):
+        rows = corpus.rows(lo, min(lo + BATCH, corpus.n))
+        with engine.begin() as conn:
+            if name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+            for table in _TABLES:
+                if rows[table.name]:
+                    conn.execute(insert(table), rows[table.name])
+        done = min(lo + BATCH, corpus.n)
+        if done % (BATCH * 20) == 0 or done == corpus.n:
+            elapsed = time.perf_counter() - started
+            report(f"    {done:>9,} items loaded, {elapsed:6.1f} s ({done / elapsed:,.0f}/s)")
+    index_started = time.perf_counter()
+    with engine.begin() as conn:
+        for index in indexes:
+            index.create(conn)
+    report(f"    indexes built in {time.perf_counter() - index_started:.1f} s")
+    analyse_started = time.perf_counter()
+    if name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in _TABLES:
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
+    elif name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with engine.begin() as conn:
+            for table in _TABLES:
+                conn.exec_driver_sql(f"ANALYZE TABLE {table.name}").all()
+    report(f"    VACUUM/ANALYZE in {time.perf_counter() - analyse_started:.1f} s")
+    return time.perf_counter() - started
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+class Statements:
+    """Records the SQL statements (with parameters) an engine executes while active."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[tuple[str, Any]] = []
+        self.active = False
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.active:
+            self.seen.append((statement, params))
+
+    @contextmanager
+    def capture(self) -> Iterator[list[tuple[str, Any]]]:
+        self.seen = []
+        self.active = True
+        try:
+            yield self.seen
+        finally:
+            self.active = False
+
+
+def median_ms(call: Callable[[], object], runs: int = RUNS) -> float:
+    """Median wall time of ``call`` in milliseconds (after one warm-up run)."""
+    call()
+    samples = []
+    for _ in range(runs):
+        gc.collect()
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def explain(engine: Engine, statement: str, params: Any) -> list[str]:
+    """The plan of one captured statement, as the database prints it."""
+    name = engine.dialect.name
+    with engine.connect() as conn:
+        if name == "postgresql":
+            prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
+        elif name == "sqlite":
+            prefix = "EXPLAIN QUERY PLAN "
+        else:
+            prefix = "EXPLAIN "
+        rows = conn.exec_driver_sql(prefix + statement, params).all()
+    if name == "sqlite":
+        return [f"{'  ' * (1 if r[1] else 0)}{r[-1]}" for r in rows]
+    if name == "postgresql":
+        return [r[0] for r in rows]
+    return [" | ".join(str(v) for v in r) for r in rows]
+
+
+def run_sql(engine: Engine, statement: str, params: Any) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql(statement, params).all()
+
+
+def measure_queries(engine: Engine, n: int, plans: bool) -> dict[str, float]:
+    """Overdue top 100 and the quarterly bulletin: service, store and bare SQL medians."""
+    store = SqlStore(engine)
+    qd = Qiandao(store, clock=ManualClock(NOW), rules=RuleSet.zhoushan())
+    recorder = Statements(engine)
+    today = local_day(NOW)
+    overdue_query = AssignmentQuery(
+        jurisdiction=EDITOR.jurisdiction,
+        states=frozenset(OPEN_ASSIGNMENT_STATES),
+        due_before=today,
+        limit=100,
+    )
+    stats_query = StatisticsQuery(EDITOR.jurisdiction, Period.quarter(*QUARTER), today)
+
+    def store_overdue() -> object:
+        with store.unit_of_work() as uow:
+            return uow.items.assignments(overdue_query)
+
+    def store_statistics() -> object:
+        with store.unit_of_work() as uow:
+            return uow.items.statistics(stats_query)
+
+    with recorder.capture() as overdue_sql:
+        found = qd.overdue(EDITOR, limit=100)
+    with recorder.capture() as bulletin_sql:
+        bulletin = qd.quarterly_bulletin(EDITOR, *QUARTER)
+    assert len(found) == 100, len(found)
+    figures = {
+        "overdue": median_ms(lambda: qd.overdue(EDITOR, limit=100)),
+        "overdue_store": median_ms(store_overdue),
+        "overdue_sql": median_ms(lambda: [run_sql(engine, *st) for st in overdue_sql]),
+        "bulletin": median_ms(lambda: qd.quarterly_bulletin(EDITOR, *QUARTER)),
+        "bulletin_store": median_ms(store_statistics),
+        "bulletin_sql": median_ms(lambda: [run_sql(engine, *st) for st in bulletin_sql]),
+    }
+    print(
+        f"    bulletin {QUARTER[0]}Q{QUARTER[1]} of {EDITOR.jurisdiction}: "
+        f"{len(bulletin.people):,} people, {len(bulletin.units)} units, "
+        f"{sum(g.submitted for g in bulletin.by_category):,} items submitted; "
+        f"oldest overdue due {found[0][1].assignment.due}"
+    )
+    if plans:
+        for title, captured in (("overdue top 100", overdue_sql), ("bulletin", bulletin_sql)):
+            for number, (statement, params) in enumerate(captured, start=1):
+                print(f"    -- EXPLAIN {title}, statement {number}/{len(captured)}")
+                for line in explain(engine, statement, params):
+                    print(f"       {line}")
+    event.remove(engine, "before_cursor_execute", recorder._record)
+    return figures
+
+
+def report_figures(name: str, n: int, figures: dict[str, float], targets: bool) -> None:
+    print(f"  {name}, {n:,} items (median of {RUNS}):")
+    rows = (
+        ("overdue top 100: Qiandao.overdue", "overdue", OVERDUE_TARGET_MS),
+        ("  store assignments(query)", "overdue_store", None),
+        ("  bare SQL", "overdue_sql", None),
+        ("quarterly bulletin: Qiandao.quarterly_bulletin", "bulletin", BULLETIN_TARGET_MS),
+        ("  store statistics(query)", "bulletin_store", None),
+        ("  bare SQL (5 statements)", "bulletin_sql", None),
+    )
+    for label, key, target in rows:
+        line = f"    {label:<48} {figures[key]:>9.1f} ms"
+        if target is not None and targets:
+            verdict = "met" if figures[key] <= target else "MISSED"
+            line += f"   target {target:,.0f} ms: {figures[key] / target:.3f}× ({verdict})"
+        print(line)
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def lifecycle_rate(make: Callable[[], SqlStore], count: int) -> float:
+    store = make()
+    try:
+        return count / lifecycles(store, count)
+    finally:
+        store.dispose()
+
+
+def main() -> None:  # noqa: C901
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="10,000 items")
+    parser.add_argument("--lifecycles", type=int, default=300)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "QIANDAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--mysql-url",
+        default=os.environ.get("QIANDAO_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+    )
+    parser.add_argument("--no-plans", action="store_true")
+    args = parser.parse_args()
+    sizes = [10_000] if args.quick else args.items
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; sizes {sizes}")
+    for n in sizes:
+        check(Corpus(n))
+    print("  corpus rows checked against the store's own rows")
+
+    with tempfile.TemporaryDirectory(prefix="qiandao-bench-") as directory:
+        for backend in backends:
+            if backend == "sqlite":
+                path = Path(directory) / "bench.sqlite3"
+                url = f"sqlite:///{path}"
+                context: Any = contextmanager(lambda: iter([url]))()
+            elif backend == "postgresql":
+                context = server_database(args.pg_url)
+            elif backend == "mysql":
+                context = server_database(args.mysql_url)
+            else:
+                parser.error(f"unknown backend {backend}")
+            with context as url:
+                engine = make_engine(url)
+                try:
+                    version = ""
+                    with engine.connect() as conn:
+                        if engine.dialect.name == "sqlite":
+                            version = "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar_one()
+                        else:
+                            version = str(conn.exec_driver_sql("select version()").scalar_one())
+                    print(f"\n== {backend}: {version.split(' on ')[0]}")
+
+                    def fresh() -> SqlStore:
+                        fresh_schema(engine)
+                        return SqlStore(engine)
+
+                    rate = lifecycle_rate(fresh, args.lifecycles)
+                    print(
+                        f"  full lifecycles through Qiandao: {rate:,.0f} items/s "
+                        f"({args.lifecycles} lifecycles of 8 commands)"
+                    )
+                    for n in sizes:
+                        print(f"  bulk load of {n:,} items")
+                        seconds = bulk_load(engine, Corpus(n), print)
+                        print(f"    total {seconds:.1f} s")
+                        figures = measure_queries(engine, n, plans=not args.no_plans)
+                        report_figures(backend, n, figures, targets=backend == "postgresql")
+                    metadata.drop_all(engine)
+                finally:
+                    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
