@@ -113,3 +113,21 @@ def test_send_back_to_preliminary_tells_the_editors_and_merge_tells_the_authors(
     world.notifier.sent.clear()
     qd.merge(world.editor, other.id, item.id)
     assert any(world.coauthor.account_id in n.recipients for n in world.notifier.sent)
+
+
+def test_a_unit_reassigned_away_no_longer_sees_the_item() -> None:
+    world = make_world()
+    qd = world.qd
+    item = world.issued(secret=True)  # 涉密: never published, need-to-know only
+    item = qd.assign(world.editor, item.id, [("u-a", True)])
+    (a,) = item.assignments
+    unit_a = world.unit("u-a")
+    qd.decline(unit_a, item.id, a.id, "不属于本单位职责")
+    qd.reassign(world.editor, item.id, a.id, "u-b")
+    try:
+        qd.item_detail(unit_a, item.id)
+    except Exception as error:  # noqa: BLE001 - asserted below
+        assert getattr(error, "code", None) == "not_found"
+    else:
+        raise AssertionError("the reassigned unit still sees the item")
+    assert qd.item_detail(world.unit("u-b"), item.id).title == item.title

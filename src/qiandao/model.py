@@ -268,7 +268,12 @@ class Item:
         return AccessFacts(
             author_ids=self.authors,
             jurisdiction=self.jurisdiction,
-            assigned_unit_ids=frozenset(a.unit_id for a in self.assignments),
+            # a unit that was reassigned away or cancelled no longer needs to know
+            assigned_unit_ids=frozenset(
+                a.unit_id
+                for a in self.assignments
+                if a.state not in (AssignmentState.REASSIGNED, AssignmentState.CANCELLED)
+            ),
             secret=self.secret,
             published=self.published,
         )
