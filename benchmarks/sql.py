@@ -45,14 +45,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lifecycle import lifecycles  # benchmarks/lifecycle.py
 from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
-from lifecycle import lifecycles  # benchmarks/lifecycle.py
 from qiandao import SHANGHAI, Actor, Item, Period, Qiandao, Role, RuleSet
 from qiandao.ports.store import AssignmentQuery, StatisticsQuery
 from qiandao.rules.deadlines import local_day
@@ -184,7 +184,7 @@ class Corpus:
             self._item(i, rng, out)
         return out
 
-    def _item(self, i: int, rng: random.Random, out: dict[str, list[dict[str, Any]]]) -> None:  # noqa: C901
+    def _item(self, i: int, rng: random.Random, out: dict[str, list[dict[str, Any]]]) -> None:
         item_id = f"b{i:07d}"
         j = _JURISDICTION(rng)
         created = START + timedelta(seconds=SPAN * (i + rng.random()) / self.n)
@@ -270,7 +270,9 @@ class Corpus:
                     replied = assigned + timedelta(days=days, hours=rng.random() * 8)
                     if replied > NOW:
                         replied = NOW - timedelta(hours=1)
-                    replies = [{"text": "已办理，详见答复。", "by": f"{unit_id}-u", "at": _iso(replied)}]
+                    replies = [
+                        {"text": "已办理，详见答复。", "by": f"{unit_id}-u", "at": _iso(replied)}
+                    ]
                     replied_day = replied.date()
                     workdays = max(0, (replied_day - assigned_day).days * 5 // 7)
                     closes = (replied_day + timedelta(days=21)).isoformat()
@@ -351,6 +353,8 @@ class Corpus:
                         "level": level,
                         "rank": rank,
                         "on_date": on,
+                        "jurisdiction": j,
+                        "credited": True,
                     }
                 )
 
@@ -392,6 +396,7 @@ class Corpus:
             "reported_as": None,
             "rehandles": 0,
         }
+        submitted_on = None if submitted is None else submitted.date()
         upward = None
         if adopted and "report_to_principal_leaders_and_province" in destinations:
             upward = "reported_to_principal_or_province"
@@ -415,15 +420,23 @@ class Corpus:
                 "channel": channel,
                 "sector": sector,
                 "adopted": adopted,
-                "upward": upward,
-                "submitted_on": None if submitted is None else submitted.date(),
-                "issued_on": None if issued is None else issued.date(),
+                "submitted_on": submitted_on,
                 "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
             }
         )
         authors = {lead, *coauthors}
+        credited_submission = None if state == "withdrawn" else submitted_on
+        issued_on = None if issued is None else issued.date()
         out[s.item_authors.name].extend(
-            {"item_id": item_id, "account_id": p, "is_author": p in authors}
+            {
+                "item_id": item_id,
+                "account_id": p,
+                "is_author": p in authors,
+                "jurisdiction": j,
+                "submitted_on": credited_submission if p in authors else None,
+                "issued_on": issued_on,
+                "upward": upward,
+            }
             for p in sorted(authors | set(merged))
         )
         out[s.text_versions.name].append(
@@ -491,6 +504,16 @@ def server_database(admin_url: str) -> Iterator[str]:
                 )
             conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
         admin.dispose()
+
+
+@contextmanager
+def sqlite_database(path: Path) -> Iterator[str]:
+    """A SQLite file, removed afterwards."""
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def fresh_schema(engine: Engine) -> None:
@@ -602,7 +625,7 @@ def run_sql(engine: Engine, statement: str, params: Any) -> None:
         conn.exec_driver_sql(statement, params).all()
 
 
-def measure_queries(engine: Engine, n: int, plans: bool) -> dict[str, float]:
+def measure_queries(engine: Engine, *, plans: bool) -> dict[str, float]:
     """Overdue top 100 and the quarterly bulletin: service, store and bare SQL medians."""
     store = SqlStore(engine)
     qd = Qiandao(store, clock=ManualClock(NOW), rules=RuleSet.zhoushan())
@@ -636,6 +659,11 @@ def measure_queries(engine: Engine, n: int, plans: bool) -> dict[str, float]:
         "bulletin": median_ms(lambda: qd.quarterly_bulletin(EDITOR, *QUARTER)),
         "bulletin_store": median_ms(store_statistics),
         "bulletin_sql": median_ms(lambda: [run_sql(engine, *st) for st in bulletin_sql]),
+        "very_overdue": median_ms(lambda: qd.overdue(EDITOR, very=True, limit=100)),
+        "inbox": median_ms(lambda: qd.inbox(EDITOR, limit=50)),
+        "published": median_ms(lambda: qd.published(EDITOR, limit=50)),
+        "published_deep": median_ms(lambda: qd.published(EDITOR, limit=50, offset=10_000)),
+        "detail": median_ms(lambda: qd.item_detail(EDITOR, found[0][0].id)),
     }
     print(
         f"    bulletin {QUARTER[0]}Q{QUARTER[1]} of {EDITOR.jurisdiction}: "
@@ -662,6 +690,11 @@ def report_figures(name: str, n: int, figures: dict[str, float], targets: bool) 
         ("quarterly bulletin: Qiandao.quarterly_bulletin", "bulletin", BULLETIN_TARGET_MS),
         ("  store statistics(query)", "bulletin_store", None),
         ("  bare SQL (5 statements)", "bulletin_sql", None),
+        ("very overdue top 100", "very_overdue", None),
+        ("editor inbox, 50", "inbox", None),
+        ("published, first page of 50", "published", None),
+        ("published, page of 50 at offset 10,000", "published_deep", None),
+        ("item detail", "detail", None),
     )
     for label, key, target in rows:
         line = f"    {label:<48} {figures[key]:>9.1f} ms"
@@ -674,15 +707,14 @@ def report_figures(name: str, n: int, figures: dict[str, float], targets: bool) 
 # --- main -----------------------------------------------------------------------------------
 
 
-def lifecycle_rate(make: Callable[[], SqlStore], count: int) -> float:
-    store = make()
-    try:
-        return count / lifecycles(store, count)
-    finally:
-        store.dispose()
+def server_version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "SQLite " + str(conn.exec_driver_sql("select sqlite_version()").scalar_one())
+        return str(conn.exec_driver_sql("select version()").scalar_one()).split(" on ")[0]
 
 
-def main() -> None:  # noqa: C901
+def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -711,9 +743,7 @@ def main() -> None:  # noqa: C901
     with tempfile.TemporaryDirectory(prefix="qiandao-bench-") as directory:
         for backend in backends:
             if backend == "sqlite":
-                path = Path(directory) / "bench.sqlite3"
-                url = f"sqlite:///{path}"
-                context: Any = contextmanager(lambda: iter([url]))()
+                context: Any = sqlite_database(Path(directory) / "bench.sqlite3")
             elif backend == "postgresql":
                 context = server_database(args.pg_url)
             elif backend == "mysql":
@@ -721,34 +751,26 @@ def main() -> None:  # noqa: C901
             else:
                 parser.error(f"unknown backend {backend}")
             with context as url:
-                engine = make_engine(url)
-                try:
-                    version = ""
-                    with engine.connect() as conn:
-                        if engine.dialect.name == "sqlite":
-                            version = "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar_one()
-                        else:
-                            version = str(conn.exec_driver_sql("select version()").scalar_one())
-                    print(f"\n== {backend}: {version.split(' on ')[0]}")
+                run_backend(backend, url, sizes, args.lifecycles, plans=not args.no_plans)
 
-                    def fresh() -> SqlStore:
-                        fresh_schema(engine)
-                        return SqlStore(engine)
 
-                    rate = lifecycle_rate(fresh, args.lifecycles)
-                    print(
-                        f"  full lifecycles through Qiandao: {rate:,.0f} items/s "
-                        f"({args.lifecycles} lifecycles of 8 commands)"
-                    )
-                    for n in sizes:
-                        print(f"  bulk load of {n:,} items")
-                        seconds = bulk_load(engine, Corpus(n), print)
-                        print(f"    total {seconds:.1f} s")
-                        figures = measure_queries(engine, n, plans=not args.no_plans)
-                        report_figures(backend, n, figures, targets=backend == "postgresql")
-                    metadata.drop_all(engine)
-                finally:
-                    engine.dispose()
+def run_backend(backend: str, url: str, sizes: Sequence[int], count: int, *, plans: bool) -> None:
+    """Lifecycles, then each size loaded and queried, on one database."""
+    engine = make_engine(url)
+    try:
+        print(f"\n== {backend}: {server_version(engine)}")
+        fresh_schema(engine)
+        rate = count / lifecycles(SqlStore(engine), count)
+        print(f"  full lifecycles through Qiandao: {rate:,.0f} items/s ({count} × 8 commands)")
+        for n in sizes:
+            print(f"  bulk load of {n:,} items")
+            seconds = bulk_load(engine, Corpus(n), print)
+            print(f"    total {seconds:.1f} s")
+            figures = measure_queries(engine, plans=plans)
+            report_figures(backend, n, figures, targets=backend == "postgresql")
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qiandao import Actor, DraftInput, RuleSet
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import IntakeRules
-from tests.helpers import DH, ZS, make_world, refused
+from tests.helpers import DH, ZS, fails, make_world, refused
 
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文", "category": "hot_issue"}
 
@@ -124,10 +124,5 @@ def test_a_unit_reassigned_away_no_longer_sees_the_item() -> None:
     unit_a = world.unit("u-a")
     qd.decline(unit_a, item.id, a.id, "不属于本单位职责")
     qd.reassign(world.editor, item.id, a.id, "u-b")
-    try:
-        qd.item_detail(unit_a, item.id)
-    except Exception as error:  # noqa: BLE001 - asserted below
-        assert getattr(error, "code", None) == "not_found"
-    else:
-        raise AssertionError("the reassigned unit still sees the item")
+    fails("not_found", lambda: qd.item_detail(unit_a, item.id))
     assert qd.item_detail(world.unit("u-b"), item.id).title == item.title

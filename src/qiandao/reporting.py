@@ -7,6 +7,7 @@ ranks and labels them, so no bulletin ever loads every item.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -138,17 +139,24 @@ _CHANNEL_LABELS = {c.value: c.label for c in Channel}
 def bulletin(stats: Statistics, table: PointsTable) -> Bulletin:
     """The bulletin of ``stats``' period: people scored with ``table`` and ranked, units with
     their KPIs, and the breakdowns by category, sector, channel and jurisdiction."""
-    ranking = rank({p.person_id: score(p, table) for p in stats.people})
-    counts = {p.person_id: p for p in stats.people}
+    worth = {key: _points(key, table) for p in stats.people for key in p.credits}
+    ranking = rank(
+        {p.person_id: sum(n * worth[key] for key, n in p.credits.items()) for p in stats.people}
+    )
+    kinds: dict[str, Counter[CreditKind]] = {}
+    for p in stats.people:
+        counter: Counter[CreditKind] = Counter()
+        kinds[p.person_id] = counter
+        for key, n in p.credits.items():
+            counter[key.kind] += n
     people = tuple(
         PersonLine(
             person_id=r.person_id,
-            submitted=counts[r.person_id].count(CreditKind.SUBMITTED),
-            adopted=counts[r.person_id].count(CreditKind.ADOPTED),
-            reported_upward=counts[r.person_id].count(
-                CreditKind.REPORTED_TO_CITY_LEADERS, CreditKind.REPORTED_TO_PRINCIPAL_OR_PROVINCE
-            ),
-            instructions=counts[r.person_id].count(CreditKind.INSTRUCTION),
+            submitted=kinds[r.person_id][CreditKind.SUBMITTED],
+            adopted=kinds[r.person_id][CreditKind.ADOPTED],
+            reported_upward=kinds[r.person_id][CreditKind.REPORTED_TO_CITY_LEADERS]
+            + kinds[r.person_id][CreditKind.REPORTED_TO_PRINCIPAL_OR_PROVINCE],
+            instructions=kinds[r.person_id][CreditKind.INSTRUCTION],
             score=r.score,
             place=r.place,
         )

@@ -44,7 +44,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
     true,
     update,
@@ -55,7 +54,6 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from qiandao._enum import LabelledEnum
 from qiandao.converter import CONVERTER
 from qiandao.errors import (
     ConcurrencyConflict,
@@ -65,7 +63,16 @@ from qiandao.errors import (
     NotFound,
 )
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Commission, FeedbackKind, Item, Session, Unit
+from qiandao.model import (
+    Account,
+    Assignment,
+    Commission,
+    Feedback,
+    FeedbackKind,
+    Item,
+    Session,
+    Unit,
+)
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -225,19 +232,51 @@ def _item_row(item: Item) -> dict[str, Any]:
         "submitted_at": item.submitted_at,
         "issued_at": item.issued_at,
         "commission_id": item.commission_id,
+        "submitted_on": None if item.submitted_at is None else local_day(item.submitted_at),
         "category": item.category.value,
         "channel": item.channel.value,
         "sector": item.sector,
         "adopted": item.adopted,
-        "upward": _value(upward_credit(item.destinations)) if item.adopted else None,
-        "submitted_on": None if item.submitted_at is None else local_day(item.submitted_at),
-        "issued_on": None if item.issued_at is None else local_day(item.issued_at),
         "doc": _dumps(item),
     }
 
 
-def _value(member: LabelledEnum | None) -> str | None:
-    return None if member is None else member.value
+def _credited(item: Item) -> bool:
+    """Whether adoption, upward reports and feedback earn credits (as in ``credits_of``)."""
+    return item.adopted and item.issued_at is not None
+
+
+def _author_rows(item: Item) -> list[dict[str, Any]]:
+    """The credited people of ``item`` with the credits they earn (see ``credits_of``)."""
+    authors = item.authors
+    submitted_on = None
+    if item.submitted_at is not None and item.state not in _UNCREDITED_STATES:
+        submitted_on = local_day(item.submitted_at)
+    issued_on, upward = None, None
+    if _credited(item):
+        assert item.issued_at is not None
+        issued_on = local_day(item.issued_at)
+        kind = upward_credit(item.destinations)
+        upward = None if kind is None else kind.value
+    return [
+        {
+            "item_id": item.id,
+            "account_id": person,
+            "is_author": person in authors,
+            "jurisdiction": item.jurisdiction,
+            "submitted_on": submitted_on if person in authors else None,
+            "issued_on": issued_on,
+            "upward": upward,
+        }
+        for person in sorted(authors | item.merged_authors)
+    ]
+
+
+def _feedback_credited(item: Item, f: Feedback) -> bool:
+    return _credited(item) and (
+        (f.kind is FeedbackKind.ADOPTION and f.level is not None)
+        or (f.kind is FeedbackKind.INSTRUCTION and f.rank is not None)
+    )
 
 
 def _assignment_row(item: Item, a: Assignment) -> dict[str, Any]:
@@ -261,15 +300,8 @@ def _assignment_row(item: Item, a: Assignment) -> dict[str, Any]:
 
 
 def _item_children(item: Item) -> list[tuple[Table, list[dict[str, Any]]]]:
-    authors = item.authors
     return [
-        (
-            s.item_authors,
-            [
-                {"item_id": item.id, "account_id": a, "is_author": a in authors}
-                for a in sorted(authors | item.merged_authors)
-            ],
-        ),
+        (s.item_authors, _author_rows(item)),
         (s.assignments, [_assignment_row(item, a) for a in item.assignments]),
         (
             s.text_versions,
@@ -295,6 +327,8 @@ def _item_children(item: Item) -> list[tuple[Table, list[dict[str, Any]]]]:
                     "level": None if f.level is None else f.level.value,
                     "rank": None if f.rank is None else f.rank.value,
                     "on_date": f.on,
+                    "jurisdiction": item.jurisdiction,
+                    "credited": _feedback_credited(item, f),
                 }
                 for seq, f in enumerate(item.feedback, start=1)
             ],
@@ -535,6 +569,7 @@ def _add_conflict(what: str, key: str) -> ConcurrencyConflict:
 
 _I = s.items
 _A = s.assignments
+_UNCREDITED_STATES = frozenset({ItemState.DRAFT, ItemState.WITHDRAWN})
 
 
 def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
@@ -565,12 +600,6 @@ def _ordering(order: ItemOrder) -> list[Any]:
         return [
             _I.c.urgent.desc(),
             func.coalesce(_I.c.submitted_at, _I.c.created_at).asc(),
-            _I.c.id.asc(),
-        ]
-    if order is ItemOrder.ISSUED_NEWEST_FIRST:
-        return [
-            case((_I.c.issued_at.is_(None), 1), else_=0).asc(),
-            _I.c.issued_at.desc(),
             _I.c.id.asc(),
         ]
     return [_I.c.created_at.desc(), _I.c.id.asc()]
@@ -618,12 +647,47 @@ class _Items:
 
     def find(self, query: ItemQuery) -> list[Item]:
         _check_paging(query.limit, query.offset)
-        stmt = select(_I.c.doc).where(*_conditions(query)).order_by(*_ordering(query.order))
-        if query.limit is not None:
-            stmt = stmt.limit(query.limit)
-        if query.offset:
-            stmt = stmt.offset(query.offset)
+        if query.order is ItemOrder.ISSUED_NEWEST_FIRST:
+            return self._issued_newest_first(query)
+        return self._page(_conditions(query), _ordering(query.order), query.limit, query.offset)
+
+    def _page(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        ordering: Sequence[Any],
+        limit: int | None,
+        offset: int,
+    ) -> list[Item]:
+        stmt = select(_I.c.doc).where(*conditions).order_by(*ordering)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
         return [_loads(doc, Item) for doc in self._uow.execute(stmt).scalars()]
+
+    def _issued_newest_first(self, query: ItemQuery) -> list[Item]:
+        """Issued items newest first, then the never-issued ones by id, as two queries.
+
+        One ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
+        paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at)
+        index, so a page of published items costs the page, not the whole list.
+        """
+        base = _conditions(query)
+        issued = self._page(
+            [*base, _I.c.issued_at.is_not(None)],
+            [_I.c.issued_at.desc(), _I.c.id.asc()],
+            query.limit,
+            query.offset,
+        )
+        if query.limit is not None and len(issued) == query.limit:
+            return issued
+        skip = 0
+        if not issued and query.offset:
+            count = select(func.count()).select_from(_I).where(*base, _I.c.issued_at.is_not(None))
+            skip = query.offset - int(self._uow.execute(count).scalar_one())
+        rest = None if query.limit is None else query.limit - len(issued)
+        never = self._page([*base, _I.c.issued_at.is_(None)], [_I.c.id.asc()], rest, skip)
+        return issued + never
 
     def count(self, query: ItemQuery) -> int:
         stmt = select(func.count()).select_from(_I).where(*_conditions(query))
@@ -671,7 +735,6 @@ class _Items:
 
 _IA = s.item_authors
 _F = s.feedback
-_NOT_CREDITED = sorted(state.value for state in (ItemState.DRAFT, ItemState.WITHDRAWN))
 _OVERDUE_STATES = sorted(
     state.value for state in OPEN_ASSIGNMENT_STATES - {AssignmentState.DECLINED}
 )
@@ -681,16 +744,31 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _rows(uow: SqlUnitOfWork, statement: Executable) -> Iterator[tuple[Any, ...]]:
-    for row in uow.execute(statement):
-        yield tuple(row)
+def _rows(uow: SqlUnitOfWork, statement: Executable) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in uow.execute(statement).all()]
+
+
+_SUBMITTED_KEY = CreditKey(CreditKind.SUBMITTED)
+_ADOPTED_KEY = CreditKey(CreditKind.ADOPTED)
+_UPWARD_KEYS = {
+    kind.value: CreditKey(kind)
+    for kind in (CreditKind.REPORTED_TO_CITY_LEADERS, CreditKind.REPORTED_TO_PRINCIPAL_OR_PROVINCE)
+}
+_ADOPTED_BY_KEYS = {
+    level.value: CreditKey(CreditKind.ADOPTED_BY, level=level) for level in AdoptionLevel
+}
+_INSTRUCTION_KEYS = {
+    rank.value: CreditKey(CreditKind.INSTRUCTION, rank=rank) for rank in LeaderRank
+}
 
 
 def _statistics(uow: SqlUnitOfWork, query: StatisticsQuery) -> Statistics:
     """The counts of :func:`qiandao.statistics.statistics_of`, in five ``GROUP BY`` queries.
 
-    Each reads one index range: items by (jurisdiction, submitted_on) or (jurisdiction,
-    issued_on), assignments by (jurisdiction, assigned_on), feedback by on_date.
+    Each reads one index range of one period: credit rows by (jurisdiction, submitted_on) and
+    (jurisdiction, issued_on), feedback by (jurisdiction, on_date) joined to the credit rows
+    of its item, assignments by (jurisdiction, assigned_on), and items by the covering
+    (jurisdiction, submitted_on, category, channel, sector, adopted).
     """
     start, end = query.period.start, query.period.end
 
@@ -704,54 +782,34 @@ def _statistics(uow: SqlUnitOfWork, query: StatisticsQuery) -> Statistics:
 
     submitted = (
         select(_IA.c.account_id, func.count())
-        .select_from(_I)
-        .join(_IA, _IA.c.item_id == _I.c.id)
-        .where(
-            *where(_I.c.jurisdiction),
-            _I.c.submitted_on.between(start, end),
-            _I.c.state.not_in(_NOT_CREDITED),
-            _IA.c.is_author == true(),
-        )
+        .where(*where(_IA.c.jurisdiction), _IA.c.submitted_on.between(start, end))
         .group_by(_IA.c.account_id)
     )
     for person, n in _rows(uow, submitted):
-        credit(person, CreditKey(CreditKind.SUBMITTED), n)
+        credit(person, _SUBMITTED_KEY, n)
 
     adopted = (
-        select(_IA.c.account_id, _I.c.upward, func.count())
-        .select_from(_I)
-        .join(_IA, _IA.c.item_id == _I.c.id)
-        .where(*where(_I.c.jurisdiction), _I.c.issued_on.between(start, end), _I.c.adopted)
-        .group_by(_IA.c.account_id, _I.c.upward)
+        select(_IA.c.account_id, _IA.c.upward, func.count())
+        .where(*where(_IA.c.jurisdiction), _IA.c.issued_on.between(start, end))
+        .group_by(_IA.c.account_id, _IA.c.upward)
     )
     for person, upward, n in _rows(uow, adopted):
-        credit(person, CreditKey(CreditKind.ADOPTED), n)
+        credit(person, _ADOPTED_KEY, n)
         if upward is not None:
-            credit(person, CreditKey(CreditKind.parse(upward)), n)
+            credit(person, _UPWARD_KEYS[upward], n)
 
     feedback = (
         select(_IA.c.account_id, _F.c.kind, _F.c.level, _F.c.rank, func.count())
         .select_from(_F)
-        .join(_I, _I.c.id == _F.c.item_id)
         .join(_IA, _IA.c.item_id == _F.c.item_id)
-        .where(
-            *where(_I.c.jurisdiction),
-            _F.c.on_date.between(start, end),
-            _I.c.adopted,
-            _I.c.issued_on.is_not(None),
-            or_(
-                and_(_F.c.kind == FeedbackKind.ADOPTION.value, _F.c.level.is_not(None)),
-                and_(_F.c.kind == FeedbackKind.INSTRUCTION.value, _F.c.rank.is_not(None)),
-            ),
-        )
+        .where(*where(_F.c.jurisdiction), _F.c.on_date.between(start, end), _F.c.credited)
         .group_by(_IA.c.account_id, _F.c.kind, _F.c.level, _F.c.rank)
     )
     for person, kind, level, leader_rank, n in _rows(uow, feedback):
         if kind == FeedbackKind.ADOPTION.value:
-            key = CreditKey(CreditKind.ADOPTED_BY, level=AdoptionLevel.parse(level))
+            credit(person, _ADOPTED_BY_KEYS[level], n)
         else:
-            key = CreditKey(CreditKind.INSTRUCTION, rank=LeaderRank.parse(leader_rank))
-        credit(person, key, n)
+            credit(person, _INSTRUCTION_KEYS[leader_rank], n)
 
     replied = _A.c.last_replied_on.is_not(None)
     units = (

@@ -58,13 +58,11 @@ def upgrade() -> None:
         sa.Column("submitted_at", UtcDateTime(), nullable=True),
         sa.Column("issued_at", UtcDateTime(), nullable=True),
         sa.Column("commission_id", Key(64), nullable=True),
+        sa.Column("submitted_on", sa.Date(), nullable=True),
         sa.Column("category", Key(32), nullable=False),
         sa.Column("channel", Key(32), nullable=False),
         sa.Column("sector", Key(100), nullable=False),
         sa.Column("adopted", sa.Boolean(), nullable=False),
-        sa.Column("upward", Key(64), nullable=True),
-        sa.Column("submitted_on", sa.Date(), nullable=True),
-        sa.Column("issued_on", sa.Date(), nullable=True),
         _doc(),
         sa.PrimaryKeyConstraint("id", name="pk_qd_items"),
         **_OPTIONS,
@@ -74,19 +72,29 @@ def upgrade() -> None:
     _index("qd_items", "published", "issued_at")
     _index("qd_items", "created_at")
     _index("qd_items", "commission_id")
-    _index("qd_items", "jurisdiction", "submitted_on")
-    _index("qd_items", "jurisdiction", "issued_on")
+    op.create_index(
+        "ix_qd_items_jurisdiction_submitted_on_groups",
+        "qd_items",
+        ["jurisdiction", "submitted_on", "category", "channel", "sector", "adopted"],
+        unique=False,
+    )
 
     op.create_table(
         "qd_item_authors",
         sa.Column("item_id", Key(64), nullable=False),
         sa.Column("account_id", Key(64), nullable=False),
         sa.Column("is_author", sa.Boolean(), nullable=False),
+        sa.Column("jurisdiction", Key(64), nullable=False),
+        sa.Column("submitted_on", sa.Date(), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("upward", Key(64), nullable=True),
         _item_fk("qd_item_authors"),
         sa.PrimaryKeyConstraint("item_id", "account_id", name="pk_qd_item_authors"),
         **_OPTIONS,
     )
     _index("qd_item_authors", "account_id")
+    _index("qd_item_authors", "jurisdiction", "submitted_on", "account_id")
+    _index("qd_item_authors", "jurisdiction", "issued_on", "account_id", "upward")
 
     op.create_table(
         "qd_assignments",
@@ -135,11 +143,13 @@ def upgrade() -> None:
         sa.Column("level", Key(32), nullable=True),
         sa.Column("rank", Key(32), nullable=True),
         sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column("jurisdiction", Key(64), nullable=False),
+        sa.Column("credited", sa.Boolean(), nullable=False),
         _item_fk("qd_feedback"),
         sa.PrimaryKeyConstraint("item_id", "seq", name="pk_qd_feedback"),
         **_OPTIONS,
     )
-    _index("qd_feedback", "on_date")
+    _index("qd_feedback", "jurisdiction", "on_date")
 
     op.create_table(
         "qd_events",
