@@ -140,30 +140,16 @@ def run_demo(
 
     say.section("二、报送与编审签发（第四、五、九条）")
     clock.set(_at("2026-10-12", 9))
-    item = qd.submit_new(
-        member,
-        {
-            "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
-            "body": BODY,
-            "category": FocusCategory.HOT_ISSUE.value,
-            "channel": "member",
-            "sector": "农业和农村界",
-            "urgent": True,
-        },
-        idempotency_key="phone-retry-001",
-    )
-    again = qd.submit_new(
-        member,
-        {
-            "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
-            "body": BODY,
-            "category": FocusCategory.HOT_ISSUE.value,
-            "channel": "member",
-            "sector": "农业和农村界",
-            "urgent": True,
-        },
-        idempotency_key="phone-retry-001",
-    )
+    payload = {
+        "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
+        "body": BODY,
+        "category": FocusCategory.HOT_ISSUE.value,
+        "channel": "member",
+        "sector": "农业和农村界",
+        "urgent": True,
+    }
+    item = qd.submit_new(member, payload, idempotency_key="phone-retry-001")
+    again = qd.submit_new(member, dict(payload), idempotency_key="phone-retry-001")
     say(f"委员张海舟报送【急】信息《{item.title}》，状态：{item.state.label}")
     say(f"手机网络重试同一幂等键：返回同一条信息（{again.id == item.id}）")
     queue = qd.inbox(editor)

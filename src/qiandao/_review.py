@@ -282,6 +282,24 @@ class ReviewCommands(_Core):
         limit = self.rules_for(item.jurisdiction).intake.max_reason_chars
         return require_reason(reason, max_chars=limit, article=article)
 
+    def _reasoned(
+        self,
+        actor: Actor,
+        item_id: str,
+        reason: str,
+        command: ItemCommand,
+        decision: ReviewDecision,
+        kind: EventKind,
+    ) -> Item:
+        """A review step that needs a written reason (return, reject, send back)."""
+
+        def decide(item: Item, now: datetime) -> Decision:
+            why = self._reason(item, reason, "第九条")
+            state, record = self._review(actor, item, command, decision, now, why)
+            return [(kind, Change(state=state, review=record, note=why))]
+
+        return self._run(actor, item_id, decide)
+
     def pass_preliminary(
         self,
         actor: Actor,
@@ -313,27 +331,20 @@ class ReviewCommands(_Core):
 
     def return_for_revision(self, actor: Actor, item_id: str, reason: str) -> Item:
         """退回修改: the editor sends the item back to its author with a reason."""
-
-        def decide(item: Item, now: datetime) -> Decision:
-            why = self._reason(item, reason, "第九条")
-            state, record = self._review(
-                actor, item, ItemCommand.RETURN_FOR_REVISION, ReviewDecision.RETURNED, now, why
-            )
-            return [(EventKind.RETURNED, Change(state=state, review=record, note=why))]
-
-        return self._run(actor, item_id, decide)
+        return self._reasoned(
+            actor,
+            item_id,
+            reason,
+            ItemCommand.RETURN_FOR_REVISION,
+            ReviewDecision.RETURNED,
+            EventKind.RETURNED,
+        )
 
     def reject(self, actor: Actor, item_id: str, reason: str) -> Item:
         """不予采用, by the editor, the deputy or the signer at their step, with a reason."""
-
-        def decide(item: Item, now: datetime) -> Decision:
-            why = self._reason(item, reason, "第九条")
-            state, record = self._review(
-                actor, item, ItemCommand.REJECT, ReviewDecision.REJECTED, now, why
-            )
-            return [(EventKind.REJECTED, Change(state=state, review=record, note=why))]
-
-        return self._run(actor, item_id, decide)
+        return self._reasoned(
+            actor, item_id, reason, ItemCommand.REJECT, ReviewDecision.REJECTED, EventKind.REJECTED
+        )
 
     def merge(self, actor: Actor, item_id: str, into_item_id: str, note: str = "") -> Item:
         """Merge a submitted item into another item; its authors are credited with the target."""
@@ -420,15 +431,14 @@ class ReviewCommands(_Core):
 
     def send_back(self, actor: Actor, item_id: str, reason: str) -> Item:
         """The deputy sends back to 初审, or the signer back to the deputy, with a reason."""
-
-        def decide(item: Item, now: datetime) -> Decision:
-            why = self._reason(item, reason, "第九条")
-            state, record = self._review(
-                actor, item, ItemCommand.SEND_BACK, ReviewDecision.RETURNED, now, why
-            )
-            return [(EventKind.SENT_BACK, Change(state=state, review=record, note=why))]
-
-        return self._run(actor, item_id, decide)
+        return self._reasoned(
+            actor,
+            item_id,
+            reason,
+            ItemCommand.SEND_BACK,
+            ReviewDecision.RETURNED,
+            EventKind.SENT_BACK,
+        )
 
     def sign(self, actor: Actor, item_id: str, note: str = "") -> Item:
         """审核签发 by the signer the destinations require: the item is adopted (录用)."""
