@@ -34,6 +34,7 @@ from qiandao import (
 from qiandao._core import Actor
 from qiandao.model import Assignment
 from qiandao.ports.store import AssignmentQuery, ItemQuery, ItemRepository, Store
+from qiandao.reporting import score
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.service import Qiandao
@@ -120,6 +121,10 @@ def test_one_closed_item_counted_by_hand() -> None:
     assert (lead.submitted, lead.adopted, lead.reported_upward, lead.instructions) == (1, 1, 1, 1)
     assert lead.score == 1 + 3 + 5 + 10 + 8
     assert (merged.submitted, merged.score) == (0, 3 + 5 + 10 + 8)
+    counts = {p.person_id: p for p in stats.people}
+    assert counts["member-001"].count(CreditKind.ADOPTED_BY, CreditKind.INSTRUCTION) == 2
+    assert score(counts["member-001"], PointsTable()) == lead.score
+    assert score(counts["member-001"], GENEROUS) == 2 + 0 + 7 + 4 + 6
     assert [(r.place, r.person_id) for r in bulletin(stats, PointsTable()).ranking][:3] == [
         (1, "member-001"),
         (1, "member-002"),
