@@ -112,11 +112,9 @@ class JobCommands(_Core):
             open_work = uow.items.assignments(
                 AssignmentQuery(states=AWAITING_UNIT_STATES, due_before=horizon)
             )
-            replied = uow.items.assignments(
-                AssignmentQuery(states=frozenset({AssignmentState.REPLIED}))
-            )
+            expired = uow.items.assignments(AssignmentQuery(rating_closed_before=today))
         ids = [item.id for item, _ in open_work]
-        ids += [item.id for item, a in replied if _rating_expired(a, today)]
+        ids += [item.id for item, _ in expired]
         return list(dict.fromkeys(ids))
 
     def run_due_jobs(self, now: datetime | None = None) -> JobReport:

@@ -176,6 +176,17 @@ class Assignment:
         return self.state in OPEN_ASSIGNMENT_STATES
 
     @property
+    def rating_pending_until(self) -> date | None:
+        """Last day of a rating window still awaiting the first rating; ``None`` otherwise."""
+        if (
+            self.state is AssignmentState.REPLIED
+            and self.rating is Rating.NOT_RATED
+            and self.rated_at is None
+        ):
+            return self.rating_closes
+        return None
+
+    @property
     def approved_extensions(self) -> int:
         """How many extensions the office granted."""
         return sum(1 for e in self.extensions if e.decision is ExtensionDecision.APPROVED)

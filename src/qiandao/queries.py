@@ -57,6 +57,13 @@ def filter_assignments(
         if (query.unit_id is None or a.unit_id == query.unit_id)
         and (query.states is None or a.state in query.states)
         and (query.due_before is None or a.due < query.due_before)
+        and (
+            query.rating_closed_before is None
+            or (
+                (pending := a.rating_pending_until) is not None
+                and pending < query.rating_closed_before
+            )
+        )
     ]
     found.sort(key=lambda pair: (pair[1].due, pair[1].id))
     return found if query.limit is None else found[: query.limit]

@@ -252,12 +252,14 @@ assignments = Table(
     _code("rating", nullable=False),
     Column("extended", Boolean, nullable=False),
     Column("declined", Boolean, nullable=False),
+    Column("rating_pending_until", Date, nullable=True),  # for closing rating windows
     PrimaryKeyConstraint("item_id", "id"),
     Index(None, "state", "due"),
     Index(None, "id"),
     Index(None, "jurisdiction", "is_open", "due", "id", "item_id"),
     Index(None, "unit_id", "is_open", "due", "id", "item_id"),
     Index(None, "jurisdiction", "assigned_on"),
+    Index(None, "rating_pending_until"),
     **MYSQL_TABLE_OPTIONS,
 )
 

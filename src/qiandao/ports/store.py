@@ -73,6 +73,8 @@ class AssignmentQuery:
     states: frozenset[AssignmentState] | None = None
     due_before: date | None = None  # due strictly before this day
     limit: int | None = None
+    # replied, still awaiting a first rating, and the window's last day is before this day
+    rating_closed_before: date | None = None
 
 
 @attrs.frozen

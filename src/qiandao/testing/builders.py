@@ -470,6 +470,13 @@ _CORPUS: tuple[_CorpusRow, ...] = (
 # fmt: on
 
 
+def _awaiting_rating(index: int, state: AssignmentState) -> dict[str, Any]:
+    """First replies of the corpus still await a rating (window closing 2025-05-06)."""
+    if index == 0 and state is AssignmentState.REPLIED:
+        return {"rating": Rating.NOT_RATED, "rated_at": None}
+    return {}
+
+
 def query_corpus() -> list[Item]:
     """A deterministic set of items that exercises every filter and ordering of the queries.
 
@@ -501,6 +508,7 @@ def query_corpus() -> list[Item]:
                 lead=index == 0,
                 state=assignment_state,
                 due=date(2025, *due),
+                **_awaiting_rating(index, assignment_state),
             )
             for index, (unit_id, assignment_state, due) in enumerate(assigned)
         )

@@ -1234,6 +1234,9 @@ def _assignment_filters() -> list[AssignmentQuery]:
                         queries.append(
                             AssignmentQuery(jurisdiction, unit_id, states, due_before, limit)
                         )
+    for jurisdiction in (None, "zhoushan"):
+        for closed_before in (date(2025, 3, 1), date(2025, 6, 1), date(2027, 1, 1)):
+            queries.append(AssignmentQuery(jurisdiction, rating_closed_before=closed_before))
     return queries
 
 

@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("rating", Key(32), nullable=False),
         sa.Column("extended", sa.Boolean(), nullable=False),
         sa.Column("declined", sa.Boolean(), nullable=False),
+        sa.Column("rating_pending_until", sa.Date(), nullable=True),
         _item_fk("qd_assignments"),
         sa.PrimaryKeyConstraint("item_id", "id", name="pk_qd_assignments"),
         **_OPTIONS,
@@ -121,6 +122,7 @@ def upgrade() -> None:
     _index("qd_assignments", "jurisdiction", "is_open", "due", "id", "item_id")
     _index("qd_assignments", "unit_id", "is_open", "due", "id", "item_id")
     _index("qd_assignments", "jurisdiction", "assigned_on")
+    _index("qd_assignments", "rating_pending_until")
 
     op.create_table(
         "qd_text_versions",
