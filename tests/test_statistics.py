@@ -8,8 +8,7 @@ from ``items.statistics`` instead of loading every item.
 from __future__ import annotations
 
 from datetime import date
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import attrs
 import pytest
@@ -43,6 +42,7 @@ from qiandao.testing.contract import statistics_items
 from qiandao_adapters.memory import MemoryStore
 from tests.bulletin_reference import reference_bulletin
 from tests.helpers import ZS, World, at, make_world
+from tests.wrappers import DelegatingUnitOfWork
 
 CALENDAR = ChinaWorkdays.official()
 GENEROUS = PointsTable(
@@ -187,25 +187,10 @@ class _NoScanItems:
         return self._inner.statistics(query)
 
 
-class _NoScanUnitOfWork:
+class _NoScanUnitOfWork(DelegatingUnitOfWork):
     def __init__(self, inner: Any, calls: list[str]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.items = _NoScanItems(inner.items, calls)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> Self:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._inner.__exit__(exc_type, exc, tb)
 
 
 class _NoScanStore:

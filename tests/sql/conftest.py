@@ -22,6 +22,8 @@ import attrs
 import pytest
 from sqlalchemy import Engine, delete, text
 
+from qiandao.ports.store import Store
+from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql.migrations import VERSION_TABLE
 
@@ -130,3 +132,15 @@ def sqlite_file(tmp_path: Path) -> Callable[[], str]:
         return f"sqlite:///{tmp_path / f'store-{next(counter)}.db'}"
 
     return make
+
+
+@pytest.fixture(params=["memory", *BACKENDS])
+def any_store(request: pytest.FixtureRequest) -> Store:
+    """An empty store of every kind: memory, then each database."""
+    if request.param == "memory":
+        return MemoryStore()
+    fixture = {"sqlite": "sqlite_backend", "postgresql": "postgres_backend"}.get(
+        request.param, "mysql_backend"
+    )
+    store: Store = request.getfixturevalue(fixture).store()
+    return store

@@ -12,21 +12,9 @@ import pytest
 from qiandao import SHANGHAI, Actor, Item, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock
-from qiandao_adapters.memory import MemoryStore
 
 MEMBER = Actor("m1", Role.MEMBER, "zhoushan")
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文😀'; --", "category": "hot_issue"}
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
-def any_store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "memory":
-        return MemoryStore()
-    fixture = {"sqlite": "sqlite_backend", "postgresql": "postgres_backend"}.get(
-        request.param, "mysql_backend"
-    )
-    store: Store = request.getfixturevalue(fixture).store()
-    return store
 
 
 def _qd(store: Store) -> Qiandao:

@@ -8,16 +8,14 @@ of a rolled-back command is ever delivered.
 from __future__ import annotations
 
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
 
 import pytest
 
 from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store, UnitOfWork
 from qiandao.testing import ManualClock
-from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.notifiers import RecordingNotifier
+from tests.wrappers import DelegatingUnitOfWork
 
 J = "zhoushan"
 MEMBER = Actor("m1", Role.MEMBER, J)
@@ -29,25 +27,10 @@ class Crash(Exception):
     """A simulated process death at a chosen point."""
 
 
-class _CrashingUnitOfWork:
+class _CrashingUnitOfWork(DelegatingUnitOfWork):
     def __init__(self, inner: UnitOfWork, store: CrashingStore) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> Self:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._inner.__exit__(exc_type, exc, tb)
 
     def commit(self) -> None:
         if self._store.crash_commits > 0:
@@ -67,15 +50,9 @@ class CrashingStore:
         return _CrashingUnitOfWork(self.inner.unit_of_work(), self)  # type: ignore[return-value]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
-def raw_store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "memory":
-        return MemoryStore()
-    fixture = {"sqlite": "sqlite_backend", "postgresql": "postgres_backend"}.get(
-        request.param, "mysql_backend"
-    )
-    store: Store = request.getfixturevalue(fixture).store()
-    return store
+@pytest.fixture
+def raw_store(any_store: Store) -> Store:
+    return any_store
 
 
 def _service(store: Store, notifier: RecordingNotifier, *, dispatch: bool = True) -> Qiandao:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import typing
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime
@@ -449,23 +449,19 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Make everything since the last commit visible to others, or raise and keep none."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            with translated():
-                conn.commit()
-        finally:
-            conn.close()
+        self._end(Connection.commit)
 
     def rollback(self) -> None:
         """Drop everything since the last commit."""
+        self._end(Connection.rollback)
+
+    def _end(self, end: Callable[[Connection], None]) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
         try:
             with translated():
-                conn.rollback()
+                end(conn)
         finally:
             conn.close()
 
