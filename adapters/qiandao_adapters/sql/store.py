@@ -18,10 +18,8 @@ Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
 from __future__ import annotations
 
 import json
-import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -101,8 +99,6 @@ __all__ = ["SqlStore", "SqlUnitOfWork", "configure_sqlite", "make_engine"]
 
 T = TypeVar("T")
 
-_ITEM_FIELD_TYPES: dict[str, Any] = typing.get_type_hints(Item)
-
 
 # --- engines -------------------------------------------------------------------------------
 
@@ -168,35 +164,16 @@ def configure_sqlite(engine: Engine, *, busy_timeout: float = 30.0, wal: bool = 
 # --- documents -----------------------------------------------------------------------------
 
 
-def _sorted_json(values: Iterable[Any]) -> list[Any]:
-    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-
-
-# The one converter, with sets unstructured as sorted lists (JSON has no sets, and a set of
-# unstructured attrs instances would be a set of dicts).
-_DOCS = CONVERTER.copy(unstruct_collection_overrides={AbstractSet: _sorted_json})
-
-
 def _dumps(value: object) -> str:
-    return json.dumps(_DOCS.unstructure(value), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(CONVERTER.unstructure(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def _loads(doc: str, cls: type[T]) -> T:
-    return _DOCS.structure(json.loads(doc), cls)
+    return CONVERTER.structure(json.loads(doc), cls)
 
 
 def _load_event(doc: str) -> Event:
-    loaded = _loads(doc, Event)
-    fields = loaded.change.fields
-    if not fields:
-        return loaded
-    typed = {
-        name: _DOCS.structure(value, _ITEM_FIELD_TYPES[name])
-        if name in _ITEM_FIELD_TYPES
-        else value
-        for name, value in fields.items()
-    }
-    return attrs.evolve(loaded, change=attrs.evolve(loaded.change, fields=typed))
+    return _loads(doc, Event)
 
 
 # --- rows ------------------------------------------------------------------------------------
