@@ -195,7 +195,9 @@ class _Outbox:
 
     def pending(self, limit: int) -> list[OutboxMessage]:
         waiting = [m for m in self._t.values() if m.dispatched_at is None]
-        waiting.sort(key=lambda m: m.recorded_at)  # stable: insertion order within an instant
+        # fewest failed attempts first, so notices that keep failing never starve new ones;
+        # the sort is stable: insertion order within an instant
+        waiting.sort(key=lambda m: (m.attempts, m.recorded_at))
         return waiting[:limit]
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:

@@ -6,6 +6,7 @@ Every command runs as: load in one unit of work → check who and what → decid
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -41,6 +42,8 @@ from qiandao.rules.roles import OFFICE_ROLES, Role
 from qiandao.rules.ruleset import RuleSet
 
 __all__ = ["Actor", "DispatchReport"]
+
+_log = logging.getLogger("qiandao")
 
 Decision: TypeAlias = list[tuple[EventKind, Change]]
 T = TypeVar("T")
@@ -246,26 +249,42 @@ class _Core:
         return self._transact(work)
 
     def _after_commit(self) -> None:
+        """Dispatch after commit; a failure here must not look like the command failed."""
         if self.dispatch_after_commit and self.notifier is not None:
-            self.dispatch()
+            try:
+                self.dispatch()
+            except Exception:  # the notices stay in the outbox for the next dispatch
+                _log.warning("提交后投递通知失败，通知保留在发件箱中", exc_info=True)
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Send pending notices; a notice whose send fails stays pending for the next run."""
+        """Send pending notices, at least once; a notice whose send fails stays pending.
+
+        Sending happens with no transaction open (a slow gateway never holds database locks);
+        the results are marked afterwards in one short unit of work. A crash in between only
+        means the same notices are sent again, and receivers drop repeats by notice id.
+        """
         if self.notifier is None:
             return DispatchReport(0, 0)
-        sent = failed = 0
         with self.store.unit_of_work() as uow:
-            for message in uow.outbox.pending(limit):
-                try:
-                    self.notifier.send(message.notice)
-                except Exception:
-                    uow.outbox.mark_failed(message.notice.id)
-                    failed += 1
-                else:
-                    uow.outbox.mark_dispatched(message.notice.id, self.now())
-                    sent += 1
-            uow.commit()
-        return DispatchReport(sent, failed)
+            pending = uow.outbox.pending(limit)
+        sent: list[str] = []
+        failed: list[str] = []
+        for message in pending:
+            try:
+                self.notifier.send(message.notice)
+            except Exception:  # any notifier failure keeps the notice pending
+                failed.append(message.notice.id)
+            else:
+                sent.append(message.notice.id)
+        if pending:
+            with self.store.unit_of_work() as uow:
+                at = self.now()
+                for notice_id in sent:
+                    uow.outbox.mark_dispatched(notice_id, at)
+                for notice_id in failed:
+                    uow.outbox.mark_failed(notice_id)
+                uow.commit()
+        return DispatchReport(len(sent), len(failed))
 
 
 _AUTHOR_COMMANDS = frozenset(

@@ -318,7 +318,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("doc", Document, nullable=False),
     UniqueConstraint("notice_id"),
-    Index(None, "dispatched_at", "recorded_at", "seq"),
+    Index(None, "dispatched_at", "attempts", "recorded_at", "seq"),
     **MYSQL_TABLE_OPTIONS,
 )
 

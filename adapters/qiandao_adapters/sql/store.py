@@ -938,7 +938,7 @@ class _Outbox:
         stmt = (
             select(t.c.doc, t.c.recorded_at, t.c.dispatched_at, t.c.attempts)
             .where(t.c.dispatched_at.is_(None))
-            .order_by(t.c.recorded_at, t.c.seq)
+            .order_by(t.c.attempts, t.c.recorded_at, t.c.seq)  # failing ones never starve
             .limit(limit)
         )
         return [

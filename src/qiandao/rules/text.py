@@ -18,9 +18,18 @@ def clean_text(value: object, field: str, *, max_chars: int, required: bool = Tr
         raise LimitExceeded(
             f"{field}超过{max_chars}字的上限", field=field, limit=max_chars, length=len(text)
         )
-    if "\x00" in text:
+    if "\x00" in text or not _encodable(text):
         raise InvalidInput(f"{field}含有非法字符", field=field)
     return text
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (legal in JSON, not storable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_reason(value: object, *, max_chars: int, article: str = "第十条") -> str:

@@ -817,22 +817,24 @@ class StoreContract(abc.ABC):
             uow.commit()
         with store.unit_of_work() as uow:
             pending = uow.outbox.pending(100)
-            assert [m.notice.id for m in pending] == ["evt-0", "evt-2", "evt-3"]
-            assert [m.attempts for m in pending] == [0, 1, 0]
+            # fewest failed attempts first: a notice that keeps failing never starves new ones
+            assert [m.notice.id for m in pending] == ["evt-0", "evt-3", "evt-2"]
+            assert [m.attempts for m in pending] == [0, 0, 1]
             uow.outbox.mark_failed("evt-2")
             uow.outbox.mark_dispatched("evt-0", T0 + timedelta(hours=2))
-            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-2", "evt-3"]
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-3", "evt-2"]
         with store.unit_of_work() as uow:  # not committed: unchanged
-            assert [m.attempts for m in uow.outbox.pending(100)] == [0, 1, 0]
+            assert [m.attempts for m in uow.outbox.pending(100)] == [0, 0, 1]
             uow.outbox.mark_failed("evt-2")
             uow.commit()
         with store.unit_of_work() as uow:
             assert [(m.notice.id, m.attempts) for m in uow.outbox.pending(100)] == [
                 ("evt-0", 0),
-                ("evt-2", 2),
                 ("evt-3", 0),
+                ("evt-2", 2),
             ]
-            assert uow.outbox.pending(100)[1].notice == messages[2].notice
+            assert uow.outbox.pending(100)[2].notice == messages[2].notice
+            assert [m.notice.id for m in uow.outbox.pending(1)] == ["evt-0"]
 
     def test_outbox_adding_the_same_notice_twice_keeps_one(self) -> None:
         first = sample_outbox_message("evt-1")

@@ -184,7 +184,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("notice_id", name="uq_qd_outbox_notice_id"),
         **_OPTIONS,
     )
-    _index("qd_outbox", "dispatched_at", "recorded_at", "seq")
+    _index("qd_outbox", "dispatched_at", "attempts", "recorded_at", "seq")
 
     op.create_table(
         "qd_accounts",
