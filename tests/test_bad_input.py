@@ -50,6 +50,7 @@ def _count(qd: Qiandao) -> int:
         ({**GOOD, "title": "   "}, "input.invalid", None),
         ({**GOOD, "body": ""}, "input.invalid", None),
         ({**GOOD, "title": "长" * 201}, "input.too_large", None),
+        ({**GOOD, "body": "\ud83d 半个表情"}, "input.invalid", None),  # legal JSON, not UTF-8
         ({**GOOD, "body": "长" * 20_001}, "input.too_large", None),
         ({**GOOD, "coauthor_ids": ["nobody"]}, "not_found", None),
         ({**GOOD, "commission_id": "nope"}, "not_found", None),

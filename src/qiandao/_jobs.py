@@ -162,9 +162,10 @@ class JobCommands(_Core):
 
         Provisional deadlines of open assignments keep their count of working days from the same
         start under the new calendar; when a date moves, a DEADLINE_RECOMPUTED event tells the
-        unit (DESIGN §2.4). Returns how many assignments changed.
+        unit (DESIGN §2.4). The service keeps the old calendar until every item is done, so a
+        failed run can simply be run again. Returns how many assignments changed.
         """
-        old, self.calendar = self.calendar, calendar
+        old = self.calendar
         with self.store.unit_of_work() as uow:
             pairs = uow.items.assignments(AssignmentQuery(states=OPEN_ASSIGNMENT_STATES))
         item_ids = list(dict.fromkeys(item.id for item, a in pairs if a.provisional))
@@ -175,19 +176,20 @@ class JobCommands(_Core):
                 item = uow.items.get(item_id)
                 decision: Decision = []
                 for a in item.assignments:
-                    if a.open and a.provisional:
-                        moved = _recomputed(a, old, calendar)
-                        if moved != a:
-                            note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
-                            decision.append(
-                                (EventKind.DEADLINE_RECOMPUTED, Change(assignment=moved, note=note))
-                            )
+                    if not (a.open and a.provisional):
+                        continue
+                    moved = _recomputed(a, old, calendar)
+                    if moved != a:
+                        note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
+                        change = Change(assignment=moved, note=note)
+                        decision.append((EventKind.DEADLINE_RECOMPUTED, change))
                 if decision:
                     actor = Actor(SYSTEM_ACTOR_ID, Role.SYSTEM_ADMIN, item.jurisdiction)
                     self._stage(uow, item, decision, actor, now)
                 return len(decision)
 
             changed += self._transact(work, any_conflict=True)
+        self.calendar = calendar
         return changed
 
 

@@ -8,10 +8,11 @@ of a rolled-back command is ever delivered.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
-from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role
+from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role, Unit
 from qiandao.ports.store import ItemQuery, Store, UnitOfWork
 from qiandao.testing import ManualClock
 from qiandao_adapters.notifiers import RecordingNotifier
@@ -139,3 +140,43 @@ def test_refused_command_records_no_notice(raw_store: Store) -> None:
     assert err.value.code == "permission.denied"
     assert len(notifier.notices) == sent
     assert _pending(raw_store) == 0
+
+
+class _WritingNotifier(RecordingNotifier):
+    """A gateway whose send needs the database too (e.g. it logs delivery in a table)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def send(self, notice: Any) -> None:
+        with self.store.unit_of_work() as uow:
+            uow.units.add(Unit(f"log-{notice.id}", "投递日志", J))
+            uow.commit()
+        super().send(notice)
+
+
+def test_no_transaction_is_open_while_sending(any_store: Store) -> None:
+    notifier = _WritingNotifier(any_store)
+    qd = _service(any_store, notifier, dispatch=False)
+    qd.submit_new(MEMBER, PAYLOAD)
+    qd.submit_new(MEMBER, {**PAYLOAD, "title": "第二条"})
+    report = qd.dispatch()  # each send writes: a lock held by dispatch would block it
+    assert (report.sent, report.failed) == (2, 0)
+
+
+def test_a_dispatch_failure_after_commit_does_not_fail_the_command(raw_store: Store) -> None:
+    store = CrashingStore(raw_store)
+    notifier = RecordingNotifier()
+    qd = _service(store, notifier)  # type: ignore[arg-type]
+    original = qd.dispatch
+
+    def failing_dispatch(limit: int = 100) -> Any:
+        store.crash_commits = 1
+        return original(limit)
+
+    qd.dispatch = failing_dispatch  # type: ignore[method-assign]
+    item = qd.submit_new(MEMBER, PAYLOAD)  # committed, then dispatch crashes: no exception
+    with raw_store.unit_of_work() as uow:
+        assert uow.items.get(item.id) == item
+    assert _pending(raw_store) == 1  # sent once, not marked: will be sent again (at least once)
