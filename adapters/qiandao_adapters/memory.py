@@ -35,11 +35,13 @@ class _Table(Generic[V]):
         what: str,
         version: Callable[[V], int] | None,
         dirty: list[_Table[Any]],
+        merge: Callable[[V, V], V] | None = None,
     ) -> None:
         self.base = base
         self.what = what
         self.version = version
         self.dirty = dirty  # the unit of work's list of tables with staged writes
+        self.merge = merge  # how a staged value meets a value committed meanwhile
         self.staged: dict[str, V] = {}
         self.expected: dict[str, int | None] = {}  # key -> version in base (None: must not exist)
 
@@ -97,11 +99,21 @@ class _Table(Generic[V]):
                 raise ConcurrencyConflict(id=key, expected=expected)
 
     def apply(self) -> None:
-        self.base.update(self.staged)
+        if self.merge is None:
+            self.base.update(self.staged)
+            return
+        for key, value in self.staged.items():
+            old = self.base.get(key)
+            self.base[key] = value if old is None else self.merge(old, value)
 
     def reset(self) -> None:
         self.staged = {}
         self.expected = {}
+
+
+def _keep_revoked(committed: Session, staged: Session) -> Session:
+    """A session refresh never brings back a session revoked meanwhile."""
+    return attrs.evolve(staged, revoked=True) if committed.revoked else staged
 
 
 def _item_version(item: Item) -> int:
@@ -340,7 +352,7 @@ class MemoryUnitOfWork:
         self.events = _Events(_Table(d.events, "事件", len, dirty))
         self.outbox = _Outbox(_Table(d.outbox, "通知", None, dirty))
         self.accounts = _Accounts(self._accounts_table)
-        self.sessions = _Sessions(_Table(d.sessions, "会话", None, dirty))
+        self.sessions = _Sessions(_Table(d.sessions, "会话", None, dirty, _keep_revoked))
         self.units = _Units(_Table(d.units, "承办单位", None, dirty))
         self.commissions = _Commissions(_Table(d.commissions, "约稿", _commission_version, dirty))
         self.idempotency = _Idempotency(_Table(d.idempotency, "幂等键", None, dirty))

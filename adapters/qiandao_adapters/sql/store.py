@@ -1046,10 +1046,20 @@ class _Sessions:
         return None if doc is None else _loads(doc, Session)
 
     def put(self, session: Session) -> None:
+        """Insert or update; an update never clears ``revoked`` set by a concurrent revocation."""
         row = _session_row(session)
         _check(s.sessions, [row])
+        t = s.sessions
         with self._uow.atomic() as conn:
-            self._uow.upsert(conn, s.sessions, row, "token_hash")
+            if session.revoked:
+                self._uow.upsert(conn, t, row, "token_hash")
+                return
+            live = (t.c.token_hash == session.token_hash) & (t.c.revoked == False)  # noqa: E712
+            if conn.execute(update(t).where(live).values(**row)).rowcount:
+                return
+            known = select(t.c.token_hash).where(t.c.token_hash == session.token_hash)
+            if conn.execute(known).first() is None:
+                conn.execute(insert(t).values(**row))
 
     def revoke_all(self, account_id: str) -> int:
         t = s.sessions

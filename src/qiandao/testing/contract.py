@@ -1009,6 +1009,24 @@ class StoreContract(abc.ABC):
             assert uow.sessions.revoke_all("acc-a") == 0
             assert uow.sessions.revoke_all("nobody") == 0
 
+    def test_a_refresh_never_brings_back_a_revoked_session(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.sessions.put(sample_session("t-1", "acc-a"))
+            uow.commit()
+        with store.unit_of_work() as refresher:
+            seen = refresher.sessions.get("t-1")  # authenticate reads the live session…
+            assert seen is not None
+            with store.unit_of_work() as owner:  # …the owner changes the password meanwhile…
+                assert owner.sessions.revoke_all("acc-a") == 1
+                owner.commit()
+            refresher.sessions.put(attrs.evolve(seen, last_seen=T0 + timedelta(hours=1)))
+            refresher.commit()  # …and the refresh lands after the revocation
+        with store.unit_of_work() as uow:
+            found = uow.sessions.get("t-1")
+            assert found is not None
+            assert found.revoked
+
     def test_idempotency_key_is_added_once(self) -> None:
         record = sample_idempotency_record("acc-a:req-1")
         store = self.new_store()
