@@ -285,3 +285,39 @@ def test_translate_leaves_foreign_errors_alone() -> None:
     conflict = ConcurrencyConflict()
     assert translate(conflict) is conflict
     assert isinstance(translate(exc.TimeoutError("pool exhausted")), StoreUnavailable)
+
+
+def test_a_deadlock_loses_the_whole_unit_of_work(backend: Backend) -> None:
+    """Two writers take rows in opposite orders: the victim can commit nothing, not a part."""
+    if backend.name == "sqlite":
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE: no deadlock can occur")
+    store = backend.store()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def writer(mine: str, theirs: str) -> None:
+        with store.unit_of_work() as uow:
+            uow.units.add(sample_unit(f"{mine}-first"))
+            uow.units.add(sample_unit(mine))
+            barrier.wait(10)
+            try:
+                uow.units.add(sample_unit(theirs))  # one of the two is chosen as the victim
+            except ConcurrencyConflict as conflict:
+                outcomes[mine] = "retryable" if conflict.details.get("retryable") else "conflict"
+            try:
+                uow.units.add(sample_unit(f"{mine}-last"))
+                uow.commit()
+            except ConcurrencyConflict:
+                outcomes.setdefault(mine, "lost")
+
+    threads = [threading.Thread(target=writer, args=pair) for pair in (("u1", "u2"), ("u2", "u1"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with store.unit_of_work() as uow:
+        ids = {u.id for u in uow.units.list()}
+    for mine in ("u1", "u2"):
+        written = {f"{mine}-first", f"{mine}-last"} & ids
+        assert written in (set(), {f"{mine}-first", f"{mine}-last"}), ids  # all or nothing
+    assert outcomes, "no writer saw the deadlock"

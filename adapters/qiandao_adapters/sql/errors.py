@@ -46,7 +46,8 @@ _DUPLICATE_ACCOUNT_MARKERS = (
 _PG_UNIQUE = "23505"
 _PG_RETRYABLE = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock timeout
 _MYSQL_DUPLICATE = frozenset({1062, 1586})  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
-_MYSQL_RETRYABLE = frozenset({1205, 1213})  # lock wait timeout, deadlock
+_MYSQL_DEADLOCK = 1213
+_MYSQL_RETRYABLE = frozenset({1205, _MYSQL_DEADLOCK})  # lock wait timeout, deadlock
 _SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 _SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"})
 
@@ -87,6 +88,14 @@ def _is_retryable(orig: BaseException) -> bool:
         return True
     text = str(orig)
     return "database is locked" in text or "database table is locked" in text
+
+
+def aborts_transaction(error: BaseException) -> bool:
+    """The server rolled back the whole transaction, savepoints included (InnoDB deadlock)."""
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    orig = error.orig if isinstance(error.orig, BaseException) else error
+    return _mysql_errno(orig) == _MYSQL_DEADLOCK
 
 
 def translate(error: BaseException) -> QiandaoError | None:

@@ -93,7 +93,7 @@ from qiandao.statistics import (
     upward_credit,
 )
 from qiandao_adapters.sql import schema as s
-from qiandao_adapters.sql.errors import translated
+from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "configure_sqlite", "make_engine"]
 
@@ -353,6 +353,8 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._deferred_writes = engine.dialect.name == "sqlite"
         self._writing = False
+        # set when the server aborted the whole transaction: nothing more may run or commit
+        self._lost: ConcurrencyConflict | None = None
         self.items = _Items(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
@@ -372,6 +374,8 @@ class SqlUnitOfWork:
         only read never wait for a writer, and a read never makes a later write fail); the first
         write begins ``BEGIN IMMEDIATE``, waiting up to the busy timeout for another writer.
         """
+        if self._lost is not None:
+            raise self._lost
         if self._conn is None:
             with translated():
                 conn = self._engine.connect()
@@ -408,10 +412,33 @@ class SqlUnitOfWork:
 
     @contextmanager
     def atomic(self) -> Iterator[Connection]:
-        """A savepoint: the block's writes all happen, or none and the error propagates."""
+        """A savepoint: the block's writes all happen, or none and the error propagates.
+
+        When the server has aborted the whole transaction (an InnoDB deadlock also drops the
+        savepoint), the unit of work is lost: every later call and the commit raise the same
+        retryable conflict, so no part of it can be committed.
+        """
         conn = self.connection(write=True)
-        with translated(), conn.begin_nested():
+        with translated():
+            savepoint = conn.begin_nested()
+        try:
             yield conn
+        except BaseException as error:
+            if aborts_transaction(error):
+                self._discard()
+                self._lost = ConcurrencyConflict(
+                    "数据库因死锁回滚了本次操作，请重试", retryable=True, cause="deadlock"
+                )
+                raise self._lost from error
+            with translated():
+                if savepoint.is_active:
+                    savepoint.rollback()
+            found = translate(error)
+            if found is not None and found is not error:
+                raise found from error
+            raise
+        with translated():
+            savepoint.commit()
 
     def __enter__(self) -> Self:
         return self
@@ -422,14 +449,19 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._lost = None
         self._discard()
 
     def commit(self) -> None:
         """Make everything since the last commit visible to others, or raise and keep none."""
+        if self._lost is not None:
+            lost, self._lost = self._lost, None
+            raise lost
         self._end(Connection.commit)
 
     def rollback(self) -> None:
         """Drop everything since the last commit."""
+        self._lost = None
         self._end(Connection.rollback)
 
     def _end(self, end: Callable[[Connection], None]) -> None:
