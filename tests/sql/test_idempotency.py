@@ -53,7 +53,9 @@ def test_keys_are_per_account(any_store: Store) -> None:
     assert a.id != b.id
 
 
-def test_concurrent_retries_create_one_item(any_store: Store) -> None:
+# a key that looks like an account constraint must not be mistaken for a duplicate account
+@pytest.mark.parametrize("key", ["flaky-network", "qd_accounts.phone uq_qd_accounts_phone"])
+def test_concurrent_retries_create_one_item(any_store: Store, key: str) -> None:
     qd = _qd(any_store)
     results: list[Item] = []
     errors: list[BaseException] = []
@@ -62,7 +64,7 @@ def test_concurrent_retries_create_one_item(any_store: Store) -> None:
     def submit() -> None:
         barrier.wait()
         try:
-            results.append(qd.submit_new(MEMBER, PAYLOAD, idempotency_key="flaky-network"))
+            results.append(qd.submit_new(MEMBER, PAYLOAD, idempotency_key=key))
         except BaseException as error:
             errors.append(error)
 

@@ -19,6 +19,7 @@ this adapter and propagates unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -68,9 +69,17 @@ def _sqlite_name(orig: BaseException) -> str | None:
 
 
 def _constraint_text(orig: BaseException) -> str:
+    """The violated constraint's name (or SQLite's column list), never the duplicated value."""
     diag = getattr(orig, "diag", None)
     name = getattr(diag, "constraint_name", None) if diag is not None else None
-    return f"{name or ''} {orig}"
+    if name:
+        return str(name)
+    text = str(orig)
+    key = re.search(r"for key '([^']+)'", text)  # MySQL/MariaDB: "... for key 'name'"
+    if key:
+        return key.group(1)
+    prefix = "UNIQUE constraint failed:"  # SQLite: "...: table.column, table.column"
+    return text[len(prefix) :] if text.startswith(prefix) else ""
 
 
 def _is_unique_violation(orig: BaseException) -> bool:
