@@ -110,7 +110,9 @@ class JobCommands(_Core):
         horizon = self.calendar.add_working_days(today, soon + 1)
         with self.store.unit_of_work() as uow:
             open_work = uow.items.assignments(
-                AssignmentQuery(states=AWAITING_UNIT_STATES, due_before=horizon)
+                AssignmentQuery(
+                    states=AWAITING_UNIT_STATES, due_before=horizon, reminders_done=False
+                )
             )
             expired = uow.items.assignments(AssignmentQuery(rating_closed_before=today))
         ids = [item.id for item, _ in open_work]

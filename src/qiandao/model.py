@@ -176,6 +176,11 @@ class Assignment:
         return self.state in OPEN_ASSIGNMENT_STATES
 
     @property
+    def reminders_done(self) -> bool:
+        """The last reminder of this deadline (严重逾期) has gone out: nothing more to remind."""
+        return DeadlineStatus.VERY_OVERDUE in self.reminders
+
+    @property
     def rating_pending_until(self) -> date | None:
         """Last day of a rating window still awaiting the first rating; ``None`` otherwise."""
         if (

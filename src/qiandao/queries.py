@@ -57,6 +57,7 @@ def filter_assignments(
         if (query.unit_id is None or a.unit_id == query.unit_id)
         and (query.states is None or a.state in query.states)
         and (query.due_before is None or a.due < query.due_before)
+        and (query.reminders_done is None or a.reminders_done == query.reminders_done)
         and (
             query.rating_closed_before is None
             or (

@@ -253,10 +253,12 @@ assignments = Table(
     Column("extended", Boolean, nullable=False),
     Column("declined", Boolean, nullable=False),
     Column("rating_pending_until", Date, nullable=True),  # for closing rating windows
+    Column("reminders_done", Boolean, nullable=False),  # the job can skip it
     PrimaryKeyConstraint("item_id", "id"),
     Index(None, "state", "due"),
     Index(None, "id"),
     Index(None, "jurisdiction", "is_open", "due", "id", "item_id"),
+    Index(None, "is_open", "reminders_done", "due"),
     Index(None, "unit_id", "is_open", "due", "id", "item_id"),
     Index(None, "jurisdiction", "assigned_on"),
     Index(None, "rating_pending_until"),

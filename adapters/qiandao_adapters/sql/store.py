@@ -274,6 +274,7 @@ def _assignment_row(item: Item, a: Assignment) -> dict[str, Any]:
         "extended": a.approved_extensions > 0,
         "declined": a.decline_reason is not None,
         "rating_pending_until": a.rating_pending_until,
+        "reminders_done": a.reminders_done,
     }
 
 
@@ -716,6 +717,8 @@ class _Items:
             conditions.append(_A.c.due < query.due_before)
         if query.rating_closed_before is not None:
             conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
+        if query.reminders_done is not None:
+            conditions.append(_A.c.reminders_done == query.reminders_done)
         stmt = (
             select(_A.c.item_id, _A.c.id, _I.c.doc)
             .join(_I, _I.c.id == _A.c.item_id)

@@ -75,6 +75,7 @@ class AssignmentQuery:
     limit: int | None = None
     # replied, still awaiting a first rating, and the window's last day is before this day
     rating_closed_before: date | None = None
+    reminders_done: bool | None = None  # whether the very-overdue reminder has gone out
 
 
 @attrs.frozen

@@ -471,9 +471,12 @@ _CORPUS: tuple[_CorpusRow, ...] = (
 
 
 def _awaiting_rating(index: int, state: AssignmentState) -> dict[str, Any]:
-    """First replies of the corpus still await a rating (window closing 2025-05-06)."""
+    """First replies of the corpus still await a rating (window closing 2025-05-06); second
+    assignments have had every reminder, the very-overdue one included."""
     if index == 0 and state is AssignmentState.REPLIED:
         return {"rating": Rating.NOT_RATED, "rated_at": None}
+    if index == 1:
+        return {"reminders": frozenset(DeadlineStatus)}
     return {}
 
 

@@ -1257,6 +1257,8 @@ def _assignment_filters() -> list[AssignmentQuery]:
     for jurisdiction in (None, "zhoushan"):
         for closed_before in (date(2025, 3, 1), date(2025, 6, 1), date(2027, 1, 1)):
             queries.append(AssignmentQuery(jurisdiction, rating_closed_before=closed_before))
+        for done in (True, False):
+            queries.append(AssignmentQuery(jurisdiction, reminders_done=done))
     return queries
 
 

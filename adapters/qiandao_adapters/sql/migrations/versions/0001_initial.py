@@ -113,6 +113,7 @@ def upgrade() -> None:
         sa.Column("extended", sa.Boolean(), nullable=False),
         sa.Column("declined", sa.Boolean(), nullable=False),
         sa.Column("rating_pending_until", sa.Date(), nullable=True),
+        sa.Column("reminders_done", sa.Boolean(), nullable=False),
         _item_fk("qd_assignments"),
         sa.PrimaryKeyConstraint("item_id", "id", name="pk_qd_assignments"),
         **_OPTIONS,
@@ -120,6 +121,7 @@ def upgrade() -> None:
     _index("qd_assignments", "state", "due")
     _index("qd_assignments", "id")
     _index("qd_assignments", "jurisdiction", "is_open", "due", "id", "item_id")
+    _index("qd_assignments", "is_open", "reminders_done", "due")
     _index("qd_assignments", "unit_id", "is_open", "due", "id", "item_id")
     _index("qd_assignments", "jurisdiction", "assigned_on")
     _index("qd_assignments", "rating_pending_until")
