@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -320,6 +320,12 @@ class Corpus:
                         "rating": rating,
                         "extended": bool(extensions),
                         "declined": declined,
+                        "rating_pending_until": (
+                            date.fromisoformat(closes)
+                            if closes is not None and rating == "not_rated" and rated_at is None
+                            else None
+                        ),
+                        "reminders_done": False,
                     }
                 )
 
