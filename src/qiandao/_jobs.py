@@ -26,7 +26,7 @@ from qiandao.rules.deadlines import (
     end_of_day,
     local_day,
 )
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES, AssignmentState
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 from qiandao.rules.workdays import ProvisionalDate
@@ -48,17 +48,6 @@ _REMIND = frozenset(
 
 def _counts(value: Mapping[DeadlineStatus, int]) -> Mapping[DeadlineStatus, int]:
     return MappingProxyType({s: value.get(s, 0) for s in DeadlineStatus if s in _REMIND})
-
-
-def _rating_expired(a: Assignment, today: date) -> bool:
-    """A reply still 未评价 whose rating window ended before today, not yet recorded as closed."""
-    return (
-        a.state is AssignmentState.REPLIED
-        and a.rating is Rating.NOT_RATED
-        and a.rated_at is None
-        and a.rating_closes is not None
-        and a.rating_closes < today
-    )
 
 
 @attrs.frozen
@@ -94,8 +83,9 @@ class JobCommands(_Core):
                     change = Change(assignment=reminded, note=status.label)
                     decision.append((EventKind.REMINDER_SENT, change))
                     sent.append(status)
-            elif _rating_expired(a, today) and a.rating_closes is not None:
-                closed = attrs.evolve(a, rated_at=end_of_day(a.rating_closes))
+            elif (closes := a.rating_pending_until) is not None and closes < today:
+                # still 未评价 when its window ended: record the window as closed
+                closed = attrs.evolve(a, rated_at=end_of_day(closes))
                 change = Change(assignment=closed, note=Rating.NOT_RATED.label)
                 decision.append((EventKind.RATING_CLOSED, change))
         return decision, sent
