@@ -33,7 +33,7 @@ import attrs
 
 from qiandao.model import FeedbackKind, Item
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import AssignmentState, ItemState
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, ItemState
 from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank, Period
 from qiandao.rules.rating import Rating
 from qiandao.rules.tiers import Destination
@@ -218,7 +218,7 @@ def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
                 if a.reply_workdays is not None:
                     line["workdays_total"] += a.reply_workdays
                     line["workdays_count"] += 1
-            elif a.open and a.state is not AssignmentState.DECLINED and a.due < today:
+            elif a.state in AWAITING_UNIT_STATES and a.due < today:
                 line["overdue"] += 1
         if item.submitted_at is not None and local_day(item.submitted_at) in period:
             keys = {

@@ -80,7 +80,11 @@ from qiandao.ports.store import (
     OutboxMessage,
 )
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState, ItemState
+from qiandao.rules.lifecycle import (
+    AWAITING_UNIT_STATES,
+    OPEN_ASSIGNMENT_STATES,
+    ItemState,
+)
 from qiandao.rules.points import AdoptionLevel, CreditKind, LeaderRank
 from qiandao.rules.rating import Rating
 from qiandao.statistics import (
@@ -746,9 +750,7 @@ class _Items:
 
 _IA = s.item_authors
 _F = s.feedback
-_OVERDUE_STATES = sorted(
-    state.value for state in OPEN_ASSIGNMENT_STATES - {AssignmentState.DECLINED}
-)
+_OVERDUE_STATES = sorted(state.value for state in AWAITING_UNIT_STATES)
 
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
