@@ -7,7 +7,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest.register_assert_rewrite("qiandao.testing.contract")
+# before anything imports them: readable assertion failures from the shipped suites
+pytest.register_assert_rewrite("qiandao.testing")
 
 settings.register_profile("fast", max_examples=50, deadline=None)
 settings.register_profile(

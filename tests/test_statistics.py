@@ -37,8 +37,8 @@ from qiandao.reporting import score
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.service import Qiandao
-from qiandao.testing.builders import sample_item, statistics_corpus
-from qiandao.testing.contract import statistics_items
+from qiandao.testing import sample_item, statistics_corpus
+from qiandao.testing.strategies import STATISTICS_QUERIES, statistics_items, statistics_queries
 from qiandao_adapters.memory import MemoryStore
 from tests.bulletin_reference import reference_bulletin
 from tests.helpers import ZS, World, at, make_world
@@ -53,17 +53,6 @@ GENEROUS = PointsTable(
     adoption=dict.fromkeys(AdoptionLevel, 4),
     instruction={rank: 3 * n for n, rank in enumerate(LeaderRank, start=1)},
 )
-QUERIES = [
-    StatisticsQuery(jurisdiction, period, today)
-    for jurisdiction in (None, "zhoushan", "dinghai")
-    for period in (
-        Period.quarter(2025, 1),
-        Period.quarter(2025, 2),
-        Period.year(2025),
-        Period(date(2025, 3, 31), date(2025, 3, 31)),
-    )
-    for today in (date(2025, 3, 31), date(2025, 8, 1))
-]
 
 
 def _as_replied(item: Item) -> Item:
@@ -90,14 +79,14 @@ def _reference(items: list[Item], query: StatisticsQuery, table: PointsTable) ->
 @pytest.mark.parametrize("table", [PointsTable(), GENEROUS], ids=["default", "generous"])
 def test_bulletin_of_the_corpus_matches_the_reference(table: PointsTable) -> None:
     items = [_as_replied(i) for i in statistics_corpus(200, seed=7)]
-    for query in QUERIES:
+    for query in STATISTICS_QUERIES:
         assert bulletin(statistics_of(items, query), table) == _reference(items, query, table)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     items=st.lists(statistics_items(), max_size=12, unique_by=lambda i: i.id),
-    query=st.sampled_from(QUERIES),
+    query=statistics_queries(),
     table=st.sampled_from([PointsTable(), GENEROUS]),
 )
 def test_bulletin_from_statistics_matches_the_reference_on_random_items(

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-if "qiandao.testing.contract" not in sys.modules:  # readable failures (belongs in conftest.py)
-    pytest.register_assert_rewrite("qiandao.testing.contract")
-
 from qiandao.ports.notify import Notice
-from qiandao.testing.builders import sample_notice
-from qiandao.testing.contract import NotifierContract, StoreContract
+from qiandao.testing import NotifierContract, StoreContract, sample_notice
 from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 

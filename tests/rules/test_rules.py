@@ -59,6 +59,7 @@ from qiandao.rules.tiers import (
     required_signer,
     signer_rank,
 )
+from qiandao.testing.strategies import destinations
 
 from .stubs import WeekdayCalendar
 
@@ -72,10 +73,8 @@ def at(day: date, hour: int = 10) -> datetime:
 
 # --- tiers -------------------------------------------------------------------------------
 
-destinations = st.frozensets(st.sampled_from(list(Destination)), min_size=1)
 
-
-@given(destinations, st.sampled_from(list(Destination)))
+@given(destinations(), st.sampled_from(list(Destination)))
 def test_adding_a_destination_never_lowers_the_tier(
     chosen: frozenset[Destination], extra: Destination
 ) -> None:
@@ -97,7 +96,7 @@ def test_required_signer_per_article_nine() -> None:
         required_signer([], rules)
 
 
-@given(destinations, st.sampled_from(SIGNER_ROLES), st.booleans())
+@given(destinations(), st.sampled_from(SIGNER_ROLES), st.booleans())
 def test_signer_check(chosen: frozenset[Destination], role: Role, allow_higher: bool) -> None:
     rules = TierRules(allow_higher_signer=allow_higher)
     needed = required_signer(chosen, rules)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qiandao.ports.store import Store
-from qiandao.testing.contract import StoreContract
+from qiandao.testing import StoreContract
 from qiandao_adapters.sql import SqlStore
 from tests.sql.conftest import Backend
 

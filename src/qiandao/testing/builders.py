@@ -56,6 +56,7 @@ from qiandao.rules.tiers import Destination
 __all__ = [
     "NASTY_TEXT",
     "T0",
+    "Choose",
     "maximal_item",
     "query_corpus",
     "sample_account",

@@ -1,0 +1,1168 @@
+"""The store contract suite: every store, ours or a host's, proves itself here.
+
+Shipped in the package (like eventsourcing's persistence tests) so a host writing a store for
+another database (达梦, 人大金仓 …) runs exactly the tests our memory and SQL stores run.
+Subclass it in a test module whose class name starts with ``Test`` and pytest collects it::
+
+    from qiandao.testing import StoreContract
+    from qiandao_adapters.memory import MemoryStore
+
+
+    class TestMemoryStore(StoreContract):
+        interleaved_writes = True  # optional, see below
+
+        def make_store(self) -> MemoryStore:
+            return MemoryStore()  # a new, empty store on every call
+
+Hooks and knobs of :class:`StoreContract`:
+
+- ``make_store()`` (required): a new, **empty** store each call (a test, or one Hypothesis
+  example, may call it several times).
+- ``discard_store(store)``: release one made store after the test (close an engine, drop a
+  schema); default does nothing.
+- ``interleaved_writes``: ``True`` if two units of work in one thread may *both* stage writes
+  to the same row before either commits (stores that buffer writes until commit, like the
+  memory store). A SQL store that takes row or unique-index locks at write time would block
+  on itself in one thread, so the default ``False`` skips those tests; the threaded race
+  tests cover the same rule for every store.
+- ``thread_count``: writer threads in the race and soak tests (``0`` skips them).
+- ``hypothesis_max_examples``: examples of the property tests (each makes a fresh store).
+
+For readable assertion failures, register the package for pytest's assertion rewriting before
+any of it is imported, in the host's ``conftest.py``::
+
+    pytest.register_assert_rewrite("qiandao.testing")
+
+Every test asserts behaviour and error ``code`` values, never message wording. Where the port
+allows an error either when a write is staged or at commit (a stale compare-and-set, a
+duplicate key), the tests accept both. The random items and queries come from
+:mod:`qiandao.testing.strategies`. This module imports pytest and Hypothesis; import it from
+tests only (``import qiandao.testing`` alone loads neither).
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qiandao.errors import (
+    ConcurrencyConflict,
+    DuplicateAccount,
+    NotFound,
+    QiandaoError,
+)
+from qiandao.events import Event
+from qiandao.model import AccountStatus, Assignment, Item
+from qiandao.ports.store import (
+    AssignmentQuery,
+    IdempotencyRecord,
+    ItemOrder,
+    ItemQuery,
+    OutboxMessage,
+    Store,
+    UnitOfWork,
+)
+from qiandao.queries import filter_assignments, filter_items
+from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
+from qiandao.rules.points import Period
+from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
+from qiandao.testing import strategies as qst
+from qiandao.testing._support import JOIN_SECONDS, run_threads
+from qiandao.testing.builders import (
+    NASTY_TEXT,
+    T0,
+    maximal_item,
+    query_corpus,
+    sample_account,
+    sample_assignment,
+    sample_commission,
+    sample_events,
+    sample_idempotency_record,
+    sample_item,
+    sample_notice,
+    sample_outbox_message,
+    sample_session,
+    sample_unit,
+    statistics_corpus,
+)
+
+__all__ = ["StoreContract"]
+
+
+class _Boom(Exception):
+    """Raised by a test half-way through a unit of work."""
+
+
+@contextmanager
+def _refused(*kinds: type[QiandaoError], codes: Iterable[str]) -> Iterator[None]:
+    """Expect one of ``kinds`` carrying one of ``codes``."""
+    with pytest.raises(kinds) as info:
+        yield
+    assert info.value.code in set(codes), info.value.code
+
+
+def _conflict() -> AbstractContextManager[None]:
+    return _refused(ConcurrencyConflict, codes={"store.conflict"})
+
+
+def _not_found() -> AbstractContextManager[None]:
+    return _refused(NotFound, codes={"not_found"})
+
+
+def _stale_or_missing() -> AbstractContextManager[None]:
+    # Saving a row that does not exist: a SQL ``UPDATE … WHERE version = ?`` cannot tell
+    # "gone" from "changed", so either answer is allowed.
+    return _refused(NotFound, ConcurrencyConflict, codes={"not_found", "store.conflict"})
+
+
+def _aware(*instants: datetime | None) -> None:
+    for instant in instants:
+        assert instant is None or instant.utcoffset() is not None, instant
+
+
+def _ids(items: Iterable[Item]) -> list[str]:
+    return [i.id for i in items]
+
+
+def _pairs(found: Iterable[tuple[Item, Assignment]]) -> list[tuple[str, str]]:
+    return [(item.id, a.id) for item, a in found]
+
+
+def _bump(item: Item, **changes: Any) -> Item:
+    """The next version of ``item``, as a command would save it."""
+    return attrs.evolve(item, version=item.version + 1, **changes)
+
+
+def _event(item: Item, sequence: int, event_id: str | None = None) -> Event:
+    """One event of ``item`` with the given sequence (built from :func:`sample_events`)."""
+    template = sample_events(item)[(sequence - 1) % 6]
+    return attrs.evolve(
+        template, id=event_id or f"evt-{item.id}-{sequence}", sequence=sequence, item_id=item.id
+    )
+
+
+def _statistics_change(item: Item) -> dict[str, Any]:
+    """A save that moves an item between groups, credits and unit counts."""
+    return {
+        "state": ItemState.CLOSED if item.state is not ItemState.CLOSED else ItemState.WITHDRAWN,
+        "sector": item.sector + "界",
+        "merged_authors": item.merged_authors ^ {"m-merged"},
+        "coauthor_ids": (),
+        "feedback": item.feedback[1:],
+        "assignments": tuple(
+            attrs.evolve(a, state=AssignmentState.CANCELLED, replies=(), reply_workdays=None)
+            for a in item.assignments
+        ),
+    }
+
+
+class StoreContract(abc.ABC):
+    """The behaviour every :class:`~qiandao.ports.store.Store` must have (DESIGN §3).
+
+    Subclass it in a ``Test…`` class and implement :meth:`make_store`.
+    """
+
+    interleaved_writes: ClassVar[bool] = False
+    thread_count: ClassVar[int] = 4
+    hypothesis_max_examples: ClassVar[int] = 30
+
+    # --- hooks ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def make_store(self) -> Store:
+        """A new, empty store."""
+
+    def discard_store(self, store: Store) -> None:  # noqa: B027 - an optional hook
+        """Release a store made for one test; the default does nothing."""
+
+    @pytest.fixture(autouse=True)
+    def _contract_store_lifecycle(self) -> Iterator[None]:
+        self._contract_stores: list[Store] = []
+        yield
+        for store in reversed(self._contract_stores):
+            self.discard_store(store)
+
+    def new_store(self) -> Store:
+        """:meth:`make_store`, remembered so :meth:`discard_store` runs after the test."""
+        store = self.make_store()
+        if not hasattr(self, "_contract_stores"):
+            self._contract_stores = []
+        self._contract_stores.append(store)
+        return store
+
+    def seeded_store(
+        self,
+        *,
+        items: Sequence[Item] = (),
+        events: Sequence[Event] = (),
+        messages: Sequence[OutboxMessage] = (),
+    ) -> Store:
+        """A new store holding ``items``, ``events`` and ``messages``, committed."""
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for item in items:
+                uow.items.add(item)
+            if events:
+                uow.events.append(events)
+            if messages:
+                uow.outbox.add(messages)
+            uow.commit()
+        return store
+
+    def property_settings(self) -> settings:
+        """Hypothesis settings of the property tests (``hypothesis_max_examples`` each)."""
+        return settings(
+            max_examples=self.hypothesis_max_examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+
+    def _require_interleaving(self) -> None:
+        if not self.interleaved_writes:
+            pytest.skip("store locks rows at write time (interleaved_writes = False)")
+
+    def _require_threads(self) -> None:
+        if self.thread_count < 2:
+            pytest.skip("threaded tests disabled (thread_count < 2)")
+
+    # --- round trips ----------------------------------------------------------------------
+
+    def test_item_round_trip_keeps_every_field(self) -> None:
+        realistic = sample_item("item-0001")
+        maximal = maximal_item("item-max")
+        store = self.seeded_store(items=[realistic, maximal])
+        with store.unit_of_work() as uow:
+            for item in (realistic, maximal):
+                loaded = uow.items.get(item.id)
+                assert loaded == item
+                assert loaded.texts[0].body == item.texts[0].body  # emoji, quotes, '; --, %_\
+                assert loaded.title == item.title
+                assert loaded.published == item.published
+                _aware(loaded.created_at, loaded.submitted_at, loaded.issued_at, loaded.closed_at)
+                _aware(*(t.at for t in loaded.texts), *(r.at for r in loaded.reviews))
+                for assignment in loaded.assignments:
+                    _aware(assignment.assigned_at, assignment.rated_at)
+                    _aware(*(e.decided_at for e in assignment.extensions))
+
+    def test_item_round_trip_keeps_microseconds_and_instants_across_zones(self) -> None:
+        utc = T0.astimezone(UTC)
+        item = sample_item("item-utc", created_at=utc, submitted_at=T0 + timedelta(microseconds=1))
+        store = self.seeded_store(items=[item])
+        with store.unit_of_work() as uow:
+            loaded = uow.items.get(item.id)
+        assert loaded.created_at == T0
+        assert loaded.submitted_at is not None
+        assert loaded.submitted_at - loaded.created_at == timedelta(microseconds=1)
+
+    def test_item_with_minimal_fields_round_trips(self) -> None:
+        item = Item(
+            id="item-min",
+            version=1,
+            jurisdiction="shengsi",
+            state=ItemState.DRAFT,
+            lead_author_id="member-001",
+            texts=sample_item().texts[:1],
+            category=sample_item().category,
+            channel=sample_item().channel,
+            created_at=T0,
+        )
+        store = self.seeded_store(items=[item])
+        with store.unit_of_work() as uow:
+            assert uow.items.get("item-min") == item
+
+    def test_saved_item_replaces_the_stored_one(self) -> None:
+        item = sample_item("item-0001", state=ItemState.HANDLING, closed_at=None)
+        store = self.seeded_store(items=[item])
+        changed = _bump(
+            item,
+            state=ItemState.REPLIED,
+            texts=(*item.texts, attrs.evolve(item.texts[-1], number=3, body=NASTY_TEXT)),
+            assignments=(
+                *item.assignments[:2],
+                attrs.evolve(item.assignments[2], state=AssignmentState.CANCELLED),
+                sample_assignment("asg-0004", "unit-new", state=AssignmentState.PENDING),
+            ),
+            feedback=item.feedback[:1],
+            reviews=(),
+            opted_out=frozenset(),
+            coauthor_ids=(),
+            destinations=frozenset(),
+            submitted_at=None,
+            commission_id=None,
+        )
+        with store.unit_of_work() as uow:
+            uow.items.save(changed, expected_version=item.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get(item.id) == changed
+            assert uow.items.find(ItemQuery(unit_id="unit-new")) == [changed]
+            assert uow.items.find(ItemQuery(author_id="member-002")) == []
+
+    def test_account_round_trip_and_save(self) -> None:
+        account = sample_account("member-001")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(account)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            loaded = uow.accounts.get(account.id)
+            assert loaded == account
+            _aware(loaded.created_at, loaded.password_changed_at, loaded.locked_until)
+            locked = attrs.evolve(
+                account,
+                version=account.version + 1,
+                status=AccountStatus.LOCKED,
+                lock_reason="报告被盗：" + NASTY_TEXT,
+                failed_attempts=0,
+                must_change_password=True,
+            )
+            uow.accounts.save(locked, expected_version=account.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get(account.id) == locked
+
+    def test_unit_commission_session_and_idempotency_round_trips(self) -> None:
+        unit = sample_unit("unit-ocean")
+        inactive = sample_unit("unit-old", active=False, name="旧单位 🏚️")
+        commission = sample_commission("commission-01")
+        session = sample_session("sha256:aa")
+        record = sample_idempotency_record("member-001:" + NASTY_TEXT)
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.units.add(unit)
+            uow.units.add(inactive)
+            uow.commissions.add(commission)
+            uow.sessions.put(session)
+            uow.idempotency.add(record)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.units.get(unit.id) == unit
+            assert uow.units.get(inactive.id) == inactive
+            assert uow.commissions.get(commission.id) == commission
+            assert uow.sessions.get(session.token_hash) == session
+            assert uow.idempotency.get(record.key) == record
+            _aware(uow.commissions.get(commission.id).created_at)
+            loaded_session = uow.sessions.get(session.token_hash)
+            assert loaded_session is not None
+            _aware(loaded_session.created_at, loaded_session.last_seen)
+
+    def test_commission_save_is_compare_and_set(self) -> None:
+        commission = sample_commission("commission-01")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.commissions.add(commission)
+            uow.commit()
+        linked = attrs.evolve(
+            commission, version=commission.version + 1, item_ids=(*commission.item_ids, "i-9")
+        )
+        with store.unit_of_work() as uow:
+            uow.commissions.save(linked, expected_version=commission.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.commissions.get(commission.id) == linked
+        with _conflict(), store.unit_of_work() as uow:
+            uow.commissions.save(
+                attrs.evolve(commission, topic="过期写入", version=commission.version + 1),
+                expected_version=commission.version,
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.commissions.get(commission.id) == linked
+
+    def test_lists_filter_by_jurisdiction_in_id_order(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for unit_id, jurisdiction in (
+                ("u-3", "zhoushan"),
+                ("u-1", "dinghai"),
+                ("u-2", "zhoushan"),
+            ):
+                uow.units.add(sample_unit(unit_id, jurisdiction=jurisdiction))
+                uow.commissions.add(sample_commission(f"k-{unit_id}", jurisdiction=jurisdiction))
+                uow.accounts.add(
+                    sample_account(f"a-{unit_id}", phone=None, jurisdiction=jurisdiction)
+                )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [u.id for u in uow.units.list()] == ["u-1", "u-2", "u-3"]
+            assert [u.id for u in uow.units.list("zhoushan")] == ["u-2", "u-3"]
+            assert uow.units.list("nowhere") == []
+            assert [c.id for c in uow.commissions.list("zhoushan")] == ["k-u-2", "k-u-3"]
+            assert [c.id for c in uow.commissions.list()] == ["k-u-1", "k-u-2", "k-u-3"]
+            assert [a.id for a in uow.accounts.list("dinghai")] == ["a-u-1"]
+            assert [a.id for a in uow.accounts.list()] == ["a-u-1", "a-u-2", "a-u-3"]
+
+    # --- not found ------------------------------------------------------------------------
+
+    def test_unknown_ids_are_not_found(self) -> None:
+        store = self.seeded_store(items=[sample_item("item-0001")])
+        with store.unit_of_work() as uow:
+            with _not_found():
+                uow.items.get("item-9999")
+            with _not_found():
+                uow.accounts.get("nobody")
+            with _not_found():
+                uow.units.get("no-unit")
+            with _not_found():
+                uow.commissions.get("no-commission")
+            with _not_found():
+                uow.items.get("item-0001' OR '1'='1")
+            assert uow.sessions.get("no-token") is None
+            assert uow.idempotency.get("no-key") is None
+            assert uow.accounts.by_phone("13900000000") is None
+            assert uow.accounts.by_external("zzd", "nobody") is None
+            assert uow.events.for_item("item-9999") == []
+
+    def test_saving_an_unknown_row_fails(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            with _stale_or_missing():
+                uow.items.save(sample_item("ghost"), expected_version=16)
+            with _stale_or_missing():
+                uow.accounts.save(sample_account("ghost"), expected_version=2)
+            with _stale_or_missing():
+                uow.commissions.save(sample_commission("ghost"), expected_version=1)
+
+    # --- compare-and-set and duplicates ---------------------------------------------------
+
+    def test_stale_item_save_is_a_conflict_and_changes_nothing(self) -> None:
+        item = sample_item("item-0001")
+        store = self.seeded_store(items=[item])
+        with store.unit_of_work() as uow:
+            uow.items.save(_bump(item, sector="第一次"), expected_version=item.version)
+            uow.commit()
+        stale = _bump(item, sector="过期")
+        with _conflict(), store.unit_of_work() as uow:
+            uow.items.save(stale, expected_version=item.version)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.items.save(stale, expected_version=item.version + 5)  # from the future
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get(item.id) == _bump(item, sector="第一次")
+
+    def test_stale_account_save_is_a_conflict(self) -> None:
+        account = sample_account("member-001")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(account)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.accounts.save(
+                attrs.evolve(account, version=account.version + 1, failed_attempts=3),
+                expected_version=account.version,
+            )
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.accounts.save(
+                attrs.evolve(account, version=account.version + 1, real_name="过期"),
+                expected_version=account.version,
+            )
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get(account.id).failed_attempts == 3
+
+    def test_adding_an_existing_id_is_a_conflict(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.items.add(sample_item("item-0001"))
+            uow.units.add(sample_unit("unit-1"))
+            uow.commissions.add(sample_commission("k-1"))
+            uow.accounts.add(sample_account("acc-1", phone="13800000001"))
+            uow.idempotency.add(sample_idempotency_record("key-1"))
+            uow.commit()
+        attempts: list[Callable[[UnitOfWork], None]] = [
+            lambda u: u.items.add(sample_item("item-0001", sector="另一条")),
+            lambda u: u.units.add(sample_unit("unit-1", name="另一个")),
+            lambda u: u.commissions.add(sample_commission("k-1", topic="另一个")),
+            lambda u: u.accounts.add(sample_account("acc-1", phone="13800000002")),
+            lambda u: u.idempotency.add(sample_idempotency_record("key-1", item_id="x")),
+        ]
+        for attempt in attempts:
+            with _conflict(), store.unit_of_work() as uow:
+                attempt(uow)
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get("item-0001") == sample_item("item-0001")
+            assert uow.units.get("unit-1") == sample_unit("unit-1")
+            assert uow.commissions.get("k-1") == sample_commission("k-1")
+            assert uow.accounts.get("acc-1").phone == "13800000001"
+            assert uow.accounts.by_phone("13800000002") is None
+            assert uow.idempotency.get("key-1") == sample_idempotency_record("key-1")
+
+    def test_adding_the_same_id_twice_in_one_unit_of_work_is_a_conflict(self) -> None:
+        store = self.new_store()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.items.add(sample_item("item-0001"))
+            uow.items.add(sample_item("item-0001"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.find(ItemQuery()) == []
+
+    def test_racing_units_of_work_the_second_commit_fails_and_changes_nothing(self) -> None:
+        item = sample_item("item-0001")
+        store = self.seeded_store(items=[item], events=sample_events(item)[:1])
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            mine = first.items.get(item.id)
+            theirs = second.items.get(item.id)
+            first.items.save(_bump(mine, sector="先提交"), expected_version=mine.version)
+            first.events.append([_event(item, 2, "evt-first")])
+            first.commit()
+            with _conflict():
+                second.items.save(_bump(theirs, sector="后提交"), expected_version=theirs.version)
+                second.events.append([_event(item, 2, "evt-second")])
+                second.outbox.add([sample_outbox_message("evt-second")])
+                second.accounts.add(sample_account("acc-late"))
+                second.units.add(sample_unit("unit-late"))
+                second.commit()
+        self._assert_first_writer_won(store, item)
+
+    def test_interleaved_units_of_work_the_second_commit_fails(self) -> None:
+        self._require_interleaving()
+        item = sample_item("item-0001")
+        store = self.seeded_store(items=[item], events=sample_events(item)[:1])
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            mine = first.items.get(item.id)
+            theirs = second.items.get(item.id)
+            first.items.save(_bump(mine, sector="先提交"), expected_version=mine.version)
+            first.events.append([_event(item, 2, "evt-first")])
+            second.items.save(_bump(theirs, sector="后提交"), expected_version=theirs.version)
+            second.events.append([_event(item, 2, "evt-second")])
+            second.outbox.add([sample_outbox_message("evt-second")])
+            second.accounts.add(sample_account("acc-late"))
+            second.units.add(sample_unit("unit-late"))
+            first.commit()
+            with _conflict():
+                second.commit()
+        self._assert_first_writer_won(store, item)
+
+    def _assert_first_writer_won(self, store: Store, item: Item) -> None:
+        with store.unit_of_work() as uow:
+            assert uow.items.get(item.id) == _bump(item, sector="先提交")
+            assert [e.id for e in uow.events.for_item(item.id)] == [
+                sample_events(item)[0].id,
+                "evt-first",
+            ]
+            assert uow.outbox.pending(100) == []
+            with _not_found():
+                uow.accounts.get("acc-late")
+            with _not_found():
+                uow.units.get("unit-late")
+
+    def test_interleaved_adds_of_the_same_id_the_second_commit_fails(self) -> None:
+        self._require_interleaving()
+        store = self.new_store()
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            first.items.add(sample_item("item-0001", sector="先"))
+            second.items.add(sample_item("item-0001", sector="后"))
+            second.outbox.add([sample_outbox_message("evt-late")])
+            first.commit()
+            with _conflict():
+                second.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get("item-0001").sector == "先"
+            assert uow.outbox.pending(10) == []
+
+    def test_threads_racing_on_one_item_exactly_one_wins(self) -> None:
+        self._require_threads()
+        item = sample_item("item-race")
+        store = self.seeded_store(items=[item], events=sample_events(item)[:1])
+        count = self.thread_count
+        barrier = threading.Barrier(count)
+        outcomes: list[object] = [None] * count
+
+        def writer(index: int) -> None:
+            try:
+                with store.unit_of_work() as uow:
+                    current = uow.items.get(item.id)
+                    barrier.wait(timeout=JOIN_SECONDS)
+                    uow.items.save(
+                        _bump(current, sector=f"writer-{index}"), expected_version=current.version
+                    )
+                    uow.events.append([_event(item, 2, f"evt-writer-{index}")])
+                    uow.outbox.add([sample_outbox_message(f"evt-writer-{index}")])
+                    uow.commit()
+                outcomes[index] = "won"
+            except ConcurrencyConflict as exc:
+                outcomes[index] = "conflict" if exc.code == "store.conflict" else exc
+            except BaseException as exc:  # reported below
+                outcomes[index] = exc
+
+        run_threads(writer, count)
+        assert sorted(map(str, outcomes)) == ["conflict"] * (count - 1) + ["won"], outcomes
+        winner = outcomes.index("won")
+        with store.unit_of_work() as uow:
+            assert uow.items.get(item.id) == _bump(item, sector=f"writer-{winner}")
+            assert [e.id for e in uow.events.for_item(item.id)][1:] == [f"evt-writer-{winner}"]
+            assert [m.notice.id for m in uow.outbox.pending(100)] == [f"evt-writer-{winner}"]
+
+    def test_threads_writing_different_items_all_succeed(self) -> None:
+        self._require_threads()
+        store = self.new_store()
+        per_thread = 5
+        errors: list[BaseException] = []
+
+        def writer(index: int) -> None:
+            try:
+                for n in range(per_thread):
+                    item = sample_item(f"item-{index}-{n}", urgent=n % 2 == 0)
+                    with store.unit_of_work() as uow:
+                        uow.items.add(item)
+                        uow.events.append(sample_events(item)[:2])
+                        uow.outbox.add([sample_outbox_message(f"evt-{index}-{n}")])
+                        uow.commit()
+                    with store.unit_of_work() as uow:
+                        uow.items.find(ItemQuery(order=ItemOrder.URGENT_FIRST, limit=10))
+                        uow.items.count(ItemQuery())
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        run_threads(writer, self.thread_count)
+        assert errors == []
+        with store.unit_of_work() as uow:
+            assert uow.items.count(ItemQuery()) == self.thread_count * per_thread
+            assert len(uow.outbox.pending(1000)) == self.thread_count * per_thread
+            for index in range(self.thread_count):
+                assert len(uow.events.for_item(f"item-{index}-0")) == 2
+
+    # --- events ---------------------------------------------------------------------------
+
+    def test_events_round_trip_in_sequence_order(self) -> None:
+        item = sample_item("item-0001")
+        other = sample_item("item-0002")
+        events = sample_events(item)
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.items.add(item)
+            uow.items.add(other)
+            uow.events.append(events[:2])
+            uow.events.append(sample_events(other)[:1])
+            uow.events.append(events[2:4])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.events.append(events[4:])
+            uow.events.append(sample_events(other)[1:3])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            loaded = uow.events.for_item(item.id)
+            assert loaded == events
+            assert [e.sequence for e in loaded] == [1, 2, 3, 4, 5, 6]
+            assert uow.events.for_item(other.id) == sample_events(other)[:3]
+            for event in loaded:
+                _aware(event.at)
+            drafted = loaded[0].change.item
+            assert drafted is not None
+            assert drafted == events[0].change.item
+
+    def test_duplicate_event_sequence_is_a_conflict(self) -> None:
+        item = sample_item("item-0001")
+        events = sample_events(item)
+        store = self.seeded_store(items=[item], events=events[:2])
+        with _conflict(), store.unit_of_work() as uow:
+            uow.events.append([_event(item, 2, "evt-again")])
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.events.append([_event(item, 3, "evt-a"), _event(item, 3, "evt-b")])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.events.for_item(item.id) == events[:2]
+
+    def test_racing_event_appends_the_second_commit_fails(self) -> None:
+        item = sample_item("item-0001")
+        events = sample_events(item)
+        store = self.seeded_store(items=[item], events=events[:1])
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert len(second.events.for_item(item.id)) == 1
+            first.events.append([_event(item, 2, "evt-first")])
+            first.commit()
+            with _conflict():
+                second.events.append([_event(item, 2, "evt-second")])
+                second.commit()
+        with store.unit_of_work() as uow:
+            assert [e.id for e in uow.events.for_item(item.id)] == [events[0].id, "evt-first"]
+
+    # --- all or nothing -------------------------------------------------------------------
+
+    def _stage_everything(self, uow: UnitOfWork, tag: str = "") -> None:
+        item = sample_item(f"item-staged{tag}")
+        uow.items.add(item)
+        uow.events.append(sample_events(item)[:3])
+        uow.outbox.add([sample_outbox_message(f"evt-staged{tag}")])
+        uow.accounts.add(sample_account(f"acc-staged{tag}", phone=f"1380000{tag or '0000'}"))
+        uow.units.add(sample_unit(f"unit-staged{tag}"))
+        uow.commissions.add(sample_commission(f"k-staged{tag}"))
+        uow.sessions.put(sample_session(f"token-staged{tag}", f"acc-staged{tag}"))
+        uow.idempotency.add(sample_idempotency_record(f"key-staged{tag}"))
+
+    def _assert_nothing_staged(self, uow: UnitOfWork, tag: str = "") -> None:
+        with _not_found():
+            uow.items.get(f"item-staged{tag}")
+        assert uow.items.find(ItemQuery()) == []
+        assert uow.items.count(ItemQuery()) == 0
+        assert uow.items.assignments(AssignmentQuery()) == []
+        assert uow.events.for_item(f"item-staged{tag}") == []
+        assert uow.outbox.pending(100) == []
+        with _not_found():
+            uow.accounts.get(f"acc-staged{tag}")
+        assert uow.accounts.by_phone(f"1380000{tag or '0000'}") is None
+        assert uow.accounts.by_external("zzd", f"zzd-acc-staged{tag}") is None
+        assert uow.accounts.list() == []
+        assert uow.units.list() == []
+        assert uow.commissions.list() == []
+        assert uow.sessions.get(f"token-staged{tag}") is None
+        assert uow.idempotency.get(f"key-staged{tag}") is None
+
+    def test_a_unit_of_work_that_raises_leaves_nothing(self) -> None:
+        store = self.new_store()
+        with pytest.raises(_Boom), store.unit_of_work() as uow:
+            self._stage_everything(uow)
+            raise _Boom
+        with store.unit_of_work() as uow:
+            self._assert_nothing_staged(uow)
+
+    def test_a_store_error_mid_way_leaves_nothing(self) -> None:
+        store = self.new_store()
+        with _conflict(), store.unit_of_work() as uow:
+            self._stage_everything(uow)
+            uow.items.add(sample_item("item-staged"))  # the store refuses half-way
+            uow.commit()
+        with store.unit_of_work() as uow:
+            self._assert_nothing_staged(uow)
+
+    def test_an_uncommitted_unit_of_work_leaves_nothing(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            self._stage_everything(uow)
+        with store.unit_of_work() as uow:
+            self._assert_nothing_staged(uow)
+
+    def test_rollback_drops_staged_writes(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            self._stage_everything(uow)
+            uow.rollback()
+            self._assert_nothing_staged(uow)
+        with store.unit_of_work() as uow:
+            self._assert_nothing_staged(uow)
+
+    def test_reads_see_own_staged_writes_and_others_do_not(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            self._stage_everything(uow)
+            item = uow.items.get("item-staged")
+            assert item == sample_item("item-staged")
+            assert uow.items.find(ItemQuery()) == [item]
+            assert uow.items.count(ItemQuery(jurisdiction="zhoushan")) == 1
+            assert _pairs(uow.items.assignments(AssignmentQuery(unit_id="unit-ocean"))) == [
+                ("item-staged", "asg-0001")
+            ]
+            assert len(uow.events.for_item("item-staged")) == 3
+            assert [m.notice.id for m in uow.outbox.pending(10)] == ["evt-staged"]
+            assert uow.accounts.get("acc-staged").id == "acc-staged"
+            assert uow.accounts.by_phone("13800000000") is not None
+            assert uow.accounts.by_external("zzd", "zzd-acc-staged") is not None
+            assert [u.id for u in uow.units.list()] == ["unit-staged"]
+            assert uow.commissions.get("k-staged").id == "k-staged"
+            assert uow.sessions.get("token-staged") is not None
+            assert uow.idempotency.get("key-staged") is not None
+            saved = _bump(item, state=ItemState.CLOSED, sector="再改")
+            uow.items.save(saved, expected_version=item.version)
+            assert uow.items.get("item-staged") == saved
+            with store.unit_of_work() as other:
+                self._assert_nothing_staged(other)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get("item-staged") == saved
+            assert uow.accounts.by_phone("13800000000") is not None
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def test_outbox_round_trip_and_pending_in_recorded_order(self) -> None:
+        store = self.new_store()
+        late = sample_outbox_message("evt-late", recorded_at=T0 + timedelta(hours=3))
+        early = sample_outbox_message(
+            "evt-early",
+            recorded_at=T0,
+            notice=sample_notice("evt-early", item_id=None, recipients=("unit:u-1",)),
+        )
+        middle = sample_outbox_message("evt-middle", recorded_at=T0 + timedelta(hours=1))
+        with store.unit_of_work() as uow:
+            uow.outbox.add([late, early])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.outbox.add([middle])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            pending = uow.outbox.pending(100)
+            assert pending == [early, middle, late]
+            _aware(*(m.recorded_at for m in pending), *(m.notice.at for m in pending))
+            assert uow.outbox.pending(2) == [early, middle]
+            assert uow.outbox.pending(0) == []
+
+    def test_outbox_keeps_insertion_order_within_one_instant(self) -> None:
+        # One command records several notices at the same instant; they leave in that order.
+        store = self.new_store()
+        ids = ["evt-c", "evt-a", "evt-b", "evt-0"]
+        with store.unit_of_work() as uow:
+            uow.outbox.add([sample_outbox_message(i) for i in ids[:3]])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.outbox.add([sample_outbox_message(ids[3])])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ids
+
+    def test_outbox_mark_dispatched_and_failed(self) -> None:
+        messages = [
+            sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
+            for n in range(4)
+        ]
+        store = self.seeded_store(messages=messages)
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_dispatched("evt-1", T0 + timedelta(hours=1))
+            uow.outbox.mark_failed("evt-2")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            pending = uow.outbox.pending(100)
+            # fewest failed attempts first: a notice that keeps failing never starves new ones
+            assert [m.notice.id for m in pending] == ["evt-0", "evt-3", "evt-2"]
+            assert [m.attempts for m in pending] == [0, 0, 1]
+            uow.outbox.mark_failed("evt-2")
+            uow.outbox.mark_dispatched("evt-0", T0 + timedelta(hours=2))
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-3", "evt-2"]
+        with store.unit_of_work() as uow:  # not committed: unchanged
+            assert [m.attempts for m in uow.outbox.pending(100)] == [0, 0, 1]
+            uow.outbox.mark_failed("evt-2")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [(m.notice.id, m.attempts) for m in uow.outbox.pending(100)] == [
+                ("evt-0", 0),
+                ("evt-3", 0),
+                ("evt-2", 2),
+            ]
+            assert uow.outbox.pending(100)[2].notice == messages[2].notice
+            assert [m.notice.id for m in uow.outbox.pending(1)] == ["evt-0"]
+
+    def test_outbox_adding_the_same_notice_twice_keeps_one(self) -> None:
+        first = sample_outbox_message("evt-1")
+        repeat = sample_outbox_message(
+            "evt-1", recorded_at=T0 + timedelta(days=1), notice=sample_notice("evt-1", text="重复")
+        )
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.outbox.add([first, repeat])
+            uow.outbox.add([first])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.outbox.add([repeat])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.pending(100) == [first]
+            uow.outbox.mark_dispatched("evt-1", T0 + timedelta(hours=1))
+            uow.commit()
+        with store.unit_of_work() as uow:  # a delivered notice is not resurrected
+            uow.outbox.add([first])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.pending(100) == []
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def test_accounts_by_phone_and_by_external(self) -> None:
+        alice = sample_account("acc-a", phone="13800000001")
+        bob = sample_account(
+            "acc-b",
+            phone="13800000002",
+            external_ids=frozenset({attrs.evolve(next(iter(alice.external_ids)), subject="b")}),
+        )
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(alice)
+            uow.accounts.add(bob)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.by_phone("13800000001") == alice
+            assert uow.accounts.by_phone("13800000002") == bob
+            assert uow.accounts.by_phone("1380000000") is None
+            assert uow.accounts.by_phone("13800000001 ") is None
+            assert uow.accounts.by_phone("1380000000%") is None
+            for identity in alice.external_ids:
+                assert uow.accounts.by_external(identity.provider, identity.subject) == alice
+            assert uow.accounts.by_external("wx", "wx'_%-acc-a") == alice
+            assert uow.accounts.by_external("wx", "wx'x%-acc-a") is None
+            assert uow.accounts.by_external("wx", "wx'_%-acc-%") is None
+            assert uow.accounts.by_external("zzd", "zzd-acc-b") is None
+            for identity in bob.external_ids:
+                assert uow.accounts.by_external(identity.provider, identity.subject) == bob
+            assert uow.accounts.by_external("other", "zzd-acc-a") is None
+
+    def test_duplicate_phone_is_refused(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(sample_account("acc-a", phone="13800000001"))
+            uow.accounts.add(sample_account("acc-b", phone="13800000002"))
+            uow.commit()
+        duplicate = _refused(DuplicateAccount, codes={"account.duplicate"})
+        with duplicate, store.unit_of_work() as uow:
+            uow.accounts.add(sample_account("acc-c", phone="13800000001"))
+            uow.commit()
+        b = sample_account("acc-b", phone="13800000002")
+        with (
+            _refused(DuplicateAccount, codes={"account.duplicate"}),
+            store.unit_of_work() as uow,
+        ):
+            uow.accounts.save(
+                attrs.evolve(b, version=b.version + 1, phone="13800000001"),
+                expected_version=b.version,
+            )
+            uow.commit()
+        with (
+            _refused(DuplicateAccount, codes={"account.duplicate"}),
+            store.unit_of_work() as uow,
+        ):
+            uow.accounts.add(sample_account("acc-d", phone="13800000009"))
+            uow.accounts.add(sample_account("acc-e", phone="13800000009"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [a.id for a in uow.accounts.list()] == ["acc-a", "acc-b"]
+            assert uow.accounts.get("acc-b").phone == "13800000002"
+            assert uow.accounts.by_phone("13800000009") is None
+
+    def test_racing_registrations_of_one_phone_the_second_fails(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert second.accounts.by_phone("13800000001") is None
+            first.accounts.add(sample_account("acc-a", phone="13800000001"))
+            first.commit()
+            with _refused(DuplicateAccount, codes={"account.duplicate"}):
+                second.accounts.add(sample_account("acc-b", phone="13800000001"))
+                second.commit()
+        with store.unit_of_work() as uow:
+            assert [a.id for a in uow.accounts.list()] == ["acc-a"]
+
+    def test_interleaved_registrations_of_one_phone_the_second_commit_fails(self) -> None:
+        self._require_interleaving()
+        store = self.new_store()
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            first.accounts.add(sample_account("acc-a", phone="13800000001"))
+            second.accounts.add(sample_account("acc-b", phone="13800000001"))
+            first.commit()
+            with _refused(DuplicateAccount, codes={"account.duplicate"}):
+                second.commit()
+        with store.unit_of_work() as uow:
+            assert [a.id for a in uow.accounts.list()] == ["acc-a"]
+            assert uow.accounts.by_phone("13800000001") == sample_account(
+                "acc-a", phone="13800000001"
+            )
+
+    def test_a_deleted_account_frees_its_phone_and_bindings(self) -> None:
+        alice = sample_account("acc-a", phone="13800000001")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(alice)
+            uow.accounts.add(sample_account("acc-n1", phone=None, external_ids=frozenset()))
+            uow.commit()
+        deleted = attrs.evolve(
+            alice,
+            version=alice.version + 1,
+            status=AccountStatus.DELETED,
+            phone=None,
+            password_hash=None,
+            external_ids=frozenset(),
+            deleted_at=T0 + timedelta(days=5),
+        )
+        with store.unit_of_work() as uow:
+            uow.accounts.save(deleted, expected_version=alice.version)
+            uow.commit()
+        successor = sample_account("acc-z", phone="13800000001", external_ids=alice.external_ids)
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get("acc-a") == deleted
+            assert uow.accounts.by_phone("13800000001") is None
+            for identity in alice.external_ids:
+                assert uow.accounts.by_external(identity.provider, identity.subject) is None
+            uow.accounts.add(successor)  # the phone and the binding are free again
+            uow.accounts.add(sample_account("acc-n2", phone=None, external_ids=frozenset()))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.by_phone("13800000001") == successor
+            assert uow.accounts.get("acc-a") == deleted
+            assert uow.accounts.by_external("zzd", "zzd-acc-a") == successor
+            assert [a.id for a in uow.accounts.list()] == ["acc-a", "acc-n1", "acc-n2", "acc-z"]
+
+    # --- sessions and idempotency ---------------------------------------------------------
+
+    def test_sessions_put_replace_and_revoke_all(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.sessions.put(sample_session("t-1", "acc-a"))
+            uow.sessions.put(sample_session("t-2", "acc-a", password_change_only=False))
+            uow.sessions.put(sample_session("t-3", "acc-a", revoked=True))
+            uow.sessions.put(sample_session("t-4", "acc-b"))
+            uow.commit()
+        seen = sample_session("t-1", "acc-a", last_seen=T0 + timedelta(hours=5))
+        with store.unit_of_work() as uow:
+            uow.sessions.put(seen)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.sessions.get("t-1") == seen
+            assert uow.sessions.revoke_all("acc-a") == 2
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.sessions.get("t-1") == attrs.evolve(seen, revoked=True)
+            assert uow.sessions.get("t-2") == sample_session(
+                "t-2", "acc-a", password_change_only=False, revoked=True
+            )
+            assert uow.sessions.get("t-4") == sample_session("t-4", "acc-b")
+            assert uow.sessions.revoke_all("acc-a") == 0
+            assert uow.sessions.revoke_all("nobody") == 0
+
+    def test_a_refresh_never_brings_back_a_revoked_session(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.sessions.put(sample_session("t-1", "acc-a"))
+            uow.commit()
+        with store.unit_of_work() as refresher:
+            seen = refresher.sessions.get("t-1")  # authenticate reads the live session…
+            assert seen is not None
+            with store.unit_of_work() as owner:  # …the owner changes the password meanwhile…
+                assert owner.sessions.revoke_all("acc-a") == 1
+                owner.commit()
+            refresher.sessions.put(attrs.evolve(seen, last_seen=T0 + timedelta(hours=1)))
+            refresher.commit()  # …and the refresh lands after the revocation
+        with store.unit_of_work() as uow:
+            found = uow.sessions.get("t-1")
+            assert found is not None
+            assert found.revoked
+
+    def test_idempotency_key_is_added_once(self) -> None:
+        record = sample_idempotency_record("acc-a:req-1")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.idempotency.add(record)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.idempotency.add(IdempotencyRecord(record.key, "0" * 64, "item-other"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.idempotency.get(record.key) == record
+            assert uow.idempotency.get("acc-a:req-%") is None
+
+    # --- queries --------------------------------------------------------------------------
+
+    def test_find_and_count_match_the_reference_for_every_filter(self) -> None:
+        corpus = query_corpus()
+        store = self.seeded_store(items=corpus)
+        pagings = [(None, 0), (3, 0), (3, 2), (0, 0), (None, 5), (50, 100), (1, 15)]
+        with store.unit_of_work() as uow:
+            for query in qst.ITEM_FILTERS:
+                expected_count = len(filter_items(corpus, query))
+                assert uow.items.count(query) == expected_count, query
+                for order in ItemOrder:
+                    for limit, offset in pagings:
+                        paged = attrs.evolve(query, order=order, limit=limit, offset=offset)
+                        expected = filter_items(corpus, paged)
+                        found = uow.items.find(paged)
+                        assert _ids(found) == _ids(expected), paged
+                        assert found == expected, paged
+                        assert uow.items.count(paged) == expected_count, paged
+
+    def test_assignments_match_the_reference_for_every_filter(self) -> None:
+        corpus = query_corpus()
+        store = self.seeded_store(items=corpus)
+        with store.unit_of_work() as uow:
+            for query in qst.ASSIGNMENT_FILTERS:
+                expected = filter_assignments(corpus, query)
+                found = uow.items.assignments(query)
+                assert _pairs(found) == _pairs(expected), query
+                assert found == expected, query
+
+    def test_find_orders_urgent_first_then_by_submission(self) -> None:
+        store = self.seeded_store(items=query_corpus())
+        with store.unit_of_work() as uow:
+            found = uow.items.find(ItemQuery(jurisdiction="zhoushan", order=ItemOrder.URGENT_FIRST))
+        urgent = [i for i in found if i.urgent]
+        assert found[: len(urgent)] == urgent
+        assert urgent
+        keys = [(i.submitted_at or i.created_at, i.id) for i in urgent]
+        assert keys == sorted(keys)
+
+    def test_published_only_means_adopted_not_secret_and_no_opt_out(self) -> None:
+        corpus = query_corpus()
+        store = self.seeded_store(items=corpus)
+        with store.unit_of_work() as uow:
+            found = uow.items.find(ItemQuery(published_only=True))
+        assert found
+        assert all(i.state in ADOPTED_STATES and not i.secret and not i.opted_out for i in found)
+        assert {i.id for i in found} == {i.id for i in corpus if i.published}
+
+    def test_statistics_match_the_reference(self) -> None:
+        corpus = statistics_corpus()
+        store = self.seeded_store(items=corpus)
+        with store.unit_of_work() as uow:
+            for query in qst.STATISTICS_QUERIES:
+                assert uow.items.statistics(query) == statistics_of(corpus, query), query
+        # saving rewrites what the aggregates read: change every third item and compare again
+        changed = {item.id: _bump(item, **_statistics_change(item)) for item in corpus[::3]}
+        with store.unit_of_work() as uow:
+            for item in changed.values():
+                uow.items.save(item, expected_version=item.version - 1)
+            uow.commit()
+        now = [changed.get(item.id, item) for item in corpus]
+        with store.unit_of_work() as uow:
+            for query in qst.STATISTICS_QUERIES:
+                assert uow.items.statistics(query) == statistics_of(now, query), query
+
+    def test_statistics_of_an_empty_store_are_empty(self) -> None:
+        store = self.new_store()
+        query = StatisticsQuery(None, Period.year(2025), date(2025, 6, 1))
+        with store.unit_of_work() as uow:
+            assert uow.items.statistics(query) == Statistics(query)
+
+    def test_statistics_match_the_reference_on_random_items(self) -> None:
+        @self.property_settings()
+        @given(
+            items=st.lists(qst.statistics_items(), max_size=6, unique_by=lambda i: i.id),
+            queries=st.lists(qst.statistics_queries(), min_size=1, max_size=4),
+        )
+        def check(items: list[Item], queries: list[StatisticsQuery]) -> None:
+            store = self.seeded_store(items=items)
+            with store.unit_of_work() as uow:
+                for query in queries:
+                    assert uow.items.statistics(query) == statistics_of(items, query), query
+
+        check()
+
+    def test_find_and_assignments_match_the_reference_on_random_items(self) -> None:
+        @self.property_settings()
+        @given(
+            items=st.lists(qst.items(), max_size=8, unique_by=lambda i: i.id),
+            queries=st.lists(qst.item_queries(), min_size=1, max_size=4),
+            assignment_queries=st.lists(qst.assignment_queries(), min_size=1, max_size=3),
+        )
+        def check(
+            items: list[Item],
+            queries: list[ItemQuery],
+            assignment_queries: list[AssignmentQuery],
+        ) -> None:
+            store = self.seeded_store(items=items)
+            with store.unit_of_work() as uow:
+                for item in items:
+                    assert uow.items.get(item.id) == item
+                for query in queries:
+                    assert uow.items.find(query) == filter_items(items, query)
+                    unpaged = attrs.evolve(query, limit=None, offset=0)
+                    assert uow.items.count(query) == len(filter_items(items, unpaged))
+                for assignment_query in assignment_queries:
+                    expected = filter_assignments(items, assignment_query)
+                    assert uow.items.assignments(assignment_query) == expected
+
+        check()
