@@ -1,21 +1,32 @@
 """Random command sequences by random actors through the service, checked after every step.
 
-Invariants: only legal transitions; every issued item carries 初审, deputy review and a signature
-of the required tier in order; published ⇒ adopted ∧ not 涉密 ∧ no opt-out; no deadline earlier
-than 15 working days after assignment; a unit never sees an item not assigned to it; replaying an
-item's events rebuilds it; a refused command changes nothing.
+Invariants: only legal transitions; exactly the adopted items were issued, each after 初审,
+deputy review and a signature of the required tier, in order, by nobody among its authors or
+merged authors; published ⇔ adopted ∧ not 涉密 ∧ no opt-out; no deadline earlier than 15 working
+days after assignment; a unit sees an item only through a live assignment (not cancelled or
+reassigned away) or when it is published, and its inbox holds exactly its open assignments; the
+authors of a merged item are credited with its target; replaying an item's events rebuilds it;
+store statistics give the reference bulletin; a refused command changes nothing.
+
+:class:`FixedRun` replays chosen command sequences under the same checks, so the paths where
+the rules were refined later (cancelled and reassigned assignments, merges, opt-outs, closed
+rating windows) are covered on every run, not only when Hypothesis happens to reach them.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
+    INVARIANT_MARKER,
     Bundle,
     RuleBasedStateMachine,
     initialize,
@@ -25,15 +36,18 @@ from hypothesis.stateful import (
 
 from qiandao import (
     SHANGHAI,
+    Access,
     Account,
     Actor,
     AdoptionLevel,
     Assignment,
     AssignmentState,
+    CreditKind,
+    DeadlineStatus,
+    Destination,
     Item,
     ItemState,
     LeaderRank,
-    NotFound,
     Period,
     Qiandao,
     QiandaoError,
@@ -45,17 +59,19 @@ from qiandao import (
     StatisticsQuery,
     Unit,
     bulletin,
+    credits_of,
     replay,
     statistics_of,
 )
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import ITEM_TRANSITIONS, ItemCommand
+from qiandao.rules.lifecycle import ADOPTED_STATES, ITEM_TRANSITIONS, ItemCommand
 from qiandao.rules.tiers import check_signer, required_signer
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing import ManualClock
 from qiandao_adapters.memory import MemoryStore
 from tests.bulletin_reference import reference_bulletin
+from tests.helpers import fails
 
 CALENDAR = ChinaWorkdays.official()
 RULES = RuleSet.zhoushan()
@@ -78,6 +94,21 @@ ACTORS = {
 }
 UNITS = ("unit-1", "unit-2", "unit-3")
 UNIT_ACTORS = [a for a in ACTORS.values() if a.role is Role.HANDLING_UNIT]
+UNIT_OF = {a.unit_id: a for a in UNIT_ACTORS}
+# A unit keeps access to an item through its assignment until the office cancels the assignment
+# or moves it to another unit (DESIGN §2.6; "a unit reassigned away or cancelled loses access").
+GONE_ASSIGNMENT_STATES = frozenset({AssignmentState.CANCELLED, AssignmentState.REASSIGNED})
+# 第九条 in order: the stage each review decision leads to (None: issued). Passing moves on;
+# sending back moves one stage back; 初审's return goes to the author, who resubmits to 初审.
+REVIEW_STEPS: dict[tuple[ReviewStage, ReviewDecision], ReviewStage | None] = {
+    (ReviewStage.PRELIMINARY, ReviewDecision.PASSED): ReviewStage.DEPUTY,
+    (ReviewStage.PRELIMINARY, ReviewDecision.RETURNED): ReviewStage.PRELIMINARY,
+    (ReviewStage.DEPUTY, ReviewDecision.PASSED): ReviewStage.SIGNOFF,
+    (ReviewStage.DEPUTY, ReviewDecision.RETURNED): ReviewStage.PRELIMINARY,
+    (ReviewStage.SIGNOFF, ReviewDecision.PASSED): None,
+    (ReviewStage.SIGNOFF, ReviewDecision.RETURNED): ReviewStage.DEPUTY,
+}
+INBOX_PAGE = 500  # the largest page the service gives; a run makes far fewer items
 actors = st.sampled_from(sorted(ACTORS))
 # "@author" is the item's lead author and "@unit" the unit of the chosen assignment: the right
 # actor half of the time, anybody the other half, so that both paths are exercised.
@@ -93,17 +124,35 @@ texts = st.text(
     alphabet=st.sampled_from("海岛渔民养老保险交通医疗教育'\";--%_😀 "), min_size=0, max_size=12
 )
 reasons = st.one_of(st.just(""), st.just("不属于本单位职责范围"), texts)
-destinations = st.lists(
-    st.sampled_from(
-        [
-            "forward_to_departments",
-            "report_to_city_leaders",
-            "report_to_principal_leaders_and_province",
-        ]
-    ),
-    min_size=0,
-    max_size=3,
+
+
+def destination_values(min_size: int) -> st.SearchStrategy[list[str]]:
+    """Destinations as a host sends them: values, possibly repeated (and, here, possibly none)."""
+    return st.lists(st.sampled_from([d.value for d in Destination]), min_size=min_size, max_size=3)
+
+
+destinations = destination_values(0)
+
+BEFORE_HANDLING = frozenset(
+    {
+        ItemState.DRAFT,
+        ItemState.SUBMITTED,
+        ItemState.RETURNED,
+        ItemState.IN_REVIEW,
+        ItemState.AWAITING_SIGNOFF,
+        ItemState.ISSUED,
+    }
 )
+# Handling's side paths (申退, 撤销, 改派, 驳回申退, 延期, 重新办理) and who takes each.
+SIDE_PATHS = {
+    "decline": UNIT,
+    "request_extension": UNIT,
+    "cancel_assignment": "e1",
+    "reassign": "e1",
+    "overrule": "e1",
+    "approve_extension": "e1",
+    "order_rehandle": "e1",
+}
 
 # Item-level commands whose success moves the item exactly as the transition table says.
 TABLE_COMMANDS: dict[str, ItemCommand] = {
@@ -117,6 +166,7 @@ TABLE_COMMANDS: dict[str, ItemCommand] = {
     "send_back": ItemCommand.SEND_BACK,
     "sign": ItemCommand.SIGN,
     "close": ItemCommand.CLOSE,
+    "merge": ItemCommand.MERGE,
 }
 
 
@@ -172,19 +222,28 @@ class WorkflowMachine(RuleBasedStateMachine):
             return next(a for a in UNIT_ACTORS if a.unit_id == unit_id)
         return ACTORS[who]
 
-    def attempt(self, item_id: str, name: str, call: Callable[[], Item], actor: Actor) -> None:
-        """Run a command; on refusal, nothing changed; on success, the table was obeyed."""
-        before = self.load(item_id)
+    def attempt(
+        self,
+        item_id: str,
+        name: str,
+        call: Callable[[], Item],
+        actor: Actor,
+        *,
+        also: Sequence[str] = (),
+    ) -> None:
+        """Run a command; on refusal, nothing changed (neither ``item_id`` nor the items in
+        ``also``); on success, the table was obeyed."""
+        before = {i: self.load(i) for i in (item_id, *also)}
         try:
             after = call()
         except QiandaoError as error:
             assert error.code, error
-            unchanged = self.load(item_id)
-            assert unchanged == before, f"{name} refused with {error.code} but changed the item"
+            for i, was in before.items():
+                assert self.load(i) == was, f"{name} refused with {error.code} but changed {i}"
             return
         command = TABLE_COMMANDS.get(name)
         if command is not None:
-            assert ITEM_TRANSITIONS[(before.state, command, actor.role)] == after.state
+            assert ITEM_TRANSITIONS[(before[item_id].state, command, actor.role)] == after.state
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -252,6 +311,15 @@ class WorkflowMachine(RuleBasedStateMachine):
             "pass_preliminary",
             lambda: self.qd.pass_preliminary(actor, item, destinations=chosen, body=body),
             actor,
+        )
+
+    @rule(source=items, into=items, who=mostly("e1"))
+    def merge(self, source: str, into: str, who: str) -> None:
+        if source not in self.known or into not in self.known:
+            return
+        actor = ACTORS[who]
+        self.attempt(
+            source, "merge", lambda: self.qd.merge(actor, source, into), actor, also=[into]
         )
 
     @rule(item=items, who=mostly("d1"), chosen=st.one_of(st.none(), destinations))
@@ -343,6 +411,35 @@ class WorkflowMachine(RuleBasedStateMachine):
         }
         self.attempt(item, name, calls[name], actor)
 
+    @rule(
+        item=items,
+        index=st.integers(0, 3),
+        name=st.sampled_from(sorted(SIDE_PATHS)),
+        unit=st.sampled_from(UNITS),
+    )
+    def side_path(self, item: str, index: int, name: str, unit: str) -> None:
+        """A side path of handling by the actor it belongs to, on an item first taken (by the
+        natural steps) as far as an open assignment, so that random runs reach declines,
+        cancellations, reassignments, extensions and re-handling often."""
+        if item not in self.known:
+            return
+        forward = [Destination.FORWARD_TO_DEPARTMENTS.value]
+        for _ in range(6):
+            current = self.load(item)
+            if current.open_assignments or current.state not in BEFORE_HANDLING:
+                break
+            self._next_step(item, forward, Rating.DISSATISFIED)
+        self.handle(
+            item=item,
+            who=SIDE_PATHS[name],
+            index=index,
+            name=name,
+            reason="不属于本单位职责范围",
+            workdays=5,
+            rating=Rating.DISSATISFIED,
+            unit=unit,
+        )
+
     @rule(item=items, who=mostly("e1", AUTHOR), kind=st.integers(0, 4), flag=st.booleans())
     def feedback(self, item: str, who: str, kind: int, flag: bool) -> None:
         if item not in self.known:
@@ -363,17 +460,7 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     @rule(
         item=items,
-        chosen=st.lists(
-            st.sampled_from(
-                [
-                    "forward_to_departments",
-                    "report_to_city_leaders",
-                    "report_to_principal_leaders_and_province",
-                ]
-            ),
-            min_size=1,
-            max_size=3,
-        ),
+        chosen=destination_values(1),
         rating=st.sampled_from([Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.DISSATISFIED]),
         steps=st.integers(1, 8),
     )
@@ -461,25 +548,31 @@ class WorkflowMachine(RuleBasedStateMachine):
                 assert replay(uow.events.for_item(item.id)) == item
 
     @invariant()
-    def issued_items_were_reviewed_in_order(self) -> None:
+    def adopted_items_were_issued_after_every_review_in_order(self) -> None:
         for item in self.all_items():
+            # issued_at is set by signing, the only way into the adopted states
+            assert (item.issued_at is not None) == (item.state in ADOPTED_STATES), item.state
             if item.issued_at is None:
                 continue
-            passed = [r for r in item.reviews if r.decision is ReviewDecision.PASSED]
-            stages = [r.stage for r in passed]
-            assert stages[-3:] == [ReviewStage.PRELIMINARY, ReviewStage.DEPUTY, ReviewStage.SIGNOFF]
-            signer = passed[-1].role
-            check_signer(signer, item.destinations, RULES.tiers)
-            assert not {r.actor_id for r in item.reviews} & item.authors
+            stage: ReviewStage | None = ReviewStage.PRELIMINARY
+            for review in item.reviews:
+                assert review.stage is stage, [(r.stage, r.decision) for r in item.reviews]
+                assert (review.stage, review.decision) in REVIEW_STEPS, review
+                stage = REVIEW_STEPS[(review.stage, review.decision)]
+            assert stage is None  # the last review is the signature
+            check_signer(item.reviews[-1].role, item.destinations, RULES.tiers)
+            # self-review covers co-authors and merged authors (decision of 2026-11-30)
+            assert not {r.actor_id for r in item.reviews} & (item.authors | item.merged_authors)
 
     @invariant()
-    def publication_rule(self) -> None:
-        for item in self.all_items():
-            if item.published:
-                assert item.adopted and not item.secret and not item.opted_out
-            with self.store.unit_of_work() as uow:
-                listed = {i.id for i in uow.items.find(ItemQuery(published_only=True))}
-            assert (item.id in listed) == item.published
+    def published_exactly_when_adopted_not_secret_and_nobody_opted_out(self) -> None:
+        items = self.all_items()
+        with self.store.unit_of_work() as uow:
+            listed = {i.id for i in uow.items.find(ItemQuery(published_only=True))}
+        for item in items:
+            rule = item.state in ADOPTED_STATES and not item.secret and not item.opted_out
+            assert item.published == rule, item.id
+            assert (item.id in listed) == rule, item.id
 
     @invariant()
     def deadlines_never_early(self) -> None:
@@ -505,21 +598,50 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert bulletin(stats, RULES.points) == expected
 
     @invariant()
-    def units_see_only_their_items(self) -> None:
-        for item in self.all_items():
-            assigned = {a.unit_id for a in item.assignments}
+    def merged_authors_are_credited_with_the_target(self) -> None:
+        """Merged items are credited to every merged author when their target is adopted."""
+        items = {i.id: i for i in self.all_items()}
+        for item in items.values():
+            if item.state is ItemState.MERGED:
+                assert item.merged_into is not None
+                assert item.id in items[item.merged_into].merged_from
+            people: frozenset[str] = frozenset()
+            for source_id in item.merged_from:
+                source = items[source_id]
+                assert (source.state, source.merged_into) == (ItemState.MERGED, item.id)
+                people |= source.authors | source.merged_authors
+            assert people - item.authors <= item.merged_authors <= people
+            if item.state in ADOPTED_STATES:
+                credited = {c.person_id for c in credits_of(item) if c.kind is CreditKind.ADOPTED}
+                assert credited == item.authors | people
+
+    @invariant()
+    def units_see_items_only_through_live_assignments_or_publication(self) -> None:
+        """A unit sees the issued text of an item while it holds an assignment the office has
+        not cancelled or moved to another unit, and its own assignments only; otherwise only
+        a published item, as everybody does; anything else is "not found"."""
+        items = self.all_items()
+        for item in items:
+            live = {a.unit_id for a in item.assignments if a.state not in GONE_ASSIGNMENT_STATES}
             for unit in UNIT_ACTORS:
-                try:
+                if unit.unit_id in live:
                     view = self.qd.item_detail(unit, item.id)
-                except NotFound:
-                    assert unit.unit_id not in assigned
-                    continue
-                assert unit.unit_id in assigned or item.published
-                assert all(v.assignment.unit_id == unit.unit_id for v in view.assignments)
+                    assert view.access is Access.ISSUED_TEXT, view.access
+                    assert (view.body, view.texts, view.reviews) == (item.body, (), ())
+                    own = [a for a in item.assignments if a.unit_id == unit.unit_id]
+                    assert [v.assignment for v in view.assignments] == own
+                elif item.published:
+                    view = self.qd.item_detail(unit, item.id)
+                    assert (view.access, view.assignments) == (Access.PUBLISHED, ())
+                else:
+                    fails("not_found", partial(self.qd.item_detail, unit, item.id))
         for unit in UNIT_ACTORS:
-            for view in self.qd.inbox(unit):
-                item = self.load(view.id)
-                assert unit.unit_id in {a.unit_id for a in item.assignments}
+            waiting = {
+                item.id
+                for item in items
+                if any(a.unit_id == unit.unit_id and a.open for a in item.assignments)
+            }
+            assert {v.id for v in self.qd.inbox(unit, limit=INBOX_PAGE)} == waiting
 
 
 WorkflowMachine.TestCase.settings = settings(
@@ -530,3 +652,222 @@ WorkflowMachine.TestCase.settings = settings(
     deadline=None,
 )
 TestWorkflow = WorkflowMachine.TestCase
+
+
+# --- fixed runs ------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def invariants_of(machine_class: type[RuleBasedStateMachine]) -> list[Callable[[Any], None]]:
+    """The ``@invariant`` methods of a state machine class, as Hypothesis finds them."""
+    found = [
+        member
+        for _, member in inspect.getmembers(machine_class)
+        if getattr(member, INVARIANT_MARKER, None) is not None
+    ]
+    assert found, f"no invariants found on {machine_class.__name__}"
+    return found
+
+
+class FixedRun:
+    """Chosen steps on a workflow machine, checked as Hypothesis checks a random run.
+
+    The initializer runs first; after it and after every step every invariant of the machine's
+    class runs. ``run(run.machine.handle, item=…, …)`` calls one rule and returns its result.
+    """
+
+    def __init__(self, machine: WorkflowMachine | None = None) -> None:
+        self.machine = machine or WorkflowMachine()
+        self.invariants = invariants_of(type(self.machine))
+        self.machine.add_units()
+        self.check()
+
+    def __call__(self, step: Callable[..., T], /, **arguments: Any) -> T:
+        result = step(**arguments)
+        self.check()
+        return result
+
+    def check(self) -> None:
+        for check in self.invariants:
+            check(self.machine)
+
+    def item(self, item_id: str) -> Item:
+        return self.machine.load(item_id)
+
+    def draft(self, who: str = "m1", *, publish: bool = True) -> str:
+        """A submitted item by ``who`` (``m1`` writes with ``m2``)."""
+        m = self.machine
+        flags = {"urgent": False, "secret": False, "publish": publish, "submit": True}
+        item = self(m.draft, who=who, title="海岛交通", **flags)
+        assert isinstance(item, str) and item in m.known, item
+        return item
+
+    def progress(self, item: str, steps: int) -> Item:
+        """``steps`` natural next steps; forwarded to departments, assigned to unit-1 alone."""
+        chosen = [Destination.FORWARD_TO_DEPARTMENTS.value]
+        self(self.machine.progress, item=item, chosen=chosen, rating=Rating.SATISFIED, steps=steps)
+        return self.item(item)
+
+    def handle(self, item: str, name: str, who: str = "e1", *, unit: str = "unit-2") -> Item:
+        """One assignment command on the item's first assignment."""
+        fixed = {
+            "index": 0,
+            "reason": "不属于本单位职责范围",
+            "workdays": 5,
+            "rating": Rating.SATISFIED,
+        }
+        self(self.machine.handle, item=item, who=who, name=name, unit=unit, **fixed)
+        return self.item(item)
+
+    def assigned(self, *, publish: bool) -> str:
+        """An item submitted by m1, passed, approved, signed and assigned to unit-1 (lead)."""
+        item = self.draft(publish=publish)
+        found = self.progress(item, steps=4)
+        assert [(a.unit_id, a.state) for a in found.assignments] == [
+            ("unit-1", AssignmentState.PENDING)
+        ]
+        assert found.published is publish
+        return item
+
+
+def a_cancelled_assignment_hides_an_unpublished_item(run: FixedRun) -> None:
+    item = run.assigned(publish=False)
+    assert run.handle(item, "cancel_assignment").assignments[0].state is AssignmentState.CANCELLED
+    fails("not_found", partial(run.machine.qd.item_detail, UNIT_OF["unit-1"], item))
+
+
+def a_cancelled_assignment_leaves_a_unit_the_published_text(run: FixedRun) -> None:
+    item = run.assigned(publish=True)
+    assert run.handle(item, "cancel_assignment").assignments[0].state is AssignmentState.CANCELLED
+    view = run.machine.qd.item_detail(UNIT_OF["unit-1"], item)
+    assert (view.access, view.assignments) == (Access.PUBLISHED, ())
+
+
+def a_unit_reassigned_away_loses_the_item(run: FixedRun) -> None:
+    item = run.assigned(publish=False)
+    declined = run.handle(item, "decline", who=UNIT).assignments[0]
+    assert declined.state is AssignmentState.DECLINED  # still the unit's until the office acts
+    assert run.machine.qd.item_detail(UNIT_OF["unit-1"], item).access is Access.ISSUED_TEXT
+    moved = run.handle(item, "reassign", unit="unit-2").assignments
+    assert [(a.unit_id, a.state) for a in moved] == [
+        ("unit-1", AssignmentState.REASSIGNED),
+        ("unit-2", AssignmentState.PENDING),
+    ]
+    fails("not_found", partial(run.machine.qd.item_detail, UNIT_OF["unit-1"], item))
+    assert run.machine.qd.item_detail(UNIT_OF["unit-2"], item).access is Access.ISSUED_TEXT
+
+
+def merged_authors_are_credited_when_the_target_is_adopted(run: FixedRun) -> None:
+    target = run.draft("o1")
+    source = run.draft("m1")  # with m2
+    run(run.machine.merge, source=source, into=target, who="e1")
+    assert run.item(source).state is ItemState.MERGED
+    issued = run.progress(target, steps=3)
+    assert (issued.state, issued.authors, issued.merged_authors) == (
+        ItemState.ISSUED,
+        frozenset({"o1"}),
+        frozenset({"m1", "m2"}),
+    )
+    adopted = {c.person_id for c in credits_of(issued) if c.kind is CreditKind.ADOPTED}
+    assert adopted == {"o1", "m1", "m2"}
+
+
+def only_the_required_tier_signs(run: FixedRun) -> None:
+    item = run.draft()
+    m = run.machine
+    principal = [Destination.REPORT_TO_PRINCIPAL_LEADERS_AND_PROVINCE.value]
+    run(m.progress, item=item, chosen=principal, rating=Rating.SATISFIED, steps=2)
+    for lower in ("h1", "s1"):  # refused: the chair must sign
+        run(m.sign, item=item, who=lower)
+        assert run.item(item).state is ItemState.AWAITING_SIGNOFF
+    run(m.sign, item=item, who="c1")
+    assert run.item(item).state is ItemState.ISSUED
+
+
+def a_declined_assignment_waits_on_the_office(run: FixedRun) -> None:
+    """Past its due day a declined assignment is neither reminded nor counted overdue (the
+    office owes the next step); overruled, it is the unit's again, and overdue."""
+    item = run.assigned(publish=False)
+    run.handle(item, "decline", who=UNIT)
+    due = run.item(item).assignments[0].due
+    while local_day(run.machine.clock.now()) <= due:
+        run(run.machine.time_passes, hours=24 * 6)
+        run(run.machine.jobs)
+    declined = run.item(item).assignments[0]
+    assert (declined.state, declined.reminders) == (AssignmentState.DECLINED, frozenset())
+    overruled = run.handle(item, "overrule").assignments[0]
+    assert overruled.state is AssignmentState.ACCEPTED
+    run(run.machine.jobs)
+    assert DeadlineStatus.OVERDUE in run.item(item).assignments[0].reminders
+
+
+def publication_follows_consent_and_secrecy(run: FixedRun) -> None:
+    item = run.draft(publish=True)
+    assert run.progress(item, steps=3).published
+    m = run.machine
+    for who, kind, flag, published in (
+        (AUTHOR, 3, False, False),  # the author withdraws consent
+        (AUTHOR, 3, True, True),  # and gives it again
+        ("e1", 4, True, False),  # the office marks the item 涉密
+        ("e1", 4, False, True),  # and lifts the label
+    ):
+        run(m.feedback, item=item, who=who, kind=kind, flag=flag)
+        assert run.item(item).published is published
+
+
+def an_unrated_reply_is_closed_when_its_rating_window_ends(run: FixedRun) -> None:
+    item = run.assigned(publish=True)
+    replied = run.progress(item, steps=2)  # accepted, replied
+    assert replied.state is ItemState.REPLIED
+    closes = replied.assignments[0].rating_closes
+    assert closes is not None
+    while local_day(run.machine.clock.now()) <= closes:
+        run(run.machine.time_passes, hours=24 * 6)
+    run(run.machine.jobs)
+    lapsed = run.item(item).assignments[0]
+    assert (lapsed.rating, lapsed.rated_at is not None) == (Rating.NOT_RATED, True)
+    assert run.progress(item, steps=1).state is ItemState.CLOSED
+
+
+def sent_back_twice_then_issued(run: FixedRun) -> None:
+    """The deputy sends the item back to 初审, the signer back to the deputy: each step is
+    taken again, and the chain still reads 初审, deputy, signature in order."""
+    item = run.draft()
+    m = run.machine
+    reason = "请补充数据"
+    run.progress(item, steps=1)  # 初审 passed
+    run(m.with_reason, item=item, who="d1", name="send_back", reason=reason)  # to 初审
+    run.progress(item, steps=2)  # 初审 passed, deputy approved
+    run(m.with_reason, item=item, who="h1", name="send_back", reason=reason)  # to the deputy
+    issued = run.progress(item, steps=2)  # deputy approved, signed
+    assert issued.state is ItemState.ISSUED
+    p, d, s = ReviewStage.PRELIMINARY, ReviewStage.DEPUTY, ReviewStage.SIGNOFF
+    passed, returned = ReviewDecision.PASSED, ReviewDecision.RETURNED
+    assert [(r.stage, r.decision) for r in issued.reviews] == [
+        (p, passed),
+        (d, returned),
+        (p, passed),
+        (d, passed),
+        (s, returned),
+        (d, passed),
+        (s, passed),
+    ]
+
+
+FIXED_RUNS: tuple[Callable[[FixedRun], None], ...] = (
+    sent_back_twice_then_issued,
+    only_the_required_tier_signs,
+    a_cancelled_assignment_hides_an_unpublished_item,
+    a_cancelled_assignment_leaves_a_unit_the_published_text,
+    a_unit_reassigned_away_loses_the_item,
+    merged_authors_are_credited_when_the_target_is_adopted,
+    a_declined_assignment_waits_on_the_office,
+    publication_follows_consent_and_secrecy,
+    an_unrated_reply_is_closed_when_its_rating_window_ends,
+)
+
+
+@pytest.mark.parametrize("script", FIXED_RUNS, ids=lambda script: script.__name__)
+def test_fixed_run(script: Callable[[FixedRun], None]) -> None:
+    script(FixedRun())

@@ -3,7 +3,7 @@
 The workflow state machine drives a "twin" service: every command goes to a service on the
 in-memory store and to one on the SQL store under test (with identical id sequences). Both must
 succeed with equal results or refuse with the same error code, and after every step both stores
-hold exactly the same items.
+hold exactly the same items. The fixed runs of the workflow machine run the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import initialize, invariant
 
 from qiandao import Qiandao, QiandaoError
 from qiandao.ports.store import ItemQuery, Store
@@ -76,7 +77,7 @@ class DifferentialMachine(stateful.WorkflowMachine):
         self.sql_store = make_sql()
         self.qd = Twin(_service(self.store, self.clock), _service(self.sql_store, self.clock))  # type: ignore[assignment]
 
-    @stateful.initialize()
+    @initialize()
     def add_units(self) -> None:
         super().add_units()
         with self.store.unit_of_work() as source, self.sql_store.unit_of_work() as target:
@@ -86,7 +87,7 @@ class DifferentialMachine(stateful.WorkflowMachine):
                 target.accounts.add(account)
             target.commit()
 
-    @stateful.invariant()
+    @invariant()
     def both_stores_hold_the_same_items(self) -> None:
         with self.store.unit_of_work() as a, self.sql_store.unit_of_work() as b:
             assert a.items.find(ItemQuery()) == b.items.find(ItemQuery())
@@ -102,6 +103,15 @@ def _run(make_sql: Callable[[], Store]) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         )
         DifferentialMachine.TestCase("runTest").runTest()
+    finally:
+        DifferentialMachine.make_sql = None
+
+
+@pytest.mark.parametrize("script", stateful.FIXED_RUNS, ids=lambda script: script.__name__)
+def test_fixed_runs_agree(script: Callable[[stateful.FixedRun], None], backend: Backend) -> None:
+    DifferentialMachine.make_sql = backend.store
+    try:
+        script(stateful.FixedRun(DifferentialMachine()))
     finally:
         DifferentialMachine.make_sql = None
 
