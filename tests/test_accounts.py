@@ -553,6 +553,7 @@ def test_a_lockout_leaves_live_sessions_alone(svc: _Svc) -> None:
 def test_theft_report_locks_and_revokes(svc: _Svc, store: MemoryStore, clock: ManualClock) -> None:
     account, signed = _ready(svc)
     other = svc.sign_in(PHONE, NEW_PASSWORD)
+    assert signed.actor is not None
     locked = svc.report_theft(signed.actor, account.id)
     assert locked.status is AccountStatus.LOCKED
     assert locked.locked_until is None

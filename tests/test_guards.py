@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from qiandao import Actor, DraftInput, RuleSet
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import IntakeRules
@@ -85,13 +88,12 @@ def test_report_up_goes_only_to_the_parent() -> None:
 def test_bad_argument_types_get_domain_errors() -> None:
     world = make_world()
     item = world.qd.submit_new(world.member, PAYLOAD)
-    for destinations in (None, 5, "forward_to_departments"):
-        refused(
-            world,
-            item.id,
-            "input.invalid",
-            lambda d=destinations: world.qd.pass_preliminary(world.editor, item.id, destinations=d),
+    not_a_list: list[Any] = [None, 5, "forward_to_departments"]
+    for destinations in not_a_list:
+        passing = partial(
+            world.qd.pass_preliminary, world.editor, item.id, destinations=destinations
         )
+        refused(world, item.id, "input.invalid", passing)
     for year, quarter in (("2026", 1), (99999, 1), (2026, 5), (None, 1)):
         try:
             world.qd.quarterly_bulletin(world.editor, year, quarter)  # type: ignore[arg-type]

@@ -80,7 +80,7 @@ def test_a_failed_adoption_can_be_run_again(tmp_path: Path) -> None:
             return _FailOnce(inner.unit_of_work(), budget)
 
     world.qd.notifier = None  # only the items' own commits count here
-    world.qd.store = Flaky()  # type: ignore[assignment]
+    world.qd.store = Flaky()
     with pytest.raises(StoreUnavailable):
         world.qd.adopt_calendar(official)
     world.qd.store = inner

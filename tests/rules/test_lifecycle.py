@@ -62,9 +62,9 @@ def test_assignment_table_is_total() -> None:
 def test_terminal_states_allow_nothing() -> None:
     for state, role in itertools.product(TERMINAL_ITEM_STATES, Role):
         assert allowed_item_commands(state, role) == frozenset()
-    for state in (AssignmentState.REASSIGNED, AssignmentState.CANCELLED):
+    for ended in (AssignmentState.REASSIGNED, AssignmentState.CANCELLED):
         for role in Role:
-            assert allowed_assignment_commands(state, role) == frozenset()
+            assert allowed_assignment_commands(ended, role) == frozenset()
 
 
 def test_administrators_run_no_item_command() -> None:

@@ -48,7 +48,7 @@ class CrashingStore:
         self.crash_commits = 0
 
     def unit_of_work(self) -> UnitOfWork:
-        return _CrashingUnitOfWork(self.inner.unit_of_work(), self)  # type: ignore[return-value]
+        return _CrashingUnitOfWork(self.inner.unit_of_work(), self)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def _pending(store: Store) -> int:
 def test_crash_before_commit_delivers_nothing(raw_store: Store) -> None:
     store = CrashingStore(raw_store)
     notifier = RecordingNotifier()
-    qd = _service(store, notifier)  # type: ignore[arg-type]
+    qd = _service(store, notifier)
     store.crash_commits = 1
     with pytest.raises(Crash):
         qd.submit_new(MEMBER, PAYLOAD)
@@ -115,7 +115,7 @@ def test_crash_during_dispatch_loses_nothing(raw_store: Store) -> None:
 def test_crash_after_send_before_mark_resends_and_dedupes(raw_store: Store) -> None:
     store = CrashingStore(raw_store)
     notifier = RecordingNotifier()
-    qd = _service(store, notifier, dispatch=False)  # type: ignore[arg-type]
+    qd = _service(store, notifier, dispatch=False)
     qd.submit_new(MEMBER, PAYLOAD)
     qd.submit_new(MEMBER, {**PAYLOAD, "title": "第二条"})
     store.crash_commits = 1  # sends succeed, then the process dies before marking them
@@ -168,7 +168,7 @@ def test_no_transaction_is_open_while_sending(any_store: Store) -> None:
 def test_a_dispatch_failure_after_commit_does_not_fail_the_command(raw_store: Store) -> None:
     store = CrashingStore(raw_store)
     notifier = RecordingNotifier()
-    qd = _service(store, notifier)  # type: ignore[arg-type]
+    qd = _service(store, notifier)
     original = qd.dispatch
 
     def failing_dispatch(limit: int = 100) -> Any:
