@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, settings
 # before anything imports them: readable assertion failures from the shipped suites
 pytest.register_assert_rewrite("qiandao.testing")
 
+# files that exist only to be type-checked (mypy reads them; nothing runs them)
+collect_ignore = ["typing"]
+
 settings.register_profile("fast", max_examples=50, deadline=None)
 settings.register_profile(
     "ci",
