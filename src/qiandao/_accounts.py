@@ -22,7 +22,8 @@ from typing import NoReturn, TypeVar
 
 import attrs
 
-from qiandao._core import Actor, _Core
+from qiandao._core import Actor
+from qiandao._legacy import _LegacyCore
 from qiandao.accounts import (
     PasswordPolicy,
     check_password,
@@ -120,7 +121,7 @@ def _refuse_unusable(account: Account) -> None:
         )
 
 
-class AccountCommands(_Core):
+class AccountCommands(_LegacyCore):
     """Registration, sign-in, sessions, password change, theft reports, unlock and departure."""
 
     _dummy_hash: str | None = None

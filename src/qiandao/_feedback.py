@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 import attrs
 
-from qiandao._core import Actor, Decision, _Core
+from qiandao._core import Actor
+from qiandao._legacy import _LegacyCore
 from qiandao.errors import (
     InvalidInput,
     InvalidTransition,
@@ -16,7 +17,7 @@ from qiandao.errors import (
     PermissionDenied,
     SecrecyRefused,
 )
-from qiandao.events import Change, EventKind
+from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     AccountStatus,
     Commission,
@@ -33,6 +34,7 @@ from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import OFFICE_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.ruleset import parent_jurisdiction
 from qiandao.rules.text import clean_text, require_reason
+from qiandao.workflow.context import Decision
 
 __all__ = ["CommissionProgress", "FeedbackCommands", "InviteeProgress"]
 
@@ -73,7 +75,7 @@ def _day(value: object, field: str, today: date) -> date:
     return value
 
 
-class FeedbackCommands(_Core):
+class FeedbackCommands(_LegacyCore):
     """Feedback, publication, secrecy, reporting up (第十一、十四条) and commissions (第七条)."""
 
     # --- closing and feedback -------------------------------------------------------------
@@ -83,7 +85,7 @@ class FeedbackCommands(_Core):
 
         def decide(item: Item, now: datetime) -> Decision:
             state = self._item_step(actor, item, ItemCommand.CLOSE)
-            return [(EventKind.CLOSED, Change(state=state, fields={"closed_at": now}))]
+            return [(EventKind.CLOSED, Change(state=state, fields=ItemPatch(closed_at=now)))]
 
         return self._run(actor, item_id, decide)
 
@@ -184,7 +186,7 @@ class FeedbackCommands(_Core):
             if opted_out == item.opted_out:
                 return []
             note = "同意公开" if publish else "不同意公开"
-            change = Change(fields={"opted_out": opted_out}, note=note)
+            change = Change(fields=ItemPatch(opted_out=opted_out), note=note)
             return [(EventKind.PUBLICATION_CONSENT_SET, change)]
 
         return self._run(actor, item_id, decide)
@@ -211,7 +213,7 @@ class FeedbackCommands(_Core):
                     "并由系统管理员清除正文",
                     item=item.id,
                 )
-            return [(EventKind.RECLASSIFIED, Change(fields={"secret": secret}, note=why))]
+            return [(EventKind.RECLASSIFIED, Change(fields=ItemPatch(secret=secret), note=why))]
 
         return self._run(actor, item_id, decide)
 
@@ -275,7 +277,7 @@ class FeedbackCommands(_Core):
                     (EventKind.DRAFTED, Change(item=reported)),
                     (
                         EventKind.SUBMITTED,
-                        Change(state=ItemState.SUBMITTED, fields={"submitted_at": now}),
+                        Change(state=ItemState.SUBMITTED, fields=ItemPatch(submitted_at=now)),
                     ),
                 ],
                 actor,
@@ -288,7 +290,7 @@ class FeedbackCommands(_Core):
                 [
                     (
                         EventKind.REPORTED_UP,
-                        Change(state=state, fields={"reported_as": new_id}, note=target),
+                        Change(state=state, fields=ItemPatch(reported_as=new_id), note=target),
                     )
                 ],
                 actor,
@@ -296,7 +298,7 @@ class FeedbackCommands(_Core):
             )
             return created
 
-        return self._transact(work)
+        return self._legacy_transact(work)
 
     # --- commissions (约稿, 第七条) ------------------------------------------------------
 
@@ -349,7 +351,7 @@ class FeedbackCommands(_Core):
             uow.outbox.add([OutboxMessage(notice, now)])
             return commission
 
-        return self._transact(work)
+        return self._legacy_transact(work)
 
     def commission_progress(self, actor: Actor, commission_id: str) -> CommissionProgress:
         """Who was invited, what each has submitted and had adopted, and whether it is overdue."""

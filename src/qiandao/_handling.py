@@ -12,9 +12,10 @@ from datetime import date, datetime
 
 import attrs
 
-from qiandao._core import Actor, Decision, _Core
+from qiandao._core import Actor
+from qiandao._legacy import _LegacyCore
 from qiandao.errors import InvalidInput, InvalidTransition, NotFound, WindowClosed
-from qiandao.events import Change, EventKind
+from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import Assignment, ExtensionDecision, ExtensionRequest, Item, Reply, Unit
 from qiandao.ports.store import UnitOfWork
 from qiandao.rules.deadlines import (
@@ -42,6 +43,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import clean_text, require_reason
 from qiandao.rules.workdays import ProvisionalDate
+from qiandao.workflow.context import Decision
 
 __all__ = ["HandlingCommands"]
 
@@ -111,7 +113,7 @@ def _decided(assignment: Assignment, request: ExtensionRequest) -> tuple[Extensi
     return (*assignment.extensions[:-1], request)
 
 
-class HandlingCommands(_Core):
+class HandlingCommands(_LegacyCore):
     """Handling (第十条): assignment, decline, extensions, reply; rating (第十二条)."""
 
     # --- machinery ------------------------------------------------------------------------
@@ -461,7 +463,7 @@ class HandlingCommands(_Core):
             change = Change(
                 state=item_state,
                 assignment=again,
-                fields={"rehandles": item.rehandles + 1},
+                fields=ItemPatch(rehandles=item.rehandles + 1),
                 note=why,
             )
             return [(EventKind.REHANDLE_ORDERED, change)]

@@ -16,7 +16,7 @@ from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState, Ite
 from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
-from qiandao.rules.tiers import required_signer, signer_rank
+from qiandao.rules.tiers import may_sign
 from qiandao.rules.workdays import DeadlineExplanation
 from qiandao.statistics import StatisticsQuery
 
@@ -188,12 +188,6 @@ class QueryCommands(_Core):
         """
         tiers = self.rules_for(actor.jurisdiction).tiers
 
-        def mine(item: Item) -> bool:
-            needed = required_signer(item.destinations, tiers)
-            return needed is actor.role or (
-                tiers.allow_higher_signer and signer_rank(actor.role) > signer_rank(needed)
-            )
-
         query = ItemQuery(
             jurisdiction=actor.jurisdiction,
             states=frozenset({ItemState.AWAITING_SIGNOFF}),
@@ -204,7 +198,7 @@ class QueryCommands(_Core):
         with self.store.unit_of_work() as uow:
             while True:
                 page = uow.items.find(query)
-                found += [i for i in page if mine(i)]
+                found += [i for i in page if may_sign(actor.role, i.destinations, tiers)]
                 if len(found) >= limit or len(page) < (query.limit or 0):
                     break
                 query = attrs.evolve(query, offset=query.offset + len(page))

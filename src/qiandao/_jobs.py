@@ -14,7 +14,8 @@ from types import MappingProxyType
 
 import attrs
 
-from qiandao._core import Actor, Decision, _Core
+from qiandao._core import Actor
+from qiandao._legacy import _LegacyCore
 from qiandao.errors import ConcurrencyConflict, InvalidInput
 from qiandao.events import Change, EventKind
 from qiandao.model import Assignment, Item
@@ -30,6 +31,7 @@ from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 from qiandao.rules.workdays import ProvisionalDate
+from qiandao.workflow.context import Decision
 
 __all__ = ["SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
 
@@ -66,7 +68,7 @@ class JobReport:
         return sum(self.reminders.values())
 
 
-class JobCommands(_Core):
+class JobCommands(_LegacyCore):
     """The periodic job: reminders once each per deadline, rating windows closed; idempotent."""
 
     def _due_events(self, item: Item, now: datetime) -> tuple[Decision, list[DeadlineStatus]]:
@@ -180,7 +182,7 @@ class JobCommands(_Core):
                     self._stage(uow, item, decision, actor, now)
                 return len(decision)
 
-            changed += self._transact(work, any_conflict=True)
+            changed += self._legacy_transact(work, any_conflict=True)
         self.calendar = calendar
         return changed
 
