@@ -101,7 +101,7 @@ class _Core:
 
     # --- running commands -----------------------------------------------------------------
 
-    def context(self, jurisdiction: str, now: datetime) -> Context:
+    def _context(self, jurisdiction: str, now: datetime) -> Context:
         """What a decision about an item of ``jurisdiction`` may consult at ``now``."""
         return Context(self.rules_for(jurisdiction), self.calendar, now, self.new_id)
 
@@ -198,7 +198,7 @@ class Tx:
 
     def context(self, jurisdiction: str) -> Context:
         """The decision context for an item of ``jurisdiction``."""
-        return self._core.context(jurisdiction, self.now)
+        return self._core._context(jurisdiction, self.now)
 
     def stage(
         self,

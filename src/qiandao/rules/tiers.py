@@ -67,9 +67,12 @@ def signer_rank(role: Role) -> int:
 
 def check_destinations(value: Iterable[Destination | str]) -> frozenset[Destination]:
     """The destinations chosen at 初审 or review: a list of known values, at least one (第九条)."""
-    if isinstance(value, str) or not isinstance(value, Iterable):
+    if isinstance(value, frozenset) and all(type(v) is Destination for v in value):
+        chosen: frozenset[Destination] = value  # already parsed (an item's own destinations)
+    elif isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidInput("报送去向须为列表", field="destinations", article="第九条")
-    chosen = frozenset(Destination.parse(v) for v in value)
+    else:
+        chosen = frozenset(Destination.parse(v) for v in value)
     if not chosen:
         raise InvalidInput(
             "至少须确定一个报送去向（第九条）", field="destinations", article="第九条"
@@ -85,7 +88,10 @@ def required_signer(destinations: Iterable[Destination], rules: TierRules) -> Ro
 def may_sign(role: Role, destinations: Iterable[Destination], rules: TierRules) -> bool:
     """Whether ``role`` signs an item with these destinations: the required signer, or a higher
     one when the rules allow it (第九条). Used by the sign-off check and the signer's inbox."""
-    needed = required_signer(destinations, rules)
+    return _signs_for(role, required_signer(destinations, rules), rules)
+
+
+def _signs_for(role: Role, needed: Role, rules: TierRules) -> bool:
     return role is needed or (rules.allow_higher_signer and signer_rank(role) > signer_rank(needed))
 
 
@@ -102,7 +108,7 @@ def check_signer(
 ) -> Role:
     """Refuse a signer below the required tier (or above it when the setting forbids)."""
     needed = required_signer(destinations, rules)
-    if may_sign(role, destinations, rules):
+    if _signs_for(role, needed, rules):
         return needed
     raise WrongSigner(
         f"该信息须由{needed.label}签发（第九条）",
