@@ -112,6 +112,7 @@ class _Core:
         *,
         any_conflict: bool = False,
         attempts: int = _ATTEMPTS,
+        dispatch: bool = True,
     ) -> T:
         """The one command runner: run ``work`` in a unit of work, commit, then dispatch.
 
@@ -121,6 +122,8 @@ class _Core:
         conflict the store marks ``retryable`` (a serialization failure or deadlock: nothing was
         written) runs the whole command again on fresh data; ``any_conflict`` also retries plain
         version conflicts (where a retry is known to be safe, e.g. idempotent submits).
+        ``dispatch=False`` leaves the notices in the outbox for the caller to send once after a
+        batch of commands (the periodic job).
         """
         now = self.now()
         for attempt in range(1, attempts + 1):
@@ -132,7 +135,8 @@ class _Core:
             except ConcurrencyConflict as conflict:
                 if attempt == attempts or not (any_conflict or conflict.details.get("retryable")):
                     raise
-        self._after_commit()
+        if dispatch:
+            self._after_commit()
         return result
 
     def _on_item(

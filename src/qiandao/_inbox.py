@@ -12,7 +12,12 @@ from qiandao.model import Assignment, Item, ReviewRecord, TextVersion
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
 from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
-from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState, ItemState
+from qiandao.rules.lifecycle import (
+    AWAITING_UNIT_STATES,
+    OPEN_ASSIGNMENT_STATES,
+    AssignmentState,
+    ItemState,
+)
 from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
@@ -216,14 +221,15 @@ class QueryCommands(_Core):
         return list(views.values())
 
     def overdue(
-        self, actor: Actor, *, very: bool = False, limit: int = 100, now: datetime | None = None
+        self, actor: Actor, *, very: bool = False, limit: int = 100
     ) -> list[tuple[ItemView, AssignmentView]]:
-        """Unreplied assignments past their deadline (or very overdue), oldest due first.
+        """Assignments whose unit owes a reply past the deadline (or very overdue), oldest first.
 
-        The cut-off date is computed once so the store can answer with one indexed query.
+        A declined assignment waits on the office, not the unit, and is not listed. The cut-off
+        date is computed once so the store can answer with one indexed query.
         """
         _page(limit)
-        now = now or self.now()
+        now = self.now()
         today = local_day(now)
         if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:
             raise PermissionDenied("只有办公室工作人员和承办单位可以查看逾期清单")
@@ -234,7 +240,7 @@ class QueryCommands(_Core):
         query = AssignmentQuery(
             jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
             unit_id=actor.unit_id if actor.role is Role.HANDLING_UNIT else None,
-            states=frozenset(OPEN_ASSIGNMENT_STATES),
+            states=AWAITING_UNIT_STATES,
             due_before=date.fromordinal(cutoff.toordinal()),
             limit=limit,
         )
