@@ -6,7 +6,9 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
+from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._review import DraftInput
+from qiandao.accounts import PasswordPolicy
 from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
@@ -62,9 +64,17 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
-from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus
+from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, WorkdayCalendar
 from qiandao.rules.lifecycle import AssignmentCommand, AssignmentState, ItemCommand, ItemState
-from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank, Period, PointsTable
+from qiandao.rules.points import (
+    AdoptionLevel,
+    Credit,
+    CreditKind,
+    LeaderRank,
+    Period,
+    PointsTable,
+    RankedScore,
+)
 from qiandao.rules.publication import Access
 from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
@@ -81,12 +91,15 @@ from qiandao.statistics import (
     UnitCounts,
     statistics_of,
 )
+from qiandao.workflow import Context, Decision
+from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONVERTER",
     "SHANGHAI",
+    "SYSTEM_ACTOR_ID",
     "Access",
     "Account",
     "AccountError",
@@ -106,7 +119,9 @@ __all__ = [
     "Channel",
     "ChinaWorkdays",
     "Commission",
+    "CommissionProgress",
     "ConcurrencyConflict",
+    "Context",
     "Credit",
     "CreditKey",
     "CreditKind",
@@ -114,6 +129,7 @@ __all__ = [
     "DeadlinePassed",
     "DeadlineRules",
     "DeadlineStatus",
+    "Decision",
     "Destination",
     "DispatchReport",
     "DraftInput",
@@ -134,15 +150,18 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "InvalidWorkdayCount",
+    "InviteeProgress",
     "Item",
     "ItemCommand",
     "ItemState",
     "ItemView",
+    "JobReport",
     "JurisdictionDenied",
     "LeaderRank",
     "LimitExceeded",
     "NotFound",
     "PasswordChangeRequired",
+    "PasswordPolicy",
     "PasswordPolicyViolation",
     "PasswordProfile",
     "Period",
@@ -152,6 +171,7 @@ __all__ = [
     "PointsTable",
     "Qiandao",
     "QiandaoError",
+    "RankedScore",
     "Rating",
     "RatingRules",
     "ReasonRequired",
@@ -176,6 +196,7 @@ __all__ = [
     "UnitCounts",
     "UnitLine",
     "WindowClosed",
+    "WorkdayCalendar",
     "WrongSigner",
     "YearOutOfRange",
     "__version__",

@@ -139,7 +139,7 @@ class FeedbackCommands(_Core):
     def commission_progress(self, actor: Actor, commission_id: str) -> CommissionProgress:
         """Who was invited, what each has submitted and had adopted, and whether it is overdue."""
         feedback.check_progress_reader(actor)
-        ctx = self.context(actor.jurisdiction, self.now())
+        ctx = self._context(actor.jurisdiction, self.now())
         with self.store.unit_of_work() as uow:
             commission = uow.commissions.get(commission_id)
             query = ItemQuery(jurisdiction=commission.jurisdiction, commission_id=commission.id)
