@@ -7,6 +7,7 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
 from qiandao._review import DraftInput
+from qiandao.accounts import PasswordPolicy
 from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
@@ -16,6 +17,7 @@ from qiandao.errors import (
     ConcurrencyConflict,
     DeadlinePassed,
     DuplicateAccount,
+    HasherMissing,
     IdempotencyConflict,
     InvalidDate,
     InvalidInput,
@@ -81,6 +83,7 @@ from qiandao.statistics import (
     UnitCounts,
     statistics_of,
 )
+from qiandao.workflow.accounts import SignIn
 
 __version__ = "0.1.0"
 
@@ -128,6 +131,7 @@ __all__ = [
     "FocusCategory",
     "GroupCounts",
     "GroupLine",
+    "HasherMissing",
     "IdempotencyConflict",
     "IntakeRules",
     "InvalidDate",
@@ -143,6 +147,7 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "PasswordChangeRequired",
+    "PasswordPolicy",
     "PasswordPolicyViolation",
     "PasswordProfile",
     "Period",
@@ -167,6 +172,7 @@ __all__ = [
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",
+    "SignIn",
     "Statistics",
     "StatisticsQuery",
     "StoreUnavailable",
