@@ -18,6 +18,7 @@ from qiandao.errors import (
     ConcurrencyConflict,
     DeadlinePassed,
     DuplicateAccount,
+    HasherMissing,
     IdempotencyConflict,
     InvalidDate,
     InvalidInput,
@@ -92,6 +93,7 @@ from qiandao.statistics import (
     statistics_of,
 )
 from qiandao.workflow import Context, Decision
+from qiandao.workflow.accounts import SignIn
 from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 
 __version__ = "0.1.0"
@@ -144,6 +146,7 @@ __all__ = [
     "FocusCategory",
     "GroupCounts",
     "GroupLine",
+    "HasherMissing",
     "IdempotencyConflict",
     "IntakeRules",
     "InvalidDate",
@@ -187,6 +190,7 @@ __all__ = [
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",
+    "SignIn",
     "Statistics",
     "StatisticsQuery",
     "StoreUnavailable",

@@ -20,7 +20,7 @@ import attrs
 from qiandao.actor import Actor
 from qiandao.errors import ConcurrencyConflict, InvalidInput
 from qiandao.events import Event, evolve
-from qiandao.model import Item
+from qiandao.model import Account, Item
 from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
@@ -28,6 +28,7 @@ from qiandao.ports.security import IdentityProvider, PasswordHasher
 from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.ruleset import RuleSet
+from qiandao.workflow.accounts import AccountChange
 from qiandao.workflow.context import Context, Decision
 
 __all__ = ["Actor", "DispatchReport", "Tx"]
@@ -138,6 +139,13 @@ class _Core:
         if dispatch:
             self._after_commit()
         return result
+
+    def _read(self, actor: Actor | None, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` on a unit of work that is never committed: a command's facts, read
+        before an effect outside any transaction (e.g. the account whose password is verified).
+        """
+        with self.store.unit_of_work() as uow:
+            return work(Tx(self, uow, actor, self.now()))
 
     def _on_item(
         self,
@@ -250,6 +258,31 @@ class Tx:
         if first is None:  # pragma: no cover - programming error
             raise ValueError("the first event must create the item")
         return self.stage(None, decision, item_id=first.id)
+
+    def add_account(self, account: Account) -> Account:
+        """Stage a new account (its first version)."""
+        self.uow.accounts.add(account)
+        return account
+
+    def save_account(self, before: Account, after: Account) -> Account:
+        """Stage ``after`` as the next version of the stored ``before`` (checked on save).
+
+        Nothing is written when nothing changed. The one place an account's version moves.
+        """
+        if after == before:
+            return before
+        saved = attrs.evolve(after, version=before.version + 1)
+        self.uow.accounts.save(saved, before.version)
+        return saved
+
+    def change_account(self, before: Account, change: AccountChange) -> Account:
+        """Stage an account decision: the account, then its sessions (ended, started, seen)."""
+        saved = self.save_account(before, change.account)
+        if change.end_sessions:
+            self.uow.sessions.revoke_all(saved.id)
+        if change.session is not None:
+            self.uow.sessions.put(change.session)
+        return saved
 
     def notify(self, notices: Sequence[Notice]) -> None:
         """Queue notices in the outbox; they are sent after commit, at least once."""
