@@ -9,6 +9,7 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy
+from qiandao.calendar import ChinaWorkdays, DeadlineExplanation, load_schedule
 from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
@@ -81,7 +82,6 @@ from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
 from qiandao.rules.tiers import Destination, TierRules
-from qiandao.rules.workdays import ChinaWorkdays, DeadlineExplanation, load_schedule
 from qiandao.service import Qiandao
 from qiandao.statistics import (
     CreditKey,

@@ -69,7 +69,7 @@ class _Core:
         dispatch_after_commit: bool = True,
     ) -> None:
         if calendar is None:
-            from qiandao.rules.workdays import ChinaWorkdays
+            from qiandao.calendar import ChinaWorkdays
 
             calendar = ChinaWorkdays.official()
         self.store = store

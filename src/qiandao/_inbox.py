@@ -7,6 +7,7 @@ from datetime import date, datetime
 import attrs
 
 from qiandao._core import Actor, _Core
+from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
 from qiandao.model import Assignment, Item, ReviewRecord, TextVersion
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
@@ -22,7 +23,6 @@ from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.tiers import may_sign
-from qiandao.rules.workdays import DeadlineExplanation
 from qiandao.statistics import StatisticsQuery
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]

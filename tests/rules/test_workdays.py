@@ -396,7 +396,7 @@ def test_json_schedule_same_structure(tmp_path: Path) -> None:
 
 
 def test_shipped_file_loads_as_a_schedule_file() -> None:
-    ref = resources.files("qiandao.rules").joinpath("data/schedules.toml")
+    ref = resources.files("qiandao.calendar").joinpath("data/schedules.toml")
     with resources.as_file(ref) as path:
         schedules = load_schedule(path)
     assert [s.year for s in schedules] == list(range(2018, 2027))

@@ -4,6 +4,7 @@ Lifecycle tables, approval tiers, Chinese working days and deadlines, rating, pu
 visibility, points, and the RuleSet a jurisdiction configures.
 """
 
+from qiandao.calendar import ChinaWorkdays, DeadlineExplanation, load_schedule
 from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, WorkdayCalendar, classify
 from qiandao.rules.lifecycle import (
     ASSIGNMENT_TRANSITIONS,
@@ -23,7 +24,6 @@ from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.tiers import Destination, TierRules, check_signer, required_signer
-from qiandao.rules.workdays import ChinaWorkdays, DeadlineExplanation, load_schedule
 
 __all__ = [
     "ASSIGNMENT_TRANSITIONS",
