@@ -31,9 +31,9 @@ from qiandao.rules.workdays import (
     MIN_YEAR,
     ChinaWorkdays,
     DayKind,
-    Notice,
     ProvisionalCount,
     ProvisionalDate,
+    ScheduleNotice,
     YearSchedule,
     load_schedule,
 )
@@ -365,7 +365,7 @@ def test_with_schedules_does_not_mutate() -> None:
         2027,
         {date(2027, 3, 1): "测试假日"},
         {},
-        (Notice("测试通知", "测试〔2026〕1号", date(2026, 11, 1)),),
+        (ScheduleNotice("测试通知", "测试〔2026〕1号", date(2026, 11, 1)),),
     )
     new = CAL.with_schedules(extra)
     assert new is not CAL

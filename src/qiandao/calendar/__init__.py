@@ -15,9 +15,9 @@ from qiandao.calendar.values import (
     DayKind,
     DeadlineExplanation,
     ExplainedDay,
-    Notice,
     ProvisionalCount,
     ProvisionalDate,
+    ScheduleNotice,
     YearSchedule,
 )
 
@@ -29,9 +29,9 @@ __all__ = [
     "DayKind",
     "DeadlineExplanation",
     "ExplainedDay",
-    "Notice",
     "ProvisionalCount",
     "ProvisionalDate",
+    "ScheduleNotice",
     "YearSchedule",
     "load_schedule",
 ]

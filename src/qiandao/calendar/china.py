@@ -21,9 +21,9 @@ from qiandao.calendar.values import (
     DayKind,
     DeadlineExplanation,
     ExplainedDay,
-    Notice,
     ProvisionalCount,
     ProvisionalDate,
+    ScheduleNotice,
     YearSchedule,
 )
 from qiandao.errors import InvalidDate, InvalidWorkdayCount, YearOutOfRange
@@ -283,7 +283,7 @@ class ChinaWorkdays:
                 makeup.append(ExplainedDay(day, kind, s.makeup_workdays[day]))
             else:
                 skipped.append(ExplainedDay(day, kind, s.holidays.get(day, "")))
-        notices: dict[str, Notice] = {}
+        notices: dict[str, ScheduleNotice] = {}
         if n != 0:
             first, last = sorted((start + step, due))
             for year in range(first.year, last.year + 1):

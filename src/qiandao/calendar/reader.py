@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from qiandao.calendar.values import MAX_YEAR, MIN_YEAR, Notice, YearSchedule
+from qiandao.calendar.values import MAX_YEAR, MIN_YEAR, ScheduleNotice, YearSchedule
 from qiandao.errors import ScheduleFileError
 
 __all__ = ["check_schedule", "load_schedule", "official_schedules"]
@@ -107,7 +107,7 @@ class _Reader:
             npath = f"{path}.notices[{i}]"
             n = self.table(raw, npath, {"title", "number", "published"}, {"url"})
             notices.append(
-                Notice(
+                ScheduleNotice(
                     title=self.text(n["title"], f"{npath}.title"),
                     number=self.text(n["number"], f"{npath}.number"),
                     published=self.day(n["published"], f"{npath}.published"),

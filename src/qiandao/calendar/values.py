@@ -18,9 +18,9 @@ __all__ = [
     "DayKind",
     "DeadlineExplanation",
     "ExplainedDay",
-    "Notice",
     "ProvisionalCount",
     "ProvisionalDate",
+    "ScheduleNotice",
     "YearSchedule",
 ]
 
@@ -43,7 +43,7 @@ def _frozen_days(days: Mapping[date, str]) -> Mapping[date, str]:
 
 
 @attrs.frozen
-class Notice:
+class ScheduleNotice:
     """A State Council General Office notice that fixed a year's days off and make-up days."""
 
     title: str
@@ -59,7 +59,7 @@ class YearSchedule:
     year: int
     holidays: Mapping[date, str] = attrs.field(converter=_frozen_days, hash=False)
     makeup_workdays: Mapping[date, str] = attrs.field(converter=_frozen_days, hash=False)
-    notices: tuple[Notice, ...] = ()
+    notices: tuple[ScheduleNotice, ...] = ()
     provisional: bool = False
 
 
@@ -84,7 +84,7 @@ class DeadlineExplanation:
     counted: tuple[date, ...]
     skipped: tuple[ExplainedDay, ...]
     makeup_counted: tuple[ExplainedDay, ...]
-    notices: tuple[Notice, ...]
+    notices: tuple[ScheduleNotice, ...]
 
     def text(self) -> str:
         """A readable Chinese paragraph for people (the unit, the office)."""
