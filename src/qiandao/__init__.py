@@ -9,7 +9,15 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy
-from qiandao.calendar import ChinaWorkdays, DeadlineExplanation, load_schedule
+from qiandao.calendar import (
+    ChinaWorkdays,
+    DayKind,
+    DeadlineExplanation,
+    ExplainedDay,
+    ScheduleNotice,
+    YearSchedule,
+    load_schedule,
+)
 from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
@@ -66,7 +74,7 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
-from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, WorkdayCalendar
+from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
 from qiandao.rules.lifecycle import AssignmentCommand, AssignmentState, ItemCommand, ItemState
 from qiandao.rules.points import (
     AdoptionLevel,
@@ -127,6 +135,7 @@ __all__ = [
     "Credit",
     "CreditKey",
     "CreditKind",
+    "DayKind",
     "DeadlineExplanation",
     "DeadlinePassed",
     "DeadlineRules",
@@ -135,9 +144,11 @@ __all__ = [
     "Destination",
     "DispatchReport",
     "DraftInput",
+    "Due",
     "DuplicateAccount",
     "Event",
     "EventKind",
+    "ExplainedDay",
     "ExtensionDecision",
     "ExtensionRequest",
     "ExternalIdentity",
@@ -186,6 +197,7 @@ __all__ = [
     "RuleSet",
     "RuleSetError",
     "ScheduleFileError",
+    "ScheduleNotice",
     "SecrecyRefused",
     "SelfReviewForbidden",
     "Session",
@@ -203,6 +215,7 @@ __all__ = [
     "WorkdayCalendar",
     "WrongSigner",
     "YearOutOfRange",
+    "YearSchedule",
     "__version__",
     "bulletin",
     "credits_of",

@@ -8,7 +8,7 @@ re-handling) starts a fresh set of reminders.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 import attrs
 
@@ -42,18 +42,12 @@ from qiandao.rules.rating import (
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import clean_text, require_reason
-from qiandao.rules.workdays import ProvisionalDate
 from qiandao.workflow.context import Decision
 
 __all__ = ["HandlingCommands"]
 
 _AC = AssignmentCommand
 _DECIDE_IN = Callable[[UnitOfWork, Item, datetime], Decision]
-
-
-def _plain(day: date) -> date:
-    """A stored date is a plain ``date``; provisional-ness is kept in ``Assignment.provisional``."""
-    return date(day.year, day.month, day.day)
 
 
 def _reason(rules: RuleSet, reason: str | None) -> str:
@@ -138,9 +132,9 @@ class HandlingCommands(_LegacyCore):
             lead=lead,
             state=AssignmentState.PENDING,
             assigned_at=now,
-            due=_plain(due),
-            decline_until=_plain(decline_until(self.calendar, now, rules)),
-            provisional=isinstance(due, ProvisionalDate),
+            due=due.day,
+            decline_until=decline_until(self.calendar, now, rules).day,
+            provisional=due.provisional,
         )
 
     @staticmethod
@@ -343,17 +337,17 @@ class HandlingCommands(_LegacyCore):
                 decision=ExtensionDecision.APPROVED,
                 decided_by=actor.account_id,
                 decided_at=now,
-                new_due=_plain(new_due),
+                new_due=new_due.day,
             )
             granted = attrs.evolve(
                 assignment,
                 state=state,
-                due=_plain(new_due),
-                provisional=isinstance(new_due, ProvisionalDate),
+                due=new_due.day,
+                provisional=new_due.provisional,
                 extensions=_decided(assignment, decided),
                 reminders=frozenset(),
             )
-            note = f"延期至{new_due.isoformat()}"
+            note = f"延期至{new_due.day.isoformat()}"
             return [(EventKind.EXTENSION_APPROVED, Change(assignment=granted, note=note))]
 
         return self._run(actor, item_id, decide)
@@ -400,8 +394,8 @@ class HandlingCommands(_LegacyCore):
                 state=state,
                 replies=(*assignment.replies, Reply(body, actor.account_id, now)),
                 rating_closes=rating_window_closes(self.calendar, today, rules.rating),
-                reply_workdays=int(
-                    self.calendar.working_days_between(local_day(assignment.assigned_at), today)
+                reply_workdays=self.calendar.working_days_between(
+                    local_day(assignment.assigned_at), today
                 ),
             )
             decision: Decision = [(EventKind.REPLIED, Change(assignment=replied))]
@@ -452,8 +446,8 @@ class HandlingCommands(_LegacyCore):
             again = attrs.evolve(
                 assignment,
                 state=state,
-                due=_plain(due),
-                provisional=isinstance(due, ProvisionalDate),
+                due=due.day,
+                provisional=due.provisional,
                 rating=Rating.NOT_RATED,
                 rated_at=None,
                 rating_closes=None,

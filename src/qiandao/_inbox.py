@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import attrs
 
@@ -241,7 +241,7 @@ class QueryCommands(_Core):
             jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
             unit_id=actor.unit_id if actor.role is Role.HANDLING_UNIT else None,
             states=AWAITING_UNIT_STATES,
-            due_before=date.fromordinal(cutoff.toordinal()),
+            due_before=cutoff,
             limit=limit,
         )
         with self.store.unit_of_work() as uow:
@@ -263,13 +263,7 @@ class QueryCommands(_Core):
         if found is None:
             raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
         start = local_day(found.assigned_at)
-        explain = getattr(self.calendar, "explain", None)
-        if explain is None:
-            raise InvalidInput("当前日历不支持期限说明", field="calendar")
-        result: DeadlineExplanation = explain(
-            start, self.calendar.working_days_between(start, found.due)
-        )
-        return result
+        return self.calendar.explain(start, self.calendar.working_days_between(start, found.due))
 
     def quarterly_bulletin(self, actor: Actor, year: int, quarter: int) -> Bulletin:
         """The quarterly bulletin of the actor's jurisdiction (office staff only)."""

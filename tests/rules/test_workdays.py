@@ -1,4 +1,4 @@
-"""Tests of the Chinese working-day calendar (qiandao.rules.workdays)."""
+"""Tests of the Chinese working-day calendar (qiandao.calendar; also as qiandao.rules.workdays)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from workalendar.asia import China
 
+import qiandao.calendar
+import qiandao.rules.workdays
+from qiandao.calendar import (
+    MAX_WORKDAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    ChinaWorkdays,
+    DayKind,
+    ScheduleNotice,
+    YearSchedule,
+    load_schedule,
+)
 from qiandao.errors import (
     InvalidDate,
     InvalidWorkdayCount,
@@ -25,18 +37,7 @@ from qiandao.errors import (
     ScheduleFileError,
     YearOutOfRange,
 )
-from qiandao.rules.workdays import (
-    MAX_WORKDAYS,
-    MAX_YEAR,
-    MIN_YEAR,
-    ChinaWorkdays,
-    DayKind,
-    ProvisionalCount,
-    ProvisionalDate,
-    ScheduleNotice,
-    YearSchedule,
-    load_schedule,
-)
+from qiandao.rules.deadlines import Due, due_after
 
 CAL = ChinaWorkdays.official()
 ONE = timedelta(days=1)
@@ -238,7 +239,9 @@ def test_explanation_is_consistent(d: date, n: int) -> None:
     assert all(s.kind in (DayKind.WEEKEND, DayKind.HOLIDAY) for s in ex.skipped)
     assert all(m.day.weekday() >= 5 and m.day in ex.counted for m in ex.makeup_counted)
     assert all(m.kind is DayKind.MAKEUP_WORKDAY and m.name for m in ex.makeup_counted)
-    assert ex.provisional == bool(ex.provisional_years) == isinstance(ex.due, ProvisionalDate)
+    assert type(ex.due) is date
+    assert ex.provisional == bool(ex.provisional_years)
+    assert ex.provisional_years == (CAL.provisional_years(span[0], span[-1]) if n else ())
     assert ex.text().startswith(f"自{d}起") or n == 0
 
 
@@ -275,38 +278,51 @@ def test_explanation_text_provisional() -> None:
 
 def test_provisional_results_are_marked() -> None:
     due = CAL.add_working_days(date(2027, 3, 1), 5)
-    assert isinstance(due, ProvisionalDate)
-    assert due == date(2027, 3, 8)
-    assert 2027 in due.provisional_years
-    crossing = CAL.add_working_days(date(2026, 12, 20), 15)
-    assert isinstance(crossing, ProvisionalDate) and crossing.provisional_years == (2027,)
+    assert type(due) is date and due == date(2027, 3, 8)
+    assert CAL.provisional_years(date(2027, 3, 2), due) == (2027,)
+    assert CAL.explain(date(2027, 3, 1), 5).provisional_years == (2027,)
+    assert due_after(CAL, date(2027, 3, 1), 5) == Due(date(2027, 3, 8), (2027,))
+    crossing = due_after(CAL, date(2026, 12, 20), 15)
+    assert crossing.provisional and crossing.provisional_years == (2027,)
+    assert crossing.day == CAL.add_working_days(date(2026, 12, 20), 15)
     count = CAL.working_days_between(date(2026, 12, 1), date(2027, 1, 15))
-    assert isinstance(count, ProvisionalCount) and count.provisional_years == (2027,)
+    assert type(count) is int and count == 32
+    assert CAL.provisional_years(date(2026, 12, 2), date(2027, 1, 15)) == (2027,)
+    assert CAL.provisional_years(date(2026, 1, 1), date(2029, 6, 30)) == (2027, 2028, 2029)
 
 
 def test_official_results_are_plain_dates() -> None:
     assert type(CAL.add_working_days(date(2025, 3, 3), 15)) is date
     assert type(CAL.add_working_days(date(2025, 12, 31), -200)) is date
     assert type(CAL.working_days_between(date(2025, 1, 1), date(2025, 12, 31))) is int
+    assert due_after(CAL, date(2025, 3, 3), 15) == Due(date(2025, 3, 24))
+    assert not due_after(CAL, date(2025, 12, 31), -200).provisional
+    assert CAL.provisional_years(date(2025, 1, 2), date(2025, 12, 31)) == ()
     # the answer depends only on days strictly after / before the start
-    assert type(CAL.add_working_days(date(2027, 1, 1), -1)) is date
-    assert type(CAL.add_working_days(date(2026, 12, 31), 0)) is date
+    assert due_after(CAL, date(2027, 1, 1), -1) == Due(date(2026, 12, 31))
+    assert due_after(CAL, date(2026, 12, 31), 0) == Due(date(2026, 12, 31))
+    assert CAL.provisional_years(date(2027, 1, 1), date(2026, 12, 31)) == ()  # an empty span
 
 
-def test_provisional_types_behave_like_their_base() -> None:
-    due = ProvisionalDate(2027, 3, 8, (2027,))
-    assert due == date(2027, 3, 8) and hash(due) == hash(date(2027, 3, 8))
-    later = due + timedelta(days=1)
-    assert isinstance(later, ProvisionalDate) and later.provisional_years == (2027,)
-    earlier = due - timedelta(days=1)
-    assert isinstance(earlier, ProvisionalDate) and earlier.provisional_years == (2027,)
-    assert due - date(2027, 3, 1) == timedelta(days=7)
-    assert pickle.loads(pickle.dumps(due)).provisional_years == (2027,)
-    count = ProvisionalCount(7, (2027,))
-    assert count == 7 and pickle.loads(pickle.dumps(count)).provisional_years == (2027,)
-    # a provisional start makes the result provisional too
-    chained = CAL.add_working_days(ProvisionalDate(2025, 3, 3, (2027,)), 1)
-    assert isinstance(chained, ProvisionalDate) and chained.provisional_years == (2027,)
+def test_results_are_plain_values_whatever_the_year() -> None:
+    """No ``date``/``int`` subclass: provisional-ness travels in a ``Due``, never in a date."""
+    due = CAL.add_working_days(date(2027, 3, 1), 5)
+    assert type(due) is date and type(due + timedelta(days=1)) is date
+    assert type(CAL.add_working_days(date(2027, 3, 9), -5)) is date
+    assert type(CAL.working_days_between(date(2027, 1, 1), date(2027, 12, 31))) is int
+    marked = Due(due, (2027,))
+    assert marked == Due(date(2027, 3, 8), [2027, 2027]) and hash(marked) == hash(Due(due, (2027,)))
+    assert pickle.loads(pickle.dumps(marked)) == marked
+    assert marked.day - date(2027, 3, 1) == timedelta(days=7)
+    # chaining is explicit: counting on from a provisional due names its own span's years
+    assert due_after(CAL, marked.day, 1) == Due(date(2027, 3, 9), (2027,))
+    assert due_after(CAL, date(2025, 3, 3), 1) == Due(date(2025, 3, 4))
+
+
+def test_rules_workdays_keeps_the_old_import_path() -> None:
+    assert qiandao.rules.workdays.__all__ == qiandao.calendar.__all__
+    for name in qiandao.calendar.__all__:
+        assert getattr(qiandao.rules.workdays, name) is getattr(qiandao.calendar, name)
 
 
 def test_statutory_rules_for_provisional_years() -> None:
@@ -350,8 +366,11 @@ days = ["2027-02-20"]
     before = CAL.add_working_days(date(2027, 2, 4), 5)
     loaded = CAL.load_schedule(path)
     after = loaded.add_working_days(date(2027, 2, 4), 5)
-    assert isinstance(before, ProvisionalDate) and before == date(2027, 2, 17)
+    assert before == date(2027, 2, 17) and CAL.provisional_years(date(2027, 2, 5), before) == (
+        2027,
+    )
     assert type(after) is date and after == date(2027, 2, 19)
+    assert loaded.provisional_years(date(2027, 2, 5), after) == ()
     assert loaded.is_provisional(2027) is False and 2027 in loaded.official_years()
     assert loaded.is_working_day(date(2027, 2, 20))
     assert loaded.explain(date(2027, 2, 4), 5).notices[0].number == "国办发明电〔2026〕99号"
@@ -408,7 +427,7 @@ def test_shipped_file_loads_as_a_schedule_file() -> None:
 
 def test_year_boundaries() -> None:
     first = CAL.add_working_days(date(2000, 1, 1), 1)
-    assert first == date(2000, 1, 4) and isinstance(first, ProvisionalDate)
+    assert first == date(2000, 1, 4) and CAL.provisional_years(date(2000, 1, 2), first) == (2000,)
     assert CAL.is_working_day(date(2050, 12, 30))
     assert CAL.add_working_days(date(2050, 12, 1), 5) == date(2050, 12, 8)
     assert CAL.working_days_between(date(2000, 1, 1), date(2050, 12, 31)) > 12000
@@ -454,6 +473,21 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[QiandaoError]]] = [
     ("schedule 1999", lambda: CAL.schedule(1999), YearOutOfRange),
     ("schedule str", lambda: CAL.schedule("2025"), InvalidDate),  # type: ignore[arg-type]
     ("is_provisional 2051", lambda: CAL.is_provisional(2051), YearOutOfRange),
+    (
+        "provisional_years str",
+        lambda: CAL.provisional_years("2025-01-01", date(2025, 2, 1)),  # type: ignore[arg-type]
+        InvalidDate,
+    ),
+    (
+        "provisional_years datetime",
+        lambda: CAL.provisional_years(date(2025, 1, 1), datetime(2025, 2, 1)),
+        InvalidDate,
+    ),
+    (
+        "provisional_years 2051",
+        lambda: CAL.provisional_years(date(2050, 1, 1), date(2051, 1, 1)),
+        YearOutOfRange,
+    ),
     ("explain bool", lambda: CAL.explain(date(2025, 1, 2), False), InvalidWorkdayCount),
     ("explain datetime", lambda: CAL.explain(datetime(2025, 1, 2), 3), InvalidDate),
     ("with_schedules junk", lambda: CAL.with_schedules("2027"), ScheduleFileError),  # type: ignore[arg-type]

@@ -15,8 +15,6 @@ from qiandao.calendar.values import (
     DayKind,
     DeadlineExplanation,
     ExplainedDay,
-    ProvisionalCount,
-    ProvisionalDate,
     ScheduleNotice,
     YearSchedule,
 )
@@ -29,8 +27,6 @@ __all__ = [
     "DayKind",
     "DeadlineExplanation",
     "ExplainedDay",
-    "ProvisionalCount",
-    "ProvisionalDate",
     "ScheduleNotice",
     "YearSchedule",
     "load_schedule",

@@ -21,8 +21,6 @@ from qiandao.calendar.values import (
     DayKind,
     DeadlineExplanation,
     ExplainedDay,
-    ProvisionalCount,
-    ProvisionalDate,
     ScheduleNotice,
     YearSchedule,
 )
@@ -70,14 +68,6 @@ def _as_year(value: object) -> int:
     if not MIN_YEAR <= value <= MAX_YEAR:
         raise YearOutOfRange(f"{value}年超出日历支持范围（{MIN_YEAR}–{MAX_YEAR}年）", year=value)
     return int(value)
-
-
-def _inherited_years(*values: object) -> tuple[int, ...]:
-    years: list[int] = []
-    for v in values:
-        if isinstance(v, ProvisionalDate):
-            years.extend(v.provisional_years)
-    return tuple(years)
 
 
 # --- the calendar ------------------------------------------------------------------------
@@ -141,6 +131,14 @@ class ChinaWorkdays:
         s = self._schedules.get(_as_year(year))
         return s if s is not None else provisional_schedule(year)
 
+    def provisional_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years of the days ``first..last`` (inclusive) that have no official schedule."""
+        start = _as_date(first, "起始日期")
+        end = _as_date(last, "截止日期")
+        _check_year(start)
+        _check_year(end)
+        return tuple(y for y in range(start.year, end.year + 1) if self.is_provisional(y))
+
     # -- days --
 
     def day_kind(self, d: date) -> DayKind:
@@ -176,21 +174,18 @@ class ChinaWorkdays:
     # -- counting --
 
     def add_working_days(self, d: date, n: int) -> date:
-        """The ``n``-th working day after ``d`` (``d`` not counted); before ``d`` when n < 0.
-
-        A plain ``date`` when every day it depends on is official, else a ``ProvisionalDate``.
-        """
+        """The ``n``-th working day after ``d`` (``d`` not counted); before ``d`` when n < 0."""
         if type(d) is date and type(n) is int:
             ix = self._ix
             i = d.toordinal() - ix.base
             if 0 <= i < ix.ndays:
                 if 0 < n <= MAX_WORKDAYS:
                     k = ix.cum[i + 1] + n - 1
-                    if k < ix.nwork and ix.prov[ix.work_off[k] + 1] == ix.prov[i + 1]:
+                    if k < ix.nwork:
                         return ix.work_dates[k]
                 elif -MAX_WORKDAYS <= n < 0:
                     k = ix.cum[i] + n
-                    if k >= 0 and ix.prov[i] == ix.prov[ix.work_off[k]]:
+                    if k >= 0:
                         return ix.work_dates[k]
                 elif n == 0:
                     return d
@@ -227,15 +222,7 @@ class ChinaWorkdays:
                         workdays=count,
                     )
                 ix = self._cover(ix.first_year - extra, ix.last_year)
-        j = ix.work_off[k]
-        lo, hi = (i + 1, j) if count > 0 else (j, i - 1)  # the days the answer depends on
-        result = ix.work_dates[k]
-        years = _inherited_years(d)
-        if ix.prov[hi + 1] != ix.prov[lo]:
-            years += self._provisional_years(ix, lo, hi)
-        if years:
-            return ProvisionalDate(result.year, result.month, result.day, years)
-        return result
+        return ix.work_dates[k]
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days ``w`` with a < w <= b (negative, mirrored, when b < a)."""
@@ -244,7 +231,7 @@ class ChinaWorkdays:
             base = ix.base
             i = a.toordinal() - base
             j = b.toordinal() - base
-            if 0 <= i < ix.ndays and 0 <= j < ix.ndays and ix.prov[i + 1] == ix.prov[j + 1]:
+            if 0 <= i < ix.ndays and 0 <= j < ix.ndays:
                 return ix.cum[j + 1] - ix.cum[i + 1]
         return self._between_slow(a, b)
 
@@ -254,24 +241,17 @@ class ChinaWorkdays:
         _check_year(start)
         _check_year(end)
         ix = self._cover(min(start.year, end.year), max(start.year, end.year))
-        i = start.toordinal() - ix.base
-        j = end.toordinal() - ix.base
-        count = ix.cum[j + 1] - ix.cum[i + 1]
-        years = _inherited_years(a, b)
-        lo, hi = min(i, j) + 1, max(i, j)
-        if lo <= hi and ix.prov[hi + 1] != ix.prov[lo]:
-            years += self._provisional_years(ix, lo, hi)
-        return ProvisionalCount(count, years) if years else count
+        return ix.cum[end.toordinal() - ix.base + 1] - ix.cum[start.toordinal() - ix.base + 1]
 
     def explain(self, d: date, n: int) -> DeadlineExplanation:
         """The due date with the working days counted, the days skipped and the notices used."""
         due = self.add_working_days(d, n)
-        start = _as_date(d)
+        start = _as_date(d)  # checked by add_working_days
         step = _ONE_DAY if n > 0 else -_ONE_DAY
         counted: list[date] = []
         skipped: list[ExplainedDay] = []
         makeup: list[ExplainedDay] = []
-        day = date.fromordinal(start.toordinal())  # plain date, even for a ProvisionalDate start
+        day = start
         while day != due:
             day += step
             kind = self.day_kind(day)
@@ -284,17 +264,17 @@ class ChinaWorkdays:
             else:
                 skipped.append(ExplainedDay(day, kind, s.holidays.get(day, "")))
         notices: dict[str, ScheduleNotice] = {}
+        years: tuple[int, ...] = ()
         if n != 0:
-            first, last = sorted((start + step, due))
+            first, last = sorted((start + step, due))  # the days the due date depends on
+            years = self.provisional_years(first, last)
             for year in range(first.year, last.year + 1):
                 for notice in self.schedule(year).notices:
                     notices.setdefault(notice.number, notice)
-        years = due.provisional_years if isinstance(due, ProvisionalDate) else ()
         return DeadlineExplanation(
             start=start,
             workdays=n,
             due=due,
-            provisional=bool(years),
             provisional_years=years,
             counted=tuple(counted),
             skipped=tuple(skipped),
@@ -303,11 +283,6 @@ class ChinaWorkdays:
         )
 
     # -- the index --
-
-    def _provisional_years(self, ix: WorkdayIndex, lo: int, hi: int) -> tuple[int, ...]:
-        first = date.fromordinal(ix.base + lo).year
-        last = date.fromordinal(ix.base + hi).year
-        return tuple(y for y in range(first, last + 1) if self.is_provisional(y))
 
     def _cover(self, first: int, last: int) -> WorkdayIndex:
         """The index, extended (with a margin) if it does not yet cover ``first..last``."""
@@ -329,7 +304,7 @@ class ChinaWorkdays:
         return flags
 
     def _rebuild(self, first: int, last: int) -> None:
-        self._ix = WorkdayIndex.build(first, last, self._year_flags, self.is_provisional)
+        self._ix = WorkdayIndex.build(first, last, self._year_flags)
 
 
 @functools.cache

@@ -27,8 +27,7 @@ class WorkdayIndex:
     """Prefix arrays over a contiguous range of whole years (offsets from ``base``).
 
     ``cum[i + 1]`` is the number of working days at offsets ``0..i``; ``work_off[k]`` and
-    ``work_dates[k]`` are the offset and date of the ``k``-th working day; ``prov[i + 1]`` counts
-    the days at offsets ``0..i`` that lie in a provisional year.
+    ``work_dates[k]`` are the offset and date of the ``k``-th working day.
     """
 
     __slots__ = (
@@ -38,7 +37,6 @@ class WorkdayIndex:
         "last_year",
         "ndays",
         "nwork",
-        "prov",
         "work_dates",
         "work_off",
     )
@@ -50,31 +48,21 @@ class WorkdayIndex:
         self.ndays = 0
         self.nwork = 0
         self.cum: list[int] = [0]
-        self.prov: list[int] = [0]
         self.work_off: list[int] = []
         self.work_dates: list[date] = []
 
     @classmethod
-    def build(
-        cls,
-        first_year: int,
-        last_year: int,
-        flags: Callable[[int], bytes],
-        provisional: Callable[[int], bool],
-    ) -> WorkdayIndex:
+    def build(cls, first_year: int, last_year: int, flags: Callable[[int], bytes]) -> WorkdayIndex:
         """The index of ``first_year..last_year`` from each year's day flags."""
         ix = cls(first_year, last_year)
-        cum, prov, work_off = ix.cum, ix.prov, ix.work_off
-        c = p = off = 0
+        cum, work_off = ix.cum, ix.work_off
+        c = off = 0
         for year in range(first_year, last_year + 1):
-            is_provisional = provisional(year)
             for flag in flags(year):
                 if flag:
                     work_off.append(off)
                     c += 1
-                p += is_provisional
                 cum.append(c)
-                prov.append(p)
                 off += 1
         fromordinal, base = date.fromordinal, ix.base
         ix.work_dates = [fromordinal(base + o) for o in work_off]

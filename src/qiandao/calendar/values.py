@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import date
 from types import MappingProxyType
-from typing import Any, Self, overload
 
 import attrs
 
@@ -18,8 +17,6 @@ __all__ = [
     "DayKind",
     "DeadlineExplanation",
     "ExplainedDay",
-    "ProvisionalCount",
-    "ProvisionalDate",
     "ScheduleNotice",
     "YearSchedule",
 ]
@@ -79,12 +76,16 @@ class DeadlineExplanation:
     start: date
     workdays: int
     due: date
-    provisional: bool
     provisional_years: tuple[int, ...]
     counted: tuple[date, ...]
     skipped: tuple[ExplainedDay, ...]
     makeup_counted: tuple[ExplainedDay, ...]
     notices: tuple[ScheduleNotice, ...]
+
+    @property
+    def provisional(self) -> bool:
+        """True when the due date depends on a day of a year without an official schedule."""
+        return bool(self.provisional_years)
 
     def text(self) -> str:
         """A readable Chinese paragraph for people (the unit, the office)."""
@@ -118,61 +119,3 @@ class DeadlineExplanation:
             years = "、".join(str(y) for y in self.provisional_years)
             out += f"（临时推算，待国务院公布{years}年安排后重算）"
         return out
-
-
-class ProvisionalDate(date):
-    """A date that depends on a year without an official schedule (``provisional_years``)."""
-
-    __slots__ = ("provisional_years",)
-    provisional_years: tuple[int, ...]
-
-    def __new__(
-        cls, year: int, month: int, day: int, provisional_years: Iterable[int] = ()
-    ) -> Self:
-        self = super().__new__(cls, year, month, day)
-        self.provisional_years = tuple(sorted(set(provisional_years)))
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"ProvisionalDate({self.year}, {self.month}, {self.day}, "
-            f"provisional_years={self.provisional_years!r})"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.year, self.month, self.day, self.provisional_years))
-
-    def __add__(self, other: timedelta) -> Self:
-        result = super().__add__(other)
-        if isinstance(result, ProvisionalDate):
-            result.provisional_years = self.provisional_years
-        return result
-
-    __radd__ = __add__
-
-    @overload  # type: ignore[override]
-    def __sub__(self, other: timedelta) -> Self: ...
-    @overload
-    def __sub__(self, other: date) -> timedelta: ...
-    def __sub__(self, other: timedelta | date) -> Self | timedelta:
-        result = date.__sub__(self, other)
-        if isinstance(result, ProvisionalDate):
-            result.provisional_years = self.provisional_years
-        return result
-
-
-class ProvisionalCount(int):
-    """A working-day count that depends on a year without an official schedule."""
-
-    provisional_years: tuple[int, ...]
-
-    def __new__(cls, value: int, provisional_years: Iterable[int] = ()) -> Self:
-        self = super().__new__(cls, value)
-        self.provisional_years = tuple(sorted(set(provisional_years)))
-        return self
-
-    def __repr__(self) -> str:
-        return f"ProvisionalCount({int(self)}, provisional_years={self.provisional_years!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (int(self), self.provisional_years))

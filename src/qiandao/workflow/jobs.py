@@ -7,16 +7,20 @@ deadlines move when a newly published official year replaces the calendar (DESIG
 
 from __future__ import annotations
 
-from datetime import date
-
 import attrs
 
 from qiandao.events import Change, EventKind
 from qiandao.model import Assignment, Item
-from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, classify, end_of_day, local_day
+from qiandao.rules.deadlines import (
+    DeadlineStatus,
+    WorkdayCalendar,
+    classify,
+    due_after,
+    end_of_day,
+    local_day,
+)
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.rules.rating import Rating
-from qiandao.rules.workdays import ProvisionalDate
 from qiandao.workflow.context import Context, Decision
 
 __all__ = ["REMINDER_STATUSES", "due_events", "recompute_deadlines", "recomputed"]
@@ -60,14 +64,9 @@ def due_events(ctx: Context, item: Item) -> tuple[Decision, tuple[DeadlineStatus
 def recomputed(a: Assignment, old: WorkdayCalendar, new: WorkdayCalendar) -> Assignment:
     """The assignment with its dates recounted under ``new``: same working days, same start."""
     start = local_day(a.assigned_at)
-    due = new.add_working_days(start, old.working_days_between(start, a.due))
+    due = due_after(new, start, old.working_days_between(start, a.due))
     decline = new.add_working_days(start, old.working_days_between(start, a.decline_until))
-    moved = attrs.evolve(
-        a,
-        due=date.fromordinal(due.toordinal()),
-        decline_until=date.fromordinal(decline.toordinal()),
-        provisional=isinstance(due, ProvisionalDate),
-    )
+    moved = attrs.evolve(a, due=due.day, decline_until=decline, provisional=due.provisional)
     if moved.due != a.due:  # a new date: its reminders start afresh
         moved = attrs.evolve(moved, reminders=frozenset())
     return moved
