@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest.register_assert_rewrite("qiandao.testing.contract")
+pytest.register_assert_rewrite("qiandao.testing.contract", "qiandao.testing.calendar")
 
 settings.register_profile("fast", max_examples=50, deadline=None)
 settings.register_profile(

@@ -137,6 +137,8 @@ class ChinaWorkdays:
         end = _as_date(last, "截止日期")
         _check_year(start)
         _check_year(end)
+        if end < start:
+            return ()
         return tuple(y for y in range(start.year, end.year + 1) if self.is_provisional(y))
 
     # -- days --
