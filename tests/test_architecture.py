@@ -157,6 +157,16 @@ def test_rules_know_nothing_of_the_model_or_events(module: str) -> None:
     assert not GRAPH[module] & {"qiandao.model", "qiandao.events"}, module
 
 
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("qiandao.calendar")))
+def test_the_calendar_is_a_library_of_its_own(module: str) -> None:
+    """The calendar needs only itself, the errors and labelled enums; file I/O only in reader."""
+    own = {m for m in MODULES if m.startswith("qiandao.calendar")}
+    library = {t for t in GRAPH[module] if t.split(".")[0] == "qiandao"}
+    assert library <= own | {"qiandao.errors", "qiandao._enum"}, module
+    io = {"pathlib", "importlib", "tomllib", "json", "gzip", "io", "shutil"} & GRAPH[module]
+    assert module == "qiandao.calendar.reader" or not io, io
+
+
 def test_the_converter_imports_neither_model_nor_events() -> None:
     assert not GRAPH["qiandao.converter"] & {"qiandao.model", "qiandao.events"}
 

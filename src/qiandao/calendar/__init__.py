@@ -2,8 +2,8 @@
 
 Official State Council schedules where published (shipped data, or a file loaded at run time),
 the statutory rules elsewhere, answered by index lookup. ``values`` holds the values,
-``statutory`` the 放假办法 rules, ``reader`` the schedule files (the only I/O), ``index`` the
-lookup structure and ``china`` the calendar itself.
+``statutory`` the 放假办法 rules, ``reader`` the schedule and data files (the only I/O),
+``index`` the lookup structure and ``china`` the calendar itself.
 """
 
 from qiandao.calendar.china import ChinaWorkdays

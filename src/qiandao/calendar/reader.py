@@ -1,24 +1,29 @@
-"""Schedule files: the TOML/JSON reader, its checks, and the shipped official data (the only I/O).
+"""Data files, the calendar's only I/O: schedule files (TOML/JSON), the shipped official data,
+and workalendar's precomputed solar terms.
 
-Every bad entry is reported with its path (``years[0].holidays[2].days[1]``) and the file name.
+Every bad schedule entry is reported with its path (``years[0].holidays[2].days[1]``) and file.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from workalendar import precomputed_astronomy
+
 from qiandao.calendar.values import MAX_YEAR, MIN_YEAR, ScheduleNotice, YearSchedule
 from qiandao.errors import ScheduleFileError
 
-__all__ = ["check_schedule", "load_schedule", "official_schedules"]
+__all__ = ["check_schedule", "load_schedule", "official_schedules", "solar_terms"]
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEKDAYS = "一二三四五六日"
@@ -186,6 +191,20 @@ def official_schedules() -> tuple[YearSchedule, ...]:
     """The shipped official schedules (``qiandao/calendar/data/schedules.toml``), read once."""
     raw = resources.files("qiandao.calendar").joinpath("data/schedules.toml").read_bytes()
     return _parse_schedule(raw, "qiandao/calendar/data/schedules.toml", is_json=False)
+
+
+@functools.cache
+def solar_terms(tz: str) -> Mapping[str, Mapping[str, str]]:
+    """workalendar's precomputed solar terms in ``tz`` (year → degrees → ISO day), read once.
+
+    Its ``solar_term`` re-reads the gzip file on every call (~1.5 ms); ``{}`` if unreadable.
+    """
+    try:
+        raw = gzip.decompress(precomputed_astronomy.pre_computed_solar_terms_path.read_bytes())
+        table: Mapping[str, Mapping[str, str]] = json.loads(raw)[tz]
+    except (AttributeError, OSError, ValueError, KeyError, TypeError):
+        return {}
+    return table
 
 
 def check_schedule(s: object) -> YearSchedule:

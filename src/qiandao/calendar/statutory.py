@@ -7,15 +7,13 @@ make-up day is ever guessed.
 from __future__ import annotations
 
 import functools
-import gzip
-import json
 import warnings
-from collections.abc import Mapping
 from datetime import date, timedelta
 
 from workalendar import precomputed_astronomy
 from workalendar.core import ChineseNewYearCalendar
 
+from qiandao.calendar.reader import solar_terms
 from qiandao.calendar.values import YearSchedule
 
 __all__ = ["provisional_schedule", "statutory_days"]
@@ -33,21 +31,9 @@ def _lunar(year: int, month: int, day: int) -> date:
 
 
 @functools.cache
-def _solar_terms_utc8() -> Mapping[str, Mapping[str, str]]:
-    """workalendar's precomputed UTC+8 solar terms, read once (its ``solar_term`` re-reads the
-    gzip file on every call, ~1.5 ms)."""
-    try:
-        raw = gzip.decompress(precomputed_astronomy.pre_computed_solar_terms_path.read_bytes())
-        table: Mapping[str, Mapping[str, str]] = json.loads(raw)[_TZ]
-    except (AttributeError, OSError, ValueError, KeyError, TypeError):
-        return {}
-    return table
-
-
-@functools.cache
 def _qingming(year: int) -> date:
     """The Qingming solar term (sun at 15°) in UTC+8, cached per year."""
-    iso = _solar_terms_utc8().get(str(year), {}).get("15")
+    iso = solar_terms(_TZ).get(str(year), {}).get("15")
     if isinstance(iso, str):
         return date.fromisoformat(iso)
     day: date = precomputed_astronomy.solar_term(year, 15, _TZ)  # same data, public API
