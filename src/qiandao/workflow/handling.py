@@ -13,7 +13,7 @@ from datetime import date
 import attrs
 
 from qiandao.actor import Actor
-from qiandao.errors import InvalidInput, InvalidTransition, NotFound, WindowClosed
+from qiandao.errors import InvalidInput, InvalidTransition, NotFound
 from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import Assignment, ExtensionDecision, ExtensionRequest, Item, Reply, Unit
 from qiandao.rules.deadlines import (
@@ -41,7 +41,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.text import clean_text, require_reason
 from qiandao.rules.workdays import ProvisionalDate
 from qiandao.workflow.context import Context, Decision
-from qiandao.workflow.guards import assignment_step, find_assignment, item_step
+from qiandao.workflow.guards import assignment_step, check_office, find_assignment, item_step
 
 __all__ = [
     "accept",
@@ -374,10 +374,17 @@ def reply(ctx: Context, actor: Actor, item: Item, assignment_id: str, text: str)
 
 
 def rate(ctx: Context, actor: Actor, item: Item, assignment_id: str, rating: Rating) -> Decision:
-    """评价: the author rates a unit's reply; a given rating may change until the item closes."""
-    if item.state is ItemState.CLOSED and actor.account_id in item.authors:
-        raise WindowClosed("信息已办结，不能再评价")
-    item_step(actor, item, ItemCommand.RATE)
+    """评价: the author rates a unit's reply; a given rating may change until the item closes.
+
+    The transition table has no RATE on a closed item, so for a closed item only the relation
+    to the office is checked here and :func:`~qiandao.rules.rating.check_rating` refuses: the
+    author because the item is closed, anyone else for want of permission.
+    """
+    closed = item.state is ItemState.CLOSED
+    if closed:
+        check_office(actor, item)
+    else:
+        item_step(actor, item, ItemCommand.RATE)
     assignment = find_assignment(item, assignment_id)
     if assignment.state is not AssignmentState.REPLIED or assignment.rating_closes is None:
         raise InvalidTransition(f"“{assignment.state.label}”状态下不能评价", article="第十二条")
@@ -386,7 +393,7 @@ def rate(ctx: Context, actor: Actor, item: Item, assignment_id: str, rating: Rat
         is_lead_author=actor.account_id == item.lead_author_id,
         is_coauthor=actor.account_id in item.coauthor_ids,
         already_rated=assignment.rating in GIVEN_RATINGS,
-        item_closed=False,
+        item_closed=closed,
         window_closes=assignment.rating_closes,
         now=ctx.now,
         rules=ctx.rules.rating,
