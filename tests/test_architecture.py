@@ -205,10 +205,7 @@ def _nested_functions(tree: ast.AST) -> Iterator[str]:
                     yield f"{outer.name}.{name} (line {node.lineno})"
 
 
-_NOT_YET_MOVED = {"qiandao._handling"}
-
-
-@pytest.mark.parametrize("module", sorted(set(FACADES) - _NOT_YET_MOVED))
+@pytest.mark.parametrize("module", FACADES)
 def test_the_service_holds_no_decision_closures(module: str) -> None:
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     assert list(_nested_functions(tree)) == []
