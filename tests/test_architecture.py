@@ -183,7 +183,7 @@ def test_decisions_are_pure(module: str) -> None:
     """
     forbidden = {m for m in MODULES if m.startswith(("qiandao.testing", "qiandao_adapters"))}
     forbidden |= {"qiandao.ports.clock", "qiandao.ports.store", "qiandao.ports.security"}
-    forbidden |= {"qiandao._core", "qiandao.service", "qiandao._legacy", "time"}
+    forbidden |= {"qiandao._core", "qiandao.service", "time"}
     assert not GRAPH[module] & forbidden, f"{module} imports {GRAPH[module] & forbidden}"
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     clock_calls = [
@@ -197,11 +197,7 @@ def test_decisions_are_pure(module: str) -> None:
     assert clock_calls == [], f"{module} reads the wall clock: {clock_calls}"
 
 
-FACADES = sorted(
-    m
-    for m in MODULES
-    if m.startswith("qiandao._") and m not in {"qiandao._enum", "qiandao._legacy"}
-)
+FACADES = sorted(m for m in MODULES if m.startswith("qiandao._") and m != "qiandao._enum")
 
 
 def _nested_functions(tree: ast.AST) -> Iterator[str]:
@@ -215,10 +211,7 @@ def _nested_functions(tree: ast.AST) -> Iterator[str]:
                     yield f"{outer.name}.{name} (line {node.lineno})"
 
 
-_NOT_YET_MOVED = {"qiandao._handling"}
-
-
-@pytest.mark.parametrize("module", sorted(set(FACADES) - _NOT_YET_MOVED))
+@pytest.mark.parametrize("module", FACADES)
 def test_the_service_holds_no_decision_closures(module: str) -> None:
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     assert list(_nested_functions(tree)) == []

@@ -123,20 +123,22 @@ class _Core:
         conflict the store marks ``retryable`` (a serialization failure or deadlock: nothing was
         written) runs the whole command again on fresh data; ``any_conflict`` also retries plain
         version conflicts (where a retry is known to be safe, e.g. idempotent submits).
-        ``dispatch=False`` leaves the notices in the outbox for the caller to send once after a
-        batch of commands (the periodic job).
+        Dispatch happens only when the command queued notices (so ``authenticate``, called on
+        every request, never polls the outbox); ``dispatch=False`` leaves them in the outbox for
+        the caller to send once after a batch of commands (the periodic job).
         """
         now = self.now()
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
-                    result = work(Tx(self, uow, actor, now))
+                    tx = Tx(self, uow, actor, now)
+                    result = work(tx)
                     uow.commit()
                 break
             except ConcurrencyConflict as conflict:
                 if attempt == attempts or not (any_conflict or conflict.details.get("retryable")):
                     raise
-        if dispatch:
+        if dispatch and tx.queued:
             self._after_commit()
         return result
 
@@ -204,6 +206,7 @@ class Tx:
 
     def __init__(self, core: _Core, uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
         self._core = core
+        self.queued = 0  # notices queued in the outbox by this attempt
         self.uow = uow
         self.actor = actor
         self.now = now
@@ -288,6 +291,7 @@ class Tx:
         """Queue notices in the outbox; they are sent after commit, at least once."""
         if notices:
             self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
+            self.queued += len(notices)
 
 
 def _decide_on_item(
