@@ -3,6 +3,10 @@
 submit → 初审 → deputy → sign → assign → accept → reply → rate (published), per item.
 Run ``python benchmarks/lifecycle.py [--items N]``; prints items per second and the ratio to the
 2,000 items/s target, and the same run on an embedded SQLite file for comparison.
+
+``--compare REV`` measures the in-memory figure of this checkout and of git revision ``REV`` in the
+same run: each round runs both, alternately, in fresh processes (``REV``'s ``src`` and
+``adapters`` taken with ``git archive``), and the medians and their ratio are printed.
 """
 
 from __future__ import annotations
@@ -10,7 +14,12 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -75,12 +84,72 @@ def _sqlite() -> Store:
     return store
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _checkout(rev: str) -> Path:
+    """``src`` and ``adapters`` of git revision ``rev``, unpacked into a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="qiandao-bench-"))
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src", "adapters"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    archive_path = folder / "rev.tar"
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def _one_round(code_root: Path | None, count: int) -> float:
+    """Items per second of one in-memory round in a fresh process (``code_root``: another tree)."""
+    env = dict(os.environ)
+    if code_root is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(code_root / "src"), str(code_root / "adapters"), env.get("PYTHONPATH", "")]
+        )
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import lifecycle;"
+        "from qiandao_adapters.memory import MemoryStore;"
+        "n = int(sys.argv[2]); print(json.dumps(n / lifecycle.lifecycles(MemoryStore(), n)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent), str(count)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    ).stdout
+    return float(json.loads(out.strip().splitlines()[-1]))
+
+
+def compare(rev: str, count: int, rounds: int) -> None:
+    """Print this checkout's and ``rev``'s in-memory medians, measured alternately."""
+    other = _checkout(rev)
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        theirs.append(_one_round(other, count))
+        mine.append(_one_round(None, count))
+    now, then = statistics.median(mine), statistics.median(theirs)
+    print(f"in-memory lifecycles, {rounds} alternating rounds of {count} items")
+    print(f"  {rev:<28} {then:>9,.0f} items/s  (best {max(theirs):,.0f})")
+    print(f"  {'this checkout':<28} {now:>9,.0f} items/s  (best {max(mine):,.0f})")
+    print(f"  this checkout / {rev}: {now / then:.2f}×")
+
+
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare", metavar="REV", help="also measure git revision REV")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.items, max(args.rounds, 5))
+        return
     print("full lifecycles (8 commands each) through Qiandao")
     memory = _measure("in-memory store", MemoryStore, args.items, args.rounds)
     print(f"  ratio to target {TARGET:,}/s: {memory / TARGET:.2f}×")

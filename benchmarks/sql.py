@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url
 from qiandao import SHANGHAI, Actor, Item, Period, Qiandao, Role, RuleSet
 from qiandao.ports.store import AssignmentQuery, StatisticsQuery
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
 from qiandao.testing import ManualClock
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql import schema as s
@@ -641,7 +641,7 @@ def measure_queries(engine: Engine, *, plans: bool) -> dict[str, float]:
     today = local_day(NOW)
     overdue_query = AssignmentQuery(
         jurisdiction=EDITOR.jurisdiction,
-        states=frozenset(OPEN_ASSIGNMENT_STATES),
+        states=AWAITING_UNIT_STATES,
         due_before=today,
         limit=100,
     )

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import chinese_calendar
 from workalendar.asia import China
 
-from qiandao.rules.workdays import ChinaWorkdays
+from qiandao.calendar import ChinaWorkdays
 
 DAYS = 15
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from qiandao._accounts import AccountCommands, HasherMissing, SignIn
+from qiandao import HasherMissing, SignIn
+from qiandao._accounts import AccountCommands
 from qiandao._core import Actor
 from qiandao.accounts import (
     PasswordPolicy,
@@ -694,7 +695,16 @@ def test_external_binding_and_sign_in(svc: _Svc, store: MemoryStore) -> None:
         svc.sign_in_external("zzd", "ok:zs-001")
 
 
-def test_now_must_be_aware(svc: _Svc) -> None:
+class _NaiveClock:
+    """A misconfigured clock: its instants carry no time zone."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 26, 10)
+
+
+def test_the_clock_is_the_only_time_and_must_be_aware(svc: _Svc, store: MemoryStore) -> None:
     _, initial = _register(svc)
-    with pytest.raises(InvalidInput):
-        svc.sign_in(PHONE, initial, now=datetime(2026, 11, 26, 10))
+    naive = _Svc(store, clock=_NaiveClock(), hasher=FAST)
+    with pytest.raises(InvalidInput) as caught:
+        naive.sign_in(PHONE, initial)
+    assert caught.value.details["field"] == "clock"

@@ -23,7 +23,14 @@ def blocks(path: Path, language: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "doc", ["README.md", "docs/workflow.md", "docs/rules.md", "docs/calendar.md"]
+    "doc",
+    [
+        "README.md",
+        "docs/architecture.md",
+        "docs/workflow.md",
+        "docs/rules.md",
+        "docs/calendar.md",
+    ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = ROOT / doc

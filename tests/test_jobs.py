@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
+from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao.errors import ConcurrencyConflict
 from qiandao.events import EventKind
 from qiandao.model import Item
@@ -21,6 +22,12 @@ S = DeadlineStatus
 @pytest.fixture
 def w() -> World:
     return make_world()
+
+
+def run_at(w: World, now: datetime) -> JobReport:
+    """Move the clock to ``now`` and run the job (the clock is its only time source)."""
+    w.clock.set(now)
+    return w.qd.run_due_jobs()
 
 
 def reminder_count(w: World, item_id: str) -> int:
@@ -42,12 +49,14 @@ def test_each_reminder_is_sent_once_per_assignment(w: World) -> None:
         (at(2026, 5, 8), {}),
     ]
     for now, sent in expected:
-        report = w.qd.run_due_jobs(now)
+        report = run_at(w, now)
         assert {s: n for s, n in report.reminders.items() if n} == sent, now
         assert report.reminders_sent == sum(sent.values())
     for x in w.load(item.id).assignments:
         assert x.reminders == {S.DUE_SOON, S.DUE_TODAY, S.OVERDUE, S.VERY_OVERDUE}
     assert reminder_count(w, item.id) == 8
+    reminders = [e for e in w.events(item.id) if e.kind is EventKind.REMINDER_SENT]
+    assert {e.actor_id for e in reminders} == {SYSTEM_ACTOR_ID}
     # every reminder is out: later runs no longer even load the item
     assert w.qd._candidate_items(at(2026, 6, 1)) == []
     notices = [n for n in w.notifier.sent if n.kind == "reminder_sent"]
@@ -61,9 +70,9 @@ def test_each_reminder_is_sent_once_per_assignment(w: World) -> None:
 def test_running_twice_changes_nothing(w: World) -> None:
     item, _ = w.assigned("u-a")
     now = at(2026, 3, 24)
-    first = w.qd.run_due_jobs(now)
+    first = run_at(w, now)
     version, events, sent = w.load(item.id).version, w.events(item.id), len(w.notifier.sent)
-    second = w.qd.run_due_jobs(now)
+    second = run_at(w, now)
     assert first.reminders[S.OVERDUE] == 1
     assert second.reminders_sent == 0 and second.ratings_closed == 0
     assert (w.load(item.id).version, w.events(item.id), len(w.notifier.sent)) == (
@@ -75,17 +84,17 @@ def test_running_twice_changes_nothing(w: World) -> None:
 
 def test_a_late_first_run_sends_only_the_current_status(w: World) -> None:
     item, (_a,) = w.assigned("u-a")
-    report = w.qd.run_due_jobs(at(2026, 4, 9))
+    report = run_at(w, at(2026, 4, 9))
     assert report.reminders[S.VERY_OVERDUE] == 1
     assert report.reminders_sent == 1
     assert w.load(item.id).assignments[0].reminders == {S.VERY_OVERDUE}
 
 
-def test_the_job_uses_the_clock_by_default_and_refuses_naive_times(w: World) -> None:
+def test_the_job_runs_on_the_clock_and_refuses_naive_times(w: World) -> None:
     w.assigned("u-a")
     w.clock.set(at(2026, 3, 23))
     assert w.qd.run_due_jobs().reminders[S.DUE_TODAY] == 1
-    fails("input.invalid", lambda: w.qd.run_due_jobs(datetime(2026, 3, 24)))
+    fails("input.invalid", lambda: run_at(w, datetime(2026, 3, 24)))
 
 
 def test_replied_and_cancelled_assignments_get_no_reminders(w: World) -> None:
@@ -93,7 +102,7 @@ def test_replied_and_cancelled_assignments_get_no_reminders(w: World) -> None:
     w.qd.accept(w.unit("u-a"), item.id, a.id)
     w.qd.reply(w.unit("u-a"), item.id, a.id, "答复。")
     w.qd.cancel_assignment(w.editor, item.id, b.id, "交办有误")
-    report = w.qd.run_due_jobs(at(2026, 3, 24))
+    report = run_at(w, at(2026, 3, 24))
     assert report.reminders[S.OVERDUE] == 1
     reminded = [x.unit_id for x in w.load(item.id).assignments if x.reminders]
     assert reminded == ["u-c"]
@@ -101,12 +110,12 @@ def test_replied_and_cancelled_assignments_get_no_reminders(w: World) -> None:
 
 def test_a_new_deadline_gets_its_own_reminders(w: World) -> None:
     item, (a,) = w.accepted("u-a")
-    w.qd.run_due_jobs(at(2026, 3, 18))
+    run_at(w, at(2026, 3, 18))
     w.clock.set(at(2026, 3, 19))
     w.qd.request_extension(w.unit("u-a"), item.id, a.id, 10, "情况复杂")
     w.qd.approve_extension(w.editor, item.id, a.id)  # due 7 April (清明 skipped)
-    assert w.qd.run_due_jobs(at(2026, 3, 24)).reminders_sent == 0
-    assert w.qd.run_due_jobs(at(2026, 4, 2)).reminders[S.DUE_SOON] == 1
+    assert run_at(w, at(2026, 3, 24)).reminders_sent == 0
+    assert run_at(w, at(2026, 4, 2)).reminders[S.DUE_SOON] == 1
 
 
 def test_county_thresholds_apply_to_county_items() -> None:
@@ -116,7 +125,7 @@ def test_county_thresholds_apply_to_county_items() -> None:
     w = make_world(county_rules=county)
     city, _ = w.assigned("u-a")
     county_item = w.qd.assign(w.county["editor"], w.issued(w.county).id, ["u-dh"])
-    report = w.qd.run_due_jobs(at(2026, 3, 16))  # 5 working days before 23 March
+    report = run_at(w, at(2026, 3, 16))  # 5 working days before 23 March
     assert report.reminders[S.DUE_SOON] == 1
     assert w.load(county_item.id).assignments[0].reminders == {S.DUE_SOON}
     assert w.load(city.id).assignments[0].reminders == frozenset()
@@ -134,15 +143,16 @@ def replied(w: World) -> tuple[str, str]:
 
 def test_rating_window_closes_once_and_a_later_first_rating_is_refused(w: World) -> None:
     item_id, a_id = replied(w)
-    assert w.qd.run_due_jobs(at(2026, 3, 31, 23)).ratings_closed == 0
-    report = w.qd.run_due_jobs(at(2026, 4, 1, 8))
+    assert run_at(w, at(2026, 3, 31, 23)).ratings_closed == 0
+    report = run_at(w, at(2026, 4, 1, 8))
     assert report.ratings_closed == 1
     (a,) = w.load(item_id).assignments
     assert a.rating is Rating.NOT_RATED
     assert a.rated_at == end_of_day(date(2026, 3, 31))
     assert w.events(item_id)[-1].kind is EventKind.RATING_CLOSED
+    assert w.events(item_id)[-1].actor_id == SYSTEM_ACTOR_ID
     version = w.load(item_id).version
-    assert w.qd.run_due_jobs(at(2026, 4, 2)).ratings_closed == 0
+    assert run_at(w, at(2026, 4, 2)).ratings_closed == 0
     assert w.load(item_id).version == version
     w.clock.set(at(2026, 4, 2))
     fails("rating.window_closed", lambda: w.qd.rate(w.member, item_id, a_id, "满意"))
@@ -152,7 +162,7 @@ def test_rating_window_closes_once_and_a_later_first_rating_is_refused(w: World)
 def test_given_ratings_are_not_closed(w: World) -> None:
     item_id, a_id = replied(w)
     w.qd.rate(w.member, item_id, a_id, "基本满意")
-    assert w.qd.run_due_jobs(at(2026, 4, 10)).ratings_closed == 0
+    assert run_at(w, at(2026, 4, 10)).ratings_closed == 0
     assert w.load(item_id).assignments[0].rating is Rating.BASICALLY_SATISFIED
 
 
@@ -162,12 +172,12 @@ def test_given_ratings_are_not_closed(w: World) -> None:
 def test_a_failing_notifier_loses_nothing(w: World) -> None:
     item, _ = w.assigned("u-a", "u-b")
     w.notifier.failing = True
-    report = w.qd.run_due_jobs(at(2026, 3, 18))
+    report = run_at(w, at(2026, 3, 18))
     assert report.reminders[S.DUE_SOON] == 2
     pending = [m for m in w.outbox() if m.notice.kind == "reminder_sent"]
     assert len(pending) == 2
     assert all(m.attempts >= 1 for m in pending)
-    assert w.qd.run_due_jobs(at(2026, 3, 18, 12)).reminders_sent == 0  # nothing re-decided
+    assert run_at(w, at(2026, 3, 18, 12)).reminders_sent == 0  # nothing re-decided
     w.notifier.failing = False
     dispatched = w.qd.dispatch()
     assert dispatched.sent == 2 and dispatched.failed == 0
@@ -199,11 +209,11 @@ def test_a_conflict_on_one_item_does_not_stop_the_others(
         return uow
 
     monkeypatch.setattr(w.store, "unit_of_work", conflicting)
-    report = w.qd.run_due_jobs(at(2026, 3, 18))
+    report = run_at(w, at(2026, 3, 18))
     assert (report.conflicts, report.reminders[S.DUE_SOON]) == (1, 1)
     assert w.load(victim.id).assignments[0].reminders == frozenset()
     assert w.load(other.id).assignments[0].reminders == {S.DUE_SOON}
     monkeypatch.setattr(w.store, "unit_of_work", real)
-    report = w.qd.run_due_jobs(at(2026, 3, 18, 10))
+    report = run_at(w, at(2026, 3, 18, 10))
     assert (report.conflicts, report.reminders[S.DUE_SOON]) == (0, 1)
     assert w.load(victim.id).assignments[0].reminders == {S.DUE_SOON}

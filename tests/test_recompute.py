@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from qiandao import StoreUnavailable
+from qiandao._jobs import SYSTEM_ACTOR_ID
 from qiandao.rules.workdays import ChinaWorkdays
 from tests.helpers import at, make_world
 from tests.wrappers import DelegatingUnitOfWork
@@ -48,6 +49,7 @@ def test_loading_the_official_year_moves_provisional_deadlines(tmp_path: Path) -
     assert moved.due != provisional_due
     assert [n.kind for n in world.notifier.sent] == ["deadline_recomputed"]
     assert world.notifier.sent[0].recipients == ("unit:u-a",)
+    assert world.events(item.id)[-1].actor_id == SYSTEM_ACTOR_ID
     # a second adoption of the same calendar changes nothing
     assert world.qd.adopt_calendar(official) == 0
 

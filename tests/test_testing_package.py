@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import qiandao.testing
-from qiandao.testing import contract, notifier, store, strategies
+from qiandao.testing import calendar, contract, notifier, store, strategies
 
 
 def test_every_public_name_resolves() -> None:
@@ -22,6 +22,7 @@ def test_the_documented_contract_path_keeps_working() -> None:
     assert contract.StoreContract is qiandao.testing.StoreContract is store.StoreContract
     assert contract.NotifierContract is qiandao.testing.NotifierContract
     assert contract.NotifierContract is notifier.NotifierContract
+    assert qiandao.testing.CalendarContract is calendar.CalendarContract
     assert qiandao.testing.strategies is strategies
 
 
@@ -36,7 +37,9 @@ def test_importing_the_package_loads_neither_pytest_nor_hypothesis() -> None:
     assert out.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("module", [store, notifier, strategies, qiandao.testing._support])
+@pytest.mark.parametrize(
+    "module", [store, notifier, calendar, strategies, qiandao.testing._support]
+)
 def test_the_suites_are_rewritten_for_readable_assertion_failures(module: object) -> None:
     # tests/conftest.py registers "qiandao.testing" before anything imports it
     assert "@py_builtins" in vars(module), module

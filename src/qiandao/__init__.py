@@ -6,7 +6,18 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
+from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._review import DraftInput
+from qiandao.accounts import PasswordPolicy
+from qiandao.calendar import (
+    ChinaWorkdays,
+    DayKind,
+    DeadlineExplanation,
+    ExplainedDay,
+    ScheduleNotice,
+    YearSchedule,
+    load_schedule,
+)
 from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
@@ -16,6 +27,7 @@ from qiandao.errors import (
     ConcurrencyConflict,
     DeadlinePassed,
     DuplicateAccount,
+    HasherMissing,
     IdempotencyConflict,
     InvalidDate,
     InvalidInput,
@@ -62,15 +74,22 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
-from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus
+from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
 from qiandao.rules.lifecycle import AssignmentCommand, AssignmentState, ItemCommand, ItemState
-from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank, Period, PointsTable
+from qiandao.rules.points import (
+    AdoptionLevel,
+    Credit,
+    CreditKind,
+    LeaderRank,
+    Period,
+    PointsTable,
+    RankedScore,
+)
 from qiandao.rules.publication import Access
 from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
 from qiandao.rules.tiers import Destination, TierRules
-from qiandao.rules.workdays import ChinaWorkdays, DeadlineExplanation, load_schedule
 from qiandao.service import Qiandao
 from qiandao.statistics import (
     CreditKey,
@@ -81,12 +100,16 @@ from qiandao.statistics import (
     UnitCounts,
     statistics_of,
 )
+from qiandao.workflow import Context, Decision
+from qiandao.workflow.accounts import SignIn
+from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONVERTER",
     "SHANGHAI",
+    "SYSTEM_ACTOR_ID",
     "Access",
     "Account",
     "AccountError",
@@ -106,20 +129,26 @@ __all__ = [
     "Channel",
     "ChinaWorkdays",
     "Commission",
+    "CommissionProgress",
     "ConcurrencyConflict",
+    "Context",
     "Credit",
     "CreditKey",
     "CreditKind",
+    "DayKind",
     "DeadlineExplanation",
     "DeadlinePassed",
     "DeadlineRules",
     "DeadlineStatus",
+    "Decision",
     "Destination",
     "DispatchReport",
     "DraftInput",
+    "Due",
     "DuplicateAccount",
     "Event",
     "EventKind",
+    "ExplainedDay",
     "ExtensionDecision",
     "ExtensionRequest",
     "ExternalIdentity",
@@ -128,21 +157,25 @@ __all__ = [
     "FocusCategory",
     "GroupCounts",
     "GroupLine",
+    "HasherMissing",
     "IdempotencyConflict",
     "IntakeRules",
     "InvalidDate",
     "InvalidInput",
     "InvalidTransition",
     "InvalidWorkdayCount",
+    "InviteeProgress",
     "Item",
     "ItemCommand",
     "ItemState",
     "ItemView",
+    "JobReport",
     "JurisdictionDenied",
     "LeaderRank",
     "LimitExceeded",
     "NotFound",
     "PasswordChangeRequired",
+    "PasswordPolicy",
     "PasswordPolicyViolation",
     "PasswordProfile",
     "Period",
@@ -152,6 +185,7 @@ __all__ = [
     "PointsTable",
     "Qiandao",
     "QiandaoError",
+    "RankedScore",
     "Rating",
     "RatingRules",
     "ReasonRequired",
@@ -163,10 +197,12 @@ __all__ = [
     "RuleSet",
     "RuleSetError",
     "ScheduleFileError",
+    "ScheduleNotice",
     "SecrecyRefused",
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",
+    "SignIn",
     "Statistics",
     "StatisticsQuery",
     "StoreUnavailable",
@@ -176,8 +212,10 @@ __all__ = [
     "UnitCounts",
     "UnitLine",
     "WindowClosed",
+    "WorkdayCalendar",
     "WrongSigner",
     "YearOutOfRange",
+    "YearSchedule",
     "__version__",
     "bulletin",
     "credits_of",

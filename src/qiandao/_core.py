@@ -1,78 +1,43 @@
-"""The service core: wiring of ports, the command runner, the outbox dispatcher.
+"""The service core: wiring of ports, the one command runner, the outbox dispatcher.
 
-Every command runs as: load in one unit of work → check who and what → decide events → evolve
-→ save with a version check, append events, record notices → commit → dispatch after commit.
+Every command runs as: load the facts in one unit of work → decide (a pure function of
+:mod:`qiandao.workflow`) → evolve → save with a version check, append events, queue notices →
+commit → dispatch after commit. :meth:`_Core._transact` is that runner, the one place where
+retries happen (and where the actor check and the audit record belong).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TypeAlias, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 
-from qiandao.errors import (
-    ConcurrencyConflict,
-    InvalidInput,
-    JurisdictionDenied,
-    NotFound,
-    PermissionDenied,
-)
-from qiandao.events import Change, Event, EventKind, evolve
-from qiandao.model import Assignment, Item
+from qiandao.actor import Actor
+from qiandao.errors import ConcurrencyConflict, InvalidInput
+from qiandao.events import Event, evolve
+from qiandao.model import Account, Item
 from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
-from qiandao.ports.notify import Notifier
+from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import IdentityProvider, PasswordHasher
 from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
-from qiandao.rules.lifecycle import (
-    AssignmentCommand,
-    AssignmentState,
-    ItemCommand,
-    ItemState,
-    next_assignment_state,
-    next_item_state,
-)
-from qiandao.rules.publication import Viewer
-from qiandao.rules.roles import OFFICE_ROLES, Role
 from qiandao.rules.ruleset import RuleSet
+from qiandao.workflow.accounts import AccountChange
+from qiandao.workflow.context import Context, Decision
 
-__all__ = ["Actor", "DispatchReport"]
+__all__ = ["Actor", "DispatchReport", "Tx"]
 
 _log = logging.getLogger("qiandao")
 
-Decision: TypeAlias = list[tuple[EventKind, Change]]
 T = TypeVar("T")
+P = ParamSpec("P")
 _ATTEMPTS = 3  # tries of a command whose transaction the database aborted (retryable)
-
-
-def _identifier(_: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 128:
-        raise InvalidInput(f"{attribute.name} 须为非空文本（不超过128字符）", field=attribute.name)
-
-
-def _role(value: object) -> Role:
-    return Role.parse(value)
-
-
-@attrs.frozen
-class Actor:
-    """Who runs a command: an account with its one role, jurisdiction and (for units) unit."""
-
-    account_id: str = attrs.field(validator=_identifier)
-    role: Role = attrs.field(converter=_role)
-    jurisdiction: str = attrs.field(validator=_identifier)
-    unit_id: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_identifier)
-    )
-
-    def viewer(self) -> Viewer:
-        """The actor as the visibility rule sees it."""
-        return Viewer(self.account_id, self.role, self.jurisdiction, self.unit_id)
 
 
 @attrs.frozen
@@ -104,7 +69,7 @@ class _Core:
         dispatch_after_commit: bool = True,
     ) -> None:
         if calendar is None:
-            from qiandao.rules.workdays import ChinaWorkdays
+            from qiandao.calendar import ChinaWorkdays
 
             calendar = ChinaWorkdays.official()
         self.store = store
@@ -135,118 +100,67 @@ class _Core:
             raise InvalidInput("时钟必须返回带时区的时间", field="clock")
         return instant
 
-    @staticmethod
-    def _check_office(actor: Actor, item: Item) -> None:
-        if actor.role in OFFICE_ROLES and actor.jurisdiction != item.jurisdiction:
-            raise JurisdictionDenied(item=item.id)
-
-    @staticmethod
-    def _check_author(actor: Actor, item: Item, *, lead_only: bool = False) -> None:
-        allowed = {item.lead_author_id} if lead_only else item.authors
-        if actor.account_id not in allowed:
-            raise PermissionDenied("只有信息作者可以执行此操作", article="第五条", item=item.id)
-
-    def _item_step(self, actor: Actor, item: Item, command: ItemCommand) -> ItemState:
-        """Relation checks, then the transition table: the next state or a domain error."""
-        if actor.role in OFFICE_ROLES:
-            self._check_office(actor, item)
-        elif actor.role is not Role.HANDLING_UNIT and command in _AUTHOR_COMMANDS:
-            self._check_author(actor, item, lead_only=command in _LEAD_COMMANDS)
-        return next_item_state(item.state, command, actor.role)
-
-    def _assignment_step(
-        self, actor: Actor, item: Item, assignment_id: str, command: AssignmentCommand
-    ) -> tuple[Assignment, AssignmentState]:
-        assignment = item.assignment(assignment_id)
-        if assignment is None:
-            raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
-        if actor.role is Role.HANDLING_UNIT and actor.unit_id != assignment.unit_id:
-            raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
-        if actor.role in OFFICE_ROLES:
-            self._check_office(actor, item)
-        return assignment, next_assignment_state(assignment.state, command, actor.role)
-
     # --- running commands -----------------------------------------------------------------
 
-    def _stage(
-        self,
-        uow: UnitOfWork,
-        item: Item | None,
-        decision: Decision,
-        actor: Actor,
-        now: datetime,
-        *,
-        item_id: str | None = None,
-    ) -> Item:
-        """Evolve ``item`` by the decided events and stage the save, events and notices."""
-        current = item
-        target_id = item.id if item is not None else item_id
-        if target_id is None:  # pragma: no cover - programming error
-            raise ValueError("a new item needs an id")
-        sequence = item.version if item is not None else 0
-        events: list[Event] = []
-        for kind, change in decision:
-            sequence += 1
-            event = Event(self.new_id(), target_id, sequence, kind, actor.account_id, now, change)
-            current = evolve(current, event)
-            events.append(event)
-        if current is None:  # pragma: no cover - an empty decision on a new item
-            raise ValueError("nothing decided")
-        if item is None:
-            uow.items.add(current)
-        else:
-            uow.items.save(current, item.version)
-        uow.events.append(events)
-        rules = self.rules_for(current.jurisdiction)
-        uow.outbox.add(
-            [OutboxMessage(n, now) for e in events for n in notices_for(e, current, rules)]
-        )
-        return current
+    def _context(self, jurisdiction: str, now: datetime) -> Context:
+        """What a decision about an item of ``jurisdiction`` may consult at ``now``."""
+        return Context(self.rules_for(jurisdiction), self.calendar, now, self.new_id)
 
     def _transact(
-        self, work: Callable[[UnitOfWork, datetime], T], *, any_conflict: bool = False
+        self,
+        actor: Actor | None,
+        work: Callable[[Tx], T],
+        *,
+        any_conflict: bool = False,
+        attempts: int = _ATTEMPTS,
+        dispatch: bool = True,
     ) -> T:
-        """Run ``work`` in one unit of work and commit, then dispatch notices.
+        """The one command runner: run ``work`` in a unit of work, commit, then dispatch.
 
-        A conflict the store marks ``retryable`` (a serialization failure or deadlock: nothing
-        was written) runs the whole command again on fresh data; ``any_conflict`` also retries
-        plain version conflicts (used where a retry is known to be safe, e.g. idempotent submits).
+        ``work`` loads its facts through ``tx.uow``, calls one decision of
+        :mod:`qiandao.workflow` and stages the result (``tx.stage`` evolves and saves an item
+        with a version check, appends its events and queues its notices in the outbox). A
+        conflict the store marks ``retryable`` (a serialization failure or deadlock: nothing was
+        written) runs the whole command again on fresh data; ``any_conflict`` also retries plain
+        version conflicts (where a retry is known to be safe, e.g. idempotent submits).
+        Dispatch happens only when the command queued notices (so ``authenticate``, called on
+        every request, never polls the outbox); ``dispatch=False`` leaves them in the outbox for
+        the caller to send once after a batch of commands (the periodic job).
         """
         now = self.now()
-        for attempt in range(1, _ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
-                    result = work(uow, now)
+                    tx = Tx(self, uow, actor, now)
+                    result = work(tx)
                     uow.commit()
                 break
             except ConcurrencyConflict as conflict:
-                if attempt == _ATTEMPTS or not (any_conflict or conflict.details.get("retryable")):
+                if attempt == attempts or not (any_conflict or conflict.details.get("retryable")):
                     raise
-        self._after_commit()
+        if dispatch and tx.queued:
+            self._after_commit()
         return result
 
-    def _run(
+    def _read(self, actor: Actor | None, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` on a unit of work that is never committed: a command's facts, read
+        before an effect outside any transaction (e.g. the account whose password is verified).
+        """
+        with self.store.unit_of_work() as uow:
+            return work(Tx(self, uow, actor, self.now()))
+
+    def _on_item(
         self,
         actor: Actor,
         item_id: str,
-        decide: Callable[[Item, datetime], Decision],
+        decide: Callable[Concatenate[Context, Actor, Item, P], Decision],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> Item:
-        """Load one item, decide, save it with its events and notices, commit, dispatch."""
-        return self._run_with_uow(actor, item_id, lambda _, item, now: decide(item, now))
-
-    def _run_with_uow(
-        self,
-        actor: Actor,
-        item_id: str,
-        decide: Callable[[UnitOfWork, Item, datetime], Decision],
-    ) -> Item:
-        """Like ``_run``, but ``decide`` may read other repositories of the same unit of work."""
-
-        def work(uow: UnitOfWork, now: datetime) -> Item:
-            item = uow.items.get(item_id)
-            return self._stage(uow, item, decide(uow, item, now), actor, now)
-
-        return self._transact(work)
+        """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save."""
+        work = functools.partial(_decide_on_item, actor, item_id, decide, args, kwargs)
+        return self._transact(actor, work)
 
     def _after_commit(self) -> None:
         """Dispatch after commit; a failure here must not look like the command failed."""
@@ -287,16 +201,107 @@ class _Core:
         return DispatchReport(len(sent), len(failed))
 
 
-_AUTHOR_COMMANDS = frozenset(
-    {
-        ItemCommand.EDIT_DRAFT,
-        ItemCommand.SUBMIT,
-        ItemCommand.WITHDRAW,
-        ItemCommand.RESUBMIT,
-        ItemCommand.RATE,
-        ItemCommand.SET_PUBLICATION_CONSENT,
-    }
-)
-_LEAD_COMMANDS = frozenset(
-    {ItemCommand.EDIT_DRAFT, ItemCommand.SUBMIT, ItemCommand.WITHDRAW, ItemCommand.RESUBMIT}
-)
+class Tx:
+    """One attempt of a command: its unit of work, actor and instant, and what it stages."""
+
+    def __init__(self, core: _Core, uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
+        self._core = core
+        self.queued = 0  # notices queued in the outbox by this attempt
+        self.uow = uow
+        self.actor = actor
+        self.now = now
+
+    def context(self, jurisdiction: str) -> Context:
+        """The decision context for an item of ``jurisdiction``."""
+        return self._core._context(jurisdiction, self.now)
+
+    def stage(
+        self,
+        item: Item | None,
+        decision: Decision,
+        *,
+        item_id: str | None = None,
+        actor_id: str | None = None,
+    ) -> Item:
+        """Evolve ``item`` by the decided events and stage the save, the events and notices.
+
+        ``item`` is ``None`` for a new item (its first event creates it; ``item_id`` names it).
+        Events are attributed to the command's actor unless ``actor_id`` says otherwise.
+        """
+        current = item
+        target_id = item.id if item is not None else item_id
+        if target_id is None:  # pragma: no cover - programming error
+            raise ValueError("a new item needs an id")
+        by = actor_id if actor_id is not None else self.actor.account_id if self.actor else None
+        if by is None:  # pragma: no cover - programming error
+            raise ValueError("an event needs an actor")
+        sequence = item.version if item is not None else 0
+        events: list[Event] = []
+        for kind, change in decision:
+            sequence += 1
+            event = Event(self._core.new_id(), target_id, sequence, kind, by, self.now, change)
+            current = evolve(current, event)
+            events.append(event)
+        if current is None:  # pragma: no cover - an empty decision on a new item
+            raise ValueError("nothing decided")
+        if not events:
+            return current
+        if item is None:
+            self.uow.items.add(current)
+        else:
+            self.uow.items.save(current, item.version)
+        self.uow.events.append(events)
+        rules = self._core.rules_for(current.jurisdiction)
+        self.notify([n for e in events for n in notices_for(e, current, rules)])
+        return current
+
+    def create(self, decision: Decision) -> Item:
+        """Stage a new item: the decision's first event (DRAFTED) carries it."""
+        first = decision[0][1].item if decision else None
+        if first is None:  # pragma: no cover - programming error
+            raise ValueError("the first event must create the item")
+        return self.stage(None, decision, item_id=first.id)
+
+    def add_account(self, account: Account) -> Account:
+        """Stage a new account (its first version)."""
+        self.uow.accounts.add(account)
+        return account
+
+    def save_account(self, before: Account, after: Account) -> Account:
+        """Stage ``after`` as the next version of the stored ``before`` (checked on save).
+
+        Nothing is written when nothing changed. The one place an account's version moves.
+        """
+        if after == before:
+            return before
+        saved = attrs.evolve(after, version=before.version + 1)
+        self.uow.accounts.save(saved, before.version)
+        return saved
+
+    def change_account(self, before: Account, change: AccountChange) -> Account:
+        """Stage an account decision: the account, then its sessions (ended, started, seen)."""
+        saved = self.save_account(before, change.account)
+        if change.end_sessions:
+            self.uow.sessions.revoke_all(saved.id)
+        if change.session is not None:
+            self.uow.sessions.put(change.session)
+        return saved
+
+    def notify(self, notices: Sequence[Notice]) -> None:
+        """Queue notices in the outbox; they are sent after commit, at least once."""
+        if notices:
+            self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
+            self.queued += len(notices)
+
+
+def _decide_on_item(
+    actor: Actor,
+    item_id: str,
+    decide: Callable[..., Decision],
+    args: tuple[object, ...],
+    kwargs: dict[str, object],
+    tx: Tx,
+) -> Item:
+    """The work of a one-item command: load, decide, stage."""
+    item = tx.uow.items.get(item_id)
+    return tx.stage(item, decide(tx.context(item.jurisdiction), actor, item, *args, **kwargs))

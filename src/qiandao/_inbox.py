@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import attrs
 
 from qiandao._core import Actor, _Core
+from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
 from qiandao.model import Assignment, Item, ReviewRecord, TextVersion
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
 from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
-from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES, AssignmentState, ItemState
+from qiandao.rules.lifecycle import (
+    AWAITING_UNIT_STATES,
+    OPEN_ASSIGNMENT_STATES,
+    AssignmentState,
+    ItemState,
+)
 from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
-from qiandao.rules.tiers import required_signer, signer_rank
-from qiandao.rules.workdays import DeadlineExplanation
+from qiandao.rules.tiers import may_sign
 from qiandao.statistics import StatisticsQuery
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
@@ -188,12 +193,6 @@ class QueryCommands(_Core):
         """
         tiers = self.rules_for(actor.jurisdiction).tiers
 
-        def mine(item: Item) -> bool:
-            needed = required_signer(item.destinations, tiers)
-            return needed is actor.role or (
-                tiers.allow_higher_signer and signer_rank(actor.role) > signer_rank(needed)
-            )
-
         query = ItemQuery(
             jurisdiction=actor.jurisdiction,
             states=frozenset({ItemState.AWAITING_SIGNOFF}),
@@ -204,7 +203,7 @@ class QueryCommands(_Core):
         with self.store.unit_of_work() as uow:
             while True:
                 page = uow.items.find(query)
-                found += [i for i in page if mine(i)]
+                found += [i for i in page if may_sign(actor.role, i.destinations, tiers)]
                 if len(found) >= limit or len(page) < (query.limit or 0):
                     break
                 query = attrs.evolve(query, offset=query.offset + len(page))
@@ -222,14 +221,15 @@ class QueryCommands(_Core):
         return list(views.values())
 
     def overdue(
-        self, actor: Actor, *, very: bool = False, limit: int = 100, now: datetime | None = None
+        self, actor: Actor, *, very: bool = False, limit: int = 100
     ) -> list[tuple[ItemView, AssignmentView]]:
-        """Unreplied assignments past their deadline (or very overdue), oldest due first.
+        """Assignments whose unit owes a reply past the deadline (or very overdue), oldest first.
 
-        The cut-off date is computed once so the store can answer with one indexed query.
+        A declined assignment waits on the office, not the unit, and is not listed. The cut-off
+        date is computed once so the store can answer with one indexed query.
         """
         _page(limit)
-        now = now or self.now()
+        now = self.now()
         today = local_day(now)
         if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:
             raise PermissionDenied("只有办公室工作人员和承办单位可以查看逾期清单")
@@ -240,8 +240,8 @@ class QueryCommands(_Core):
         query = AssignmentQuery(
             jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
             unit_id=actor.unit_id if actor.role is Role.HANDLING_UNIT else None,
-            states=frozenset(OPEN_ASSIGNMENT_STATES),
-            due_before=date.fromordinal(cutoff.toordinal()),
+            states=AWAITING_UNIT_STATES,
+            due_before=cutoff,
             limit=limit,
         )
         with self.store.unit_of_work() as uow:
@@ -263,13 +263,7 @@ class QueryCommands(_Core):
         if found is None:
             raise NotFound(f"交办记录不存在：{assignment_id}", id=assignment_id)
         start = local_day(found.assigned_at)
-        explain = getattr(self.calendar, "explain", None)
-        if explain is None:
-            raise InvalidInput("当前日历不支持期限说明", field="calendar")
-        result: DeadlineExplanation = explain(
-            start, self.calendar.working_days_between(start, found.due)
-        )
-        return result
+        return self.calendar.explain(start, self.calendar.working_days_between(start, found.due))
 
     def quarterly_bulletin(self, actor: Actor, year: int, quarter: int) -> Bulletin:
         """The quarterly bulletin of the actor's jurisdiction (office staff only)."""

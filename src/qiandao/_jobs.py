@@ -8,46 +8,29 @@ second run finds nothing new to do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from types import MappingProxyType
 
 import attrs
 
-from qiandao._core import Actor, Decision, _Core
-from qiandao.errors import ConcurrencyConflict, InvalidInput
-from qiandao.events import Change, EventKind
-from qiandao.model import Assignment, Item
-from qiandao.ports.store import AssignmentQuery, UnitOfWork
-from qiandao.rules.deadlines import (
-    DeadlineStatus,
-    WorkdayCalendar,
-    classify,
-    end_of_day,
-    local_day,
-)
+from qiandao._core import Tx, _Core
+from qiandao.errors import ConcurrencyConflict
+from qiandao.ports.store import AssignmentQuery
+from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
-from qiandao.rules.rating import Rating
-from qiandao.rules.roles import Role
-from qiandao.rules.workdays import ProvisionalDate
+from qiandao.workflow import jobs
+from qiandao.workflow.jobs import REMINDER_STATUSES
 
 __all__ = ["SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
 
 SYSTEM_ACTOR_ID = "system:jobs"
 """The ``actor_id`` of events the periodic job records (no account has this id)."""
 
-_REMIND = frozenset(
-    {
-        DeadlineStatus.DUE_SOON,
-        DeadlineStatus.DUE_TODAY,
-        DeadlineStatus.OVERDUE,
-        DeadlineStatus.VERY_OVERDUE,
-    }
-)
-
 
 def _counts(value: Mapping[DeadlineStatus, int]) -> Mapping[DeadlineStatus, int]:
-    return MappingProxyType({s: value.get(s, 0) for s in DeadlineStatus if s in _REMIND})
+    return MappingProxyType({s: value.get(s, 0) for s in DeadlineStatus if s in REMINDER_STATUSES})
 
 
 @attrs.frozen
@@ -66,29 +49,24 @@ class JobReport:
         return sum(self.reminders.values())
 
 
+def _run_due(tx: Tx, item_id: str) -> tuple[tuple[DeadlineStatus, ...], int]:
+    """One item's reminders and closed rating windows; returns the statuses and windows closed."""
+    item = tx.uow.items.get(item_id)
+    decision, sent = jobs.due_events(tx.context(item.jurisdiction), item)
+    tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
+    return sent, len(decision) - len(sent)
+
+
+def _recompute(tx: Tx, item_id: str, calendar: WorkdayCalendar) -> int:
+    """One item's provisional deadlines recounted under ``calendar``; returns how many moved."""
+    item = tx.uow.items.get(item_id)
+    decision = jobs.recompute_deadlines(tx.context(item.jurisdiction), item, calendar)
+    tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
+    return len(decision)
+
+
 class JobCommands(_Core):
     """The periodic job: reminders once each per deadline, rating windows closed; idempotent."""
-
-    def _due_events(self, item: Item, now: datetime) -> tuple[Decision, list[DeadlineStatus]]:
-        """Reminders not yet sent for the current status, and rating windows that have closed."""
-        rules = self.rules_for(item.jurisdiction)
-        today = local_day(now)
-        decision: Decision = []
-        sent: list[DeadlineStatus] = []
-        for a in item.assignments:
-            if a.state in AWAITING_UNIT_STATES:  # not DECLINED: that waits on the office
-                status = classify(self.calendar, a.due, now, rules.deadlines)
-                if status in _REMIND and status not in a.reminders:
-                    reminded = attrs.evolve(a, reminders=a.reminders | {status})
-                    change = Change(assignment=reminded, note=status.label)
-                    decision.append((EventKind.REMINDER_SENT, change))
-                    sent.append(status)
-            elif (closes := a.rating_pending_until) is not None and closes < today:
-                # still 未评价 when its window ended: record the window as closed
-                closed = attrs.evolve(a, rated_at=end_of_day(closes))
-                change = Change(assignment=closed, note=Rating.NOT_RATED.label)
-                decision.append((EventKind.RATING_CLOSED, change))
-        return decision, sent
 
     def _candidate_items(self, now: datetime) -> list[str]:
         """Items that may need the job: open work due soon or later, or replies awaiting rating."""
@@ -109,32 +87,24 @@ class JobCommands(_Core):
         ids += [item.id for item, _ in expired]
         return list(dict.fromkeys(ids))
 
-    def run_due_jobs(self, now: datetime | None = None) -> JobReport:
+    def run_due_jobs(self) -> JobReport:
         """Send due reminders (each status once per deadline) and close expired rating windows.
 
-        Each item is decided and saved in its own unit of work; an item changed concurrently is
-        skipped (counted in ``conflicts``) and picked up by the next run. Notices are dispatched
-        after the run; a failing notifier leaves them pending for a later ``dispatch()``.
+        The clock says when. Each item is decided and saved in its own unit of work; an item
+        changed concurrently is skipped (counted in ``conflicts``) and picked up by the next run.
+        Notices are dispatched after the run; a failing notifier leaves them pending for a later
+        ``dispatch()``.
         """
-        instant = self.now() if now is None else now
-        if not isinstance(instant, datetime) or instant.utcoffset() is None:
-            raise InvalidInput("时间必须带时区", field="now")
         reminders: dict[DeadlineStatus, int] = {}
         ratings_closed = conflicts = 0
-        for item_id in self._candidate_items(instant):
+        for item_id in self._candidate_items(self.now()):
+            work = functools.partial(_run_due, item_id=item_id)
             try:
-                with self.store.unit_of_work() as uow:
-                    item = uow.items.get(item_id)
-                    decision, sent = self._due_events(item, instant)
-                    if not decision:
-                        continue
-                    actor = Actor(SYSTEM_ACTOR_ID, Role.SYSTEM_ADMIN, item.jurisdiction)
-                    self._stage(uow, item, decision, actor, instant)
-                    uow.commit()
+                sent, closed = self._transact(None, work, dispatch=False)
             except ConcurrencyConflict:
                 conflicts += 1
                 continue
-            ratings_closed += len(decision) - len(sent)
+            ratings_closed += closed
             for status in sent:
                 reminders[status] = reminders.get(status, 0) + 1
         self._drain()
@@ -157,45 +127,12 @@ class JobCommands(_Core):
         unit (DESIGN §2.4). The service keeps the old calendar until every item is done, so a
         failed run can simply be run again. Returns how many assignments changed.
         """
-        old = self.calendar
         with self.store.unit_of_work() as uow:
             pairs = uow.items.assignments(AssignmentQuery(states=OPEN_ASSIGNMENT_STATES))
         item_ids = list(dict.fromkeys(item.id for item, a in pairs if a.provisional))
         changed = 0
         for item_id in item_ids:
-
-            def work(uow: UnitOfWork, now: datetime, item_id: str = item_id) -> int:
-                item = uow.items.get(item_id)
-                decision: Decision = []
-                for a in item.assignments:
-                    if not (a.open and a.provisional):
-                        continue
-                    moved = _recomputed(a, old, calendar)
-                    if moved != a:
-                        note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
-                        change = Change(assignment=moved, note=note)
-                        decision.append((EventKind.DEADLINE_RECOMPUTED, change))
-                if decision:
-                    actor = Actor(SYSTEM_ACTOR_ID, Role.SYSTEM_ADMIN, item.jurisdiction)
-                    self._stage(uow, item, decision, actor, now)
-                return len(decision)
-
-            changed += self._transact(work, any_conflict=True)
+            work = functools.partial(_recompute, item_id=item_id, calendar=calendar)
+            changed += self._transact(None, work, any_conflict=True)
         self.calendar = calendar
         return changed
-
-
-def _recomputed(a: Assignment, old: WorkdayCalendar, new: WorkdayCalendar) -> Assignment:
-    """The assignment with its dates recounted under ``new``: same working days, same start."""
-    start = local_day(a.assigned_at)
-    due = new.add_working_days(start, old.working_days_between(start, a.due))
-    decline = new.add_working_days(start, old.working_days_between(start, a.decline_until))
-    moved = attrs.evolve(
-        a,
-        due=date.fromordinal(due.toordinal()),
-        decline_until=date.fromordinal(decline.toordinal()),
-        provisional=isinstance(due, ProvisionalDate),
-    )
-    if moved.due != a.due:  # a new date: its reminders start afresh
-        moved = attrs.evolve(moved, reminders=frozenset())
-    return moved

@@ -38,7 +38,7 @@ def _parse_count(text: str) -> int:
 
 
 def _calendar(schedule: str | None) -> Any:
-    from qiandao.rules.workdays import ChinaWorkdays
+    from qiandao.calendar import ChinaWorkdays
 
     calendar = ChinaWorkdays.official()
     return calendar.load_schedule(schedule) if schedule else calendar
@@ -53,7 +53,7 @@ def _due(args: argparse.Namespace) -> int:
 
 
 def _years(args: argparse.Namespace) -> int:
-    from qiandao.rules.workdays import MAX_YEAR, MIN_YEAR
+    from qiandao.calendar import MAX_YEAR, MIN_YEAR
 
     calendar = _calendar(args.schedule)
     official = calendar.official_years()

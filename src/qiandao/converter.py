@@ -7,16 +7,13 @@ names every bad field by path, e.g. ``required field missing @ $.title``.
 from __future__ import annotations
 
 import json
-import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
-from cattrs.gen import make_dict_structure_fn
 
 from qiandao._enum import LabelledEnum
 from qiandao.errors import InvalidInput, QiandaoError
@@ -79,28 +76,6 @@ def _sorted(values: Iterable[Any]) -> list[Any]:
     return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
 
 
-def _is_change(kind: Any) -> bool:
-    return getattr(kind, "__module__", "") == "qiandao.events" and kind.__name__ == "Change"
-
-
-def _change_hook(converter: cattrs.Converter) -> Callable[[Any, type], Any]:
-    """A ``Change``'s ``fields`` hold Item attributes: structure each by the Item's own type."""
-    from qiandao.events import Change
-    from qiandao.model import Item
-
-    hints = typing.get_type_hints(Item)
-    default = make_dict_structure_fn(Change, converter)
-
-    def hook(value: Any, kind: type) -> Any:
-        change = default(value, kind)
-        if not change.fields:
-            return change
-        typed = {name: converter.structure(v, hints[name]) for name, v in change.fields.items()}
-        return attrs.evolve(change, fields=typed)
-
-    return hook
-
-
 def make_converter() -> cattrs.Converter:
     """Build the converter: strict scalars, ISO dates, enums by value, no unknown keys."""
     converter = cattrs.Converter(
@@ -117,7 +92,6 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(LabelledEnum, _structure_enum)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
     converter.register_unstructure_hook(LabelledEnum, lambda e: e.value)
-    converter.register_structure_hook_factory(_is_change, lambda _: _change_hook(converter))
     return converter
 
 

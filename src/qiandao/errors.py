@@ -17,6 +17,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DeadlinePassed",
     "DuplicateAccount",
+    "HasherMissing",
     "IdempotencyConflict",
     "InvalidDate",
     "InvalidInput",
@@ -279,6 +280,14 @@ class AccountLocked(AccountError):
     code = "account.locked"
     article = "第十七条"
     default_message = "账号已锁定，请联系市政协办公室系统管理员"
+
+
+class HasherMissing(AccountError):
+    """The service was created without a password hasher, so passwords cannot be handled."""
+
+    code = "account.hasher_missing"
+    article = "第十九条"
+    default_message = "未配置密码哈希器，无法处理密码"
 
 
 class PasswordChangeRequired(AccountError):

@@ -6,9 +6,8 @@ events from nothing rebuilds it exactly, which the stateful tests check after ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -16,8 +15,9 @@ import attrs
 from qiandao._enum import LabelledEnum
 from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
 from qiandao.rules.lifecycle import ItemState
+from qiandao.rules.tiers import Destination
 
-__all__ = ["Change", "Event", "EventKind", "evolve", "replay"]
+__all__ = ["Change", "Event", "EventKind", "ItemPatch", "evolve", "replay"]
 
 
 class EventKind(LabelledEnum):
@@ -59,14 +59,41 @@ class EventKind(LabelledEnum):
     DEADLINE_RECOMPUTED = "deadline_recomputed", "重算办理期限"
 
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+@attrs.frozen
+class ItemPatch:
+    """New values of ``Item`` fields an event sets; ``None`` leaves a field as it is.
+
+    Each field has the type of the ``Item`` field of the same name, so mypy checks every patch
+    and the converter needs no hook to (de)serialise it.
+    """
+
+    submitted_at: datetime | None = None
+    issued_at: datetime | None = None
+    closed_at: datetime | None = None
+    destinations: frozenset[Destination] | None = None
+    opted_out: frozenset[str] | None = None
+    secret: bool | None = None
+    body_withheld: bool | None = None
+    merged_into: str | None = None
+    merged_from: tuple[str, ...] | None = None
+    merged_authors: frozenset[str] | None = None
+    reported_as: str | None = None
+    rehandles: int | None = None
+
+    def updates(self) -> dict[str, Any]:
+        """The fields this patch sets, by name."""
+        return {name: value for name in _PATCH_FIELDS if (value := getattr(self, name)) is not None}
+
+
+_PATCH_FIELDS = tuple(a.name for a in attrs.fields(ItemPatch))
+_NO_PATCH = ItemPatch()
 
 
 @attrs.frozen
 class Change:
     """What an event changes: a new state, an appended record, an upserted assignment, fields.
 
-    ``fields`` maps other ``Item`` attribute names to their new (typed) values.
+    ``fields`` is an :class:`ItemPatch`: the other ``Item`` fields the event sets.
     """
 
     state: ItemState | None = None
@@ -74,7 +101,7 @@ class Change:
     review: ReviewRecord | None = None
     assignment: Assignment | None = None
     feedback: Feedback | None = None
-    fields: Mapping[str, Any] = _EMPTY
+    fields: ItemPatch = _NO_PATCH
     item: Item | None = None  # only on DRAFTED (and items created by merge/report-up)
     note: str = ""  # what a notice or audit trail should say; not applied to the item
 
@@ -99,7 +126,7 @@ def evolve(item: Item | None, event: Event) -> Item:
         if change.item is None:
             raise ValueError(f"first event of {event.item_id} does not create the item")
         return attrs.evolve(change.item, version=event.sequence)
-    updates: dict[str, Any] = dict(change.fields)
+    updates = change.fields.updates() if change.fields is not _NO_PATCH else {}
     updates["version"] = event.sequence
     if change.state is not None:
         updates["state"] = change.state

@@ -268,7 +268,7 @@ class Item:
     @property
     def published(self) -> bool:
         """Derived: adopted, not 涉密, and no author opted out (第十四条)."""
-        return is_published(self.state, secret=self.secret, opted_out=[bool(self.opted_out)])
+        return is_published(self.state, secret=self.secret, opted_out=self.opted_out)
 
     @property
     def open_assignments(self) -> tuple[Assignment, ...]:

@@ -27,8 +27,11 @@ from qiandao.rules.deadlines import (
     SHANGHAI,
     DeadlineRules,
     DeadlineStatus,
+    Due,
     check_decline_window,
     classify,
+    decline_until,
+    due_after,
     end_of_day,
     extended_due,
     local_day,
@@ -121,10 +124,32 @@ def test_author_never_reviews_own_item() -> None:
 
 def test_reply_due_counts_from_the_day_after_assignment() -> None:
     thursday = date(2026, 11, 26)
-    assert reply_due(CAL, at(thursday), RULES) == date(2026, 12, 17)
+    assert reply_due(CAL, at(thursday), RULES) == Due(date(2026, 12, 17))
     saturday = date(2026, 11, 28)
     # assigned on a Saturday: Monday is day 1, so day 15 is the third Friday after
-    assert reply_due(CAL, at(saturday), RULES) == date(2026, 12, 18)
+    assert reply_due(CAL, at(saturday), RULES) == Due(date(2026, 12, 18))
+
+
+def test_a_due_date_names_the_years_without_an_official_schedule() -> None:
+    cal = WeekdayCalendar(provisional_from=2027)
+    crossing = reply_due(cal, at(date(2026, 12, 20)), RULES)
+    assert crossing == Due(date(2027, 1, 8), (2027,)) and crossing.provisional
+    assert not reply_due(cal, at(date(2026, 11, 26)), RULES).provisional
+    assert decline_until(cal, at(date(2026, 12, 30)), RULES) == Due(date(2027, 1, 4), (2027,))
+    extended = extended_due(
+        cal,
+        date(2026, 12, 17),
+        15,
+        requested_at=at(date(2026, 12, 1)),
+        extensions_used=0,
+        rules=RULES,
+    )
+    assert extended == Due(date(2027, 1, 7), (2027,))
+    # only the days after the start count: a start in 2027 going back into 2026 is official
+    assert due_after(cal, date(2027, 1, 1), -1) == Due(date(2026, 12, 31))
+    assert due_after(cal, date(2027, 1, 4), -1) == Due(date(2027, 1, 1), (2027,))
+    assert due_after(cal, date(2027, 3, 1), 0) == Due(date(2027, 3, 1))
+    assert Due(date(2027, 1, 8), [2028, 2027, 2027]).provisional_years == (2027, 2028)
 
 
 def test_local_day_uses_shanghai_time() -> None:
@@ -149,7 +174,7 @@ def test_classification_over_time() -> None:
 @given(st.dates(date(2020, 1, 1), date(2030, 1, 1)), st.integers(0, 60))
 def test_classification_is_monotone(assigned: date, offset: int) -> None:
     order = list(DeadlineStatus)
-    due = reply_due(CAL, at(assigned), RULES)
+    due = reply_due(CAL, at(assigned), RULES).day
     a = classify(CAL, due, at(assigned + timedelta(days=offset)), RULES)
     b = classify(CAL, due, at(assigned + timedelta(days=offset + 1)), RULES)
     assert order.index(b) >= order.index(a)
@@ -168,7 +193,7 @@ def test_extension_rules() -> None:
     new = extended_due(
         CAL, due, 5, requested_at=at(date(2026, 12, 10)), extensions_used=0, rules=RULES
     )
-    assert new == date(2026, 12, 24)
+    assert new == Due(date(2026, 12, 24))
     with pytest.raises(LimitExceeded):
         extended_due(CAL, due, 16, requested_at=at(due), extensions_used=0, rules=RULES)
     with pytest.raises(LimitExceeded):
@@ -242,12 +267,16 @@ def test_rehandle_after_dissatisfied_once() -> None:
 # --- publication -------------------------------------------------------------------------
 
 
-@given(st.sampled_from(list(ItemState)), st.booleans(), st.lists(st.booleans(), max_size=4))
+@given(
+    st.sampled_from(list(ItemState)),
+    st.booleans(),
+    st.frozensets(st.sampled_from(["m1", "m2", "o1"]), max_size=3),
+)
 def test_published_implies_adopted_not_secret_no_opt_out(
-    state: ItemState, secret: bool, opt_outs: list[bool]
+    state: ItemState, secret: bool, opt_outs: frozenset[str]
 ) -> None:
     published = is_published(state, secret=secret, opted_out=opt_outs)
-    assert published == (state in ADOPTED_STATES and not secret and not any(opt_outs))
+    assert published == (state in ADOPTED_STATES and not secret and len(opt_outs) == 0)
 
 
 def test_visibility() -> None:

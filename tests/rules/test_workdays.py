@@ -1,4 +1,4 @@
-"""Tests of the Chinese working-day calendar (qiandao.rules.workdays)."""
+"""Tests of the Chinese working-day calendar (qiandao.calendar; also as qiandao.rules.workdays)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,22 @@ from typing import Any
 
 import chinese_calendar
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from workalendar.asia import China
 
+import qiandao.calendar
+import qiandao.rules.workdays
+from qiandao.calendar import (
+    MAX_WORKDAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    ChinaWorkdays,
+    DayKind,
+    ScheduleNotice,
+    YearSchedule,
+    load_schedule,
+)
 from qiandao.errors import (
     InvalidDate,
     InvalidWorkdayCount,
@@ -25,18 +37,7 @@ from qiandao.errors import (
     ScheduleFileError,
     YearOutOfRange,
 )
-from qiandao.rules.workdays import (
-    MAX_WORKDAYS,
-    MAX_YEAR,
-    MIN_YEAR,
-    ChinaWorkdays,
-    DayKind,
-    Notice,
-    ProvisionalCount,
-    ProvisionalDate,
-    YearSchedule,
-    load_schedule,
-)
+from qiandao.rules.deadlines import Due, due_after
 
 CAL = ChinaWorkdays.official()
 ONE = timedelta(days=1)
@@ -167,78 +168,41 @@ def test_agrees_with_workalendar_where_its_data_is_right() -> None:
         assert kept / total > 0.9
 
 
-# --- properties --------------------------------------------------------------------------
+# --- properties (the general ones are the calendar contract: test_calendar_contract.py) ---------
 
-dates = st.dates(date(2018, 1, 1), date(2049, 12, 31))
 counts = st.integers(0, 400)
 
 
-@given(dates, counts)
-def test_add_then_count_forward(d: date, n: int) -> None:
+@given(st.dates(date(2048, 1, 1), date(MAX_YEAR, 12, 31)), counts)
+def test_counting_past_the_last_year_is_refused_only_when_the_days_run_out(d: date, n: int) -> None:
     try:
         due = CAL.add_working_days(d, n)
     except YearOutOfRange:
         assert walk_count(CAL, d + ONE, date(MAX_YEAR, 12, 31)) < n
         return
-    assert CAL.working_days_between(d, due) == n
     assert walk_count(CAL, d + ONE, due) == n
-    if n > 0:
-        assert due > d
-        assert CAL.is_working_day(due)
-        back = CAL.add_working_days(due, -n)
-        assert back == (d if CAL.is_working_day(d) else CAL.add_working_days(d, -1))
-    else:
-        assert due == d
 
 
-@given(dates, counts)
-def test_add_then_count_backward(d: date, n: int) -> None:
-    due = CAL.add_working_days(d, -n)
-    if n > 0:  # (due, d] holds the n - 1 days counted after due, plus d if it works
-        assert CAL.working_days_between(due, d) == n - 1 + CAL.is_working_day(d)
-        assert CAL.working_days_between(d, due) == -(n - 1 + CAL.is_working_day(d))
+@given(st.dates(date(MIN_YEAR, 1, 1), date(2002, 12, 31)), counts)
+def test_counting_before_the_first_year_is_refused_only_when_the_days_run_out(
+    d: date, n: int
+) -> None:
+    try:
+        due = CAL.add_working_days(d, -n)
+    except YearOutOfRange:
+        assert walk_count(CAL, date(MIN_YEAR, 1, 1), d - ONE) < n
+        return
     assert walk_count(CAL, due, d - ONE) == n
-    if n > 0:
-        assert due < d
-        assert CAL.is_working_day(due)
 
 
-@given(st.dates(date(2018, 1, 1), date(2048, 1, 1)), st.integers(-800, 800))
-def test_between_is_antisymmetric_and_walks(a: date, offset: int) -> None:
-    b = a + timedelta(days=offset)
-    count = CAL.working_days_between(a, b)
-    assert CAL.working_days_between(b, a) == -count
-    lo, hi = sorted((a, b))
-    assert abs(count) == walk_count(CAL, lo + ONE, hi)
-    if b > a and CAL.is_working_day(b):
-        assert CAL.add_working_days(a, count) == b
-
-
-@given(dates, dates, counts, counts)
-def test_monotonic(d1: date, d2: date, n1: int, n2: int) -> None:
-    assume(d2 <= date(2048, 12, 31) and d1 <= date(2048, 12, 31))
-    (d1, d2), (n1, n2) = sorted((d1, d2)), sorted((n1, n2))
-    assert CAL.add_working_days(d1, n1) <= CAL.add_working_days(d2, n1)
-    assert CAL.add_working_days(d1, n1) <= CAL.add_working_days(d1, n2)
-    assert CAL.add_working_days(d2, -n2) <= CAL.add_working_days(d2, -n1)
-
-
-@given(dates, st.integers(-60, 60))
-def test_explanation_is_consistent(d: date, n: int) -> None:
+@given(st.dates(date(2018, 1, 1), date(2049, 12, 31)), st.integers(-60, 60))
+def test_explanations_name_their_days(d: date, n: int) -> None:
     ex = CAL.explain(d, n)
-    assert ex.due == CAL.add_working_days(d, n)
-    assert ex.start == d and ex.workdays == n
-    assert len(ex.counted) == abs(n)
-    if n:
-        assert ex.counted[-1] == ex.due
-    span = days(d + ONE, ex.due) if n >= 0 else days(ex.due, d - ONE)
-    covered = sorted([*ex.counted, *(s.day for s in ex.skipped)])
-    assert covered == span
-    assert all(CAL.is_working_day(c) for c in ex.counted)
-    assert all(s.kind in (DayKind.WEEKEND, DayKind.HOLIDAY) for s in ex.skipped)
-    assert all(m.day.weekday() >= 5 and m.day in ex.counted for m in ex.makeup_counted)
-    assert all(m.kind is DayKind.MAKEUP_WORKDAY and m.name for m in ex.makeup_counted)
-    assert ex.provisional == bool(ex.provisional_years) == isinstance(ex.due, ProvisionalDate)
+    for s in ex.skipped:
+        assert CAL.day_kind(s.day) is s.kind
+        assert s.name == (CAL.holiday_name(s.day) or "")
+    for m in ex.makeup_counted:
+        assert m.name and m.name == CAL.schedule(m.day.year).makeup_workdays[m.day]
     assert ex.text().startswith(f"自{d}起") or n == 0
 
 
@@ -275,38 +239,51 @@ def test_explanation_text_provisional() -> None:
 
 def test_provisional_results_are_marked() -> None:
     due = CAL.add_working_days(date(2027, 3, 1), 5)
-    assert isinstance(due, ProvisionalDate)
-    assert due == date(2027, 3, 8)
-    assert 2027 in due.provisional_years
-    crossing = CAL.add_working_days(date(2026, 12, 20), 15)
-    assert isinstance(crossing, ProvisionalDate) and crossing.provisional_years == (2027,)
+    assert type(due) is date and due == date(2027, 3, 8)
+    assert CAL.provisional_years(date(2027, 3, 2), due) == (2027,)
+    assert CAL.explain(date(2027, 3, 1), 5).provisional_years == (2027,)
+    assert due_after(CAL, date(2027, 3, 1), 5) == Due(date(2027, 3, 8), (2027,))
+    crossing = due_after(CAL, date(2026, 12, 20), 15)
+    assert crossing.provisional and crossing.provisional_years == (2027,)
+    assert crossing.day == CAL.add_working_days(date(2026, 12, 20), 15)
     count = CAL.working_days_between(date(2026, 12, 1), date(2027, 1, 15))
-    assert isinstance(count, ProvisionalCount) and count.provisional_years == (2027,)
+    assert type(count) is int and count == 32
+    assert CAL.provisional_years(date(2026, 12, 2), date(2027, 1, 15)) == (2027,)
+    assert CAL.provisional_years(date(2026, 1, 1), date(2029, 6, 30)) == (2027, 2028, 2029)
 
 
 def test_official_results_are_plain_dates() -> None:
     assert type(CAL.add_working_days(date(2025, 3, 3), 15)) is date
     assert type(CAL.add_working_days(date(2025, 12, 31), -200)) is date
     assert type(CAL.working_days_between(date(2025, 1, 1), date(2025, 12, 31))) is int
+    assert due_after(CAL, date(2025, 3, 3), 15) == Due(date(2025, 3, 24))
+    assert not due_after(CAL, date(2025, 12, 31), -200).provisional
+    assert CAL.provisional_years(date(2025, 1, 2), date(2025, 12, 31)) == ()
     # the answer depends only on days strictly after / before the start
-    assert type(CAL.add_working_days(date(2027, 1, 1), -1)) is date
-    assert type(CAL.add_working_days(date(2026, 12, 31), 0)) is date
+    assert due_after(CAL, date(2027, 1, 1), -1) == Due(date(2026, 12, 31))
+    assert due_after(CAL, date(2026, 12, 31), 0) == Due(date(2026, 12, 31))
+    assert CAL.provisional_years(date(2027, 1, 1), date(2026, 12, 31)) == ()  # an empty span
 
 
-def test_provisional_types_behave_like_their_base() -> None:
-    due = ProvisionalDate(2027, 3, 8, (2027,))
-    assert due == date(2027, 3, 8) and hash(due) == hash(date(2027, 3, 8))
-    later = due + timedelta(days=1)
-    assert isinstance(later, ProvisionalDate) and later.provisional_years == (2027,)
-    earlier = due - timedelta(days=1)
-    assert isinstance(earlier, ProvisionalDate) and earlier.provisional_years == (2027,)
-    assert due - date(2027, 3, 1) == timedelta(days=7)
-    assert pickle.loads(pickle.dumps(due)).provisional_years == (2027,)
-    count = ProvisionalCount(7, (2027,))
-    assert count == 7 and pickle.loads(pickle.dumps(count)).provisional_years == (2027,)
-    # a provisional start makes the result provisional too
-    chained = CAL.add_working_days(ProvisionalDate(2025, 3, 3, (2027,)), 1)
-    assert isinstance(chained, ProvisionalDate) and chained.provisional_years == (2027,)
+def test_results_are_plain_values_whatever_the_year() -> None:
+    """No ``date``/``int`` subclass: provisional-ness travels in a ``Due``, never in a date."""
+    due = CAL.add_working_days(date(2027, 3, 1), 5)
+    assert type(due) is date and type(due + timedelta(days=1)) is date
+    assert type(CAL.add_working_days(date(2027, 3, 9), -5)) is date
+    assert type(CAL.working_days_between(date(2027, 1, 1), date(2027, 12, 31))) is int
+    marked = Due(due, (2027,))
+    assert marked == Due(date(2027, 3, 8), [2027, 2027]) and hash(marked) == hash(Due(due, (2027,)))
+    assert pickle.loads(pickle.dumps(marked)) == marked
+    assert marked.day - date(2027, 3, 1) == timedelta(days=7)
+    # chaining is explicit: counting on from a provisional due names its own span's years
+    assert due_after(CAL, marked.day, 1) == Due(date(2027, 3, 9), (2027,))
+    assert due_after(CAL, date(2025, 3, 3), 1) == Due(date(2025, 3, 4))
+
+
+def test_rules_workdays_keeps_the_old_import_path() -> None:
+    assert qiandao.rules.workdays.__all__ == qiandao.calendar.__all__
+    for name in qiandao.calendar.__all__:
+        assert getattr(qiandao.rules.workdays, name) is getattr(qiandao.calendar, name)
 
 
 def test_statutory_rules_for_provisional_years() -> None:
@@ -350,8 +327,11 @@ days = ["2027-02-20"]
     before = CAL.add_working_days(date(2027, 2, 4), 5)
     loaded = CAL.load_schedule(path)
     after = loaded.add_working_days(date(2027, 2, 4), 5)
-    assert isinstance(before, ProvisionalDate) and before == date(2027, 2, 17)
+    assert before == date(2027, 2, 17) and CAL.provisional_years(date(2027, 2, 5), before) == (
+        2027,
+    )
     assert type(after) is date and after == date(2027, 2, 19)
+    assert loaded.provisional_years(date(2027, 2, 5), after) == ()
     assert loaded.is_provisional(2027) is False and 2027 in loaded.official_years()
     assert loaded.is_working_day(date(2027, 2, 20))
     assert loaded.explain(date(2027, 2, 4), 5).notices[0].number == "国办发明电〔2026〕99号"
@@ -365,7 +345,7 @@ def test_with_schedules_does_not_mutate() -> None:
         2027,
         {date(2027, 3, 1): "测试假日"},
         {},
-        (Notice("测试通知", "测试〔2026〕1号", date(2026, 11, 1)),),
+        (ScheduleNotice("测试通知", "测试〔2026〕1号", date(2026, 11, 1)),),
     )
     new = CAL.with_schedules(extra)
     assert new is not CAL
@@ -396,7 +376,7 @@ def test_json_schedule_same_structure(tmp_path: Path) -> None:
 
 
 def test_shipped_file_loads_as_a_schedule_file() -> None:
-    ref = resources.files("qiandao.rules").joinpath("data/schedules.toml")
+    ref = resources.files("qiandao.calendar").joinpath("data/schedules.toml")
     with resources.as_file(ref) as path:
         schedules = load_schedule(path)
     assert [s.year for s in schedules] == list(range(2018, 2027))
@@ -408,7 +388,7 @@ def test_shipped_file_loads_as_a_schedule_file() -> None:
 
 def test_year_boundaries() -> None:
     first = CAL.add_working_days(date(2000, 1, 1), 1)
-    assert first == date(2000, 1, 4) and isinstance(first, ProvisionalDate)
+    assert first == date(2000, 1, 4) and CAL.provisional_years(date(2000, 1, 2), first) == (2000,)
     assert CAL.is_working_day(date(2050, 12, 30))
     assert CAL.add_working_days(date(2050, 12, 1), 5) == date(2050, 12, 8)
     assert CAL.working_days_between(date(2000, 1, 1), date(2050, 12, 31)) > 12000
@@ -454,6 +434,21 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[QiandaoError]]] = [
     ("schedule 1999", lambda: CAL.schedule(1999), YearOutOfRange),
     ("schedule str", lambda: CAL.schedule("2025"), InvalidDate),  # type: ignore[arg-type]
     ("is_provisional 2051", lambda: CAL.is_provisional(2051), YearOutOfRange),
+    (
+        "provisional_years str",
+        lambda: CAL.provisional_years("2025-01-01", date(2025, 2, 1)),  # type: ignore[arg-type]
+        InvalidDate,
+    ),
+    (
+        "provisional_years datetime",
+        lambda: CAL.provisional_years(date(2025, 1, 1), datetime(2025, 2, 1)),
+        InvalidDate,
+    ),
+    (
+        "provisional_years 2051",
+        lambda: CAL.provisional_years(date(2050, 1, 1), date(2051, 1, 1)),
+        YearOutOfRange,
+    ),
     ("explain bool", lambda: CAL.explain(date(2025, 1, 2), False), InvalidWorkdayCount),
     ("explain datetime", lambda: CAL.explain(datetime(2025, 1, 2), 3), InvalidDate),
     ("with_schedules junk", lambda: CAL.with_schedules("2027"), ScheduleFileError),  # type: ignore[arg-type]

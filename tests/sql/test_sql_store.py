@@ -162,10 +162,10 @@ def test_events_keep_typed_change_fields(store: SqlStore) -> None:
     with store.unit_of_work() as uow:
         loaded = uow.events.for_item("item-1")
     assert loaded == events
-    submitted = loaded[1].change.fields["submitted_at"]
+    submitted = loaded[1].change.fields.submitted_at
     assert isinstance(submitted, datetime)
     assert submitted.utcoffset() is not None
-    assert loaded[2].change.fields["destinations"] == item.destinations
+    assert loaded[2].change.fields.destinations == item.destinations
 
 
 # --- limits are refused before the database is touched -----------------------------------------

@@ -12,11 +12,14 @@ from qiandao import (
     AssignmentState,
     ChinaWorkdays,
     Credit,
+    DayKind,
     DeadlineExplanation,
     DeadlineRules,
     DeadlineStatus,
     Destination,
+    Due,
     Event,
+    ExplainedDay,
     InvalidInput,
     Item,
     ItemCommand,
@@ -25,6 +28,7 @@ from qiandao import (
     Period,
     PointsTable,
     QiandaoError,
+    RankedScore,
     Rating,
     RatingRules,
     Role,
@@ -32,6 +36,7 @@ from qiandao import (
     Statistics,
     StatisticsQuery,
     TierRules,
+    YearSchedule,
     bulletin,
     credits_of,
     evolve,
@@ -54,10 +59,8 @@ from qiandao.rules import (
 
 # Not (yet) importable from ``qiandao`` or ``qiandao.rules``:
 from qiandao.rules.deadlines import decline_until, local_day, reply_due
-from qiandao.rules.points import RankedScore
 from qiandao.rules.publication import AccessFacts, Viewer
 from qiandao.rules.rating import rating_window_closes
-from qiandao.rules.workdays import DayKind, ExplainedDay, YearSchedule
 
 
 def tiers_and_lifecycle(chosen: list[Destination]) -> None:
@@ -73,15 +76,18 @@ def tiers_and_lifecycle(chosen: list[Destination]) -> None:
 
 def deadlines_and_rating(calendar: ChinaWorkdays, assigned_at: datetime) -> None:
     rules = DeadlineRules()
-    assert_type(reply_due(calendar, assigned_at, rules), date)
-    assert_type(decline_until(calendar, assigned_at, rules), date)
+    due = reply_due(calendar, assigned_at, rules)
+    assert_type(due, Due)
+    assert_type(due.day, date)
+    assert_type(due.provisional, bool)
+    assert_type(decline_until(calendar, assigned_at, rules), Due)
     assert_type(local_day(assigned_at), date)
     assert_type(classify(calendar, date(2026, 12, 17), assigned_at, rules), DeadlineStatus)
     assert_type(rating_window_closes(calendar, date(2026, 12, 1), RatingRules()), date)
 
 
 def publication_and_visibility(item: Item, actor: Actor) -> None:
-    assert_type(is_published(item.state, secret=item.secret, opted_out=[False]), bool)
+    assert_type(is_published(item.state, secret=item.secret, opted_out=item.opted_out), bool)
     assert_type(item.published, bool)
     assert_type(item.access_facts(), AccessFacts)
     assert_type(actor.viewer(), Viewer)

@@ -13,25 +13,24 @@ from qiandao import (
     Bulletin,
     ChinaWorkdays,
     Commission,
+    CommissionProgress,
     DeadlineExplanation,
     DispatchReport,
     GroupLine,
+    InviteeProgress,
     Item,
     ItemView,
+    JobReport,
     LeaderRank,
+    PasswordPolicy,
     PersonLine,
     Qiandao,
+    RankedScore,
     Rating,
     RuleSet,
+    SignIn,
     UnitLine,
 )
-
-# Returned by the service, not (yet) importable from ``qiandao``:
-from qiandao._accounts import SignIn
-from qiandao._feedback import CommissionProgress, InviteeProgress
-from qiandao._jobs import JobReport
-from qiandao.accounts import PasswordPolicy
-from qiandao.rules.points import RankedScore
 
 
 def collection_and_review(qd: Qiandao, author: Actor, office: Actor, item_id: str) -> None:
@@ -103,8 +102,8 @@ def queries(qd: Qiandao, actor: Actor, item: str, a: str) -> None:
     assert_type(qd.assessment(actor, 2026), list[RankedScore])
 
 
-def jobs_dispatch_and_setup(qd: Qiandao, now: datetime) -> None:
-    report = qd.run_due_jobs(now)
+def jobs_dispatch_and_setup(qd: Qiandao) -> None:
+    report = qd.run_due_jobs()
     assert_type(report, JobReport)
     assert_type(report.reminders_sent, int)
     assert_type(qd.dispatch(), DispatchReport)

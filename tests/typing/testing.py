@@ -7,10 +7,11 @@ from typing import assert_type
 
 from hypothesis.strategies import SearchStrategy
 
-from qiandao import Account, Assignment, Destination, Item, StatisticsQuery
+from qiandao import Account, Assignment, ChinaWorkdays, Destination, Item, StatisticsQuery
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.store import AssignmentQuery, ItemQuery, Store
 from qiandao.testing import (
+    CalendarContract,
     ManualClock,
     NotifierContract,
     StoreContract,
@@ -56,6 +57,11 @@ class PrintingContract(NotifierContract):
 
     def delivered(self, notifier: object) -> list[Notice] | None:
         return None
+
+
+class MyCalendarContract(CalendarContract):
+    def make_calendar(self) -> ChinaWorkdays:
+        return ChinaWorkdays.official()
 
 
 def documented_paths() -> None:

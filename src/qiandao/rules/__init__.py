@@ -1,10 +1,17 @@
 """Pure rules of the workflow: no I/O, no clock, no storage.
 
-Lifecycle tables, approval tiers, Chinese working days and deadlines, rating, publication and
-visibility, points, and the RuleSet a jurisdiction configures.
+Lifecycle tables, approval tiers, deadlines, rating, publication and visibility, points, and the
+RuleSet a jurisdiction configures. The working-day calendar is :mod:`qiandao.calendar`.
 """
 
-from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, WorkdayCalendar, classify
+from qiandao.calendar import ChinaWorkdays, DeadlineExplanation, load_schedule
+from qiandao.rules.deadlines import (
+    DeadlineRules,
+    DeadlineStatus,
+    Due,
+    WorkdayCalendar,
+    classify,
+)
 from qiandao.rules.lifecycle import (
     ASSIGNMENT_TRANSITIONS,
     ITEM_TRANSITIONS,
@@ -23,7 +30,6 @@ from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.tiers import Destination, TierRules, check_signer, required_signer
-from qiandao.rules.workdays import ChinaWorkdays, DeadlineExplanation, load_schedule
 
 __all__ = [
     "ASSIGNMENT_TRANSITIONS",
@@ -36,6 +42,7 @@ __all__ = [
     "DeadlineRules",
     "DeadlineStatus",
     "Destination",
+    "Due",
     "ItemCommand",
     "ItemState",
     "PointsTable",

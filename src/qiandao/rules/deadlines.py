@@ -1,11 +1,13 @@
-"""Deadlines of 第十条: reply due date, decline window, extensions and overdue classes.
+"""Deadlines of 第十条: the calendar they need, reply due date, decline window, extensions, overdue.
 
 All instants are aware datetimes; a day is a day in Asia/Shanghai and a deadline date ends at the
-end of that day there. Overdue is derived from these functions, never stored.
+end of that day there. Overdue is derived from these functions, never stored. A deadline is a
+:class:`Due`: its day and the years without an official schedule it was counted through.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -13,16 +15,19 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from qiandao._enum import LabelledEnum
+from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import DeadlinePassed, InvalidInput, InvalidWorkdayCount, LimitExceeded
 
 __all__ = [
     "SHANGHAI",
     "DeadlineRules",
     "DeadlineStatus",
+    "Due",
     "WorkdayCalendar",
     "check_decline_window",
     "classify",
     "decline_until",
+    "due_after",
     "end_of_day",
     "extended_due",
     "local_day",
@@ -34,11 +39,58 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class WorkdayCalendar(Protocol):
-    """What the deadline rules need of a calendar (``ChinaWorkdays`` or a test stub)."""
+    """What the deadline rules need of a calendar (``ChinaWorkdays`` or a host's own).
 
-    def is_working_day(self, d: date, /) -> bool: ...
-    def add_working_days(self, d: date, n: int, /) -> date: ...
-    def working_days_between(self, a: date, b: date, /) -> int: ...
+    Answers are plain ``date``/``int``; bad input raises ``InvalidDate`` or
+    ``InvalidWorkdayCount``. ``qiandao.testing.calendar.CalendarContract`` checks all of this.
+    """
+
+    def is_working_day(self, d: date, /) -> bool:
+        """True when ``d`` is a working day."""
+        ...
+
+    def add_working_days(self, d: date, n: int, /) -> date:
+        """The n-th working day after ``d`` (``d`` not counted); before ``d`` when n < 0; d if 0."""
+        ...
+
+    def working_days_between(self, a: date, b: date, /) -> int:
+        """The working days ``w`` with a < w <= b; negative, mirrored, when b < a."""
+        ...
+
+    def explain(self, d: date, n: int, /) -> DeadlineExplanation:
+        """``add_working_days(d, n)`` with the days counted and skipped, and the notices used."""
+        ...
+
+    def provisional_years(self, first: date, last: date, /) -> tuple[int, ...]:
+        """The years of the days ``first..last`` (inclusive) that have no official schedule."""
+        ...
+
+
+def _sorted_years(years: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted(set(years)))
+
+
+@attrs.frozen
+class Due:
+    """A deadline day and the years without an official schedule it depends on (sorted)."""
+
+    day: date = attrs.field(validator=attrs.validators.instance_of(date))
+    provisional_years: tuple[int, ...] = attrs.field(default=(), converter=_sorted_years)
+
+    @property
+    def provisional(self) -> bool:
+        """True when the day will be recounted once those years' official schedules are out."""
+        return bool(self.provisional_years)
+
+
+def due_after(calendar: WorkdayCalendar, start: date, workdays: int) -> Due:
+    """The ``workdays``-th working day after ``start``, with the provisional years it depends on."""
+    day = calendar.add_working_days(start, workdays)
+    if workdays > 0:
+        return Due(day, calendar.provisional_years(start + timedelta(days=1), day))
+    if workdays < 0:
+        return Due(day, calendar.provisional_years(day, start - timedelta(days=1)))
+    return Due(day)
 
 
 _non_negative = attrs.validators.ge(0)
@@ -79,21 +131,21 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
-def reply_due(calendar: WorkdayCalendar, assigned_at: datetime, rules: DeadlineRules) -> date:
+def reply_due(calendar: WorkdayCalendar, assigned_at: datetime, rules: DeadlineRules) -> Due:
     """The written reply is due on the n-th working day after the day of assignment."""
-    return calendar.add_working_days(local_day(assigned_at), rules.reply_workdays)
+    return due_after(calendar, local_day(assigned_at), rules.reply_workdays)
 
 
-def decline_until(calendar: WorkdayCalendar, assigned_at: datetime, rules: DeadlineRules) -> date:
+def decline_until(calendar: WorkdayCalendar, assigned_at: datetime, rules: DeadlineRules) -> Due:
     """Last day a unit may decline (申退) an assignment."""
-    return calendar.add_working_days(local_day(assigned_at), rules.decline_workdays)
+    return due_after(calendar, local_day(assigned_at), rules.decline_workdays)
 
 
 def check_decline_window(
     calendar: WorkdayCalendar, assigned_at: datetime, now: datetime, rules: DeadlineRules
 ) -> None:
     """Refuse a decline after the window (default 3 working days after assignment)."""
-    last = decline_until(calendar, assigned_at, rules)
+    last = decline_until(calendar, assigned_at, rules).day
     if local_day(now) > last:
         raise DeadlinePassed(
             f"申退须在交办后{rules.decline_workdays}个工作日内提出（截至{last.isoformat()}）",
@@ -109,7 +161,7 @@ def extended_due(
     requested_at: datetime,
     extensions_used: int,
     rules: DeadlineRules,
-) -> date:
+) -> Due:
     """The new due date of an approved extension, or the error that refuses it."""
     if type(extra_workdays) is not int or extra_workdays < 1:
         raise InvalidWorkdayCount("延期天数须为正整数", field="extra_workdays")
@@ -127,7 +179,7 @@ def extended_due(
         )
     if local_day(requested_at) > current_due:
         raise DeadlinePassed("延期须在答复期限届满前申请", until=current_due.isoformat())
-    return calendar.add_working_days(current_due, extra_workdays)
+    return due_after(calendar, current_due, extra_workdays)
 
 
 def very_overdue_from(calendar: WorkdayCalendar, due: date, rules: DeadlineRules) -> date:

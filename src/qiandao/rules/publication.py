@@ -5,7 +5,7 @@ Publication is derived, never stored: adopted, not 涉密, and no author opted o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 
 import attrs
 
@@ -16,9 +16,12 @@ from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, Role
 __all__ = ["Access", "AccessFacts", "Viewer", "access", "is_published"]
 
 
-def is_published(state: ItemState, *, secret: bool, opted_out: Iterable[bool]) -> bool:
-    """Published iff adopted (issued or later), not 涉密, and no author opted out."""
-    return state in ADOPTED_STATES and not secret and not any(opted_out)
+def is_published(state: ItemState, *, secret: bool, opted_out: Collection[str]) -> bool:
+    """Published iff adopted (issued or later), not 涉密, and no author opted out.
+
+    ``opted_out`` holds the authors who refused publication (``Item.opted_out``).
+    """
+    return state in ADOPTED_STATES and not secret and not opted_out
 
 
 class Access(LabelledEnum):

@@ -13,8 +13,10 @@ from qiandao.rules.roles import SIGNER_ROLES, Role
 __all__ = [
     "Destination",
     "TierRules",
+    "check_destinations",
     "check_not_author",
     "check_signer",
+    "may_sign",
     "required_signer",
     "signer_rank",
 ]
@@ -63,12 +65,34 @@ def signer_rank(role: Role) -> int:
     return SIGNER_ROLES.index(role) if role in SIGNER_ROLES else -1
 
 
+def check_destinations(value: Iterable[Destination | str]) -> frozenset[Destination]:
+    """The destinations chosen at 初审 or review: a list of known values, at least one (第九条)."""
+    if isinstance(value, frozenset) and all(type(v) is Destination for v in value):
+        chosen: frozenset[Destination] = value  # already parsed (an item's own destinations)
+    elif isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInput("报送去向须为列表", field="destinations", article="第九条")
+    else:
+        chosen = frozenset(Destination.parse(v) for v in value)
+    if not chosen:
+        raise InvalidInput(
+            "至少须确定一个报送去向（第九条）", field="destinations", article="第九条"
+        )
+    return chosen
+
+
 def required_signer(destinations: Iterable[Destination], rules: TierRules) -> Role:
     """The signer an item needs: the highest tier among its destinations."""
-    chosen = [rules.signers[d] for d in destinations]
-    if not chosen:
-        raise InvalidInput("至少须确定一个报送去向（第九条）", field="destinations")
-    return max(chosen, key=signer_rank)
+    return max((rules.signers[d] for d in check_destinations(destinations)), key=signer_rank)
+
+
+def may_sign(role: Role, destinations: Iterable[Destination], rules: TierRules) -> bool:
+    """Whether ``role`` signs an item with these destinations: the required signer, or a higher
+    one when the rules allow it (第九条). Used by the sign-off check and the signer's inbox."""
+    return _signs_for(role, required_signer(destinations, rules), rules)
+
+
+def _signs_for(role: Role, needed: Role, rules: TierRules) -> bool:
+    return role is needed or (rules.allow_higher_signer and signer_rank(role) > signer_rank(needed))
 
 
 def check_not_author(actor_id: str, author_ids: Iterable[str]) -> None:
@@ -84,7 +108,7 @@ def check_signer(
 ) -> Role:
     """Refuse a signer below the required tier (or above it when the setting forbids)."""
     needed = required_signer(destinations, rules)
-    if role == needed or (rules.allow_higher_signer and signer_rank(role) > signer_rank(needed)):
+    if _signs_for(role, needed, rules):
         return needed
     raise WrongSigner(
         f"该信息须由{needed.label}签发（第九条）",

@@ -1,7 +1,8 @@
 """Test support shipped with qiandao, for our tests and for hosts testing their adapters.
 
-- :class:`StoreContract`, :class:`NotifierContract`: the contract suites every store and
-  notifier must pass (subclass one in a ``Test…`` class; see :mod:`qiandao.testing.store`).
+- :class:`StoreContract`, :class:`NotifierContract`, :class:`CalendarContract`: the contract
+  suites every store, notifier and working-day calendar must pass (subclass one in a ``Test…``
+  class; see :mod:`qiandao.testing.store`).
 - :mod:`qiandao.testing.strategies`: Hypothesis strategies for items, queries and statistics.
 - :class:`ManualClock`: a clock a test moves by hand.
 - ``sample_…``, ``query_corpus``, ``statistics_corpus`` …: realistic, fully populated values
@@ -24,14 +25,16 @@ from qiandao.testing.clock import ManualClock
 
 if TYPE_CHECKING:
     from qiandao.testing import strategies
+    from qiandao.testing.calendar import CalendarContract
     from qiandao.testing.notifier import NotifierContract
     from qiandao.testing.store import StoreContract
 
-__all__ = ["ManualClock", "NotifierContract", "StoreContract", "strategies"]
+__all__ = ["CalendarContract", "ManualClock", "NotifierContract", "StoreContract", "strategies"]
 __all__ += builders.__all__
 
 # name -> module that defines it; loaded on first access (they import pytest or Hypothesis)
 _ON_FIRST_USE = {
+    "CalendarContract": "qiandao.testing.calendar",
     "NotifierContract": "qiandao.testing.notifier",
     "StoreContract": "qiandao.testing.store",
     "strategies": "qiandao.testing.strategies",

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from qiandao.events import Change, Event, EventKind
+from qiandao.events import Change, Event, EventKind, ItemPatch
 from qiandao.model import (
     Account,
     AccountStatus,
@@ -379,7 +379,9 @@ def sample_events(item: Item, *, first: int = 1, prefix: str = "evt") -> list[Ev
         (EventKind.DRAFTED, Change(item=attrs.evolve(item, version=0, state=ItemState.DRAFT))),
         (
             EventKind.SUBMITTED,
-            Change(state=ItemState.SUBMITTED, fields={"submitted_at": item.submitted_at or T0}),
+            Change(
+                state=ItemState.SUBMITTED, fields=ItemPatch(submitted_at=item.submitted_at or T0)
+            ),
         ),
         (
             EventKind.PRELIMINARY_PASSED,
@@ -387,7 +389,7 @@ def sample_events(item: Item, *, first: int = 1, prefix: str = "evt") -> list[Ev
                 state=ItemState.IN_REVIEW,
                 review=item.reviews[0] if item.reviews else None,
                 text=texts[-1],
-                fields={"destinations": item.destinations},
+                fields=ItemPatch(destinations=item.destinations),
                 note="初审通过",
             ),
         ),
@@ -404,7 +406,7 @@ def sample_events(item: Item, *, first: int = 1, prefix: str = "evt") -> list[Ev
         ),
         (
             EventKind.RECLASSIFIED,
-            Change(fields={"secret": True, "body_withheld": False}, note="调整为涉密"),
+            Change(fields=ItemPatch(secret=True, body_withheld=False), note="调整为涉密"),
         ),
     ]
     return [

@@ -1,0 +1,33 @@
+"""The Chinese working-day calendar (DESIGN §2.4): a sub-library of its own.
+
+Official State Council schedules where published (shipped data, or a file loaded at run time),
+the statutory rules elsewhere, answered by index lookup. ``values`` holds the values,
+``statutory`` the 放假办法 rules, ``reader`` the schedule and data files (the only I/O),
+``index`` the lookup structure and ``china`` the calendar itself.
+"""
+
+from qiandao.calendar.china import ChinaWorkdays
+from qiandao.calendar.reader import load_schedule
+from qiandao.calendar.values import (
+    MAX_WORKDAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    DayKind,
+    DeadlineExplanation,
+    ExplainedDay,
+    ScheduleNotice,
+    YearSchedule,
+)
+
+__all__ = [
+    "MAX_WORKDAYS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "ChinaWorkdays",
+    "DayKind",
+    "DeadlineExplanation",
+    "ExplainedDay",
+    "ScheduleNotice",
+    "YearSchedule",
+    "load_schedule",
+]

@@ -1,0 +1,635 @@
+"""Accounts (第十六至十九条): registration, sign-in, lockout, sessions, theft, unlock, departure.
+
+Decisions only. The service does the effects around them: it hashes and verifies passwords
+(the ``PasswordHasher`` port), draws initial passwords and session tokens at random, asks an
+identity provider to verify a scan, and hands what these functions decide to its one command
+runner, which saves an account as its next version with a version check.
+
+Decisions written down here (see also ``docs/workflow.md``):
+
+* Only the 系统管理员 registers, unlocks and deletes accounts. A system admin registers in their
+  own jurisdiction; the admin of the platform's own jurisdiction (the default rules, normally the
+  city office that runs the platform, 第六、十六条) may register in any jurisdiction.
+* Unknown numbers and wrong passwords get the same ``AuthenticationFailed`` (the service spends
+  the same hashing work on both). Consecutive failures are counted (the one write a refused
+  sign-in makes) and lock the account for the policy's lockout time; the lock lifts by itself
+  when it runs out.
+* A theft report locks the account until the system admin unlocks it. Unlocking (or resetting)
+  issues a new random initial password, shown once, that must be changed at the next sign-in:
+  after a theft or a lockout the old password cannot be trusted or has been forgotten.
+* Changing the password ends every session of the account and starts a new one.
+* A session that only allows changing the password (first sign-in, expired password) allows
+  nothing else, binding an external identity included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias
+
+import attrs
+
+from qiandao.accounts import (
+    PasswordPolicy,
+    check_password,
+    hash_token,
+    normalise_phone,
+    password_expired,
+)
+from qiandao.actor import Actor
+from qiandao.errors import (
+    AccountError,
+    AccountLocked,
+    AuthenticationFailed,
+    DuplicateAccount,
+    InvalidInput,
+    InvalidTransition,
+    JurisdictionDenied,
+    PasswordChangeRequired,
+    PasswordPolicyViolation,
+    PermissionDenied,
+    SessionExpired,
+)
+from qiandao.model import Account, AccountStatus, ExternalIdentity, Session, Unit
+from qiandao.rules.roles import Role
+from qiandao.rules.ruleset import RuleSet
+from qiandao.rules.text import clean_text
+from qiandao.workflow.context import Context
+
+__all__ = [
+    "AccountChange",
+    "InitialPassword",
+    "Issue",
+    "Registration",
+    "SignIn",
+    "actor_of",
+    "admin_registration",
+    "authenticate",
+    "bind_external",
+    "bootstrap_admin",
+    "change_password",
+    "check_admin_scope",
+    "check_departure",
+    "check_new_password",
+    "check_reporter",
+    "depart",
+    "effective",
+    "failed_attempt",
+    "full_session",
+    "known_session",
+    "live_session",
+    "lock_expired",
+    "must_change_password",
+    "password_change_target",
+    "password_policy",
+    "refuse_unusable",
+    "register",
+    "registration",
+    "report_theft",
+    "require_admin",
+    "session_key",
+    "sign_in",
+    "sign_in_external",
+    "sign_in_target",
+    "sign_out",
+    "start_session",
+    "unlock",
+    "verified_identity",
+]
+
+_MAX_NAME_CHARS = 50
+_MAX_JURISDICTION_CHARS = 100
+_FAILURE_LOCK_REASON = "连续登录失败次数过多，已临时锁定"
+_THEFT_LOCK_REASON = "账号或密码失窃，已锁定"
+
+
+@attrs.frozen
+class SignIn:
+    """A successful sign-in: the session token (returned once), who, and whether to change first.
+
+    When ``must_change_password`` is true the session only allows :meth:`change_password`
+    (first sign-in with the initial password, or the password is older than the policy allows),
+    and ``actor`` is ``None``: nothing else may be done before the change (第十六条).
+    """
+
+    token: str = attrs.field(repr=False)
+    actor: Actor | None
+    must_change_password: bool = False
+
+
+@attrs.frozen
+class InitialPassword:
+    """A random initial password (shown once, to its owner) and its hash (all the store keeps)."""
+
+    password: str = attrs.field(repr=False)
+    password_hash: str = attrs.field(repr=False)
+
+
+Issue: TypeAlias = Callable[[Account], InitialPassword]
+"""Draws an initial password meeting the account's policy and hashes it (the service's effect)."""
+
+
+@attrs.frozen
+class Registration:
+    """The checked plain fields of a registration; the place is settled once the unit is known."""
+
+    real_name: str
+    phone: str
+    role: Role
+    jurisdiction: str | None = None
+    unit_id: str | None = None
+
+
+@attrs.frozen
+class AccountChange:
+    """What a command decided for one account: its next state and what becomes of its sessions.
+
+    ``account`` is saved as the next version when it differs from the stored account;
+    ``end_sessions`` ends every session of the account, before ``session`` is started or
+    refreshed.
+    """
+
+    account: Account
+    end_sessions: bool = False
+    session: Session | None = None
+
+
+# --- small rules ----------------------------------------------------------------------------
+
+
+def password_policy(rules: RuleSet) -> PasswordPolicy:
+    """The password and session policy of a jurisdiction's rules (第十九条)."""
+    return PasswordPolicy.for_profile(rules.accounts.password_profile)
+
+
+def actor_of(account: Account) -> Actor:
+    """The account acting in its role, jurisdiction and unit."""
+    return Actor(account.id, account.role, account.jurisdiction, account.unit_id)
+
+
+def lock_expired(account: Account, ctx: Context) -> bool:
+    """Whether a temporary lock (after failures) has run out."""
+    return (
+        account.status is AccountStatus.LOCKED
+        and account.locked_until is not None
+        and ctx.now >= account.locked_until
+    )
+
+
+def effective(account: Account, ctx: Context) -> Account:
+    """The account with a run-out temporary lock lifted (and its failures forgotten)."""
+    if lock_expired(account, ctx):
+        return attrs.evolve(
+            account,
+            status=AccountStatus.ACTIVE,
+            locked_until=None,
+            lock_reason="",
+            failed_attempts=0,
+        )
+    return account
+
+
+def _unusable(account: Account) -> AccountLocked | None:
+    """Why the (effective) account may not sign in, or ``None``."""
+    if account.status is AccountStatus.DELETED:
+        return AccountLocked("账号已删除", article="第十七条", status=account.status.value)
+    if account.status is AccountStatus.LOCKED:
+        return AccountLocked(
+            locked_until=account.locked_until.isoformat() if account.locked_until else "",
+            reason=account.lock_reason,
+        )
+    return None
+
+
+def refuse_unusable(account: Account) -> None:
+    """Raise ``AccountLocked`` unless the (effective) account may sign in."""
+    refusal = _unusable(account)
+    if refusal is not None:
+        raise refusal
+
+
+def must_change_password(ctx: Context, account: Account) -> bool:
+    """Whether a new session only allows changing the password (first use, or expired)."""
+    return account.must_change_password or password_expired(
+        password_policy(ctx.rules), account.password_changed_at, ctx.now
+    )
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    """Only the 系统管理员 manages accounts (第十七条); ``what`` names the act refused."""
+    if actor.role is not Role.SYSTEM_ADMIN:
+        raise PermissionDenied(
+            f"只有系统管理员可以{what}", article="第十七条", role=actor.role.value
+        )
+
+
+def check_admin_scope(actor: Actor, jurisdiction: str, platform: str) -> None:
+    """An admin acts in their own jurisdiction; the admin of the ``platform``'s in any."""
+    if actor.jurisdiction not in (jurisdiction, platform):
+        raise JurisdictionDenied(jurisdiction=jurisdiction)
+
+
+# --- registration (第十六条) ----------------------------------------------------------------
+
+
+def _person(real_name: object, phone: object) -> tuple[str, str]:
+    return clean_text(real_name, "姓名", max_chars=_MAX_NAME_CHARS), normalise_phone(phone)
+
+
+def _place(raw: object) -> str:
+    return clean_text(raw, "所属政协", max_chars=_MAX_JURISDICTION_CHARS)
+
+
+def registration(
+    *,
+    real_name: object,
+    phone: object,
+    role: Role | str,
+    jurisdiction: str | None = None,
+    unit_id: str | None = None,
+) -> Registration:
+    """Check the plain fields of a registration: the username is the normalised mobile number.
+
+    Only a 承办单位 account names a unit, and it must (第十条).
+    """
+    name, number = _person(real_name, phone)
+    chosen = Role.parse(role)
+    if unit_id is not None and chosen is not Role.HANDLING_UNIT:
+        raise InvalidInput("只有承办单位账号可以关联承办单位", field="unit_id")
+    if chosen is Role.HANDLING_UNIT and not unit_id:
+        raise InvalidInput("承办单位账号须指定所属承办单位（第十条）", field="unit_id")
+    return Registration(name, number, chosen, jurisdiction, unit_id)
+
+
+def admin_registration(*, real_name: object, phone: object, jurisdiction: str) -> Registration:
+    """Check the fields of the first 系统管理员 (its place is checked at once: there is no unit)."""
+    name, number = _person(real_name, phone)
+    return Registration(name, number, Role.SYSTEM_ADMIN, _place(jurisdiction))
+
+
+def _new_account(
+    ctx: Context, request: Registration, place: str, taken: Account | None, issue: Issue
+) -> tuple[Account, str]:
+    """A new account with a random initial password that must be changed at first use."""
+    if taken is not None:
+        raise DuplicateAccount(phone_tail=request.phone[-4:])
+    account = Account(
+        id=ctx.new_id(),
+        version=1,
+        real_name=request.real_name,
+        role=request.role,
+        jurisdiction=place,
+        created_at=ctx.now,
+        phone=request.phone,
+        unit_id=request.unit_id,
+        must_change_password=True,
+    )
+    initial = issue(account)
+    return attrs.evolve(account, password_hash=initial.password_hash), initial.password
+
+
+def register(
+    ctx: Context,
+    actor: Actor,
+    request: Registration,
+    unit: Unit | None,
+    taken: Account | None,
+    issue: Issue,
+    platform: str,
+) -> tuple[Account, str]:
+    """Register a real-name account (第十六条): the new account and its initial password.
+
+    A unit account takes its unit's jurisdiction (the unit must be active); ``taken`` is the
+    account already holding the number, if any; ``platform`` is the platform's jurisdiction.
+    """
+    require_admin(actor, "注册账号")
+    place = request.jurisdiction
+    if unit is not None:
+        if not unit.active:
+            raise InvalidInput("该承办单位已停用", field="unit_id")
+        if place is not None and place != unit.jurisdiction:
+            raise InvalidInput("账号所属政协与承办单位不一致", field="jurisdiction")
+        place = unit.jurisdiction
+    place = _place(place or actor.jurisdiction)
+    check_admin_scope(actor, place, platform)
+    return _new_account(ctx, request, place, taken, issue)
+
+
+def bootstrap_admin(
+    ctx: Context, request: Registration, others: bool, taken: Account | None, issue: Issue
+) -> tuple[Account, str]:
+    """The first 系统管理员 of an empty store; refused once ``others`` (any account) exist."""
+    if others:
+        raise PermissionDenied("已有账号，须由系统管理员注册", article="第十六条")
+    return _new_account(ctx, request, _place(request.jurisdiction), taken, issue)
+
+
+# --- password sign-in and lockout (第十六、十七、十九条) --------------------------------------
+
+
+def sign_in_target(ctx: Context, found: Account | None) -> tuple[Account, str] | None:
+    """The account a number names and the hash to verify, before any hashing work.
+
+    ``None`` for an unknown number (or one without a password): the service then spends the
+    same hashing work on a dummy hash and refuses alike. A locked or deleted account is refused.
+    """
+    if found is None or found.password_hash is None:
+        return None
+    refuse_unusable(effective(found, ctx))
+    return found, found.password_hash
+
+
+def failed_attempt(ctx: Context, account: Account) -> tuple[Account, AccountError]:
+    """A wrong password: count it, lock at the policy's threshold, and the refusal to raise.
+
+    The count is saved although the sign-in is refused. An account that is not active (locked
+    meanwhile, or deleted) is left as it is.
+    """
+    current = effective(account, ctx)
+    if current.status is not AccountStatus.ACTIVE:
+        return current, _failure_refusal(current)
+    policy = password_policy(ctx.rules)
+    counted = attrs.evolve(current, failed_attempts=current.failed_attempts + 1)
+    if counted.failed_attempts >= policy.max_failed_attempts:
+        counted = attrs.evolve(
+            counted,
+            status=AccountStatus.LOCKED,
+            locked_until=ctx.now + policy.lockout,
+            lock_reason=_FAILURE_LOCK_REASON,
+        )
+    return counted, _failure_refusal(counted)
+
+
+def _failure_refusal(account: Account) -> AccountError:
+    if account.status is AccountStatus.LOCKED:
+        return _unusable(account) or AuthenticationFailed()
+    return AuthenticationFailed()
+
+
+def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, SignIn]:
+    """A new session of ``token`` (only its hash is stored) and what the caller is told."""
+    change_only = must_change_password(ctx, account)
+    session = Session(
+        token_hash=hash_token(token),
+        account_id=account.id,
+        created_at=ctx.now,
+        last_seen=ctx.now,
+        password_change_only=change_only,
+    )
+    return session, SignIn(token, None if change_only else actor_of(account), change_only)
+
+
+def sign_in(
+    ctx: Context,
+    account: Account,
+    seen_hash: str,
+    token: str,
+    *,
+    verified: bool,
+    rehashed: str | None = None,
+) -> tuple[AccountChange, SignIn | AccountError]:
+    """The outcome of a password sign-in, given whether the password matched ``seen_hash``.
+
+    A wrong password is counted (:func:`failed_attempt`) and its refusal returned, to be raised
+    once the count is saved. A right one resets the count, stores ``rehashed`` (the password
+    hashed with current parameters) if given, and starts a session of ``token``. A password
+    changed since it was verified is refused.
+    """
+    if not verified:
+        counted, refusal = failed_attempt(ctx, account)
+        return AccountChange(counted), refusal
+    current = effective(account, ctx)
+    refuse_unusable(current)
+    if current.password_hash != seen_hash:
+        raise AuthenticationFailed()
+    signed_in = attrs.evolve(
+        current, failed_attempts=0, password_hash=rehashed or current.password_hash
+    )
+    session, result = start_session(ctx, signed_in, token)
+    return AccountChange(signed_in, session=session), result
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def session_key(token: object) -> str | None:
+    """The stored key of a session token, or ``None`` for what cannot be a token."""
+    if not isinstance(token, str) or not token:
+        return None
+    return hash_token(token)
+
+
+def known_session(session: Session | None) -> Session:
+    """The session, unless it is unknown or ended (``SessionExpired``)."""
+    if session is None or session.revoked:
+        raise SessionExpired()
+    return session
+
+
+def live_session(ctx: Context, session: Session, account: Account) -> None:
+    """Raise ``SessionExpired`` when the account is gone or theft-locked, or the session idle."""
+    if account.status is AccountStatus.DELETED or (
+        account.status is AccountStatus.LOCKED and account.locked_until is None
+    ):
+        raise SessionExpired()
+    policy = password_policy(ctx.rules)
+    if ctx.now - session.last_seen > policy.idle_timeout:
+        raise SessionExpired(f"超过{policy.idle_timeout_minutes}分钟未操作，请重新登录", idle=True)
+
+
+def full_session(ctx: Context, session: Session, account: Account) -> Actor:
+    """The actor of a live session that allows more than changing the password (第十六条)."""
+    live_session(ctx, session, account)
+    if session.password_change_only:
+        raise PasswordChangeRequired(
+            None if account.must_change_password else "密码已超过有效期，须先修改密码"
+        )
+    return actor_of(account)
+
+
+def authenticate(ctx: Context, session: Session, account: Account) -> tuple[AccountChange, Actor]:
+    """The actor of a full live session, whose idle timer starts again."""
+    actor = full_session(ctx, session, account)
+    return AccountChange(account, session=attrs.evolve(session, last_seen=ctx.now)), actor
+
+
+def sign_out(session: Session | None) -> Session | None:
+    """The ended session, or ``None`` when there is nothing to end."""
+    if session is None or session.revoked:
+        return None
+    return attrs.evolve(session, revoked=True)
+
+
+# --- password change (第十六、十九条) ------------------------------------------------------------
+
+
+def password_change_target(ctx: Context, session: Session, account: Account) -> Account:
+    """The account whose password a live session may change, before the old one is verified."""
+    live_session(ctx, session, account)
+    current = effective(account, ctx)
+    refuse_unusable(current)
+    return current
+
+
+def check_new_password(
+    policy: PasswordPolicy, account: Account, old_password: str, new_password: object
+) -> None:
+    """The new password meets the policy and differs from the old one (before it is hashed)."""
+    check_password(policy, new_password, phone=account.phone, real_name=account.real_name)
+    if new_password == old_password:
+        raise PasswordPolicyViolation("新密码不得与原密码相同", failures=("same_as_old",))
+
+
+def change_password(
+    ctx: Context,
+    session: Session,
+    account: Account,
+    seen_hash: str,
+    new_hash: str,
+    token: str,
+) -> tuple[AccountChange, SignIn]:
+    """Store ``new_hash``: every session ends and a full one of ``token`` starts.
+
+    Refused (``SessionExpired``) when the password changed since the old one was verified.
+    """
+    live_session(ctx, session, account)
+    if account.password_hash != seen_hash:
+        raise SessionExpired()
+    current = effective(account, ctx)
+    refuse_unusable(current)
+    changed = attrs.evolve(
+        current,
+        password_hash=new_hash,
+        must_change_password=False,
+        password_changed_at=ctx.now,
+        failed_attempts=0,
+    )
+    new_session, result = start_session(ctx, changed, token)
+    return AccountChange(changed, end_sessions=True, session=new_session), result
+
+
+# --- theft, unlock, departure (第十七条) ---------------------------------------------------------
+
+
+def _refuse_deleted(account: Account, *, or_without_phone: bool = False) -> None:
+    if account.status is AccountStatus.DELETED or (or_without_phone and account.phone is None):
+        raise InvalidTransition("账号已删除", article="第十七条", account=account.id)
+
+
+def check_reporter(actor: Actor, account_id: str) -> None:
+    """The owner reports their own account; only the system admin reports another's."""
+    if actor.account_id != account_id:
+        require_admin(actor, "代为报告账号失窃")
+
+
+def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange:
+    """Stolen credentials: lock the account until the admin unlocks it, end every session."""
+    check_reporter(actor, account.id)
+    if actor.account_id != account.id:
+        check_admin_scope(actor, account.jurisdiction, platform)
+    _refuse_deleted(account)
+    locked = attrs.evolve(
+        account,
+        status=AccountStatus.LOCKED,
+        locked_until=None,
+        lock_reason=_THEFT_LOCK_REASON,
+    )
+    return AccountChange(locked, end_sessions=True)
+
+
+def unlock(
+    actor: Actor, account: Account, issue: Issue, platform: str
+) -> tuple[AccountChange, str]:
+    """Unlock (or reset): a new initial password, to be changed at the next sign-in.
+
+    The old password is no longer trusted (theft) or was forgotten (lockout); sessions end.
+    """
+    require_admin(actor, "解锁账号或重置密码")
+    check_admin_scope(actor, account.jurisdiction, platform)
+    _refuse_deleted(account, or_without_phone=True)
+    initial = issue(account)
+    unlocked = attrs.evolve(
+        account,
+        status=AccountStatus.ACTIVE,
+        password_hash=initial.password_hash,
+        must_change_password=True,
+        failed_attempts=0,
+        locked_until=None,
+        lock_reason="",
+    )
+    return AccountChange(unlocked, end_sessions=True), initial.password
+
+
+def check_departure(actor: Actor, account_id: str) -> None:
+    """Only the system admin deletes accounts, and never their own."""
+    require_admin(actor, "删除账号")
+    if actor.account_id == account_id:
+        raise PermissionDenied("不得删除本人账号", article="第十七条")
+
+
+def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> AccountChange:
+    """Someone left: no sign-in, credentials or bindings; the row stays for attribution."""
+    check_departure(actor, account.id)
+    check_admin_scope(actor, account.jurisdiction, platform)
+    _refuse_deleted(account)
+    gone = attrs.evolve(
+        account,
+        status=AccountStatus.DELETED,
+        phone=None,
+        password_hash=None,
+        must_change_password=False,
+        failed_attempts=0,
+        locked_until=None,
+        lock_reason="",
+        external_ids=frozenset(),
+        deleted_at=ctx.now,
+    )
+    return AccountChange(gone, end_sessions=True)
+
+
+# --- external identity (浙政钉) ------------------------------------------------------------------
+
+
+def verified_identity(provider: str, identity: ExternalIdentity) -> ExternalIdentity:
+    """The identity a provider vouched for, unless it names another provider or no one."""
+    if identity.provider != provider or not identity.subject:
+        raise AuthenticationFailed("外部身份校验失败", provider=provider)
+    return identity
+
+
+def bind_external(
+    ctx: Context,
+    session: Session,
+    account: Account,
+    identity: ExternalIdentity,
+    holder: Account | None,
+) -> AccountChange:
+    """Bind ``identity`` to the signed-in account; ``holder`` is the account holding it, if any.
+
+    One identity binds one account, and an account has one identity per provider. Binding it
+    again changes nothing.
+    """
+    full_session(ctx, session, account)
+    if identity in account.external_ids:
+        return AccountChange(account)
+    if holder is not None:
+        raise DuplicateAccount("该外部身份已绑定其他账号", article="第十七条")
+    if any(known.provider == identity.provider for known in account.external_ids):
+        raise DuplicateAccount("本账号已绑定该平台的其他身份", article="第十七条")
+    bound = attrs.evolve(account, external_ids=account.external_ids | {identity})
+    return AccountChange(bound, session=attrs.evolve(session, last_seen=ctx.now))
+
+
+def sign_in_external(
+    ctx: Context, account: Account | None, provider: str, token: str
+) -> tuple[AccountChange, SignIn]:
+    """Sign in with an identity bound to ``account``: a session of ``token``, as for a password.
+
+    An unbound identity is refused; locked and deleted accounts are refused as for a password.
+    """
+    if account is None:
+        raise AuthenticationFailed("该外部身份未绑定账号", provider=provider)
+    current = effective(account, ctx)
+    refuse_unusable(current)
+    session, result = start_session(ctx, current, token)
+    return AccountChange(account, session=session), result

@@ -1,0 +1,42 @@
+"""What every decision may consult besides its facts: the rules, the calendar, the instant, ids.
+
+A decision is a pure function ``(context, actor, facts…) -> Decision``. It reads no clock, opens
+no store and sends nothing: the service loads the facts, calls the decision, and hands what it
+decided to the one command runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TypeAlias
+
+import attrs
+
+from qiandao.events import Change, EventKind
+from qiandao.rules.deadlines import WorkdayCalendar, local_day
+from qiandao.rules.ruleset import RuleSet
+
+__all__ = ["Context", "Decision"]
+
+Decision: TypeAlias = list[tuple[EventKind, Change]]
+"""The events a command decided for one item, in order (each becomes one ``Event``)."""
+
+
+@attrs.frozen
+class Context:
+    """The rules of the item's jurisdiction, the calendar, the instant and an id source."""
+
+    rules: RuleSet
+    calendar: WorkdayCalendar
+    now: datetime
+    ids: Callable[[], str] = attrs.field(repr=False)
+
+    @property
+    def today(self) -> date:
+        """The calendar day of ``now`` in Asia/Shanghai."""
+        return local_day(self.now)
+
+    def new_id(self) -> str:
+        """A fresh id for a new item, assignment or notice."""
+        return self.ids()

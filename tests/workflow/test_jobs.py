@@ -1,0 +1,189 @@
+"""The periodic job's decisions for one item, with no store: reminders, rating windows, dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import attrs
+
+from qiandao.events import Change, EventKind
+from qiandao.model import Assignment, Item
+from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, end_of_day
+from qiandao.rules.lifecycle import AssignmentState, ItemState
+from qiandao.rules.rating import Rating
+from qiandao.rules.ruleset import RuleSet
+from qiandao.rules.workdays import ChinaWorkdays
+from qiandao.testing.builders import sample_assignment, sample_item
+from qiandao.workflow import jobs
+from qiandao.workflow.context import Context
+from tests.rules.stubs import WeekdayCalendar
+
+S = DeadlineStatus
+A = AssignmentState
+DUE = date(2025, 3, 31)  # a Monday
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
+
+
+def context(now: datetime, rules: RuleSet | None = None, calendar: Any = None) -> Context:
+    ids = count(1)
+    return Context(
+        rules or RuleSet.zhoushan(),
+        calendar or ChinaWorkdays.official(),
+        now,
+        lambda: f"id-{next(ids)}",
+    )
+
+
+def assignment(assignment_id: str, state: AssignmentState, **changes: Any) -> Assignment:
+    """An assignment of 10 March due 31 March, in ``state``, with nothing recorded yet."""
+    base = attrs.evolve(
+        sample_assignment(assignment_id, f"unit-{assignment_id}"),
+        state=state,
+        due=DUE,
+        provisional=False,
+        extensions=(),
+        replies=(),
+        rating=Rating.NOT_RATED,
+        rated_at=None,
+        rating_closes=None,
+        decline_reason=None,
+        reassigned_to=None,
+        rehandles=0,
+        reminders=frozenset(),
+        reply_workdays=None,
+    )
+    return attrs.evolve(base, **changes)
+
+
+def handling(*assignments: Assignment) -> Item:
+    return sample_item(state=ItemState.HANDLING, closed_at=None, assignments=assignments)
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def test_each_status_is_reminded_once() -> None:
+    item = handling(assignment("a", A.ACCEPTED))
+    expected = [
+        (at(date(2025, 3, 25)), None),  # four working days left
+        (at(date(2025, 3, 26)), S.DUE_SOON),
+        (at(date(2025, 3, 31), 23), S.DUE_TODAY),
+        (at(date(2025, 4, 1)), S.OVERDUE),
+        (at(date(2025, 4, 16)), S.VERY_OVERDUE),  # ten working days, 清明 (4–6 April) skipped
+    ]
+    for now, status in expected:
+        decision, sent = jobs.due_events(context(now), item)
+        if status is None:
+            assert (decision, sent) == ([], ())
+            continue
+        reminded = attrs.evolve(
+            item.assignments[0], reminders=item.assignments[0].reminders | {status}
+        )
+        assert decision == [
+            (EventKind.REMINDER_SENT, Change(assignment=reminded, note=status.label))
+        ]
+        assert sent == (status,)
+        item = attrs.evolve(item, assignments=(reminded,))
+        assert jobs.due_events(context(now), item) == ([], ())  # the same run again: nothing
+
+
+def test_a_late_first_run_reminds_only_the_current_status() -> None:
+    item = handling(assignment("a", A.PENDING))
+    decision, sent = jobs.due_events(context(at(date(2025, 5, 6))), item)
+    assert sent == (S.VERY_OVERDUE,)
+    assert decision[0][1].assignment is not None
+    assert decision[0][1].assignment.reminders == {S.VERY_OVERDUE}
+
+
+def test_only_a_unit_that_owes_a_reply_is_reminded() -> None:
+    owes = [assignment(s.value, s) for s in (A.PENDING, A.ACCEPTED, A.EXTENSION_REQUESTED)]
+    waits = [assignment(s.value, s) for s in (A.DECLINED, A.REASSIGNED, A.CANCELLED)]
+    replied = assignment("replied", A.REPLIED, rating=Rating.SATISFIED, rated_at=at(DUE))
+    item = handling(*owes, *waits, replied)
+    decision, sent = jobs.due_events(context(at(date(2025, 4, 1))), item)
+    assert sent == (S.OVERDUE,) * 3
+    assert [c.assignment.id for _, c in decision if c.assignment] == [a.id for a in owes]
+
+
+def test_the_thresholds_are_the_jurisdictions() -> None:
+    rules = RuleSet(deadlines=DeadlineRules(due_soon_workdays=5))
+    item = handling(assignment("a", A.ACCEPTED))
+    now = at(date(2025, 3, 24))  # five working days before 31 March
+    assert jobs.due_events(context(now), item) == ([], ())
+    assert jobs.due_events(context(now, rules), item)[1] == (S.DUE_SOON,)
+
+
+# --- rating windows --------------------------------------------------------------------------
+
+
+def test_a_rating_window_closes_the_day_after_its_last_day() -> None:
+    closes = date(2025, 4, 23)
+    item = handling(assignment("a", A.REPLIED, rating_closes=closes))
+    assert jobs.due_events(context(at(closes, 23)), item) == ([], ())
+    decision, sent = jobs.due_events(context(at(closes + timedelta(days=1), 0)), item)
+    closed = attrs.evolve(item.assignments[0], rated_at=end_of_day(closes))
+    assert decision == [
+        (EventKind.RATING_CLOSED, Change(assignment=closed, note=Rating.NOT_RATED.label))
+    ]
+    assert sent == ()
+    again = attrs.evolve(item, assignments=(closed,))
+    assert jobs.due_events(context(at(date(2025, 5, 1))), again) == ([], ())
+
+
+def test_a_given_rating_is_not_closed() -> None:
+    rated = assignment(
+        "a", A.REPLIED, rating=Rating.SATISFIED, rated_at=at(DUE), rating_closes=date(2025, 4, 23)
+    )
+    assert jobs.due_events(context(at(date(2025, 5, 6))), handling(rated)) == ([], ())
+
+
+# --- recomputed deadlines --------------------------------------------------------------------
+
+
+class _WithHoliday(WeekdayCalendar):
+    """Weekdays, except a holiday on Friday 28 March 2025."""
+
+    def is_working_day(self, d: date, /) -> bool:
+        return super().is_working_day(d) and d != date(2025, 3, 28)
+
+
+def test_provisional_deadlines_keep_their_working_days_under_the_new_calendar() -> None:
+    old, new = WeekdayCalendar(), _WithHoliday()
+    start = date(2025, 3, 10)
+    provisional = assignment(
+        "a",
+        A.ACCEPTED,
+        provisional=True,
+        due=old.add_working_days(start, 15),
+        decline_until=old.add_working_days(start, 3),
+        reminders=frozenset({S.DUE_SOON}),
+    )
+    official = assignment("b", A.ACCEPTED, due=old.add_working_days(start, 15))
+    replied = assignment("c", A.REPLIED, provisional=True, due=old.add_working_days(start, 15))
+    item = handling(provisional, official, replied)
+    ctx = context(at(date(2025, 3, 20)), calendar=old)
+
+    decision = jobs.recompute_deadlines(ctx, item, new)
+
+    moved = attrs.evolve(
+        provisional,
+        due=date(2025, 4, 1),
+        decline_until=date(2025, 3, 13),
+        provisional=False,
+        reminders=frozenset(),  # a new date: its reminders start afresh
+    )
+    note = "办理期限由2025-03-31调整为2025-04-01"
+    assert decision == [(EventKind.DEADLINE_RECOMPUTED, Change(assignment=moved, note=note))]
+    settled = attrs.evolve(item, assignments=(moved, official, replied))
+    assert jobs.recompute_deadlines(ctx, settled, new) == []  # official now: nothing to move
+
+
+def test_an_unmoved_date_keeps_its_reminders() -> None:
+    calendar = WeekdayCalendar()
+    a = assignment("a", A.PENDING, provisional=True, reminders=frozenset({S.DUE_SOON}))
+    assert jobs.recomputed(a, calendar, calendar) == attrs.evolve(a, provisional=False)
