@@ -37,6 +37,25 @@ def test_every_type_a_method_takes_or_returns_is_exported() -> None:
     assert missing == {}
 
 
+def test_every_type_an_exported_class_returns_is_exported() -> None:
+    missing: dict[str, set[str]] = {}
+    for name in qiandao.__all__:
+        value = getattr(qiandao, name)
+        if not isinstance(value, type) or issubclass(value, BaseException):
+            continue
+        for attr, member in inspect.getmembers(value):
+            if attr.startswith("_"):
+                continue
+            function = member.fget if isinstance(member, property) else member
+            if not inspect.isfunction(function):
+                continue
+            hint = typing.get_type_hints(function).get("return")
+            for kind in _library_types(hint):
+                if getattr(qiandao, kind.__name__, None) is not kind:
+                    missing.setdefault(kind.__qualname__, set()).add(f"{name}.{attr}")
+    assert missing == {}
+
+
 def _all_modules() -> list[object]:
     return [
         importlib.import_module(info.name)

@@ -85,7 +85,7 @@ from qiandao.rules.points import (
     PointsTable,
     RankedScore,
 )
-from qiandao.rules.publication import Access
+from qiandao.rules.publication import Access, AccessFacts, Viewer
 from qiandao.rules.rating import Rating, RatingRules
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
@@ -111,6 +111,7 @@ __all__ = [
     "SHANGHAI",
     "SYSTEM_ACTOR_ID",
     "Access",
+    "AccessFacts",
     "Account",
     "AccountError",
     "AccountLocked",
@@ -211,6 +212,7 @@ __all__ = [
     "Unit",
     "UnitCounts",
     "UnitLine",
+    "Viewer",
     "WindowClosed",
     "WorkdayCalendar",
     "WrongSigner",
