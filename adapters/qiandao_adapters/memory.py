@@ -225,6 +225,11 @@ class _Accounts:
     def __init__(self, table: _Table[Account]) -> None:
         self._t = table
 
+    @property
+    def table(self) -> _Table[Account]:
+        """The staged table (the unit of work checks it at commit)."""
+        return self._t
+
     def get(self, account_id: str) -> Account:
         return self._t.require(account_id)
 
@@ -340,22 +345,51 @@ class MemoryUnitOfWork:
     def __init__(self, data: _Data, lock: threading.Lock) -> None:
         self._data = data
         self._lock = lock
-        self._begin()
-
-    def _begin(self) -> None:
-        """Create the repositories once; later transactions only clear staged writes."""
-        d = self._data
         dirty: list[_Table[Any]] = []
         self._dirty = dirty
-        self._accounts_table: _Table[Account] = _Table(d.accounts, "账号", _account_version, dirty)
-        self.items = _Items(_Table(d.items, "信息", _item_version, dirty))
-        self.events = _Events(_Table(d.events, "事件", len, dirty))
-        self.outbox = _Outbox(_Table(d.outbox, "通知", None, dirty))
-        self.accounts = _Accounts(self._accounts_table)
-        self.sessions = _Sessions(_Table(d.sessions, "会话", None, dirty, _keep_revoked))
-        self.units = _Units(_Table(d.units, "承办单位", None, dirty))
-        self.commissions = _Commissions(_Table(d.commissions, "约稿", _commission_version, dirty))
-        self.idempotency = _Idempotency(_Table(d.idempotency, "幂等键", None, dirty))
+        # every command touches these three; the others are made on first use
+        self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
+        self.events = _Events(_Table(data.events, "事件", len, dirty))
+        self.outbox = _Outbox(_Table(data.outbox, "通知", None, dirty))
+        self._accounts: _Accounts | None = None
+        self._sessions: _Sessions | None = None
+        self._units: _Units | None = None
+        self._commissions: _Commissions | None = None
+        self._idempotency: _Idempotency | None = None
+
+    @property
+    def accounts(self) -> _Accounts:
+        if self._accounts is None:
+            table = _Table(self._data.accounts, "账号", _account_version, self._dirty)
+            self._accounts = _Accounts(table)
+        return self._accounts
+
+    @property
+    def sessions(self) -> _Sessions:
+        if self._sessions is None:
+            table = _Table(self._data.sessions, "会话", None, self._dirty, _keep_revoked)
+            self._sessions = _Sessions(table)
+        return self._sessions
+
+    @property
+    def units(self) -> _Units:
+        if self._units is None:
+            self._units = _Units(_Table(self._data.units, "承办单位", None, self._dirty))
+        return self._units
+
+    @property
+    def commissions(self) -> _Commissions:
+        if self._commissions is None:
+            table = _Table(self._data.commissions, "约稿", _commission_version, self._dirty)
+            self._commissions = _Commissions(table)
+        return self._commissions
+
+    @property
+    def idempotency(self) -> _Idempotency:
+        if self._idempotency is None:
+            table = _Table(self._data.idempotency, "幂等键", None, self._dirty)
+            self._idempotency = _Idempotency(table)
+        return self._idempotency
 
     def __enter__(self) -> Self:
         return self
@@ -373,8 +407,8 @@ class MemoryUnitOfWork:
         with self._lock:
             for table in self._dirty:
                 table.verify()
-            if self._accounts_table in self._dirty:
-                self.accounts.verify()
+            if self._accounts is not None and self._accounts.table in self._dirty:
+                self._accounts.verify()
             for table in self._dirty:
                 table.apply()
         self.rollback()

@@ -6,6 +6,7 @@ events from nothing rebuilds it exactly, which the stateful tests check after ev
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -82,10 +83,16 @@ class ItemPatch:
 
     def updates(self) -> dict[str, Any]:
         """The fields this patch sets, by name."""
-        return {name: value for name in _PATCH_FIELDS if (value := getattr(self, name)) is not None}
+        values: tuple[Any, ...] = _PATCH_VALUES(self)
+        return {
+            name: value
+            for name, value in zip(_PATCH_FIELDS, values, strict=True)
+            if value is not None
+        }
 
 
 _PATCH_FIELDS = tuple(a.name for a in attrs.fields(ItemPatch))
+_PATCH_VALUES = operator.attrgetter(*_PATCH_FIELDS)  # all values in one call (the hot path)
 _NO_PATCH = ItemPatch()
 
 
@@ -138,13 +145,14 @@ def evolve(item: Item | None, event: Event) -> Item:
         updates["feedback"] = (*item.feedback, change.feedback)
     if change.assignment is not None:
         updates["assignments"] = _upsert(item.assignments, change.assignment)
-    values = {name: getattr(item, name) for name in _ITEM_FIELDS}
+    values = dict(zip(_ITEM_FIELDS, _ITEM_VALUES(item), strict=True))
     values.update(updates)
     return Item(**values)
 
 
 # Field names once, so evolve skips attrs.evolve's per-call introspection (the hot path).
 _ITEM_FIELDS = tuple(a.name for a in attrs.fields(Item))
+_ITEM_VALUES = operator.attrgetter(*_ITEM_FIELDS)
 
 
 def _upsert(assignments: tuple[Assignment, ...], new: Assignment) -> tuple[Assignment, ...]:

@@ -34,38 +34,28 @@ def _unit_of(event: Event) -> tuple[str, ...]:
     return (unit_group(change.assignment.unit_id),) if change.assignment is not None else ()
 
 
-def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
-    """The notices an event causes (at most one, carrying the event id for de-duplication)."""
-    j = item.jurisdiction
-    editors = (role_group(Role.EDITOR, j),)
-    authors = tuple(sorted(item.authors))
-    title = f"【急】{item.title}" if item.urgent else item.title
-    recipients: tuple[str, ...]
-    if event.kind in (_K.SUBMITTED, _K.RESUBMITTED) or (
-        event.kind is _K.SENT_BACK and event.change.state is ItemState.SUBMITTED
-    ):
-        recipients, text = editors, f"新信息待初审：{title}"
-    elif event.kind is _K.PRELIMINARY_PASSED or (
-        event.kind is _K.SENT_BACK and event.change.state is ItemState.IN_REVIEW
-    ):
-        recipients, text = (role_group(Role.DEPUTY, j),), f"信息待审核：{title}"
-    elif event.kind is _K.DEPUTY_APPROVED:
-        signer = required_signer(item.destinations, rules.tiers)
-        recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
-    elif event.kind in (
-        _K.RETURNED,
-        _K.REJECTED,
-        _K.MERGED,
-        _K.SIGNED,
-        _K.CLOSED,
-        _K.FEEDBACK_RECORDED,
-    ):
-        recipients, text = authors, f"您的信息“{item.title}”：{event.kind.label}"
-    elif event.kind is _K.ASSIGNED:
-        recipients, text = _unit_of(event), f"请签收交办信息：{title}"
-    elif event.kind in (_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED):
-        recipients, text = editors, f"{event.kind.label}：{title}"
-    elif event.kind in (
+_SILENT = frozenset(
+    {
+        _K.DRAFTED,
+        _K.DRAFT_EDITED,
+        _K.WITHDRAWN,
+        _K.MERGE_RECEIVED,
+        _K.ACCEPTED,
+        _K.ALL_REPLIED,
+        _K.RATING_CLOSED,
+        _K.PUBLICATION_CONSENT_SET,
+        _K.RECLASSIFIED,
+        _K.REPORTED_UP,
+    }
+)
+"""Events that notify nobody (checked first: most of a command's cost is elsewhere)."""
+
+_TO_AUTHORS = frozenset(
+    {_K.RETURNED, _K.REJECTED, _K.MERGED, _K.SIGNED, _K.CLOSED, _K.FEEDBACK_RECORDED}
+)
+_TO_EDITORS = frozenset({_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED})
+_TO_UNIT = frozenset(
+    {
         _K.EXTENSION_APPROVED,
         _K.EXTENSION_REFUSED,
         _K.OVERRULED,
@@ -73,12 +63,43 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         _K.ASSIGNMENT_CANCELLED,
         _K.REASSIGNED,
         _K.DEADLINE_RECOMPUTED,
+    }
+)
+
+
+def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
+    """The notices an event causes (at most one, carrying the event id for de-duplication)."""
+    if event.kind in _SILENT:
+        return []
+    j = item.jurisdiction
+    kind = event.kind
+    title = f"【急】{item.title}" if item.urgent else item.title
+    recipients: tuple[str, ...]
+    if kind in (_K.SUBMITTED, _K.RESUBMITTED) or (
+        kind is _K.SENT_BACK and event.change.state is ItemState.SUBMITTED
     ):
-        recipients, text = _unit_of(event), f"{event.kind.label}：{title}"
-    elif event.kind is _K.REPLIED:
-        recipients, text = authors + editors, f"承办单位已答复，请评价：{title}"
-    elif event.kind is _K.REMINDER_SENT:
-        recipients, text = _unit_of(event) + editors, f"办理提醒（{event.change.note}）：{title}"
+        recipients, text = (role_group(Role.EDITOR, j),), f"新信息待初审：{title}"
+    elif kind is _K.PRELIMINARY_PASSED or (
+        kind is _K.SENT_BACK and event.change.state is ItemState.IN_REVIEW
+    ):
+        recipients, text = (role_group(Role.DEPUTY, j),), f"信息待审核：{title}"
+    elif kind is _K.DEPUTY_APPROVED:
+        signer = required_signer(item.destinations, rules.tiers)
+        recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
+    elif kind in _TO_AUTHORS:
+        recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
+    elif kind is _K.ASSIGNED:
+        recipients, text = _unit_of(event), f"请签收交办信息：{title}"
+    elif kind in _TO_EDITORS:
+        recipients, text = (role_group(Role.EDITOR, j),), f"{kind.label}：{title}"
+    elif kind in _TO_UNIT:
+        recipients, text = _unit_of(event), f"{kind.label}：{title}"
+    elif kind is _K.REPLIED:
+        recipients = (*sorted(item.authors), role_group(Role.EDITOR, j))
+        text = f"承办单位已答复，请评价：{title}"
+    elif kind is _K.REMINDER_SENT:
+        recipients = (*_unit_of(event), role_group(Role.EDITOR, j))
+        text = f"办理提醒（{event.change.note}）：{title}"
     else:
         return []
     if not recipients:

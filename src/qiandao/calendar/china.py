@@ -80,7 +80,7 @@ class ChinaWorkdays:
     is an internal cache, extended on demand (thread-safe).
     """
 
-    __slots__ = ("_flags", "_ix", "_lock", "_schedules")
+    __slots__ = ("_flags", "_ix", "_lock", "_official", "_schedules")
 
     def __init__(self, schedules: Iterable[YearSchedule] = ()) -> None:
         self._schedules: dict[int, YearSchedule] = {}
@@ -90,6 +90,7 @@ class ChinaWorkdays:
         self._lock = threading.Lock()
         self._ix = WorkdayIndex(MAX_YEAR + 1, MIN_YEAR - 1)  # empty
         official = [y for y, s in self._schedules.items() if not s.provisional]
+        self._official = frozenset(official)
         if official:
             self._rebuild(
                 max(MIN_YEAR, min(official) - 1), min(MAX_YEAR, max(official) + _MARGIN_YEARS)
@@ -133,6 +134,15 @@ class ChinaWorkdays:
 
     def provisional_years(self, first: date, last: date) -> tuple[int, ...]:
         """The years of the days ``first..last`` (inclusive) that have no official schedule."""
+        official = self._official
+        # the common case, a deadline within published years, needs no checks
+        if (
+            type(first) is date
+            and type(last) is date
+            and {first.year, last.year} <= official
+            and (last < first or all(y in official for y in range(first.year, last.year + 1)))
+        ):
+            return ()
         start = _as_date(first, "起始日期")
         end = _as_date(last, "截止日期")
         _check_year(start)

@@ -97,7 +97,7 @@ def _signs_for(role: Role, needed: Role, rules: TierRules) -> bool:
 
 def check_not_author(actor_id: str, author_ids: Iterable[str]) -> None:
     """Nobody reviews or signs an item they authored (第九条)."""
-    if actor_id in set(author_ids):
+    if actor_id in (author_ids if isinstance(author_ids, frozenset | set) else set(author_ids)):
         raise SelfReviewForbidden(actor=actor_id)
 
 

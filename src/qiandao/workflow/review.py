@@ -136,7 +136,9 @@ def approve(
     state, record = _review(
         ctx, actor, item, ItemCommand.APPROVE, ReviewDecision.PASSED, _note(ctx, note)
     )
-    change = Change(state=state, review=record, fields=ItemPatch(destinations=chosen))
+    change = Change(state=state, review=record)
+    if chosen is not None:
+        change = Change(state=state, review=record, fields=ItemPatch(destinations=chosen))
     return [(EventKind.DEPUTY_APPROVED, change)]
 
 
