@@ -60,7 +60,7 @@ from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.testing import ManualClock
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql import schema as s
-from qiandao_adapters.sql.store import _item_children, _item_row, _loads
+from qiandao_adapters.sql.rows import item_children, item_row, loads
 
 OVERDUE_TARGET_MS = 50.0
 BULLETIN_TARGET_MS = 1_000.0
@@ -464,11 +464,11 @@ _TABLES = (s.items, s.item_authors, s.assignments, s.text_versions, s.feedback)
 def check(corpus: Corpus, sample: int = 2_000) -> None:
     """The fast rows equal the store's own rows of the same items (documents round-trip)."""
     rows = corpus.rows(0, min(sample, corpus.n))
-    items = [_loads(row["doc"], Item) for row in rows[s.items.name]]
+    items = [loads(row["doc"], Item) for row in rows[s.items.name]]
     expected: dict[str, list[dict[str, Any]]] = {t.name: [] for t in _TABLES}
     for item in items:
-        expected[s.items.name].append(_item_row(item))
-        for table, child_rows in _item_children(item):
+        expected[s.items.name].append(item_row(item))
+        for table, child_rows in item_children(item):
             expected[table.name].extend(child_rows)
 
     def canonical(table: str, found: list[dict[str, Any]]) -> list[Any]:
