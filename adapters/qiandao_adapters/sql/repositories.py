@@ -220,7 +220,6 @@ def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
             exists().where(
                 s.item_authors.c.item_id == _I.c.id,
                 s.item_authors.c.account_id == query.author_id,
-                s.item_authors.c.is_author == true(),
             )
         )
     if query.unit_id is not None:

@@ -1,14 +1,16 @@
 """Row mapping: domain values to the rows of :mod:`qiandao_adapters.sql.schema`, and back.
 
 Every aggregate is stored whole as a JSON document (:func:`dumps`, :func:`loads`, through the
-one cattrs converter); the other columns are copies that queries filter and sort on. Public
-within the package: the benchmarks bulk-load through it.
+one cattrs converter); the other columns are copies that queries filter and sort on. The credit
+rows are :func:`qiandao.statistics.credits_of` of the item, one row per credit, so the store
+never decides a credit itself. Public within the package: the benchmarks bulk-load through it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
@@ -16,21 +18,11 @@ from sqlalchemy import Table
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
 from qiandao.events import Event
-from qiandao.model import (
-    Account,
-    Assignment,
-    Commission,
-    Feedback,
-    FeedbackKind,
-    Item,
-    Session,
-    Unit,
-)
+from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import ItemState
-from qiandao.rules.points import AdoptionLevel, LeaderRank
-from qiandao.statistics import upward_credit
+from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank
+from qiandao.statistics import CreditKey, credits_of
 from qiandao_adapters.sql import schema as s
 
 __all__ = [
@@ -40,6 +32,9 @@ __all__ = [
     "author_rows",
     "check_bounds",
     "commission_row",
+    "credit_from_row",
+    "credit_key",
+    "credit_rows",
     "dumps",
     "event_row",
     "feedback_rows",
@@ -119,45 +114,9 @@ def item_row(item: Item) -> Row:
     }
 
 
-_UNCREDITED_STATES = frozenset({ItemState.DRAFT, ItemState.WITHDRAWN})
-
-
-def _credited(item: Item) -> bool:
-    """Whether adoption, upward reports and feedback earn credits (as in ``credits_of``)."""
-    return item.adopted and item.issued_at is not None
-
-
 def author_rows(item: Item) -> list[Row]:
-    """The credited people of ``item`` with the credits they earn (see ``credits_of``)."""
-    authors = item.authors
-    submitted_on = None
-    if item.submitted_at is not None and item.state not in _UNCREDITED_STATES:
-        submitted_on = local_day(item.submitted_at)
-    issued_on, upward = None, None
-    if _credited(item):
-        assert item.issued_at is not None
-        issued_on = local_day(item.issued_at)
-        kind = upward_credit(item.destinations)
-        upward = None if kind is None else kind.value
-    return [
-        {
-            "item_id": item.id,
-            "account_id": person,
-            "is_author": person in authors,
-            "jurisdiction": item.jurisdiction,
-            "submitted_on": submitted_on if person in authors else None,
-            "issued_on": issued_on,
-            "upward": upward,
-        }
-        for person in sorted(authors | item.merged_authors)
-    ]
-
-
-def _feedback_credited(item: Item, f: Feedback) -> bool:
-    return _credited(item) and (
-        (f.kind is FeedbackKind.ADOPTION and f.level is not None)
-        or (f.kind is FeedbackKind.INSTRUCTION and f.rank is not None)
-    )
+    """The ``qd_item_authors`` rows: the lead author and the co-authors."""
+    return [{"item_id": item.id, "account_id": person} for person in sorted(item.authors)]
 
 
 def assignment_row(item: Item, a: Assignment) -> Row:
@@ -208,10 +167,25 @@ def feedback_rows(item: Item) -> list[Row]:
             "level": _code(f.level),
             "rank": _code(f.rank),
             "on_date": f.on,
-            "jurisdiction": item.jurisdiction,
-            "credited": _feedback_credited(item, f),
         }
         for seq, f in enumerate(item.feedback, start=1)
+    ]
+
+
+def credit_rows(item: Item) -> list[Row]:
+    """The ``qd_credits`` rows: exactly :func:`~qiandao.statistics.credits_of` of ``item``."""
+    return [
+        {
+            "item_id": credit.item_id,
+            "seq": seq,
+            "person_id": credit.person_id,
+            "kind": credit.kind.value,
+            "level": _code(credit.level),
+            "rank": _code(credit.rank),
+            "on_date": credit.on,
+            "jurisdiction": item.jurisdiction,
+        }
+        for seq, credit in enumerate(credits_of(item), start=1)
     ]
 
 
@@ -222,7 +196,24 @@ def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
         (s.assignments, [assignment_row(item, a) for a in item.assignments]),
         (s.text_versions, text_rows(item)),
         (s.feedback, feedback_rows(item)),
+        (s.credits, credit_rows(item)),
     ]
+
+
+def credit_key(kind: str, level: str | None, rank: str | None) -> CreditKey:
+    """The :class:`~qiandao.statistics.CreditKey` of a credit row's stored codes."""
+    return CreditKey(
+        CreditKind.parse(kind),
+        None if level is None else AdoptionLevel.parse(level),
+        None if rank is None else LeaderRank.parse(rank),
+    )
+
+
+def credit_from_row(row: Mapping[str, Any]) -> Credit:
+    """The :class:`~qiandao.rules.points.Credit` a ``qd_credits`` row holds."""
+    key = credit_key(row["kind"], row["level"], row["rank"])
+    on: date = row["on_date"]
+    return Credit(row["person_id"], key.kind, on, row["item_id"], level=key.level, rank=key.rank)
 
 
 # --- the other aggregates ------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""The statistics pushdown: :func:`qiandao.statistics.statistics_of` in five ``GROUP BY`` queries.
+"""The statistics pushdown: :func:`qiandao.statistics.statistics_of` in three ``GROUP BY`` queries.
 
-Each reads one index range of one period: credit rows by (jurisdiction, submitted_on) and
-(jurisdiction, issued_on), feedback by (jurisdiction, on_date) joined to the credit rows of its
-item, assignments by (jurisdiction, assigned_on), and items by the covering (jurisdiction,
-submitted_on, category, channel, sector, adopted).
+Each query reads one index range of one period: credit rows by (jurisdiction, on_date), the
+assignments by (jurisdiction, assigned_on), and the items by the covering (jurisdiction,
+submitted_on, category, channel, sector, adopted). The credit rows are what ``credits_of``
+returned when the item was saved, so they are only summed here, never decided.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, Result, and_, case, func, select
 
-from qiandao.model import FeedbackKind
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
-from qiandao.rules.points import AdoptionLevel, CreditKind, LeaderRank
 from qiandao.rules.rating import Rating
 from qiandao.statistics import (
     CreditKey,
@@ -27,13 +25,14 @@ from qiandao.statistics import (
     UnitCounts,
 )
 from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql.rows import credit_key
 
 __all__ = ["Execute", "statistics"]
 
 Execute = Callable[[Executable], Result[Any]]
 """Runs one statement in the caller's unit of work."""
 
-_I, _A, _IA, _F = s.items, s.assignments, s.item_authors, s.feedback
+_I, _A, _C = s.items, s.assignments, s.credits
 _OVERDUE_STATES = sorted(state.value for state in AWAITING_UNIT_STATES)
 
 
@@ -53,57 +52,16 @@ def _period(column: Any, date_column: Any, query: StatisticsQuery) -> list[Colum
     return found
 
 
-_SUBMITTED_KEY = CreditKey(CreditKind.SUBMITTED)
-_ADOPTED_KEY = CreditKey(CreditKind.ADOPTED)
-_UPWARD_KEYS = {
-    kind.value: CreditKey(kind)
-    for kind in (CreditKind.REPORTED_TO_CITY_LEADERS, CreditKind.REPORTED_TO_PRINCIPAL_OR_PROVINCE)
-}
-_ADOPTED_BY_KEYS = {
-    level.value: CreditKey(CreditKind.ADOPTED_BY, level=level) for level in AdoptionLevel
-}
-_INSTRUCTION_KEYS = {
-    rank.value: CreditKey(CreditKind.INSTRUCTION, rank=rank) for rank in LeaderRank
-}
-
-
 def _people(execute: Execute, query: StatisticsQuery) -> list[PersonCounts]:
-    """Credits of the period per person: submitted, adopted and upward, then feedback."""
+    """Credit rows of the period, summed per person and credit key."""
     credits: dict[str, dict[CreditKey, int]] = defaultdict(dict)
-
-    def credit(person: str, key: CreditKey, n: int) -> None:
-        credits[person][key] = credits[person].get(key, 0) + int(n)
-
-    submitted = (
-        select(_IA.c.account_id, func.count())
-        .where(*_period(_IA.c.jurisdiction, _IA.c.submitted_on, query))
-        .group_by(_IA.c.account_id)
+    per_key = (
+        select(_C.c.person_id, _C.c.kind, _C.c.level, _C.c.rank, func.count())
+        .where(*_period(_C.c.jurisdiction, _C.c.on_date, query))
+        .group_by(_C.c.person_id, _C.c.kind, _C.c.level, _C.c.rank)
     )
-    for person, n in _rows(execute, submitted):
-        credit(person, _SUBMITTED_KEY, n)
-
-    adopted = (
-        select(_IA.c.account_id, _IA.c.upward, func.count())
-        .where(*_period(_IA.c.jurisdiction, _IA.c.issued_on, query))
-        .group_by(_IA.c.account_id, _IA.c.upward)
-    )
-    for person, upward, n in _rows(execute, adopted):
-        credit(person, _ADOPTED_KEY, n)
-        if upward is not None:
-            credit(person, _UPWARD_KEYS[upward], n)
-
-    feedback = (
-        select(_IA.c.account_id, _F.c.kind, _F.c.level, _F.c.rank, func.count())
-        .select_from(_F)
-        .join(_IA, _IA.c.item_id == _F.c.item_id)
-        .where(*_period(_F.c.jurisdiction, _F.c.on_date, query), _F.c.credited)
-        .group_by(_IA.c.account_id, _F.c.kind, _F.c.level, _F.c.rank)
-    )
-    for person, kind, level, leader_rank, n in _rows(execute, feedback):
-        if kind == FeedbackKind.ADOPTION.value:
-            credit(person, _ADOPTED_BY_KEYS[level], n)
-        else:
-            credit(person, _INSTRUCTION_KEYS[leader_rank], n)
+    for person, kind, level, rank, n in _rows(execute, per_key):
+        credits[person][credit_key(kind, level, rank)] = int(n)
     return [PersonCounts(person, counts) for person, counts in credits.items()]
 
 
