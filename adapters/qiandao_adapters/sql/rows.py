@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
@@ -200,8 +201,9 @@ def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
     ]
 
 
+@cache
 def credit_key(kind: str, level: str | None, rank: str | None) -> CreditKey:
-    """The :class:`~qiandao.statistics.CreditKey` of a credit row's stored codes."""
+    """The :class:`~qiandao.statistics.CreditKey` of a credit row's stored codes (memoised)."""
     return CreditKey(
         CreditKind.parse(kind),
         None if level is None else AdoptionLevel.parse(level),
