@@ -1,8 +1,10 @@
 """The engine recipe: one SQLAlchemy engine configured the same way for every database.
 
-PostgreSQL and MySQL/MariaDB run at ``READ COMMITTED`` with pre-ping. SQLite runs in WAL mode
-with foreign keys on and a busy timeout, and every transaction starts with ``BEGIN IMMEDIATE``
-(one writer at a time), except a unit of work's read phase (see :data:`READ_PHASE`).
+PostgreSQL and MySQL/MariaDB run at ``READ COMMITTED`` with pre-ping, and MySQL/MariaDB speak
+``utf8mb4`` unless the URL names a charset. SQLite: pysqlite's own transaction handling is
+switched off and every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time), except
+a unit of work's read phase (see :data:`READ_PHASE`); each new connection gets a busy timeout,
+``foreign_keys=ON`` and, for a file, WAL journaling; ``:memory:`` shares one connection.
 """
 
 from __future__ import annotations
@@ -20,12 +22,8 @@ READ_PHASE = "qiandao_read_phase"
 
 
 def make_engine(url: str | URL, *, busy_timeout: float = 30.0, **kwargs: Any) -> Engine:
-    """An engine configured for the store.
-
-    SQLite: ``BEGIN IMMEDIATE``, busy timeout, foreign keys, WAL for files, one shared
-    connection for ``:memory:``. PostgreSQL and MySQL/MariaDB: ``READ COMMITTED``, pre-ping,
-    and ``utf8mb4`` for MySQL/MariaDB unless the URL names a charset.
-    """
+    """An engine configured for the store (see the module docstring); ``kwargs`` go to
+    :func:`sqlalchemy.create_engine`."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -48,13 +46,8 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def configure_sqlite(engine: Engine, *, busy_timeout: float = 30.0, wal: bool = True) -> None:
-    """Give a SQLite engine real transactions (the pysqlite recipe of the SQLAlchemy docs).
-
-    pysqlite's own transaction handling is switched off and every transaction starts with
-    ``BEGIN IMMEDIATE`` (except a unit of work's read phase); each new connection gets a busy
-    timeout, ``foreign_keys=ON`` and, for a file, WAL journaling. A no-op for other databases
-    and for an engine already configured.
-    """
+    """Give a SQLite engine real transactions (the pysqlite recipe of the SQLAlchemy docs);
+    a no-op for other databases and for an engine already configured."""
     if engine.dialect.name != "sqlite" or event.contains(engine, "begin", _sqlite_begin):
         return
     file_backed = engine.url.database not in (None, "", ":memory:")

@@ -301,12 +301,10 @@ class SqlItems:
         return [loads(doc, Item) for doc in self._tx.execute(stmt).scalars()]
 
     def _issued_newest_first(self, query: ItemQuery) -> list[Item]:
-        """Issued items newest first, then the never-issued ones by id, as two queries.
-
-        One ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
-        paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at)
-        index, so a page of published items costs the page, not the whole list.
-        """
+        """Issued items newest first, then the never-issued ones by id, as two queries."""
+        # One ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
+        # paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at)
+        # index, so a page of published items costs the page, not the whole list.
         base = _conditions(query)
         issued = self._page(
             [*base, _I.c.issued_at.is_not(None)],

@@ -2,7 +2,8 @@
 
 The pieces: :mod:`.engine` (the engine recipe), :mod:`.schema` (the tables), :mod:`.rows` (row
 mapping), :mod:`.repositories` and :mod:`.statistics` (reads and writes), :mod:`.uow` (the unit
-of work) and :mod:`.errors` (driver errors translated).
+of work) and :mod:`.errors` (driver errors translated). URLs look like ``sqlite:///qiandao.db``,
+``postgresql+psycopg://user@host/db`` or ``mysql+pymysql://user@host/db``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,8 @@ __all__ = ["SqlStore"]
 
 
 class SqlStore:
-    """A store in a SQL database, reached through SQLAlchemy Core.
-
-    ``url_or_engine`` is a SQLAlchemy URL (``sqlite:///qiandao.db``,
-    ``postgresql+psycopg://user@host/db``, ``mysql+pymysql://user@host/db``) or an engine; an
-    engine made elsewhere is used as it is, except that a SQLite engine gets the transaction
-    hooks of :func:`configure_sqlite`.
-    """
+    """A store in a SQL database: ``url_or_engine`` is a SQLAlchemy URL or an engine (used as
+    it is, but a SQLite engine gets the hooks of :func:`configure_sqlite`)."""
 
     def __init__(
         self, url_or_engine: str | URL | Engine, *, busy_timeout: float = 30.0, **engine_kwargs: Any

@@ -3,8 +3,13 @@
 PostgreSQL and MySQL/MariaDB: one ``READ COMMITTED`` transaction from the first statement.
 SQLite: reads before the first write run without a transaction, and the first write begins
 ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to the busy timeout), so readers never wait
-for writers and two units of work in one thread can read, then write one after the other.
-Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
+for writers, a read never makes a later write fail, and two units of work in one thread can read,
+then write one after the other. Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
+
+Each repository call that writes runs in a savepoint (:meth:`SqlUnitOfWork.atomic`). When the
+server aborts the whole transaction (an InnoDB deadlock also drops the savepoint), the unit of
+work is lost: every later call and the commit raise the same retryable conflict, so no part of it
+can be committed.
 """
 
 from __future__ import annotations
@@ -55,13 +60,7 @@ class SqlUnitOfWork:
     # transaction handling
 
     def connection(self, *, write: bool = False) -> Connection:
-        """This unit of work's connection; ``write`` makes sure its transaction has begun.
-
-        PostgreSQL and MySQL/MariaDB: one ``READ COMMITTED`` transaction from the first
-        statement. SQLite: reads before the first write run on their own (so units of work that
-        only read never wait for a writer, and a read never makes a later write fail); the first
-        write begins ``BEGIN IMMEDIATE``, waiting up to the busy timeout for another writer.
-        """
+        """This unit of work's connection; ``write`` makes sure its write transaction has begun."""
         if self._lost is not None:
             raise self._lost
         if self._conn is None:
@@ -100,12 +99,7 @@ class SqlUnitOfWork:
 
     @contextmanager
     def atomic(self) -> Iterator[Connection]:
-        """A savepoint: the block's writes all happen, or none and the error propagates.
-
-        When the server has aborted the whole transaction (an InnoDB deadlock also drops the
-        savepoint), the unit of work is lost: every later call and the commit raise the same
-        retryable conflict, so no part of it can be committed.
-        """
+        """A savepoint: the block's writes all happen, or none and the error propagates."""
         conn = self.connection(write=True)
         with translated():
             savepoint = conn.begin_nested()
