@@ -1,7 +1,8 @@
 """Benchmark: the SQL store at scale (SQLite and PostgreSQL; MariaDB on request).
 
 1. Full lifecycles per second through the service (``lifecycle.lifecycles``: 8 commands each).
-2. ``N`` items bulk-loaded straight into the store's tables (SQLAlchemy Core ``executemany`` in
+2. ``N`` items bulk-loaded straight into the store's tables (rows made by the store's own row
+   mapping, ``qiandao_adapters.sql.rows``, credits included; SQLAlchemy Core ``executemany`` in
    batches of 10,000 items, secondary indexes built after the load, then ``VACUUM ANALYZE`` /
    ``ANALYZE``), then the median latency of
 
