@@ -112,12 +112,7 @@ def test_external_identity_violation_is_a_duplicate_account(backend: Backend) ->
 def test_other_integrity_errors_are_not_translated(backend: Backend) -> None:
     """A foreign-key violation is a bug, not a conflict: it propagates unchanged."""
     clear_tables(backend.engine)
-    orphan = {
-        "item_id": "no-such-item",
-        "account_id": "m1",
-        "is_author": True,
-        "jurisdiction": "zhoushan",
-    }
+    orphan = {"item_id": "no-such-item", "account_id": "m1"}
     with pytest.raises(exc.IntegrityError), translated(), backend.engine.begin() as conn:
         conn.execute(insert(s.item_authors).values(orphan))
 

@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, UniqueConstraint, inspect, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Engine,
+    Integer,
+    UniqueConstraint,
+    column,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import (
+    table as light_table,
+)
 
-from qiandao.testing.builders import sample_item
+from qiandao.model import Item
+from qiandao.rules.points import Credit, CreditKind, Period
+from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
+from qiandao.testing.builders import sample_item, statistics_corpus
 from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
+from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.migrations import VERSION_TABLE
+from qiandao_adapters.sql.rows import (
+    assignment_row,
+    credit_from_row,
+    feedback_rows,
+    item_row,
+    text_rows,
+)
 from qiandao_adapters.sql.schema import Key
 from tests.sql.conftest import Backend, reset_schema
 
@@ -137,7 +164,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -183,3 +210,119 @@ def test_downgrade_removes_every_table(empty: Engine) -> None:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
     assert _shape(empty) == {}
+
+
+# --- 0002: credits as rows ------------------------------------------------------------------
+
+_OLD_AUTHORS = light_table(
+    "qd_item_authors",
+    column("item_id", Key(64)),
+    column("account_id", Key(64)),
+    column("is_author", Boolean()),
+    column("jurisdiction", Key(64)),
+    column("submitted_on", Date()),
+    column("issued_on", Date()),
+)
+_OLD_FEEDBACK = light_table(
+    "qd_feedback",
+    *(column(name, Key(64)) for name in ("item_id", "kind", "level", "rank", "jurisdiction")),
+    column("seq", Integer()),
+    column("on_date", Date()),
+    column("credited", Boolean()),
+)
+_QUARTERS = (Period.quarter(2025, 1), Period.quarter(2025, 2), Period.year(2025))
+
+
+def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _write_at_0001(engine: Engine, items: list[Item]) -> None:
+    """Items as the 0001 store kept them; the old credit columns stay empty, because the
+    backfill must credit from the documents alone."""
+    with engine.begin() as conn:
+        conn.execute(insert(s.items), [item_row(i) for i in items])
+        conn.execute(
+            insert(s.assignments), [assignment_row(i, a) for i in items for a in i.assignments]
+        )
+        conn.execute(insert(s.text_versions), [r for i in items for r in text_rows(i)])
+        authors = [
+            {
+                "item_id": i.id,
+                "account_id": p,
+                "is_author": p in i.authors,
+                "jurisdiction": i.jurisdiction,
+            }
+            for i in items
+            for p in sorted(i.authors | i.merged_authors)
+        ]
+        conn.execute(insert(_OLD_AUTHORS), authors)
+        feedback = [
+            {**r, "jurisdiction": i.jurisdiction, "credited": False}
+            for i in items
+            for r in feedback_rows(i)
+        ]
+        conn.execute(insert(_OLD_FEEDBACK), feedback)
+
+
+def _stored_credits(engine: Engine) -> dict[str, list[Credit]]:
+    found: dict[str, list[Credit]] = {}
+    with engine.connect() as conn:
+        stmt = select(s.credits).order_by(s.credits.c.item_id, s.credits.c.seq)
+        for row in conn.execute(stmt):
+            found.setdefault(row.item_id, []).append(credit_from_row(row._mapping))
+    return found
+
+
+def _assert_credits_are_credits_of(engine: Engine, items: list[Item]) -> None:
+    assert _stored_credits(engine) == {i.id: credits_of(i) for i in items if credits_of(i)}
+    with engine.connect() as conn:
+        authors = set(conn.execute(select(s.item_authors.c.item_id, s.item_authors.c.account_id)))
+    assert authors == {(i.id, p) for i in items for p in i.authors}
+    with SqlStore(engine).unit_of_work() as uow:
+        assert [uow.items.get(i.id) for i in items] == items
+        for period in _QUARTERS:
+            for jurisdiction in (None, "zhoushan"):
+                query = StatisticsQuery(jurisdiction, period, date(2025, 5, 1))
+                assert uow.items.statistics(query) == statistics_of(items, query)
+
+
+def test_upgrade_from_0001_backfills_credits_of_every_item(empty: Engine) -> None:
+    items = statistics_corpus(60)
+    _at_revision(empty, "0001")
+    _write_at_0001(empty, items)
+    upgrade(empty)
+    _assert_no_drift(empty)
+    _assert_credits_are_credits_of(empty, items)
+
+
+def test_downgrade_to_0001_restores_its_columns_and_upgrade_again(empty: Engine) -> None:
+    items = statistics_corpus(60, seed=7)
+    upgrade(empty)
+    with SqlStore(empty).unit_of_work() as uow:
+        for item in items:
+            uow.items.add(item)
+        uow.commit()
+    _at_revision(empty, "0001", down=True)
+    with empty.connect() as conn:
+        authors = {(r.item_id, r.account_id): r for r in conn.execute(select(_OLD_AUTHORS))}
+        credited = Counter(r.item_id for r in conn.execute(select(_OLD_FEEDBACK)) if r.credited)
+    assert set(authors) == {(i.id, p) for i in items for p in i.authors | i.merged_authors}
+    for item in items:
+        credits = credits_of(item)
+        for (item_id, person), row in authors.items():
+            if item_id == item.id:
+                assert row.is_author == (person in item.authors)
+                mine = {c.kind: c.on for c in credits if c.person_id == person}
+                assert row.submitted_on == mine.get(CreditKind.SUBMITTED)
+                assert row.issued_on == mine.get(CreditKind.ADOPTED)
+        # each credited feedback record earns one credit per person credited with adoption
+        kinds = Counter(c.kind for c in credits)
+        earned = kinds[CreditKind.ADOPTED_BY] + kinds[CreditKind.INSTRUCTION]
+        assert earned == credited[item.id] * kinds[CreditKind.ADOPTED]
+    upgrade(empty)
+    _assert_no_drift(empty)
+    _assert_credits_are_credits_of(empty, items)

@@ -22,6 +22,8 @@ from qiandao.ports.store import (
     UnitOfWork,
 )
 from qiandao.rules.lifecycle import ItemState
+from qiandao.rules.points import Credit
+from qiandao.statistics import credits_of
 from qiandao.testing.builders import (
     NASTY_TEXT,
     sample_account,
@@ -34,6 +36,7 @@ from qiandao.testing.builders import (
 )
 from qiandao_adapters.sql import SqlStore
 from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql.rows import credit_from_row
 from tests.sql.conftest import Backend
 
 EMOJI = "🌊🐟🚢👩‍👩‍👧𠮷"  # non-BMP, a ZWJ sequence and a CJK extension-B character
@@ -127,6 +130,12 @@ def _count(store: SqlStore, table: Table, item_id: str) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
+def _credits(store: SqlStore, item_id: str) -> list[Credit]:
+    with store.engine.connect() as conn:
+        stmt = select(s.credits).where(s.credits.c.item_id == item_id).order_by(s.credits.c.seq)
+        return [credit_from_row(row._mapping) for row in conn.execute(stmt)]
+
+
 def test_saving_rewrites_derived_columns_and_child_rows(store: SqlStore) -> None:
     item = sample_item("item-1", state=ItemState.CLOSED, secret=False, opted_out=frozenset())
     assert item.published
@@ -136,7 +145,8 @@ def test_saving_rewrites_derived_columns_and_child_rows(store: SqlStore) -> None
     assert _count(store, s.assignments, "item-1") == len(item.assignments)
     assert _count(store, s.text_versions, "item-1") == len(item.texts)
     assert _count(store, s.feedback, "item-1") == len(item.feedback)
-    assert _count(store, s.item_authors, "item-1") == len(item.authors | item.merged_authors)
+    assert _count(store, s.item_authors, "item-1") == len(item.authors)
+    assert _credits(store, "item-1") == credits_of(item) != []
     secret = attrs.evolve(
         item, version=item.version + 1, secret=True, assignments=(), feedback=(), coauthor_ids=()
     )
@@ -148,7 +158,8 @@ def test_saving_rewrites_derived_columns_and_child_rows(store: SqlStore) -> None
     assert (row.version, row.secret, row.published) == (secret.version, True, False)
     assert _count(store, s.assignments, "item-1") == 0
     assert _count(store, s.feedback, "item-1") == 0
-    assert _count(store, s.item_authors, "item-1") == 1 + len(item.merged_authors)
+    assert _count(store, s.item_authors, "item-1") == 1
+    assert _credits(store, "item-1") == credits_of(secret)
     with store.unit_of_work() as uow:
         assert uow.items.find(ItemQuery(published_only=True)) == []
 

@@ -11,9 +11,11 @@ Production databases are created and upgraded with Alembic: ``upgrade(url)``.
 Needs the ``sql`` extra (``pip install 'qiandao[sql]'``, plus ``postgres`` or ``mysql``).
 """
 
+from qiandao_adapters.sql.engine import configure_sqlite, make_engine
 from qiandao_adapters.sql.migrations import alembic_config, upgrade
 from qiandao_adapters.sql.schema import metadata
-from qiandao_adapters.sql.store import SqlStore, SqlUnitOfWork, configure_sqlite, make_engine
+from qiandao_adapters.sql.store import SqlStore
+from qiandao_adapters.sql.uow import SqlUnitOfWork
 
 __all__ = [
     "SqlStore",

@@ -2,8 +2,8 @@
 
 Each aggregate is stored whole as a JSON document (``doc``, written through the one cattrs
 converter); the other columns are derived copies that queries filter and sort on, rewritten on
-every save. Child tables (authors, assignments, text versions, feedback) are rewritten with their
-item in the same transaction.
+every save. Child tables (authors, assignments, text versions, feedback, credits) are rewritten
+with their item in the same transaction.
 
 Types are chosen to behave the same on SQLite, PostgreSQL and MySQL/MariaDB:
 
@@ -52,6 +52,7 @@ __all__ = [
     "accounts",
     "assignments",
     "commissions",
+    "credits",
     "events",
     "external_identities",
     "feedback",
@@ -71,7 +72,7 @@ ID_LENGTH = 64
 CODE_LENGTH = 32  # enum values (states, roles, kinds)
 JURISDICTION_LENGTH = 64
 SECTOR_LENGTH = 100  # the intake limit of 界别
-UPWARD_LENGTH = 64
+CREDIT_KIND_LENGTH = 64  # "reported_to_principal_or_province" is longer than a code
 PHONE_LENGTH = 128  # room for a keyed blind index instead of the plain number
 TOKEN_HASH_LENGTH = 128
 PROVIDER_LENGTH = 64
@@ -214,23 +215,14 @@ items = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
-# One row per credited person of an item: its authors (``is_author``) and the authors of items
-# merged into it. The credit columns say what the row earns and when (Asia/Shanghai days), so
-# the person statistics read one index range instead of joining every item.
+# The lead author and the co-authors of each item (for "items by author").
 item_authors = Table(
     "qd_item_authors",
     metadata,
     _item_fk(),
     _id("account_id", nullable=False),
-    Column("is_author", Boolean, nullable=False),
-    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
-    Column("submitted_on", Date, nullable=True),  # a 报送 credit: day of submission
-    Column("issued_on", Date, nullable=True),  # a 录用 credit: day of issue
-    Column("upward", Key(UPWARD_LENGTH), nullable=True),  # and the 专报 credit of that day
     PrimaryKeyConstraint("item_id", "account_id"),
     Index(None, "account_id"),
-    Index(None, "jurisdiction", "submitted_on", "account_id"),
-    Index(None, "jurisdiction", "issued_on", "account_id", "upward"),
     **MYSQL_TABLE_OPTIONS,
 )
 
@@ -287,11 +279,26 @@ feedback = Table(
     _code("level", nullable=True),
     _code("rank", nullable=True),
     Column("on_date", Date, nullable=False),
-    # the record earns its item's credited people an adoption or an instruction credit
-    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
-    Column("credited", Boolean, nullable=False),
     PrimaryKeyConstraint("item_id", "seq"),
-    Index(None, "jurisdiction", "on_date"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# One row per credit of an item, exactly ``qiandao.statistics.credits_of(item)`` in its order
+# (``seq`` from 1), with the Asia/Shanghai day the credit counts on and the item's
+# jurisdiction: the person statistics sum one index range of one period.
+credits = Table(
+    "qd_credits",
+    metadata,
+    _item_fk(),
+    Column("seq", Integer, nullable=False),
+    _id("person_id", nullable=False),
+    Column("kind", Key(CREDIT_KIND_LENGTH), nullable=False),
+    _code("level", nullable=True),  # ADOPTED_BY credits only
+    _code("rank", nullable=True),  # INSTRUCTION credits only
+    Column("on_date", Date, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    PrimaryKeyConstraint("item_id", "seq"),
+    Index(None, "jurisdiction", "on_date", "person_id", "kind", "level", "rank"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from qiandao_adapters.sql.store import make_engine
+from qiandao_adapters.sql.engine import make_engine
 
 __all__ = ["SCRIPT_LOCATION", "VERSION_TABLE", "alembic_config", "upgrade"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from qiandao_adapters.sql.engine import make_engine
 from qiandao_adapters.sql.migrations import VERSION_TABLE
 from qiandao_adapters.sql.schema import metadata
-from qiandao_adapters.sql.store import make_engine
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:

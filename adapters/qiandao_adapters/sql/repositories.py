@@ -1,0 +1,626 @@
+"""The repositories of the SQL store: each reads and writes its tables in one unit of work.
+
+Every call that writes runs inside a savepoint of the unit of work (:meth:`Transaction.atomic`),
+so a refused call (a conflict, a duplicate) leaves the unit of work as it was and usable, as in
+the in-memory store. Saves are compare-and-set on the version column (``UPDATE ... WHERE id = :id
+AND version = :expected``, the row count checked); child rows are rewritten in the same
+savepoint. Queries are pushed down to SQL on the derived columns, load documents only for the
+rows returned, and give the same rows in the same order as :mod:`qiandao.queries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Executable,
+    Result,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import mysql as mysql_dialect
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
+from qiandao.events import Event
+from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.ports.notify import Notice
+from qiandao.ports.store import (
+    AssignmentQuery,
+    IdempotencyRecord,
+    ItemOrder,
+    ItemQuery,
+    OutboxMessage,
+)
+from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
+from qiandao.statistics import Statistics, StatisticsQuery
+from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql.rows import (
+    account_row,
+    check_bounds,
+    commission_row,
+    dumps,
+    event_row,
+    identity_rows,
+    item_children,
+    item_row,
+    loads,
+    outbox_row,
+    session_row,
+    unit_row,
+)
+from qiandao_adapters.sql.statistics import statistics
+
+__all__ = [
+    "SqlAccounts",
+    "SqlCommissions",
+    "SqlEvents",
+    "SqlIdempotency",
+    "SqlItems",
+    "SqlOutbox",
+    "SqlSessions",
+    "SqlUnits",
+    "Transaction",
+]
+
+T = TypeVar("T")
+
+
+class Transaction(Protocol):
+    """What a repository needs of its unit of work: statements and savepoints."""
+
+    def execute(
+        self, statement: Executable, params: Any = None, *, write: bool = False
+    ) -> Result[Any]:
+        """Run one statement in the unit of work (``write``: inside its write transaction)."""
+        ...
+
+    def atomic(self) -> AbstractContextManager[Connection]:
+        """A savepoint: the block's writes all happen, or none and the error propagates."""
+        ...
+
+
+# --- writing rows ---------------------------------------------------------------------------
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (none: no statement)."""
+    if rows:
+        conn.execute(insert(table), list(rows))
+
+
+def _insert_missing(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str
+) -> None:
+    """Insert the rows whose key is not there yet; leave existing rows alone."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name in ("postgresql", "sqlite"):
+        dialect_insert = pg_dialect.insert if name == "postgresql" else sqlite_dialect.insert
+        conn.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=[key]), list(rows))
+    elif name in ("mysql", "mariadb"):
+        stmt = mysql_dialect.insert(table)
+        conn.execute(stmt.on_duplicate_key_update({key: stmt.inserted[key]}), list(rows))
+    else:
+        present = set(
+            conn.execute(
+                select(table.c[key]).where(table.c[key].in_([r[key] for r in rows]))
+            ).scalars()
+        )
+        _insert_rows(conn, table, [r for r in rows if r[key] not in present])
+
+
+def _upsert(conn: Connection, table: Table, row: Mapping[str, Any], key: str) -> None:
+    """Insert the row, or overwrite the row with the same key."""
+    values = {k: v for k, v in row.items() if k != key}
+    name = conn.dialect.name
+    if name in ("postgresql", "sqlite"):
+        dialect_insert = pg_dialect.insert if name == "postgresql" else sqlite_dialect.insert
+        stmt = dialect_insert(table).values(row)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=values))
+    elif name in ("mysql", "mariadb"):
+        conn.execute(mysql_dialect.insert(table).values(row).on_duplicate_key_update(values))
+    else:
+        result = conn.execute(update(table).where(table.c[key] == row[key]).values(values))
+        if _rowcount(result) == 0:
+            conn.execute(insert(table).values(row))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return result.rowcount if isinstance(result, CursorResult) else -1
+
+
+def _get(tx: Transaction, table: Table, key: str, cls: type[T], what: str) -> T:
+    """The aggregate stored under ``key``, or NotFound naming ``what``."""
+    row = tx.execute(select(table.c.doc).where(table.c.id == key)).first()
+    if row is None:
+        raise NotFound(f"{what}不存在：{key}", id=key)
+    return loads(row[0], cls)
+
+
+def _list(tx: Transaction, table: Table, cls: type[T], jurisdiction: str | None) -> list[T]:
+    """Every aggregate of ``table`` (of one jurisdiction, if given), by id."""
+    stmt = select(table.c.doc).order_by(table.c.id)
+    if jurisdiction is not None:
+        stmt = stmt.where(table.c.jurisdiction == jurisdiction)
+    return [loads(doc, cls) for doc in tx.execute(stmt).scalars()]
+
+
+def _insert_new(
+    conn: Connection, table: Table, row: Mapping[str, Any], key: str, what: str
+) -> None:
+    """Insert ``row``; a row with the same ``key`` already there is a ConcurrencyConflict."""
+    column = table.c[key]
+    if conn.execute(select(column).where(column == row[key])).first() is not None:
+        raise ConcurrencyConflict(f"{what}已存在：{row[key]}", id=row[key])
+    conn.execute(insert(table).values(row))
+
+
+def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: str) -> None:
+    """Check the row's bounds and insert it in a savepoint, refusing a key already there."""
+    check_bounds(table, [row])
+    with tx.atomic() as conn:
+        _insert_new(conn, table, row, key, what)
+
+
+def _compare_and_set(
+    conn: Connection,
+    table: Table,
+    *,
+    key: str,
+    expected_version: int,
+    values: Mapping[str, Any],
+    what: str,
+) -> None:
+    """``UPDATE ... WHERE id = :key AND version = :expected``; NotFound or ConcurrencyConflict."""
+    result = conn.execute(
+        update(table)
+        .where(table.c.id == key, table.c.version == expected_version)
+        .values({k: v for k, v in values.items() if k != "id"})
+    )
+    if _rowcount(result) == 1:
+        return
+    actual = conn.execute(select(table.c.version).where(table.c.id == key)).scalar()
+    if actual is None:
+        raise NotFound(f"{what}不存在：{key}", id=key)
+    raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+_I = s.items
+_A = s.assignments
+
+
+def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if query.jurisdiction is not None:
+        found.append(_I.c.jurisdiction == query.jurisdiction)
+    if query.states is not None:
+        found.append(_I.c.state.in_(sorted(state.value for state in query.states)))
+    if query.author_id is not None:
+        found.append(
+            exists().where(
+                s.item_authors.c.item_id == _I.c.id,
+                s.item_authors.c.account_id == query.author_id,
+            )
+        )
+    if query.unit_id is not None:
+        found.append(exists().where(_A.c.item_id == _I.c.id, _A.c.unit_id == query.unit_id))
+    if query.published_only:
+        found.append(_I.c.published == true())
+    if query.commission_id is not None:
+        found.append(_I.c.commission_id == query.commission_id)
+    return found
+
+
+def _ordering(order: ItemOrder) -> list[Any]:
+    if order is ItemOrder.URGENT_FIRST:
+        return [
+            _I.c.urgent.desc(),
+            func.coalesce(_I.c.submitted_at, _I.c.created_at).asc(),
+            _I.c.id.asc(),
+        ]
+    return [_I.c.created_at.desc(), _I.c.id.asc()]
+
+
+def _check_paging(limit: int | None, offset: int = 0) -> None:
+    if (limit is not None and limit < 0) or offset < 0:
+        raise InvalidInput("分页参数不能为负数", limit=limit, offset=offset)
+
+
+class SqlItems:
+    """Items with their child rows (authors, assignments, texts, feedback, credits)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, item_id: str) -> Item:
+        return _get(self._tx, _I, item_id, Item, "信息")
+
+    def add(self, item: Item) -> None:
+        row = item_row(item)
+        children = item_children(item)
+        check_bounds(_I, [row])
+        for table, rows in children:
+            check_bounds(table, rows)
+        with self._tx.atomic() as conn:
+            _insert_new(conn, _I, row, "id", "信息")
+            for table, rows in children:
+                _insert_rows(conn, table, rows)
+
+    def save(self, item: Item, expected_version: int) -> None:
+        row = item_row(item)
+        children = item_children(item)
+        check_bounds(_I, [row])
+        for table, rows in children:
+            check_bounds(table, rows)
+        with self._tx.atomic() as conn:
+            _compare_and_set(
+                conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
+            )
+            for table, rows in children:
+                conn.execute(delete(table).where(table.c.item_id == item.id))
+                _insert_rows(conn, table, rows)
+
+    def find(self, query: ItemQuery) -> list[Item]:
+        _check_paging(query.limit, query.offset)
+        if query.order is ItemOrder.ISSUED_NEWEST_FIRST:
+            return self._issued_newest_first(query)
+        return self._page(_conditions(query), _ordering(query.order), query.limit, query.offset)
+
+    def _page(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        ordering: Sequence[Any],
+        limit: int | None,
+        offset: int,
+    ) -> list[Item]:
+        stmt = select(_I.c.doc).where(*conditions).order_by(*ordering)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        return [loads(doc, Item) for doc in self._tx.execute(stmt).scalars()]
+
+    def _issued_newest_first(self, query: ItemQuery) -> list[Item]:
+        """Issued items newest first, then the never-issued ones by id, as two queries."""
+        # One ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
+        # paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at)
+        # index, so a page of published items costs the page, not the whole list.
+        base = _conditions(query)
+        issued = self._page(
+            [*base, _I.c.issued_at.is_not(None)],
+            [_I.c.issued_at.desc(), _I.c.id.asc()],
+            query.limit,
+            query.offset,
+        )
+        if query.limit is not None and len(issued) == query.limit:
+            return issued
+        skip = 0
+        if not issued and query.offset:
+            count = select(func.count()).select_from(_I).where(*base, _I.c.issued_at.is_not(None))
+            skip = query.offset - int(self._tx.execute(count).scalar_one())
+        rest = None if query.limit is None else query.limit - len(issued)
+        never = self._page([*base, _I.c.issued_at.is_(None)], [_I.c.id.asc()], rest, skip)
+        return issued + never
+
+    def count(self, query: ItemQuery) -> int:
+        stmt = select(func.count()).select_from(_I).where(*_conditions(query))
+        return int(self._tx.execute(stmt).scalar_one())
+
+    def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
+        _check_paging(query.limit)
+        conditions: list[ColumnElement[bool]] = []
+        if query.jurisdiction is not None:
+            conditions.append(_A.c.jurisdiction == query.jurisdiction)
+        if query.unit_id is not None:
+            conditions.append(_A.c.unit_id == query.unit_id)
+        if query.states is not None:
+            conditions.append(_A.c.state.in_(sorted(state.value for state in query.states)))
+            if query.states and query.states <= OPEN_ASSIGNMENT_STATES:
+                # implied by the states; lets the (jurisdiction | unit, is_open, due, id)
+                # indexes answer "open work, oldest due first" without a sort
+                conditions.append(_A.c.is_open == true())
+        if query.due_before is not None:
+            conditions.append(_A.c.due < query.due_before)
+        if query.rating_closed_before is not None:
+            conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
+        if query.reminders_done is not None:
+            conditions.append(_A.c.reminders_done == query.reminders_done)
+        stmt = (
+            select(_A.c.item_id, _A.c.id, _I.c.doc)
+            .join(_I, _I.c.id == _A.c.item_id)
+            .where(and_(true(), *conditions))
+            .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
+        )
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        loaded: dict[str, Item] = {}
+        found: list[tuple[Item, Assignment]] = []
+        for row in self._tx.execute(stmt):
+            item = loaded.get(row.item_id)
+            if item is None:
+                item = loaded[row.item_id] = loads(row.doc, Item)
+            assignment = item.assignment(row.id)
+            if assignment is not None:
+                found.append((item, assignment))
+        return found
+
+    def statistics(self, query: StatisticsQuery) -> Statistics:
+        return statistics(self._tx.execute, query)
+
+
+# --- events and outbox ----------------------------------------------------------------------
+
+
+class SqlEvents:
+    """The append-only event log, numbered per item."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def append(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        rows = [event_row(e) for e in events]
+        check_bounds(s.events, rows)
+        t = s.events
+        with self._tx.atomic() as conn:
+            following: dict[str, int] = {}
+            for e in events:
+                if e.item_id not in following:
+                    last = conn.execute(
+                        select(func.max(t.c.sequence)).where(t.c.item_id == e.item_id)
+                    ).scalar()
+                    following[e.item_id] = (last or 0) + 1
+                if e.sequence != following[e.item_id]:
+                    raise ConcurrencyConflict(
+                        f"事件序号冲突：{e.item_id}#{e.sequence}", id=e.item_id
+                    )
+                following[e.item_id] += 1
+            conn.execute(insert(t), rows)
+
+    def for_item(self, item_id: str) -> list[Event]:
+        t = s.events
+        stmt = select(t.c.doc).where(t.c.item_id == item_id).order_by(t.c.sequence)
+        return [loads(doc, Event) for doc in self._tx.execute(stmt).scalars()]
+
+
+class SqlOutbox:
+    """Notices waiting to be dispatched (the transactional outbox)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        rows: dict[str, dict[str, Any]] = {}
+        for m in messages:
+            rows.setdefault(m.notice.id, outbox_row(m))
+        if not rows:
+            return
+        check_bounds(s.outbox, rows.values())
+        with self._tx.atomic() as conn:
+            _insert_missing(conn, s.outbox, list(rows.values()), "notice_id")
+
+    def pending(self, limit: int) -> list[OutboxMessage]:
+        _check_paging(limit)
+        t = s.outbox
+        stmt = (
+            select(t.c.doc, t.c.recorded_at, t.c.dispatched_at, t.c.attempts)
+            .where(t.c.dispatched_at.is_(None))
+            .order_by(t.c.attempts, t.c.recorded_at, t.c.seq)  # failing ones never starve
+            .limit(limit)
+        )
+        return [
+            OutboxMessage(loads(row.doc, Notice), row.recorded_at, row.dispatched_at, row.attempts)
+            for row in self._tx.execute(stmt)
+        ]
+
+    def _update(self, notice_id: str, values: Mapping[str, Any]) -> None:
+        t = s.outbox
+        result = self._tx.execute(
+            update(t).where(t.c.notice_id == notice_id).values(values), write=True
+        )
+        if _rowcount(result) == 0:
+            raise NotFound(f"通知不存在：{notice_id}", id=notice_id)
+
+    def mark_dispatched(self, notice_id: str, at: datetime) -> None:
+        self._update(notice_id, {"dispatched_at": at})
+
+    def mark_failed(self, notice_id: str) -> None:
+        self._update(notice_id, {"attempts": s.outbox.c.attempts + 1})
+
+
+# --- accounts and sessions ------------------------------------------------------------------
+
+
+class SqlAccounts:
+    """Accounts and their external identities."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, account_id: str) -> Account:
+        return _get(self._tx, s.accounts, account_id, Account, "账号")
+
+    def by_phone(self, phone: str) -> Account | None:
+        t = s.accounts
+        doc = self._tx.execute(select(t.c.doc).where(t.c.phone == phone)).scalar()
+        return None if doc is None else loads(doc, Account)
+
+    def by_external(self, provider: str, subject: str) -> Account | None:
+        t, x = s.accounts, s.external_identities
+        stmt = (
+            select(t.c.doc)
+            .join(x, x.c.account_id == t.c.id)
+            .where(x.c.provider == provider, x.c.subject == subject)
+        )
+        doc = self._tx.execute(stmt).scalar()
+        return None if doc is None else loads(doc, Account)
+
+    def _check_phone(self, conn: Connection, account: Account) -> None:
+        if account.phone is None:
+            return
+        t = s.accounts
+        other = conn.execute(
+            select(t.c.id).where(t.c.phone == account.phone, t.c.id != account.id).limit(1)
+        ).first()
+        if other is not None:
+            raise DuplicateAccount(phone_tail=account.phone[-4:])
+
+    def add(self, account: Account) -> None:
+        row, identities = account_row(account), identity_rows(account)
+        check_bounds(s.accounts, [row])
+        check_bounds(s.external_identities, identities)
+        with self._tx.atomic() as conn:
+            self._check_phone(conn, account)
+            _insert_new(conn, s.accounts, row, "id", "账号")
+            _insert_rows(conn, s.external_identities, identities)
+
+    def save(self, account: Account, expected_version: int) -> None:
+        row, identities = account_row(account), identity_rows(account)
+        check_bounds(s.accounts, [row])
+        check_bounds(s.external_identities, identities)
+        x = s.external_identities
+        with self._tx.atomic() as conn:
+            self._check_phone(conn, account)
+            _compare_and_set(
+                conn,
+                s.accounts,
+                key=account.id,
+                expected_version=expected_version,
+                values=row,
+                what="账号",
+            )
+            conn.execute(delete(x).where(x.c.account_id == account.id))
+            _insert_rows(conn, x, identities)
+
+    def list(self, jurisdiction: str | None = None) -> list[Account]:
+        return _list(self._tx, s.accounts, Account, jurisdiction)
+
+
+class SqlSessions:
+    """Sign-in sessions, keyed by token hash."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, token_hash: str) -> Session | None:
+        t = s.sessions
+        doc = self._tx.execute(select(t.c.doc).where(t.c.token_hash == token_hash)).scalar()
+        return None if doc is None else loads(doc, Session)
+
+    def put(self, session: Session) -> None:
+        """Insert or update; an update never clears ``revoked`` set by a concurrent revocation."""
+        row = session_row(session)
+        check_bounds(s.sessions, [row])
+        t = s.sessions
+        with self._tx.atomic() as conn:
+            if session.revoked:
+                _upsert(conn, t, row, "token_hash")
+                return
+            live = (t.c.token_hash == session.token_hash) & (t.c.revoked == False)  # noqa: E712
+            if conn.execute(update(t).where(live).values(**row)).rowcount:
+                return
+            known = select(t.c.token_hash).where(t.c.token_hash == session.token_hash)
+            if conn.execute(known).first() is None:
+                conn.execute(insert(t).values(**row))
+
+    def revoke_all(self, account_id: str) -> int:
+        t = s.sessions
+        with self._tx.atomic() as conn:
+            live = conn.execute(
+                select(t.c.doc).where(t.c.account_id == account_id, t.c.revoked == False)  # noqa: E712
+            ).scalars()
+            revoked = [attrs.evolve(loads(doc, Session), revoked=True) for doc in live]
+            for session in revoked:
+                conn.execute(
+                    update(t)
+                    .where(t.c.token_hash == session.token_hash)
+                    .values(revoked=True, doc=dumps(session))
+                )
+        return len(revoked)
+
+
+# --- units, commissions, idempotency ----------------------------------------------------------
+
+
+class SqlUnits:
+    """Handling units."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, unit_id: str) -> Unit:
+        return _get(self._tx, s.units, unit_id, Unit, "承办单位")
+
+    def add(self, unit: Unit) -> None:
+        _add(self._tx, s.units, unit_row(unit), "id", "承办单位")
+
+    def list(self, jurisdiction: str | None = None) -> list[Unit]:
+        return _list(self._tx, s.units, Unit, jurisdiction)
+
+
+class SqlCommissions:
+    """Commissions (约稿)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, commission_id: str) -> Commission:
+        return _get(self._tx, s.commissions, commission_id, Commission, "约稿")
+
+    def add(self, commission: Commission) -> None:
+        _add(self._tx, s.commissions, commission_row(commission), "id", "约稿")
+
+    def save(self, commission: Commission, expected_version: int) -> None:
+        row = commission_row(commission)
+        check_bounds(s.commissions, [row])
+        with self._tx.atomic() as conn:
+            _compare_and_set(
+                conn,
+                s.commissions,
+                key=commission.id,
+                expected_version=expected_version,
+                values=row,
+                what="约稿",
+            )
+
+    def list(self, jurisdiction: str | None = None) -> list[Commission]:
+        return _list(self._tx, s.commissions, Commission, jurisdiction)
+
+
+class SqlIdempotency:
+    """Idempotency keys of submissions."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        t = s.idempotency
+        row = self._tx.execute(
+            select(t.c.key, t.c.fingerprint, t.c.item_id).where(t.c.key == key)
+        ).first()
+        return None if row is None else IdempotencyRecord(row.key, row.fingerprint, row.item_id)
+
+    def add(self, record: IdempotencyRecord) -> None:
+        row = {"key": record.key, "fingerprint": record.fingerprint, "item_id": record.item_id}
+        _add(self._tx, s.idempotency, row, "key", "幂等键")

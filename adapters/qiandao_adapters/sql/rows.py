@@ -1,0 +1,296 @@
+"""Row mapping: domain values to the rows of :mod:`qiandao_adapters.sql.schema`, and back.
+
+Every aggregate is stored whole as a JSON document (:func:`dumps`, :func:`loads`, through the
+one cattrs converter); the other columns are copies that queries filter and sort on. The credit
+rows are :func:`qiandao.statistics.credits_of` of the item, one row per credit, so the store
+never decides a credit itself. Public within the package: the benchmarks bulk-load through it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
+
+from qiandao.converter import CONVERTER
+from qiandao.errors import LimitExceeded
+from qiandao.events import Event
+from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.ports.store import OutboxMessage
+from qiandao.rules.deadlines import local_day
+from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank
+from qiandao.statistics import CreditKey, credits_of
+from qiandao_adapters.sql import schema as s
+
+__all__ = [
+    "Row",
+    "account_row",
+    "assignment_row",
+    "author_rows",
+    "check_bounds",
+    "commission_row",
+    "credit_from_row",
+    "credit_key",
+    "credit_rows",
+    "dumps",
+    "event_row",
+    "feedback_rows",
+    "identity_rows",
+    "item_children",
+    "item_row",
+    "loads",
+    "outbox_row",
+    "session_row",
+    "text_rows",
+    "unit_row",
+]
+
+T = TypeVar("T")
+
+Row = dict[str, Any]
+"""One row: column name to value."""
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+def dumps(value: object) -> str:
+    """The JSON document of a domain value (compact, non-ASCII kept)."""
+    return json.dumps(CONVERTER.unstructure(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(doc: str, cls: type[T]) -> T:
+    """The domain value of a JSON document written by :func:`dumps`."""
+    return CONVERTER.structure(json.loads(doc), cls)
+
+
+def check_bounds(table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Refuse a value longer than its bounded column before the database sees it."""
+    for row in rows:
+        for name, value in row.items():
+            column_type = table.c[name].type
+            if isinstance(column_type, s.Key) and isinstance(value, str):
+                limit = column_type.max_length
+                if len(value) > limit:
+                    raise LimitExceeded(
+                        f"{table.name}.{name}超过{limit}个字符的上限",
+                        field=f"{table.name}.{name}",
+                        limit=limit,
+                        length=len(value),
+                    )
+
+
+def _code(value: AdoptionLevel | LeaderRank | None) -> str | None:
+    return None if value is None else value.value
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def item_row(item: Item) -> Row:
+    """The ``qd_items`` row of ``item``: its document and the columns queries use."""
+    return {
+        "id": item.id,
+        "version": item.version,
+        "jurisdiction": item.jurisdiction,
+        "state": item.state.value,
+        "lead_author_id": item.lead_author_id,
+        "urgent": item.urgent,
+        "secret": item.secret,
+        "published": item.published,
+        "created_at": item.created_at,
+        "submitted_at": item.submitted_at,
+        "issued_at": item.issued_at,
+        "commission_id": item.commission_id,
+        "submitted_on": None if item.submitted_at is None else local_day(item.submitted_at),
+        "category": item.category.value,
+        "channel": item.channel.value,
+        "sector": item.sector,
+        "adopted": item.adopted,
+        "doc": dumps(item),
+    }
+
+
+def author_rows(item: Item) -> list[Row]:
+    """The ``qd_item_authors`` rows: the lead author and the co-authors."""
+    return [{"item_id": item.id, "account_id": person} for person in sorted(item.authors)]
+
+
+def assignment_row(item: Item, a: Assignment) -> Row:
+    """The ``qd_assignments`` row of one assignment of ``item``."""
+    replied = bool(a.replies)
+    return {
+        "item_id": item.id,
+        "id": a.id,
+        "unit_id": a.unit_id,
+        "state": a.state.value,
+        "due": a.due,
+        "lead": a.lead,
+        "jurisdiction": item.jurisdiction,
+        "is_open": a.open,
+        "assigned_on": local_day(a.assigned_at),
+        "last_replied_on": local_day(a.replies[-1].at) if replied else None,
+        "reply_workdays": a.reply_workdays if replied else None,
+        "rating": a.rating.value,
+        "extended": a.approved_extensions > 0,
+        "declined": a.decline_reason is not None,
+        "rating_pending_until": a.rating_pending_until,
+        "reminders_done": a.reminders_done,
+    }
+
+
+def text_rows(item: Item) -> list[Row]:
+    """The ``qd_text_versions`` rows: every version of the text, in order."""
+    return [
+        {
+            "item_id": item.id,
+            "number": t.number,
+            "title": t.title,
+            "body": t.body,
+            "editor_id": t.editor_id,
+            "at": t.at,
+        }
+        for t in item.texts
+    ]
+
+
+def feedback_rows(item: Item) -> list[Row]:
+    """The ``qd_feedback`` rows: every feedback record, numbered from 1."""
+    return [
+        {
+            "item_id": item.id,
+            "seq": seq,
+            "kind": f.kind.value,
+            "level": _code(f.level),
+            "rank": _code(f.rank),
+            "on_date": f.on,
+        }
+        for seq, f in enumerate(item.feedback, start=1)
+    ]
+
+
+def credit_rows(item: Item) -> list[Row]:
+    """The ``qd_credits`` rows: exactly :func:`~qiandao.statistics.credits_of` of ``item``."""
+    return [
+        {
+            "item_id": credit.item_id,
+            "seq": seq,
+            "person_id": credit.person_id,
+            "kind": credit.kind.value,
+            "level": _code(credit.level),
+            "rank": _code(credit.rank),
+            "on_date": credit.on,
+            "jurisdiction": item.jurisdiction,
+        }
+        for seq, credit in enumerate(credits_of(item), start=1)
+    ]
+
+
+def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
+    """The child rows of ``item`` per table, rewritten whenever the item is saved."""
+    return [
+        (s.item_authors, author_rows(item)),
+        (s.assignments, [assignment_row(item, a) for a in item.assignments]),
+        (s.text_versions, text_rows(item)),
+        (s.feedback, feedback_rows(item)),
+        (s.credits, credit_rows(item)),
+    ]
+
+
+@cache
+def credit_key(kind: str, level: str | None, rank: str | None) -> CreditKey:
+    """The :class:`~qiandao.statistics.CreditKey` of a credit row's stored codes (memoised)."""
+    return CreditKey(
+        CreditKind.parse(kind),
+        None if level is None else AdoptionLevel.parse(level),
+        None if rank is None else LeaderRank.parse(rank),
+    )
+
+
+def credit_from_row(row: Mapping[str, Any]) -> Credit:
+    """The :class:`~qiandao.rules.points.Credit` a ``qd_credits`` row holds."""
+    key = credit_key(row["kind"], row["level"], row["rank"])
+    on: date = row["on_date"]
+    return Credit(row["person_id"], key.kind, on, row["item_id"], level=key.level, rank=key.rank)
+
+
+# --- the other aggregates ------------------------------------------------------------------
+
+
+def account_row(account: Account) -> Row:
+    """The ``qd_accounts`` row of ``account``."""
+    return {
+        "id": account.id,
+        "version": account.version,
+        "phone": account.phone,
+        "jurisdiction": account.jurisdiction,
+        "role": account.role.value,
+        "status": account.status.value,
+        "doc": dumps(account),
+    }
+
+
+def identity_rows(account: Account) -> list[Row]:
+    """The ``qd_external_identities`` rows of ``account``, in a stable order."""
+    return [
+        {"provider": e.provider, "subject": e.subject, "account_id": account.id}
+        for e in sorted(account.external_ids, key=lambda e: (e.provider, e.subject))
+    ]
+
+
+def session_row(session: Session) -> Row:
+    """The ``qd_sessions`` row of ``session``."""
+    return {
+        "token_hash": session.token_hash,
+        "account_id": session.account_id,
+        "revoked": session.revoked,
+        "doc": dumps(session),
+    }
+
+
+def unit_row(unit: Unit) -> Row:
+    """The ``qd_units`` row of ``unit``."""
+    return {
+        "id": unit.id,
+        "jurisdiction": unit.jurisdiction,
+        "active": unit.active,
+        "doc": dumps(unit),
+    }
+
+
+def commission_row(commission: Commission) -> Row:
+    """The ``qd_commissions`` row of ``commission``."""
+    return {
+        "id": commission.id,
+        "version": commission.version,
+        "jurisdiction": commission.jurisdiction,
+        "doc": dumps(commission),
+    }
+
+
+def event_row(event: Event) -> Row:
+    """The ``qd_events`` row of ``event``."""
+    return {
+        "id": event.id,
+        "item_id": event.item_id,
+        "sequence": event.sequence,
+        "kind": event.kind.value,
+        "actor_id": event.actor_id,
+        "at": event.at,
+        "doc": dumps(event),
+    }
+
+
+def outbox_row(message: OutboxMessage) -> Row:
+    """The ``qd_outbox`` row of ``message`` (its notice is the document)."""
+    return {
+        "notice_id": message.notice.id,
+        "recorded_at": message.recorded_at,
+        "dispatched_at": message.dispatched_at,
+        "attempts": message.attempts,
+        "doc": dumps(message.notice),
+    }

@@ -1,0 +1,168 @@
+"""The unit of work of the SQL store: one connection, one transaction, every repository.
+
+PostgreSQL and MySQL/MariaDB: one ``READ COMMITTED`` transaction from the first statement.
+SQLite: reads before the first write run without a transaction, and the first write begins
+``BEGIN IMMEDIATE`` (one writer at a time, waiting up to the busy timeout), so readers never wait
+for writers, a read never makes a later write fail, and two units of work in one thread can read,
+then write one after the other. Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
+
+Each repository call that writes runs in a savepoint (:meth:`SqlUnitOfWork.atomic`). When the
+server aborts the whole transaction (an InnoDB deadlock also drops the savepoint), the unit of
+work is lost: every later call and the commit raise the same retryable conflict, so no part of it
+can be committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, Executable, Result
+
+from qiandao.errors import ConcurrencyConflict
+from qiandao_adapters.sql.engine import READ_PHASE
+from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
+from qiandao_adapters.sql.repositories import (
+    SqlAccounts,
+    SqlCommissions,
+    SqlEvents,
+    SqlIdempotency,
+    SqlItems,
+    SqlOutbox,
+    SqlSessions,
+    SqlUnits,
+)
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    """One transaction over every repository; opened lazily, closed by commit or rollback."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._deferred_writes = engine.dialect.name == "sqlite"
+        self._writing = False
+        # set when the server aborted the whole transaction: nothing more may run or commit
+        self._lost: ConcurrencyConflict | None = None
+        self.items = SqlItems(self)
+        self.events = SqlEvents(self)
+        self.outbox = SqlOutbox(self)
+        self.accounts = SqlAccounts(self)
+        self.sessions = SqlSessions(self)
+        self.units = SqlUnits(self)
+        self.commissions = SqlCommissions(self)
+        self.idempotency = SqlIdempotency(self)
+
+    # transaction handling
+
+    def connection(self, *, write: bool = False) -> Connection:
+        """This unit of work's connection; ``write`` makes sure its write transaction has begun."""
+        if self._lost is not None:
+            raise self._lost
+        if self._conn is None:
+            with translated():
+                conn = self._engine.connect()
+            if self._deferred_writes:
+                conn.execution_options(**{READ_PHASE: True})
+            self._conn = conn
+            self._writing = not self._deferred_writes
+        conn = self._conn
+        if write and not self._writing:
+            try:
+                with translated():
+                    if conn.in_transaction():
+                        conn.commit()  # ends the read phase; nothing was written
+                    conn.execution_options(**{READ_PHASE: False})
+                    conn.begin()
+            except BaseException:
+                self._discard()
+                raise
+            self._writing = True
+        return conn
+
+    @property
+    def dialect(self) -> str:
+        """The database dialect's name (``sqlite``, ``postgresql``, ``mysql``)."""
+        return self._engine.dialect.name
+
+    def execute(
+        self, statement: Executable, params: Any = None, *, write: bool = False
+    ) -> Result[Any]:
+        """Run one statement in this unit of work, with driver errors translated."""
+        conn = self.connection(write=write)
+        with translated():
+            return conn.execute(statement, params)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """A savepoint: the block's writes all happen, or none and the error propagates."""
+        conn = self.connection(write=True)
+        with translated():
+            savepoint = conn.begin_nested()
+        try:
+            yield conn
+        except BaseException as error:
+            if aborts_transaction(error):
+                self._discard()
+                self._lost = ConcurrencyConflict(
+                    "数据库因死锁回滚了本次操作，请重试", retryable=True, cause="deadlock"
+                )
+                raise self._lost from error
+            with translated():
+                if savepoint.is_active:
+                    savepoint.rollback()
+            found = translate(error)
+            if found is not None and found is not error:
+                raise found from error
+            raise
+        with translated():
+            savepoint.commit()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lost = None
+        self._discard()
+
+    def commit(self) -> None:
+        """Make everything since the last commit visible to others, or raise and keep none."""
+        if self._lost is not None:
+            lost, self._lost = self._lost, None
+            raise lost
+        self._end(Connection.commit)
+
+    def rollback(self) -> None:
+        """Drop everything since the last commit."""
+        self._lost = None
+        self._end(Connection.rollback)
+
+    def _end(self, end: Callable[[Connection], None]) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            with translated():
+                end(conn)
+        finally:
+            conn.close()
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+        except Exception:  # the server rolls back a transaction whose connection is gone
+            conn.invalidate()
+        finally:
+            conn.close()
