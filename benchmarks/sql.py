@@ -57,7 +57,7 @@ from sqlalchemy.engine import make_url
 from qiandao import CONVERTER, SHANGHAI, Actor, Item, Period, Qiandao, Role, RuleSet
 from qiandao.ports.store import AssignmentQuery, StatisticsQuery
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.testing import ManualClock
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql import schema as s

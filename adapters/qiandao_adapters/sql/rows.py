@@ -211,7 +211,7 @@ def credit_key(kind: str, level: str | None, rank: str | None) -> CreditKey:
     )
 
 
-def credit_from_row(row: Mapping[str, Any]) -> Credit:
+def credit_from_row(row: Mapping[Any, Any]) -> Credit:
     """The :class:`~qiandao.rules.points.Credit` a ``qd_credits`` row holds."""
     key = credit_key(row["kind"], row["level"], row["rank"])
     on: date = row["on_date"]
