@@ -51,7 +51,7 @@ from qiandao.errors import (
     WrongSigner,
     YearOutOfRange,
 )
-from qiandao.events import Change, Event, EventKind, evolve, replay
+from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
 from qiandao.model import (
     Account,
     AccountStatus,
@@ -168,6 +168,7 @@ __all__ = [
     "InviteeProgress",
     "Item",
     "ItemCommand",
+    "ItemPatch",
     "ItemState",
     "ItemView",
     "JobReport",
