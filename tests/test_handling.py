@@ -101,6 +101,9 @@ def test_assign_adds_units_while_handling_and_after_replies(w: World) -> None:
         ("member", ["u-a"], "permission.denied"),
         ("deputy", ["u-a"], "permission.denied"),
         ("county_editor", ["u-a"], "permission.jurisdiction"),
+        # an unknown unit id tells an actor who may not assign nothing: same refusal
+        ("member", ["u-missing"], "permission.denied"),
+        ("county_editor", ["u-missing"], "permission.jurisdiction"),
         ("editor", ["u-missing"], "not_found"),
         ("editor", ["u-dh"], "not_found"),  # a unit of another jurisdiction
         ("editor", ["u-old"], "input.invalid"),  # no longer active

@@ -10,12 +10,21 @@ import functools
 from collections.abc import Sequence
 
 from qiandao._core import Actor, Tx, _Core
-from qiandao.errors import InvalidInput
-from qiandao.model import Item
+from qiandao.errors import InvalidInput, NotFound
+from qiandao.model import Item, Unit
 from qiandao.rules.rating import Rating
 from qiandao.workflow import handling
 
 __all__ = ["HandlingCommands"]
+
+
+def _unit(tx: Tx, unit_id: str) -> Unit | str:
+    """The unit, or its bare id when there is none: the decision refuses it after the
+    actor's permission is checked, so an unknown id tells an outsider nothing."""
+    try:
+        return tx.uow.units.get(unit_id)
+    except NotFound:
+        return unit_id
 
 
 def _assign(
@@ -23,7 +32,7 @@ def _assign(
 ) -> Item:
     """Load the item and the named units, decide the assignment, and stage it."""
     item = tx.uow.items.get(item_id)
-    units = [(tx.uow.units.get(unit_id), lead) for unit_id, lead in entries]
+    units = [(_unit(tx, unit_id), lead) for unit_id, lead in entries]
     decision = handling.assign(tx.context(item.jurisdiction), actor, item, units, note)
     return tx.stage(item, decision)
 
@@ -33,7 +42,7 @@ def _reassign(
 ) -> Item:
     """Load the item and the new unit, decide the reassignment, and stage it."""
     item = tx.uow.items.get(item_id)
-    unit = tx.uow.units.get(unit_id)
+    unit = _unit(tx, unit_id)
     decision = handling.reassign(
         tx.context(item.jurisdiction), actor, item, assignment_id, unit, lead
     )

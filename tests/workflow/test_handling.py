@@ -189,6 +189,25 @@ def test_assign_refusals(actor: Actor, units: list[tuple[Unit, bool]], code: str
     refused(code, lambda: handling.assign(ctx(), actor, item(assignment()), units))
 
 
+@pytest.mark.parametrize(
+    ("actor", "code"),
+    [
+        (AUTHOR, "permission.denied"),
+        (DEPUTY, "permission.denied"),
+        (COUNTY_EDITOR, "permission.jurisdiction"),
+        (EDITOR, "not_found"),
+    ],
+)
+def test_an_unknown_unit_is_refused_only_after_the_actor_may_assign(
+    actor: Actor, code: str
+) -> None:
+    # the service passes the bare id of a unit it did not find: an outsider must not learn
+    # from the error whether a unit id exists
+    refused(code, lambda: handling.assign(ctx(), actor, item(assignment()), [("no-such", False)]))
+    declined = declined_item()
+    refused(code, lambda: handling.reassign(ctx(), actor, declined, "a1", "no-such"))
+
+
 def test_a_named_lead_must_be_the_only_open_lead() -> None:
     handling_item = item(assignment(lead=True))
     refused("input.invalid", lambda: handling.assign(ctx(), EDITOR, handling_item, [(U_B, True)]))
@@ -619,6 +638,8 @@ def test_rating_a_closed_item_is_refused(actor: Actor, code: str) -> None:
         replied(rating=Rating.SATISFIED, rated_at=at(2026, 3, 11)), state=ItemState.CLOSED
     )
     refused(code, lambda: handling.rate(ctx(), actor, closed, "a1", Rating.DISSATISFIED))
+    # before any assignment is looked up: the same answer for an id that does not exist
+    refused(code, lambda: handling.rate(ctx(), actor, closed, "no-such", Rating.DISSATISFIED))
 
 
 # --- re-handling ----------------------------------------------------------------------------

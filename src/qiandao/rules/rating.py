@@ -14,7 +14,9 @@ __all__ = [
     "GIVEN_RATINGS",
     "Rating",
     "RatingRules",
+    "check_rater",
     "check_rating",
+    "check_rating_open",
     "check_rehandle",
     "rating_window_closes",
 ]
@@ -60,12 +62,22 @@ def check_rating(
     """Refuse a rating the rules do not allow; a given rating may change until the item closes."""
     if rating not in GIVEN_RATINGS:
         raise InvalidInput("评价只能是满意、基本满意或不满意（第十二条）", field="rating")
-    if not (is_lead_author or (is_coauthor and rules.coauthors_may_rate)):
-        raise PermissionDenied("只有提交信息的委员可以评价（第十二条）", article="第十二条")
-    if item_closed:
-        raise WindowClosed("信息已办结，不能再评价")
+    check_rater(is_lead_author=is_lead_author, is_coauthor=is_coauthor, rules=rules)
+    check_rating_open(item_closed=item_closed)
     if not already_rated and local_day(now) > window_closes:
         raise WindowClosed(f"评价期限已于{window_closes.isoformat()}届满")
+
+
+def check_rater(*, is_lead_author: bool, is_coauthor: bool, rules: RatingRules) -> None:
+    """Only the member who submitted the item rates (co-authors too, if the rules say so)."""
+    if not (is_lead_author or (is_coauthor and rules.coauthors_may_rate)):
+        raise PermissionDenied("只有提交信息的委员可以评价（第十二条）", article="第十二条")
+
+
+def check_rating_open(*, item_closed: bool) -> None:
+    """Closing the item ends the author's right to give or change a rating (第十二条)."""
+    if item_closed:
+        raise WindowClosed("信息已办结，不能再评价")
 
 
 def check_rehandle(latest: Rating, rehandles_done: int, rules: RatingRules) -> None:

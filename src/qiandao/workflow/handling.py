@@ -34,14 +34,16 @@ from qiandao.rules.lifecycle import (
 from qiandao.rules.rating import (
     GIVEN_RATINGS,
     Rating,
+    check_rater,
     check_rating,
+    check_rating_open,
     check_rehandle,
     rating_window_closes,
 )
 from qiandao.rules.roles import Role
 from qiandao.rules.text import clean_text, require_reason
 from qiandao.workflow.context import Context, Decision
-from qiandao.workflow.guards import assignment_step, check_office, find_assignment, item_step
+from qiandao.workflow.guards import assignment_step, find_assignment, item_step
 
 __all__ = [
     "accept",
@@ -105,12 +107,16 @@ def unit_entries(units: Sequence[str | tuple[str, bool]]) -> list[tuple[str, boo
     return entries
 
 
-def _check_unit(item: Item, unit: Unit) -> None:
-    """An active unit of the item's jurisdiction; a unit elsewhere is not found."""
+def _check_unit(item: Item, unit: Unit | str) -> Unit:
+    """An active unit of the item's jurisdiction; a unit elsewhere (or unknown: a bare id) is
+    not found. Checked after the actor's permission, so nobody learns which unit ids exist."""
+    if isinstance(unit, str):
+        raise NotFound(f"承办单位不存在：{unit}", id=unit)
     if unit.jurisdiction != item.jurisdiction:
         raise NotFound(f"承办单位不存在：{unit.id}", id=unit.id)
     if not unit.active:
         raise InvalidInput(f"承办单位已停用：{unit.name}", field="units")
+    return unit
 
 
 def _check_one_lead(
@@ -177,24 +183,25 @@ def assign(
     ctx: Context,
     actor: Actor,
     item: Item,
-    units: Sequence[tuple[Unit, bool]],
+    units: Sequence[tuple[Unit | str, bool]],
     note: str = "",
 ) -> Decision:
     """交办: the editor hands an adopted item to units, each with a 15-working-day deadline.
 
-    ``units`` are the loaded units with their lead (主办) flags, as :func:`unit_entries` gave
-    them. Naming a lead requires exactly one lead among the item's open assignments.
+    ``units`` are the named units as loaded (a bare id for one that does not exist) with their
+    lead (主办) flags, as :func:`unit_entries` gave them. Naming a lead requires exactly one
+    lead among the item's open assignments.
     """
     state = item_step(actor, item, ItemCommand.ASSIGN)
     why = clean_text(note, "说明", max_chars=ctx.rules.intake.max_reason_chars, required=False)
     busy = {a.unit_id for a in item.open_assignments}
-    for unit, _ in units:
-        _check_unit(item, unit)
+    found = [(_check_unit(item, unit), lead) for unit, lead in units]
+    for unit, _ in found:
         if unit.id in busy:
             raise InvalidInput(f"{unit.name}已在办理此信息", field="units")
-    _check_one_lead(item.open_assignments, [(unit.id, lead) for unit, lead in units])
+    _check_one_lead(item.open_assignments, [(unit.id, lead) for unit, lead in found])
     decision: Decision = []
-    for unit, lead in units:
+    for unit, lead in found:
         assignment = _new_assignment(ctx, unit.id, lead)
         change = Change(state=None if decision else state, assignment=assignment, note=why)
         decision.append((EventKind.ASSIGNED, change))
@@ -221,15 +228,16 @@ def reassign(
     actor: Actor,
     item: Item,
     assignment_id: str,
-    unit: Unit,
+    unit: Unit | str,
     lead: bool | None = None,
 ) -> Decision:
     """改派: the office moves a declined assignment to another unit, with a fresh deadline.
 
-    ``lead=None`` keeps the declined assignment's lead (主办) flag.
+    ``unit`` is the new unit as loaded (a bare id if it does not exist); ``lead=None`` keeps
+    the declined assignment's lead (主办) flag.
     """
     old, state = assignment_step(actor, item, assignment_id, _AC.REASSIGN)
-    _check_unit(item, unit)
+    unit = _check_unit(item, unit)
     if unit.id == old.unit_id:
         raise InvalidInput("不能改派给申退的原单位；如不同意申退请驳回申退", field="unit_id")
     others = [a for a in item.open_assignments if a.id != old.id]
@@ -373,24 +381,27 @@ def reply(ctx: Context, actor: Actor, item: Item, assignment_id: str, text: str)
 def rate(ctx: Context, actor: Actor, item: Item, assignment_id: str, rating: Rating) -> Decision:
     """评价: the author rates a unit's reply; a given rating may change until the item closes.
 
-    The transition table has no RATE on a closed item, so for a closed item only the relation
-    to the office is checked here and :func:`~qiandao.rules.rating.check_rating` refuses: the
-    author because the item is closed, anyone else for want of permission.
+    Closing ends the rating (第十二条): on a closed item an author who may rate is refused by
+    :func:`~qiandao.rules.rating.check_rating_open` (a co-author who may not, by
+    :func:`~qiandao.rules.rating.check_rater`) before anything else is looked up; anyone else
+    is refused by relation and the transition table (which has no RATE on a closed item), so
+    nobody learns which assignments exist.
     """
-    closed = item.state is ItemState.CLOSED
-    if closed:
-        check_office(actor, item)
-    else:
-        item_step(actor, item, ItemCommand.RATE)
+    is_lead_author = actor.account_id == item.lead_author_id
+    is_coauthor = actor.account_id in item.coauthor_ids
+    if item.state is ItemState.CLOSED and (is_lead_author or is_coauthor):
+        check_rater(is_lead_author=is_lead_author, is_coauthor=is_coauthor, rules=ctx.rules.rating)
+        check_rating_open(item_closed=True)
+    item_step(actor, item, ItemCommand.RATE)
     assignment = find_assignment(item, assignment_id)
     if assignment.state is not AssignmentState.REPLIED or assignment.rating_closes is None:
         raise InvalidTransition(f"“{assignment.state.label}”状态下不能评价", article="第十二条")
     check_rating(
         rating,
-        is_lead_author=actor.account_id == item.lead_author_id,
-        is_coauthor=actor.account_id in item.coauthor_ids,
+        is_lead_author=is_lead_author,
+        is_coauthor=is_coauthor,
         already_rated=assignment.rating in GIVEN_RATINGS,
-        item_closed=closed,
+        item_closed=False,  # a closed item was refused above
         window_closes=assignment.rating_closes,
         now=ctx.now,
         rules=ctx.rules.rating,
