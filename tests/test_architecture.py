@@ -55,7 +55,12 @@ def _package_of(module: str) -> str:
 
 def imports_of(module: str) -> set[str]:
     """The library modules ``module`` imports (``from a import b``: ``a.b`` if it is a module)."""
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    return imports_of_source(MODULES[module].read_text(encoding="utf-8"), module)
+
+
+def imports_of_source(source: str, module: str) -> set[str]:
+    """The modules a source text imports, as :func:`imports_of` reads them."""
+    tree = ast.parse(source)
     targets: set[str] = set()
     for node in _import_nodes(tree):
         if isinstance(node, ast.Import):
@@ -172,29 +177,44 @@ def test_the_converter_imports_neither_model_nor_events() -> None:
 
 
 WORKFLOW = sorted(m for m in MODULES if m.startswith("qiandao.workflow"))
-_WALL_CLOCK = {"now", "today", "utcnow", "time", "monotonic", "perf_counter"}
+_WALL_CLOCK = {"now", "today", "utcnow", "time", "time_ns", "monotonic", "perf_counter"}
+_EFFECTS = {"uuid", "random", "secrets", "os", "pathlib", "io", "socket", "threading", "time"}
+
+
+def _effect_calls(tree: ast.AST) -> list[str]:
+    """Calls that read a clock or draw randomness, whatever object or alias they go through."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if isinstance(node.func, ast.Name):
+            name = node.func.id
+        if name in _WALL_CLOCK or name in {"uuid4", "urandom", "token_hex", "token_urlsafe"}:
+            found.append(ast.unparse(node))
+    return found
 
 
 @pytest.mark.parametrize("module", WORKFLOW)
 def test_decisions_are_pure(module: str) -> None:
-    """A workflow module imports no store, clock, adapter or service, and reads no clock.
+    """A workflow module imports no store, clock, calendar data, adapter or service, draws no
+    randomness and reads no clock: its ids, instant and calendar come in through the context.
 
     Value types that travel through ports (``qiandao.ports.notify.Notice``) are fine.
     """
     forbidden = {m for m in MODULES if m.startswith(("qiandao.testing", "qiandao_adapters"))}
+    forbidden |= {m for m in MODULES if m.startswith("qiandao.calendar")}
     forbidden |= {"qiandao.ports.clock", "qiandao.ports.store", "qiandao.ports.security"}
-    forbidden |= {"qiandao._core", "qiandao.service", "time"}
+    forbidden |= {"qiandao._core", "qiandao.service", *_EFFECTS}
     assert not GRAPH[module] & forbidden, f"{module} imports {GRAPH[module] & forbidden}"
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
-    clock_calls = [
-        ast.unparse(node)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in _WALL_CLOCK
-        and ast.unparse(node.func.value) in {"datetime", "date", "time"}
-    ]
-    assert clock_calls == [], f"{module} reads the wall clock: {clock_calls}"
+    assert _effect_calls(tree) == [], f"{module} reads a clock or draws randomness"
+
+
+def test_the_purity_check_sees_through_aliases() -> None:
+    code = "import datetime as dt\nimport uuid as u\ndt.datetime.now(); u.uuid4(); now()\n"
+    assert len(_effect_calls(ast.parse(code))) == 3
+    assert "uuid" in imports_of_source(code, "qiandao.workflow.x")
 
 
 FACADES = sorted(m for m in MODULES if m.startswith("qiandao._") and m != "qiandao._enum")
