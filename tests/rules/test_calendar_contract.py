@@ -15,6 +15,8 @@ SCHEDULE_2027 = Path(__file__).with_name("schedule-2027.toml")
 
 class TestOfficialChinaWorkdays(CalendarContract):
     last_day = date(2049, 1, 1)
+    official_years = frozenset(range(2018, 2027))
+    provisional_years = frozenset({2017, 2027, 2030})
     max_workdays = 400
     out_of_range = (date(1999, 12, 31), date(2051, 1, 1))
 
@@ -24,6 +26,8 @@ class TestOfficialChinaWorkdays(CalendarContract):
 
 class TestChinaWorkdaysWithALoadedYear(CalendarContract):
     first_day = date(2026, 1, 1)
+    official_years = frozenset({2026, 2027})
+    provisional_years = frozenset({2028})
     last_day = date(2029, 12, 31)
     out_of_range = (date(1999, 12, 31), date(2051, 1, 1))
 
@@ -34,10 +38,15 @@ class TestChinaWorkdaysWithALoadedYear(CalendarContract):
 
 
 class TestWeekdayStub(CalendarContract):
+    official_years = frozenset({2018, 2030, 2048})
+
     def make_calendar(self) -> WeekdayCalendar:
         return WeekdayCalendar()
 
 
 class TestWeekdayStubWithProvisionalYears(CalendarContract):
+    official_years = frozenset({2029})
+    provisional_years = frozenset({2030, 2031})
+
     def make_calendar(self) -> WeekdayCalendar:
         return WeekdayCalendar(provisional_from=2030)

@@ -80,6 +80,10 @@ class CalendarContract(abc.ABC):
     explain_workdays: ClassVar[int] = 60
     out_of_range: ClassVar[tuple[date, ...]] = ()
     hypothesis_max_examples: ClassVar[int | None] = None
+    official_years: ClassVar[frozenset[int]] = frozenset()
+    """Years the calendar under test has an official schedule for (checked, not trusted)."""
+    provisional_years: ClassVar[frozenset[int]] = frozenset()
+    """Years it has none for: every deadline touching them must say so."""
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -229,6 +233,18 @@ class CalendarContract(abc.ABC):
             assert whole in ((), (first.year,))
 
         check()
+
+    def test_provisional_years_match_the_declared_years(self) -> None:
+        """Checked against what the subclass declares, not against the calendar itself."""
+        calendar = self.make_calendar()
+        for year in sorted(self.official_years):
+            assert calendar.provisional_years(date(year, 1, 1), date(year, 12, 31)) == ()
+        for year in sorted(self.provisional_years):
+            jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+            assert calendar.provisional_years(jan1, dec31) == (year,)
+            assert year in calendar.provisional_years(jan1 - _ONE, jan1)  # a span ending in it
+            assert year in calendar.provisional_years(dec31, dec31 + _ONE)  # one starting in it
+            assert calendar.explain(jan1 - _ONE, 1).provisional_years == (year,)
 
     # --- bad input ------------------------------------------------------------------------
 
