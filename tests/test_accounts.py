@@ -708,3 +708,46 @@ def test_the_clock_is_the_only_time_and_must_be_aware(svc: _Svc, store: MemorySt
     with pytest.raises(InvalidInput) as caught:
         naive.sign_in(PHONE, initial)
     assert caught.value.details["field"] == "clock"
+
+
+class _CountingHasher:
+    """The fast hasher, recording each verification and the parameters of the hash it checked."""
+
+    def __init__(self) -> None:
+        self.verified: list[str] = []
+
+    def hash(self, password: str) -> str:
+        return FAST.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verified.append(password_hash.rsplit("$", 2)[0])  # algorithm and cost, not the salt
+        return FAST.verify(password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return FAST.needs_rehash(password_hash)
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "13900000000",  # a well-formed number nobody has
+        "12345",  # not a mainland mobile number at all
+        "+86 138 0013 8000",  # the real account, written another way: a wrong password
+    ],
+)
+def test_a_refused_sign_in_costs_one_real_verification_whoever_asks(
+    store: MemoryStore, clock: ManualClock, phone: str
+) -> None:
+    """Unknown and malformed numbers cost the same hashing work as a wrong password (第十九条),
+    so the time a refusal takes does not reveal which numbers have accounts."""
+    hasher = _CountingHasher()
+    svc = _Svc(store, clock=clock, hasher=hasher)
+    _ready(svc)
+    hasher.verified.clear()
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(PHONE, "wrong-password-1")
+    (real,) = hasher.verified
+    hasher.verified.clear()
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(phone, "wrong-password-2")
+    assert hasher.verified == [real]  # one verification, of a hash with the same parameters
