@@ -204,6 +204,8 @@ class _Core:
 class Tx:
     """One attempt of a command: its unit of work, actor and instant, and what it stages."""
 
+    __slots__ = ("_core", "actor", "now", "queued", "uow")
+
     def __init__(self, core: _Core, uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
         self._core = core
         self.queued = 0  # notices queued in the outbox by this attempt

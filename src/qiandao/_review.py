@@ -25,13 +25,13 @@ __all__ = ["DraftInput", "ReviewCommands"]
 def _new_item(tx: Tx, actor: Actor, draft: DraftInput, *, submit: bool) -> Item:
     """Load what a new item refers to (co-authors, commission), decide, and stage it."""
     ctx = tx.context(actor.jurisdiction)
-    named = intake.check_draft(ctx, actor, draft)
-    coauthors = tuple(tx.uow.accounts.get(account_id) for account_id in named)
+    checked = intake.check_draft(ctx, actor, draft)
+    coauthors = tuple(tx.uow.accounts.get(account_id) for account_id in checked.coauthor_ids)
     commission = (
         None if draft.commission_id is None else tx.uow.commissions.get(draft.commission_id)
     )
     decide = intake.submit_new if submit else intake.draft
-    return tx.create(decide(ctx, actor, draft, coauthors, commission))
+    return tx.create(decide(ctx, actor, checked, coauthors, commission))
 
 
 def _submit_once(tx: Tx, actor: Actor, draft: DraftInput, key: str | None, raw_key: str) -> Item:

@@ -233,7 +233,7 @@ def test_a_changed_payload_has_another_fingerprint(change: dict[str, Any]) -> No
 @pytest.mark.parametrize("role", sorted(SUBMITTER_ROLES))
 def test_every_submitter_role_may_draft(role: Role) -> None:
     actor = Actor("someone", role, ZS)
-    assert intake.check_draft(context(), actor, data()) == ()
+    assert intake.check_draft(context(), actor, data()).coauthor_ids == ()
 
 
 @pytest.mark.parametrize(
@@ -248,27 +248,30 @@ def test_only_submitters_draft(role: Role) -> None:
 
 def test_coauthor_ids_are_deduplicated_in_order_without_the_author() -> None:
     named = ["member-002", "member-001", "officer-003", "member-002", "officer-003"]
-    got = intake.check_draft(context(), LEAD, data(coauthor_ids=named))
+    got = intake.check_draft(context(), LEAD, data(coauthor_ids=named)).coauthor_ids
     assert got == ("member-002", "officer-003")
 
 
 def test_the_coauthor_limit_counts_distinct_coauthors_other_than_the_author() -> None:
     two = context(intake_rules(max_coauthors=2))
     named = ["member-002", "member-001", "officer-003", "member-002"]
-    assert intake.check_draft(two, LEAD, data(coauthor_ids=named)) == ("member-002", "officer-003")
+    assert intake.check_draft(two, LEAD, data(coauthor_ids=named)).coauthor_ids == (
+        "member-002",
+        "officer-003",
+    )
     error = refused(
         "input.invalid",
         lambda: intake.check_draft(two, LEAD, data(coauthor_ids=[*named, "member-004"])),
     )
     assert error.details["field"] == "coauthor_ids"
     none = context(intake_rules(max_coauthors=0))
-    assert intake.check_draft(none, LEAD, data(coauthor_ids=["member-001"])) == ()
+    assert intake.check_draft(none, LEAD, data(coauthor_ids=["member-001"])).coauthor_ids == ()
     refused("input.invalid", lambda: intake.check_draft(none, LEAD, data(coauthor_ids=["m-2"])))
 
 
 def test_the_default_limit_is_twenty_coauthors() -> None:
     twenty = [f"member-{n:03d}" for n in range(2, 22)]
-    assert len(intake.check_draft(context(), LEAD, data(coauthor_ids=twenty))) == 20
+    assert len(intake.check_draft(context(), LEAD, data(coauthor_ids=twenty)).coauthor_ids) == 20
     refused(
         "input.invalid",
         lambda: intake.check_draft(context(), LEAD, data(coauthor_ids=[*twenty, "member-099"])),
@@ -299,9 +302,9 @@ def test_title_body_and_sector_are_checked(change: dict[str, Any], code: str) ->
 
 def test_the_text_limits_come_from_the_rules() -> None:
     short = context(intake_rules(max_title_chars=5, max_body_chars=10))
-    assert (
-        intake.check_draft(short, LEAD, data(title=" 五个字标题 ", body="十个字的正文内容啊")) == ()
-    )
+    checked = intake.check_draft(short, LEAD, data(title=" 五个字标题 ", body="十个字的正文内容啊"))
+    assert (checked.title, checked.body) == ("五个字标题", "十个字的正文内容啊")
+    assert checked.coauthor_ids == ()
     refused("input.too_large", lambda: intake.check_draft(short, LEAD, data(title="六个字的标题")))
     refused(
         "input.too_large",

@@ -136,13 +136,14 @@ class ChinaWorkdays:
         """The years of the days ``first..last`` (inclusive) that have no official schedule."""
         official = self._official
         # the common case, a deadline within published years, needs no checks
-        if (
-            type(first) is date
-            and type(last) is date
-            and {first.year, last.year} <= official
-            and (last < first or all(y in official for y in range(first.year, last.year + 1)))
-        ):
-            return ()
+        if type(first) is date and type(last) is date:
+            lo, hi = first.year, last.year
+            if (
+                lo in official
+                and hi in official
+                and (hi - lo <= 1 or all(y in official for y in range(lo, hi + 1)))
+            ):
+                return ()
         start = _as_date(first, "起始日期")
         end = _as_date(last, "截止日期")
         _check_year(start)

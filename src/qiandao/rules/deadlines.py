@@ -67,7 +67,7 @@ class WorkdayCalendar(Protocol):
 
 
 def _sorted_years(years: Iterable[int]) -> tuple[int, ...]:
-    return tuple(sorted(set(years)))
+    return tuple(sorted(set(years))) if years else ()
 
 
 @attrs.frozen
@@ -123,6 +123,8 @@ def local_day(instant: datetime) -> date:
     """The Asia/Shanghai calendar day of an aware instant (naive datetimes are refused)."""
     if not isinstance(instant, datetime) or instant.utcoffset() is None:
         raise InvalidInput("时间必须带时区", field="now")
+    if instant.tzinfo is SHANGHAI:  # already Shanghai time (the usual clock): no conversion
+        return instant.date()
     return instant.astimezone(SHANGHAI).date()
 
 

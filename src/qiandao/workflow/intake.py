@@ -34,6 +34,7 @@ from qiandao.workflow.guards import item_step
 
 __all__ = [
     "SECRET_STUB",
+    "CheckedDraft",
     "DraftInput",
     "check_draft",
     "draft",
@@ -80,15 +81,28 @@ def fingerprint(data: DraftInput) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def check_draft(ctx: Context, actor: Actor, data: DraftInput) -> tuple[str, ...]:
-    """Check what needs no stored facts; return the co-author ids (联名) the service must load.
+@attrs.frozen
+class CheckedDraft:
+    """A draft that passed :func:`check_draft`: its cleaned texts and the co-author ids to load."""
+
+    data: DraftInput
+    title: str
+    body: str
+    sector: str
+    coauthor_ids: tuple[str, ...]
+
+
+def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> CheckedDraft:
+    """Check what needs no stored facts; ``coauthor_ids`` are the accounts the service loads.
 
     Only submitters draft; title, body and sector are clean and within the limits; co-authors
     are distinct account ids other than the author, within the limit (第四、五条).
     """
     if actor.role not in SUBMITTER_ROLES:
         raise InvalidInput("只有委员、特邀信息员、联系点和集体报送单位可以报送信息", field="role")
-    _texts(ctx, data)
+    if isinstance(data, CheckedDraft):
+        return data
+    title, body, sector = _texts(ctx, data)
     limit = ctx.rules.intake.max_coauthors
     for coauthor in data.coauthor_ids:
         if not isinstance(coauthor, str):
@@ -96,7 +110,7 @@ def check_draft(ctx: Context, actor: Actor, data: DraftInput) -> tuple[str, ...]
     coauthors = tuple(dict.fromkeys(c for c in data.coauthor_ids if c != actor.account_id))
     if len(coauthors) > limit:
         raise InvalidInput(f"联名人数不得超过{limit}人", field="coauthor_ids")
-    return coauthors
+    return CheckedDraft(data, title, body, sector, coauthors)
 
 
 def _check_coauthor(actor: Actor, account: Account) -> None:
@@ -125,14 +139,14 @@ def _texts(ctx: Context, data: DraftInput) -> tuple[str, str, str]:
 def _new_item(
     ctx: Context,
     actor: Actor,
-    data: DraftInput,
+    draft: DraftInput | CheckedDraft,
     coauthors: tuple[Account, ...],
     commission: Commission | None,
 ) -> Item:
-    named = check_draft(ctx, actor, data)
-    title, body, sector = _texts(ctx, data)
+    checked = check_draft(ctx, actor, draft)
+    data, title, body, sector = checked.data, checked.title, checked.body, checked.sector
     withheld = data.secret and ctx.rules.intake.refuse_secret_bodies
-    if tuple(a.id for a in coauthors) != named:
+    if tuple(a.id for a in coauthors) != checked.coauthor_ids:
         raise InvalidInput("联名人与信息内容不符", field="coauthor_ids")
     for account in coauthors:
         _check_coauthor(actor, account)
@@ -165,7 +179,7 @@ def _new_item(
 def draft(
     ctx: Context,
     actor: Actor,
-    data: DraftInput,
+    data: DraftInput | CheckedDraft,
     coauthors: tuple[Account, ...] = (),
     commission: Commission | None = None,
 ) -> Decision:
@@ -176,7 +190,7 @@ def draft(
 def submit_new(
     ctx: Context,
     actor: Actor,
-    data: DraftInput,
+    data: DraftInput | CheckedDraft,
     coauthors: tuple[Account, ...] = (),
     commission: Commission | None = None,
 ) -> Decision:
