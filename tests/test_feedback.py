@@ -277,7 +277,12 @@ def test_commission_progress(w: World) -> None:
     data = {"title": "养老", "body": "正文", "category": "hot_issue", "channel": "commission"}
     first = w.qd.submit_new(w.member, {**data, "commission_id": c.id})
     w.qd.draft(w.member, {**data, "commission_id": c.id})  # a draft is not yet submitted
-    w.qd.submit_new(w.stranger, {**data, "commission_id": c.id})  # not invited: counts in totals
+    refused(  # 第七条: only invitees answer a commission; nothing is created
+        w,
+        first.id,
+        "permission.denied",
+        lambda: w.qd.submit_new(w.stranger, {**data, "commission_id": c.id}),
+    )
     w.qd.pass_preliminary(w.editor, first.id, destinations=["forward_to_departments"])
     w.qd.approve(w.deputy, first.id)
     w.qd.sign(w.head, first.id)
@@ -286,7 +291,8 @@ def test_commission_progress(w: World) -> None:
         ("m1", 1, 1),
         ("cp1", 0, 0),
     ]
-    assert (progress.submitted, progress.adopted) == (2, 1)
+    assert (progress.submitted, progress.adopted) == (1, 1)
+    assert w.qd.my_items(w.stranger) == []
     assert progress.outstanding == ("cp1",)
     assert not progress.overdue
     w.clock.set(at(2026, 4, 1))

@@ -242,8 +242,8 @@ def test_every_submitter_role_may_draft(role: Role) -> None:
 )
 def test_only_submitters_draft(role: Role) -> None:
     actor = Actor("someone", role, ZS, "u-a" if role is Role.HANDLING_UNIT else None)
-    error = refused("input.invalid", lambda: intake.check_draft(context(), actor, data()))
-    assert error.details["field"] == "role"
+    error = refused("permission.denied", lambda: intake.check_draft(context(), actor, data()))
+    assert error.details["role"] == role.value
 
 
 def test_coauthor_ids_are_deduplicated_in_order_without_the_author() -> None:
@@ -456,13 +456,23 @@ def test_a_commission_of_another_jurisdiction_is_not_found(actor: Actor, jurisdi
     elsewhere = commission(jurisdiction=jurisdiction)
     for decide in (intake.draft, intake.submit_new):
         refused("not_found", partial(decide, context(), actor, answer, commission=elsewhere))
-    own = commission(jurisdiction=actor.jurisdiction)
+    own = commission(jurisdiction=actor.jurisdiction, invitee_ids=(actor.account_id,))
     assert created(intake.draft(context(), actor, answer, commission=own)).commission_id
 
 
+def test_only_invitees_answer_a_commission() -> None:
+    answer = data(commission_id="commission-01")
+    invited = commission(invitee_ids=(LEAD.account_id,))
+    assert created(intake.submit_new(context(), LEAD, answer, commission=invited)).commission_id
+    for decide in (intake.draft, intake.submit_new):  # 第七条
+        refused(
+            "permission.denied", partial(decide, context(), STRANGER, answer, commission=invited)
+        )
+
+
 def test_draft_makes_the_checks_of_check_draft() -> None:
-    refused("input.invalid", lambda: intake.draft(context(), EDITOR, data()))
-    refused("input.invalid", lambda: intake.submit_new(context(), EDITOR, data()))
+    refused("permission.denied", lambda: intake.draft(context(), EDITOR, data()))
+    refused("permission.denied", lambda: intake.submit_new(context(), EDITOR, data()))
     refused("input.too_large", lambda: intake.draft(context(), LEAD, data(title="题" * 201)))
     refused("input.invalid", lambda: intake.submit_new(context(), LEAD, data(body=" ")))
 

@@ -370,13 +370,20 @@ def commission_progress(
 ) -> CommissionProgress:
     """Who was invited, what each has submitted and had adopted, and whether it is overdue.
 
-    ``items`` are the items written for the commission; drafts and withdrawn items do not count.
+    ``items`` are the items written for the commission; drafts, withdrawn items and items whose
+    lead author was not invited (possible only in data from before only invitees could answer)
+    do not count (第七条).
     """
     check_progress_reader(actor)
     if commission.jurisdiction != actor.jurisdiction:
         raise JurisdictionDenied(commission=commission.id)
+    invited = frozenset(commission.invitee_ids)
     counted = [
-        i for i in items if i.commission_id == commission.id and i.state not in _NOT_SUBMITTED
+        i
+        for i in items
+        if i.commission_id == commission.id
+        and i.state not in _NOT_SUBMITTED
+        and i.lead_author_id in invited
     ]
     per_invitee = tuple(
         InviteeProgress(

@@ -15,7 +15,7 @@ import attrs
 
 from qiandao.actor import Actor
 from qiandao.converter import structure, unstructure
-from qiandao.errors import InvalidInput, NotFound
+from qiandao.errors import InvalidInput, NotFound, PermissionDenied
 from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     Account,
@@ -99,7 +99,11 @@ def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> 
     are distinct account ids other than the author, within the limit (第四、五条).
     """
     if actor.role not in SUBMITTER_ROLES:
-        raise InvalidInput("只有委员、特邀信息员、联系点和集体报送单位可以报送信息", field="role")
+        raise PermissionDenied(
+            "只有委员、特邀信息员、联系点和集体报送单位可以报送信息",
+            article="第二条",
+            role=actor.role.value,
+        )
     if isinstance(data, CheckedDraft):
         return data
     title, body, sector = _texts(ctx, data)
@@ -154,6 +158,8 @@ def _new_item(
         raise InvalidInput("约稿与信息内容不符", field="commission_id")
     if commission is not None and commission.jurisdiction != actor.jurisdiction:
         raise NotFound(f"约稿不存在：{commission.id}", id=commission.id)
+    if commission is not None and actor.account_id not in commission.invitee_ids:
+        raise PermissionDenied("只有受邀对象可以报送约稿信息", article="第七条", id=commission.id)
     return Item(
         id=ctx.new_id(),
         version=0,
