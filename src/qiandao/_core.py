@@ -217,23 +217,17 @@ class Tx:
         """The decision context for an item of ``jurisdiction``."""
         return self._core._context(jurisdiction, self.now)
 
-    def stage(
-        self,
-        item: Item | None,
-        decision: Decision,
-        *,
-        item_id: str | None = None,
-        actor_id: str | None = None,
-    ) -> Item:
+    def stage(self, item: Item | None, decision: Decision, *, actor_id: str | None = None) -> Item:
         """Evolve ``item`` by the decided events and stage the save, the events and notices.
 
-        ``item`` is ``None`` for a new item (its first event creates it; ``item_id`` names it).
+        ``item`` is ``None`` for a new item: the decision's first event (DRAFTED) carries it.
         Events are attributed to the command's actor unless ``actor_id`` says otherwise.
         """
         current = item
-        target_id = item.id if item is not None else item_id
-        if target_id is None:  # pragma: no cover - programming error
-            raise ValueError("a new item needs an id")
+        first = decision[0][1].item if decision else None
+        target = item if item is not None else first
+        if target is None:  # pragma: no cover - programming error
+            raise ValueError("a new item's first event must carry it")
         by = actor_id if actor_id is not None else self.actor.account_id if self.actor else None
         if by is None:  # pragma: no cover - programming error
             raise ValueError("an event needs an actor")
@@ -241,13 +235,11 @@ class Tx:
         events: list[Event] = []
         for kind, change in decision:
             sequence += 1
-            event = Event(self._core.new_id(), target_id, sequence, kind, by, self.now, change)
+            event = Event(self._core.new_id(), target.id, sequence, kind, by, self.now, change)
             current = evolve(current, event)
             events.append(event)
-        if current is None:  # pragma: no cover - an empty decision on a new item
-            raise ValueError("nothing decided")
-        if not events:
-            return current
+        if current is None or not events:
+            return target
         if item is None:
             self.uow.items.add(current)
         else:
@@ -258,11 +250,8 @@ class Tx:
         return current
 
     def create(self, decision: Decision) -> Item:
-        """Stage a new item: the decision's first event (DRAFTED) carries it."""
-        first = decision[0][1].item if decision else None
-        if first is None:  # pragma: no cover - programming error
-            raise ValueError("the first event must create the item")
-        return self.stage(None, decision, item_id=first.id)
+        """Stage a new item from a decision whose first event (DRAFTED) carries it."""
+        return self.stage(None, decision)
 
     def add_account(self, account: Account) -> Account:
         """Stage a new account (its first version)."""

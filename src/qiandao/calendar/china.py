@@ -120,12 +120,11 @@ class ChinaWorkdays:
 
     def official_years(self) -> tuple[int, ...]:
         """The years that have an official (non-provisional) schedule."""
-        return tuple(sorted(y for y, s in self._schedules.items() if not s.provisional))
+        return tuple(sorted(self._official))
 
     def is_provisional(self, year: int) -> bool:
         """True when ``year`` has no official schedule and is computed from the statutory rules."""
-        s = self._schedules.get(_as_year(year))
-        return s is None or s.provisional
+        return _as_year(year) not in self._official
 
     def schedule(self, year: int) -> YearSchedule:
         """The official schedule of ``year``, or the provisional one computed from the rules."""
