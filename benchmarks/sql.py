@@ -93,7 +93,7 @@ CATEGORIES = (
     "sector_interest",
     "hot_issue",
 )
-CHANNELS = ("member", "info_officer", "contact_point", "meeting", "daily_work", "commission")
+CHANNELS = ("member", "info_officer", "contact_point", "collective", "commission")
 EARLY = (  # items younger than 20 days
     ("draft", 10),
     ("submitted", 30),

@@ -144,7 +144,6 @@ def run_demo(
         "title": "关于解决海岛渔民养老保险跨省转移接续难的建议",
         "body": BODY,
         "category": FocusCategory.HOT_ISSUE.value,
-        "channel": "member",
         "sector": "农业和农村界",
         "urgent": True,
     }
@@ -154,6 +153,14 @@ def run_demo(
     say(f"手机网络重试同一幂等键：返回同一条信息（{again.id == item.id}）")
     queue = qd.inbox(editor)
     say(f"信息工作人员待初审队列：{len(queue)} 条，急件优先：《{queue[0].title}》")
+    say(f"  报送渠道由报送人身份决定：{item.channel.label}（第七条）")
+
+    clock.set(_at("2026-10-12", 10))
+    item = qd.return_for_revision(editor, item.id, "请补充涉及渔民人数等具体数据")
+    say(f"李编辑退回修改：“请补充涉及渔民人数等具体数据”，状态：{item.state.label}")
+    clock.set(_at("2026-10-12", 11))
+    item = qd.resubmit(member, item.id, body=BODY + "据初步统计，涉及渔民约3000人。")
+    say(f"张海舟补充数据后重新提交：第{len(item.texts)}稿，状态：{item.state.label}")
 
     clock.set(_at("2026-10-12", 14))
     item = qd.pass_preliminary(
@@ -271,7 +278,6 @@ def run_demo(
             "title": "关于优化小岛客运航班时刻的建议",
             "body": "东极等小岛客运航班……",
             "category": "hot_issue",
-            "channel": "info_officer",
         },
     )
     second = qd.pass_preliminary(editor, second.id, destinations=["forward_to_departments"])

@@ -14,6 +14,7 @@ __all__ = [
     "AccountLocked",
     "AuthenticationFailed",
     "CalendarError",
+    "ChannelMismatch",
     "ConcurrencyConflict",
     "DeadlinePassed",
     "DuplicateAccount",
@@ -93,6 +94,14 @@ class LimitExceeded(InvalidInput):
 
     code = "input.too_large"
     default_message = "输入超过长度限制"
+
+
+class ChannelMismatch(InvalidInput):
+    """A payload names a channel other than the one its submitter and commission give."""
+
+    code = "input.channel_mismatch"
+    article = "第七条"
+    default_message = "报送渠道由报送人身份决定，不能另行指定"
 
 
 class RuleSetError(QiandaoError):

@@ -14,6 +14,7 @@ from qiandao._enum import LabelledEnum
 from qiandao.rules.deadlines import DeadlineStatus
 from qiandao.rules.lifecycle import (
     ADOPTED_STATES,
+    AUTHOR_ONLY_STATES,
     OPEN_ASSIGNMENT_STATES,
     AssignmentState,
     ItemState,
@@ -59,14 +60,20 @@ class FocusCategory(LabelledEnum):
 
 
 class Channel(LabelledEnum):
-    """How the information reached the office (第七条)."""
+    """How the information reached the office (第二、七条), derived from who submits and how.
+
+    The channel is never free input: :func:`qiandao.workflow.intake.channel_for` gives it from the
+    submitter's role, or 约稿 for an answer to a commission. ``MEETING`` and ``DAILY_WORK`` are
+    never derived; they remain so that records imported from an older system still load.
+    """
 
     MEMBER = "member", "委员报送"
-    INFO_OFFICER = "info_officer", "特邀信息员报送"
-    CONTACT_POINT = "contact_point", "社情民意信息联系点"
+    INFO_OFFICER = "info_officer", "信息员报送"
+    CONTACT_POINT = "contact_point", "联系点报送"
+    COLLECTIVE = "collective", "集体报送"
+    COMMISSION = "commission", "约稿"
     MEETING = "meeting", "会议和活动中收集"
     DAILY_WORK = "daily_work", "日常工作中了解"
-    COMMISSION = "commission", "约稿"
 
 
 class ReviewStage(LabelledEnum):
@@ -292,6 +299,7 @@ class Item:
             ),
             secret=self.secret,
             published=self.published,
+            author_only=self.state in AUTHOR_ONLY_STATES,
         )
 
 

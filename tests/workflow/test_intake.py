@@ -26,7 +26,7 @@ from qiandao.model import (
 )
 from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.lifecycle import ItemState
-from qiandao.rules.roles import SUBMITTER_ROLES, Role
+from qiandao.rules.roles import OFFICE_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.ruleset import IntakeRules, RuleSet
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing.builders import sample_account, sample_commission, sample_item
@@ -244,6 +244,51 @@ def test_only_submitters_draft(role: Role) -> None:
     actor = Actor("someone", role, ZS, "u-a" if role is Role.HANDLING_UNIT else None)
     error = refused("permission.denied", lambda: intake.check_draft(context(), actor, data()))
     assert error.details["role"] == role.value
+
+
+CHANNELS = {
+    Role.MEMBER: Channel.MEMBER,
+    Role.INFO_OFFICER: Channel.INFO_OFFICER,
+    Role.CONTACT_POINT: Channel.CONTACT_POINT,
+    Role.ORGANISATION: Channel.COLLECTIVE,
+}
+
+
+@pytest.mark.parametrize("role", sorted(SUBMITTER_ROLES))
+def test_the_channel_is_derived_from_the_submitter(role: Role) -> None:
+    actor = Actor("someone", role, ZS)
+    assert set(CHANNELS) == SUBMITTER_ROLES
+    assert created(intake.draft(context(), actor, data())).channel is CHANNELS[role]
+    # naming the derived channel is accepted and changes nothing
+    named = data(channel=CHANNELS[role].value)
+    assert created(intake.draft(context(), actor, named)).channel is CHANNELS[role]
+
+
+@pytest.mark.parametrize(
+    ("role", "channel"),
+    [(r, c) for r in sorted(SUBMITTER_ROLES) for c in Channel if c is not CHANNELS[r]],
+)
+def test_a_payload_naming_another_channel_is_refused(role: Role, channel: Channel) -> None:
+    actor = Actor("someone", role, ZS)
+    for decide in (intake.draft, intake.submit_new):
+        call = partial(decide, context(), actor, data(channel=channel.value))
+        error = refused("input.channel_mismatch", call)
+        assert error.details["field"] == "channel"
+        assert isinstance(error, QiandaoError) and error.article == "第七条"
+
+
+def test_an_answer_to_a_commission_comes_by_the_commission_channel() -> None:
+    answer = data(commission_id="commission-01")
+    item = created(intake.draft(context(), LEAD, answer, (), commission()))
+    assert item.channel is Channel.COMMISSION
+    mine = data(commission_id="commission-01", channel="member")
+    answer_as_member = partial(intake.draft, context(), LEAD, mine, (), commission())
+    refused("input.channel_mismatch", answer_as_member)
+
+
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.HANDLING_UNIT, Role.SYSTEM_ADMIN])
+def test_roles_without_a_channel_are_refused_permission(role: Role) -> None:
+    refused("permission.denied", partial(intake.channel_for, role))
 
 
 def test_coauthor_ids_are_deduplicated_in_order_without_the_author() -> None:
@@ -653,6 +698,8 @@ def test_only_the_lead_author_runs_author_steps(
 def test_office_staff_and_units_run_no_author_steps(
     step: Callable[[Actor, Item], Decision], state: ItemState, actor: Actor, code: str
 ) -> None:
+    if state is ItemState.DRAFT and actor.role in OFFICE_ROLES:
+        code = "not_found"  # a draft is its authors' alone: the office does not see it
     refused(code, lambda: step(actor, stored(state)))
 
 

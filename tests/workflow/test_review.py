@@ -16,7 +16,7 @@ from qiandao.errors import JurisdictionDenied, QiandaoError, SelfReviewForbidden
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve
 from qiandao.model import Item, ReviewDecision, ReviewRecord, ReviewStage, TextVersion
 from qiandao.rules.deadlines import SHANGHAI
-from qiandao.rules.lifecycle import TERMINAL_ITEM_STATES, ItemState
+from qiandao.rules.lifecycle import AUTHOR_ONLY_STATES, TERMINAL_ITEM_STATES, ItemState
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.tiers import Destination, TierRules, required_signer
@@ -633,7 +633,10 @@ def test_an_item_is_not_merged_into_itself() -> None:
 @pytest.mark.parametrize("state", list(ItemState))
 def test_the_target_is_submitted_and_not_terminal(state: ItemState) -> None:
     source, target = source_and_target(state=state)
-    if state is ItemState.DRAFT or state in TERMINAL_ITEM_STATES:
+    if state in AUTHOR_ONLY_STATES:  # the editor does not see an author's draft or withdrawal
+        error = refused("not_found", lambda: review.merge(context(), EDITOR, source, target))
+        assert error.details["id"] == target.id
+    elif state in TERMINAL_ITEM_STATES:
         error = refused("input.invalid", lambda: review.merge(context(), EDITOR, source, target))
         assert error.details["field"] == "into_item_id"
     else:
@@ -657,9 +660,8 @@ def test_the_source_is_checked_like_any_review_step() -> None:
     for state in ItemState:
         if state is not ItemState.SUBMITTED:
             moved = attrs.evolve(source, state=state)
-            refused(
-                "state.invalid_transition", partial(review.merge, context(), EDITOR, moved, target)
-            )
+            code = "not_found" if state in AUTHOR_ONLY_STATES else "state.invalid_transition"
+            refused(code, partial(review.merge, context(), EDITOR, moved, target))
     refused("permission.denied", lambda: review.merge(context(), DEPUTY, source, target))
     refused("permission.denied", lambda: review.merge(context(), LEAD, source, target))
     county_source = attrs.evolve(source, jurisdiction=DH)

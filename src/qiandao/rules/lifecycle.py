@@ -18,6 +18,7 @@ from qiandao.rules.roles import SIGNER_ROLES, SUBMITTER_ROLES, Role
 __all__ = [
     "ADOPTED_STATES",
     "ASSIGNMENT_TRANSITIONS",
+    "AUTHOR_ONLY_STATES",
     "AWAITING_UNIT_STATES",
     "ITEM_TRANSITIONS",
     "OPEN_ASSIGNMENT_STATES",
@@ -105,6 +106,9 @@ class AssignmentCommand(LabelledEnum):
 ADOPTED_STATES = frozenset(
     {ItemState.ISSUED, ItemState.HANDLING, ItemState.REPLIED, ItemState.CLOSED}
 )
+AUTHOR_ONLY_STATES = frozenset({ItemState.DRAFT, ItemState.WITHDRAWN})
+"""An item in these states was never (or is no longer) put to the office: its authors alone see
+it, and everyone else is told it does not exist (第五条)."""
 TERMINAL_ITEM_STATES = frozenset({ItemState.NOT_ADOPTED, ItemState.MERGED, ItemState.WITHDRAWN})
 # The unit owes a reply (a DECLINED assignment waits on the office, not the unit).
 AWAITING_UNIT_STATES = frozenset(
@@ -187,7 +191,8 @@ ITEM_TRANSITIONS: Mapping[tuple[ItemState, ItemCommand, Role], ItemState] = _row
         *((s, _C.RECORD_FEEDBACK, _EDITOR, s) for s in _FEEDBACK_STATES),
         *((s, _C.REPORT_UP, _EDITOR, s) for s in _FEEDBACK_STATES),
         *((s, _C.SET_PUBLICATION_CONSENT, _AUTHOR, s) for s in _OPEN_STATES),
-        *((s, _C.RECLASSIFY, _EDITOR, s) for s in _OPEN_STATES),
+        # a draft is its authors' alone (AUTHOR_ONLY_STATES): the office cannot reclassify it
+        *((s, _C.RECLASSIFY, _EDITOR, s) for s in _OPEN_STATES if s is not _S.DRAFT),
     ]
 )
 

@@ -53,18 +53,21 @@ class AccessFacts:
     secret: bool
     published: bool
     need_to_know: frozenset[str] = frozenset()
+    author_only: bool = False  # a draft or a withdrawn item (AUTHOR_ONLY_STATES)
 
 
 def access(viewer: Viewer, facts: AccessFacts) -> Access:
     """The access level of ``viewer`` to an item.
 
-    Administrators see no content; authors and their jurisdiction's office see everything (for
-    涉密 items only office staff on the need-to-know list besides the editor, deputy and signers of
-    that jurisdiction); a unit sees the issued text of items assigned to it; anyone signed in sees
-    published items.
+    Administrators see no content; a draft or a withdrawn item is its authors' alone; authors and
+    their jurisdiction's office see everything (for 涉密 items only office staff on the
+    need-to-know list besides the editor, deputy and signers of that jurisdiction); a unit sees the
+    issued text of items assigned to it; anyone signed in sees published items.
     """
     if viewer.role in ADMIN_ROLES:
         return Access.NONE
+    if facts.author_only:
+        return Access.FULL if viewer.account_id in facts.author_ids else Access.NONE
     if viewer.account_id in facts.author_ids or viewer.account_id in facts.need_to_know:
         return Access.FULL
     if viewer.role in OFFICE_ROLES and viewer.jurisdiction == facts.jurisdiction:

@@ -11,6 +11,7 @@ from qiandao.actor import Actor
 from qiandao.errors import JurisdictionDenied, NotFound, PermissionDenied
 from qiandao.model import Assignment, Item
 from qiandao.rules.lifecycle import (
+    AUTHOR_ONLY_STATES,
     AssignmentCommand,
     AssignmentState,
     ItemCommand,
@@ -49,8 +50,13 @@ LEAD_AUTHOR_COMMANDS = frozenset(
 
 
 def check_office(actor: Actor, item: Item) -> None:
-    """Office staff act only on items of their own jurisdiction."""
-    if actor.role in OFFICE_ROLES and actor.jurisdiction != item.jurisdiction:
+    """Office staff act only on items of their own jurisdiction, and never see an author's draft
+    or withdrawn item: for them it does not exist (第五条)."""
+    if actor.role not in OFFICE_ROLES:
+        return
+    if item.state in AUTHOR_ONLY_STATES and actor.account_id not in item.authors:
+        raise NotFound(f"信息不存在：{item.id}", id=item.id)
+    if actor.jurisdiction != item.jurisdiction:
         raise JurisdictionDenied(item=item.id)
 
 

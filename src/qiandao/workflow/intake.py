@@ -15,7 +15,7 @@ import attrs
 
 from qiandao.actor import Actor
 from qiandao.converter import structure, unstructure
-from qiandao.errors import InvalidInput, NotFound, PermissionDenied
+from qiandao.errors import ChannelMismatch, InvalidInput, NotFound, PermissionDenied
 from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     Account,
@@ -27,7 +27,7 @@ from qiandao.model import (
     TextVersion,
 )
 from qiandao.rules.lifecycle import ItemCommand, ItemState
-from qiandao.rules.roles import SUBMITTER_ROLES
+from qiandao.rules.roles import SUBMITTER_ROLES, Role
 from qiandao.rules.text import clean_text
 from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import item_step
@@ -36,6 +36,7 @@ __all__ = [
     "SECRET_STUB",
     "CheckedDraft",
     "DraftInput",
+    "channel_for",
     "check_draft",
     "draft",
     "draft_input",
@@ -59,13 +60,36 @@ class DraftInput:
     title: str
     body: str
     category: FocusCategory
-    channel: Channel = Channel.MEMBER
+    channel: Channel | None = None  # derived; a payload may name it only as it is derived
     sector: str = ""
     urgent: bool = False
     secret: bool = False
     coauthor_ids: tuple[str, ...] = ()
     publish: bool = True
     commission_id: str | None = None
+
+
+_CHANNEL_OF_ROLE = {
+    Role.MEMBER: Channel.MEMBER,
+    Role.INFO_OFFICER: Channel.INFO_OFFICER,
+    Role.CONTACT_POINT: Channel.CONTACT_POINT,
+    Role.ORGANISATION: Channel.COLLECTIVE,
+}
+
+
+def channel_for(role: Role, *, commissioned: bool = False) -> Channel:
+    """The channel an item comes in by (第二、七条): 约稿 for an answer to a commission, else the
+    submitter's own (委员, 信息员, 联系点, 集体报送). Only submitter roles have one."""
+    if commissioned:
+        return Channel.COMMISSION
+    try:
+        return _CHANNEL_OF_ROLE[role]
+    except KeyError:
+        raise PermissionDenied(
+            "只有委员、特邀信息员、联系点和集体报送单位可以报送信息",
+            article="第二条",
+            role=role.value,
+        ) from None
 
 
 def draft_input(data: DraftInput | Mapping[str, Any]) -> DraftInput:
@@ -95,17 +119,16 @@ class CheckedDraft:
 def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> CheckedDraft:
     """Check what needs no stored facts; ``coauthor_ids`` are the accounts the service loads.
 
-    Only submitters draft; title, body and sector are clean and within the limits; co-authors
-    are distinct account ids other than the author, within the limit (第四、五条).
+    Only submitters draft; a channel named in the payload must be the derived one (第七条);
+    title, body and sector are clean and within the limits; co-authors are distinct account ids
+    other than the author, within the limit (第四、五条).
     """
-    if actor.role not in SUBMITTER_ROLES:
-        raise PermissionDenied(
-            "只有委员、特邀信息员、联系点和集体报送单位可以报送信息",
-            article="第二条",
-            role=actor.role.value,
-        )
+    channel_for(actor.role)  # refuses a role that may not submit
     if isinstance(data, CheckedDraft):
         return data
+    derived = channel_for(actor.role, commissioned=data.commission_id is not None)
+    if data.channel is not None and data.channel is not derived:
+        raise ChannelMismatch(field="channel", named=data.channel.value, derived=derived.value)
     title, body, sector = _texts(ctx, data)
     limit = ctx.rules.intake.max_coauthors
     for coauthor in data.coauthor_ids:
@@ -170,7 +193,7 @@ def _new_item(
             TextVersion(1, title, SECRET_STUB if withheld else body, actor.account_id, ctx.now),
         ),
         category=data.category,
-        channel=data.channel,
+        channel=channel_for(actor.role, commissioned=commission is not None),
         created_at=ctx.now,
         sector=sector,
         coauthor_ids=tuple(a.id for a in coauthors),
