@@ -83,7 +83,8 @@ def items(draw: st.DrawFn) -> Item:
     Jurisdiction, state, lead author and co-authors, urgency, 涉密, an author's opt-out, the
     commission, creation, submission and issue instants (with ties and a microsecond apart),
     and up to two assignments to the pool's units in any state with one of three due days,
-    provisional or not, rated or still awaiting a rating. Ids are short (``r0`` … ``rfff``): draw lists with ``unique_by=lambda i: i.id``.
+    provisional or not, rated or still awaiting a rating. Ids are short (``r0`` … ``rfff``):
+    draw lists with ``unique_by=lambda i: i.id``.
     """
     item_id = draw(_item_ids())
     lead = draw(st.sampled_from(_PEOPLE))
