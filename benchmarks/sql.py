@@ -308,6 +308,7 @@ class Corpus:
                         "rating": rating,
                         "rated_at": rated_at,
                         "rating_closes": closes,
+                        "rating_provisional": False,
                         "decline_reason": "不属于本单位职责范围" if declined else None,
                         "reassigned_to": None,
                         "rehandles": 0,
@@ -334,6 +335,7 @@ class Corpus:
                         "level": level,
                         "leader": "某领导" if rank else None,
                         "rank": rank,
+                        "shared_with_units": False,
                     }
                 )
 

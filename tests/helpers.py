@@ -14,7 +14,7 @@ from qiandao.errors import QiandaoError
 from qiandao.events import Event
 from qiandao.model import Account, Assignment, Item, Unit
 from qiandao.ports.notify import Notice
-from qiandao.ports.store import OutboxMessage
+from qiandao.ports.store import OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
@@ -57,9 +57,9 @@ def _people(j: str, tag: str) -> dict[str, Actor]:
 
 @attrs.define
 class World:
-    """A service over a memory store with a manual clock, city and 定海 people, and units."""
+    """A service over a store (memory unless told), a manual clock, people and units."""
 
-    store: MemoryStore
+    store: Store
     clock: ManualClock
     qd: Qiandao
     notifier: Notifier
@@ -123,10 +123,12 @@ def make_world(
     *,
     city_rules: RuleSet | None = None,
     county_rules: RuleSet | None = None,
+    store: Store | None = None,
 ) -> World:
-    """A fresh world; the clock starts on Monday 2026-03-02 09:00 unless told otherwise."""
+    """A fresh world (on a memory store unless given an empty ``store``); the clock starts on
+    Monday 2026-03-02 09:00 unless told otherwise."""
     clock = ManualClock(start or at(2026, 3, 2))
-    store = MemoryStore()
+    store = store or MemoryStore()
     notifier = Notifier()
     rules = {
         ZS: city_rules or RuleSet.zhoushan(),

@@ -37,6 +37,7 @@ def test_close_an_issued_item(w: World) -> None:
 def test_close_a_replied_item(w: World) -> None:
     item, (a,) = w.accepted()
     w.qd.reply(w.unit("u-a"), item.id, a.id, "答复。")
+    w.qd.rate(w.member, item.id, a.id, "满意")  # closing waits for the rating (第十二条)
     assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
 
 

@@ -574,8 +574,9 @@ def test_rating_refusals(w: World) -> None:
     refused(w, item_id, "input.invalid", lambda: qd.rate(w.member, item_id, a_id, "未评价"))
     refused(w, item_id, "input.invalid", lambda: qd.rate(w.member, item_id, a_id, "great"))
     refused(w, item_id, "not_found", lambda: qd.rate(w.member, item_id, "nope", "满意"))
+    qd.rate(w.member, item_id, a_id, "满意")  # closing waits for a first rating (or the window)
     qd.close(w.editor, item_id)
-    refused(w, item_id, "rating.window_closed", lambda: qd.rate(w.member, item_id, a_id, "满意"))
+    refused(w, item_id, "rating.window_closed", lambda: qd.rate(w.member, item_id, a_id, "不满意"))
 
 
 def test_rating_an_unreplied_assignment_is_refused(w: World) -> None:

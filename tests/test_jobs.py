@@ -10,10 +10,10 @@ from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao.errors import ConcurrencyConflict
 from qiandao.events import EventKind
 from qiandao.model import Item
+from qiandao.ports.store import UnitOfWork
 from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, end_of_day
 from qiandao.rules.rating import Rating
 from qiandao.rules.ruleset import RuleSet
-from qiandao_adapters.memory import MemoryUnitOfWork
 from tests.helpers import DH, World, at, fails, make_world
 
 S = DeadlineStatus
@@ -196,7 +196,7 @@ def test_a_conflict_on_one_item_does_not_stop_the_others(
     other, _ = w.assigned("u-a")
     real = w.store.unit_of_work
 
-    def conflicting() -> MemoryUnitOfWork:
+    def conflicting() -> UnitOfWork:
         uow = real()
         save = uow.items.save
 

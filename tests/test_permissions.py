@@ -116,6 +116,8 @@ class Setup:
             return item  # u-b still open
         item = qd.accept(self.unit("u-b"), item.id, b.id)
         item = qd.reply(self.unit("u-b"), item.id, b.id, "答复")
+        # rated: closing waits for an open rating window (第十二条), not for permissions
+        item = qd.rate(self.author, item.id, b.id, Rating.SATISFIED)
         if state is ItemState.REPLIED:
             return item
         assert state is ItemState.CLOSED

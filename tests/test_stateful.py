@@ -240,10 +240,29 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert error.code, error
             for i, was in before.items():
                 assert self.load(i) == was, f"{name} refused with {error.code} but changed {i}"
+            if name == "close":
+                self.check_close_refusal(before[item_id], actor, error.code)
             return
+        if name == "close":  # 第十二条: never while a reply's rating window is open and unrated
+            assert not self.rating_window_open(before[item_id]), "closed during a rating window"
         command = TABLE_COMMANDS.get(name)
         if command is not None:
             assert ITEM_TRANSITIONS[(before[item_id].state, command, actor.role)] == after.state
+
+    def rating_window_open(self, item: Item) -> bool:
+        """The model of 第十二条: some reply awaits its first rating and today is in its window."""
+        today = local_day(self.clock.now())
+        return any(
+            (last := a.rating_pending_until) is not None and today <= last for a in item.assignments
+        )
+
+    def check_close_refusal(self, item: Item, actor: Actor, code: str) -> None:
+        """A close the table allows is refused exactly when a rating window is open."""
+        allowed = (item.state, ItemCommand.CLOSE, actor.role) in ITEM_TRANSITIONS
+        if allowed and actor.jurisdiction == item.jurisdiction:
+            assert (code == "rating.window_open") == self.rating_window_open(item), code
+        else:
+            assert code != "rating.window_open", code
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -500,9 +519,14 @@ class WorkflowMachine(RuleBasedStateMachine):
         elif state is ItemState.HANDLING and current.open_assignments:
             self._progress_assignment(current, current.open_assignments[0])
         elif state is ItemState.REPLIED:
-            replied = [a for a in current.assignments if a.replies]
-            target = replied[0]
-            if target.rating is Rating.NOT_RATED and target.rated_at is None:
+            today = local_day(self.clock.now())
+            waiting = [
+                a
+                for a in current.assignments
+                if (last := a.rating_pending_until) is not None and today <= last
+            ]
+            if waiting:  # the author rates first: closing waits for the window (第十二条)
+                target = waiting[0]
                 self.attempt(item, "rate", lambda: qd.rate(author, item, target.id, rating), author)
             else:
                 self.attempt(item, "close", lambda: qd.close(ACTORS["e1"], item), ACTORS["e1"])
@@ -830,6 +854,19 @@ def an_unrated_reply_is_closed_when_its_rating_window_ends(run: FixedRun) -> Non
     assert run.progress(item, steps=1).state is ItemState.CLOSED
 
 
+def closing_waits_for_the_rating(run: FixedRun) -> None:
+    """第十二条: the office cannot close while the author may still rate; once rated it can."""
+    item = run.assigned(publish=True)
+    m = run.machine
+    assert run.progress(item, steps=2).state is ItemState.REPLIED  # accepted, replied
+    run(m.simple, item=item, who="e1", name="close")
+    assert run.item(item).state is ItemState.REPLIED  # refused: the window is open
+    fails("rating.window_open", lambda: m.qd.close(ACTORS["e1"], item))
+    rated = run.progress(item, steps=1)  # the author rates
+    assert rated.assignments[0].rating is Rating.SATISFIED
+    assert run.progress(item, steps=1).state is ItemState.CLOSED
+
+
 def sent_back_twice_then_issued(run: FixedRun) -> None:
     """The deputy sends the item back to 初审, the signer back to the deputy: each step is
     taken again, and the chain still reads 初审, deputy, signature in order."""
@@ -865,6 +902,7 @@ FIXED_RUNS: tuple[Callable[[FixedRun], None], ...] = (
     a_declined_assignment_waits_on_the_office,
     publication_follows_consent_and_secrecy,
     an_unrated_reply_is_closed_when_its_rating_window_ends,
+    closing_waits_for_the_rating,
 )
 
 

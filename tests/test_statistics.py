@@ -185,7 +185,7 @@ class _NoScanUnitOfWork(DelegatingUnitOfWork):
 class _NoScanStore:
     """A memory store whose item queries must all be bounded (a paged query or an aggregate)."""
 
-    def __init__(self, inner: MemoryStore) -> None:
+    def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.calls: list[str] = []
 

@@ -52,7 +52,10 @@ class FeedbackCommands(_Core):
     # --- closing and feedback -------------------------------------------------------------
 
     def close(self, actor: Actor, item_id: str) -> Item:
-        """办结: the editor closes an issued or replied item; ratings can no longer change."""
+        """办结: the editor closes an issued or replied item; ratings can no longer change.
+
+        Refused with ``rating.window_open`` while a reply's rating window is open and unrated.
+        """
         return self._on_item(actor, item_id, feedback.close)
 
     def record_adoption(
@@ -62,10 +65,23 @@ class FeedbackCommands(_Core):
         level: AdoptionLevel | str,
         on: date,
         note: str = "",
+        *,
+        shared_with_units: bool = False,
     ) -> Item:
-        """采用情况: a higher body adopted the item; one record per level (it earns points)."""
+        """采用情况: a higher body adopted the item; one record per level (it earns points).
+
+        Authors read every feedback record; the handling units only those shared with them.
+        """
         chosen = AdoptionLevel.parse(level)
-        return self._on_item(actor, item_id, feedback.record_adoption, chosen, on, note)
+        return self._on_item(
+            actor,
+            item_id,
+            feedback.record_adoption,
+            chosen,
+            on,
+            note,
+            shared_with_units=shared_with_units,
+        )
 
     def record_instruction(
         self,
@@ -75,14 +91,34 @@ class FeedbackCommands(_Core):
         rank: LeaderRank | str,
         on: date,
         text: str,
+        *,
+        shared_with_units: bool = False,
     ) -> Item:
-        """领导批示: who (name and rank), when, and what the leader wrote."""
+        """领导批示: who (name and rank), when, and what the leader wrote (shareable with units)."""
         chosen = LeaderRank.parse(rank)
-        return self._on_item(actor, item_id, feedback.record_instruction, leader, chosen, on, text)
+        return self._on_item(
+            actor,
+            item_id,
+            feedback.record_instruction,
+            leader,
+            chosen,
+            on,
+            text,
+            shared_with_units=shared_with_units,
+        )
 
-    def record_implementation(self, actor: Actor, item_id: str, on: date, text: str) -> Item:
-        """落实情况: how the item's suggestions were carried out."""
-        return self._on_item(actor, item_id, feedback.record_implementation, on, text)
+    def record_implementation(
+        self, actor: Actor, item_id: str, on: date, text: str, *, shared_with_units: bool = False
+    ) -> Item:
+        """落实情况: how the item's suggestions were carried out; units read it if shared."""
+        return self._on_item(
+            actor,
+            item_id,
+            feedback.record_implementation,
+            on,
+            text,
+            shared_with_units=shared_with_units,
+        )
 
     # --- publication and secrecy ----------------------------------------------------------
 

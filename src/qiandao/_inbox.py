@@ -9,7 +9,7 @@ import attrs
 from qiandao._core import Actor, _Core
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
-from qiandao.model import Assignment, Item, ReviewRecord, TextVersion
+from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
 from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
@@ -57,6 +57,8 @@ class ItemView:
     texts: tuple[TextVersion, ...] = ()
     reviews: tuple[ReviewRecord, ...] = ()
     assignments: tuple[AssignmentView, ...] = ()
+    # 第十一条: authors and the office read all; a unit reads what is shared with units
+    feedback: tuple[Feedback, ...] = ()
 
 
 def _page(limit: int, offset: int = 0) -> None:
@@ -84,6 +86,9 @@ class QueryCommands(_Core):
             for a in shown
         )
         full = level is Access.FULL
+        feedback = item.feedback if full else ()
+        if level is Access.ISSUED_TEXT:
+            feedback = tuple(f for f in item.feedback if f.shared_with_units)
         return ItemView(
             id=item.id,
             access=level,
@@ -99,6 +104,7 @@ class QueryCommands(_Core):
             texts=item.texts if full else (),
             reviews=item.reviews if full else (),
             assignments=views,
+            feedback=feedback,
         )
 
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:

@@ -19,7 +19,7 @@ from qiandao._core import Tx, _Core
 from qiandao.errors import ConcurrencyConflict
 from qiandao.ports.store import AssignmentQuery
 from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, OPEN_ASSIGNMENT_STATES
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.workflow import jobs
 from qiandao.workflow.jobs import REMINDER_STATUSES
 
@@ -124,12 +124,14 @@ class JobCommands(_Core):
 
         Provisional deadlines of open assignments keep their count of working days from the same
         start under the new calendar; when a date moves, a DEADLINE_RECOMPUTED event tells the
-        unit (DESIGN §2.4). The service keeps the old calendar until every item is done, so a
-        failed run can simply be run again. Returns how many assignments changed.
+        unit (DESIGN §2.4). Provisional rating windows still awaiting a first rating keep their
+        count from the day of the reply; a RATING_WINDOW_RECOMPUTED event tells the authors.
+        The service keeps the old calendar until every item is done, so a failed run can simply
+        be run again. Returns how many assignments changed.
         """
         with self.store.unit_of_work() as uow:
-            pairs = uow.items.assignments(AssignmentQuery(states=OPEN_ASSIGNMENT_STATES))
-        item_ids = list(dict.fromkeys(item.id for item, a in pairs if a.provisional))
+            pairs = uow.items.assignments(AssignmentQuery(provisional_only=True))
+        item_ids = list(dict.fromkeys(item.id for item, _ in pairs))
         changed = 0
         for item_id in item_ids:
             work = functools.partial(_recompute, item_id=item_id, calendar=calendar)

@@ -31,6 +31,7 @@ __all__ = [
     "PasswordPolicyViolation",
     "PermissionDenied",
     "QiandaoError",
+    "RatingWindowOpen",
     "ReasonRequired",
     "RuleSetError",
     "ScheduleFileError",
@@ -223,6 +224,14 @@ class WindowClosed(QiandaoError):
     code = "rating.window_closed"
     article = "第十二条"
     default_message = "评价期限已过或信息已办结"
+
+
+class RatingWindowOpen(QiandaoError):
+    """Closing would end a rating window the author has not used yet (第十二条)."""
+
+    code = "rating.window_open"
+    article = "第十二条"
+    default_message = "答复的评价期限尚未届满且未评价，暂不能办结"
 
 
 class SecrecyRefused(QiandaoError):

@@ -58,6 +58,7 @@ class EventKind(LabelledEnum):
     REPORTED_UP = "reported_up", "报送市政协"
     REMINDER_SENT = "reminder_sent", "发送催办提醒"
     DEADLINE_RECOMPUTED = "deadline_recomputed", "重算办理期限"
+    RATING_WINDOW_RECOMPUTED = "rating_window_recomputed", "重算评价期限"
 
 
 @attrs.frozen

@@ -171,6 +171,9 @@ class Assignment:
     rating: Rating = Rating.NOT_RATED
     rated_at: datetime | None = None
     rating_closes: date | None = None
+    rating_provisional: bool = (
+        False  # the rating window ends in a year without an official schedule
+    )
     decline_reason: str | None = None
     reassigned_to: str | None = None
     rehandles: int = 0
@@ -199,6 +202,13 @@ class Assignment:
         return None
 
     @property
+    def provisional_pending(self) -> bool:
+        """A provisional date still to be kept: an open reply deadline or an unrated window."""
+        if self.provisional and self.open:
+            return True
+        return self.rating_provisional and self.rating_pending_until is not None
+
+    @property
     def approved_extensions(self) -> int:
         """How many extensions the office granted."""
         return sum(1 for e in self.extensions if e.decision is ExtensionDecision.APPROVED)
@@ -216,6 +226,7 @@ class Feedback:
     level: AdoptionLevel | None = None
     leader: str | None = None
     rank: LeaderRank | None = None
+    shared_with_units: bool = False  # the handling units may read it too
 
 
 @attrs.frozen
@@ -289,7 +300,8 @@ class Item:
     def access_facts(self) -> AccessFacts:
         """What the visibility rule needs of this item."""
         return AccessFacts(
-            author_ids=self.authors,
+            # those credited through a merge read the target as its authors do (第十一条)
+            author_ids=self.authors | self.merged_authors,
             jurisdiction=self.jurisdiction,
             # a unit that was reassigned away or cancelled no longer needs to know
             assigned_unit_ids=frozenset(

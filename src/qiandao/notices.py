@@ -7,7 +7,7 @@ for everyone holding a role in a jurisdiction; the host's notifier resolves the 
 from __future__ import annotations
 
 from qiandao.events import Event, EventKind
-from qiandao.model import Item
+from qiandao.model import Feedback, FeedbackKind, Item
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.roles import Role
@@ -51,7 +51,7 @@ _SILENT = frozenset(
 """Events that notify nobody (checked first: most of a command's cost is elsewhere)."""
 
 _TO_AUTHORS = frozenset(
-    {_K.RETURNED, _K.REJECTED, _K.MERGED, _K.SIGNED, _K.CLOSED, _K.FEEDBACK_RECORDED}
+    {_K.RETURNED, _K.REJECTED, _K.MERGED, _K.SIGNED, _K.CLOSED, _K.RATING_WINDOW_RECOMPUTED}
 )
 _TO_EDITORS = frozenset({_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED})
 _TO_UNIT = frozenset(
@@ -65,6 +65,17 @@ _TO_UNIT = frozenset(
         _K.DEADLINE_RECOMPUTED,
     }
 )
+
+
+def _feedback_text(title: str, feedback: Feedback | None) -> str:
+    """What a feedback notice says was recorded (第十一条)."""
+    if feedback is None:  # pragma: no cover - FEEDBACK_RECORDED always carries its record
+        return f"您的信息“{title}”有新的反馈"
+    if feedback.kind is FeedbackKind.ADOPTION and feedback.level is not None:
+        return f"您的信息“{title}”被{feedback.level.label}采用"
+    if feedback.kind is FeedbackKind.INSTRUCTION and feedback.rank is not None:
+        return f"您的信息“{title}”获{feedback.rank.label}批示"
+    return f"您的信息“{title}”有新的{feedback.kind.label}"
 
 
 def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
@@ -88,6 +99,9 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
     elif kind in _TO_AUTHORS:
         recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
+    elif kind is _K.FEEDBACK_RECORDED:  # every author, including those credited by a merge
+        recipients = tuple(sorted(item.authors | item.merged_authors))
+        text = _feedback_text(item.title, event.change.feedback)
     elif kind is _K.ASSIGNED:
         recipients, text = _unit_of(event), f"请签收交办信息：{title}"
     elif kind in _TO_EDITORS:

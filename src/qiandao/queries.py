@@ -58,6 +58,7 @@ def filter_assignments(
         and (query.states is None or a.state in query.states)
         and (query.due_before is None or a.due < query.due_before)
         and (query.reminders_done is None or a.reminders_done == query.reminders_done)
+        and (not query.provisional_only or a.provisional_pending)
         and (
             query.rating_closed_before is None
             or (

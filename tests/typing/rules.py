@@ -60,7 +60,7 @@ from qiandao.rules import (
 # Not (yet) importable from ``qiandao`` or ``qiandao.rules``:
 from qiandao.rules.deadlines import decline_until, local_day, reply_due
 from qiandao.rules.publication import AccessFacts, Viewer
-from qiandao.rules.rating import rating_window_closes
+from qiandao.rules.rating import rating_window, rating_window_closes
 
 
 def tiers_and_lifecycle(chosen: list[Destination]) -> None:
@@ -84,6 +84,7 @@ def deadlines_and_rating(calendar: ChinaWorkdays, assigned_at: datetime) -> None
     assert_type(local_day(assigned_at), date)
     assert_type(classify(calendar, date(2026, 12, 17), assigned_at, rules), DeadlineStatus)
     assert_type(rating_window_closes(calendar, date(2026, 12, 1), RatingRules()), date)
+    assert_type(rating_window(calendar, date(2026, 12, 1), RatingRules()).provisional, bool)
 
 
 def publication_and_visibility(item: Item, actor: Actor) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -16,6 +16,7 @@ from qiandao.errors import QiandaoError
 from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     AccountStatus,
+    Assignment,
     Commission,
     Feedback,
     FeedbackKind,
@@ -25,10 +26,11 @@ from qiandao.model import (
 from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
+from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import IntakeRules, RuleSet
 from qiandao.rules.workdays import ChinaWorkdays
-from qiandao.testing.builders import maximal_item, sample_account, sample_item
+from qiandao.testing.builders import maximal_item, sample_account, sample_assignment, sample_item
 from qiandao.workflow import feedback
 from qiandao.workflow.context import Context
 
@@ -93,7 +95,61 @@ def test_close_refusals() -> None:
     )
 
 
+def _awaiting(closes: date, **changes: Any) -> Assignment:
+    """A replied assignment whose first rating is awaited until ``closes``."""
+    fields: dict[str, Any] = {"rating": Rating.NOT_RATED, "rated_at": None, **changes}
+    return sample_assignment("a-wait", rating_closes=closes, **fields)
+
+
+def test_close_waits_for_an_open_rating_window() -> None:
+    """第十二条: refused while a reply's window is open (its last day included) and unrated."""
+    ctx = context()
+    rated = sample_assignment("a-rated", rating_closes=TODAY + timedelta(days=30))
+    for closes in (TODAY, TODAY + timedelta(days=9)):
+        item = issued(state=ItemState.REPLIED, assignments=(rated, _awaiting(closes)))
+        refused("rating.window_open", functools.partial(feedback.close, ctx, EDITOR, item))
+    # rated, lapsed (the job recorded 未评价), or past its last day: closing is allowed
+    lapsed = _awaiting(TODAY, rated_at=NOW)
+    ended = _awaiting(TODAY - timedelta(days=1))
+    for ready in (rated, lapsed, ended):
+        item = issued(state=ItemState.REPLIED, assignments=(ready,))
+        assert [k for k, _ in feedback.close(ctx, EDITOR, item)] == [EventKind.CLOSED]
+
+
+def test_close_checks_permission_before_the_rating_window() -> None:
+    item = issued(state=ItemState.REPLIED, assignments=(_awaiting(TODAY),))
+    refused("permission.denied", lambda: feedback.close(context(), LEAD, item))
+    refused("permission.jurisdiction", lambda: feedback.close(context(), DH_EDITOR, item))
+
+
 # --- feedback --------------------------------------------------------------------------------
+
+
+def test_feedback_is_shared_with_units_only_when_asked() -> None:
+    ctx, item, rank = context(), issued(), LeaderRank.CITY_LEADER
+    decisions = [
+        feedback.record_adoption(ctx, EDITOR, item, AdoptionLevel.CITY_CPPCC, TODAY),
+        feedback.record_instruction(ctx, EDITOR, item, "张某某", rank, TODAY, "请研究"),
+        feedback.record_implementation(ctx, EDITOR, item, TODAY, "已落实"),
+    ]
+    assert [c.feedback.shared_with_units for ((_, c),) in decisions if c.feedback] == [False] * 3
+    shared = [
+        feedback.record_adoption(
+            ctx, EDITOR, item, AdoptionLevel.CITY_CPPCC, TODAY, shared_with_units=True
+        ),
+        feedback.record_instruction(
+            ctx, EDITOR, item, "张某某", rank, TODAY, "请研究", shared_with_units=True
+        ),
+        feedback.record_implementation(ctx, EDITOR, item, TODAY, "已落实", shared_with_units=True),
+    ]
+    assert [c.feedback.shared_with_units for ((_, c),) in shared if c.feedback] == [True] * 3
+    not_a_bool: Any = "yes"
+    refused(
+        "input.invalid",
+        lambda: feedback.record_implementation(
+            ctx, EDITOR, item, TODAY, "已落实", shared_with_units=not_a_bool
+        ),
+    )
 
 
 def test_record_adoption() -> None:

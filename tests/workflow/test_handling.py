@@ -695,3 +695,17 @@ def test_rehandle_needs_a_reason() -> None:
     refused(
         "reason.required", lambda: handling.order_rehandle(ctx(), EDITOR, dissatisfied(), "a1", "")
     )
+
+
+def test_a_rating_window_into_an_unpublished_year_is_provisional() -> None:
+    """第十二条: the window is a deadline like the reply's, marked provisional where it runs
+    into a year with no official schedule."""
+    late = at(2026, 12, 15)
+    a = assignment(assigned_at=at(2026, 12, 1), due=date(2026, 12, 22))
+    two = item(a, assignment("a2", "u-b"))  # one reply of two: only REPLIED
+    window = changed(only(handling.reply(ctx(late), UNIT_A, two, "a1", "答复"), EventKind.REPLIED))
+    assert window.rating_provisional
+    assert window.rating_closes == CALENDAR.add_working_days(date(2026, 12, 15), 15)
+    two = item(assignment(), assignment("a2", "u-b"))
+    early = changed(only(handling.reply(ctx(), UNIT_A, two, "a1", "答复"), EventKind.REPLIED))
+    assert not early.rating_provisional

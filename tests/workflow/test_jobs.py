@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from qiandao.events import Change, EventKind
-from qiandao.model import Assignment, Item
+from qiandao.model import Assignment, Item, Reply
 from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, end_of_day
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.rating import Rating
@@ -51,6 +51,7 @@ def assignment(assignment_id: str, state: AssignmentState, **changes: Any) -> As
         rating=Rating.NOT_RATED,
         rated_at=None,
         rating_closes=None,
+        rating_provisional=False,
         decline_reason=None,
         reassigned_to=None,
         rehandles=0,
@@ -187,3 +188,30 @@ def test_an_unmoved_date_keeps_its_reminders() -> None:
     calendar = WeekdayCalendar()
     a = assignment("a", A.PENDING, provisional=True, reminders=frozenset({S.DUE_SOON}))
     assert jobs.recomputed(a, calendar, calendar) == attrs.evolve(a, provisional=False)
+
+
+def test_provisional_rating_windows_keep_their_working_days_from_the_reply() -> None:
+    """第十二条: a window still awaiting its first rating is recounted from the day of the reply;
+    a rated or official window is left alone."""
+    old, new = WeekdayCalendar(), _WithHoliday()
+    replied_on = date(2025, 3, 12)
+    reply = (Reply("已答复。", "unit-a", at(replied_on, 15)),)
+    closes = old.add_working_days(replied_on, 15)  # 2 April, through the new holiday
+    waiting = assignment(
+        "a", A.REPLIED, replies=reply, rating_closes=closes, rating_provisional=True
+    )
+    rated = attrs.evolve(
+        waiting, id="b", rating=Rating.SATISFIED, rated_at=at(replied_on + timedelta(days=1))
+    )
+    official = attrs.evolve(waiting, id="c", rating_provisional=False)
+    item = attrs.evolve(handling(waiting, rated, official), state=ItemState.REPLIED)
+    ctx = context(at(date(2025, 3, 20)), calendar=old)
+
+    decision = jobs.recompute_deadlines(ctx, item, new)
+
+    moved = attrs.evolve(waiting, rating_closes=date(2025, 4, 3), rating_provisional=False)
+    assert moved == jobs.recomputed_rating_window(waiting, old, new)
+    note = "评价期限由2025-04-02调整为2025-04-03"
+    assert decision == [(EventKind.RATING_WINDOW_RECOMPUTED, Change(assignment=moved, note=note))]
+    settled = attrs.evolve(item, assignments=(moved, rated, official))
+    assert jobs.recompute_deadlines(ctx, settled, new) == []

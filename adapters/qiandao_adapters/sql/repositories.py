@@ -28,6 +28,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     true,
     update,
@@ -345,13 +346,17 @@ class SqlItems:
             conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
         if query.reminders_done is not None:
             conditions.append(_A.c.reminders_done == query.reminders_done)
+        if query.provisional_only:
+            # no column says "provisional": narrow to open work and windows awaiting a rating
+            # (both indexed), and let the loaded doc decide (Assignment.provisional_pending)
+            conditions.append(or_(_A.c.is_open == true(), _A.c.rating_pending_until.is_not(None)))
         stmt = (
             select(_A.c.item_id, _A.c.id, _I.c.doc)
             .join(_I, _I.c.id == _A.c.item_id)
             .where(and_(true(), *conditions))
             .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
         )
-        if query.limit is not None:
+        if query.limit is not None and not query.provisional_only:
             stmt = stmt.limit(query.limit)
         loaded: dict[str, Item] = {}
         found: list[tuple[Item, Assignment]] = []
@@ -360,9 +365,11 @@ class SqlItems:
             if item is None:
                 item = loaded[row.item_id] = loads(row.doc, Item)
             assignment = item.assignment(row.id)
-            if assignment is not None:
+            if assignment is not None and (
+                not query.provisional_only or assignment.provisional_pending
+            ):
                 found.append((item, assignment))
-        return found
+        return found if query.limit is None else found[: query.limit]
 
     def statistics(self, query: StatisticsQuery) -> Statistics:
         return statistics(self._tx.execute, query)

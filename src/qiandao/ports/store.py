@@ -76,6 +76,8 @@ class AssignmentQuery:
     # replied, still awaiting a first rating, and the window's last day is before this day
     rating_closed_before: date | None = None
     reminders_done: bool | None = None  # whether the very-overdue reminder has gone out
+    # only a provisional date still to keep: an open reply deadline or an unrated rating window
+    provisional_only: bool = False
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.errors import InvalidInput, LimitExceeded, PermissionDenied, WindowClosed
-from qiandao.rules.deadlines import WorkdayCalendar, local_day
+from qiandao.rules.deadlines import Due, WorkdayCalendar, due_after, local_day
 
 __all__ = [
     "GIVEN_RATINGS",
@@ -18,6 +18,7 @@ __all__ = [
     "check_rating",
     "check_rating_open",
     "check_rehandle",
+    "rating_window",
     "rating_window_closes",
 ]
 
@@ -43,9 +44,14 @@ class RatingRules:
     max_rehandles: int = attrs.field(default=1, validator=attrs.validators.ge(0))
 
 
+def rating_window(calendar: WorkdayCalendar, replied_on: date, rules: RatingRules) -> Due:
+    """The rating window as a deadline: its last day, provisional in unpublished years."""
+    return due_after(calendar, replied_on, rules.window_workdays)
+
+
 def rating_window_closes(calendar: WorkdayCalendar, replied_on: date, rules: RatingRules) -> date:
     """Last day a first rating may be given; after it the reply stays 未评价."""
-    return calendar.add_working_days(replied_on, rules.window_workdays)
+    return rating_window(calendar, replied_on, rules).day
 
 
 def check_rating(

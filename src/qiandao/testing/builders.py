@@ -125,6 +125,7 @@ def sample_assignment(
         rating=Rating.BASICALLY_SATISFIED,
         rated_at=_at(42, hours=3),
         rating_closes=date(2025, 5, 6),
+        rating_provisional=True,
         decline_reason="（撤回申退）不属于本单位职责范围",
         reassigned_to="unit-fishery",
         rehandles=1,
@@ -219,6 +220,7 @@ def sample_item(item_id: str = "item-0001", **changes: Any) -> Item:
             text="请市人社局研究。" + NASTY_TEXT,
             leader="张某某",
             rank=LeaderRank.CITY_PRINCIPAL_LEADER,
+            shared_with_units=True,
         ),
         Feedback(
             kind=FeedbackKind.IMPLEMENTATION,
@@ -514,6 +516,8 @@ def query_corpus() -> list[Item]:
                 lead=index == 0,
                 state=assignment_state,
                 due=date(2025, *due),
+                provisional=index == 0,  # provisional_only: open work and windows, some not
+                rating_provisional=item_id != "c04",
                 **_awaiting_rating(index, assignment_state),
             )
             for index, (unit_id, assignment_state, due) in enumerate(assigned)

@@ -38,6 +38,7 @@ from qiandao.model import Item
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
+from qiandao.rules.rating import Rating
 from qiandao.rules.tiers import Destination
 from qiandao.statistics import StatisticsQuery
 from qiandao.testing.builders import T0, sample_assignment, sample_item, statistics_item
@@ -72,14 +73,18 @@ def _item_ids() -> st.SearchStrategy[str]:
 # --- find, count and assignments ----------------------------------------------------------
 
 
+_UNRATED = {"rating": Rating.NOT_RATED, "rated_at": None}
+
+
 @st.composite
 def items(draw: st.DrawFn) -> Item:
     """Items varied in everything :class:`~qiandao.ports.store.ItemQuery` filters and orders by.
 
     Jurisdiction, state, lead author and co-authors, urgency, 涉密, an author's opt-out, the
     commission, creation, submission and issue instants (with ties and a microsecond apart),
-    and up to two assignments to the pool's units in any state with one of three due days.
-    Ids are short (``r0`` … ``rfff``): draw lists with ``unique_by=lambda i: i.id``.
+    and up to two assignments to the pool's units in any state with one of three due days,
+    provisional or not, rated or still awaiting a rating. Ids are short (``r0`` … ``rfff``):
+    draw lists with ``unique_by=lambda i: i.id``.
     """
     item_id = draw(_item_ids())
     lead = draw(st.sampled_from(_PEOPLE))
@@ -92,6 +97,9 @@ def items(draw: st.DrawFn) -> Item:
             lead=index == 0,
             state=draw(st.sampled_from(AssignmentState)),
             due=draw(st.sampled_from(_DUES)),
+            provisional=draw(st.booleans()),
+            rating_provisional=draw(st.booleans()),
+            **(_UNRATED if draw(st.booleans()) else {}),
         )
         for index in range(draw(st.integers(0, 2)))
     )
@@ -130,8 +138,8 @@ def item_queries() -> st.SearchStrategy[ItemQuery]:
 
 
 def assignment_queries() -> st.SearchStrategy[AssignmentQuery]:
-    """Assignment queries over the pool of :func:`items`: jurisdiction, unit, states, due day
-    and limit."""
+    """Assignment queries over the pool of :func:`items`: jurisdiction, unit, states, due day,
+    limit and ``provisional_only``."""
     return st.builds(
         AssignmentQuery,
         jurisdiction=st.none() | st.sampled_from(_JURISDICTIONS),
@@ -139,6 +147,7 @@ def assignment_queries() -> st.SearchStrategy[AssignmentQuery]:
         states=st.none() | st.frozensets(st.sampled_from(AssignmentState), max_size=3),
         due_before=st.none() | st.sampled_from(_DUES),
         limit=st.none() | st.integers(0, 4),
+        provisional_only=st.booleans(),
     )
 
 
@@ -200,6 +209,8 @@ def _assignment_filters() -> tuple[AssignmentQuery, ...]:
             queries.append(AssignmentQuery(jurisdiction, rating_closed_before=closed_before))
         for done in (True, False):
             queries.append(AssignmentQuery(jurisdiction, reminders_done=done))
+        for limit in (None, 1):
+            queries.append(AssignmentQuery(jurisdiction, limit=limit, provisional_only=True))
     return tuple(queries)
 
 

@@ -19,6 +19,7 @@ from qiandao.errors import (
     JurisdictionDenied,
     NotFound,
     PermissionDenied,
+    RatingWindowOpen,
     SecrecyRefused,
 )
 from qiandao.events import Change, EventKind, ItemPatch
@@ -64,8 +65,23 @@ _NOT_SUBMITTED = frozenset({ItemState.DRAFT, ItemState.WITHDRAWN})
 
 
 def close(ctx: Context, actor: Actor, item: Item) -> Decision:
-    """办结: the editor closes an issued or replied item; ratings can no longer change."""
+    """办结: the editor closes an issued or replied item; ratings can no longer change.
+
+    Closing would take away the author's right to rate (第十二条), so it is refused while any
+    reply's rating window is open and unrated: the author rates, or the window ends (the periodic
+    job then records 未评价).
+    """
     state = item_step(actor, item, ItemCommand.CLOSE)
+    waiting = [
+        last
+        for a in item.assignments
+        if (last := a.rating_pending_until) is not None and ctx.today <= last
+    ]
+    if waiting:
+        until = max(waiting).isoformat()
+        raise RatingWindowOpen(
+            f"答复的评价期限至{until}届满，作者评价或期限届满后方可办结", item=item.id, until=until
+        )
     return [(EventKind.CLOSED, Change(state=state, fields=ItemPatch(closed_at=ctx.now)))]
 
 
@@ -82,6 +98,13 @@ def _text(ctx: Context, value: object, field: str, *, required: bool) -> str:
     return clean_text(value, field, max_chars=ctx.rules.intake.max_body_chars, required=required)
 
 
+def _shared(value: object) -> bool:
+    """Whether the office shares a feedback record with the handling units (a real bool)."""
+    if type(value) is not bool:
+        raise InvalidInput("是否告知承办单位须为布尔值", field="shared_with_units")
+    return value
+
+
 def _recorded(feedback: Feedback) -> Decision:
     """One dated, attributed feedback record appended to an adopted item."""
     change = Change(feedback=feedback, note=feedback.kind.label)
@@ -89,16 +112,34 @@ def _recorded(feedback: Feedback) -> Decision:
 
 
 def record_adoption(
-    ctx: Context, actor: Actor, item: Item, level: AdoptionLevel, on: date, note: str = ""
+    ctx: Context,
+    actor: Actor,
+    item: Item,
+    level: AdoptionLevel,
+    on: date,
+    note: str = "",
+    *,
+    shared_with_units: bool = False,
 ) -> Decision:
-    """采用情况: a higher body adopted the item; one record per level (it earns points)."""
+    """采用情况: a higher body adopted the item; one record per level (it earns points).
+
+    ``shared_with_units`` lets the handling units read the record too (authors always do).
+    """
     item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     if any(f.kind is FeedbackKind.ADOPTION and f.level is level for f in item.feedback):
         raise InvalidInput(f"已登记过{level.label}采用情况", field="level")
     text = _text(ctx, note, "说明", required=False)
     return _recorded(
-        Feedback(FeedbackKind.ADOPTION, day, actor.account_id, ctx.now, text=text, level=level)
+        Feedback(
+            FeedbackKind.ADOPTION,
+            day,
+            actor.account_id,
+            ctx.now,
+            text=text,
+            level=level,
+            shared_with_units=_shared(shared_with_units),
+        )
     )
 
 
@@ -110,8 +151,10 @@ def record_instruction(
     rank: LeaderRank,
     on: date,
     text: str,
+    *,
+    shared_with_units: bool = False,
 ) -> Decision:
-    """领导批示: who (name and rank), when, and what the leader wrote."""
+    """领导批示: who (name and rank), when, and what the leader wrote; units read it if shared."""
     item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     name = clean_text(leader, "批示领导", max_chars=100)
@@ -125,17 +168,33 @@ def record_instruction(
             text=body,
             leader=name,
             rank=rank,
+            shared_with_units=_shared(shared_with_units),
         )
     )
 
 
-def record_implementation(ctx: Context, actor: Actor, item: Item, on: date, text: str) -> Decision:
-    """落实情况: how the item's suggestions were carried out."""
+def record_implementation(
+    ctx: Context,
+    actor: Actor,
+    item: Item,
+    on: date,
+    text: str,
+    *,
+    shared_with_units: bool = False,
+) -> Decision:
+    """落实情况: how the item's suggestions were carried out; units read it if shared."""
     item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     body = _text(ctx, text, "落实情况", required=True)
     return _recorded(
-        Feedback(FeedbackKind.IMPLEMENTATION, day, actor.account_id, ctx.now, text=body)
+        Feedback(
+            FeedbackKind.IMPLEMENTATION,
+            day,
+            actor.account_id,
+            ctx.now,
+            text=body,
+            shared_with_units=_shared(shared_with_units),
+        )
     )
 
 

@@ -38,7 +38,7 @@ from qiandao.rules.rating import (
     check_rating,
     check_rating_open,
     check_rehandle,
-    rating_window_closes,
+    rating_window,
 )
 from qiandao.rules.roles import Role
 from qiandao.rules.text import clean_text, require_reason
@@ -365,11 +365,13 @@ def reply(ctx: Context, actor: Actor, item: Item, assignment_id: str, text: str)
     """
     assignment, state = assignment_step(actor, item, assignment_id, _AC.REPLY)
     body = clean_text(text, "答复", max_chars=ctx.rules.intake.max_body_chars)
+    closes, provisional = _stored_due(rating_window(ctx.calendar, ctx.today, ctx.rules.rating))
     replied = attrs.evolve(
         assignment,
         state=state,
         replies=(*assignment.replies, Reply(body, actor.account_id, ctx.now)),
-        rating_closes=rating_window_closes(ctx.calendar, ctx.today, ctx.rules.rating),
+        rating_closes=closes,
+        rating_provisional=provisional,
         reply_workdays=ctx.calendar.working_days_between(
             local_day(assignment.assigned_at), ctx.today
         ),
@@ -427,6 +429,7 @@ def order_rehandle(
         rating=Rating.NOT_RATED,
         rated_at=None,
         rating_closes=None,
+        rating_provisional=False,
         rehandles=assignment.rehandles + 1,
         reminders=frozenset(),
     )

@@ -23,7 +23,13 @@ from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.rules.rating import Rating
 from qiandao.workflow.context import Context, Decision
 
-__all__ = ["REMINDER_STATUSES", "due_events", "recompute_deadlines", "recomputed"]
+__all__ = [
+    "REMINDER_STATUSES",
+    "due_events",
+    "recompute_deadlines",
+    "recomputed",
+    "recomputed_rating_window",
+]
 
 REMINDER_STATUSES = frozenset(
     {
@@ -72,18 +78,38 @@ def recomputed(a: Assignment, old: WorkdayCalendar, new: WorkdayCalendar) -> Ass
     return moved
 
 
-def recompute_deadlines(ctx: Context, item: Item, calendar: WorkdayCalendar) -> Decision:
-    """Provisional deadlines of open assignments recounted from ``ctx.calendar`` to ``calendar``.
+def recomputed_rating_window(
+    a: Assignment, old: WorkdayCalendar, new: WorkdayCalendar
+) -> Assignment:
+    """The assignment with its rating window recounted under ``new``: same working days from
+    the day of the last reply (第十二条)."""
+    if a.rating_closes is None or not a.replies:  # pragma: no cover - only replied ones count
+        return a
+    start = local_day(a.replies[-1].at)
+    closes = due_after(new, start, old.working_days_between(start, a.rating_closes))
+    return attrs.evolve(a, rating_closes=closes.day, rating_provisional=closes.provisional)
 
-    ``ctx.calendar`` is the calendar the dates were counted with; each moved date is one
-    DEADLINE_RECOMPUTED event, which tells the unit.
+
+def recompute_deadlines(ctx: Context, item: Item, calendar: WorkdayCalendar) -> Decision:
+    """Provisional dates recounted from ``ctx.calendar`` to ``calendar``.
+
+    ``ctx.calendar`` is the calendar the dates were counted with. A moved reply deadline of an
+    open assignment is a DEADLINE_RECOMPUTED event (it tells the unit); a moved rating window
+    still awaiting its first rating is a RATING_WINDOW_RECOMPUTED event (it tells the authors).
+    As for reply deadlines, a date confirmed unchanged (no longer provisional) is recorded too.
     """
     decision: Decision = []
     for a in item.assignments:
-        if not (a.open and a.provisional):
-            continue
-        moved = recomputed(a, ctx.calendar, calendar)
-        if moved != a:
-            note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
-            decision.append((EventKind.DEADLINE_RECOMPUTED, Change(assignment=moved, note=note)))
+        if a.open and a.provisional:
+            moved = recomputed(a, ctx.calendar, calendar)
+            if moved != a:
+                note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
+                change = Change(assignment=moved, note=note)
+                decision.append((EventKind.DEADLINE_RECOMPUTED, change))
+        elif a.rating_provisional and a.rating_pending_until is not None:
+            moved = recomputed_rating_window(a, ctx.calendar, calendar)
+            if moved != a:
+                note = f"评价期限由{a.rating_closes}调整为{moved.rating_closes}"
+                change = Change(assignment=moved, note=note)
+                decision.append((EventKind.RATING_WINDOW_RECOMPUTED, change))
     return decision

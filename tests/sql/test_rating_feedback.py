@@ -1,0 +1,187 @@
+"""Rating rights (第十二条) and feedback to the author (第十一条), on every store.
+
+Closing waits for the author's rating or the end of the window; rating windows are deadlines,
+provisional in a year with no official schedule and recounted by ``adopt_calendar``; authors
+(merged authors too) and the office read every feedback record, a unit only those shared with it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from qiandao import EventKind, Item, ItemState, Rating
+from qiandao._jobs import SYSTEM_ACTOR_ID
+from qiandao.model import Assignment, FeedbackKind
+from qiandao.ports.store import AssignmentQuery, Store
+from qiandao.rules.points import AdoptionLevel, LeaderRank
+from qiandao.rules.workdays import ChinaWorkdays
+from tests.helpers import World, at, make_world, refused
+from tests.test_recompute import SCHEDULE_2027
+
+
+@pytest.fixture
+def w(any_store: Store) -> World:
+    return make_world(store=any_store)
+
+
+def _replied(w: World, *units: str) -> tuple[Item, list[Assignment]]:
+    """An item whose every unit (default: unit A) has replied, on 10 March."""
+    item, assignments = w.accepted(*units)
+    w.clock.set(at(2026, 3, 10))
+    for a in assignments:
+        item = w.qd.reply(w.unit(a.unit_id), item.id, a.id, "答复。")
+    return item, list(item.assignments)
+
+
+# --- closing waits for the rating (第十二条) ---------------------------------------------------
+
+
+def test_closing_waits_for_the_authors_rating(w: World) -> None:
+    item, (a,) = _replied(w)
+    assert item.state is ItemState.REPLIED
+    error = refused(w, item.id, "rating.window_open", lambda: w.qd.close(w.editor, item.id))
+    assert error.article == "第十二条"
+    w.qd.rate(w.member, item.id, a.id, Rating.SATISFIED)
+    assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
+
+
+def test_closing_after_the_window_ends_unrated(w: World) -> None:
+    item, (a,) = _replied(w)
+    assert a.rating_closes is not None
+    last = a.rating_closes
+    w.clock.set(at(last.year, last.month, last.day, 23, 59))  # the window's last day
+    refused(w, item.id, "rating.window_open", lambda: w.qd.close(w.editor, item.id))
+    w.clock.set(at(last.year, last.month, last.day) + timedelta(days=1))
+    assert w.qd.run_due_jobs().ratings_closed == 1  # 未评价 recorded
+    (lapsed,) = w.load(item.id).assignments
+    assert (lapsed.rating, lapsed.rating_pending_until) == (Rating.NOT_RATED, None)
+    assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
+
+
+def test_every_open_window_holds_the_close(w: World) -> None:
+    item, (a, b) = _replied(w, "u-a", "u-b")
+    w.qd.rate(w.member, item.id, a.id, Rating.BASICALLY_SATISFIED)
+    refused(w, item.id, "rating.window_open", lambda: w.qd.close(w.editor, item.id))
+    refused(w, item.id, "permission.denied", lambda: w.qd.close(w.member, item.id))
+    w.qd.rate(w.member, item.id, b.id, Rating.DISSATISFIED)
+    assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
+
+
+# --- provisional rating windows ---------------------------------------------------------------
+
+
+def test_a_provisional_rating_window_is_kept_and_recounted(w: World, tmp_path: Path) -> None:
+    """A reply on 15 December 2026 opens a window into 2027 (no official schedule yet)."""
+    w.clock.set(at(2026, 12, 15))
+    waiting, (a,) = w.accepted()
+    waiting = w.qd.reply(w.unit("u-a"), waiting.id, a.id, "答复。")
+    rated, (b,) = w.accepted()
+    w.qd.reply(w.unit("u-a"), rated.id, b.id, "答复。")
+    w.qd.rate(w.member, rated.id, b.id, Rating.SATISFIED)
+    (window,) = w.load(waiting.id).assignments
+    assert window == waiting.assignments[0]  # round-trips through the store
+    assert window.rating_provisional and window.rating_closes is not None
+    with w.store.unit_of_work() as uow:
+        found = uow.items.assignments(AssignmentQuery(provisional_only=True))
+    assert [(i.id, x.id) for i, x in found] == [(waiting.id, a.id)]
+
+    path = tmp_path / "2027.toml"
+    path.write_text(SCHEDULE_2027, encoding="utf-8")
+    official = ChinaWorkdays.official().load_schedule(path)
+    w.notifier.sent.clear()
+    assert w.qd.adopt_calendar(official) == 1
+
+    (moved,) = w.load(waiting.id).assignments
+    assert moved.rating_closes == official.add_working_days(date(2026, 12, 15), 15)
+    assert moved.rating_closes != window.rating_closes
+    assert not moved.rating_provisional
+    last = w.events(waiting.id)[-1]
+    assert (last.kind, last.actor_id) == (EventKind.RATING_WINDOW_RECOMPUTED, SYSTEM_ACTOR_ID)
+    assert [(n.kind, n.recipients) for n in w.notifier.sent] == [
+        ("rating_window_recomputed", ("m1", "m2"))
+    ]
+    assert w.qd.adopt_calendar(official) == 0
+    with w.store.unit_of_work() as uow:
+        assert uow.items.assignments(AssignmentQuery(provisional_only=True)) == []
+
+
+# --- feedback to the author (第十一条) ----------------------------------------------------------
+
+
+def _merged_and_assigned(w: World) -> Item:
+    """m1's item (with m2) into which m3's item was merged, issued and assigned to unit A."""
+    data = {"title": "渔民养老", "body": "正文", "category": "hot_issue"}
+    target = w.qd.submit_new(w.member, {**data, "coauthor_ids": ["m2"]})
+    source = w.qd.submit_new(w.stranger, data)
+    w.qd.merge(w.editor, source.id, target.id)
+    w.qd.pass_preliminary(w.editor, target.id, destinations=["forward_to_departments"])
+    w.qd.approve(w.deputy, target.id)
+    w.qd.sign(w.head, target.id)
+    item = w.qd.assign(w.editor, target.id, [("u-a", True)])
+    assert item.merged_authors == frozenset({"m3"})
+    return item
+
+
+def test_authors_read_feedback_units_only_what_is_shared(w: World) -> None:
+    item = _merged_and_assigned(w)
+    on = date(2026, 3, 2)
+    qd = w.qd
+    qd.record_adoption(w.editor, item.id, AdoptionLevel.PROVINCIAL_CPPCC, on)
+    notices = [w.notifier.sent[-1]]
+    qd.record_instruction(
+        w.editor, item.id, "张某某", LeaderRank.CITY_PRINCIPAL_LEADER, on, "请研究。",
+        shared_with_units=True,
+    )  # fmt: skip
+    notices.append(w.notifier.sent[-1])
+    item = qd.record_implementation(w.editor, item.id, on, "已落实。")
+    notices.append(w.notifier.sent[-1])
+    everything = item.feedback
+    assert [f.shared_with_units for f in everything] == [False, True, False]
+
+    for reader in (w.member, w.coauthor, w.stranger, w.editor, w.deputy):  # m3: merged author
+        assert qd.item_detail(reader, item.id).feedback == everything, reader
+    (shared,) = qd.item_detail(w.unit("u-a"), item.id).feedback
+    assert (shared.kind, shared.leader, shared.rank, shared.on, shared.text) == (
+        FeedbackKind.INSTRUCTION,
+        "张某某",
+        LeaderRank.CITY_PRINCIPAL_LEADER,
+        on,
+        "请研究。",
+    )
+    for reader in (w.unit("u-b"), w.county["member"], w.county["editor"]):  # published only
+        assert qd.item_detail(reader, item.id).feedback == (), reader
+
+    # each notice goes to every author, merged ones too, and says what was recorded
+    assert {n.recipients for n in notices} == {("m1", "m2", "m3")}
+    assert [n.kind for n in notices] == ["feedback_recorded"] * 3
+    assert AdoptionLevel.PROVINCIAL_CPPCC.label in notices[0].text
+    assert LeaderRank.CITY_PRINCIPAL_LEADER.label in notices[1].text
+    assert FeedbackKind.IMPLEMENTATION.label in notices[2].text
+
+
+def test_a_feedback_refusal_changes_nothing(w: World) -> None:
+    item = _merged_and_assigned(w)
+    not_a_bool: object = "yes"
+    refused(
+        w,
+        item.id,
+        "input.invalid",
+        lambda: w.qd.record_implementation(
+            w.editor,
+            item.id,
+            date(2026, 3, 2),
+            "已落实。",
+            shared_with_units=not_a_bool,  # type: ignore[arg-type]
+        ),
+    )
+    refused(
+        w,
+        item.id,
+        "permission.denied",
+        lambda: w.qd.record_adoption(
+            w.member, item.id, "city_cppcc", date(2026, 3, 2), shared_with_units=True
+        ),
+    )
