@@ -153,7 +153,7 @@ def make_world(
                     actor.account_id,
                     1,
                     actor.account_id,
-                    actor.role,
+                    (actor.grant,),
                     actor.jurisdiction,
                     clock.now(),
                 )
