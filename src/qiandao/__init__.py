@@ -115,6 +115,9 @@ from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONVERTER",
+    "SHANGHAI",
+    "SYSTEM_ACTOR_ID",
     "Access",
     "AccessFacts",
     "Account",
@@ -133,7 +136,6 @@ __all__ = [
     "AssignmentView",
     "AuthenticationFailed",
     "Bulletin",
-    "CONVERTER",
     "CalendarError",
     "Change",
     "Channel",
@@ -212,8 +214,6 @@ __all__ = [
     "RoleGrant",
     "RuleSet",
     "RuleSetError",
-    "SHANGHAI",
-    "SYSTEM_ACTOR_ID",
     "ScheduleFileError",
     "ScheduleNotice",
     "SecrecyRefused",

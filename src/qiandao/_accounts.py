@@ -158,17 +158,13 @@ def _depart(tx: Tx, actor: Actor, account_id: str, platform: str) -> Account:
     return tx.change_account(stored, change)
 
 
-def _grant_role(
-    tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str
-) -> Account:
+def _grant_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
     stored = tx.uow.accounts.get(account_id)
     unit = None if grant.unit_id is None else tx.uow.units.get(grant.unit_id)
     return tx.change_account(stored, accounts.grant_role(actor, stored, grant, unit, platform))
 
 
-def _revoke_role(
-    tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str
-) -> Account:
+def _revoke_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
     stored = tx.uow.accounts.get(account_id)
     return tx.change_account(stored, accounts.revoke_role(actor, stored, grant, platform))
 

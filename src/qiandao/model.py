@@ -379,13 +379,10 @@ class Account:
     external_ids: frozenset[ExternalIdentity] = frozenset()
     deleted_at: datetime | None = None
 
-
     def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
         """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""
         wanted = {roles} if isinstance(roles, Role) else set(roles)
-        return any(
-            g.role in wanted and jurisdiction in (None, g.jurisdiction) for g in self.grants
-        )
+        return any(g.role in wanted and jurisdiction in (None, g.jurisdiction) for g in self.grants)
 
 
 class AccountEventKind(LabelledEnum):

@@ -481,7 +481,9 @@ def test_binding_an_external_identity() -> None:
 def test_external_sign_in_starts_a_session_of_the_bound_account() -> None:
     bound = account(external_ids=frozenset({ZZD}))
     change, result = accounts.sign_in_external(ctx(), bound, "zzd", "tok")
-    assert change == AccountChange(bound, session=Session(hash_token("tok"), bound.id, NOW, NOW, grant=bound.grants[0]))
+    assert change == AccountChange(
+        bound, session=Session(hash_token("tok"), bound.id, NOW, NOW, grant=bound.grants[0])
+    )
     assert result == SignIn("tok", Actor(bound.id, Role.MEMBER, ZS), False, bound.grants)
     unbound = lambda: accounts.sign_in_external(ctx(), None, "zzd", "tok")  # noqa: E731
     assert code_of(unbound) == "account.auth_failed"

@@ -532,7 +532,9 @@ class SqlAccounts:
 
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
         t, g = s.accounts, s.account_grants
-        held = select(g.c.account_id).where(g.c.jurisdiction == jurisdiction, g.c.role == role.value)
+        held = select(g.c.account_id).where(
+            g.c.jurisdiction == jurisdiction, g.c.role == role.value
+        )
         stmt = select(t.c.doc).where(t.c.id.in_(held)).order_by(t.c.id)
         return [loads(doc, Account) for doc in self._tx.execute(stmt).scalars()]
 
