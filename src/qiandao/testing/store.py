@@ -70,7 +70,6 @@ from qiandao.model import (
     RoleGrant,
     Session,
 )
-from qiandao.rules.roles import Role
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -83,6 +82,7 @@ from qiandao.ports.store import (
 from qiandao.queries import filter_assignments, filter_items
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
+from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
 from qiandao.testing._support import JOIN_SECONDS, run_threads
