@@ -41,6 +41,7 @@ from qiandao.rules.ruleset import PasswordProfile, RuleSet
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.memory import MemoryStore
+from tests.helpers import FakeZzd
 
 SHANGHAI = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
@@ -54,17 +55,6 @@ FAST = Argon2Hasher.fast()
 
 class _Svc(AccountCommands):
     pass
-
-
-class FakeZzd:
-    """A fake 浙政钉 provider: ticket ``ok:<subject>`` verifies, anything else fails."""
-
-    name = "zzd"
-
-    def verify(self, ticket: str) -> ExternalIdentity:
-        if not ticket.startswith("ok:"):
-            raise AuthenticationFailed("扫码凭证无效")
-        return ExternalIdentity("zzd", ticket[3:])
 
 
 @pytest.fixture

@@ -12,20 +12,17 @@ from qiandao import (
     AccountEvent,
     AccountEventKind,
     Actor,
-    ExternalIdentity,
     Qiandao,
-    QiandaoError,
     Role,
     RoleGrant,
     SignIn,
     Unit,
 )
-from qiandao.errors import AuthenticationFailed
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.memory import MemoryStore
-from tests.helpers import ZS, World, make_world, refused
+from tests.helpers import ZS, FakeZzd, World, fails, make_world, refused
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 ADMIN_PHONE = "13700137000"
@@ -34,17 +31,6 @@ PASSWORD = "Haidao#2026wind"
 FAST = Argon2Hasher.fast()
 MEMBER = RoleGrant(Role.MEMBER, ZS)
 EDITOR = RoleGrant(Role.EDITOR, ZS)
-
-
-class FakeZzd:
-    """A fake 浙政钉 provider: ticket ``ok:<subject>`` verifies, anything else fails."""
-
-    name = "zzd"
-
-    def verify(self, ticket: str) -> ExternalIdentity:
-        if not ticket.startswith("ok:"):
-            raise AuthenticationFailed("扫码凭证无效")
-        return ExternalIdentity("zzd", ticket[3:])
 
 
 class Office:
@@ -81,17 +67,10 @@ def office() -> Office:
     return Office()
 
 
-def _fails(code: str, call: Callable[[], object]) -> QiandaoError:
-    with pytest.raises(QiandaoError) as caught:
-        call()
-    assert caught.value.code == code, caught.value
-    return caught.value
-
-
 def _unchanged(office: Office, account_id: str, code: str, call: Callable[[], object]) -> None:
     """``call`` fails with ``code`` and changes neither the account nor its event log."""
     before = office.snapshot(account_id)
-    _fails(code, call)
+    fails(code, call)
     assert office.snapshot(account_id) == before
 
 
@@ -114,8 +93,8 @@ def test_several_grants_need_a_selection_and_every_actor_is_the_same_person(
     assert account.grants == (MEMBER, EDITOR)
     signed = office.sign_in()
     assert (signed.actor, signed.grants) == (None, (MEMBER, EDITOR))
-    _fails("account.grant_required", lambda: office.qd.authenticate(signed.token))
-    _fails(
+    fails("account.grant_required", lambda: office.qd.authenticate(signed.token))
+    fails(
         "account.grant_not_held",
         lambda: office.qd.select_grant(signed.token, RoleGrant(Role.CHAIR, ZS)),
     )
@@ -144,14 +123,14 @@ def test_a_password_change_only_session_cannot_select(office: Office) -> None:
     office.qd.grant_role(office.admin, account.id, Role.EDITOR, ZS)
     first = office.qd.sign_in(PHONE, initial)
     assert first.must_change_password and first.actor is None
-    _fails("account.password_change_required", lambda: office.qd.select_grant(first.token, EDITOR))
+    fails("account.password_change_required", lambda: office.qd.select_grant(first.token, EDITOR))
     changed = office.qd.change_password(first.token, initial, PASSWORD)
     assert (changed.actor, changed.grants) == (None, (MEMBER, EDITOR))
 
 
 def test_a_second_registration_of_the_same_person_is_refused(office: Office) -> None:
     office.person()
-    _fails(
+    fails(
         "account.duplicate",
         lambda: office.qd.register(office.admin, real_name="张三", phone=PHONE, role="editor"),
     )
@@ -168,7 +147,7 @@ def test_revoking_a_grant_ends_only_the_sessions_that_selected_it(office: Office
     office.qd.select_grant(submitting.token, MEMBER)
     account = office.qd.revoke_role(office.admin, person, EDITOR)
     assert account.grants == (MEMBER,)
-    _fails("account.session_expired", lambda: office.qd.authenticate(editing.token))
+    fails("account.session_expired", lambda: office.qd.authenticate(editing.token))
     assert office.qd.authenticate(submitting.token) == Actor(person, Role.MEMBER, ZS)
     assert office.qd.authenticate(undecided.token) == Actor(person, Role.MEMBER, ZS)
     assert office.sign_in().actor == Actor(person, Role.MEMBER, ZS)
@@ -268,11 +247,11 @@ def test_every_account_change_is_an_event_the_admins_can_read(office: Office) ->
     assert all(isinstance(e, AccountEvent) and e.account_id == person for e in history)
     auditor = Actor("audit", Role.AUDIT_ADMIN, ZS)
     assert office.qd.account_history(auditor, person) == history
-    _fails(
+    fails(
         "permission.denied",
         lambda: office.qd.account_history(Actor(person, Role.MEMBER, ZS), person),
     )
-    _fails(
+    fails(
         "permission.jurisdiction",
         lambda: office.qd.account_history(Actor("a", Role.AUDIT_ADMIN, "dinghai"), person),
     )

@@ -189,19 +189,22 @@ class _Items:
         return statistics_of(self._t.values(), query)
 
 
+def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V) -> None:
+    """Append ``value`` to the log of ``key`` if ``sequence`` is its next, else a conflict."""
+    existing = table.get(key) or ()
+    if sequence != len(existing) + 1:
+        raise ConcurrencyConflict(f"事件序号冲突：{key}#{sequence}", id=key)
+    table.expect(key, len(existing) or None)
+    table.put(key, (*existing, value))
+
+
 class _Events:
     def __init__(self, table: _Table[tuple[Event, ...]]) -> None:
         self._t = table
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
-            existing = self._t.get(event.item_id) or ()
-            if event.sequence != len(existing) + 1:
-                raise ConcurrencyConflict(
-                    f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
-                )
-            self._t.expect(event.item_id, len(existing) or None)
-            self._t.put(event.item_id, (*existing, event))
+            _append_next(self._t, event.item_id, event.sequence, event)
 
     def for_item(self, item_id: str) -> list[Event]:
         return list(self._t.get(item_id) or ())
@@ -294,13 +297,7 @@ class _Accounts:
 
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         for event in events:
-            existing = self._events.get(event.account_id) or ()
-            if event.sequence != len(existing) + 1:
-                raise ConcurrencyConflict(
-                    f"账号事件序号冲突：{event.account_id}#{event.sequence}", id=event.account_id
-                )
-            self._events.expect(event.account_id, len(existing) or None)
-            self._events.put(event.account_id, (*existing, event))
+            _append_next(self._events, event.account_id, event.sequence, event)
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         found = [a for a in self._t.values() if jurisdiction in (None, a.jurisdiction)]

@@ -214,6 +214,32 @@ def _compare_and_set(
     raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
 
 
+def _append_in_sequence(
+    tx: Transaction,
+    table: Table,
+    key: str,
+    keyed: Sequence[tuple[str, int]],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Append log rows whose ``(key, sequence)`` must each be the next of their key, or
+    ConcurrencyConflict (nothing appended)."""
+    if not rows:
+        return
+    check_bounds(table, rows)
+    with tx.atomic() as conn:
+        following: dict[str, int] = {}
+        for owner, sequence in keyed:
+            if owner not in following:
+                last = conn.execute(
+                    select(func.max(table.c.sequence)).where(table.c[key] == owner)
+                ).scalar()
+                following[owner] = (last or 0) + 1
+            if sequence != following[owner]:
+                raise ConcurrencyConflict(f"事件序号冲突：{owner}#{sequence}", id=owner)
+            following[owner] += 1
+        conn.execute(insert(table), list(rows))
+
+
 # --- items ---------------------------------------------------------------------------------
 
 
@@ -390,25 +416,8 @@ class SqlEvents:
         self._tx = tx
 
     def append(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        rows = [event_row(e) for e in events]
-        check_bounds(s.events, rows)
-        t = s.events
-        with self._tx.atomic() as conn:
-            following: dict[str, int] = {}
-            for e in events:
-                if e.item_id not in following:
-                    last = conn.execute(
-                        select(func.max(t.c.sequence)).where(t.c.item_id == e.item_id)
-                    ).scalar()
-                    following[e.item_id] = (last or 0) + 1
-                if e.sequence != following[e.item_id]:
-                    raise ConcurrencyConflict(
-                        f"事件序号冲突：{e.item_id}#{e.sequence}", id=e.item_id
-                    )
-                following[e.item_id] += 1
-            conn.execute(insert(t), rows)
+        keyed = [(e.item_id, e.sequence) for e in events]
+        _append_in_sequence(self._tx, s.events, "item_id", keyed, [event_row(e) for e in events])
 
     def for_item(self, item_id: str) -> list[Event]:
         t = s.events
@@ -544,26 +553,9 @@ class SqlAccounts:
         return [loads(doc, AccountEvent) for doc in self._tx.execute(stmt).scalars()]
 
     def append_events(self, events: Sequence[AccountEvent]) -> None:
-        if not events:
-            return
+        keyed = [(e.account_id, e.sequence) for e in events]
         rows = [account_event_row(e) for e in events]
-        check_bounds(s.account_events, rows)
-        e = s.account_events
-        with self._tx.atomic() as conn:
-            following: dict[str, int] = {}
-            for event in events:
-                if event.account_id not in following:
-                    last = conn.execute(
-                        select(func.max(e.c.sequence)).where(e.c.account_id == event.account_id)
-                    ).scalar()
-                    following[event.account_id] = (last or 0) + 1
-                if event.sequence != following[event.account_id]:
-                    raise ConcurrencyConflict(
-                        f"账号事件序号冲突：{event.account_id}#{event.sequence}",
-                        id=event.account_id,
-                    )
-                following[event.account_id] += 1
-            conn.execute(insert(e), rows)
+        _append_in_sequence(self._tx, s.account_events, "account_id", keyed, rows)
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         return _list(self._tx, s.accounts, Account, jurisdiction)
