@@ -10,9 +10,9 @@ import attrs
 import pytest
 
 from qiandao._core import Actor
-from qiandao.errors import QiandaoError
+from qiandao.errors import AuthenticationFailed, QiandaoError
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Item, Unit
+from qiandao.model import Account, Assignment, ExternalIdentity, Item, Unit
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI
@@ -42,6 +42,17 @@ class Notifier:
         if self.failing:
             raise ConnectionError("gateway down")
         self.sent.append(notice)
+
+
+class FakeZzd:
+    """A fake 浙政钉 provider: ticket ``ok:<subject>`` verifies, anything else fails."""
+
+    name = "zzd"
+
+    def verify(self, ticket: str) -> ExternalIdentity:
+        if not ticket.startswith("ok:"):
+            raise AuthenticationFailed("扫码凭证无效")
+        return ExternalIdentity("zzd", ticket[3:])
 
 
 def _people(j: str, tag: str) -> dict[str, Actor]:
@@ -155,7 +166,7 @@ def make_world(
                     actor.account_id,
                     1,
                     actor.account_id,
-                    actor.role,
+                    (actor.grant,),
                     actor.jurisdiction,
                     clock.now(),
                 )

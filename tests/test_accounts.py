@@ -35,12 +35,13 @@ from qiandao.errors import (
     QiandaoError,
     SessionExpired,
 )
-from qiandao.model import Account, AccountStatus, ExternalIdentity, Unit
+from qiandao.model import Account, AccountStatus, ExternalIdentity, RoleGrant, Unit
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile, RuleSet
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.memory import MemoryStore
+from tests.helpers import FakeZzd
 
 SHANGHAI = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
@@ -54,17 +55,6 @@ FAST = Argon2Hasher.fast()
 
 class _Svc(AccountCommands):
     pass
-
-
-class FakeZzd:
-    """A fake 浙政钉 provider: ticket ``ok:<subject>`` verifies, anything else fails."""
-
-    name = "zzd"
-
-    def verify(self, ticket: str) -> ExternalIdentity:
-        if not ticket.startswith("ok:"):
-            raise AuthenticationFailed("扫码凭证无效")
-        return ExternalIdentity("zzd", ticket[3:])
 
 
 @pytest.fixture
@@ -203,7 +193,9 @@ def test_password_expiry() -> None:
 
 
 def test_watermark_text() -> None:
-    account = Account("a1", 1, "张三", Role.MEMBER, "zhoushan", START, phone=PHONE)
+    account = Account(
+        "a1", 1, "张三", (RoleGrant(Role.MEMBER, "zhoushan"),), "zhoushan", START, phone=PHONE
+    )
     assert watermark_text(account, START) == "张三 8000 2026-11-26 10:00"
     assert watermark_text(account, datetime(2026, 11, 26, 2, tzinfo=UTC)).endswith("10:00")
 
@@ -216,7 +208,7 @@ def test_register_normalises_phone(svc: _Svc, store: MemoryStore, phone: str) ->
     account, initial = svc.register(ADMIN, real_name=" 张三 ", phone=phone, role="member")
     assert account.phone == PHONE
     assert account.real_name == "张三"
-    assert account.role is Role.MEMBER
+    assert account.grants == (RoleGrant(Role.MEMBER, "zhoushan"),)
     assert account.jurisdiction == "zhoushan"
     assert account.must_change_password
     stored = _stored(store, account.id)
@@ -258,7 +250,8 @@ def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> N
     account, _ = svc.register(
         ADMIN, real_name="交通局", phone=PHONE, role=Role.HANDLING_UNIT, unit_id="u-1"
     )
-    assert (account.unit_id, account.jurisdiction) == ("u-1", "dinghai")
+    assert account.grants == (RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1"),)
+    assert account.jurisdiction == "dinghai"
 
 
 def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
@@ -277,7 +270,7 @@ def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
 
 def test_bootstrap_admin_only_on_an_empty_store(svc: _Svc) -> None:
     admin, initial = svc.bootstrap_admin(real_name="系统管理员", phone="13700137000")
-    assert admin.role is Role.SYSTEM_ADMIN
+    assert admin.grants == (RoleGrant(Role.SYSTEM_ADMIN, "zhoushan"),)
     first = svc.sign_in("13700137000", initial)
     assert first.must_change_password
     with pytest.raises(PermissionDenied):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from qiandao.events import EventKind
-from qiandao.model import Account, FeedbackKind
+from qiandao.model import Account, FeedbackKind, RoleGrant
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import Role
@@ -264,7 +264,9 @@ def test_only_adopted_items_are_reported_and_not_to_their_own_level(w: World) ->
 
 def add_account(w: World, account_id: str, role: Role = Role.MEMBER, j: str = ZS) -> None:
     with w.store.unit_of_work() as uow:
-        uow.accounts.add(Account(account_id, 1, account_id, role, j, w.clock.now()))
+        uow.accounts.add(
+            Account(account_id, 1, account_id, (RoleGrant(role, j),), j, w.clock.now())
+        )
         uow.commit()
 
 

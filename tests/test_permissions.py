@@ -63,7 +63,7 @@ class Setup:
                         id=actor.account_id,
                         version=1,
                         real_name=actor.account_id,
-                        role=actor.role,
+                        grants=(actor.grant,),
                         jurisdiction=COUNTY,
                         created_at=START,
                     )

@@ -200,10 +200,9 @@ class WorkflowMachine(RuleBasedStateMachine):
                         id=actor.account_id,
                         version=1,
                         real_name=f"用户{actor.account_id}",
-                        role=actor.role,
+                        grants=(actor.grant,),
                         jurisdiction=actor.jurisdiction,
                         created_at=self.clock.now(),
-                        unit_id=actor.unit_id,
                     )
                 )
             uow.commit()

@@ -16,9 +16,19 @@ import attrs
 
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.model import (
+    Account,
+    AccountEvent,
+    Assignment,
+    Commission,
+    Item,
+    RoleGrant,
+    Session,
+    Unit,
+)
 from qiandao.ports.store import AssignmentQuery, IdempotencyRecord, ItemQuery, OutboxMessage
 from qiandao.queries import filter_assignments, filter_items
+from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -134,6 +144,7 @@ class _Data:
     events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
     outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
     accounts: dict[str, Account] = attrs.Factory(dict)
+    account_events: dict[str, tuple[AccountEvent, ...]] = attrs.Factory(dict)
     sessions: dict[str, Session] = attrs.Factory(dict)
     units: dict[str, Unit] = attrs.Factory(dict)
     commissions: dict[str, Commission] = attrs.Factory(dict)
@@ -178,19 +189,22 @@ class _Items:
         return statistics_of(self._t.values(), query)
 
 
+def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V) -> None:
+    """Append ``value`` to the log of ``key`` if ``sequence`` is its next, else a conflict."""
+    existing = table.get(key) or ()
+    if sequence != len(existing) + 1:
+        raise ConcurrencyConflict(f"事件序号冲突：{key}#{sequence}", id=key)
+    table.expect(key, len(existing) or None)
+    table.put(key, (*existing, value))
+
+
 class _Events:
     def __init__(self, table: _Table[tuple[Event, ...]]) -> None:
         self._t = table
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
-            existing = self._t.get(event.item_id) or ()
-            if event.sequence != len(existing) + 1:
-                raise ConcurrencyConflict(
-                    f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
-                )
-            self._t.expect(event.item_id, len(existing) or None)
-            self._t.put(event.item_id, (*existing, event))
+            _append_next(self._t, event.item_id, event.sequence, event)
 
     def for_item(self, item_id: str) -> list[Event]:
         return list(self._t.get(item_id) or ())
@@ -222,8 +236,9 @@ class _Outbox:
 
 
 class _Accounts:
-    def __init__(self, table: _Table[Account]) -> None:
+    def __init__(self, table: _Table[Account], events: _Table[tuple[AccountEvent, ...]]) -> None:
         self._t = table
+        self._events = events
 
     @property
     def table(self) -> _Table[Account]:
@@ -273,6 +288,17 @@ class _Accounts:
         self._check_unique(account)
         self._t.save(account.id, account, expected_version)
 
+    def holders(self, role: Role, jurisdiction: str) -> list[Account]:
+        found = [a for a in self._t.values() if a.holds(role, jurisdiction)]
+        return sorted(found, key=lambda a: a.id)
+
+    def events(self, account_id: str) -> list[AccountEvent]:
+        return list(self._events.get(account_id) or ())
+
+    def append_events(self, events: Sequence[AccountEvent]) -> None:
+        for event in events:
+            _append_next(self._events, event.account_id, event.sequence, event)
+
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         found = [a for a in self._t.values() if jurisdiction in (None, a.jurisdiction)]
         return sorted(found, key=lambda a: a.id)
@@ -288,8 +314,12 @@ class _Sessions:
     def put(self, session: Session) -> None:
         self._t.put(session.token_hash, session)
 
-    def revoke_all(self, account_id: str) -> int:
-        live = [s for s in self._t.values() if s.account_id == account_id and not s.revoked]
+    def revoke_all(self, account_id: str, grant: RoleGrant | None = None) -> int:
+        live = [
+            s
+            for s in self._t.values()
+            if s.account_id == account_id and not s.revoked and grant in (None, s.grant)
+        ]
         for session in live:
             self._t.put(session.token_hash, attrs.evolve(session, revoked=True))
         return len(live)
@@ -361,7 +391,8 @@ class MemoryUnitOfWork:
     def accounts(self) -> _Accounts:
         if self._accounts is None:
             table = _Table(self._data.accounts, "账号", _account_version, self._dirty)
-            self._accounts = _Accounts(table)
+            events = _Table(self._data.account_events, "账号事件", len, self._dirty)
+            self._accounts = _Accounts(table, events)
         return self._accounts
 
     @property

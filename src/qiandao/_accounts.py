@@ -1,4 +1,4 @@
-"""Account commands (第十六至十九条): registration, sign-in, sessions, theft, departure.
+"""Account commands (第十六至十九条): registration, role grants, sign-in, sessions, departure.
 
 Each method checks its plain arguments, does the effects a decision cannot (hashing and
 verifying passwords, drawing initial passwords and session tokens, verifying an external scan),
@@ -29,7 +29,7 @@ from qiandao.accounts import (
     normalise_phone,
 )
 from qiandao.errors import AccountError, AuthenticationFailed, HasherMissing, InvalidInput
-from qiandao.model import Account, ExternalIdentity, Session
+from qiandao.model import Account, AccountEvent, ExternalIdentity, RoleGrant, Session
 from qiandao.ports.security import PasswordHasher
 from qiandao.rules.roles import Role
 from qiandao.workflow import accounts
@@ -156,6 +156,31 @@ def _depart(tx: Tx, actor: Actor, account_id: str, platform: str) -> Account:
     stored = tx.uow.accounts.get(account_id)
     change = accounts.depart(tx.context(stored.jurisdiction), actor, stored, platform)
     return tx.change_account(stored, change)
+
+
+def _grant_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
+    stored = tx.uow.accounts.get(account_id)
+    unit = None if grant.unit_id is None else tx.uow.units.get(grant.unit_id)
+    return tx.change_account(stored, accounts.grant_role(actor, stored, grant, unit, platform))
+
+
+def _revoke_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
+    stored = tx.uow.accounts.get(account_id)
+    return tx.change_account(stored, accounts.revoke_role(actor, stored, grant, platform))
+
+
+def _account_history(
+    tx: Tx, actor: Actor, account_id: str, platform: str
+) -> tuple[AccountEvent, ...]:
+    accounts.check_history_reader(actor, tx.uow.accounts.get(account_id), platform)
+    return tuple(tx.uow.accounts.events(account_id))
+
+
+def _select_grant(tx: Tx, key: str | None, grant: RoleGrant) -> Actor:
+    ctx, session, account = _session(tx, key)
+    change, actor = accounts.select_grant(ctx, session, account, grant)
+    tx.change_account(account, change)
+    return actor
 
 
 def _full_session(tx: Tx, key: str | None) -> None:
@@ -296,13 +321,24 @@ class AccountCommands(_Core):
         return result
 
     def authenticate(self, token: str) -> Actor:
-        """The actor of a live session; refreshes its idle timer.
+        """The actor of a live session, in the session's role grant; refreshes its idle timer.
 
-        ``SessionExpired`` for an unknown, revoked or idle session; ``PasswordChangeRequired``
-        while the session only allows changing the password.
+        ``SessionExpired`` for an unknown, revoked or idle session (or one whose grant was
+        revoked); ``PasswordChangeRequired`` while the session only allows changing the password;
+        ``GrantRequired`` while a person with several grants has not selected one.
         """
         key = accounts.session_key(token)
         return self._transact(None, functools.partial(_authenticate, key=key))
+
+    def select_grant(self, token: str, grant: RoleGrant) -> Actor:
+        """Act in one of the person's role grants in this session (第九、十六条); may switch.
+
+        ``GrantNotHeld`` for a grant the person does not hold; the session must be full.
+        """
+        key = accounts.session_key(token)
+        if not isinstance(grant, RoleGrant):
+            raise InvalidInput("须指定所选角色", field="grant")
+        return self._transact(None, functools.partial(_select_grant, key=key, grant=grant))
 
     def sign_out(self, token: str) -> None:
         """End one session (nothing happens for an unknown or ended session)."""
@@ -373,6 +409,52 @@ class AccountCommands(_Core):
             _depart, actor=actor, account_id=account_id, platform=self._platform()
         )
         return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+
+    # --- role grants ------------------------------------------------------------------------
+
+    def grant_role(
+        self,
+        actor: Actor,
+        account_id: str,
+        role: Role | str,
+        jurisdiction: str,
+        unit_id: str | None = None,
+    ) -> Account:
+        """Add a role grant to a person's account (第九、十六、十七条); only the system admin.
+
+        Refused: a grant already held (``GrantAlreadyHeld``), a deleted account, an admin grant
+        combined with any other (``AdminSeparation``), outside the admin's scope.
+        """
+        accounts.check_grant_manager(actor)
+        grant = accounts.role_grant(role, jurisdiction, unit_id)
+        work = functools.partial(
+            _grant_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
+        )
+        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+
+    def revoke_role(self, actor: Actor, account_id: str, grant: RoleGrant) -> Account:
+        """Revoke one role grant (第十七条); the sessions that selected it end.
+
+        Refused: a grant not held (``GrantNotHeld``), the last grant (``LastGrant``: departure
+        is :meth:`depart`), a deleted account, outside the admin's scope.
+        """
+        accounts.check_grant_manager(actor)
+        if not isinstance(grant, RoleGrant):
+            raise InvalidInput("须指定要撤销的角色", field="grant")
+        work = functools.partial(
+            _revoke_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
+        )
+        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+
+    def account_history(self, actor: Actor, account_id: str) -> tuple[AccountEvent, ...]:
+        """The account's events in order (registration, grants, locks, departure, …).
+
+        For the system admin and the audit admin whose scope covers the account (第十七条).
+        """
+        work = functools.partial(
+            _account_history, actor=actor, account_id=account_id, platform=self._platform()
+        )
+        return self._read(actor, work)
 
     # --- external identity (浙政钉) --------------------------------------------------------
 

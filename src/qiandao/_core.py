@@ -20,7 +20,7 @@ import attrs
 from qiandao.actor import Actor
 from qiandao.errors import ConcurrencyConflict, InvalidInput
 from qiandao.events import Event, evolve
-from qiandao.model import Account, Item
+from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
@@ -254,9 +254,19 @@ class Tx:
         return self.stage(None, decision)
 
     def add_account(self, account: Account) -> Account:
-        """Stage a new account (its first version)."""
+        """Stage a new account (its first version) and its REGISTERED event."""
         self.uow.accounts.add(account)
+        self.account_event(account, AccountEventKind.REGISTERED, account.grants[0])
         return account
+
+    def account_event(
+        self, account: Account, kind: AccountEventKind, grant: RoleGrant | None = None
+    ) -> None:
+        """Append the next event of ``account``'s log, by the command's actor (else the owner)."""
+        sequence = len(self.uow.accounts.events(account.id)) + 1
+        by = self.actor.account_id if self.actor is not None else account.id
+        event = AccountEvent(account.id, sequence, kind, by, self.now, grant)
+        self.uow.accounts.append_events([event])
 
     def save_account(self, before: Account, after: Account) -> Account:
         """Stage ``after`` as the next version of the stored ``before`` (checked on save).
@@ -272,8 +282,12 @@ class Tx:
     def change_account(self, before: Account, change: AccountChange) -> Account:
         """Stage an account decision: the account, then its sessions (ended, started, seen)."""
         saved = self.save_account(before, change.account)
+        if change.event is not None:
+            self.account_event(saved, change.event, change.grant)
         if change.end_sessions:
             self.uow.sessions.revoke_all(saved.id)
+        elif change.end_grant is not None:
+            self.uow.sessions.revoke_all(saved.id, change.end_grant)
         if change.session is not None:
             self.uow.sessions.put(change.session)
         return saved

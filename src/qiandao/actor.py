@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from qiandao.errors import InvalidInput
+from qiandao.model import RoleGrant
 from qiandao.rules.publication import Viewer
 from qiandao.rules.roles import Role
 
@@ -22,7 +23,10 @@ def _role(value: object) -> Role:
 
 @attrs.frozen
 class Actor:
-    """Who runs a command: an account with its one role, jurisdiction and (for units) unit."""
+    """Who runs a command: a person's account acting in one role grant (role, jurisdiction, unit).
+
+    ``account_id`` is the person's account: every actor of one person shares it.
+    """
 
     account_id: str = attrs.field(validator=_identifier)
     role: Role = attrs.field(converter=_role)
@@ -30,6 +34,11 @@ class Actor:
     unit_id: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(_identifier)
     )
+
+    @property
+    def grant(self) -> RoleGrant:
+        """The role grant this actor acts in (a person with several grants has one actor each)."""
+        return RoleGrant(self.role, self.jurisdiction, self.unit_id)
 
     def viewer(self) -> Viewer:
         """The actor as the visibility rule sees it."""

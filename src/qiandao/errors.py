@@ -12,12 +12,16 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountError",
     "AccountLocked",
+    "AdminSeparation",
     "AuthenticationFailed",
     "CalendarError",
     "ChannelMismatch",
     "ConcurrencyConflict",
     "DeadlinePassed",
     "DuplicateAccount",
+    "GrantAlreadyHeld",
+    "GrantNotHeld",
+    "GrantRequired",
     "HasherMissing",
     "IdempotencyConflict",
     "InvalidDate",
@@ -25,6 +29,7 @@ __all__ = [
     "InvalidTransition",
     "InvalidWorkdayCount",
     "JurisdictionDenied",
+    "LastGrant",
     "LimitExceeded",
     "NotFound",
     "PasswordChangeRequired",
@@ -330,3 +335,43 @@ class SessionExpired(AccountError):
     code = "account.session_expired"
     article = "第十七条"
     default_message = "会话已失效，请重新登录"
+
+
+class GrantRequired(AccountError):
+    """The person holds several role grants and the session has not selected one."""
+
+    code = "account.grant_required"
+    article = "第十六条"
+    default_message = "请先选择本次登录使用的角色"
+
+
+class GrantNotHeld(AccountError):
+    """The account does not hold the role grant named (selection or revocation)."""
+
+    code = "account.grant_not_held"
+    article = "第十七条"
+    default_message = "该账号未持有此角色"
+
+
+class GrantAlreadyHeld(AccountError):
+    """The account already holds the role grant to add."""
+
+    code = "account.grant_held"
+    article = "第十七条"
+    default_message = "该账号已持有此角色"
+
+
+class LastGrant(AccountError):
+    """Revoking the only grant would leave an account that cannot act; departure is ``depart``."""
+
+    code = "account.last_grant"
+    article = "第十七条"
+    default_message = "不能撤销账号的唯一角色；人员离职请删除账号"
+
+
+class AdminSeparation(AccountError):
+    """三员分立: an administrator grant is never combined with any other grant."""
+
+    code = "account.admin_separation"
+    article = "第十九条"
+    default_message = "系统管理员、安全管理员、审计管理员不得兼任其他角色"

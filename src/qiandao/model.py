@@ -6,6 +6,7 @@ derive what can be derived (adoption, publication, the current text).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import attrs
@@ -27,6 +28,8 @@ from qiandao.rules.tiers import Destination
 
 __all__ = [
     "Account",
+    "AccountEvent",
+    "AccountEventKind",
     "AccountStatus",
     "Assignment",
     "Channel",
@@ -42,6 +45,7 @@ __all__ = [
     "ReviewDecision",
     "ReviewRecord",
     "ReviewStage",
+    "RoleGrant",
     "Session",
     "TextVersion",
     "Unit",
@@ -357,20 +361,34 @@ class ExternalIdentity:
 
 
 @attrs.frozen
-class Account:
-    """A real-name account (第十六、十七条); the username is the normalised mobile number.
+class RoleGrant:
+    """One role a person holds, in one jurisdiction (and, for a 承办单位, one unit) (第十六条).
 
+    A person has one account and one or more grants: a 主席 is also a 委员, an 信息工作人员 may
+    be a 特邀信息员. Each signed-in session acts in one grant at a time.
+    """
+
+    role: Role
+    jurisdiction: str
+    unit_id: str | None = None
+
+
+@attrs.frozen
+class Account:
+    """A real-name account of one person (第十六、十七条); the username is the mobile number.
+
+    ``grants`` are the roles the person holds (at least one); ``jurisdiction`` is the person's
+    home jurisdiction, which sets the password policy and which admin manages the account.
     After departure the account is kept for attribution with no phone, credentials or bindings.
     """
 
     id: str
     version: int
     real_name: str
-    role: Role
+    grants: tuple[RoleGrant, ...]
     jurisdiction: str
     created_at: datetime
     phone: str | None = None
-    unit_id: str | None = None
     status: AccountStatus = AccountStatus.ACTIVE
     password_hash: str | None = None
     must_change_password: bool = True
@@ -381,10 +399,43 @@ class Account:
     external_ids: frozenset[ExternalIdentity] = frozenset()
     deleted_at: datetime | None = None
 
+    def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
+        """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""
+        wanted = {roles} if isinstance(roles, Role) else set(roles)
+        return any(g.role in wanted and jurisdiction in (None, g.jurisdiction) for g in self.grants)
+
+
+class AccountEventKind(LabelledEnum):
+    """What happened to an account (the account event log, 第十七条)."""
+
+    REGISTERED = "registered", "注册"
+    GRANT_ADDED = "grant_added", "增加角色"
+    GRANT_REVOKED = "grant_revoked", "撤销角色"
+    LOCKED = "locked", "失窃锁定"
+    UNLOCKED = "unlocked", "解锁或重置密码"
+    PASSWORD_CHANGED = "password_changed", "修改密码"
+    DEPARTED = "departed", "离职删除"
+
+
+@attrs.frozen
+class AccountEvent:
+    """One change of an account, in order: who did it, when, and the grant it concerns."""
+
+    account_id: str
+    sequence: int
+    kind: AccountEventKind
+    actor_id: str
+    at: datetime
+    grant: RoleGrant | None = None
+
 
 @attrs.frozen
 class Session:
-    """A signed-in session; the store keeps only a hash of its token."""
+    """A signed-in session; the store keeps only a hash of its token.
+
+    ``grant`` is the role grant the session acts in (set at sign-in when the person holds one
+    grant, else by :meth:`~qiandao.Qiandao.select_grant`).
+    """
 
     token_hash: str
     account_id: str
@@ -392,3 +443,4 @@ class Session:
     last_seen: datetime
     password_change_only: bool = False
     revoked: bool = False
+    grant: RoleGrant | None = None

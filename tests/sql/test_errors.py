@@ -34,7 +34,6 @@ def _account(account_id: str, phone: str | None) -> dict[str, Any]:
         "version": 1,
         "phone": phone,
         "jurisdiction": "zhoushan",
-        "role": "member",
         "status": "active",
         "doc": "{}",
     }

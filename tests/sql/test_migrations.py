@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Date,
     Engine,
     Integer,
+    Text,
     UniqueConstraint,
     column,
     insert,
@@ -27,19 +30,34 @@ from sqlalchemy import (
     table as light_table,
 )
 
-from qiandao.model import Item
+from qiandao import Actor, Qiandao
+from qiandao.accounts import hash_token
+from qiandao.model import Account, AccountStatus, ExternalIdentity, Item, RoleGrant
+from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.points import Credit, CreditKind, Period
+from qiandao.rules.roles import Role
 from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
-from qiandao.testing.builders import sample_item, statistics_corpus
+from qiandao.testing import ManualClock
+from qiandao.testing.builders import (
+    sample_account,
+    sample_item,
+    sample_session,
+    sample_unit,
+    statistics_corpus,
+)
+from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.migrations import VERSION_TABLE
 from qiandao_adapters.sql.rows import (
+    account_row,
     assignment_row,
     credit_from_row,
+    dumps,
     feedback_rows,
     item_row,
     text_rows,
+    unit_row,
 )
 from qiandao_adapters.sql.schema import Key
 from tests.sql.conftest import Backend, reset_schema
@@ -164,7 +182,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -326,3 +344,144 @@ def test_downgrade_to_0001_restores_its_columns_and_upgrade_again(empty: Engine)
     upgrade(empty)
     _assert_no_drift(empty)
     _assert_credits_are_credits_of(empty, items)
+
+
+# --- 0003: role grants ------------------------------------------------------------------------
+
+_OLD_ACCOUNTS = light_table(
+    "qd_accounts",
+    *(column(name, Key(64)) for name in ("id", "phone", "jurisdiction", "role", "status")),
+    column("version", Integer()),
+    column("doc", Text()),
+)
+_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+_PASSWORD = "Haidao#2026wind"
+
+
+def _old_doc(account: Account, role: Role, unit_id: str | None) -> dict[str, Any]:
+    """The 0002 document of ``account``: one role and a unit, no grants."""
+    doc = json.loads(dumps(account))
+    del doc["grants"]
+    return {**doc, "role": role.value, "unit_id": unit_id}
+
+
+def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
+    """An account of every role (a unit account, a departed one, one bound to 浙政钉) and a
+    live session, written as 0002 kept them; their role, jurisdiction and unit by id."""
+    hashed = Argon2Hasher.fast().hash(_PASSWORD)
+    people: dict[str, tuple[Role, str, str | None]] = {}
+    rows: list[dict[str, Any]] = []
+    for number, role in enumerate(Role):
+        account_id = f"acc-{role.value}"
+        place = "dinghai" if role is Role.HANDLING_UNIT else "zhoushan"
+        unit = "u-'%_" if role is Role.HANDLING_UNIT else None
+        account = sample_account(
+            account_id,
+            phone=f"1380000{number:04d}",
+            jurisdiction=place,
+            password_hash=hashed,
+            password_changed_at=_NOW - timedelta(days=1),
+            failed_attempts=0,
+            locked_until=None,
+            lock_reason="",
+            external_ids=frozenset(),
+        )
+        if role is Role.ORGANISATION:  # departed: no phone, no credentials
+            account = attrs.evolve(
+                account, phone=None, password_hash=None, status=AccountStatus.DELETED
+            )
+        if role is Role.MEMBER:
+            account = attrs.evolve(account, external_ids=frozenset({ExternalIdentity("zzd", "z")}))
+        people[account_id] = (role, place, unit)
+        row = {**account_row(account), "role": role.value}
+        rows.append({**row, "doc": json.dumps(_old_doc(account, role, unit), ensure_ascii=False)})
+    session = json.loads(dumps(sample_session(hash_token("tok-old"), "acc-editor", last_seen=_NOW)))
+    del session["grant"]
+    with engine.begin() as conn:
+        conn.execute(insert(s.units), [unit_row(sample_unit("u-'%_", jurisdiction="dinghai"))])
+        conn.execute(insert(_OLD_ACCOUNTS), rows)
+        conn.execute(
+            insert(s.external_identities),
+            [{"provider": "zzd", "subject": "z", "account_id": "acc-member"}],
+        )
+        conn.execute(
+            insert(s.sessions),
+            [
+                {
+                    "token_hash": hash_token("tok-old"),
+                    "account_id": "acc-editor",
+                    "revoked": False,
+                    "doc": json.dumps(
+                        {**session, "password_change_only": False}, ensure_ascii=False
+                    ),
+                }
+            ],
+        )
+    return people
+
+
+def _service(engine: Engine) -> Qiandao:
+    return Qiandao(SqlStore(engine), clock=ManualClock(_NOW), hasher=Argon2Hasher.fast())
+
+
+def test_upgrade_from_0002_gives_every_account_one_grant_and_downgrade_restores_roles(
+    empty: Engine,
+) -> None:
+    _at_revision(empty, "0002")
+    people = _people_at_0002(empty)
+    upgrade(empty)
+    _assert_no_drift(empty)
+    qd = _service(empty)
+    with SqlStore(empty).unit_of_work() as uow:
+        for account_id, (role, place, unit) in people.items():
+            account = uow.accounts.get(account_id)
+            assert account.grants == (RoleGrant(role, place, unit),)
+            assert account.jurisdiction == place
+            assert uow.accounts.holders(role, place) == [account]
+            assert uow.accounts.events(account_id) == []
+        assert uow.accounts.get("acc-organisation").status is AccountStatus.DELETED
+        assert uow.accounts.by_external("zzd", "z") == uow.accounts.get("acc-member")
+    assert qd.authenticate("tok-old") == Actor("acc-editor", Role.EDITOR, "zhoushan")
+    for account_id, (role, place, unit) in people.items():
+        if role is Role.ORGANISATION:
+            continue
+        with SqlStore(empty).unit_of_work() as uow:
+            phone = uow.accounts.get(account_id).phone
+        assert phone is not None
+        signed = qd.sign_in(phone, _PASSWORD)
+        assert signed.actor == Actor(account_id, role, place, unit)
+
+    _at_revision(empty, "0002", down=True)
+    with empty.connect() as conn:
+        old = {r.id: r for r in conn.execute(select(_OLD_ACCOUNTS))}
+        bound = conn.execute(select(s.external_identities.c.account_id)).scalars().all()
+    assert bound == ["acc-member"]
+    for account_id, (role, place, unit) in people.items():
+        doc = json.loads(old[account_id].doc)
+        assert (old[account_id].role, old[account_id].jurisdiction) == (role.value, place)
+        assert (doc["role"], doc["unit_id"], doc["jurisdiction"]) == (role.value, unit, place)
+        assert "grants" not in doc
+    upgrade(empty)
+    _assert_no_drift(empty)
+
+
+def test_downgrade_below_0003_is_refused_while_someone_holds_several_grants(
+    empty: Engine,
+) -> None:
+    upgrade(empty)
+    store = SqlStore(empty)
+    chair = sample_account(
+        "acc-chair",
+        grants=(RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.CHAIR, "zhoushan")),
+    )
+    with store.unit_of_work() as uow:
+        uow.accounts.add(chair)
+        uow.commit()
+    with pytest.raises(RuntimeError, match="acc-chair"):
+        _at_revision(empty, "0002", down=True)
+    with empty.connect() as conn:
+        version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
+    assert version == "0003"
+    _assert_no_drift(empty)
+    with store.unit_of_work() as uow:
+        assert uow.accounts.get("acc-chair") == chair

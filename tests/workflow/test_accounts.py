@@ -11,7 +11,15 @@ import pytest
 
 from qiandao import SHANGHAI, Actor, QiandaoError
 from qiandao.accounts import hash_token
-from qiandao.model import Account, AccountStatus, ExternalIdentity, Session, Unit
+from qiandao.model import (
+    Account,
+    AccountEventKind,
+    AccountStatus,
+    ExternalIdentity,
+    RoleGrant,
+    Session,
+    Unit,
+)
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile, RuleSet
 from qiandao.rules.workdays import ChinaWorkdays
@@ -45,7 +53,6 @@ def account(**changes: Any) -> Account:
         "member-001",
         phone=PHONE,
         real_name="张三",
-        unit_id=None,
         failed_attempts=0,
         locked_until=None,
         lock_reason="",
@@ -150,7 +157,7 @@ def test_register_makes_an_account_that_must_change_its_initial_password() -> No
         id="acc-1",
         version=1,
         real_name="张三",
-        role=Role.MEMBER,
+        grants=(RoleGrant(Role.MEMBER, ZS),),
         jurisdiction=ZS,
         created_at=NOW,
         phone=PHONE,
@@ -164,7 +171,8 @@ def test_register_places_unit_accounts_and_respects_the_admin_scope() -> None:
     unit = Unit("u-1", "定海区交通运输局", "dinghai")
     unit_request = request(role=Role.HANDLING_UNIT, unit_id="u-1")
     placed, _ = accounts.register(ctx(), ADMIN, unit_request, unit, None, issue, ZS)
-    assert (placed.jurisdiction, placed.unit_id) == ("dinghai", "u-1")
+    assert placed.grants == (RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1"),)
+    assert placed.jurisdiction == "dinghai"
     county, _ = accounts.register(ctx(), COUNTY_ADMIN, request(), None, None, issue, ZS)
     assert county.jurisdiction == "dinghai"
 
@@ -186,8 +194,8 @@ def test_register_places_unit_accounts_and_respects_the_admin_scope() -> None:
 def test_bootstrap_only_on_an_empty_store() -> None:
     req = accounts.admin_registration(real_name="管理员", phone=PHONE, jurisdiction=ZS)
     admin, password = accounts.bootstrap_admin(ctx(), req, False, None, issue)
-    assert (admin.role, admin.must_change_password, password) == (
-        Role.SYSTEM_ADMIN,
+    assert (admin.grants, admin.must_change_password, password) == (
+        (RoleGrant(Role.SYSTEM_ADMIN, ZS),),
         True,
         "init-acc-1",
     )
@@ -248,8 +256,8 @@ def test_a_verified_sign_in_resets_the_count_and_starts_a_session() -> None:
     change, result = accounts.sign_in(ctx(), stored, "hash:old", "tok", verified=True)
     assert change.account == attrs.evolve(stored, failed_attempts=0)
     assert not change.end_sessions
-    assert change.session == Session(hash_token("tok"), stored.id, NOW, NOW)
-    assert result == SignIn("tok", Actor(stored.id, Role.MEMBER, ZS), False)
+    assert change.session == Session(hash_token("tok"), stored.id, NOW, NOW, grant=stored.grants[0])
+    assert result == SignIn("tok", Actor(stored.id, Role.MEMBER, ZS), False, stored.grants)
 
     rehashed, _ = accounts.sign_in(
         ctx(), stored, "hash:old", "tok", verified=True, rehashed="hash:new"
@@ -370,8 +378,8 @@ def test_change_password_ends_every_session_and_starts_a_full_one() -> None:
         failed_attempts=0,
     )
     assert change.end_sessions
-    assert change.session == Session(hash_token("tok2"), first.id, NOW, NOW)
-    assert result == SignIn("tok2", Actor(first.id, Role.MEMBER, ZS), False)
+    assert change.session == Session(hash_token("tok2"), first.id, NOW, NOW, grant=first.grants[0])
+    assert result == SignIn("tok2", Actor(first.id, Role.MEMBER, ZS), False, first.grants)
     raced = lambda: accounts.change_password(  # noqa: E731
         ctx(), session(), account(), "hash:older", "hash:new", "tok2"
     )
@@ -409,6 +417,7 @@ def test_unlock_issues_a_new_initial_password() -> None:
             must_change_password=True,
         ),
         end_sessions=True,
+        event=AccountEventKind.UNLOCKED,
     )
     assert code_of(lambda: accounts.unlock(MEMBER, theft, issue, ZS)) == "permission.denied"
     for gone in (account(status=AccountStatus.DELETED), account(phone=None)):
@@ -472,8 +481,10 @@ def test_binding_an_external_identity() -> None:
 def test_external_sign_in_starts_a_session_of_the_bound_account() -> None:
     bound = account(external_ids=frozenset({ZZD}))
     change, result = accounts.sign_in_external(ctx(), bound, "zzd", "tok")
-    assert change == AccountChange(bound, session=Session(hash_token("tok"), bound.id, NOW, NOW))
-    assert result == SignIn("tok", Actor(bound.id, Role.MEMBER, ZS), False)
+    assert change == AccountChange(
+        bound, session=Session(hash_token("tok"), bound.id, NOW, NOW, grant=bound.grants[0])
+    )
+    assert result == SignIn("tok", Actor(bound.id, Role.MEMBER, ZS), False, bound.grants)
     unbound = lambda: accounts.sign_in_external(ctx(), None, "zzd", "tok")  # noqa: E731
     assert code_of(unbound) == "account.auth_failed"
     theft = attrs.evolve(bound, status=AccountStatus.LOCKED, locked_until=None)

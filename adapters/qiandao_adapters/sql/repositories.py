@@ -39,7 +39,16 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.model import (
+    Account,
+    AccountEvent,
+    Assignment,
+    Commission,
+    Item,
+    RoleGrant,
+    Session,
+    Unit,
+)
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -49,14 +58,17 @@ from qiandao.ports.store import (
     OutboxMessage,
 )
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
+from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
+    account_event_row,
     account_row,
     check_bounds,
     commission_row,
     dumps,
     event_row,
+    grant_rows,
     identity_rows,
     item_children,
     item_row,
@@ -201,6 +213,32 @@ def _compare_and_set(
     if actual is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
     raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
+
+
+def _append_in_sequence(
+    tx: Transaction,
+    table: Table,
+    key: str,
+    keyed: Sequence[tuple[str, int]],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Append log rows whose ``(key, sequence)`` must each be the next of their key, or
+    ConcurrencyConflict (nothing appended)."""
+    if not rows:
+        return
+    check_bounds(table, rows)
+    with tx.atomic() as conn:
+        following: dict[str, int] = {}
+        for owner, sequence in keyed:
+            if owner not in following:
+                last = conn.execute(
+                    select(func.max(table.c.sequence)).where(table.c[key] == owner)
+                ).scalar()
+                following[owner] = (last or 0) + 1
+            if sequence != following[owner]:
+                raise ConcurrencyConflict(f"事件序号冲突：{owner}#{sequence}", id=owner)
+            following[owner] += 1
+        conn.execute(insert(table), list(rows))
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -385,25 +423,8 @@ class SqlEvents:
         self._tx = tx
 
     def append(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        rows = [event_row(e) for e in events]
-        check_bounds(s.events, rows)
-        t = s.events
-        with self._tx.atomic() as conn:
-            following: dict[str, int] = {}
-            for e in events:
-                if e.item_id not in following:
-                    last = conn.execute(
-                        select(func.max(t.c.sequence)).where(t.c.item_id == e.item_id)
-                    ).scalar()
-                    following[e.item_id] = (last or 0) + 1
-                if e.sequence != following[e.item_id]:
-                    raise ConcurrencyConflict(
-                        f"事件序号冲突：{e.item_id}#{e.sequence}", id=e.item_id
-                    )
-                following[e.item_id] += 1
-            conn.execute(insert(t), rows)
+        keyed = [(e.item_id, e.sequence) for e in events]
+        _append_in_sequence(self._tx, s.events, "item_id", keyed, [event_row(e) for e in events])
 
     def for_item(self, item_id: str) -> list[Event]:
         t = s.events
@@ -460,7 +481,7 @@ class SqlOutbox:
 
 
 class SqlAccounts:
-    """Accounts and their external identities."""
+    """Accounts with their role grants and external identities, and the account event log."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -494,19 +515,22 @@ class SqlAccounts:
             raise DuplicateAccount(phone_tail=account.phone[-4:])
 
     def add(self, account: Account) -> None:
-        row, identities = account_row(account), identity_rows(account)
+        row, identities, grants = account_row(account), identity_rows(account), grant_rows(account)
         check_bounds(s.accounts, [row])
         check_bounds(s.external_identities, identities)
+        check_bounds(s.account_grants, grants)
         with self._tx.atomic() as conn:
             self._check_phone(conn, account)
             _insert_new(conn, s.accounts, row, "id", "账号")
             _insert_rows(conn, s.external_identities, identities)
+            _insert_rows(conn, s.account_grants, grants)
 
     def save(self, account: Account, expected_version: int) -> None:
-        row, identities = account_row(account), identity_rows(account)
+        row, identities, grants = account_row(account), identity_rows(account), grant_rows(account)
         check_bounds(s.accounts, [row])
         check_bounds(s.external_identities, identities)
-        x = s.external_identities
+        check_bounds(s.account_grants, grants)
+        x, g = s.external_identities, s.account_grants
         with self._tx.atomic() as conn:
             self._check_phone(conn, account)
             _compare_and_set(
@@ -519,6 +543,26 @@ class SqlAccounts:
             )
             conn.execute(delete(x).where(x.c.account_id == account.id))
             _insert_rows(conn, x, identities)
+            conn.execute(delete(g).where(g.c.account_id == account.id))
+            _insert_rows(conn, g, grants)
+
+    def holders(self, role: Role, jurisdiction: str) -> list[Account]:
+        t, g = s.accounts, s.account_grants
+        held = select(g.c.account_id).where(
+            g.c.jurisdiction == jurisdiction, g.c.role == role.value
+        )
+        stmt = select(t.c.doc).where(t.c.id.in_(held)).order_by(t.c.id)
+        return [loads(doc, Account) for doc in self._tx.execute(stmt).scalars()]
+
+    def events(self, account_id: str) -> list[AccountEvent]:
+        e = s.account_events
+        stmt = select(e.c.doc).where(e.c.account_id == account_id).order_by(e.c.sequence)
+        return [loads(doc, AccountEvent) for doc in self._tx.execute(stmt).scalars()]
+
+    def append_events(self, events: Sequence[AccountEvent]) -> None:
+        keyed = [(e.account_id, e.sequence) for e in events]
+        rows = [account_event_row(e) for e in events]
+        _append_in_sequence(self._tx, s.account_events, "account_id", keyed, rows)
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         return _list(self._tx, s.accounts, Account, jurisdiction)
@@ -551,13 +595,18 @@ class SqlSessions:
             if conn.execute(known).first() is None:
                 conn.execute(insert(t).values(**row))
 
-    def revoke_all(self, account_id: str) -> int:
+    def revoke_all(self, account_id: str, grant: RoleGrant | None = None) -> int:
         t = s.sessions
         with self._tx.atomic() as conn:
             live = conn.execute(
                 select(t.c.doc).where(t.c.account_id == account_id, t.c.revoked == False)  # noqa: E712
             ).scalars()
-            revoked = [attrs.evolve(loads(doc, Session), revoked=True) for doc in live]
+            sessions = [loads(doc, Session) for doc in live]
+            revoked = [
+                attrs.evolve(session, revoked=True)
+                for session in sessions
+                if grant in (None, session.grant)
+            ]
             for session in revoked:
                 conn.execute(
                     update(t)

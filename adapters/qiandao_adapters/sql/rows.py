@@ -19,7 +19,7 @@ from sqlalchemy import Table
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.model import Account, AccountEvent, Assignment, Commission, Item, Session, Unit
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank
@@ -28,6 +28,7 @@ from qiandao_adapters.sql import schema as s
 
 __all__ = [
     "Row",
+    "account_event_row",
     "account_row",
     "assignment_row",
     "author_rows",
@@ -39,6 +40,7 @@ __all__ = [
     "dumps",
     "event_row",
     "feedback_rows",
+    "grant_rows",
     "identity_rows",
     "item_children",
     "item_row",
@@ -228,9 +230,34 @@ def account_row(account: Account) -> Row:
         "version": account.version,
         "phone": account.phone,
         "jurisdiction": account.jurisdiction,
-        "role": account.role.value,
         "status": account.status.value,
         "doc": dumps(account),
+    }
+
+
+def grant_rows(account: Account) -> list[Row]:
+    """The ``qd_account_grants`` rows of ``account``, in its order (``seq`` from 1)."""
+    return [
+        {
+            "account_id": account.id,
+            "seq": seq,
+            "role": g.role.value,
+            "jurisdiction": g.jurisdiction,
+            "unit_id": g.unit_id,
+        }
+        for seq, g in enumerate(account.grants, start=1)
+    ]
+
+
+def account_event_row(event: AccountEvent) -> Row:
+    """The ``qd_account_events`` row of ``event``."""
+    return {
+        "account_id": event.account_id,
+        "sequence": event.sequence,
+        "kind": event.kind.value,
+        "actor_id": event.actor_id,
+        "at": event.at,
+        "doc": dumps(event),
     }
 
 

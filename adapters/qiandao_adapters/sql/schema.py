@@ -49,6 +49,8 @@ __all__ = [
     "Document",
     "Key",
     "UtcDateTime",
+    "account_events",
+    "account_grants",
     "accounts",
     "assignments",
     "commissions",
@@ -338,11 +340,49 @@ accounts = Table(
     Column("version", Integer, nullable=False),
     Column("phone", Key(PHONE_LENGTH), nullable=True),
     Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
-    _code("role", nullable=False),
     _code("status", nullable=False),
     Column("doc", Document, nullable=False),
     UniqueConstraint("phone"),
     Index(None, "jurisdiction"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+
+def _account_fk() -> Column[str]:
+    return Column(
+        "account_id",
+        Key(ID_LENGTH),
+        ForeignKey("qd_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+# One row per role grant of an account (``seq`` from 1, in the account's order), rewritten with
+# the account: "who holds role R in jurisdiction J" is one index range.
+account_grants = Table(
+    "qd_account_grants",
+    metadata,
+    _account_fk(),
+    Column("seq", Integer, nullable=False),
+    _code("role", nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    _id("unit_id", nullable=True),
+    PrimaryKeyConstraint("account_id", "seq"),
+    Index(None, "jurisdiction", "role"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# The append-only log of account changes (registration, grants, locks, departure).
+account_events = Table(
+    "qd_account_events",
+    metadata,
+    _account_fk(),
+    Column("sequence", Integer, nullable=False),
+    _code("kind", nullable=False),
+    _id("actor_id", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("doc", Document, nullable=False),
+    PrimaryKeyConstraint("account_id", "sequence"),
     **MYSQL_TABLE_OPTIONS,
 )
 

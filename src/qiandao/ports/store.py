@@ -15,9 +15,19 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.events import Event
-from qiandao.model import Account, Assignment, Commission, Item, Session, Unit
+from qiandao.model import (
+    Account,
+    AccountEvent,
+    Assignment,
+    Commission,
+    Item,
+    RoleGrant,
+    Session,
+    Unit,
+)
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
+from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery
 
 __all__ = [
@@ -134,13 +144,26 @@ class OutboxRepository(Protocol):
 
 
 class AccountRepository(Protocol):
-    """Accounts; the phone number is unique among accounts that have one."""
+    """Accounts with their role grants, and each account's event log.
+
+    The phone number is unique among accounts that have one. Account events are append-only;
+    ``(account_id, sequence)`` is unique and sequences run 1, 2, 3… per account.
+    """
 
     def get(self, account_id: str) -> Account: ...  # NotFound
     def by_phone(self, phone: str) -> Account | None: ...
     def by_external(self, provider: str, subject: str) -> Account | None: ...
     def add(self, account: Account) -> None: ...  # DuplicateAccount / ConcurrencyConflict
     def save(self, account: Account, expected_version: int) -> None: ...
+    def holders(self, role: Role, jurisdiction: str) -> list[Account]:
+        """The accounts holding a grant of ``role`` in ``jurisdiction``, by id."""
+        ...
+
+    def events(self, account_id: str) -> list[AccountEvent]: ...  # in sequence order
+    def append_events(self, events: Sequence[AccountEvent]) -> None:
+        """Append events; a sequence that is not the account's next is a ConcurrencyConflict."""
+        ...
+
     def list(self, jurisdiction: str | None = None) -> list[Account]: ...
 
 
@@ -149,7 +172,9 @@ class SessionRepository(Protocol):
 
     def get(self, token_hash: str) -> Session | None: ...
     def put(self, session: Session) -> None: ...
-    def revoke_all(self, account_id: str) -> int: ...
+    def revoke_all(self, account_id: str, grant: RoleGrant | None = None) -> int:
+        """End the account's live sessions (only those that selected ``grant``, if given)."""
+        ...
 
 
 class UnitRepository(Protocol):

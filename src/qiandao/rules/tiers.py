@@ -96,7 +96,10 @@ def _signs_for(role: Role, needed: Role, rules: TierRules) -> bool:
 
 
 def check_not_author(actor_id: str, author_ids: Iterable[str]) -> None:
-    """Nobody reviews or signs an item they authored (第九条)."""
+    """Nobody reviews or signs an item they wrote, co-wrote or had merged into it (第九条).
+
+    ``actor_id`` is the person's account id, shared by every role grant the person holds.
+    """
     if actor_id in (author_ids if isinstance(author_ids, frozenset | set) else set(author_ids)):
         raise SelfReviewForbidden(actor=actor_id)
 

@@ -40,6 +40,7 @@ from qiandao.model import (
     ReviewDecision,
     ReviewRecord,
     ReviewStage,
+    RoleGrant,
     Session,
     TextVersion,
     Unit,
@@ -280,18 +281,27 @@ def maximal_item(item_id: str = "item-max", **changes: Any) -> Item:
 
 
 def sample_account(
-    account_id: str = "member-001", phone: str | None = "13800571234", **changes: Any
+    account_id: str = "member-001",
+    phone: str | None = "13800571234",
+    *,
+    role: Role = Role.MEMBER,
+    unit_id: str | None = None,
+    **changes: Any,
 ) -> Account:
-    """An active member account with a password, a 浙政钉 binding and every field set."""
+    """An active account with a password, a 浙政钉 binding and every field set.
+
+    It holds one grant, ``role`` (a member by default) in its jurisdiction with ``unit_id``,
+    unless ``grants`` is given.
+    """
+    place = changes.get("jurisdiction", "zhoushan")
     account = Account(
         id=account_id,
         version=3,
         real_name="王小明",
-        role=Role.MEMBER,
-        jurisdiction="zhoushan",
+        grants=(RoleGrant(role, place, unit_id),),
+        jurisdiction=place,
         created_at=_at(-30),
         phone=phone,
-        unit_id="unit-ocean",
         status=AccountStatus.ACTIVE,
         password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaCdzOyAtLQ",
         must_change_password=False,

@@ -61,7 +61,15 @@ from qiandao.errors import (
     QiandaoError,
 )
 from qiandao.events import Event
-from qiandao.model import AccountStatus, Assignment, Item
+from qiandao.model import (
+    AccountEvent,
+    AccountEventKind,
+    AccountStatus,
+    Assignment,
+    Item,
+    RoleGrant,
+    Session,
+)
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -74,6 +82,7 @@ from qiandao.ports.store import (
 from qiandao.queries import filter_assignments, filter_items
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
+from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
 from qiandao.testing._support import JOIN_SECONDS, run_threads
@@ -108,6 +117,12 @@ def _refused(*kinds: type[QiandaoError], codes: Iterable[str]) -> Iterator[None]
     with pytest.raises(kinds) as info:
         yield
     assert info.value.code in set(codes), info.value.code
+
+
+def _session(uow: UnitOfWork, token_hash: str) -> Session:
+    found = uow.sessions.get(token_hash)
+    assert found is not None
+    return found
 
 
 def _conflict() -> AbstractContextManager[None]:
@@ -936,6 +951,82 @@ class StoreContract(abc.ABC):
             assert [a.id for a in uow.accounts.list()] == ["acc-a", "acc-b"]
             assert uow.accounts.get("acc-b").phone == "13800000002"
             assert uow.accounts.by_phone("13800000009") is None
+
+    def test_account_grants_round_trip_in_order_and_find_their_holders(self) -> None:
+        grants = (
+            RoleGrant(Role.MEMBER, "zhoushan"),
+            RoleGrant(Role.EDITOR, "zhoushan"),
+            RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-'%_"),
+        )
+        chair = sample_account("acc-z", phone="13800000001", grants=grants)
+        member = sample_account("acc-a", phone="13800000002")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(chair)
+            uow.accounts.add(member)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get("acc-z").grants == grants
+            assert uow.accounts.holders(Role.MEMBER, "zhoushan") == [member, chair]
+            assert uow.accounts.holders(Role.HANDLING_UNIT, "dinghai") == [chair]
+            assert uow.accounts.holders(Role.EDITOR, "dinghai") == []
+            assert uow.accounts.holders(Role.CHAIR, "zhoushan") == []
+            fewer = attrs.evolve(chair, version=chair.version + 1, grants=grants[1:])
+            uow.accounts.save(fewer, expected_version=chair.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get("acc-z").grants == grants[1:]
+            assert uow.accounts.holders(Role.MEMBER, "zhoushan") == [member]
+            assert uow.accounts.holders(Role.EDITOR, "zhoushan") == [fewer]
+
+    def test_account_events_append_in_sequence_with_their_account(self) -> None:
+        account = sample_account("acc-a", phone="13800000001")
+        grant = account.grants[0]
+        at = account.created_at
+
+        def event(sequence: int, kind: AccountEventKind) -> AccountEvent:
+            return AccountEvent("acc-a", sequence, kind, "admin 'x'", at, grant)
+
+        first = [event(1, AccountEventKind.REGISTERED), event(2, AccountEventKind.GRANT_ADDED)]
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(account)
+            uow.accounts.append_events(first)
+            assert uow.accounts.events("acc-a") == first
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.events("acc-a") == first
+            assert uow.accounts.events("nobody") == []
+            _aware(*(e.at for e in uow.accounts.events("acc-a")))
+            for wrong in (2, 4):
+                with _conflict():
+                    uow.accounts.append_events([event(wrong, AccountEventKind.LOCKED)])
+            later = attrs.evolve(event(3, AccountEventKind.GRANT_REVOKED), grant=None)
+            uow.accounts.append_events([later])
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.events("acc-a") == first
+            uow.accounts.append_events([later])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.events("acc-a") == [*first, later]
+
+    def test_revoking_the_sessions_of_one_grant(self) -> None:
+        editor, member = RoleGrant(Role.EDITOR, "zhoushan"), RoleGrant(Role.MEMBER, "zhoushan")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for token, grant in (("t-e", editor), ("t-m", member), ("t-none", None)):
+                uow.sessions.put(sample_session(token, "acc-a", grant=grant))
+            uow.sessions.put(sample_session("t-other", "acc-b", grant=editor))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.sessions.revoke_all("acc-a", editor) == 1
+            uow.commit()
+        with store.unit_of_work() as uow:
+            revoked = {t: _session(uow, t).revoked for t in ("t-e", "t-m", "t-none", "t-other")}
+            assert revoked == {"t-e": True, "t-m": False, "t-none": False, "t-other": False}
+            assert _session(uow, "t-m").grant == member
+            assert uow.sessions.revoke_all("acc-a") == 2
 
     def test_racing_registrations_of_one_phone_the_second_fails(self) -> None:
         store = self.new_store()

@@ -20,6 +20,12 @@ Decisions written down here (see also ``docs/workflow.md``):
 * Changing the password ends every session of the account and starts a new one.
 * A session that only allows changing the password (first sign-in, expired password) allows
   nothing else, binding an external identity included.
+* One person, one account, one or more role grants (:class:`~qiandao.model.RoleGrant`). A session
+  acts in one grant: the only one, or the one the person selects after signing in. Revoking a
+  grant ends the sessions that selected it; the last grant is never revoked (departure is
+  ``depart``). An administrator grant (三员) is never combined with any other grant.
+* Every registration, grant change, theft lock, unlock, password change and departure is an
+  :class:`~qiandao.model.AccountEvent`, stored with the account in one transaction.
 """
 
 from __future__ import annotations
@@ -40,18 +46,31 @@ from qiandao.actor import Actor
 from qiandao.errors import (
     AccountError,
     AccountLocked,
+    AdminSeparation,
     AuthenticationFailed,
     DuplicateAccount,
+    GrantAlreadyHeld,
+    GrantNotHeld,
+    GrantRequired,
     InvalidInput,
     InvalidTransition,
     JurisdictionDenied,
+    LastGrant,
     PasswordChangeRequired,
     PasswordPolicyViolation,
     PermissionDenied,
     SessionExpired,
 )
-from qiandao.model import Account, AccountStatus, ExternalIdentity, Session, Unit
-from qiandao.rules.roles import Role
+from qiandao.model import (
+    Account,
+    AccountEventKind,
+    AccountStatus,
+    ExternalIdentity,
+    RoleGrant,
+    Session,
+    Unit,
+)
+from qiandao.rules.roles import ADMIN_ROLES, Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import clean_text
 from qiandao.workflow.context import Context
@@ -70,12 +89,15 @@ __all__ = [
     "change_password",
     "check_admin_scope",
     "check_departure",
+    "check_grant_manager",
+    "check_history_reader",
     "check_new_password",
     "check_reporter",
     "depart",
     "effective",
     "failed_attempt",
     "full_session",
+    "grant_role",
     "known_session",
     "live_session",
     "lock_expired",
@@ -87,6 +109,11 @@ __all__ = [
     "registration",
     "report_theft",
     "require_admin",
+    "revoke_role",
+    "role_grant",
+    "select_grant",
+    "session_actor",
+    "session_grant",
     "session_key",
     "sign_in",
     "sign_in_external",
@@ -110,11 +137,14 @@ class SignIn:
     When ``must_change_password`` is true the session only allows :meth:`change_password`
     (first sign-in with the initial password, or the password is older than the policy allows),
     and ``actor`` is ``None``: nothing else may be done before the change (第十六条).
+    ``grants`` are the person's role grants; with more than one, ``actor`` is ``None`` until the
+    host calls ``select_grant`` with one of them.
     """
 
     token: str = attrs.field(repr=False)
     actor: Actor | None
     must_change_password: bool = False
+    grants: tuple[RoleGrant, ...] = ()
 
 
 @attrs.frozen
@@ -145,13 +175,17 @@ class AccountChange:
     """What a command decided for one account: its next state and what becomes of its sessions.
 
     ``account`` is saved as the next version when it differs from the stored account;
-    ``end_sessions`` ends every session of the account, before ``session`` is started or
-    refreshed.
+    ``end_sessions`` ends every session of the account and ``end_grant`` the sessions that
+    selected that grant, before ``session`` is started or refreshed. ``event`` (with ``grant``)
+    is appended to the account's event log.
     """
 
     account: Account
     end_sessions: bool = False
     session: Session | None = None
+    event: AccountEventKind | None = None
+    grant: RoleGrant | None = None
+    end_grant: RoleGrant | None = None
 
 
 # --- small rules ----------------------------------------------------------------------------
@@ -162,9 +196,13 @@ def password_policy(rules: RuleSet) -> PasswordPolicy:
     return PasswordPolicy.for_profile(rules.accounts.password_profile)
 
 
-def actor_of(account: Account) -> Actor:
-    """The account acting in its role, jurisdiction and unit."""
-    return Actor(account.id, account.role, account.jurisdiction, account.unit_id)
+def actor_of(account: Account, grant: RoleGrant) -> Actor:
+    """The person acting in one grant: its role, jurisdiction and unit (the account id stays)."""
+    return Actor(account.id, grant.role, grant.jurisdiction, grant.unit_id)
+
+
+def _sole_grant(account: Account) -> RoleGrant | None:
+    return account.grants[0] if len(account.grants) == 1 else None
 
 
 def lock_expired(account: Account, ctx: Context) -> bool:
@@ -215,6 +253,17 @@ def must_change_password(ctx: Context, account: Account) -> bool:
     )
 
 
+def check_history_reader(actor: Actor, account: Account, platform: str) -> None:
+    """The system admin and the audit admin of the account's scope read its history (第十七条)."""
+    if actor.role not in (Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN):
+        raise PermissionDenied(
+            "只有系统管理员或审计管理员可以查看账号变更记录",
+            article="第十七条",
+            role=actor.role.value,
+        )
+    check_admin_scope(actor, account.jurisdiction, platform)
+
+
 def require_admin(actor: Actor, what: str) -> None:
     """Only the 系统管理员 manages accounts (第十七条); ``what`` names the act refused."""
     if actor.role is not Role.SYSTEM_ADMIN:
@@ -253,12 +302,24 @@ def registration(
     Only a 承办单位 account names a unit, and it must (第十条).
     """
     name, number = _person(real_name, phone)
+    chosen = _role_and_unit(role, unit_id)
+    return Registration(name, number, chosen, jurisdiction, unit_id)
+
+
+def _role_and_unit(role: object, unit_id: object) -> Role:
+    """The role of a grant; only a 承办单位 grant names a unit, and it must (第十条)."""
     chosen = Role.parse(role)
     if unit_id is not None and chosen is not Role.HANDLING_UNIT:
         raise InvalidInput("只有承办单位账号可以关联承办单位", field="unit_id")
-    if chosen is Role.HANDLING_UNIT and not unit_id:
+    if chosen is Role.HANDLING_UNIT and (not isinstance(unit_id, str) or not unit_id.strip()):
         raise InvalidInput("承办单位账号须指定所属承办单位（第十条）", field="unit_id")
-    return Registration(name, number, chosen, jurisdiction, unit_id)
+    return chosen
+
+
+def role_grant(role: object, jurisdiction: object, unit_id: object = None) -> RoleGrant:
+    """Check the plain fields of a grant to add or revoke (its unit is checked once loaded)."""
+    chosen = _role_and_unit(role, unit_id)
+    return RoleGrant(chosen, _place(jurisdiction), unit_id if isinstance(unit_id, str) else None)
 
 
 def admin_registration(*, real_name: object, phone: object, jurisdiction: str) -> Registration:
@@ -277,11 +338,10 @@ def _new_account(
         id=ctx.new_id(),
         version=1,
         real_name=request.real_name,
-        role=request.role,
+        grants=(RoleGrant(request.role, place, request.unit_id),),
         jurisdiction=place,
         created_at=ctx.now,
         phone=request.phone,
-        unit_id=request.unit_id,
         must_change_password=True,
     )
     initial = issue(account)
@@ -369,14 +429,17 @@ def _failure_refusal(account: Account) -> AccountError:
 def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, SignIn]:
     """A new session of ``token`` (only its hash is stored) and what the caller is told."""
     change_only = must_change_password(ctx, account)
+    sole = _sole_grant(account)
     session = Session(
         token_hash=hash_token(token),
         account_id=account.id,
         created_at=ctx.now,
         last_seen=ctx.now,
         password_change_only=change_only,
+        grant=sole,
     )
-    return session, SignIn(token, None if change_only else actor_of(account), change_only)
+    actor = None if change_only or sole is None else actor_of(account, sole)
+    return session, SignIn(token, actor, change_only, account.grants)
 
 
 def sign_in(
@@ -437,20 +500,52 @@ def live_session(ctx: Context, session: Session, account: Account) -> None:
         raise SessionExpired(f"超过{policy.idle_timeout_minutes}分钟未操作，请重新登录", idle=True)
 
 
-def full_session(ctx: Context, session: Session, account: Account) -> Actor:
-    """The actor of a live session that allows more than changing the password (第十六条)."""
+def full_session(ctx: Context, session: Session, account: Account) -> None:
+    """Refuse unless the session is live and allows more than changing the password (第十六条)."""
     live_session(ctx, session, account)
     if session.password_change_only:
         raise PasswordChangeRequired(
             None if account.must_change_password else "密码已超过有效期，须先修改密码"
         )
-    return actor_of(account)
+
+
+def session_grant(session: Session, account: Account) -> RoleGrant:
+    """The grant a session acts in: the one it selected, else the person's only grant.
+
+    A selected grant revoked since ends the session (``SessionExpired``); several grants and
+    none selected is ``GrantRequired``.
+    """
+    if session.grant is not None:
+        if session.grant not in account.grants:
+            raise SessionExpired("该角色已被撤销，请重新登录", grant_revoked=True)
+        return session.grant
+    sole = _sole_grant(account)
+    if sole is None:
+        raise GrantRequired(grants=len(account.grants))
+    return sole
+
+
+def session_actor(ctx: Context, session: Session, account: Account) -> Actor:
+    """The actor of a full live session: the person acting in the session's grant."""
+    full_session(ctx, session, account)
+    return actor_of(account, session_grant(session, account))
 
 
 def authenticate(ctx: Context, session: Session, account: Account) -> tuple[AccountChange, Actor]:
     """The actor of a full live session, whose idle timer starts again."""
-    actor = full_session(ctx, session, account)
+    actor = session_actor(ctx, session, account)
     return AccountChange(account, session=attrs.evolve(session, last_seen=ctx.now)), actor
+
+
+def select_grant(
+    ctx: Context, session: Session, account: Account, grant: RoleGrant
+) -> tuple[AccountChange, Actor]:
+    """Act in ``grant`` from now on in this session (one the person holds); may switch again."""
+    full_session(ctx, session, account)
+    if grant not in account.grants:
+        raise GrantNotHeld(role=grant.role.value, jurisdiction=grant.jurisdiction)
+    chosen = attrs.evolve(session, grant=grant, last_seen=ctx.now)
+    return AccountChange(account, session=chosen), actor_of(account, grant)
 
 
 def sign_out(session: Session | None) -> Session | None:
@@ -505,7 +600,10 @@ def change_password(
         failed_attempts=0,
     )
     new_session, result = start_session(ctx, changed, token)
-    return AccountChange(changed, end_sessions=True, session=new_session), result
+    change = AccountChange(
+        changed, end_sessions=True, session=new_session, event=AccountEventKind.PASSWORD_CHANGED
+    )
+    return change, result
 
 
 # --- theft, unlock, departure (第十七条) ---------------------------------------------------------
@@ -534,7 +632,7 @@ def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange
         locked_until=None,
         lock_reason=_THEFT_LOCK_REASON,
     )
-    return AccountChange(locked, end_sessions=True)
+    return AccountChange(locked, end_sessions=True, event=AccountEventKind.LOCKED)
 
 
 def unlock(
@@ -557,7 +655,9 @@ def unlock(
         locked_until=None,
         lock_reason="",
     )
-    return AccountChange(unlocked, end_sessions=True), initial.password
+    return AccountChange(unlocked, end_sessions=True, event=AccountEventKind.UNLOCKED), (
+        initial.password
+    )
 
 
 def check_departure(actor: Actor, account_id: str) -> None:
@@ -584,7 +684,59 @@ def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> Accou
         external_ids=frozenset(),
         deleted_at=ctx.now,
     )
-    return AccountChange(gone, end_sessions=True)
+    return AccountChange(gone, end_sessions=True, event=AccountEventKind.DEPARTED)
+
+
+# --- role grants (第九、十六、十七条) ------------------------------------------------------------
+
+
+def check_grant_manager(actor: Actor) -> None:
+    """Only the system admin adds and revokes role grants (第十七条)."""
+    require_admin(actor, "调整账号角色")
+
+
+def _check_separation(held: tuple[RoleGrant, ...], grant: RoleGrant) -> None:
+    """三员分立: an admin grant stands alone, and nothing joins an admin's grant."""
+    if held and (grant.role in ADMIN_ROLES or any(g.role in ADMIN_ROLES for g in held)):
+        raise AdminSeparation(role=grant.role.value)
+
+
+def grant_role(
+    actor: Actor, account: Account, grant: RoleGrant, unit: Unit | None, platform: str
+) -> AccountChange:
+    """Add a role grant to a person's account (one person may hold several roles, 第九条).
+
+    The admin's scope must cover the account and the grant's jurisdiction; a 承办单位 grant
+    names an active unit of that jurisdiction; admin grants are never combined (三员分立).
+    """
+    check_grant_manager(actor)
+    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope(actor, grant.jurisdiction, platform)
+    _refuse_deleted(account)
+    if unit is not None:
+        if not unit.active:
+            raise InvalidInput("该承办单位已停用", field="unit_id")
+        if unit.jurisdiction != grant.jurisdiction:
+            raise InvalidInput("角色所属政协与承办单位不一致", field="jurisdiction")
+    if grant in account.grants:
+        raise GrantAlreadyHeld(role=grant.role.value, jurisdiction=grant.jurisdiction)
+    _check_separation(account.grants, grant)
+    added = attrs.evolve(account, grants=(*account.grants, grant))
+    return AccountChange(added, event=AccountEventKind.GRANT_ADDED, grant=grant)
+
+
+def revoke_role(actor: Actor, account: Account, grant: RoleGrant, platform: str) -> AccountChange:
+    """Revoke one role grant; the sessions that selected it end. The last grant stays."""
+    check_grant_manager(actor)
+    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope(actor, grant.jurisdiction, platform)
+    _refuse_deleted(account)
+    if grant not in account.grants:
+        raise GrantNotHeld(role=grant.role.value, jurisdiction=grant.jurisdiction)
+    if len(account.grants) == 1:
+        raise LastGrant()
+    kept = attrs.evolve(account, grants=tuple(g for g in account.grants if g != grant))
+    return AccountChange(kept, event=AccountEventKind.GRANT_REVOKED, grant=grant, end_grant=grant)
 
 
 # --- external identity (浙政钉) ------------------------------------------------------------------

@@ -351,7 +351,10 @@ def _check_invitee(actor: Actor, account: Account) -> None:
     """Invitees are submitters of the editor's jurisdiction whose accounts still exist."""
     if account.jurisdiction != actor.jurisdiction:
         raise NotFound(f"账号不存在：{account.id}", id=account.id)
-    if account.role not in SUBMITTER_ROLES or account.status is AccountStatus.DELETED:
+    if (
+        not account.holds(SUBMITTER_ROLES, actor.jurisdiction)
+        or account.status is AccountStatus.DELETED
+    ):
         raise InvalidInput(f"{account.real_name}不能作为约稿对象", field="invitee_ids")
 
 

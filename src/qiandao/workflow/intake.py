@@ -143,8 +143,7 @@ def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> 
 def _check_coauthor(actor: Actor, account: Account) -> None:
     """联名: co-authors are active submitters of the author's jurisdiction (not reviewers)."""
     if (
-        account.role not in SUBMITTER_ROLES
-        or account.jurisdiction != actor.jurisdiction
+        not account.holds(SUBMITTER_ROLES, actor.jurisdiction)
         or account.status is not AccountStatus.ACTIVE
     ):
         raise InvalidInput(

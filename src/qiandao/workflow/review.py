@@ -1,7 +1,9 @@
 """Review and sign-off (第六、九条): 初审, the deputy's review, the signature of the required tier.
 
 Every issued item carries, in order, the 初审 decision, the deputy's review and the signature of
-the signer its destinations require. Nobody reviews or signs an item they wrote.
+the signer its destinations require. Nobody reviews, returns, rejects, approves, signs or merges
+an item they wrote, co-wrote or had merged into it: the check compares persons (account ids),
+never role grants, so one person's editor grant never reviews what their member grant wrote.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _review(
     """The next state and the review record; the signer's tier is checked at sign-off."""
     stage = _STAGE_OF.get(item.state, ReviewStage.PRELIMINARY)
     state = item_step(actor, item, command)
-    check_not_author(actor.account_id, item.authors)
+    check_not_author(actor.account_id, item.authors | item.merged_authors)
     if item.state is ItemState.AWAITING_SIGNOFF:  # only the required tier acts (第九条)
         check_signer(actor.role, item.destinations, ctx.rules.tiers)
     return state, ReviewRecord(stage, decision, actor.account_id, actor.role, ctx.now, note)
@@ -161,6 +163,7 @@ def merge(
     if source.id == target.id:
         raise InvalidInput("不能合并到自身", field="into_item_id")
     check_office(actor, target)
+    check_not_author(actor.account_id, target.authors | target.merged_authors)
     if target.state is ItemState.DRAFT or target.state in TERMINAL_ITEM_STATES:
         raise InvalidInput("目标信息须已提交且未终止", field="into_item_id", article="第九条")
     state, record = _review(

@@ -1,0 +1,352 @@
+"""One person, several roles: grants, their selection, revocation, history (第九、十六、十七条)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from qiandao import (
+    Account,
+    AccountEvent,
+    AccountEventKind,
+    Actor,
+    Qiandao,
+    Role,
+    RoleGrant,
+    SignIn,
+    Unit,
+)
+from qiandao.testing import ManualClock
+from qiandao.workflow.accounts import actor_of
+from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.memory import MemoryStore
+from tests.helpers import ZS, FakeZzd, World, fails, make_world, refused
+
+START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+ADMIN_PHONE = "13700137000"
+PHONE = "13800138000"
+PASSWORD = "Haidao#2026wind"
+FAST = Argon2Hasher.fast()
+MEMBER = RoleGrant(Role.MEMBER, ZS)
+EDITOR = RoleGrant(Role.EDITOR, ZS)
+
+
+class Office:
+    """A service with a signed-in platform admin and a helper to sign people in."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.clock = ManualClock(START)
+        self.qd = Qiandao(self.store, clock=self.clock, hasher=FAST, identity_providers=[FakeZzd()])
+        admin, initial = self.qd.bootstrap_admin(real_name="系统管理员", phone=ADMIN_PHONE)
+        first = self.qd.sign_in(ADMIN_PHONE, initial)
+        signed = self.qd.change_password(first.token, initial, PASSWORD)
+        assert signed.actor is not None
+        self.admin: Actor = signed.actor
+        self.admin_id = admin.id
+
+    def person(self, phone: str = PHONE, role: Role = Role.MEMBER) -> str:
+        """A registered person whose initial password is already changed; their account id."""
+        account, initial = self.qd.register(self.admin, real_name="张三", phone=phone, role=role)
+        first = self.qd.sign_in(phone, initial)
+        self.qd.change_password(first.token, initial, PASSWORD)
+        return account.id
+
+    def sign_in(self, phone: str = PHONE) -> SignIn:
+        return self.qd.sign_in(phone, PASSWORD)
+
+    def snapshot(self, account_id: str) -> tuple[object, ...]:
+        with self.store.unit_of_work() as uow:
+            return uow.accounts.get(account_id), tuple(uow.accounts.events(account_id))
+
+
+@pytest.fixture
+def office() -> Office:
+    return Office()
+
+
+def _unchanged(office: Office, account_id: str, code: str, call: Callable[[], object]) -> None:
+    """``call`` fails with ``code`` and changes neither the account nor its event log."""
+    before = office.snapshot(account_id)
+    fails(code, call)
+    assert office.snapshot(account_id) == before
+
+
+# --- signing in with one or several grants ----------------------------------------------------
+
+
+def test_one_grant_signs_in_as_today(office: Office) -> None:
+    person = office.person()
+    signed = office.sign_in()
+    assert signed.actor == Actor(person, Role.MEMBER, ZS)
+    assert signed.grants == (MEMBER,)
+    assert office.qd.authenticate(signed.token) == signed.actor
+
+
+def test_several_grants_need_a_selection_and_every_actor_is_the_same_person(
+    office: Office,
+) -> None:
+    person = office.person()
+    account = office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    assert account.grants == (MEMBER, EDITOR)
+    signed = office.sign_in()
+    assert (signed.actor, signed.grants) == (None, (MEMBER, EDITOR))
+    fails("account.grant_required", lambda: office.qd.authenticate(signed.token))
+    fails(
+        "account.grant_not_held",
+        lambda: office.qd.select_grant(signed.token, RoleGrant(Role.CHAIR, ZS)),
+    )
+    as_editor = office.qd.select_grant(signed.token, EDITOR)
+    assert as_editor == Actor(person, Role.EDITOR, ZS)
+    assert office.qd.authenticate(signed.token) == as_editor
+    as_member = office.qd.select_grant(signed.token, MEMBER)  # switching in one session
+    assert as_member == Actor(person, Role.MEMBER, ZS)
+    assert office.qd.authenticate(signed.token) == as_member
+    assert as_editor.account_id == as_member.account_id == person
+
+
+def test_external_sign_in_offers_the_grants_too(office: Office) -> None:
+    person = office.person()
+    office.qd.bind_external(office.sign_in().token, "zzd", "ok:zs-1")
+    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    signed = office.qd.sign_in_external("zzd", "ok:zs-1")
+    assert (signed.actor, signed.grants) == (None, (MEMBER, EDITOR))
+    assert office.qd.select_grant(signed.token, EDITOR) == Actor(person, Role.EDITOR, ZS)
+
+
+def test_a_password_change_only_session_cannot_select(office: Office) -> None:
+    account, initial = office.qd.register(
+        office.admin, real_name="李四", phone=PHONE, role="member"
+    )
+    office.qd.grant_role(office.admin, account.id, Role.EDITOR, ZS)
+    first = office.qd.sign_in(PHONE, initial)
+    assert first.must_change_password and first.actor is None
+    fails("account.password_change_required", lambda: office.qd.select_grant(first.token, EDITOR))
+    changed = office.qd.change_password(first.token, initial, PASSWORD)
+    assert (changed.actor, changed.grants) == (None, (MEMBER, EDITOR))
+
+
+def test_a_second_registration_of_the_same_person_is_refused(office: Office) -> None:
+    office.person()
+    fails(
+        "account.duplicate",
+        lambda: office.qd.register(office.admin, real_name="张三", phone=PHONE, role="editor"),
+    )
+
+
+# --- granting and revoking --------------------------------------------------------------------
+
+
+def test_revoking_a_grant_ends_only_the_sessions_that_selected_it(office: Office) -> None:
+    person = office.person()
+    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    editing, submitting, undecided = office.sign_in(), office.sign_in(), office.sign_in()
+    office.qd.select_grant(editing.token, EDITOR)
+    office.qd.select_grant(submitting.token, MEMBER)
+    account = office.qd.revoke_role(office.admin, person, EDITOR)
+    assert account.grants == (MEMBER,)
+    fails("account.session_expired", lambda: office.qd.authenticate(editing.token))
+    assert office.qd.authenticate(submitting.token) == Actor(person, Role.MEMBER, ZS)
+    assert office.qd.authenticate(undecided.token) == Actor(person, Role.MEMBER, ZS)
+    assert office.sign_in().actor == Actor(person, Role.MEMBER, ZS)
+
+
+def test_grant_refusals_change_nothing(office: Office) -> None:
+    person = office.person()
+    qd, admin = office.qd, office.admin
+    with office.store.unit_of_work() as uow:
+        uow.units.add(Unit("u-dh", "定海区交通运输局", "dinghai"))
+        uow.units.add(Unit("u-zs", "市交通运输局", ZS))
+        uow.commit()
+    for code, call in [
+        ("account.grant_held", lambda: qd.grant_role(admin, person, Role.MEMBER, ZS)),
+        ("account.grant_not_held", lambda: qd.revoke_role(admin, person, EDITOR)),
+        ("account.last_grant", lambda: qd.revoke_role(admin, person, MEMBER)),
+        (
+            "account.admin_separation",
+            lambda: qd.grant_role(admin, person, Role.AUDIT_ADMIN, ZS),
+        ),
+        (
+            "account.admin_separation",
+            lambda: qd.grant_role(admin, office.admin_id, Role.EDITOR, ZS),
+        ),
+        ("input.invalid", lambda: qd.grant_role(admin, person, Role.HANDLING_UNIT, ZS)),
+        ("input.invalid", lambda: qd.grant_role(admin, person, Role.EDITOR, ZS, "u-zs")),
+        (
+            "input.invalid",
+            lambda: qd.grant_role(admin, person, Role.HANDLING_UNIT, ZS, "u-dh"),
+        ),
+        ("not_found", lambda: qd.grant_role(admin, person, Role.HANDLING_UNIT, ZS, "u-9")),
+        (
+            "permission.denied",
+            lambda: qd.grant_role(Actor(person, Role.MEMBER, ZS), person, Role.CHAIR, ZS),
+        ),
+        (
+            "permission.denied",
+            lambda: qd.revoke_role(Actor("sec", Role.SECURITY_ADMIN, ZS), person, MEMBER),
+        ),
+        (
+            "permission.jurisdiction",
+            lambda: qd.grant_role(
+                Actor("a-dh", Role.SYSTEM_ADMIN, "dinghai"), person, "editor", ZS
+            ),
+        ),
+    ]:
+        _unchanged(office, person, code, call)
+        _unchanged(office, office.admin_id, code, call)
+    unit_grant = qd.grant_role(admin, person, Role.HANDLING_UNIT, ZS, "u-zs").grants[-1]
+    assert unit_grant == RoleGrant(Role.HANDLING_UNIT, ZS, "u-zs")
+    qd.depart(admin, person)
+    _unchanged(
+        office,
+        person,
+        "state.invalid_transition",
+        lambda: qd.grant_role(admin, person, Role.EDITOR, ZS),
+    )
+    _unchanged(
+        office, person, "state.invalid_transition", lambda: qd.revoke_role(admin, person, MEMBER)
+    )
+
+
+def test_the_platform_admin_grants_in_a_county_and_the_county_admin_in_its_own(
+    office: Office,
+) -> None:
+    person = office.person()
+    county = RoleGrant(Role.MEMBER, "dinghai")
+    assert office.qd.grant_role(office.admin, person, "member", "dinghai").grants[-1] == county
+    county_admin = Actor("a-dh", Role.SYSTEM_ADMIN, "dinghai")
+    _unchanged(
+        office,
+        person,
+        "permission.jurisdiction",
+        lambda: office.qd.revoke_role(county_admin, person, county),
+    )
+
+
+# --- the account event log --------------------------------------------------------------------
+
+
+def test_every_account_change_is_an_event_the_admins_can_read(office: Office) -> None:
+    person = office.person()
+    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    office.qd.revoke_role(office.admin, person, EDITOR)
+    office.qd.report_theft(Actor(person, Role.MEMBER, ZS), person)
+    office.qd.unlock(office.admin, person)
+    history = office.qd.account_history(office.admin, person)
+    admin = office.admin.account_id
+    assert [(e.sequence, e.kind, e.actor_id, e.grant) for e in history] == [
+        (1, AccountEventKind.REGISTERED, admin, MEMBER),
+        (2, AccountEventKind.PASSWORD_CHANGED, person, None),
+        (3, AccountEventKind.GRANT_ADDED, admin, EDITOR),
+        (4, AccountEventKind.GRANT_REVOKED, admin, EDITOR),
+        (5, AccountEventKind.LOCKED, person, None),
+        (6, AccountEventKind.UNLOCKED, admin, None),
+    ]
+    assert all(isinstance(e, AccountEvent) and e.account_id == person for e in history)
+    auditor = Actor("audit", Role.AUDIT_ADMIN, ZS)
+    assert office.qd.account_history(auditor, person) == history
+    fails(
+        "permission.denied",
+        lambda: office.qd.account_history(Actor(person, Role.MEMBER, ZS), person),
+    )
+    fails(
+        "permission.jurisdiction",
+        lambda: office.qd.account_history(Actor("a", Role.AUDIT_ADMIN, "dinghai"), person),
+    )
+    office.qd.depart(office.admin, person)
+    assert office.qd.account_history(auditor, person)[-1].kind is AccountEventKind.DEPARTED
+    own = office.qd.account_history(office.admin, office.admin_id)
+    assert [(e.kind, e.actor_id) for e in own] == [
+        (AccountEventKind.REGISTERED, office.admin_id),
+        (AccountEventKind.PASSWORD_CHANGED, office.admin_id),
+    ]
+
+
+# --- self-review compares persons (第九条) -------------------------------------------------------
+
+
+def _person(w: World, account_id: str, *roles: Role) -> dict[Role, Actor]:
+    """A person of the city holding ``roles``: their actor per role."""
+    grants = tuple(RoleGrant(r, ZS) for r in roles)
+    with w.store.unit_of_work() as uow:
+        uow.accounts.add(Account(account_id, 1, account_id, grants, ZS, w.clock.now()))
+        uow.commit()
+        account = uow.accounts.get(account_id)
+    return {g.role: actor_of(account, g) for g in grants}
+
+
+def _submitted(w: World, author: Actor, *coauthors: str) -> str:
+    fields = {
+        "title": "海岛渔民养老保险",
+        "body": "渔民反映养老保险缴费年限计算不一致。",
+        "category": "hot_issue",
+        "coauthor_ids": list(coauthors),
+    }
+    return w.qd.submit_new(author, fields).id
+
+
+def test_an_editor_never_reviews_what_they_wrote_as_a_member() -> None:
+    w = make_world()
+    me = _person(w, "p1", Role.MEMBER, Role.EDITOR)
+    item_id = _submitted(w, me[Role.MEMBER])
+    for call in (
+        lambda: w.qd.pass_preliminary(
+            me[Role.EDITOR], item_id, destinations=["forward_to_departments"]
+        ),
+        lambda: w.qd.return_for_revision(me[Role.EDITOR], item_id, "请补充数据"),
+        lambda: w.qd.reject(me[Role.EDITOR], item_id, "不予采用"),
+    ):
+        refused(w, item_id, "permission.self_review", call)
+    w.qd.pass_preliminary(w.editor, item_id, destinations=["forward_to_departments"])
+
+
+def test_a_chair_who_co_wrote_an_item_never_signs_it() -> None:
+    w = make_world()
+    me = _person(w, "p2", Role.MEMBER, Role.CHAIR)
+    item_id = _submitted(w, w.member, "p2")
+    w.qd.pass_preliminary(
+        w.editor, item_id, destinations=["report_to_principal_leaders_and_province"]
+    )
+    w.qd.approve(w.deputy, item_id)
+    refused(w, item_id, "permission.self_review", lambda: w.qd.sign(me[Role.CHAIR], item_id))
+    refused(
+        w,
+        item_id,
+        "permission.self_review",
+        lambda: w.qd.send_back(me[Role.CHAIR], item_id, "再议"),
+    )
+
+
+def test_merged_authors_never_review_or_merge_the_item() -> None:
+    w = make_world()
+    me = _person(w, "p3", Role.MEMBER, Role.EDITOR, Role.DEPUTY)
+    mine = _submitted(w, me[Role.MEMBER])
+    target = _submitted(w, w.member)
+    other = _submitted(w, w.coauthor)
+    w.qd.merge(w.editor, mine, into_item_id=target)
+    assert "p3" in w.load(target).merged_authors
+    refused(
+        w,
+        target,
+        "permission.self_review",
+        lambda: w.qd.pass_preliminary(
+            me[Role.EDITOR], target, destinations=["forward_to_departments"]
+        ),
+    )
+    # neither into an item they are credited with, nor that item into another
+    refused(
+        w,
+        other,
+        "permission.self_review",
+        lambda: w.qd.merge(me[Role.EDITOR], other, into_item_id=target),
+    )
+    refused(
+        w,
+        target,
+        "permission.self_review",
+        lambda: w.qd.merge(me[Role.EDITOR], target, into_item_id=other),
+    )
+    w.qd.pass_preliminary(w.editor, target, destinations=["forward_to_departments"])
+    refused(w, target, "permission.self_review", lambda: w.qd.approve(me[Role.DEPUTY], target))
