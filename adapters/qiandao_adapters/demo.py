@@ -23,6 +23,7 @@ from qiandao import (
     Qiandao,
     Rating,
     Role,
+    RoleGrant,
     Unit,
 )
 from qiandao.ports.store import Store
@@ -133,6 +134,15 @@ def run_demo(
     say(
         f"共注册 {len(people)} 个实名账号"
         "（委员、信息员、信息工作人员、分管领导、主席、3个承办单位）"
+    )
+
+    qd.grant_role(admin_actor, actors["chair"].account_id, Role.MEMBER, J)
+    both = qd.sign_in("13905800005", "Qd#chair2026!")
+    roles = "、".join(g.role.label for g in both.grants)
+    as_member = qd.select_grant(both.token, RoleGrant(Role.MEMBER, J))
+    say(
+        f"陈主席同时是政协委员：系统管理员为其增加委员角色，一个实名账号持有{roles}两个角色；"
+        f"登录后选择以{as_member.role.label}身份履职（本人报送的信息本人不能审签，第九条）"
     )
 
     member, editor, deputy, chair = (actors[k] for k in ("member", "editor", "deputy", "chair"))
