@@ -1,0 +1,193 @@
+"""Lanes and review windows: derived lane columns, their indexes, ``qd_review_overruns``.
+
+Upgrade: add to ``qd_items`` the lane, the priority (0 urgent, 1 not), the instant the item
+entered its state, the destinations key and whether its review stage was reminded; add to
+``qd_assignments`` the priority and the office's and the unit's lane; create
+``qd_review_overruns``; backfill every row from the item documents through the row mapping
+(``item_row``, ``assignment_row``, ``overrun_rows``: documents written before this revision have
+no ``state_since``, so :func:`qiandao.lanes.entered_state_at` derives it). Downgrade drops them.
+
+Revision ID: 0003l
+Revises: 0002
+Create Date: 2026-12-10
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+from qiandao.model import Item
+from qiandao_adapters.sql.rows import assignment_row, item_row, loads, overrun_rows
+from qiandao_adapters.sql.schema import Key, UtcDateTime
+
+revision: str = "0003l"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+_BATCH = 500  # items read per round trip
+
+_ITEM_COLUMNS = ("lane", "priority", "state_since", "destinations_key", "review_reminded")
+_ASSIGNMENT_COLUMNS = ("priority", "office_lane", "unit_lane")
+_ITEM_INDEXES = {
+    "ix_qd_items_lane_order": (
+        "jurisdiction",
+        "lane",
+        "priority",
+        "state_since",
+        "id",
+        "destinations_key",
+    ),
+    "ix_qd_items_review_waits": ("review_reminded", "lane", "priority", "state_since"),
+}
+_ASSIGNMENT_INDEXES = {
+    "ix_qd_assignments_office_lane_order": (
+        "jurisdiction",
+        "office_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
+    "ix_qd_assignments_unit_lane_order": (
+        "unit_id",
+        "unit_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
+}
+_OVERRUNS_INDEX = "ix_qd_review_overruns_jurisdiction_on_date"
+
+# the tables as this revision knows them
+_items = sa.table(
+    "qd_items",
+    sa.column("id", Key(64)),
+    sa.column("doc", sa.Text()),
+    sa.column("lane", Key(32)),
+    sa.column("priority", sa.Integer()),
+    sa.column("state_since", UtcDateTime()),
+    sa.column("destinations_key", Key(128)),
+    sa.column("review_reminded", sa.Boolean()),
+)
+_assignments = sa.table(
+    "qd_assignments",
+    sa.column("item_id", Key(64)),
+    sa.column("id", Key(64)),
+    sa.column("priority", sa.Integer()),
+    sa.column("office_lane", Key(32)),
+    sa.column("unit_lane", Key(32)),
+)
+_overruns = sa.table(
+    "qd_review_overruns",
+    sa.column("item_id", Key(64)),
+    sa.column("seq", sa.Integer()),
+    sa.column("stage", Key(32)),
+    sa.column("on_date", sa.Date()),
+    sa.column("jurisdiction", Key(64)),
+)
+
+
+def _stored_items(conn: sa.Connection) -> Iterator[Item]:
+    """Every stored item, in batches by id (so a large table is never read at once)."""
+    after: str | None = None
+    while True:
+        stmt = sa.select(_items.c.id, _items.c.doc).order_by(_items.c.id).limit(_BATCH)
+        if after is not None:
+            stmt = stmt.where(_items.c.id > after)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for row in rows:
+            yield loads(row.doc, Item)
+        after = rows[-1].id
+
+
+def _backfill(conn: sa.Connection) -> None:
+    """The new columns and rows of every item, from its document."""
+    for item in _stored_items(conn):
+        row = item_row(item)
+        conn.execute(
+            sa.update(_items)
+            .where(_items.c.id == item.id)
+            .values({name: row[name] for name in _ITEM_COLUMNS})
+        )
+        for a in item.assignments:
+            values = assignment_row(item, a)
+            conn.execute(
+                sa.update(_assignments)
+                .where(_assignments.c.item_id == item.id, _assignments.c.id == a.id)
+                .values({name: values[name] for name in _ASSIGNMENT_COLUMNS})
+            )
+        overruns = overrun_rows(item)
+        if overruns:
+            conn.execute(sa.insert(_overruns), overruns)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("qd_items") as batch:
+        batch.add_column(sa.Column("lane", Key(32), nullable=True))
+        batch.add_column(sa.Column("priority", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("state_since", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("destinations_key", Key(128), nullable=True))
+        batch.add_column(sa.Column("review_reminded", sa.Boolean(), nullable=True))
+    with op.batch_alter_table("qd_assignments") as batch:
+        batch.add_column(sa.Column("priority", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("office_lane", Key(32), nullable=True))
+        batch.add_column(sa.Column("unit_lane", Key(32), nullable=True))
+    op.create_table(
+        "qd_review_overruns",
+        sa.Column("item_id", Key(64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("stage", Key(32), nullable=False),
+        sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column("jurisdiction", Key(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["qd_items.id"],
+            name="fk_qd_review_overruns_item_id_qd_items",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("item_id", "seq", name="pk_qd_review_overruns"),
+        **_OPTIONS,
+    )
+    op.create_index(_OVERRUNS_INDEX, "qd_review_overruns", ["jurisdiction", "on_date"])
+
+    _backfill(op.get_bind())
+
+    with op.batch_alter_table("qd_items") as batch:
+        batch.alter_column("priority", existing_type=sa.Integer(), nullable=False)
+        batch.alter_column("state_since", existing_type=UtcDateTime(), nullable=False)
+        batch.alter_column("destinations_key", existing_type=Key(128), nullable=False)
+        batch.alter_column("review_reminded", existing_type=sa.Boolean(), nullable=False)
+        for name, columns in _ITEM_INDEXES.items():
+            batch.create_index(name, list(columns), unique=False)
+    with op.batch_alter_table("qd_assignments") as batch:
+        batch.alter_column("priority", existing_type=sa.Integer(), nullable=False)
+        for name, columns in _ASSIGNMENT_INDEXES.items():
+            batch.create_index(name, list(columns), unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(_OVERRUNS_INDEX, table_name="qd_review_overruns")
+    op.drop_table("qd_review_overruns")
+    with op.batch_alter_table("qd_assignments") as batch:
+        for name in _ASSIGNMENT_INDEXES:
+            batch.drop_index(name)
+        for column in _ASSIGNMENT_COLUMNS:
+            batch.drop_column(column)
+    with op.batch_alter_table("qd_items") as batch:
+        for name in _ITEM_INDEXES:
+            batch.drop_index(name)
+        for column in _ITEM_COLUMNS:
+            batch.drop_column(column)
