@@ -198,6 +198,7 @@ items = Table(
     _code("channel", nullable=False),
     Column("sector", Key(SECTOR_LENGTH), nullable=False),
     Column("adopted", Boolean, nullable=False),
+    Column("doc", Document, nullable=False),
     # the lanes (qiandao.lanes): lane, urgent first (0) or not (1), when the item entered its
     # state, the destinations as one key (the signer's tier), the review reminder done
     _code("lane", nullable=True),
@@ -205,7 +206,6 @@ items = Table(
     Column("state_since", UtcDateTime, nullable=False),
     Column("destinations_key", Key(DESTINATIONS_KEY_LENGTH), nullable=False),
     Column("review_reminded", Boolean, nullable=False),
-    Column("doc", Document, nullable=False),
     # a lane's first page and its count are one range of this index (in keyset order)
     Index(
         "ix_qd_items_lane_order",

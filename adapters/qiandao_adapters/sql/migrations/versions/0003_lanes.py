@@ -134,17 +134,38 @@ def _backfill(conn: sa.Connection) -> None:
             conn.execute(sa.insert(_overruns), overruns)
 
 
+def _new_columns() -> dict[str, list[sa.Column[Any]]]:
+    """The columns this revision adds, NOT NULL ones with a placeholder default until filled.
+
+    Plain ``ADD COLUMN`` everywhere: SQLite's batch mode would copy ``qd_items`` and drop the
+    old table, and with foreign keys on, the drop would cascade to every child row.
+    """
+    return {
+        "qd_items": [
+            sa.Column("lane", Key(32), nullable=True),
+            sa.Column("priority", sa.Integer(), nullable=False, server_default="1"),
+            sa.Column(
+                "state_since",
+                UtcDateTime(),
+                nullable=False,
+                server_default=sa.text("'1970-01-01 00:00:00'"),
+            ),
+            sa.Column("destinations_key", Key(128), nullable=False, server_default=""),
+            sa.Column("review_reminded", sa.Boolean(), nullable=False, server_default=sa.false()),
+        ],
+        "qd_assignments": [
+            sa.Column("priority", sa.Integer(), nullable=False, server_default="1"),
+            sa.Column("office_lane", Key(32), nullable=True),
+            sa.Column("unit_lane", Key(32), nullable=True),
+        ],
+    }
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("qd_items") as batch:
-        batch.add_column(sa.Column("lane", Key(32), nullable=True))
-        batch.add_column(sa.Column("priority", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("state_since", UtcDateTime(), nullable=True))
-        batch.add_column(sa.Column("destinations_key", Key(128), nullable=True))
-        batch.add_column(sa.Column("review_reminded", sa.Boolean(), nullable=True))
-    with op.batch_alter_table("qd_assignments") as batch:
-        batch.add_column(sa.Column("priority", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("office_lane", Key(32), nullable=True))
-        batch.add_column(sa.Column("unit_lane", Key(32), nullable=True))
+    added = _new_columns()
+    for table, columns in added.items():
+        for column in columns:
+            op.add_column(table, column)
     op.create_table(
         "qd_review_overruns",
         sa.Column("item_id", Key(64), nullable=False),
@@ -165,29 +186,30 @@ def upgrade() -> None:
 
     _backfill(op.get_bind())
 
-    with op.batch_alter_table("qd_items") as batch:
-        batch.alter_column("priority", existing_type=sa.Integer(), nullable=False)
-        batch.alter_column("state_since", existing_type=UtcDateTime(), nullable=False)
-        batch.alter_column("destinations_key", existing_type=Key(128), nullable=False)
-        batch.alter_column("review_reminded", existing_type=sa.Boolean(), nullable=False)
-        for name, columns in _ITEM_INDEXES.items():
-            batch.create_index(name, list(columns), unique=False)
-    with op.batch_alter_table("qd_assignments") as batch:
-        batch.alter_column("priority", existing_type=sa.Integer(), nullable=False)
-        for name, columns in _ASSIGNMENT_INDEXES.items():
-            batch.create_index(name, list(columns), unique=False)
+    if op.get_bind().dialect.name != "sqlite":  # SQLite keeps the unused placeholder defaults
+        for table, columns in added.items():
+            for column in columns:
+                if column.server_default is not None:
+                    op.alter_column(
+                        table,
+                        column.name,
+                        existing_type=column.type,
+                        existing_nullable=False,
+                        server_default=None,
+                    )
+    for name, columns in _ITEM_INDEXES.items():
+        op.create_index(name, "qd_items", list(columns), unique=False)
+    for name, columns in _ASSIGNMENT_INDEXES.items():
+        op.create_index(name, "qd_assignments", list(columns), unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(_OVERRUNS_INDEX, table_name="qd_review_overruns")
     op.drop_table("qd_review_overruns")
-    with op.batch_alter_table("qd_assignments") as batch:
-        for name in _ASSIGNMENT_INDEXES:
-            batch.drop_index(name)
-        for column in _ASSIGNMENT_COLUMNS:
-            batch.drop_column(column)
-    with op.batch_alter_table("qd_items") as batch:
-        for name in _ITEM_INDEXES:
-            batch.drop_index(name)
-        for column in _ITEM_COLUMNS:
-            batch.drop_column(column)
+    for name in _ASSIGNMENT_INDEXES:
+        op.drop_index(name, table_name="qd_assignments")
+    for name in _ITEM_INDEXES:
+        op.drop_index(name, table_name="qd_items")
+    for table, columns in _new_columns().items():
+        for column in columns:
+            op.drop_column(table, column.name)
