@@ -197,10 +197,10 @@ def upgrade() -> None:
                         existing_nullable=False,
                         server_default=None,
                     )
-    for name, columns in _ITEM_INDEXES.items():
-        op.create_index(name, "qd_items", list(columns), unique=False)
-    for name, columns in _ASSIGNMENT_INDEXES.items():
-        op.create_index(name, "qd_assignments", list(columns), unique=False)
+    for name, indexed in _ITEM_INDEXES.items():
+        op.create_index(name, "qd_items", list(indexed), unique=False)
+    for name, indexed in _ASSIGNMENT_INDEXES.items():
+        op.create_index(name, "qd_assignments", list(indexed), unique=False)
 
 
 def downgrade() -> None:
