@@ -7,6 +7,7 @@ backends of ``tests/sql`` run the store contract (``StoreContract``) for the sam
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ def test_a_malformed_or_foreign_cursor_is_invalid_input(world: World) -> None:
     cursor = w.qd.lane(w.editor, Lane.PRELIMINARY, limit=1).next_cursor
     assert cursor is not None
     for bad in ("", "not-a-cursor", "eyJ4IjoxfQ", cursor[:-3], cursor + "A"):
-        fails("input.invalid", lambda bad=bad: w.qd.lane(w.editor, Lane.PRELIMINARY, cursor=bad))
+        fails("input.invalid", partial(w.qd.lane, w.editor, Lane.PRELIMINARY, cursor=bad))
     # another lane, another jurisdiction's editor
     fails("input.invalid", lambda: w.qd.lane(w.editor, Lane.TO_ASSIGN, cursor=cursor))
     county_editor = w.county["editor"]
@@ -267,7 +268,7 @@ def test_each_stage_entry_has_its_own_window_and_reminder(world: World) -> None:
 def test_overdue_reviews_are_for_the_office_only(world: World) -> None:
     w = world
     for actor in (w.member, w.unit("u-a")):
-        fails("permission.denied", lambda actor=actor: w.qd.overdue_reviews(actor))
+        fails("permission.denied", partial(w.qd.overdue_reviews, actor))
     fails("input.invalid", lambda: w.qd.overdue_reviews(w.editor, limit=0))
 
 
