@@ -25,22 +25,21 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from qiandao import Actor, Lane, Qiandao, Role, RuleSet
+from qiandao.lanes import lanes_of
+from qiandao.testing import ManualClock
+from qiandao_adapters.sql import SqlStore, make_engine
 from sql import (  # benchmarks/sql.py
+    _UNITS_OF,
     EDITOR,
     NOW,
     RUNS,
-    _UNITS_OF,
     Corpus,
     Statements,
     bulk_load,
     median_ms,
     run_sql,
 )
-
-from qiandao import Actor, Lane, Qiandao, Role, RuleSet
-from qiandao.lanes import lanes_of
-from qiandao.testing import ManualClock
-from qiandao_adapters.sql import SqlStore, make_engine
 
 TARGET_MS = 50.0
 
