@@ -427,7 +427,7 @@ def test_upgrade_to_lanes_backfills_the_lane_columns_from_the_documents(empty: E
         )
         stats = StatisticsQuery(None, Period.year(2025), date(2025, 5, 1))
         assert uow.items.statistics(stats) == statistics_of(items, stats)
-        assert stats and uow.items.statistics(stats).overdue_reviews > 0
+        assert uow.items.statistics(stats).overdue_reviews > 0
 
 
 def test_downgrade_from_lanes_keeps_the_items(empty: Engine) -> None:
