@@ -376,11 +376,21 @@ class Corpus:
             "reported_from": None,
             "reported_as": None,
             "rehandles": 0,
+            "state_since": None,  # as stored before 0003: the lanes derive it from the doc
+            "review_overruns": [],
         }
         return doc
 
 
-TABLES = (s.items, s.item_authors, s.assignments, s.text_versions, s.feedback, s.credits)
+TABLES = (
+    s.items,
+    s.item_authors,
+    s.assignments,
+    s.text_versions,
+    s.feedback,
+    s.credits,
+    s.review_overruns,
+)
 """Every table the corpus fills, parents first."""
 
 

@@ -87,6 +87,8 @@ def reference_bulletin(
             (i.jurisdiction, i.jurisdiction, True, i.adopted) for i in in_period
         ),
         ranking=tuple(ranking),
+        # review stages the job found past their window (第五条), on days of the period
+        overdue_reviews=sum(local_day(o.at) in period for i in items for o in i.review_overruns),
     )
 
 

@@ -35,3 +35,12 @@ def test_lifecycle_benchmark_runs_a_few_items() -> None:
     from qiandao_adapters.memory import MemoryStore
 
     assert lifecycle.lifecycles(MemoryStore(), 5) > 0
+
+
+def test_lanes_benchmark_measures_every_lane_of_every_role() -> None:
+    lanes = _load("lanes")
+    figures = lanes.measure(300, runs=1, report=lambda _line: None)
+    from qiandao.lanes import Lane
+
+    measured = {key.split("/")[1] for key in figures}
+    assert measured == {lane.value for lane in Lane}

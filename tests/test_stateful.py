@@ -65,7 +65,12 @@ from qiandao import (
 )
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.rules.deadlines import local_day
-from qiandao.rules.lifecycle import ADOPTED_STATES, ITEM_TRANSITIONS, ItemCommand
+from qiandao.rules.lifecycle import (
+    ADOPTED_STATES,
+    AWAITING_UNIT_STATES,
+    ITEM_TRANSITIONS,
+    ItemCommand,
+)
 from qiandao.rules.tiers import check_signer, required_signer
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing import ManualClock
@@ -659,10 +664,14 @@ class WorkflowMachine(RuleBasedStateMachine):
                 else:
                     fails("not_found", partial(self.qd.item_detail, unit, item.id))
         for unit in UNIT_ACTORS:
+            # the unit's lanes: what awaits the unit (a declined assignment waits on the office)
             waiting = {
                 item.id
                 for item in items
-                if any(a.unit_id == unit.unit_id and a.open for a in item.assignments)
+                if any(
+                    a.unit_id == unit.unit_id and a.state in AWAITING_UNIT_STATES
+                    for a in item.assignments
+                )
             }
             assert {v.id for v in self.qd.inbox(unit, limit=INBOX_PAGE)} == waiting
 

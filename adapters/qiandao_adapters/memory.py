@@ -16,6 +16,7 @@ import attrs
 
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
+from qiandao.lanes import Lane
 from qiandao.model import (
     Account,
     AccountEvent,
@@ -26,8 +27,15 @@ from qiandao.model import (
     Session,
     Unit,
 )
-from qiandao.ports.store import AssignmentQuery, IdempotencyRecord, ItemQuery, OutboxMessage
-from qiandao.queries import filter_assignments, filter_items
+from qiandao.ports.store import (
+    AssignmentQuery,
+    IdempotencyRecord,
+    ItemQuery,
+    LaneQuery,
+    OutboxMessage,
+    ReviewWaitQuery,
+)
+from qiandao.queries import filter_assignments, filter_items, lane_counts, lane_rows, review_waits
 from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
@@ -184,6 +192,15 @@ class _Items:
 
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
         return filter_assignments(self._t.values(), query)
+
+    def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
+        return lane_rows(self._t.values(), query)
+
+    def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
+        return lane_counts(self._t.values(), queries)
+
+    def review_waits(self, query: ReviewWaitQuery) -> list[Item]:
+        return review_waits(self._t.values(), query)
 
     def statistics(self, query: StatisticsQuery) -> Statistics:
         return statistics_of(self._t.values(), query)

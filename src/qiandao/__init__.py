@@ -7,6 +7,7 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
+from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy
 from qiandao.calendar import (
@@ -59,6 +60,7 @@ from qiandao.errors import (
     YearOutOfRange,
 )
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
+from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
@@ -76,6 +78,7 @@ from qiandao.model import (
     Item,
     Reply,
     ReviewDecision,
+    ReviewOverrun,
     ReviewRecord,
     ReviewStage,
     RoleGrant,
@@ -190,10 +193,14 @@ __all__ = [
     "ItemView",
     "JobReport",
     "JurisdictionDenied",
+    "Lane",
+    "LanePage",
+    "LanePosition",
     "LastGrant",
     "LeaderRank",
     "LimitExceeded",
     "NotFound",
+    "OverdueReview",
     "PasswordChangeRequired",
     "PasswordPolicy",
     "PasswordPolicyViolation",
@@ -212,6 +219,7 @@ __all__ = [
     "ReasonRequired",
     "Reply",
     "ReviewDecision",
+    "ReviewOverrun",
     "ReviewRecord",
     "ReviewStage",
     "Role",

@@ -15,20 +15,16 @@ from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
 from qiandao.rules.lifecycle import (
     AWAITING_UNIT_STATES,
-    OPEN_ASSIGNMENT_STATES,
-    AssignmentState,
     ItemState,
 )
 from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
-from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES, Role
-from qiandao.rules.tiers import may_sign
+from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, Role
 from qiandao.statistics import StatisticsQuery
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
 
 MAX_PAGE = 500
-_SIGNER_PAGE = 100  # awaiting items fetched per round while looking for one signer's
 
 
 @attrs.frozen
@@ -137,94 +133,6 @@ class QueryCommands(_Core):
         with self.store.unit_of_work() as uow:
             items = uow.items.find(query)
         return [self._view(actor, i, now) for i in items]
-
-    def inbox(self, actor: Actor, *, limit: int = 50) -> list[ItemView]:
-        """What awaits the actor: per role, its queue in the order it should be worked."""
-        _page(limit)
-        j = actor.jurisdiction
-        if actor.role is Role.EDITOR:
-            states = frozenset({ItemState.SUBMITTED, ItemState.ISSUED, ItemState.REPLIED})
-            query = ItemQuery(
-                jurisdiction=j, states=states, order=ItemOrder.URGENT_FIRST, limit=limit
-            )
-            office = self._views(actor, query)
-            waiting = self._assignment_items(
-                actor,
-                AssignmentQuery(
-                    jurisdiction=j,
-                    states=frozenset(
-                        {AssignmentState.DECLINED, AssignmentState.EXTENSION_REQUESTED}
-                    ),
-                    limit=limit,
-                ),
-            )
-            seen = {v.id for v in office}
-            return (office + [v for v in waiting if v.id not in seen])[:limit]
-        if actor.role is Role.DEPUTY:
-            return self._views(
-                actor,
-                ItemQuery(
-                    jurisdiction=j,
-                    states=frozenset({ItemState.IN_REVIEW}),
-                    order=ItemOrder.URGENT_FIRST,
-                    limit=limit,
-                ),
-            )
-        if actor.role in SIGNER_ROLES:
-            return self._signer_inbox(actor, limit)
-        if actor.role is Role.HANDLING_UNIT:
-            if actor.unit_id is None:
-                raise InvalidInput("承办单位账号缺少单位", field="unit_id")
-            return self._assignment_items(
-                actor,
-                AssignmentQuery(
-                    unit_id=actor.unit_id, states=frozenset(OPEN_ASSIGNMENT_STATES), limit=limit
-                ),
-            )
-        if actor.role in SUBMITTER_ROLES:
-            states = frozenset(
-                {ItemState.DRAFT, ItemState.RETURNED, ItemState.REPLIED, ItemState.HANDLING}
-            )
-            return self._views(
-                actor, ItemQuery(author_id=actor.account_id, states=states, limit=limit)
-            )
-        return []
-
-    def _signer_inbox(self, actor: Actor, limit: int) -> list[ItemView]:
-        """Items awaiting this signer's tier (or a lower one, if the rules allow), in pages.
-
-        The tier depends on the jurisdiction's rules, not on a stored column, so the store
-        returns the awaiting items page by page and the ones for this signer are kept until
-        ``limit`` are found.
-        """
-        tiers = self.rules_for(actor.jurisdiction).tiers
-
-        query = ItemQuery(
-            jurisdiction=actor.jurisdiction,
-            states=frozenset({ItemState.AWAITING_SIGNOFF}),
-            order=ItemOrder.URGENT_FIRST,
-            limit=max(limit, _SIGNER_PAGE),
-        )
-        found: list[Item] = []
-        with self.store.unit_of_work() as uow:
-            while True:
-                page = uow.items.find(query)
-                found += [i for i in page if may_sign(actor.role, i.destinations, tiers)]
-                if len(found) >= limit or len(page) < (query.limit or 0):
-                    break
-                query = attrs.evolve(query, offset=query.offset + len(page))
-        now = self.now()
-        return [self._view(actor, i, now) for i in found[:limit]]
-
-    def _assignment_items(self, actor: Actor, query: AssignmentQuery) -> list[ItemView]:
-        now = self.now()
-        with self.store.unit_of_work() as uow:
-            pairs = uow.items.assignments(query)
-        views: dict[str, ItemView] = {}
-        for item, _ in pairs:
-            if item.id not in views:
-                views[item.id] = self._view(actor, item, now)
-        return list(views.values())
 
     def overdue(
         self, actor: Actor, *, very: bool = False, limit: int = 100

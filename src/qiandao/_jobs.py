@@ -17,10 +17,11 @@ import attrs
 
 from qiandao._core import Tx, _Core
 from qiandao.errors import ConcurrencyConflict
-from qiandao.ports.store import AssignmentQuery
+from qiandao.lanes import item_position
+from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
-from qiandao.workflow import jobs
+from qiandao.workflow import jobs, timeliness
 from qiandao.workflow.jobs import REMINDER_STATUSES
 
 __all__ = ["SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
@@ -42,6 +43,7 @@ class JobReport:
     )
     ratings_closed: int = 0
     conflicts: int = 0
+    reviews_reminded: int = 0  # review stages past their window (第五条), reminded once each
 
     @property
     def reminders_sent(self) -> int:
@@ -55,6 +57,14 @@ def _run_due(tx: Tx, item_id: str) -> tuple[tuple[DeadlineStatus, ...], int]:
     decision, sent = jobs.due_events(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return sent, len(decision) - len(sent)
+
+
+def _remind_review(tx: Tx, item_id: str) -> int:
+    """One item's review reminder if its stage is past the window; returns 1 if sent."""
+    item = tx.uow.items.get(item_id)
+    decision = timeliness.review_overdue(tx.context(item.jurisdiction), item)
+    tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
+    return len(decision)
 
 
 def _recompute(tx: Tx, item_id: str, calendar: WorkdayCalendar) -> int:
@@ -107,8 +117,29 @@ class JobCommands(_Core):
             ratings_closed += closed
             for status in sent:
                 reminders[status] = reminders.get(status, 0) + 1
+        reviews = 0
+        for item_id in self._late_reviews(self.now()):
+            try:
+                reviews += self._transact(
+                    None, functools.partial(_remind_review, item_id=item_id), dispatch=False
+                )
+            except ConcurrencyConflict:
+                conflicts += 1
         self._drain()
-        return JobReport(reminders, ratings_closed, conflicts)
+        return JobReport(reminders, ratings_closed, conflicts, reviews)
+
+    def _late_reviews(self, now: datetime) -> list[str]:
+        """Items at a review stage, not reminded for it, that entered it before the cut-off:
+        read by index in keyset pages; each is checked exactly when decided."""
+        every = (self._default_rules, *self._rules.values())
+        before, urgent_before = timeliness.wait_cutoffs(local_day(now), [r.intake for r in every])
+        query = ReviewWaitQuery(before, urgent_before, reminded=False, limit=500)
+        ids: list[str] = []
+        with self.store.unit_of_work() as uow:
+            while batch := uow.items.review_waits(query):
+                ids += [item.id for item in batch]
+                query = attrs.evolve(query, after=item_position(batch[-1]))
+        return ids
 
     def _drain(self) -> None:
         """Dispatch until the outbox is empty or a whole batch failed (tried again next run)."""

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from qiandao._enum import LabelledEnum
-from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
+from qiandao.model import Assignment, Feedback, Item, ReviewOverrun, ReviewRecord, TextVersion
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.tiers import Destination
 
@@ -59,6 +59,7 @@ class EventKind(LabelledEnum):
     REMINDER_SENT = "reminder_sent", "发送催办提醒"
     DEADLINE_RECOMPUTED = "deadline_recomputed", "重算办理期限"
     RATING_WINDOW_RECOMPUTED = "rating_window_recomputed", "重算评价期限"
+    REVIEW_OVERDUE = "review_overdue", "审核超时提醒"
 
 
 @attrs.frozen
@@ -81,6 +82,7 @@ class ItemPatch:
     merged_authors: frozenset[str] | None = None
     reported_as: str | None = None
     rehandles: int | None = None
+    review_overruns: tuple[ReviewOverrun, ...] | None = None
 
     def updates(self) -> dict[str, Any]:
         """The fields this patch sets, by name."""
@@ -133,11 +135,13 @@ def evolve(item: Item | None, event: Event) -> Item:
     if item is None:
         if change.item is None:
             raise ValueError(f"first event of {event.item_id} does not create the item")
-        return attrs.evolve(change.item, version=event.sequence)
+        return attrs.evolve(change.item, version=event.sequence, state_since=event.at)
     updates = change.fields.updates() if change.fields is not _NO_PATCH else {}
     updates["version"] = event.sequence
     if change.state is not None:
         updates["state"] = change.state
+        if change.state is not item.state:  # the instant the item entered its current state
+            updates["state_since"] = event.at
     if change.text is not None:
         updates["texts"] = (*item.texts, change.text)
     if change.review is not None:

@@ -43,6 +43,7 @@ __all__ = [
     "Item",
     "Reply",
     "ReviewDecision",
+    "ReviewOverrun",
     "ReviewRecord",
     "ReviewStage",
     "RoleGrant",
@@ -134,6 +135,20 @@ class ReviewRecord:
     role: Role
     at: datetime
     note: str = ""
+
+
+@attrs.frozen
+class ReviewOverrun:
+    """A review stage that waited past its window (急事急报, 第五条), found by the periodic job.
+
+    ``since`` is when the item entered the stage; one record per stage entry at most.
+    """
+
+    stage: ReviewStage
+    since: datetime
+    at: datetime  # when the job found the window exceeded and reminded the office
+    waited_workdays: int
+    window_workdays: int
 
 
 @attrs.frozen
@@ -266,6 +281,8 @@ class Item:
     reported_from: str | None = None
     reported_as: str | None = None
     rehandles: int = 0
+    state_since: datetime | None = None  # set by ``evolve`` whenever the state changes
+    review_overruns: tuple[ReviewOverrun, ...] = ()
 
     @property
     def title(self) -> str:

@@ -7,7 +7,7 @@ for everyone holding a role in a jurisdiction; the host's notifier resolves the 
 from __future__ import annotations
 
 from qiandao.events import Event, EventKind
-from qiandao.model import Feedback, FeedbackKind, Item
+from qiandao.model import Feedback, FeedbackKind, Item, ReviewStage
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.roles import Role
@@ -78,6 +78,17 @@ def _feedback_text(title: str, feedback: Feedback | None) -> str:
     return f"您的信息“{title}”有新的{feedback.kind.label}"
 
 
+_STAGE_ROLES = {ReviewStage.PRELIMINARY: Role.EDITOR, ReviewStage.DEPUTY: Role.DEPUTY}
+
+
+def _review_recipient(item: Item, rules: RuleSet) -> str:
+    """Who answers for a late review stage: the editors (初审), the deputies (审核), or the
+    signers of the item's tier (签发)."""
+    stage = item.review_overruns[-1].stage
+    role = _STAGE_ROLES.get(stage) or required_signer(item.destinations, rules.tiers)
+    return role_group(role, item.jurisdiction)
+
+
 def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     """The notices an event causes (at most one, carrying the event id for de-duplication)."""
     if event.kind in _SILENT:
@@ -111,6 +122,11 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     elif kind is _K.REPLIED:
         recipients = (*sorted(item.authors), role_group(Role.EDITOR, j))
         text = f"承办单位已答复，请评价：{title}"
+    elif kind is _K.REVIEW_OVERDUE:
+        recipients, text = (
+            (_review_recipient(item, rules),),
+            f"审核超时提醒（{event.change.note}）：{title}",
+        )
     elif kind is _K.REMINDER_SENT:
         recipients = (*_unit_of(event), role_group(Role.EDITOR, j))
         text = f"办理提醒（{event.change.note}）：{title}"

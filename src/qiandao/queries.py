@@ -6,14 +6,40 @@ The in-memory store answers with these; a SQL store must return the same rows in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from qiandao.lanes import (
+    ASSIGNMENT_LANES,
+    REVIEW_LANES,
+    Lane,
+    LanePosition,
+    assignment_lane,
+    destinations_key,
+    entered_state_at,
+    item_lane,
+    item_position,
+    lane_position,
+    review_reminded,
+)
 from qiandao.model import Assignment, Item
-from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
+from qiandao.ports.store import (
+    AssignmentQuery,
+    ItemOrder,
+    ItemQuery,
+    LaneQuery,
+    ReviewWaitQuery,
+)
 
-__all__ = ["filter_assignments", "filter_items", "item_matches"]
+__all__ = [
+    "filter_assignments",
+    "filter_items",
+    "item_matches",
+    "lane_counts",
+    "lane_rows",
+    "review_waits",
+]
 
 _EPOCH = datetime.fromisoformat("1900-01-01T00:00:00+00:00")
 
@@ -68,4 +94,67 @@ def filter_assignments(
         )
     ]
     found.sort(key=lambda pair: (pair[1].due, pair[1].id))
+    return found if query.limit is None else found[: query.limit]
+
+
+def _lane_rows(items: Iterable[Item], query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
+    """Every row of the query's lane and scope, unordered."""
+    lane = query.lane
+    unit = lane not in (Lane.DECLINED, Lane.EXTENSION)
+    found: list[tuple[Item, Assignment | None]] = []
+    for item in items:
+        if query.jurisdiction is not None and item.jurisdiction != query.jurisdiction:
+            continue
+        if lane not in ASSIGNMENT_LANES:
+            if item_lane(item) is lane and (
+                query.destination_keys is None
+                or destinations_key(item.destinations) in query.destination_keys
+            ):
+                found.append((item, None))
+            continue
+        found += [
+            (item, a)
+            for a in item.assignments
+            if (query.unit_id is None or a.unit_id == query.unit_id)
+            and assignment_lane(a, unit=unit) is lane
+        ]
+    return found
+
+
+def _position(lane: Lane) -> Callable[[tuple[Item, Assignment | None]], LanePosition]:
+    return lambda row: lane_position(lane, row[0], row[1])
+
+
+def lane_rows(items: Iterable[Item], query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
+    """One page of a lane: urgent first, then the lane's order, then ids; after ``after``."""
+    key = _position(query.lane)
+    found = sorted(_lane_rows(items, query), key=key)
+    if query.after is not None:
+        after = query.after
+        found = [row for row in found if key(row) > after]
+    return found if query.limit is None else found[: query.limit]
+
+
+def lane_counts(items: Iterable[Item], queries: Sequence[LaneQuery]) -> dict[Lane, int]:
+    """How many rows each queried lane has."""
+    pool = list(items)
+    return {q.lane: len(_lane_rows(pool, q)) for q in queries}
+
+
+def review_waits(items: Iterable[Item], query: ReviewWaitQuery) -> list[Item]:
+    """Items in a review lane that entered it before the cut-off of their urgency."""
+
+    def waiting(item: Item) -> bool:
+        cutoff = query.urgent_before if item.urgent else query.before
+        return (
+            item_lane(item) in REVIEW_LANES
+            and (query.jurisdiction is None or item.jurisdiction == query.jurisdiction)
+            and entered_state_at(item) < cutoff
+            and (query.reminded is None or review_reminded(item) == query.reminded)
+        )
+
+    found = sorted((i for i in items if waiting(i)), key=item_position)
+    if query.after is not None:
+        after = query.after
+        found = [i for i in found if item_position(i) > after]
     return found if query.limit is None else found[: query.limit]

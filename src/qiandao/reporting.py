@@ -87,6 +87,7 @@ class Bulletin:
     by_channel: tuple[GroupLine, ...]
     by_jurisdiction: tuple[GroupLine, ...]
     ranking: tuple[RankedScore, ...]
+    overdue_reviews: int = 0  # review stages past their window (第五条), see Statistics
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -171,4 +172,5 @@ def bulletin(stats: Statistics, table: PointsTable) -> Bulletin:
         by_channel=_groups(stats.by_channel, _CHANNEL_LABELS),
         by_jurisdiction=_groups(stats.by_jurisdiction),
         ranking=tuple(ranking),
+        overdue_reviews=stats.overdue_reviews,
     )

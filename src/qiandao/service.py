@@ -5,8 +5,8 @@ from __future__ import annotations
 from qiandao._accounts import AccountCommands
 from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
-from qiandao._inbox import QueryCommands
 from qiandao._jobs import JobCommands
+from qiandao._lanes import LaneCommands
 from qiandao._review import ReviewCommands
 
 __all__ = ["Qiandao"]
@@ -17,7 +17,7 @@ class Qiandao(
     HandlingCommands,
     FeedbackCommands,
     JobCommands,
-    QueryCommands,
+    LaneCommands,
     AccountCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.

@@ -20,7 +20,10 @@ reply on or before the due day), overdue (open, not declined, never replied, due
 ``today``), extended (at least one approved extension), declined (a decline reason was given),
 the ratings of replied assignments, and the sum and count of the working days to reply.
 Per category, sector, channel and jurisdiction: items submitted in the period, and how many of
-them are adopted. Days are Asia/Shanghai days.
+them are adopted. Overdue reviews (急事急报, 第五条): the review stages (初审, 审核, 签发) the
+periodic job found past their window on a day of the period (``Item.review_overruns``: one per
+stage entry, whether the review has since finished or is still waiting). Days are Asia/Shanghai
+days.
 """
 
 from __future__ import annotations
@@ -187,6 +190,7 @@ class Statistics:
     by_sector: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
     by_channel: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
     by_jurisdiction: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
+    overdue_reviews: int = 0  # review stages found past their window in the period
 
 
 def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
@@ -198,9 +202,11 @@ def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
     groups: dict[str, dict[str, Counter[str]]] = {
         name: defaultdict(Counter) for name in ("category", "sector", "channel", "jurisdiction")
     }
+    overdue_reviews = 0
     for item in items:
         if query.jurisdiction is not None and item.jurisdiction != query.jurisdiction:
             continue
+        overdue_reviews += sum(local_day(o.at) in period for o in item.review_overruns)
         for credit in credits_of(item):
             if credit.on in period:
                 credits[credit.person_id][CreditKey.of(credit)] += 1
@@ -256,4 +262,5 @@ def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:
         by_sector=grouped("sector"),
         by_channel=grouped("channel"),
         by_jurisdiction=grouped("jurisdiction"),
+        overdue_reviews=overdue_reviews,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     column,
+    func,
     insert,
     inspect,
     select,
@@ -32,7 +33,18 @@ from sqlalchemy import (
 
 from qiandao import Actor, Qiandao
 from qiandao.accounts import hash_token
-from qiandao.model import Account, AccountStatus, ExternalIdentity, Item, RoleGrant
+from qiandao.lanes import Lane
+from qiandao.model import (
+    Account,
+    AccountStatus,
+    ExternalIdentity,
+    Item,
+    ReviewOverrun,
+    ReviewStage,
+    RoleGrant,
+)
+from qiandao.ports.store import LaneQuery
+from qiandao.queries import lane_counts, lane_rows
 from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.points import Credit, CreditKind, Period
 from qiandao.rules.roles import Role
@@ -55,7 +67,9 @@ from qiandao_adapters.sql.rows import (
     credit_from_row,
     dumps,
     feedback_rows,
+    item_children,
     item_row,
+    overrun_rows,
     text_rows,
     unit_row,
 )
@@ -182,7 +196,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -258,14 +272,34 @@ def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(config, revision)
 
 
+# the columns 0004 adds (absent before it)
+_LANE_ITEM_COLUMNS = ("lane", "priority", "state_since", "destinations_key", "review_reminded")
+_LANE_ASSIGNMENT_COLUMNS = ("priority", "office_lane", "unit_lane")
+
+
+def _without(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def _write_before_lanes(engine: Engine, items: list[Item]) -> None:
+    """The item and assignment rows as a store before 0004 wrote them."""
+    with engine.begin() as conn:
+        conn.execute(insert(s.items), [_without(item_row(i), _LANE_ITEM_COLUMNS) for i in items])
+        conn.execute(
+            insert(s.assignments),
+            [
+                _without(assignment_row(i, a), _LANE_ASSIGNMENT_COLUMNS)
+                for i in items
+                for a in i.assignments
+            ],
+        )
+
+
 def _write_at_0001(engine: Engine, items: list[Item]) -> None:
     """Items as the 0001 store kept them; the old credit columns stay empty, because the
     backfill must credit from the documents alone."""
+    _write_before_lanes(engine, items)
     with engine.begin() as conn:
-        conn.execute(insert(s.items), [item_row(i) for i in items])
-        conn.execute(
-            insert(s.assignments), [assignment_row(i, a) for i in items for a in i.assignments]
-        )
         conn.execute(insert(s.text_versions), [r for i in items for r in text_rows(i)])
         authors = [
             {
@@ -477,11 +511,106 @@ def test_downgrade_below_0003_is_refused_while_someone_holds_several_grants(
     with store.unit_of_work() as uow:
         uow.accounts.add(chair)
         uow.commit()
+    _at_revision(empty, "0003", down=True)
     with pytest.raises(RuntimeError, match="acc-chair"):
         _at_revision(empty, "0002", down=True)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
     assert version == "0003"
+    upgrade(empty)
     _assert_no_drift(empty)
     with store.unit_of_work() as uow:
         assert uow.accounts.get("acc-chair") == chair
+
+
+# --- 0004: lanes -----------------------------------------------------------------------------
+
+
+def _lane_corpus() -> list[Item]:
+    """Items as documents before 0004 hold them (no ``state_since``), some with overruns."""
+    items = [attrs.evolve(i, state_since=None) for i in statistics_corpus(60, seed=11)]
+    overrun = ReviewOverrun(
+        ReviewStage.PRELIMINARY,
+        since=datetime(2025, 3, 3, 9, tzinfo=UTC),
+        at=datetime(2025, 3, 10, 1, tzinfo=UTC),
+        waited_workdays=5,
+        window_workdays=3,
+    )
+    return [
+        attrs.evolve(i, review_overruns=(overrun,)) if n % 7 == 0 else i
+        for n, i in enumerate(items)
+    ]
+
+
+def _lane_columns(
+    engine: Engine,
+) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        items = {
+            r.id: tuple(r[1:])
+            for r in conn.execute(select(s.items.c.id, *(s.items.c[n] for n in _LANE_ITEM_COLUMNS)))
+        }
+        assignments = {
+            (r.item_id, r.id): tuple(r[2:])
+            for r in conn.execute(
+                select(
+                    s.assignments.c.item_id,
+                    s.assignments.c.id,
+                    *(s.assignments.c[n] for n in _LANE_ASSIGNMENT_COLUMNS),
+                )
+            )
+        }
+    return items, assignments
+
+
+def test_upgrade_to_lanes_backfills_the_lane_columns_from_the_documents(empty: Engine) -> None:
+    items = _lane_corpus()
+    _at_revision(empty, "0003")
+    _write_before_lanes(empty, items)
+    with empty.begin() as conn:
+        for table in (s.item_authors, s.text_versions, s.feedback, s.credits):
+            rows = [r for i in items for t, rows in item_children(i) if t is table for r in rows]
+            if rows:
+                conn.execute(insert(table), rows)
+    upgrade(empty)
+    _assert_no_drift(empty)
+    stored_items, stored_assignments = _lane_columns(empty)
+    assert stored_items == {i.id: tuple(item_row(i)[n] for n in _LANE_ITEM_COLUMNS) for i in items}
+    assert stored_assignments == {
+        (i.id, a.id): tuple(assignment_row(i, a)[n] for n in _LANE_ASSIGNMENT_COLUMNS)
+        for i in items
+        for a in i.assignments
+    }
+    with empty.connect() as conn:
+        overruns = [dict(r._mapping) for r in conn.execute(select(s.review_overruns))]
+    assert sorted(overruns, key=lambda r: r["item_id"]) == [
+        r for i in items for r in overrun_rows(i)
+    ]
+    with SqlStore(empty).unit_of_work() as uow:
+        for lane in Lane:
+            query = LaneQuery(lane)
+            assert uow.items.lane(query) == lane_rows(items, query), lane
+        assert uow.items.lane_counts([LaneQuery(lane) for lane in Lane]) == lane_counts(
+            items, [LaneQuery(lane) for lane in Lane]
+        )
+        stats = StatisticsQuery(None, Period.year(2025), date(2025, 5, 1))
+        assert uow.items.statistics(stats) == statistics_of(items, stats)
+        assert uow.items.statistics(stats).overdue_reviews > 0
+
+
+def test_downgrade_from_lanes_keeps_the_items(empty: Engine) -> None:
+    items = _lane_corpus()
+    upgrade(empty)
+    with SqlStore(empty).unit_of_work() as uow:
+        for item in items:
+            uow.items.add(item)
+        uow.commit()
+    _at_revision(empty, "0003", down=True)
+    with empty.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("qd_items")}
+        assert not columns & set(_LANE_ITEM_COLUMNS)
+        assert conn.execute(select(func.count()).select_from(s.credits)).scalar_one() > 0
+    upgrade(empty)
+    _assert_no_drift(empty)
+    stored_items, _ = _lane_columns(empty)
+    assert stored_items == {i.id: tuple(item_row(i)[n] for n in _LANE_ITEM_COLUMNS) for i in items}

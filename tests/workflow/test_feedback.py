@@ -417,6 +417,8 @@ FRESH = frozenset(
         "reported_from",
         "reported_as",
         "rehandles",
+        "state_since",  # set by evolve: the report-up's own DRAFTED event
+        "review_overruns",  # the city's review windows start afresh
     }
 )
 

@@ -39,6 +39,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
 from qiandao.events import Event
+from qiandao.lanes import ASSIGNMENT_LANES, REVIEW_LANES, Lane, LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
@@ -55,7 +56,9 @@ from qiandao.ports.store import (
     IdempotencyRecord,
     ItemOrder,
     ItemQuery,
+    LaneQuery,
     OutboxMessage,
+    ReviewWaitQuery,
 )
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
@@ -285,6 +288,44 @@ def _check_paging(limit: int | None, offset: int = 0) -> None:
         raise InvalidInput("分页参数不能为负数", limit=limit, offset=offset)
 
 
+def _after(keys: Sequence[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """Rows strictly after the given values in the lexicographic order of their columns."""
+    column, value = keys[0]
+    if len(keys) == 1:
+        later: ColumnElement[bool] = column > value
+        return later
+    return or_(column > value, and_(column == value, _after(keys[1:])))
+
+
+def _item_after(position: LanePosition | None) -> list[ColumnElement[bool]]:
+    if position is None:
+        return []
+    p = position
+    return [_after([(_I.c.priority, p.priority), (_I.c.state_since, p.when), (_I.c.id, p.id)])]
+
+
+_ITEM_LANE_ORDER = (_I.c.priority.asc(), _I.c.state_since.asc(), _I.c.id.asc())
+_REVIEW_LANE_CODES = sorted(lane.value for lane in REVIEW_LANES)
+
+
+def _lane_column(lane: Lane) -> Any:
+    """The assignment column of ``lane``: the office's lane or the unit's."""
+    return _A.c.office_lane if lane in (Lane.DECLINED, Lane.EXTENSION) else _A.c.unit_lane
+
+
+def _lane_scope(query: LaneQuery) -> list[ColumnElement[bool]]:
+    """The query's scope on the lane's table (items, or assignments)."""
+    table = _A if query.lane in ASSIGNMENT_LANES else _I
+    found: list[ColumnElement[bool]] = []
+    if query.jurisdiction is not None:
+        found.append(table.c.jurisdiction == query.jurisdiction)
+    if query.unit_id is not None and table is _A:
+        found.append(_A.c.unit_id == query.unit_id)
+    if query.destination_keys is not None and table is _I:
+        found.append(_I.c.destinations_key.in_(sorted(query.destination_keys)))
+    return found
+
+
 class SqlItems:
     """Items with their child rows (authors, assignments, texts, feedback, credits)."""
 
@@ -408,6 +449,75 @@ class SqlItems:
             ):
                 found.append((item, assignment))
         return found if query.limit is None else found[: query.limit]
+
+    def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
+        _check_paging(query.limit)
+        lane = query.lane
+        if lane not in ASSIGNMENT_LANES:
+            conditions = [*_lane_scope(query), _I.c.lane == lane.value, *_item_after(query.after)]
+            return [
+                (item, None) for item in self._page(conditions, _ITEM_LANE_ORDER, query.limit, 0)
+            ]
+        column = _lane_column(lane)
+        conditions = [*_lane_scope(query), column == lane.value]
+        if query.after is not None:
+            p = query.after
+            keys = [(_A.c.priority, p.priority), (_A.c.due, p.when), (_A.c.id, p.id)]
+            conditions.append(_after([*keys, (_A.c.item_id, p.item_id)]))
+        stmt = (
+            select(_A.c.item_id, _A.c.id, _I.c.doc)
+            .join(_I, _I.c.id == _A.c.item_id)
+            .where(*conditions)
+            .order_by(_A.c.priority, _A.c.due, _A.c.id, _A.c.item_id)
+        )
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        found: list[tuple[Item, Assignment | None]] = []
+        for row in self._tx.execute(stmt):
+            item = loads(row.doc, Item)
+            found.append((item, item.assignment(row.id)))
+        return found
+
+    def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
+        """One ``GROUP BY`` per table and scope (an office's lanes: two queries)."""
+        groups: dict[tuple[Any, ...], list[LaneQuery]] = {}
+        for q in queries:
+            table = "a" if q.lane in ASSIGNMENT_LANES else "i"
+            column = _lane_column(q.lane).name if table == "a" else "lane"
+            scope = (table, column, q.jurisdiction, q.unit_id, q.destination_keys)
+            groups.setdefault(scope, []).append(q)
+        counts = {q.lane: 0 for q in queries}
+        for (table, column, *_), members in groups.items():
+            t = _A if table == "a" else _I
+            lane_column = t.c[column]
+            stmt = (
+                select(lane_column, func.count())
+                .select_from(t)
+                .where(
+                    *_lane_scope(members[0]),
+                    lane_column.in_(sorted(q.lane.value for q in members)),
+                )
+                .group_by(lane_column)
+            )
+            for code, n in (tuple(row) for row in self._tx.execute(stmt)):
+                counts[Lane.parse(code)] = int(n)
+        return counts
+
+    def review_waits(self, query: ReviewWaitQuery) -> list[Item]:
+        _check_paging(query.limit)
+        conditions: list[ColumnElement[bool]] = [
+            _I.c.lane.in_(_REVIEW_LANE_CODES),
+            or_(
+                and_(_I.c.priority == 0, _I.c.state_since < query.urgent_before),
+                and_(_I.c.priority == 1, _I.c.state_since < query.before),
+            ),
+            *_item_after(query.after),
+        ]
+        if query.jurisdiction is not None:
+            conditions.append(_I.c.jurisdiction == query.jurisdiction)
+        if query.reminded is not None:
+            conditions.append(_I.c.review_reminded == query.reminded)
+        return self._page(conditions, _ITEM_LANE_ORDER, query.limit, 0)
 
     def statistics(self, query: StatisticsQuery) -> Statistics:
         return statistics(self._tx.execute, query)

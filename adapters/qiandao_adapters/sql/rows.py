@@ -19,6 +19,15 @@ from sqlalchemy import Table
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
 from qiandao.events import Event
+from qiandao.lanes import (
+    Lane,
+    assignment_lane,
+    destinations_key,
+    entered_state_at,
+    item_lane,
+    priority,
+    review_reminded,
+)
 from qiandao.model import Account, AccountEvent, Assignment, Commission, Item, Session, Unit
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
@@ -46,6 +55,7 @@ __all__ = [
     "item_row",
     "loads",
     "outbox_row",
+    "overrun_rows",
     "session_row",
     "text_rows",
     "unit_row",
@@ -113,8 +123,17 @@ def item_row(item: Item) -> Row:
         "channel": item.channel.value,
         "sector": item.sector,
         "adopted": item.adopted,
+        "lane": _lane_code(item_lane(item)),
+        "priority": priority(item.urgent),
+        "state_since": entered_state_at(item),
+        "destinations_key": destinations_key(item.destinations),
+        "review_reminded": review_reminded(item),
         "doc": dumps(item),
     }
+
+
+def _lane_code(lane: Lane | None) -> str | None:
+    return None if lane is None else lane.value
 
 
 def author_rows(item: Item) -> list[Row]:
@@ -142,6 +161,9 @@ def assignment_row(item: Item, a: Assignment) -> Row:
         "declined": a.decline_reason is not None,
         "rating_pending_until": a.rating_pending_until,
         "reminders_done": a.reminders_done,
+        "priority": priority(item.urgent),
+        "office_lane": _lane_code(assignment_lane(a, unit=False)),
+        "unit_lane": _lane_code(assignment_lane(a, unit=True)),
     }
 
 
@@ -192,6 +214,20 @@ def credit_rows(item: Item) -> list[Row]:
     ]
 
 
+def overrun_rows(item: Item) -> list[Row]:
+    """The ``qd_review_overruns`` rows: every review stage that waited past its window."""
+    return [
+        {
+            "item_id": item.id,
+            "seq": seq,
+            "stage": o.stage.value,
+            "on_date": local_day(o.at),
+            "jurisdiction": item.jurisdiction,
+        }
+        for seq, o in enumerate(item.review_overruns, start=1)
+    ]
+
+
 def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
     """The child rows of ``item`` per table, rewritten whenever the item is saved."""
     return [
@@ -200,6 +236,7 @@ def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
         (s.text_versions, text_rows(item)),
         (s.feedback, feedback_rows(item)),
         (s.credits, credit_rows(item)),
+        (s.review_overruns, overrun_rows(item)),
     ]
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "items",
     "metadata",
     "outbox",
+    "review_overruns",
     "sessions",
     "text_versions",
     "units",
@@ -81,6 +82,7 @@ PROVIDER_LENGTH = 64
 SUBJECT_LENGTH = 255
 IDEMPOTENCY_KEY_LENGTH = 320  # "<account id>:<client key of up to 200 characters>"
 FINGERPRINT_LENGTH = 128
+DESTINATIONS_KEY_LENGTH = 128  # every destination value, sorted, comma-separated
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {
     "mysql_engine": "InnoDB",
@@ -199,6 +201,24 @@ items = Table(
     Column("sector", Key(SECTOR_LENGTH), nullable=False),
     Column("adopted", Boolean, nullable=False),
     Column("doc", Document, nullable=False),
+    # the lanes (qiandao.lanes): lane, urgent first (0) or not (1), when the item entered its
+    # state, the destinations as one key (the signer's tier), the review reminder done
+    _code("lane", nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("state_since", UtcDateTime, nullable=False),
+    Column("destinations_key", Key(DESTINATIONS_KEY_LENGTH), nullable=False),
+    Column("review_reminded", Boolean, nullable=False),
+    # a lane's first page and its count are one range of this index (in keyset order)
+    Index(
+        "ix_qd_items_lane_order",
+        "jurisdiction",
+        "lane",
+        "priority",
+        "state_since",
+        "id",
+        "destinations_key",
+    ),
+    Index("ix_qd_items_review_waits", "review_reminded", "lane", "priority", "state_since"),
     Index(None, "state"),
     Index(None, "jurisdiction", "state"),
     Index(None, "published", "issued_at"),
@@ -248,7 +268,29 @@ assignments = Table(
     Column("declined", Boolean, nullable=False),
     Column("rating_pending_until", Date, nullable=True),  # for closing rating windows
     Column("reminders_done", Boolean, nullable=False),  # the job can skip it
+    # the lanes: the item's urgency (0 urgent, 1 not), the office's and the unit's lane
+    Column("priority", Integer, nullable=False),
+    _code("office_lane", nullable=True),
+    _code("unit_lane", nullable=True),
     PrimaryKeyConstraint("item_id", "id"),
+    Index(
+        "ix_qd_assignments_office_lane_order",
+        "jurisdiction",
+        "office_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
+    Index(
+        "ix_qd_assignments_unit_lane_order",
+        "unit_id",
+        "unit_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
     Index(None, "state", "due"),
     Index(None, "id"),
     Index(None, "jurisdiction", "is_open", "due", "id", "item_id"),
@@ -301,6 +343,21 @@ credits = Table(
     Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
     PrimaryKeyConstraint("item_id", "seq"),
     Index(None, "jurisdiction", "on_date", "person_id", "kind", "level", "rank"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# One row per review stage that waited past its window (``Item.review_overruns``), with the
+# Asia/Shanghai day the job found it and the item's jurisdiction: the bulletin counts a range.
+review_overruns = Table(
+    "qd_review_overruns",
+    metadata,
+    _item_fk(),
+    Column("seq", Integer, nullable=False),
+    _code("stage", nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    PrimaryKeyConstraint("item_id", "seq"),
+    Index(None, "jurisdiction", "on_date"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -139,6 +139,13 @@ def _groups(execute: Execute, query: StatisticsQuery) -> list[list[GroupCounts]]
     ]
 
 
+def _overdue_reviews(execute: Execute, query: StatisticsQuery) -> int:
+    """Review stages found past their window on a day of the period."""
+    t = s.review_overruns
+    stmt = select(func.count()).select_from(t).where(*_period(t.c.jurisdiction, t.c.on_date, query))
+    return int(execute(stmt).scalar_one())
+
+
 def statistics(execute: Execute, query: StatisticsQuery) -> Statistics:
     """The counts :func:`qiandao.statistics.statistics_of` gives for ``query``, from SQL."""
     people, units = _people(execute, query), _units(execute, query)
@@ -151,4 +158,5 @@ def statistics(execute: Execute, query: StatisticsQuery) -> Statistics:
         by_sector=sector,
         by_channel=channel,
         by_jurisdiction=jurisdiction,
+        overdue_reviews=_overdue_reviews(execute, query),
     )

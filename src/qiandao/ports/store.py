@@ -15,6 +15,7 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.events import Event
+from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
@@ -40,8 +41,10 @@ __all__ = [
     "ItemOrder",
     "ItemQuery",
     "ItemRepository",
+    "LaneQuery",
     "OutboxMessage",
     "OutboxRepository",
+    "ReviewWaitQuery",
     "SessionRepository",
     "Statistics",
     "StatisticsQuery",
@@ -91,6 +94,39 @@ class AssignmentQuery:
 
 
 @attrs.frozen
+class LaneQuery:
+    """The rows of one lane in its keyset order (:func:`qiandao.lanes.lane_position`).
+
+    Scope: ``jurisdiction`` (office lanes) or ``unit_id`` (unit lanes); ``destination_keys``
+    keeps only items whose :func:`~qiandao.lanes.destinations_key` is one of them (a signer's
+    tier). ``after``: only rows strictly after this position.
+    """
+
+    lane: Lane
+    jurisdiction: str | None = None
+    unit_id: str | None = None
+    destination_keys: frozenset[str] | None = None
+    after: LanePosition | None = None
+    limit: int | None = None
+
+
+@attrs.frozen
+class ReviewWaitQuery:
+    """Items in a review lane (待初审, 待审核, 待签发) that entered it before a cut-off.
+
+    ``urgent_before`` applies to urgent items, ``before`` to the others; ``reminded`` filters on
+    :func:`~qiandao.lanes.review_reminded`. Ordered urgent first, then oldest, then id.
+    """
+
+    before: datetime
+    urgent_before: datetime
+    jurisdiction: str | None = None
+    reminded: bool | None = None
+    after: LanePosition | None = None
+    limit: int | None = None
+
+
+@attrs.frozen
 class OutboxMessage:
     """A notice recorded in the same transaction as its change; dispatched after commit."""
 
@@ -118,6 +154,19 @@ class ItemRepository(Protocol):
     def find(self, query: ItemQuery) -> list[Item]: ...
     def count(self, query: ItemQuery) -> int: ...
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]: ...
+    def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
+        """One page of a lane: (item, assignment) rows, the assignment ``None`` in item lanes."""
+        ...
+
+    def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
+        """How many rows each lane has (``after`` and ``limit`` ignored), in as few queries as
+        the store can."""
+        ...
+
+    def review_waits(self, query: ReviewWaitQuery) -> list[Item]:
+        """Items waiting in a review lane since before the cut-off (see ``ReviewWaitQuery``)."""
+        ...
+
     def statistics(self, query: StatisticsQuery) -> Statistics:
         """The counts of the bulletin and the assessment, aggregated by the store.
 

@@ -38,6 +38,7 @@ from qiandao.model import (
     Item,
     Reply,
     ReviewDecision,
+    ReviewOverrun,
     ReviewRecord,
     ReviewStage,
     RoleGrant,
@@ -58,6 +59,7 @@ __all__ = [
     "NASTY_TEXT",
     "T0",
     "Choose",
+    "lane_corpus",
     "maximal_item",
     "query_corpus",
     "sample_account",
@@ -677,3 +679,57 @@ def statistics_corpus(size: int = 80, seed: int = 20250331) -> list[Item]:
     """``size`` items from :func:`statistics_item`, the same for the same ``seed``."""
     rng = random.Random(seed)
     return [statistics_item(f"s{n:03d}", rng.choice) for n in range(size)]
+
+
+# --- lanes ----------------------------------------------------------------------------------
+
+#: Instants items entered their state: ties on purpose, both zones, and ``None`` (documents
+#: written before ``state_since`` existed: the lanes derive it).
+_SINCE = (
+    None,
+    T0,
+    T0,
+    T0.astimezone(UTC),
+    datetime(2025, 3, 5, 17, 0, tzinfo=SHANGHAI),
+    datetime(2025, 3, 10, 8, 0, tzinfo=SHANGHAI),
+)
+_DESTINATION_SETS = (
+    frozenset({Destination.FORWARD_TO_DEPARTMENTS}),
+    frozenset({Destination.FORWARD_TO_DEPARTMENTS, Destination.REPORT_TO_CITY_LEADERS}),
+    frozenset({Destination.REPORT_TO_PRINCIPAL_LEADERS_AND_PROVINCE}),
+    frozenset({Destination.REPORT_TO_CITY_LEADERS}),
+)
+
+
+def lane_corpus() -> list[Item]:
+    """Items for every lane: the query and statistics corpora with ties on ``state_since``,
+    urgent and ordinary items, every destination tier, re-opened (rehandled) assignments and
+    review overruns, some for the current stage entry (reminded) and some for an older one."""
+    items = [*query_corpus(), *statistics_corpus(40, seed=5)]
+    out = []
+    for n, item in enumerate(items):
+        since = _SINCE[n % len(_SINCE)]
+        assignments = tuple(
+            attrs.evolve(a, rehandles=1) if (n + k) % 3 == 0 else a
+            for k, a in enumerate(item.assignments)
+        )
+        changed = attrs.evolve(
+            item,
+            state_since=since,
+            urgent=item.urgent if n % 4 else not item.urgent,
+            destinations=_DESTINATION_SETS[n % len(_DESTINATION_SETS)],
+            assignments=assignments,
+        )
+        if n % 5 == 0:
+            entered = since or T0
+            older = entered - timedelta(days=20)
+            overrun = ReviewOverrun(
+                ReviewStage.PRELIMINARY,
+                since=entered if n % 10 == 0 else older,
+                at=entered + timedelta(days=6),
+                waited_workdays=4,
+                window_workdays=3,
+            )
+            changed = attrs.evolve(changed, review_overruns=(overrun,))
+        out.append(changed)
+    return out

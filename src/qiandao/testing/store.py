@@ -61,6 +61,7 @@ from qiandao.errors import (
     QiandaoError,
 )
 from qiandao.events import Event
+from qiandao.lanes import ASSIGNMENT_LANES, Lane, LanePosition, lane_position, signer_keys
 from qiandao.model import (
     AccountEvent,
     AccountEventKind,
@@ -75,20 +76,30 @@ from qiandao.ports.store import (
     IdempotencyRecord,
     ItemOrder,
     ItemQuery,
+    LaneQuery,
     OutboxMessage,
+    ReviewWaitQuery,
     Store,
     UnitOfWork,
 )
-from qiandao.queries import filter_assignments, filter_items
+from qiandao.queries import (
+    filter_assignments,
+    filter_items,
+    lane_counts,
+    lane_rows,
+    review_waits,
+)
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
-from qiandao.rules.roles import Role
+from qiandao.rules.roles import SIGNER_ROLES, Role
+from qiandao.rules.tiers import TierRules
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
 from qiandao.testing._support import JOIN_SECONDS, run_threads
 from qiandao.testing.builders import (
     NASTY_TEXT,
     T0,
+    lane_corpus,
     maximal_item,
     query_corpus,
     sample_account,
@@ -178,6 +189,51 @@ def _statistics_change(item: Item) -> dict[str, Any]:
             for a in item.assignments
         ),
     }
+
+
+# --- lanes ------------------------------------------------------------------------------------
+
+
+def _lane_queries(corpus: Sequence[Item]) -> list[LaneQuery]:
+    """Every lane in every scope the corpus has: jurisdictions, units, signer tiers."""
+    jurisdictions = sorted({i.jurisdiction for i in corpus})
+    units = sorted({a.unit_id for i in corpus for a in i.assignments})
+    tiers = [signer_keys(role, rules) for role in SIGNER_ROLES for rules in (TierRules(),)]
+    tiers.append(signer_keys(SIGNER_ROLES[0], TierRules(allow_higher_signer=False)))
+    queries: list[LaneQuery] = []
+    for lane in Lane:
+        queries += [LaneQuery(lane, jurisdiction=j) for j in jurisdictions]
+        if lane in ASSIGNMENT_LANES:
+            queries += [LaneQuery(lane, unit_id=u) for u in units]
+        if lane is Lane.SIGNOFF:
+            queries += [
+                LaneQuery(lane, jurisdiction=j, destination_keys=keys)
+                for j in jurisdictions
+                for keys in tiers
+            ]
+    return queries
+
+
+def _walk(uow: UnitOfWork, query: LaneQuery, size: int) -> list[tuple[Item, Assignment | None]]:
+    """Every row of a lane, read page by page from each page's last position."""
+    rows: list[tuple[Item, Assignment | None]] = []
+    after: LanePosition | None = None
+    while True:
+        page = uow.items.lane(attrs.evolve(query, after=after, limit=size))
+        rows += page
+        if len(page) < size:
+            return rows
+        after = lane_position(query.lane, *page[-1])
+
+
+def _walk_from(
+    uow: UnitOfWork, query: LaneQuery, after: LanePosition
+) -> list[tuple[Item, Assignment | None]]:
+    rows: list[tuple[Item, Assignment | None]] = []
+    while page := uow.items.lane(attrs.evolve(query, after=after, limit=3)):
+        rows += page
+        after = lane_position(query.lane, *page[-1])
+    return rows
 
 
 class StoreContract(abc.ABC):
@@ -1257,3 +1313,90 @@ class StoreContract(abc.ABC):
                     assert uow.items.assignments(assignment_query) == expected
 
         check()
+
+    # --- lanes ----------------------------------------------------------------------------
+
+    def test_lane_pages_and_counts_match_the_reference(self) -> None:
+        corpus = lane_corpus()
+        store = self.seeded_store(items=corpus)
+        queries = _lane_queries(corpus)
+        with store.unit_of_work() as uow:
+            for query in queries:
+                expected = lane_rows(corpus, query)
+                assert uow.items.lane(query) == expected, query
+                for size in (1, 2, 5):
+                    assert _walk(uow, query, size) == expected, (query, size)
+                if expected:
+                    middle = lane_position(query.lane, *expected[len(expected) // 2])
+                    after = attrs.evolve(query, after=middle, limit=3)
+                    assert uow.items.lane(after) == lane_rows(corpus, after), after
+            assert uow.items.lane_counts(queries[:1]) == lane_counts(corpus, queries[:1])
+            office = [q for q in queries if q.jurisdiction == "zhoushan" and not q.destination_keys]
+            assert uow.items.lane_counts(office) == lane_counts(corpus, office)
+            for query in queries:
+                assert uow.items.lane_counts([query]) == lane_counts(corpus, [query]), query
+        assert any(lane_rows(corpus, q) for q in queries if q.lane is Lane.REHANDLE)
+
+    def test_lane_pages_stay_stable_when_items_arrive_between_pages(self) -> None:
+        corpus = lane_corpus()
+        store = self.seeded_store(items=corpus)
+        for query in _lane_queries(corpus):
+            before = lane_rows(corpus, query)
+            if len(before) < 2:
+                continue
+            with store.unit_of_work() as uow:
+                first = uow.items.lane(attrs.evolve(query, limit=1))
+            after = lane_position(query.lane, *first[0])
+            # a copy of every row's item, under a new id, sorts next to it: before the
+            # position, at it, after it
+            arrivals = [
+                attrs.evolve(item, id=f"{item.id}~{query.lane.value}~{n}")
+                for n, (item, _) in enumerate(before)
+                if not any(i.id == f"{item.id}~{query.lane.value}~{n}" for i in corpus)
+            ]
+            with store.unit_of_work() as uow:
+                for item in arrivals:
+                    uow.items.add(item)
+                uow.commit()
+            corpus = [*corpus, *arrivals]
+            with store.unit_of_work() as uow:
+                rest = _walk_from(uow, query, after)
+            expected = [
+                r for r in lane_rows(corpus, query) if lane_position(query.lane, *r) > after
+            ]
+            assert rest == expected, query
+            # nothing of the first reading is repeated, nothing after it skipped
+            assert first[0] not in rest
+            assert [r for r in rest if r[0].id in {i.id for i, _ in before}] == before[1:]
+            return
+        raise AssertionError("no lane with two rows in the corpus")  # pragma: no cover
+
+    def test_review_waits_match_the_reference(self) -> None:
+        corpus = lane_corpus()
+        store = self.seeded_store(items=corpus)
+        cutoffs = [
+            (T, U)
+            for T in (T0, T0 + timedelta(days=3), T0 + timedelta(days=30))
+            for U in (T0 + timedelta(seconds=1), T0 + timedelta(days=30))
+        ]
+        with store.unit_of_work() as uow:
+            for before, urgent_before in cutoffs:
+                for jurisdiction in (None, "zhoushan"):
+                    for reminded in (None, True, False):
+                        query = ReviewWaitQuery(before, urgent_before, jurisdiction, reminded)
+                        expected = review_waits(corpus, query)
+                        assert uow.items.review_waits(query) == expected, query
+                        if len(expected) > 2:
+                            position = lane_position(Lane.PRELIMINARY, expected[1])
+                            paged = attrs.evolve(query, after=position, limit=2)
+                            assert uow.items.review_waits(paged) == review_waits(corpus, paged)
+            every = ReviewWaitQuery(T0 + timedelta(days=30), T0 + timedelta(days=30))
+            assert uow.items.review_waits(every)
+
+    def test_statistics_count_review_overruns_as_the_reference(self) -> None:
+        corpus = lane_corpus()
+        store = self.seeded_store(items=corpus)
+        with store.unit_of_work() as uow:
+            for query in qst.STATISTICS_QUERIES:
+                assert uow.items.statistics(query) == statistics_of(corpus, query), query
+        assert any(statistics_of(corpus, q).overdue_reviews for q in qst.STATISTICS_QUERIES)

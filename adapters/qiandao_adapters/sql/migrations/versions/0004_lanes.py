@@ -1,0 +1,215 @@
+"""Lanes and review windows: derived lane columns, their indexes, ``qd_review_overruns``.
+
+Upgrade: add to ``qd_items`` the lane, the priority (0 urgent, 1 not), the instant the item
+entered its state, the destinations key and whether its review stage was reminded; add to
+``qd_assignments`` the priority and the office's and the unit's lane; create
+``qd_review_overruns``; backfill every row from the item documents through the row mapping
+(``item_row``, ``assignment_row``, ``overrun_rows``: documents written before this revision have
+no ``state_since``, so :func:`qiandao.lanes.entered_state_at` derives it). Downgrade drops them.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-10
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+from qiandao.model import Item
+from qiandao_adapters.sql.rows import assignment_row, item_row, loads, overrun_rows
+from qiandao_adapters.sql.schema import Key, UtcDateTime
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+_BATCH = 500  # items read per round trip
+
+_ITEM_COLUMNS = ("lane", "priority", "state_since", "destinations_key", "review_reminded")
+_ASSIGNMENT_COLUMNS = ("priority", "office_lane", "unit_lane")
+_ITEM_INDEXES = {
+    "ix_qd_items_lane_order": (
+        "jurisdiction",
+        "lane",
+        "priority",
+        "state_since",
+        "id",
+        "destinations_key",
+    ),
+    "ix_qd_items_review_waits": ("review_reminded", "lane", "priority", "state_since"),
+}
+_ASSIGNMENT_INDEXES = {
+    "ix_qd_assignments_office_lane_order": (
+        "jurisdiction",
+        "office_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
+    "ix_qd_assignments_unit_lane_order": (
+        "unit_id",
+        "unit_lane",
+        "priority",
+        "due",
+        "id",
+        "item_id",
+    ),
+}
+_OVERRUNS_INDEX = "ix_qd_review_overruns_jurisdiction_on_date"
+
+# the tables as this revision knows them
+_items = sa.table(
+    "qd_items",
+    sa.column("id", Key(64)),
+    sa.column("doc", sa.Text()),
+    sa.column("lane", Key(32)),
+    sa.column("priority", sa.Integer()),
+    sa.column("state_since", UtcDateTime()),
+    sa.column("destinations_key", Key(128)),
+    sa.column("review_reminded", sa.Boolean()),
+)
+_assignments = sa.table(
+    "qd_assignments",
+    sa.column("item_id", Key(64)),
+    sa.column("id", Key(64)),
+    sa.column("priority", sa.Integer()),
+    sa.column("office_lane", Key(32)),
+    sa.column("unit_lane", Key(32)),
+)
+_overruns = sa.table(
+    "qd_review_overruns",
+    sa.column("item_id", Key(64)),
+    sa.column("seq", sa.Integer()),
+    sa.column("stage", Key(32)),
+    sa.column("on_date", sa.Date()),
+    sa.column("jurisdiction", Key(64)),
+)
+
+
+def _stored_items(conn: sa.Connection) -> Iterator[Item]:
+    """Every stored item, in batches by id (so a large table is never read at once)."""
+    after: str | None = None
+    while True:
+        stmt = sa.select(_items.c.id, _items.c.doc).order_by(_items.c.id).limit(_BATCH)
+        if after is not None:
+            stmt = stmt.where(_items.c.id > after)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for row in rows:
+            yield loads(row.doc, Item)
+        after = rows[-1].id
+
+
+def _backfill(conn: sa.Connection) -> None:
+    """The new columns and rows of every item, from its document."""
+    for item in _stored_items(conn):
+        row = item_row(item)
+        conn.execute(
+            sa.update(_items)
+            .where(_items.c.id == item.id)
+            .values({name: row[name] for name in _ITEM_COLUMNS})
+        )
+        for a in item.assignments:
+            values = assignment_row(item, a)
+            conn.execute(
+                sa.update(_assignments)
+                .where(_assignments.c.item_id == item.id, _assignments.c.id == a.id)
+                .values({name: values[name] for name in _ASSIGNMENT_COLUMNS})
+            )
+        overruns = overrun_rows(item)
+        if overruns:
+            conn.execute(sa.insert(_overruns), overruns)
+
+
+def _new_columns() -> dict[str, list[sa.Column[Any]]]:
+    """The columns this revision adds, NOT NULL ones with a placeholder default until filled.
+
+    Plain ``ADD COLUMN`` everywhere: SQLite's batch mode would copy ``qd_items`` and drop the
+    old table, and with foreign keys on, the drop would cascade to every child row.
+    """
+    return {
+        "qd_items": [
+            sa.Column("lane", Key(32), nullable=True),
+            sa.Column("priority", sa.Integer(), nullable=False, server_default="1"),
+            sa.Column(
+                "state_since",
+                UtcDateTime(),
+                nullable=False,
+                server_default=sa.text("'1970-01-01 00:00:00'"),
+            ),
+            sa.Column("destinations_key", Key(128), nullable=False, server_default=""),
+            sa.Column("review_reminded", sa.Boolean(), nullable=False, server_default=sa.false()),
+        ],
+        "qd_assignments": [
+            sa.Column("priority", sa.Integer(), nullable=False, server_default="1"),
+            sa.Column("office_lane", Key(32), nullable=True),
+            sa.Column("unit_lane", Key(32), nullable=True),
+        ],
+    }
+
+
+def upgrade() -> None:
+    added = _new_columns()
+    for table, columns in added.items():
+        for column in columns:
+            op.add_column(table, column)
+    op.create_table(
+        "qd_review_overruns",
+        sa.Column("item_id", Key(64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("stage", Key(32), nullable=False),
+        sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column("jurisdiction", Key(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["qd_items.id"],
+            name="fk_qd_review_overruns_item_id_qd_items",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("item_id", "seq", name="pk_qd_review_overruns"),
+        **_OPTIONS,
+    )
+    op.create_index(_OVERRUNS_INDEX, "qd_review_overruns", ["jurisdiction", "on_date"])
+
+    _backfill(op.get_bind())
+
+    if op.get_bind().dialect.name != "sqlite":  # SQLite keeps the unused placeholder defaults
+        for table, columns in added.items():
+            for column in columns:
+                if column.server_default is not None:
+                    op.alter_column(
+                        table,
+                        column.name,
+                        existing_type=column.type,
+                        existing_nullable=False,
+                        server_default=None,
+                    )
+    for name, indexed in _ITEM_INDEXES.items():
+        op.create_index(name, "qd_items", list(indexed), unique=False)
+    for name, indexed in _ASSIGNMENT_INDEXES.items():
+        op.create_index(name, "qd_assignments", list(indexed), unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(_OVERRUNS_INDEX, table_name="qd_review_overruns")
+    op.drop_table("qd_review_overruns")
+    for name in _ASSIGNMENT_INDEXES:
+        op.drop_index(name, table_name="qd_assignments")
+    for name in _ITEM_INDEXES:
+        op.drop_index(name, table_name="qd_items")
+    for table, columns in _new_columns().items():
+        for column in columns:
+            op.drop_column(table, column.name)
