@@ -20,7 +20,7 @@ from qiandao.lanes import (
     signer_keys,
 )
 from qiandao.model import ReviewStage
-from qiandao.ports.store import ItemQuery, LaneQuery, ReviewWaitQuery
+from qiandao.ports.store import ItemOrder, ItemQuery, LaneQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.roles import OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES
@@ -119,15 +119,19 @@ class LaneCommands(QueryCommands):
 
     def inbox(self, actor: Actor, *, limit: int = 50) -> list[ItemView]:
         """What awaits the actor: the first rows of each of its lanes, urgent first, an item
-        once. Submitters: their drafts, returned, in-handling and replied items."""
+        once. Submitters: their drafts, returned, in-handling and replied items, urgent first."""
         _page(limit)
         if actor.role in SUBMITTER_ROLES:
             states = frozenset(
                 {ItemState.DRAFT, ItemState.RETURNED, ItemState.REPLIED, ItemState.HANDLING}
             )
-            return self._views(
-                actor, ItemQuery(author_id=actor.account_id, states=states, limit=limit)
+            mine = ItemQuery(
+                author_id=actor.account_id,
+                states=states,
+                order=ItemOrder.URGENT_FIRST,  # 急事急报 in every queue, the author's too
+                limit=limit,
             )
+            return self._views(actor, mine)
         views: dict[str, ItemView] = {}
         for lane in lanes_of(actor.role):
             for view in self.lane(actor, lane, limit=limit).items:

@@ -18,10 +18,10 @@ from qiandao import (
     SignIn,
     Unit,
 )
+from qiandao.ports.store import Store
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
-from qiandao_adapters.memory import MemoryStore
 from tests.helpers import ZS, FakeZzd, World, fails, make_world, refused
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -36,8 +36,8 @@ EDITOR = RoleGrant(Role.EDITOR, ZS)
 class Office:
     """A service with a signed-in platform admin and a helper to sign people in."""
 
-    def __init__(self) -> None:
-        self.store = MemoryStore()
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self.clock = ManualClock(START)
         self.qd = Qiandao(self.store, clock=self.clock, hasher=FAST, identity_providers=[FakeZzd()])
         admin, initial = self.qd.bootstrap_admin(real_name="系统管理员", phone=ADMIN_PHONE)
@@ -63,8 +63,9 @@ class Office:
 
 
 @pytest.fixture
-def office() -> Office:
-    return Office()
+def office(any_store: Store) -> Office:
+    """The office on the memory store and on every SQL store."""
+    return Office(any_store)
 
 
 def _unchanged(office: Office, account_id: str, code: str, call: Callable[[], object]) -> None:
@@ -287,8 +288,8 @@ def _submitted(w: World, author: Actor, *coauthors: str) -> str:
     return w.qd.submit_new(author, fields).id
 
 
-def test_an_editor_never_reviews_what_they_wrote_as_a_member() -> None:
-    w = make_world()
+def test_an_editor_never_reviews_what_they_wrote_as_a_member(any_store: Store) -> None:
+    w = make_world(store=any_store)
     me = _person(w, "p1", Role.MEMBER, Role.EDITOR)
     item_id = _submitted(w, me[Role.MEMBER])
     for call in (
@@ -302,8 +303,8 @@ def test_an_editor_never_reviews_what_they_wrote_as_a_member() -> None:
     w.qd.pass_preliminary(w.editor, item_id, destinations=["forward_to_departments"])
 
 
-def test_a_chair_who_co_wrote_an_item_never_signs_it() -> None:
-    w = make_world()
+def test_a_chair_who_co_wrote_an_item_never_signs_it(any_store: Store) -> None:
+    w = make_world(store=any_store)
     me = _person(w, "p2", Role.MEMBER, Role.CHAIR)
     item_id = _submitted(w, w.member, "p2")
     w.qd.pass_preliminary(
@@ -319,8 +320,8 @@ def test_a_chair_who_co_wrote_an_item_never_signs_it() -> None:
     )
 
 
-def test_merged_authors_never_review_or_merge_the_item() -> None:
-    w = make_world()
+def test_merged_authors_never_review_or_merge_the_item(any_store: Store) -> None:
+    w = make_world(store=any_store)
     me = _person(w, "p3", Role.MEMBER, Role.EDITOR, Role.DEPUTY)
     mine = _submitted(w, me[Role.MEMBER])
     target = _submitted(w, w.member)
