@@ -300,6 +300,11 @@ class Item:
         return frozenset((self.lead_author_id, *self.coauthor_ids))
 
     @property
+    def credited(self) -> frozenset[str]:
+        """Everyone credited with the item: its authors and those whose items were merged in."""
+        return self.authors | self.merged_authors
+
+    @property
     def adopted(self) -> bool:
         """录用: issued or any later state."""
         return self.state in ADOPTED_STATES
@@ -320,9 +325,13 @@ class Item:
 
     def access_facts(self) -> AccessFacts:
         """What the visibility rule needs of this item."""
+        author_only = self.state in AUTHOR_ONLY_STATES
+        # those credited through a merge read the target as its authors do (第十一条), except a
+        # 涉密 target (need to know: they wrote another item) and a draft or withdrawn target
+        # (its own authors' alone)
+        credited = frozenset() if self.secret or author_only else self.merged_authors
         return AccessFacts(
-            # those credited through a merge read the target as its authors do (第十一条)
-            author_ids=self.authors | self.merged_authors,
+            author_ids=self.authors | credited,
             jurisdiction=self.jurisdiction,
             # a unit that was reassigned away or cancelled no longer needs to know
             assigned_unit_ids=frozenset(
@@ -332,7 +341,7 @@ class Item:
             ),
             secret=self.secret,
             published=self.published,
-            author_only=self.state in AUTHOR_ONLY_STATES,
+            author_only=author_only,
         )
 
 

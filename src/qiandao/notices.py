@@ -110,8 +110,8 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
     elif kind in _TO_AUTHORS:
         recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
-    elif kind is _K.FEEDBACK_RECORDED:  # every author, including those credited by a merge
-        recipients = tuple(sorted(item.authors | item.merged_authors))
+    elif kind is _K.FEEDBACK_RECORDED:  # every author who may read it, merged ones included
+        recipients = tuple(sorted(item.access_facts().author_ids))
         text = _feedback_text(item.title, event.change.feedback)
     elif kind is _K.ASSIGNED:
         recipients, text = _unit_of(event), f"请签收交办信息：{title}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -12,6 +13,8 @@ from qiandao import (
     AccountEvent,
     AccountEventKind,
     Actor,
+    AdoptionLevel,
+    LeaderRank,
     Qiandao,
     Role,
     RoleGrant,
@@ -22,7 +25,7 @@ from qiandao.ports.store import Store
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
-from tests.helpers import ZS, FakeZzd, World, fails, make_world, refused
+from tests.helpers import DH, ZS, FakeZzd, World, fails, make_world, refused
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 ADMIN_PHONE = "13700137000"
@@ -351,3 +354,43 @@ def test_merged_authors_never_review_or_merge_the_item(any_store: Store) -> None
     )
     w.qd.pass_preliminary(w.editor, target, destinations=["forward_to_departments"])
     refused(w, target, "permission.self_review", lambda: w.qd.approve(me[Role.DEPUTY], target))
+
+
+def _credit_acts(qd: Qiandao, editor: Actor, item_id: str, on: date) -> list[Callable[[], object]]:
+    """The acts that earn an item's authors points: 采用, 批示, 落实, 报送上级."""
+    return [
+        functools.partial(qd.record_adoption, editor, item_id, AdoptionLevel.PROVINCIAL_CPPCC, on),
+        functools.partial(
+            qd.record_instruction,
+            editor,
+            item_id,
+            "张某",
+            LeaderRank.CITY_PRINCIPAL_LEADER,
+            on,
+            "请研究",
+        ),
+        functools.partial(qd.record_implementation, editor, item_id, on, "已落实"),
+        functools.partial(qd.report_up, editor, item_id),
+    ]
+
+
+def test_nobody_records_credit_for_an_item_they_are_credited_with(any_store: Store) -> None:
+    """A county member who is also its editor cannot record 采用/批示/落实 for, nor report up, an
+    item they wrote, co-wrote or had merged in: each of those earns them points (第十一、十三条)."""
+    w = make_world(store=any_store)
+    grants = (RoleGrant(Role.MEMBER, DH), RoleGrant(Role.EDITOR, DH))
+    with w.store.unit_of_work() as uow:
+        uow.accounts.add(Account("p4", 1, "p4", grants, DH, w.clock.now()))
+        uow.commit()
+        account = uow.accounts.get("p4")
+    member, editor = (actor_of(account, g) for g in grants)
+    for people in (
+        {**w.county, "member": member},  # lead author
+        {**w.county, "coauthor": member},  # co-author
+    ):
+        item = w.issued(people)
+        for call in _credit_acts(w.qd, editor, item.id, w.clock.now().date()):
+            refused(w, item.id, "permission.self_review", call)
+        # anyone else in the office still records and reports it
+        w.qd.record_implementation(w.county["editor"], item.id, w.clock.now().date(), "已落实")
+        w.qd.report_up(w.county["editor"], item.id)

@@ -7,6 +7,7 @@ provisional in a year with no official schedule and recounted by ``adopt_calenda
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from qiandao.model import Assignment, FeedbackKind
 from qiandao.ports.store import AssignmentQuery, Store
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.workdays import ChinaWorkdays
-from tests.helpers import World, at, make_world, refused
+from tests.helpers import World, at, fails, make_world, refused
 from tests.test_recompute import SCHEDULE_2027
 
 
@@ -160,6 +161,28 @@ def test_authors_read_feedback_units_only_what_is_shared(w: World) -> None:
     assert AdoptionLevel.PROVINCIAL_CPPCC.label in notices[0].text
     assert LeaderRank.CITY_PRINCIPAL_LEADER.label in notices[1].text
     assert FeedbackKind.IMPLEMENTATION.label in notices[2].text
+
+
+def test_merged_authors_do_not_read_a_secret_target(w: World) -> None:
+    item = _merged_and_assigned(w)
+    w.qd.reclassify(w.editor, item.id, True, "涉及未公开数据")
+    w.qd.record_adoption(w.editor, item.id, AdoptionLevel.PROVINCIAL_CPPCC, date(2026, 3, 2))
+    assert w.notifier.sent[-1].recipients == ("m1", "m2")  # not m3, outside need to know
+    fails("not_found", lambda: w.qd.item_detail(w.stranger, item.id))
+    assert w.qd.item_detail(w.member, item.id).feedback != ()
+
+
+def test_merged_authors_do_not_read_a_returned_target_once_withdrawn(w: World) -> None:
+    data = {"title": "渔民养老", "body": "正文", "category": "hot_issue"}
+    target = w.qd.submit_new(w.member, data)
+    source = w.qd.submit_new(w.stranger, data)
+    w.qd.merge(w.editor, source.id, target.id)
+    w.qd.return_for_revision(w.editor, target.id, "请补充")
+    assert w.qd.item_detail(w.stranger, target.id).id == target.id  # credited: reads it
+    w.qd.withdraw(w.member, target.id)
+    for outsider in (w.stranger, w.editor):
+        fails("not_found", functools.partial(w.qd.item_detail, outsider, target.id))
+    assert w.qd.item_detail(w.member, target.id).state is ItemState.WITHDRAWN
 
 
 def test_a_feedback_refusal_changes_nothing(w: World) -> None:

@@ -575,3 +575,28 @@ def test_commission_progress_refusals() -> None:
         "permission.jurisdiction",
         lambda: feedback.commission_progress(context(), DH_EDITOR, commission, []),
     )
+
+
+@pytest.mark.parametrize("credited", ["member-001", "member-002", "member-777"])
+def test_no_credit_is_recorded_by_someone_credited_with_the_item(credited: str) -> None:
+    """The lead author, a co-author or a merged author, acting as the editor (第九、十三条)."""
+    item = issued(coauthor_ids=("member-002",), merged_authors=frozenset({"member-777"}))
+    editor = Actor(credited, Role.EDITOR, ZS)
+    for call in (
+        functools.partial(
+            feedback.record_adoption, context(), editor, item, AdoptionLevel.CITY_CPPCC, TODAY
+        ),
+        functools.partial(
+            feedback.record_instruction,
+            context(),
+            editor,
+            item,
+            "张某",
+            LeaderRank.CITY_LEADER,
+            TODAY,
+            "请研究",
+        ),
+        functools.partial(feedback.record_implementation, context(), editor, item, TODAY, "已落实"),
+    ):
+        refused("permission.self_review", call)
+    assert feedback.record_implementation(context(), EDITOR, item, TODAY, "已落实")

@@ -38,6 +38,7 @@ from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import OFFICE_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.ruleset import parent_jurisdiction
 from qiandao.rules.text import clean_text, require_reason
+from qiandao.rules.tiers import check_not_author
 from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import item_step
 
@@ -105,6 +106,14 @@ def _shared(value: object) -> bool:
     return value
 
 
+def _step_not_credited(actor: Actor, item: Item, command: ItemCommand) -> ItemState:
+    """The item step of an act that earns the item's authors points (feedback, reporting up):
+    nobody records it for an item they are credited with, in whatever role (第九、十三条)."""
+    state = item_step(actor, item, command)
+    check_not_author(actor.account_id, item.credited)
+    return state
+
+
 def _recorded(feedback: Feedback) -> Decision:
     """One dated, attributed feedback record appended to an adopted item."""
     change = Change(feedback=feedback, note=feedback.kind.label)
@@ -125,7 +134,7 @@ def record_adoption(
 
     ``shared_with_units`` lets the handling units read the record too (authors always do).
     """
-    item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
+    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     if any(f.kind is FeedbackKind.ADOPTION and f.level is level for f in item.feedback):
         raise InvalidInput(f"已登记过{level.label}采用情况", field="level")
@@ -155,7 +164,7 @@ def record_instruction(
     shared_with_units: bool = False,
 ) -> Decision:
     """领导批示: who (name and rank), when, and what the leader wrote; units read it if shared."""
-    item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
+    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     name = clean_text(leader, "批示领导", max_chars=100)
     body = _text(ctx, text, "批示内容", required=True)
@@ -183,7 +192,7 @@ def record_implementation(
     shared_with_units: bool = False,
 ) -> Decision:
     """落实情况: how the item's suggestions were carried out; units read it if shared."""
-    item_step(actor, item, ItemCommand.RECORD_FEEDBACK)
+    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
     day = _day(ctx, on)
     body = _text(ctx, text, "落实情况", required=True)
     return _recorded(
@@ -294,7 +303,7 @@ def report_up(
     must be the parent. Returns the decisions for the new item (DRAFTED, SUBMITTED: it enters the
     parent's 初审) and for the source (REPORTED_UP, linking the two).
     """
-    state = item_step(actor, source, ItemCommand.REPORT_UP)
+    state = _step_not_credited(actor, source, ItemCommand.REPORT_UP)
     target = _report_target(source, known, to_jurisdiction)
     if source.reported_as is not None:
         raise InvalidTransition(

@@ -49,7 +49,7 @@ def _review(
     """The next state and the review record; the signer's tier is checked at sign-off."""
     stage = _STAGE_OF.get(item.state, ReviewStage.PRELIMINARY)
     state = item_step(actor, item, command)
-    check_not_author(actor.account_id, item.authors | item.merged_authors)
+    check_not_author(actor.account_id, item.credited)
     if item.state is ItemState.AWAITING_SIGNOFF:  # only the required tier acts (第九条)
         check_signer(actor.role, item.destinations, ctx.rules.tiers)
     return state, ReviewRecord(stage, decision, actor.account_id, actor.role, ctx.now, note)
@@ -163,7 +163,7 @@ def merge(
     if source.id == target.id:
         raise InvalidInput("不能合并到自身", field="into_item_id")
     check_office(actor, target)
-    check_not_author(actor.account_id, target.authors | target.merged_authors)
+    check_not_author(actor.account_id, target.credited)
     if target.state is ItemState.DRAFT or target.state in TERMINAL_ITEM_STATES:
         raise InvalidInput("目标信息须已提交且未终止", field="into_item_id", article="第九条")
     state, record = _review(
