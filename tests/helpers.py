@@ -122,7 +122,8 @@ class World:
         """Assigned and accepted by every unit."""
         item, assignments = self.assigned(*(units or ("u-a",)))
         for a in assignments:
-            item = self.qd.accept(self.unit(a.unit_id), item.id, a.id)
+            self.qd.accept(self.unit(a.unit_id), item.id, a.id)
+        item = self.load(item.id)  # as stored: a unit's command returns only what it may see
         return item, list(item.assignments)
 
     def unit(self, unit_id: str) -> Actor:

@@ -87,7 +87,8 @@ def test_assign_adds_units_while_handling_and_after_replies(w: World) -> None:
     assert item.state is ItemState.HANDLING
     item = w.qd.reply(w.unit("u-a"), item.id, a.id, "已研究并答复。")
     assert item.state is ItemState.HANDLING
-    b = item.assignments[1]
+    assert [x.unit_id for x in item.assignments] == ["u-a"]  # the unit sees only its own
+    b = w.load(item.id).assignments[1]
     item = w.qd.accept(w.unit("u-b"), item.id, b.id)
     item = w.qd.reply(w.unit("u-b"), item.id, b.id, "已答复。")
     assert item.state is ItemState.REPLIED

@@ -124,6 +124,12 @@ class Setup:
         return qd.close(s[Role.EDITOR], item.id)
 
     def build_assignment(self, state: AssignmentState) -> tuple[Item, str]:
+        """An item with one assignment in ``state``, as stored (a unit's command returns only
+        what the unit may see)."""
+        item, a = self._build_assignment(state)
+        return self.load(item.id), a
+
+    def _build_assignment(self, state: AssignmentState) -> tuple[Item, str]:
         qd, editor = self.qd, self.staff[Role.EDITOR]
         item = self.build(ItemState.ISSUED)
         item = qd.assign(editor, item.id, [("u-a", True)])

@@ -27,6 +27,7 @@ from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import IdentityProvider, PasswordHasher
 from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
+from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
 from qiandao.workflow.accounts import AccountChange
 from qiandao.workflow.context import Context, Decision
@@ -158,9 +159,14 @@ class _Core:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> Item:
-        """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save."""
+        """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save.
+
+        Returns the saved item as the actor may see it (``Item.as_seen``): never more than the
+        same actor's ``item_detail`` shows.
+        """
         work = functools.partial(_decide_on_item, actor, item_id, decide, args, kwargs)
-        return self._transact(actor, work)
+        item = self._transact(actor, work)
+        return item.as_seen(access(actor.viewer(), item.access_facts()), actor.unit_id)
 
     def _after_commit(self) -> None:
         """Dispatch after commit; a failure here must not look like the command failed."""

@@ -72,19 +72,12 @@ class QueryCommands(_Core):
         if level is Access.NONE:
             raise NotFound(f"信息不存在：{item.id}", id=item.id)
         rules = self.rules_for(item.jurisdiction).deadlines
-        shown = item.assignments
-        if level is Access.ISSUED_TEXT:
-            shown = tuple(a for a in item.assignments if a.unit_id == actor.unit_id)
-        elif level is Access.PUBLISHED:
-            shown = ()
+        seen = item.as_seen(level, actor.unit_id)
         views = tuple(
             AssignmentView(a, classify(self.calendar, a.due, now, rules) if a.open else None)
-            for a in shown
+            for a in seen.assignments
         )
         full = level is Access.FULL
-        feedback = item.feedback if full else ()
-        if level is Access.ISSUED_TEXT:
-            feedback = tuple(f for f in item.feedback if f.shared_with_units)
         return ItemView(
             id=item.id,
             access=level,
@@ -95,12 +88,12 @@ class QueryCommands(_Core):
             category=item.category.label,
             urgent=item.urgent,
             published=item.published,
-            lead_author_id=item.lead_author_id if level is not Access.ISSUED_TEXT else None,
+            lead_author_id=seen.lead_author_id or None,
             issued_at=item.issued_at,
             texts=item.texts if full else (),
-            reviews=item.reviews if full else (),
+            reviews=seen.reviews,
             assignments=views,
-            feedback=feedback,
+            feedback=seen.feedback,
         )
 
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:

@@ -21,7 +21,7 @@ from qiandao.rules.lifecycle import (
     ItemState,
 )
 from qiandao.rules.points import AdoptionLevel, LeaderRank
-from qiandao.rules.publication import AccessFacts, is_published
+from qiandao.rules.publication import Access, AccessFacts, is_published
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 from qiandao.rules.tiers import Destination
@@ -322,6 +322,39 @@ class Item:
     def assignment(self, assignment_id: str) -> Assignment | None:
         """The assignment with this id, if any."""
         return next((a for a in self.assignments if a.id == assignment_id), None)
+
+    def as_seen(self, level: Access, unit_id: str | None = None) -> Item:
+        """The item as a reader at ``level`` may see it: what they may not see is emptied.
+
+        ``FULL`` sees everything. A unit (``ISSUED_TEXT``, ``unit_id``) sees the issued text, its
+        own assignments and the feedback shared with units (第十、十一条); a published-only reader
+        sees the published text and its authors (第十四条). Neither sees earlier versions, the
+        review chain, other units' assignments or who else is credited. Commands return this, so
+        a return value never shows more than the same actor's ``item_detail``.
+        """
+        if level is Access.FULL:
+            return self
+        current = self.texts[-1]
+        shown_text = TextVersion(1, current.title, current.body, "", self.issued_at or current.at)
+        unit = unit_id if level is Access.ISSUED_TEXT else None
+        published = level is Access.PUBLISHED
+        return attrs.evolve(
+            self,
+            lead_author_id=self.lead_author_id if published else "",
+            coauthor_ids=self.coauthor_ids if published else (),
+            texts=(shown_text,),
+            opted_out=frozenset(),
+            destinations=frozenset(),
+            reviews=(),
+            assignments=tuple(a for a in self.assignments if unit and a.unit_id == unit),
+            feedback=tuple(f for f in self.feedback if unit and f.shared_with_units),
+            commission_id=None,
+            merged_from=(),
+            merged_authors=frozenset(),
+            reported_from=None,
+            reported_as=None,
+            review_overruns=(),
+        )
 
     def access_facts(self) -> AccessFacts:
         """What the visibility rule needs of this item."""

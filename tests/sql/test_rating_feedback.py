@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qiandao import EventKind, Item, ItemState, Rating
+from qiandao import Actor, EventKind, Item, ItemState, Rating
 from qiandao._jobs import SYSTEM_ACTOR_ID
 from qiandao.model import Assignment, FeedbackKind
 from qiandao.ports.store import AssignmentQuery, Store
@@ -33,7 +33,8 @@ def _replied(w: World, *units: str) -> tuple[Item, list[Assignment]]:
     item, assignments = w.accepted(*units)
     w.clock.set(at(2026, 3, 10))
     for a in assignments:
-        item = w.qd.reply(w.unit(a.unit_id), item.id, a.id, "答复。")
+        w.qd.reply(w.unit(a.unit_id), item.id, a.id, "答复。")
+    item = w.load(item.id)  # as stored: a unit's command returns only what it may see
     return item, list(item.assignments)
 
 
@@ -208,3 +209,40 @@ def test_a_feedback_refusal_changes_nothing(w: World) -> None:
             w.member, item.id, "city_cppcc", date(2026, 3, 2), shared_with_units=True
         ),
     )
+
+
+def _shows_no_more_than_detail(w: World, unit: Actor, returned: Item) -> None:
+    """What a unit's command returned holds nothing the unit's ``item_detail`` hides."""
+    detail = w.qd.item_detail(unit, returned.id)
+    assert returned.feedback == detail.feedback
+    assert [a.id for a in returned.assignments] == [v.assignment.id for v in detail.assignments]
+    assert returned.reviews == detail.reviews == ()
+    assert (returned.lead_author_id or None) == detail.lead_author_id is None
+    assert returned.coauthor_ids == () and returned.merged_authors == frozenset()
+    assert [(t.title, t.body, t.editor_id) for t in returned.texts] == [
+        (detail.title, detail.body, "")
+    ]
+
+
+def test_a_units_commands_return_only_what_the_unit_may_see(w: World) -> None:
+    """Unshared feedback, the authors, the original text, the review chain and the other
+    units' assignments never reach a unit through a command's return value (第十、十一条)."""
+    item = _merged_and_assigned(w)
+    item = w.qd.assign(w.editor, item.id, ["u-b"])
+    a, b = (x.id for x in item.assignments)
+    on = date(2026, 3, 2)
+    w.qd.record_instruction(
+        w.editor, item.id, "张某", LeaderRank.CITY_PRINCIPAL_LEADER, on, "内部批示"
+    )
+    w.qd.record_implementation(w.editor, item.id, on, "告知单位", shared_with_units=True)
+    ua, ub = w.unit("u-a"), w.unit("u-b")
+    for unit, returned in (
+        (ua, w.qd.accept(ua, item.id, a)),
+        (ub, w.qd.decline(ub, item.id, b, "不属于本单位职责")),
+        (ua, w.qd.request_extension(ua, item.id, a, 5, "情况复杂")),
+        (ua, w.qd.reply(ua, item.id, a, "答复。")),
+    ):
+        _shows_no_more_than_detail(w, unit, returned)
+        assert [f.text for f in returned.feedback] == ["告知单位"]
+    stored = w.load(item.id)
+    assert len(stored.feedback) == 2 and stored.lead_author_id == "m1"  # the store keeps all
