@@ -328,6 +328,29 @@ def test_cancelling_the_last_open_assignment_after_replies_makes_the_item_replie
     assert kinds(w, item.id)[-2:] == [EventKind.ASSIGNMENT_CANCELLED, EventKind.ALL_REPLIED]
 
 
+def test_cancelling_the_only_rehandled_assignment_leaves_the_item_replied(w: World) -> None:
+    """Reply, 不满意, 重新办理, then the office cancels the only assignment: the earlier reply
+    stands, so the item is REPLIED and can be closed (it used to stay HANDLING for good)."""
+    item, (a,) = w.accepted()
+    w.qd.reply(w.unit("u-a"), item.id, a.id, "已答复。")
+    w.qd.rate(w.member, item.id, a.id, Rating.DISSATISFIED)
+    item = w.qd.order_rehandle(w.editor, item.id, a.id, "答复不具体")
+    assert item.state is ItemState.HANDLING
+    item = w.qd.cancel_assignment(w.editor, item.id, a.id, "改由其他渠道办理")
+    assert item.state is ItemState.REPLIED
+    assert kinds(w, item.id)[-2:] == [EventKind.ASSIGNMENT_CANCELLED, EventKind.ALL_REPLIED]
+    assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
+
+
+def test_cancelling_the_only_assignment_before_any_reply_awaits_a_new_one(w: World) -> None:
+    item, (a,) = w.accepted()
+    item = w.qd.cancel_assignment(w.editor, item.id, a.id, "交办有误")
+    assert (item.state, item.open_assignments) == (ItemState.HANDLING, ())
+    refused(w, item.id, "state.invalid_transition", lambda: w.qd.close(w.editor, item.id))
+    item = w.qd.assign(w.editor, item.id, [("u-b", True)])
+    assert item.state is ItemState.HANDLING and len(item.open_assignments) == 1
+
+
 def test_cancel_refusals(w: World) -> None:
     item, (a,) = w.accepted()
     qd = w.qd

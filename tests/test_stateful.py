@@ -603,6 +603,15 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert (item.id in listed) == rule, item.id
 
     @invariant()
+    def no_item_is_left_handling_with_a_reply_and_nothing_open(self) -> None:
+        """An item with nothing open is REPLIED once any assignment has a reply (a cancelled
+        re-handling keeps its earlier reply); a HANDLING item with nothing open has none and
+        awaits a new assignment."""
+        for item in self.all_items():
+            if item.state is ItemState.HANDLING and not item.open_assignments:
+                assert not any(a.replies for a in item.assignments), item.id
+
+    @invariant()
     def deadlines_never_early(self) -> None:
         for item in self.all_items():
             for a in item.assignments:
@@ -875,6 +884,23 @@ def closing_waits_for_the_rating(run: FixedRun) -> None:
     assert run.progress(item, steps=1).state is ItemState.CLOSED
 
 
+def a_cancelled_rehandling_leaves_the_item_replied(run: FixedRun) -> None:
+    """Reply, 不满意, 重新办理, then the office cancels the only assignment: the earlier reply
+    stands, the item is REPLIED (not stuck in HANDLING) and the office closes it."""
+    item = run.assigned(publish=True)
+    m = run.machine
+    run(m.progress, item=item, chosen=[], rating=Rating.DISSATISFIED, steps=3)  # rated 不满意
+    assert run.item(item).assignments[0].rating is Rating.DISSATISFIED
+    rehandled = run(m.side_path, item=item, index=0, name="order_rehandle", unit="unit-2")
+    assert rehandled is None and run.item(item).state is ItemState.HANDLING
+    cancelled = run.handle(item, "cancel_assignment")
+    assert (cancelled.state, cancelled.assignments[0].state) == (
+        ItemState.REPLIED,
+        AssignmentState.CANCELLED,
+    )
+    assert run.progress(item, steps=1).state is ItemState.CLOSED
+
+
 def sent_back_twice_then_issued(run: FixedRun) -> None:
     """The deputy sends the item back to 初审, the signer back to the deputy: each step is
     taken again, and the chain still reads 初审, deputy, signature in order."""
@@ -911,6 +937,7 @@ FIXED_RUNS: tuple[Callable[[FixedRun], None], ...] = (
     publication_follows_consent_and_secrecy,
     an_unrated_reply_is_closed_when_its_rating_window_ends,
     closing_waits_for_the_rating,
+    a_cancelled_rehandling_leaves_the_item_replied,
 )
 
 

@@ -154,9 +154,12 @@ class JobCommands(_Core):
         """Switch to ``calendar`` (e.g. one with a newly published official year) and recompute.
 
         Provisional deadlines of open assignments keep their count of working days from the same
-        start under the new calendar; when a date moves, a DEADLINE_RECOMPUTED event tells the
-        unit (DESIGN §2.4). Provisional rating windows still awaiting a first rating keep their
-        count from the day of the reply; a RATING_WINDOW_RECOMPUTED event tells the authors.
+        start under the new calendar (passed ones too: the unit still owes the reply); when a
+        date moves, a DEADLINE_RECOMPUTED event tells the unit (DESIGN §2.4). Provisional rating
+        windows still awaiting a first rating keep their count from the day of the reply; a
+        RATING_WINDOW_RECOMPUTED event tells those who may rate. A window whose last day is
+        already before today is final (the job records 未评价), and a closed item's windows are
+        never recounted.
         The service keeps the old calendar until every item is done, so a failed run can simply
         be run again. Returns how many assignments changed.
         """

@@ -50,9 +50,7 @@ _SILENT = frozenset(
 )
 """Events that notify nobody (checked first: most of a command's cost is elsewhere)."""
 
-_TO_AUTHORS = frozenset(
-    {_K.RETURNED, _K.REJECTED, _K.MERGED, _K.SIGNED, _K.CLOSED, _K.RATING_WINDOW_RECOMPUTED}
-)
+_TO_AUTHORS = frozenset({_K.RETURNED, _K.REJECTED, _K.MERGED, _K.SIGNED, _K.CLOSED})
 _TO_EDITORS = frozenset({_K.DECLINED, _K.EXTENSION_REQUESTED, _K.RATED})
 _TO_UNIT = frozenset(
     {
@@ -76,6 +74,23 @@ def _feedback_text(title: str, feedback: Feedback | None) -> str:
     if feedback.kind is FeedbackKind.INSTRUCTION and feedback.rank is not None:
         return f"您的信息“{title}”获{feedback.rank.label}批示"
     return f"您的信息“{title}”有新的{feedback.kind.label}"
+
+
+def _raters(item: Item, rules: RuleSet) -> tuple[str, ...]:
+    """Who may rate the item's replies (第十二条): the lead author, and the co-authors when
+    the jurisdiction's rules let them rate."""
+    if rules.rating.coauthors_may_rate:
+        return tuple(sorted(item.authors))
+    return (item.lead_author_id,)
+
+
+def _window_text(title: str, event: Event) -> str:
+    """What a recomputed rating window notice says: the window's new last day."""
+    a = event.change.assignment
+    if a is None or a.rating_closes is None:  # pragma: no cover - the event carries its window
+        return f"您的信息“{title}”的评价期限已调整"
+    last = a.rating_closes
+    return f"您的信息“{title}”的评价期限调整为{last.year}年{last.month}月{last.day}日"
 
 
 _STAGE_ROLES = {ReviewStage.PRELIMINARY: Role.EDITOR, ReviewStage.DEPUTY: Role.DEPUTY}
@@ -110,6 +125,8 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
         recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
     elif kind in _TO_AUTHORS:
         recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
+    elif kind is _K.RATING_WINDOW_RECOMPUTED:  # only those who may rate are told
+        recipients, text = _raters(item, rules), _window_text(item.title, event)
     elif kind is _K.FEEDBACK_RECORDED:  # every author who may read it, merged ones included
         recipients = tuple(sorted(item.access_facts().author_ids))
         text = _feedback_text(item.title, event.change.feedback)

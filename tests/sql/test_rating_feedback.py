@@ -11,9 +11,10 @@ import functools
 from datetime import date, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
-from qiandao import Actor, EventKind, Item, ItemState, Rating
+from qiandao import Actor, EventKind, Item, ItemState, Rating, RuleSet
 from qiandao._jobs import SYSTEM_ACTOR_ID
 from qiandao.model import Assignment, FeedbackKind
 from qiandao.ports.store import AssignmentQuery, Store
@@ -102,12 +103,86 @@ def test_a_provisional_rating_window_is_kept_and_recounted(w: World, tmp_path: P
     assert not moved.rating_provisional
     last = w.events(waiting.id)[-1]
     assert (last.kind, last.actor_id) == (EventKind.RATING_WINDOW_RECOMPUTED, SYSTEM_ACTOR_ID)
+    # only the lead author may rate (co-authors may not by default): only they are told
     assert [(n.kind, n.recipients) for n in w.notifier.sent] == [
-        ("rating_window_recomputed", ("m1", "m2"))
+        ("rating_window_recomputed", ("m1",))
     ]
+    assert "2027年1月8日" in w.notifier.sent[0].text  # the new last day
     assert w.qd.adopt_calendar(official) == 0
     with w.store.unit_of_work() as uow:
         assert uow.items.assignments(AssignmentQuery(provisional_only=True)) == []
+
+
+def _official_2027(tmp_path: Path) -> ChinaWorkdays:
+    path = tmp_path / "2027.toml"
+    path.write_text(SCHEDULE_2027, encoding="utf-8")
+    return ChinaWorkdays.official().load_schedule(path)
+
+
+def _provisional_window(w: World) -> tuple[Item, Assignment]:
+    """An item replied to on 15 December 2026: its provisional window ends 6 January 2027
+    (8 January under the 2027 schedule of ``_official_2027``)."""
+    w.clock.set(at(2026, 12, 15))
+    item, (a,) = w.accepted()
+    item = w.qd.reply(w.unit("u-a"), item.id, a.id, "答复。")
+    (window,) = item.assignments
+    assert (window.rating_closes, window.rating_provisional) == (date(2027, 1, 6), True)
+    return item, window
+
+
+def test_co_authors_who_may_rate_are_told_of_a_recomputed_window(
+    any_store: Store, tmp_path: Path
+) -> None:
+    zhoushan = RuleSet.zhoushan()
+    rules = attrs.evolve(zhoushan, rating=attrs.evolve(zhoushan.rating, coauthors_may_rate=True))
+    w = make_world(store=any_store, city_rules=rules)
+    _provisional_window(w)
+    w.notifier.sent.clear()
+    assert w.qd.adopt_calendar(_official_2027(tmp_path)) == 1
+    assert [(n.kind, n.recipients) for n in w.notifier.sent] == [
+        ("rating_window_recomputed", ("m1", "m2"))
+    ]
+
+
+@pytest.mark.parametrize("job_first", [False, True], ids=["adopt_first", "job_first"])
+def test_a_rating_window_already_over_is_final(w: World, tmp_path: Path, job_first: bool) -> None:
+    """Adopting the calendar on 7 January 2027, after the window's last day (6 January), does
+    not reopen it, whether or not the job has already recorded 未评价."""
+    item, window = _provisional_window(w)
+    w.clock.set(at(2027, 1, 7))
+    if job_first:
+        assert w.qd.run_due_jobs().ratings_closed == 1
+    w.notifier.sent.clear()
+    w.qd.adopt_calendar(_official_2027(tmp_path))
+    assert not any(n.kind == "rating_window_recomputed" for n in w.notifier.sent)
+    kinds = [e.kind for e in w.events(item.id)]
+    assert EventKind.RATING_WINDOW_RECOMPUTED not in kinds
+    refused(
+        w,
+        item.id,
+        "rating.window_closed",
+        lambda: w.qd.rate(w.member, item.id, window.id, Rating.SATISFIED),
+    )
+    if not job_first:
+        assert w.qd.run_due_jobs().ratings_closed == 1
+    (lapsed,) = w.load(item.id).assignments
+    assert (lapsed.rating, lapsed.rating_closes, lapsed.rating_pending_until) == (
+        Rating.NOT_RATED,
+        date(2027, 1, 6),
+        None,
+    )
+    assert w.qd.close(w.editor, item.id).state is ItemState.CLOSED
+
+
+def test_the_rating_window_of_a_closed_item_is_never_recounted(w: World, tmp_path: Path) -> None:
+    item, _ = _provisional_window(w)
+    w.clock.set(at(2027, 1, 7))  # the window is over: the office may close before the job runs
+    closed = w.qd.close(w.editor, item.id)
+    assert closed.state is ItemState.CLOSED
+    w.notifier.sent.clear()
+    assert w.qd.adopt_calendar(_official_2027(tmp_path)) == 0
+    assert w.notifier.sent == []
+    assert w.load(item.id) == closed
 
 
 # --- feedback to the author (第十一条) ----------------------------------------------------------

@@ -372,6 +372,21 @@ def test_cancelling_the_only_assignment_without_replies_leaves_the_item_handling
     assert [k for k, _ in decision] == [EventKind.ASSIGNMENT_CANCELLED]
 
 
+def test_cancelling_a_rehandled_assignment_keeps_its_earlier_reply() -> None:
+    """The only assignment, reopened by 重新办理 after a reply, is cancelled: the item has a
+    reply and nothing open, so it is REPLIED (it was left HANDLING, and could not be closed)."""
+    reopened = attrs.evolve(
+        replied(),
+        state=AssignmentState.ACCEPTED,
+        rating_closes=None,
+        rehandles=1,
+        due=date(2026, 4, 14),
+    )
+    decision = handling.cancel_assignment(ctx(), EDITOR, item(reopened), "a1", "交办有误")
+    assert [k for k, _ in decision] == [EventKind.ASSIGNMENT_CANCELLED, EventKind.ALL_REPLIED]
+    assert decision[1][1] == Change(state=ItemState.REPLIED)
+
+
 def test_cancel_refusals() -> None:
     refused(
         "reason.required",

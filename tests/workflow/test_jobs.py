@@ -153,23 +153,44 @@ class _WithHoliday(WeekdayCalendar):
         return super().is_working_day(d) and d != date(2025, 3, 28)
 
 
-def test_provisional_deadlines_keep_their_working_days_under_the_new_calendar() -> None:
-    old, new = WeekdayCalendar(), _WithHoliday()
-    start = date(2025, 3, 10)
-    provisional = assignment(
-        "a",
+OLD, NEW = WeekdayCalendar(), _WithHoliday()
+ASSIGNED_ON = date(2025, 3, 10)
+REPLIED_ON = date(2025, 3, 12)
+
+
+def provisional_open(assignment_id: str = "a", **changes: Any) -> Assignment:
+    """An accepted assignment of 10 March with a provisional deadline: 31 March under OLD
+    (1 April under NEW), declinable until 13 March."""
+    return assignment(
+        assignment_id,
         A.ACCEPTED,
         provisional=True,
-        due=old.add_working_days(start, 15),
-        decline_until=old.add_working_days(start, 3),
-        reminders=frozenset({S.DUE_SOON}),
+        due=OLD.add_working_days(ASSIGNED_ON, 15),
+        decline_until=OLD.add_working_days(ASSIGNED_ON, 3),
+        **changes,
     )
-    official = assignment("b", A.ACCEPTED, due=old.add_working_days(start, 15))
-    replied = assignment("c", A.REPLIED, provisional=True, due=old.add_working_days(start, 15))
-    item = handling(provisional, official, replied)
-    ctx = context(at(date(2025, 3, 20)), calendar=old)
 
-    decision = jobs.recompute_deadlines(ctx, item, new)
+
+def waiting_window(assignment_id: str = "a") -> Assignment:
+    """Replied on 12 March, awaiting its first rating: a provisional window to 2 April under
+    OLD (3 April under NEW, through the new holiday)."""
+    reply = (Reply("已答复。", "unit-a", at(REPLIED_ON, 15)),)
+    closes = OLD.add_working_days(REPLIED_ON, 15)
+    return assignment(
+        assignment_id, A.REPLIED, replies=reply, rating_closes=closes, rating_provisional=True
+    )
+
+
+def test_provisional_deadlines_keep_their_working_days_under_the_new_calendar() -> None:
+    provisional = provisional_open(reminders=frozenset({S.DUE_SOON}))
+    official = assignment("b", A.ACCEPTED, due=OLD.add_working_days(ASSIGNED_ON, 15))
+    replied = assignment(
+        "c", A.REPLIED, provisional=True, due=OLD.add_working_days(ASSIGNED_ON, 15)
+    )
+    item = handling(provisional, official, replied)
+    ctx = context(at(date(2025, 3, 20)), calendar=OLD)
+
+    decision = jobs.recompute_deadlines(ctx, item, NEW)
 
     moved = attrs.evolve(
         provisional,
@@ -181,7 +202,17 @@ def test_provisional_deadlines_keep_their_working_days_under_the_new_calendar() 
     note = "办理期限由2025-03-31调整为2025-04-01"
     assert decision == [(EventKind.DEADLINE_RECOMPUTED, Change(assignment=moved, note=note))]
     settled = attrs.evolve(item, assignments=(moved, official, replied))
-    assert jobs.recompute_deadlines(ctx, settled, new) == []  # official now: nothing to move
+    assert jobs.recompute_deadlines(ctx, settled, NEW) == []  # official now: nothing to move
+
+
+def test_a_passed_provisional_reply_deadline_is_still_recounted() -> None:
+    """The unit still owes the reply: its deadline is recounted even after it has passed."""
+    late = provisional_open()
+    ctx = context(at(date(2025, 4, 2)), calendar=OLD)  # after both the old and the new due day
+    decision = jobs.recompute_deadlines(ctx, handling(late), NEW)
+    assert [k for k, _ in decision] == [EventKind.DEADLINE_RECOMPUTED]
+    assert decision[0][1].assignment is not None
+    assert decision[0][1].assignment.due == date(2025, 4, 1)
 
 
 def test_an_unmoved_date_keeps_its_reminders() -> None:
@@ -193,25 +224,42 @@ def test_an_unmoved_date_keeps_its_reminders() -> None:
 def test_provisional_rating_windows_keep_their_working_days_from_the_reply() -> None:
     """第十二条: a window still awaiting its first rating is recounted from the day of the reply;
     a rated or official window is left alone."""
-    old, new = WeekdayCalendar(), _WithHoliday()
-    replied_on = date(2025, 3, 12)
-    reply = (Reply("已答复。", "unit-a", at(replied_on, 15)),)
-    closes = old.add_working_days(replied_on, 15)  # 2 April, through the new holiday
-    waiting = assignment(
-        "a", A.REPLIED, replies=reply, rating_closes=closes, rating_provisional=True
-    )
+    waiting = waiting_window()
     rated = attrs.evolve(
-        waiting, id="b", rating=Rating.SATISFIED, rated_at=at(replied_on + timedelta(days=1))
+        waiting, id="b", rating=Rating.SATISFIED, rated_at=at(REPLIED_ON + timedelta(days=1))
     )
     official = attrs.evolve(waiting, id="c", rating_provisional=False)
     item = attrs.evolve(handling(waiting, rated, official), state=ItemState.REPLIED)
-    ctx = context(at(date(2025, 3, 20)), calendar=old)
+    ctx = context(at(date(2025, 3, 20)), calendar=OLD)
 
-    decision = jobs.recompute_deadlines(ctx, item, new)
+    decision = jobs.recompute_deadlines(ctx, item, NEW)
 
     moved = attrs.evolve(waiting, rating_closes=date(2025, 4, 3), rating_provisional=False)
-    assert moved == jobs.recomputed_rating_window(waiting, old, new)
+    assert moved == jobs.recomputed_rating_window(waiting, OLD, NEW)
     note = "评价期限由2025-04-02调整为2025-04-03"
     assert decision == [(EventKind.RATING_WINDOW_RECOMPUTED, Change(assignment=moved, note=note))]
     settled = attrs.evolve(item, assignments=(moved, rated, official))
-    assert jobs.recompute_deadlines(ctx, settled, new) == []
+    assert jobs.recompute_deadlines(ctx, settled, NEW) == []
+
+
+def test_a_rating_window_over_before_the_calendar_is_adopted_is_final() -> None:
+    """A window whose last day is before today (Asia/Shanghai) is not recounted, even when the
+    new calendar would lengthen it; one ending today still is."""
+    waiting = waiting_window()
+    assert waiting.rating_closes is not None
+    closes = waiting.rating_closes
+    item = attrs.evolve(handling(waiting), state=ItemState.REPLIED)
+    last_day = context(at(closes, 23), calendar=OLD)
+    assert [k for k, _ in jobs.recompute_deadlines(last_day, item, NEW)] == [
+        EventKind.RATING_WINDOW_RECOMPUTED
+    ]
+    day_after = context(at(closes + timedelta(days=1), 0), calendar=OLD)
+    assert jobs.recompute_deadlines(day_after, item, NEW) == []
+
+
+def test_the_rating_window_of_a_closed_item_is_not_recounted() -> None:
+    """Closing ends the rating (第十二条): even a window not yet over is left alone."""
+    closed = attrs.evolve(
+        handling(waiting_window()), state=ItemState.CLOSED, closed_at=at(date(2025, 3, 19))
+    )
+    assert jobs.recompute_deadlines(context(at(date(2025, 3, 20)), calendar=OLD), closed, NEW) == []

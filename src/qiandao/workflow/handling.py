@@ -146,17 +146,20 @@ def _new_assignment(ctx: Context, unit_id: str, lead: bool) -> Assignment:
 
 
 def _all_replied(before: Item, changed: Assignment) -> Decision:
-    """ALL_REPLIED when ``changed`` leaves a handling item with no open assignment.
+    """ALL_REPLIED when ``changed`` leaves a handling item with no open assignment and a reply.
 
     It is the system's consequence of the units' work, so the transition is looked up for
     the unit role whoever closed the last assignment (a reply, or the office's cancelling).
+    Any assignment's reply counts, a cancelled one's too: cancelling a re-handling (重新办理)
+    leaves its earlier reply standing. With no reply at all the item stays HANDLING, awaiting
+    a new assignment (ASSIGN is allowed there).
     """
     if before.state is not ItemState.HANDLING:
         return []
     rest = [a for a in before.assignments if a.id != changed.id]
     if changed.open or any(a.open for a in rest):
         return []
-    if not any(a.state is AssignmentState.REPLIED for a in (*rest, changed)):
+    if not any(a.replies for a in (*rest, changed)):
         return []
     state = next_item_state(before.state, ItemCommand.ALL_REPLIED, Role.HANDLING_UNIT)
     return [(EventKind.ALL_REPLIED, Change(state=state))]
@@ -266,7 +269,9 @@ def cancel_assignment(
 ) -> Decision:
     """撤销交办: the office withdraws an open assignment, with a reason.
 
-    If that leaves a handling item with replies and nothing open, the item is REPLIED.
+    If that leaves a handling item with a reply (the cancelled assignment's own earlier reply
+    included, after 重新办理) and nothing open, the item is REPLIED; with no reply at all it
+    stays HANDLING until the office assigns again.
     """
     assignment, state = assignment_step(actor, item, assignment_id, _AC.CANCEL)
     why = _reason(ctx, reason)

@@ -19,7 +19,7 @@ from qiandao.rules.deadlines import (
     end_of_day,
     local_day,
 )
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES, ItemState
 from qiandao.rules.rating import Rating
 from qiandao.workflow.context import Context, Decision
 
@@ -94,11 +94,15 @@ def recompute_deadlines(ctx: Context, item: Item, calendar: WorkdayCalendar) -> 
     """Provisional dates recounted from ``ctx.calendar`` to ``calendar``.
 
     ``ctx.calendar`` is the calendar the dates were counted with. A moved reply deadline of an
-    open assignment is a DEADLINE_RECOMPUTED event (it tells the unit); a moved rating window
-    still awaiting its first rating is a RATING_WINDOW_RECOMPUTED event (it tells the authors).
+    open assignment is a DEADLINE_RECOMPUTED event (it tells the unit), even one already passed:
+    the unit still owes the reply. A moved rating window still awaiting its first rating is a
+    RATING_WINDOW_RECOMPUTED event (it tells those who may rate), unless it is final: a window
+    whose last day is before today (Asia/Shanghai) is over and stays over (the job records
+    未评价), and a closed item's windows are never recounted (第十二条: closing ends the rating).
     As for reply deadlines, a date confirmed unchanged (no longer provisional) is recorded too.
     """
     decision: Decision = []
+    closed = item.state is ItemState.CLOSED
     for a in item.assignments:
         if a.open and a.provisional:
             moved = recomputed(a, ctx.calendar, calendar)
@@ -106,7 +110,12 @@ def recompute_deadlines(ctx: Context, item: Item, calendar: WorkdayCalendar) -> 
                 note = f"办理期限由{a.due.isoformat()}调整为{moved.due.isoformat()}"
                 change = Change(assignment=moved, note=note)
                 decision.append((EventKind.DEADLINE_RECOMPUTED, change))
-        elif a.rating_provisional and a.rating_pending_until is not None:
+        elif (
+            a.rating_provisional
+            and (last := a.rating_pending_until) is not None
+            and last >= ctx.today
+            and not closed
+        ):
             moved = recomputed_rating_window(a, ctx.calendar, calendar)
             if moved != a:
                 note = f"评价期限由{a.rating_closes}调整为{moved.rating_closes}"
