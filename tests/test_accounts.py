@@ -683,8 +683,14 @@ def test_external_binding_and_sign_in(svc: _Svc, store: MemoryStore) -> None:
     with pytest.raises(DuplicateAccount):  # one account per identity
         svc.bind_external(other.token, "zzd", "ok:zs-001")
 
-    svc.report_theft(signed.actor, account.id)
+    for _ in range(5):  # a lockout after failures keeps the binding, and refuses it
+        with pytest.raises((AuthenticationFailed, AccountLocked)):
+            svc.sign_in(PHONE, "wrong-password")
     with pytest.raises(AccountLocked):
+        svc.sign_in_external("zzd", "ok:zs-001")
+    svc.report_theft(signed.actor, account.id)  # a theft report removes the binding
+    assert _stored(store, account.id).external_ids == frozenset()
+    with pytest.raises(AuthenticationFailed):
         svc.sign_in_external("zzd", "ok:zs-001")
 
 

@@ -20,6 +20,7 @@ from qiandao.lanes import Lane
 from qiandao.model import (
     Account,
     AccountEvent,
+    AccountStatus,
     Assignment,
     Commission,
     Item,
@@ -306,7 +307,11 @@ class _Accounts:
         self._t.save(account.id, account, expected_version)
 
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
-        found = [a for a in self._t.values() if a.holds(role, jurisdiction)]
+        found = [
+            a
+            for a in self._t.values()
+            if a.status is not AccountStatus.DELETED and a.holds(role, jurisdiction)
+        ]
         return sorted(found, key=lambda a: a.id)
 
     def events(self, account_id: str) -> list[AccountEvent]:

@@ -290,6 +290,8 @@ class Tx:
         saved = self.save_account(before, change.account)
         if change.event is not None:
             self.account_event(saved, change.event, change.grant)
+        for kind in change.also:
+            self.account_event(saved, kind)
         if change.end_sessions:
             self.uow.sessions.revoke_all(saved.id)
         elif change.end_grant is not None:

@@ -474,6 +474,8 @@ class AccountEventKind(LabelledEnum):
     UNLOCKED = "unlocked", "解锁或重置密码"
     PASSWORD_CHANGED = "password_changed", "修改密码"
     DEPARTED = "departed", "离职删除"
+    IDENTITY_BOUND = "identity_bound", "绑定外部身份"
+    IDENTITY_UNBOUND = "identity_unbound", "解除外部身份绑定"
 
 
 @attrs.frozen

@@ -229,6 +229,128 @@ def test_the_platform_admin_grants_in_a_county_and_the_county_admin_in_its_own(
     )
 
 
+# --- an admin's scope covers the home jurisdiction and every grant ------------------------------
+
+COUNTY = "dinghai"
+CITY_SECRETARY = RoleGrant(Role.SECRETARY_GENERAL, ZS)
+
+
+def _county_person_with_a_city_grant(office: Office) -> str:
+    """A person whose home is the county, holding a city 秘书长 grant (besides the county one)."""
+    account, initial = office.qd.register(
+        office.admin, real_name="王五", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
+    )
+    office.qd.grant_role(office.admin, account.id, Role.SECRETARY_GENERAL, ZS)
+    first = office.qd.sign_in(PHONE, initial)
+    office.qd.change_password(first.token, initial, PASSWORD)
+    return account.id
+
+
+def test_a_county_admin_cannot_act_on_a_person_holding_a_city_grant(office: Office) -> None:
+    person = _county_person_with_a_city_grant(office)
+    qd = office.qd
+    county_admin = Actor("a-dh", Role.SYSTEM_ADMIN, COUNTY)
+    county_auditor = Actor("au-dh", Role.AUDIT_ADMIN, COUNTY)
+    for call in (
+        lambda: qd.unlock(county_admin, person),
+        lambda: qd.depart(county_admin, person),
+        lambda: qd.report_theft(county_admin, person),
+        lambda: qd.account_history(county_admin, person),
+        lambda: qd.account_history(county_auditor, person),
+    ):
+        _unchanged(office, person, "permission.jurisdiction", call)
+    assert office.sign_in().grants == (RoleGrant(Role.MEMBER, COUNTY), CITY_SECRETARY)
+    # the platform admin covers both; once the city grant is gone, the county admin does too
+    assert qd.account_history(office.admin, person)[-1].kind is AccountEventKind.PASSWORD_CHANGED
+    qd.revoke_role(office.admin, person, CITY_SECRETARY)
+    assert qd.account_history(county_admin, person)[-1].kind is AccountEventKind.GRANT_REVOKED
+    assert qd.report_theft(county_admin, person).status.value == "locked"
+    _, password = qd.unlock(county_admin, person)
+    assert password
+    assert qd.depart(county_admin, person).status.value == "deleted"
+
+
+def test_revoking_a_county_grant_of_a_city_person_needs_the_city_scope(office: Office) -> None:
+    """revoke_role and grant_role check the home jurisdiction and the grant changed."""
+    person = office.person()
+    county = RoleGrant(Role.MEMBER, COUNTY)
+    office.qd.grant_role(office.admin, person, Role.MEMBER, COUNTY)
+    county_admin = Actor("a-dh", Role.SYSTEM_ADMIN, COUNTY)
+    _unchanged(
+        office,
+        person,
+        "permission.jurisdiction",
+        lambda: office.qd.revoke_role(county_admin, person, county),
+    )
+    assert office.qd.revoke_role(office.admin, person, county).grants == (MEMBER,)
+
+
+# --- a 浙政钉 binding does not survive a theft report ---------------------------------------------
+
+
+def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None:
+    person = office.person()
+    qd = office.qd
+    thief = qd.sign_in(PHONE, PASSWORD)  # the thief has the password
+    bound = qd.bind_external(thief.token, "zzd", "ok:thief")
+    assert {i.subject for i in bound.external_ids} == {"thief"}
+    assert qd.sign_in_external("zzd", "ok:thief").actor == Actor(person, Role.MEMBER, ZS)
+    locked = qd.report_theft(Actor(person, Role.MEMBER, ZS), person)
+    assert locked.external_ids == frozenset()
+    _, initial = qd.unlock(office.admin, person)
+    first = qd.sign_in(PHONE, initial)
+    qd.change_password(first.token, initial, "Owner#2026again")
+    fails("account.auth_failed", lambda: qd.sign_in_external("zzd", "ok:thief"))
+    with office.store.unit_of_work() as uow:
+        assert uow.accounts.by_external("zzd", "thief") is None
+    history = qd.account_history(office.admin, person)
+    assert [(e.kind, e.actor_id) for e in history[2:]] == [
+        (AccountEventKind.IDENTITY_BOUND, person),
+        (AccountEventKind.LOCKED, person),
+        (AccountEventKind.IDENTITY_UNBOUND, person),
+        (AccountEventKind.UNLOCKED, office.admin_id),
+        (AccountEventKind.PASSWORD_CHANGED, person),
+    ]
+    # the owner binds again; binding the same identity again changes nothing
+    own = qd.sign_in(PHONE, "Owner#2026again")
+    qd.bind_external(own.token, "zzd", "ok:owner")
+    qd.bind_external(own.token, "zzd", "ok:owner")
+    assert qd.sign_in_external("zzd", "ok:owner").actor == Actor(person, Role.MEMBER, ZS)
+    kinds = [e.kind for e in qd.account_history(office.admin, person)]
+    assert kinds.count(AccountEventKind.IDENTITY_BOUND) == 2
+
+
+def test_a_theft_report_without_bindings_records_no_unbinding(office: Office) -> None:
+    person = office.person()
+    office.qd.report_theft(office.admin, person)
+    history = office.qd.account_history(office.admin, person)
+    assert history[-1].kind is AccountEventKind.LOCKED
+    assert AccountEventKind.IDENTITY_UNBOUND not in {e.kind for e in history}
+
+
+# --- commission invitees are found by their grants ----------------------------------------------
+
+
+def test_the_city_invites_a_county_person_holding_a_city_member_grant(office: Office) -> None:
+    account, _ = office.qd.register(
+        office.admin, real_name="赵六", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
+    )
+    editor_account, _ = office.qd.register(
+        office.admin, real_name="钱七", phone="13800138001", role=Role.EDITOR
+    )
+    editor = Actor(editor_account.id, Role.EDITOR, ZS)
+    due = (START + timedelta(days=30)).date()
+    fails("not_found", lambda: office.qd.create_commission(editor, "海岛养老", [account.id], due))
+    office.qd.grant_role(office.admin, account.id, Role.MEMBER, ZS)
+    commission = office.qd.create_commission(editor, "海岛养老", [account.id], due)
+    assert commission.invitee_ids == (account.id,)
+    office.qd.depart(office.admin, account.id)
+    fails(
+        "input.invalid",
+        lambda: office.qd.create_commission(editor, "海岛养老", [account.id], due),
+    )
+
+
 # --- the account event log --------------------------------------------------------------------
 
 

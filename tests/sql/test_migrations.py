@@ -36,6 +36,8 @@ from qiandao.accounts import hash_token
 from qiandao.lanes import Lane
 from qiandao.model import (
     Account,
+    AccountEvent,
+    AccountEventKind,
     AccountStatus,
     ExternalIdentity,
     Item,
@@ -265,6 +267,18 @@ _OLD_FEEDBACK = light_table(
 _QUARTERS = (Period.quarter(2025, 1), Period.quarter(2025, 2), Period.year(2025))
 
 
+def _as_older(item: Item) -> Item:
+    """``item`` as it reads after a downgrade below 0004: without the fields 0003-era code
+    does not know (``state_since``, overruns, provisional rating windows, shared feedback)."""
+    return attrs.evolve(
+        item,
+        state_since=None,
+        review_overruns=(),
+        assignments=tuple(attrs.evolve(a, rating_provisional=False) for a in item.assignments),
+        feedback=tuple(attrs.evolve(f, shared_with_units=False) for f in item.feedback),
+    )
+
+
 def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
     config = alembic_config()
     with engine.begin() as conn:
@@ -377,7 +391,7 @@ def test_downgrade_to_0001_restores_its_columns_and_upgrade_again(empty: Engine)
         assert earned == credited[item.id] * kinds[CreditKind.ADOPTED]
     upgrade(empty)
     _assert_no_drift(empty)
-    _assert_credits_are_credits_of(empty, items)
+    _assert_credits_are_credits_of(empty, [_as_older(i) for i in items])
 
 
 # --- 0003: role grants ------------------------------------------------------------------------
@@ -471,7 +485,8 @@ def test_upgrade_from_0002_gives_every_account_one_grant_and_downgrade_restores_
             account = uow.accounts.get(account_id)
             assert account.grants == (RoleGrant(role, place, unit),)
             assert account.jurisdiction == place
-            assert uow.accounts.holders(role, place) == [account]
+            departed = account.status is AccountStatus.DELETED
+            assert uow.accounts.holders(role, place) == ([] if departed else [account])
             assert uow.accounts.events(account_id) == []
         assert uow.accounts.get("acc-organisation").status is AccountStatus.DELETED
         assert uow.accounts.by_external("zzd", "z") == uow.accounts.get("acc-member")
@@ -613,4 +628,97 @@ def test_downgrade_from_lanes_keeps_the_items(empty: Engine) -> None:
     upgrade(empty)
     _assert_no_drift(empty)
     stored_items, _ = _lane_columns(empty)
-    assert stored_items == {i.id: tuple(item_row(i)[n] for n in _LANE_ITEM_COLUMNS) for i in items}
+    older = [_as_older(i) for i in items]
+    assert stored_items == {i.id: tuple(item_row(i)[n] for n in _LANE_ITEM_COLUMNS) for i in older}
+
+
+# --- downgrades give back what the older code reads -------------------------------------------
+
+_NEWER_ITEM_KEYS = {"state_since", "review_overruns"}
+
+
+def _newer_keys(doc: dict[str, Any]) -> set[str]:
+    """The keys of an item document that 0003-era code does not know."""
+    found = _NEWER_ITEM_KEYS & set(doc)
+    for a in doc["assignments"]:
+        found |= {"rating_provisional"} & set(a)
+    for f in doc["feedback"]:
+        found |= {"shared_with_units"} & set(f)
+    return found
+
+
+def _documents(engine: Engine, table: Any, key: str) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        return {r[0]: json.loads(r[1]) for r in conn.execute(select(table.c[key], table.c.doc))}
+
+
+def test_downgrade_to_0002_leaves_documents_the_older_code_reads(empty: Engine) -> None:
+    items = [sample_item("item-1"), *statistics_corpus(30, seed=5)]
+    assert any(i.assignments for i in items) and any(i.feedback for i in items)
+    upgrade(empty)
+    store = SqlStore(empty)
+    member, chair = RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.CHAIR, "zhoushan")
+    departed = sample_account(
+        "acc-gone",
+        phone=None,
+        password_hash=None,
+        status=AccountStatus.DELETED,
+        external_ids=frozenset(),
+        grants=(chair, member),
+    )
+    bound = sample_account("acc-bound", phone="13800000001")
+    at = bound.created_at
+    kinds = (
+        AccountEventKind.REGISTERED,
+        AccountEventKind.IDENTITY_BOUND,
+        AccountEventKind.PASSWORD_CHANGED,
+        AccountEventKind.LOCKED,
+        AccountEventKind.IDENTITY_UNBOUND,
+        AccountEventKind.UNLOCKED,
+    )
+    with store.unit_of_work() as uow:
+        for item in items:
+            uow.items.add(item)
+        uow.accounts.add(departed)
+        uow.accounts.add(bound)
+        uow.accounts.append_events(
+            [AccountEvent("acc-bound", n, k, "admin", at) for n, k in enumerate(kinds, 1)]
+        )
+        uow.sessions.put(sample_session("tok-1", "acc-bound", grant=bound.grants[0]))
+        uow.sessions.put(sample_session("tok-2", "acc-bound"))
+        uow.commit()
+    assert any(_newer_keys(doc) for doc in _documents(empty, s.items, "id").values())
+
+    _at_revision(empty, "0003", down=True)
+    assert all(not _newer_keys(doc) for doc in _documents(empty, s.items, "id").values())
+    with empty.connect() as conn:
+        events = conn.execute(
+            select(s.account_events.c.sequence, s.account_events.c.kind, s.account_events.c.doc)
+            .where(s.account_events.c.account_id == "acc-bound")
+            .order_by(s.account_events.c.sequence)
+        ).all()
+    assert [(e.sequence, e.kind) for e in events] == [
+        (1, "registered"),
+        (2, "password_changed"),
+        (3, "locked"),
+        (4, "unlocked"),
+    ]
+    assert [json.loads(e.doc)["sequence"] for e in events] == [1, 2, 3, 4]
+
+    _at_revision(empty, "0002", down=True)
+    assert all(not _newer_keys(doc) for doc in _documents(empty, s.items, "id").values())
+    sessions = _documents(empty, s.sessions, "token_hash")
+    assert set(sessions) == {"tok-1", "tok-2"}
+    assert all("grant" not in doc for doc in sessions.values())
+    with empty.connect() as conn:
+        old = {r.id: r for r in conn.execute(select(_OLD_ACCOUNTS))}
+    gone = json.loads(old["acc-gone"].doc)
+    assert (old["acc-gone"].role, gone["role"], gone["status"]) == ("chair", "chair", "deleted")
+    assert "grants" not in gone
+
+    upgrade(empty)
+    _assert_no_drift(empty)
+    with store.unit_of_work() as uow:
+        assert [uow.items.get(i.id) for i in items] == [_as_older(i) for i in items]
+        assert uow.accounts.get("acc-gone").grants == (chair,)
+        assert uow.sessions.get("tok-1") == sample_session("tok-1", "acc-bound")

@@ -33,6 +33,7 @@ ZS = "zhoushan"
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, ZS)
 COUNTY_ADMIN = Actor("admin-dh", Role.SYSTEM_ADMIN, "dinghai")
 MEMBER = Actor("member-001", Role.MEMBER, ZS)
+MEMBER_GRANT = RoleGrant(Role.MEMBER, ZS)
 PHONE = "13800138000"
 ZZD = ExternalIdentity("zzd", "zs-001")
 CALENDAR = ChinaWorkdays.official()
@@ -104,6 +105,34 @@ def test_only_the_admin_manages_accounts_in_scope() -> None:
     accounts.check_admin_scope(ADMIN, "putuo", ZS)  # the platform's admin acts everywhere
     denied = code_of(lambda: accounts.check_admin_scope(COUNTY_ADMIN, "putuo", ZS))
     assert denied == "permission.jurisdiction"
+
+
+def test_an_admins_scope_over_a_person_covers_every_grant() -> None:
+    """Home jurisdiction and every grant's: a county admin never acts on a city grant holder."""
+    county = RoleGrant(Role.MEMBER, "dinghai")
+    city = RoleGrant(Role.SECRETARY_GENERAL, ZS)
+    both = account(jurisdiction="dinghai", grants=(county, city))
+    accounts.check_admin_scope_over(ADMIN, both, ZS)
+    county_only = account(jurisdiction="dinghai", grants=(county,))
+    accounts.check_admin_scope_over(COUNTY_ADMIN, county_only, ZS)
+    county_auditor = Actor("aud-dh", Role.AUDIT_ADMIN, "dinghai")
+    theft = attrs.evolve(both, status=AccountStatus.LOCKED, locked_until=None)
+    for call in (
+        lambda: accounts.check_admin_scope_over(COUNTY_ADMIN, both, ZS),
+        lambda: accounts.unlock(COUNTY_ADMIN, theft, issue, ZS),
+        lambda: accounts.depart(ctx(), COUNTY_ADMIN, both, ZS),
+        lambda: accounts.report_theft(COUNTY_ADMIN, both, ZS),
+        lambda: accounts.check_history_reader(COUNTY_ADMIN, both, ZS),
+        lambda: accounts.check_history_reader(county_auditor, both, ZS),
+        # grant changes: the home jurisdiction and the grant changed
+        lambda: accounts.revoke_role(
+            COUNTY_ADMIN, account(grants=(MEMBER_GRANT, county)), county, ZS
+        ),
+    ):
+        assert code_of(call) == "permission.jurisdiction"
+    assert accounts.report_theft(ADMIN, both, ZS).account.status is AccountStatus.LOCKED
+    owner = Actor(both.id, Role.MEMBER, "dinghai")  # the owner reports their own theft
+    assert accounts.report_theft(owner, both, ZS).account.status is AccountStatus.LOCKED
 
 
 def test_a_run_out_lock_lifts_by_itself() -> None:
@@ -404,6 +433,17 @@ def test_a_theft_report_locks_until_unlocked_and_ends_sessions() -> None:
     )
     gone = account(status=AccountStatus.DELETED)
     assert code_of(lambda: accounts.report_theft(ADMIN, gone, ZS)) == "state.invalid_transition"
+    assert (change.event, change.also) == (AccountEventKind.LOCKED, ())
+
+
+def test_a_theft_report_removes_every_external_binding() -> None:
+    bound = account(external_ids=frozenset({ZZD, ExternalIdentity("wx", "w-1")}))
+    change = accounts.report_theft(MEMBER, bound, ZS)
+    assert change.account.external_ids == frozenset()
+    assert (change.event, change.also) == (
+        AccountEventKind.LOCKED,
+        (AccountEventKind.IDENTITY_UNBOUND,),
+    )
 
 
 def test_unlock_issues_a_new_initial_password() -> None:
@@ -464,6 +504,7 @@ def test_binding_an_external_identity() -> None:
     change = accounts.bind_external(ctx(), session(), account(), ZZD, None)
     assert change.account.external_ids == frozenset({ZZD})
     assert change.session == session(last_seen=NOW)
+    assert change.event is AccountEventKind.IDENTITY_BOUND
     bound = change.account
     assert accounts.bind_external(ctx(), session(), bound, ZZD, bound) == AccountChange(bound)
 

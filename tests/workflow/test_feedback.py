@@ -21,6 +21,7 @@ from qiandao.model import (
     Feedback,
     FeedbackKind,
     Item,
+    RoleGrant,
     TextVersion,
 )
 from qiandao.rules.deadlines import SHANGHAI
@@ -532,6 +533,13 @@ def test_invitees_are_submitters_of_the_jurisdiction() -> None:
     refused("input.invalid", lambda: create(invitee("e2", role=Role.EDITOR)))
     refused("input.invalid", lambda: create(invitee("m2", status=AccountStatus.DELETED)))
     assert create(invitee("m3", status=AccountStatus.LOCKED))
+    # grants decide, not the home jurisdiction
+    city_member = invitee("dh-c", jurisdiction=DH, grants=(RoleGrant(Role.MEMBER, ZS),))
+    assert create(city_member)
+    county_home_editor = invitee("dh-e", jurisdiction=DH, grants=(RoleGrant(Role.EDITOR, ZS),))
+    refused("input.invalid", lambda: create(county_home_editor))
+    city_home_county_member = invitee("zs-d", grants=(RoleGrant(Role.MEMBER, DH),))
+    refused("not_found", lambda: create(city_home_county_member))
     refused(
         "input.invalid",
         lambda: feedback.create_commission(ctx, EDITOR, "主题", ["m1"], DUE, (invitee("m2"),)),

@@ -43,6 +43,7 @@ from qiandao.lanes import ASSIGNMENT_LANES, REVIEW_LANES, Lane, LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
+    AccountStatus,
     Assignment,
     Commission,
     Item,
@@ -661,7 +662,8 @@ class SqlAccounts:
         held = select(g.c.account_id).where(
             g.c.jurisdiction == jurisdiction, g.c.role == role.value
         )
-        stmt = select(t.c.doc).where(t.c.id.in_(held)).order_by(t.c.id)
+        live = t.c.status != AccountStatus.DELETED.value
+        stmt = select(t.c.doc).where(t.c.id.in_(held), live).order_by(t.c.id)
         return [loads(doc, Account) for doc in self._tx.execute(stmt).scalars()]
 
     def events(self, account_id: str) -> list[AccountEvent]:

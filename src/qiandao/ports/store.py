@@ -205,7 +205,11 @@ class AccountRepository(Protocol):
     def add(self, account: Account) -> None: ...  # DuplicateAccount / ConcurrencyConflict
     def save(self, account: Account, expected_version: int) -> None: ...
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
-        """The accounts holding a grant of ``role`` in ``jurisdiction``, by id."""
+        """The accounts holding a grant of ``role`` in ``jurisdiction``, by id.
+
+        Departed (``DELETED``) accounts keep their grants for attribution but are left out;
+        locked accounts are included.
+        """
         ...
 
     def events(self, account_id: str) -> list[AccountEvent]: ...  # in sequence order

@@ -1035,6 +1035,35 @@ class StoreContract(abc.ABC):
             assert uow.accounts.holders(Role.MEMBER, "zhoushan") == [member]
             assert uow.accounts.holders(Role.EDITOR, "zhoushan") == [fewer]
 
+    def test_holders_leave_out_departed_accounts(self) -> None:
+        """A departed (deleted) person keeps their grants for attribution but holds no role."""
+        grants = (RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.CHAIR, "zhoushan"))
+        leaving = sample_account("acc-l", phone="13800000001", grants=grants)
+        staying = sample_account("acc-s", phone="13800000002")
+        locked = sample_account(
+            "acc-k", phone="13800000003", status=AccountStatus.LOCKED, locked_until=None
+        )
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for account in (leaving, staying, locked):
+                uow.accounts.add(account)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.holders(Role.MEMBER, "zhoushan") == [locked, leaving, staying]
+            gone = attrs.evolve(
+                leaving,
+                version=leaving.version + 1,
+                status=AccountStatus.DELETED,
+                phone=None,
+                password_hash=None,
+            )
+            uow.accounts.save(gone, expected_version=leaving.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.holders(Role.MEMBER, "zhoushan") == [locked, staying]
+            assert uow.accounts.holders(Role.CHAIR, "zhoushan") == []
+            assert uow.accounts.get("acc-l").grants == grants
+
     def test_account_events_append_in_sequence_with_their_account(self) -> None:
         account = sample_account("acc-a", phone="13800000001")
         grant = account.grants[0]

@@ -10,13 +10,21 @@ Decisions written down here (see also ``docs/workflow.md``):
 * Only the 系统管理员 registers, unlocks and deletes accounts. A system admin registers in their
   own jurisdiction; the admin of the platform's own jurisdiction (the default rules, normally the
   city office that runs the platform, 第六、十六条) may register in any jurisdiction.
+* An admin's scope over a person (unlock, departure, a theft report on their behalf, reading the
+  history) covers the person's home jurisdiction and the jurisdiction of every grant they hold
+  (:func:`check_admin_scope_over`): a county admin never unlocks, and so never learns the new
+  password of, someone who also acts for the city. Adding or revoking a grant checks the home
+  jurisdiction and the grant changed only, so the city admin manages a city grant of a county
+  person while the county admin cannot touch a county grant of a city person.
 * Unknown numbers and wrong passwords get the same ``AuthenticationFailed`` (the service spends
   the same hashing work on both). Consecutive failures are counted (the one write a refused
   sign-in makes) and lock the account for the policy's lockout time; the lock lifts by itself
   when it runs out.
-* A theft report locks the account until the system admin unlocks it. Unlocking (or resetting)
-  issues a new random initial password, shown once, that must be changed at the next sign-in:
-  after a theft or a lockout the old password cannot be trusted or has been forgotten.
+* A theft report locks the account until the system admin unlocks it, and removes every external
+  identity binding (a thief holding the password may have bound their own 浙政钉; the owner binds
+  again after recovery). Unlocking (or resetting) issues a new random initial password, shown
+  once, that must be changed at the next sign-in: after a theft or a lockout the old password
+  cannot be trusted or has been forgotten.
 * Changing the password ends every session of the account and starts a new one.
 * A session that only allows changing the password (first sign-in, expired password) allows
   nothing else, binding an external identity included.
@@ -24,8 +32,9 @@ Decisions written down here (see also ``docs/workflow.md``):
   acts in one grant: the only one, or the one the person selects after signing in. Revoking a
   grant ends the sessions that selected it; the last grant is never revoked (departure is
   ``depart``). An administrator grant (三员) is never combined with any other grant.
-* Every registration, grant change, theft lock, unlock, password change and departure is an
-  :class:`~qiandao.model.AccountEvent`, stored with the account in one transaction.
+* Every registration, grant change, theft lock, unlock, password change, departure, external
+  identity binding and removal of the bindings is an :class:`~qiandao.model.AccountEvent`,
+  stored with the account in one transaction.
 """
 
 from __future__ import annotations
@@ -88,6 +97,7 @@ __all__ = [
     "bootstrap_admin",
     "change_password",
     "check_admin_scope",
+    "check_admin_scope_over",
     "check_departure",
     "check_grant_manager",
     "check_history_reader",
@@ -177,7 +187,7 @@ class AccountChange:
     ``account`` is saved as the next version when it differs from the stored account;
     ``end_sessions`` ends every session of the account and ``end_grant`` the sessions that
     selected that grant, before ``session`` is started or refreshed. ``event`` (with ``grant``)
-    is appended to the account's event log.
+    is appended to the account's event log, then each of ``also`` (without a grant).
     """
 
     account: Account
@@ -186,6 +196,7 @@ class AccountChange:
     event: AccountEventKind | None = None
     grant: RoleGrant | None = None
     end_grant: RoleGrant | None = None
+    also: tuple[AccountEventKind, ...] = ()
 
 
 # --- small rules ----------------------------------------------------------------------------
@@ -261,7 +272,7 @@ def check_history_reader(actor: Actor, account: Account, platform: str) -> None:
             article="第十七条",
             role=actor.role.value,
         )
-    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope_over(actor, account, platform)
 
 
 def require_admin(actor: Actor, what: str) -> None:
@@ -276,6 +287,18 @@ def check_admin_scope(actor: Actor, jurisdiction: str, platform: str) -> None:
     """An admin acts in their own jurisdiction; the admin of the ``platform``'s in any."""
     if actor.jurisdiction not in (jurisdiction, platform):
         raise JurisdictionDenied(jurisdiction=jurisdiction)
+
+
+def check_admin_scope_over(actor: Actor, account: Account, platform: str) -> None:
+    """An admin's scope over a person: their home jurisdiction and every grant's (第十七条).
+
+    Unlocking (which hands the admin the new password), departure, a theft report on the
+    person's behalf and reading their history act on the person in every role they hold, so a
+    county admin is refused (``JurisdictionDenied``) for someone who also holds a city grant.
+    """
+    check_admin_scope(actor, account.jurisdiction, platform)
+    for grant in account.grants:
+        check_admin_scope(actor, grant.jurisdiction, platform)
 
 
 # --- registration (第十六条) ----------------------------------------------------------------
@@ -621,18 +644,25 @@ def check_reporter(actor: Actor, account_id: str) -> None:
 
 
 def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange:
-    """Stolen credentials: lock the account until the admin unlocks it, end every session."""
+    """Stolen credentials: lock the account until the admin unlocks it, end every session.
+
+    Every external identity binding is removed as well (a LOCKED event, then IDENTITY_UNBOUND
+    when there was one): whoever held the password may have bound their own identity, and it
+    must not outlive the recovery. The owner binds again after the unlock.
+    """
     check_reporter(actor, account.id)
     if actor.account_id != account.id:
-        check_admin_scope(actor, account.jurisdiction, platform)
+        check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account)
     locked = attrs.evolve(
         account,
         status=AccountStatus.LOCKED,
         locked_until=None,
         lock_reason=_THEFT_LOCK_REASON,
+        external_ids=frozenset(),
     )
-    return AccountChange(locked, end_sessions=True, event=AccountEventKind.LOCKED)
+    unbound = (AccountEventKind.IDENTITY_UNBOUND,) if account.external_ids else ()
+    return AccountChange(locked, end_sessions=True, event=AccountEventKind.LOCKED, also=unbound)
 
 
 def unlock(
@@ -643,7 +673,7 @@ def unlock(
     The old password is no longer trusted (theft) or was forgotten (lockout); sessions end.
     """
     require_admin(actor, "解锁账号或重置密码")
-    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account, or_without_phone=True)
     initial = issue(account)
     unlocked = attrs.evolve(
@@ -670,7 +700,7 @@ def check_departure(actor: Actor, account_id: str) -> None:
 def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> AccountChange:
     """Someone left: no sign-in, credentials or bindings; the row stays for attribution."""
     check_departure(actor, account.id)
-    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account)
     gone = attrs.evolve(
         account,
@@ -706,7 +736,8 @@ def grant_role(
 ) -> AccountChange:
     """Add a role grant to a person's account (one person may hold several roles, 第九条).
 
-    The admin's scope must cover the account and the grant's jurisdiction; a 承办单位 grant
+    The admin's scope must cover the account's home jurisdiction and the grant's (not the
+    person's other grants: the city admin adds a city grant to a county person); a 承办单位 grant
     names an active unit of that jurisdiction; admin grants are never combined (三员分立).
     """
     check_grant_manager(actor)
@@ -726,7 +757,11 @@ def grant_role(
 
 
 def revoke_role(actor: Actor, account: Account, grant: RoleGrant, platform: str) -> AccountChange:
-    """Revoke one role grant; the sessions that selected it end. The last grant stays."""
+    """Revoke one role grant; the sessions that selected it end. The last grant stays.
+
+    As for :func:`grant_role`, the admin's scope covers the home jurisdiction and the grant
+    revoked: the county admin cannot revoke a county grant of a city person.
+    """
     check_grant_manager(actor)
     check_admin_scope(actor, account.jurisdiction, platform)
     check_admin_scope(actor, grant.jurisdiction, platform)
@@ -759,7 +794,7 @@ def bind_external(
     """Bind ``identity`` to the signed-in account; ``holder`` is the account holding it, if any.
 
     One identity binds one account, and an account has one identity per provider. Binding it
-    again changes nothing.
+    again changes nothing; a new binding is an IDENTITY_BOUND event.
     """
     full_session(ctx, session, account)
     if identity in account.external_ids:
@@ -769,7 +804,11 @@ def bind_external(
     if any(known.provider == identity.provider for known in account.external_ids):
         raise DuplicateAccount("本账号已绑定该平台的其他身份", article="第十七条")
     bound = attrs.evolve(account, external_ids=account.external_ids | {identity})
-    return AccountChange(bound, session=attrs.evolve(session, last_seen=ctx.now))
+    return AccountChange(
+        bound,
+        session=attrs.evolve(session, last_seen=ctx.now),
+        event=AccountEventKind.IDENTITY_BOUND,
+    )
 
 
 def sign_in_external(

@@ -357,8 +357,12 @@ def check_commission(
 
 
 def _check_invitee(actor: Actor, account: Account) -> None:
-    """Invitees are submitters of the editor's jurisdiction whose accounts still exist."""
-    if account.jurisdiction != actor.jurisdiction:
+    """Invitees hold a submitter grant of the editor's jurisdiction and still exist.
+
+    Grants decide, never the home jurisdiction: a county person holding a city 委员 grant is
+    invited by the city. Someone with no grant at all in the jurisdiction is not found there.
+    """
+    if not any(g.jurisdiction == actor.jurisdiction for g in account.grants):
         raise NotFound(f"账号不存在：{account.id}", id=account.id)
     if (
         not account.holds(SUBMITTER_ROLES, actor.jurisdiction)

@@ -4,7 +4,9 @@ Upgrade: create ``qd_account_grants`` (one row per grant, indexed by jurisdictio
 ``qd_account_events``; give every account one grant, its old role in its jurisdiction with its
 unit (the unit lived only in the document), rewriting each document to the new shape; drop
 ``qd_accounts.role``. Downgrade: single-role accounts again, refused (before any change) while an
-account holds several grants; the account event log is dropped.
+active or locked account holds several grants (a departed account, whose grants cannot be revoked,
+keeps its first); the account event log is dropped, and every session document loses its selected
+``grant``, which 0002-era code does not know (the converter forbids unknown keys).
 
 Revision ID: 0003
 Revises: 0002
@@ -53,6 +55,11 @@ _grants = sa.table(
     sa.column("jurisdiction", Key(64)),
     sa.column("unit_id", Key(64)),
 )
+_sessions = sa.table(
+    "qd_sessions",
+    sa.column("token_hash", Key(64)),
+    sa.column("doc", sa.Text()),
+)
 _identities = sa.table(
     "qd_external_identities",
     sa.column("provider", Key(64)),
@@ -65,24 +72,25 @@ def _dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def _stored_accounts(conn: sa.Connection) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
-    """Every account's id, role column (``None`` once dropped) and document, in id batches."""
-    role = _accounts.c.role if _has_role(conn) else sa.null()
+def _batches(conn: sa.Connection, table: Any, key: str, *columns: Any) -> Iterator[sa.Row[Any]]:
+    """The rows of ``table`` (``key`` and ``columns``) in batches by ``key``."""
     after: str | None = None
     while True:
-        stmt = (
-            sa.select(_accounts.c.id, role.label("role"), _accounts.c.doc)
-            .order_by(_accounts.c.id)
-            .limit(_BATCH)
-        )
+        stmt = sa.select(table.c[key], *columns).order_by(table.c[key]).limit(_BATCH)
         if after is not None:
-            stmt = stmt.where(_accounts.c.id > after)
+            stmt = stmt.where(table.c[key] > after)
         rows = conn.execute(stmt).all()
         if not rows:
             return
-        for row in rows:
-            yield row.id, row.role, json.loads(row.doc)
-        after = rows[-1].id
+        yield from rows
+        after = rows[-1][0]
+
+
+def _stored_accounts(conn: sa.Connection) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+    """Every account's id, role column (``None`` once dropped) and document, in id batches."""
+    role = _accounts.c.role if _has_role(conn) else sa.null()
+    for row in _batches(conn, _accounts, "id", role.label("role"), _accounts.c.doc):
+        yield row.id, row.role, json.loads(row.doc)
 
 
 def _has_role(conn: sa.Connection) -> bool:
@@ -155,10 +163,29 @@ def _drop_role(conn: sa.Connection) -> None:
 # --- downgrade: single-role accounts ----------------------------------------------------------
 
 
+def _strip_session_grants(conn: sa.Connection) -> None:
+    """Every session document without ``grant`` (0002-era code refuses unknown keys)."""
+    for row in _batches(conn, _sessions, "token_hash", _sessions.c.doc):
+        doc = json.loads(row.doc)
+        if "grant" in doc:
+            del doc["grant"]
+            conn.execute(
+                sa.update(_sessions)
+                .where(_sessions.c.token_hash == row.token_hash)
+                .values(doc=_dumps(doc))
+            )
+
+
 def downgrade() -> None:
     conn = op.get_bind()
     stored = list(_stored_accounts(conn))
-    several = sorted(account_id for account_id, _, doc in stored if len(doc["grants"]) != 1)
+    # a departed account's grants cannot be revoked (it keeps them for attribution): it keeps
+    # its first grant; anyone else must be left with one grant by the admin first
+    several = sorted(
+        account_id
+        for account_id, _, doc in stored
+        if len(doc["grants"]) != 1 and doc.get("status") != "deleted"
+    )
     if several:
         raise RuntimeError(
             "cannot downgrade below 0003: these accounts hold several role grants "
@@ -171,7 +198,7 @@ def downgrade() -> None:
     op.drop_table("qd_account_events")
     op.add_column("qd_accounts", sa.Column("role", Key(32), nullable=True))
     for account_id, _, doc in stored:
-        (grant,) = doc.pop("grants")
+        grant = doc.pop("grants")[0]
         doc["role"] = grant["role"]
         doc["unit_id"] = grant["unit_id"]
         doc["jurisdiction"] = grant["jurisdiction"]
@@ -189,3 +216,4 @@ def downgrade() -> None:
         conn.execute(sa.delete(_identities))
         if identities:
             conn.execute(sa.insert(_identities), identities)
+    _strip_session_grants(conn)

@@ -5,7 +5,15 @@ entered its state, the destinations key and whether its review stage was reminde
 ``qd_assignments`` the priority and the office's and the unit's lane; create
 ``qd_review_overruns``; backfill every row from the item documents through the row mapping
 (``item_row``, ``assignment_row``, ``overrun_rows``: documents written before this revision have
-no ``state_since``, so :func:`qiandao.lanes.entered_state_at` derives it). Downgrade drops them.
+no ``state_since``, so :func:`qiandao.lanes.entered_state_at` derives it).
+
+Downgrade drops them and returns the documents to the shape 0003-era code reads (its converter
+forbids unknown keys): every item document loses the fields added since, ``state_since`` and
+``review_overruns`` of the item, ``rating_provisional`` of each assignment and
+``shared_with_units`` of each feedback record (a provisional rating window then reads as a final
+one, shared feedback as the office's alone, and the overrun records are gone, as is their table);
+and the account events of kinds that code does not know (``identity_bound``,
+``identity_unbound``) are deleted, the remaining events of each such account renumbered 1, 2, 3….
 
 Revision ID: 0004
 Revises: 0003
@@ -14,6 +22,7 @@ Create Date: 2026-12-10
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -69,6 +78,12 @@ _ASSIGNMENT_INDEXES = {
 }
 _OVERRUNS_INDEX = "ix_qd_review_overruns_jurisdiction_on_date"
 
+# what 0003-era code does not know: item document keys, and account event kinds
+_NEWER_ITEM_KEYS = ("state_since", "review_overruns")
+_NEWER_ASSIGNMENT_KEYS = ("rating_provisional",)
+_NEWER_FEEDBACK_KEYS = ("shared_with_units",)
+_NEWER_ACCOUNT_EVENTS = ("identity_bound", "identity_unbound")
+
 # the tables as this revision knows them
 _items = sa.table(
     "qd_items",
@@ -88,6 +103,13 @@ _assignments = sa.table(
     sa.column("office_lane", Key(32)),
     sa.column("unit_lane", Key(32)),
 )
+_account_events = sa.table(
+    "qd_account_events",
+    sa.column("account_id", Key(64)),
+    sa.column("sequence", sa.Integer()),
+    sa.column("kind", Key(32)),
+    sa.column("doc", sa.Text()),
+)
 _overruns = sa.table(
     "qd_review_overruns",
     sa.column("item_id", Key(64)),
@@ -98,8 +120,8 @@ _overruns = sa.table(
 )
 
 
-def _stored_items(conn: sa.Connection) -> Iterator[Item]:
-    """Every stored item, in batches by id (so a large table is never read at once)."""
+def _item_documents(conn: sa.Connection) -> Iterator[tuple[str, str]]:
+    """Every item's id and document, in batches by id (so a large table is never read at once)."""
     after: str | None = None
     while True:
         stmt = sa.select(_items.c.id, _items.c.doc).order_by(_items.c.id).limit(_BATCH)
@@ -109,8 +131,14 @@ def _stored_items(conn: sa.Connection) -> Iterator[Item]:
         if not rows:
             return
         for row in rows:
-            yield loads(row.doc, Item)
+            yield row.id, row.doc
         after = rows[-1].id
+
+
+def _stored_items(conn: sa.Connection) -> Iterator[Item]:
+    """Every stored item, as this revision's code reads it."""
+    for _, doc in _item_documents(conn):
+        yield loads(doc, Item)
 
 
 def _backfill(conn: sa.Connection) -> None:
@@ -203,7 +231,66 @@ def upgrade() -> None:
         op.create_index(name, "qd_assignments", list(indexed), unique=False)
 
 
+# --- downgrade: documents as 0003-era code reads them -----------------------------------------
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _older_item(doc: dict[str, Any]) -> bool:
+    """Remove in place the keys 0003-era code does not know; whether any was there."""
+    found = False
+    parts = [
+        ([doc], _NEWER_ITEM_KEYS),
+        (doc.get("assignments") or [], _NEWER_ASSIGNMENT_KEYS),
+        (doc.get("feedback") or [], _NEWER_FEEDBACK_KEYS),
+    ]
+    for records, keys in parts:
+        for record in records:
+            for key in keys:
+                if key in record:
+                    del record[key]
+                    found = True
+    return found
+
+
+def _strip_item_documents(conn: sa.Connection) -> None:
+    """Every item document in the shape 0003-era code reads."""
+    for item_id, text in _item_documents(conn):
+        doc = json.loads(text)
+        if _older_item(doc):
+            conn.execute(sa.update(_items).where(_items.c.id == item_id).values(doc=_dumps(doc)))
+
+
+def _drop_newer_account_events(conn: sa.Connection) -> None:
+    """Delete the events of kinds 0003-era code does not know; renumber the rest 1, 2, 3…."""
+    e = _account_events
+    newer = e.c.kind.in_(_NEWER_ACCOUNT_EVENTS)
+    touched = conn.execute(sa.select(e.c.account_id).where(newer).distinct()).scalars().all()
+    for account_id in touched:
+        kept = conn.execute(
+            sa.select(e.c.sequence, e.c.doc)
+            .where(e.c.account_id == account_id, sa.not_(newer))
+            .order_by(e.c.sequence)
+        ).all()
+        conn.execute(sa.delete(e).where(e.c.account_id == account_id, newer))
+        # ascending, so each new (smaller) sequence is already free
+        for sequence, row in enumerate(kept, start=1):
+            if row.sequence != sequence:
+                doc = json.loads(row.doc)
+                doc["sequence"] = sequence
+                conn.execute(
+                    sa.update(e)
+                    .where(e.c.account_id == account_id, e.c.sequence == row.sequence)
+                    .values(sequence=sequence, doc=_dumps(doc))
+                )
+
+
 def downgrade() -> None:
+    conn = op.get_bind()
+    _strip_item_documents(conn)
+    _drop_newer_account_events(conn)
     op.drop_index(_OVERRUNS_INDEX, table_name="qd_review_overruns")
     op.drop_table("qd_review_overruns")
     for name in _ASSIGNMENT_INDEXES:
