@@ -19,8 +19,10 @@ from qiandao import (
     Actor,
     AdoptionLevel,
     FocusCategory,
+    Lane,
     LeaderRank,
     Qiandao,
+    QiandaoError,
     Rating,
     Role,
     RoleGrant,
@@ -161,8 +163,12 @@ def run_demo(
     again = qd.submit_new(member, dict(payload), idempotency_key="phone-retry-001")
     say(f"委员张海舟报送【急】信息《{item.title}》，状态：{item.state.label}")
     say(f"手机网络重试同一幂等键：返回同一条信息（{again.id == item.id}）")
-    queue = qd.inbox(editor)
-    say(f"信息工作人员待初审队列：{len(queue)} 条，急件优先：《{queue[0].title}》")
+    counts = qd.lane_counts(editor)
+    page = qd.lane(editor, Lane.PRELIMINARY, limit=20)
+    say(
+        f"信息工作人员的“{Lane.PRELIMINARY.label}”队列 {counts[Lane.PRELIMINARY]} 条"
+        f"（分页读取，急件优先），第一条：《{page.items[0].title}》"
+    )
     say(f"  报送渠道由报送人身份决定：{item.channel.label}（第七条）")
 
     clock.set(_at("2026-10-12", 10))
@@ -263,6 +269,10 @@ def run_demo(
     say(f"办公室要求市人力社保局重新办理，新期限 {again_lead.due}")
     clock.set(_at("2026-11-20", 15))
     item = qd.reply(hrss, item.id, lead.id, "补充：对已转移失败人员逐一回访，12月底前办结。")
+    try:
+        qd.close(editor, item.id)
+    except QiandaoError as refused:
+        say(f"办公室此时办结被拒绝：{refused.code}（委员的评价期尚未结束，第十二条）")
     clock.set(_at("2026-11-21", 9))
     item = qd.rate(member, item.id, lead.id, Rating.BASICALLY_SATISFIED)
     say("市人力社保局再次答复，张海舟评价“基本满意”")
