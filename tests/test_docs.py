@@ -30,6 +30,7 @@ def blocks(path: Path, language: str) -> list[str]:
         "docs/workflow.md",
         "docs/rules.md",
         "docs/calendar.md",
+        "docs/reference.md",
     ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
