@@ -171,6 +171,18 @@ def _errors() -> str:
     return "\n".join(out) + "\n"
 
 
+def _annotation(cls: type, name: str) -> str:
+    """A field's annotation as written in the source (``attrs.resolve_types``, which the
+    converter calls, replaces ``Field.type`` with the evaluated type)."""
+    for klass in cls.__mro__:
+        annotation = vars(klass).get("__annotations__", {}).get(name)
+        if annotation is not None:
+            return (
+                annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+            )
+    raise LookupError(f"{cls.__name__}.{name} has no annotation")
+
+
 def _values() -> str:
     out = [
         "| 类 class | 模块 module | 字段 fields |",
@@ -179,7 +191,7 @@ def _values() -> str:
     for cls in attrs_classes():
         if cls.__name__ in DESCRIBED:
             continue
-        fields = ", ".join(f"`{f.name}: {f.type}`" for f in attrs.fields(cls))
+        fields = ", ".join(f"`{f.name}: {_annotation(cls, f.name)}`" for f in attrs.fields(cls))
         out.append(f"| `{cls.__name__}` | `{cls.__module__}` | {_cell(fields)} |")
     return "\n".join(out) + "\n"
 
