@@ -1,4 +1,5 @@
-"""Hypothesis profiles: ``fast`` for local runs, ``ci`` (thorough) when CI=true."""
+"""Hypothesis profiles: ``fast`` for local runs, ``ci`` (thorough) when CI=true; one summary line
+for the database tests skipped because no server URL is set (``-rfE`` lists nothing skipped)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "fast")
 )
+
+# the variables naming the database servers of tests/sql (see docs/storage.md)
+DATABASE_URL_VARIABLES = ("QIANDAO_TEST_POSTGRES_URL", "QIANDAO_TEST_MYSQL_URL")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line instead of hundreds of SKIPPED ones when the database servers were not given."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if any(f"{name} is not set" in str(report.longrepr) for name in DATABASE_URL_VARIABLES)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} 项数据库测试已跳过 / database tests skipped: "
+            f"设置 {' 和 '.join(DATABASE_URL_VARIABLES)} 以在 PostgreSQL / MariaDB 上运行 "
+            "(set them to run on PostgreSQL / MariaDB; see docs/storage.md)"
+        )

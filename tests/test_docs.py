@@ -30,11 +30,13 @@ def blocks(path: Path, language: str) -> list[str]:
         "docs/workflow.md",
         "docs/rules.md",
         "docs/calendar.md",
+        "docs/reference.md",
     ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = ROOT / doc
-    shutil.copy(ROOT / "examples" / "putuo.toml", tmp_path / "putuo.toml")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "putuo.toml", tmp_path / "examples" / "putuo.toml")
     toml_blocks = blocks(path, "toml")
     if doc == "docs/calendar.md":  # the documented file format, used by the load example
         (tmp_path / "schedule-2027.toml").write_text(toml_blocks[0], encoding="utf-8")
@@ -46,6 +48,12 @@ def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
         exec(compile(code, f"{doc}:python", "exec"), {"__name__": "__doc_example__"})
         ran += 1
     assert ran > 0
+
+
+def test_rules_page_shows_the_shipped_county_file() -> None:
+    """docs/rules.md shows examples/putuo.toml as it is, so the file and the page never differ."""
+    shipped = (ROOT / "examples" / "putuo.toml").read_text(encoding="utf-8")
+    assert shipped in blocks(ROOT / "docs" / "rules.md", "toml")
 
 
 def test_county_host_example_runs(tmp_path: Path) -> None:

@@ -20,14 +20,15 @@ def _upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        upgrade(args.url, args.revision)
+        reached = upgrade(args.url, args.revision)
     except ArgumentError as exc:
         raise InvalidInput(f"数据库 URL 无效：{exc}", field="url") from exc
     except SQLAlchemyError as exc:
         raise StoreUnavailable(
             f"无法升级数据库：{type(exc).__name__}", url=_safe(args.url)
         ) from exc
-    print(f"数据库已升级到 {args.revision}：{_safe(args.url)}")
+    asked = "" if args.revision == reached else f"（{args.revision}）"
+    print(f"数据库已升级到 {reached or 'base'}{asked}：{_safe(args.url)}")
     return 0
 
 

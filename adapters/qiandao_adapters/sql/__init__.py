@@ -12,7 +12,7 @@ Needs the ``sql`` extra (``pip install 'qiandao[sql]'``, plus ``postgres`` or ``
 """
 
 from qiandao_adapters.sql.engine import configure_sqlite, make_engine
-from qiandao_adapters.sql.migrations import alembic_config, upgrade
+from qiandao_adapters.sql.migrations import alembic_config, current_revision, upgrade
 from qiandao_adapters.sql.schema import metadata
 from qiandao_adapters.sql.store import SqlStore
 from qiandao_adapters.sql.uow import SqlUnitOfWork
@@ -22,6 +22,7 @@ __all__ = [
     "SqlUnitOfWork",
     "alembic_config",
     "configure_sqlite",
+    "current_revision",
     "make_engine",
     "metadata",
     "upgrade",
