@@ -565,9 +565,16 @@ def test_commission_progress() -> None:
     ]
     assert (progress.submitted, progress.adopted) == (2, 1)  # the outsider's item does not count
     assert progress.outstanding == ("m2", "m3")
+    assert [(p.outstanding, p.overdue) for p in progress.invitees] == [
+        (False, False),
+        (True, False),
+        (True, False),
+    ]
     assert not progress.overdue
     late = attrs.evolve(commission, due=date(2025, 5, 5))
-    assert feedback.commission_progress(context(), EDITOR, late, items).overdue
+    behind = feedback.commission_progress(context(), EDITOR, late, items)
+    assert behind.overdue
+    assert [p.overdue for p in behind.invitees] == [False, True, True]
     assert feedback.commission_progress(context(), EDITOR, late, items[:1]).overdue
     everyone = [issued(id=i, lead_author_id=i, **mine) for i in ("m1", "m2", "m3")]
     assert not feedback.commission_progress(context(), EDITOR, late, everyone).overdue

@@ -411,11 +411,14 @@ def create_commission(
 
 @attrs.frozen
 class InviteeProgress:
-    """How far one invitee of a commission has got."""
+    """How far one invitee of a commission has got: ``outstanding`` while they have submitted
+    nothing, ``overdue`` once the due date has passed with nothing submitted."""
 
     invitee_id: str
     submitted: int
     adopted: int
+    outstanding: bool = False
+    overdue: bool = False
 
 
 @attrs.frozen
@@ -423,7 +426,7 @@ class CommissionProgress:
     """A commission's progress: per invitee, totals, and whether it is overdue.
 
     ``overdue`` means the due date has passed while some invitee has submitted nothing
-    (those are ``outstanding``). Totals include items by people who were not invited.
+    (those are ``outstanding``). Only the invitees' items count, in the totals too (第七条).
     """
 
     commission: Commission
@@ -460,11 +463,14 @@ def commission_progress(
         and i.state not in _NOT_SUBMITTED
         and i.lead_author_id in invited
     ]
+    late = ctx.today > commission.due
     per_invitee = tuple(
         InviteeProgress(
             invitee,
-            submitted=sum(1 for i in counted if invitee in i.authors),
+            submitted=(submitted := sum(1 for i in counted if invitee in i.authors)),
             adopted=sum(1 for i in counted if invitee in i.authors and i.adopted),
+            outstanding=submitted == 0,
+            overdue=late and submitted == 0,
         )
         for invitee in commission.invitee_ids
     )
@@ -475,5 +481,5 @@ def commission_progress(
         submitted=len(counted),
         adopted=sum(1 for i in counted if i.adopted),
         outstanding=outstanding,
-        overdue=ctx.today > commission.due and bool(outstanding),
+        overdue=late and bool(outstanding),
     )
