@@ -13,15 +13,16 @@ import base64
 import binascii
 import itertools
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 
 import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.errors import InvalidInput
-from qiandao.model import Assignment, Item, ReviewStage
+from qiandao.model import ID_LENGTH, Assignment, Item, ReviewStage
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import SIGNER_ROLES, Role
 from qiandao.rules.tiers import Destination, TierRules, may_sign
@@ -222,8 +223,27 @@ def _bad_cursor() -> InvalidInput:
     return InvalidInput("分页游标无效或不属于该队列", field="cursor")
 
 
+def _cursor_id(value: object) -> str | None:
+    """``value`` if it is an id every store can compare: a ``str`` of at most ``ID_LENGTH``
+    characters, encodable as UTF-8 (no lone surrogate), without control characters (NUL)."""
+    if not isinstance(value, str) or not 0 < len(value) <= ID_LENGTH:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        return None
+    return value
+
+
 def decode_cursor(cursor: object, lane: Lane, scope: str) -> LanePosition:
-    """The position a cursor of ``lane`` and ``scope`` holds; ``input.invalid`` otherwise."""
+    """The position a cursor of ``lane`` and ``scope`` holds; ``input.invalid`` otherwise.
+
+    A cursor is not signed: it only carries a position, which every store can compare (an
+    instant that converts to UTC, ids a store may hold). Whoever presents it is still limited
+    by the scope filters of the lane query.
+    """
     if not isinstance(cursor, str) or not 0 < len(cursor) <= 1000:
         raise _bad_cursor()
     try:
@@ -231,23 +251,32 @@ def decode_cursor(cursor: object, lane: Lane, scope: str) -> LanePosition:
         raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode())
     except (ValueError, UnicodeError, binascii.Error):
         raise _bad_cursor() from None
-    if not (isinstance(raw, list) and len(raw) == 7 and raw[:3] == [1, lane.value, scope]):
+    if not (isinstance(raw, list) and len(raw) == 7):
         raise _bad_cursor()
-    _, _, _, rank, when, row_id, item_id = raw
+    version, lane_code, bound, rank, when, row_id, item_id = raw
     if (
-        type(rank) is not int
+        type(version) is not int  # not 1.0, not true
+        or version != 1
+        or lane_code != lane.value
+        or bound != scope
+        or type(rank) is not int
         or rank not in (0, 1)
         or not isinstance(when, str)
-        or not isinstance(row_id, str)
-        or not isinstance(item_id, str)
     ):
         raise _bad_cursor()
-    try:
-        moment: datetime | date = (
-            date.fromisoformat(when) if lane in ASSIGNMENT_LANES else datetime.fromisoformat(when)
-        )
-    except ValueError:
-        raise _bad_cursor() from None
-    if isinstance(moment, datetime) and moment.utcoffset() is None:
+    row_id, item_id = _cursor_id(row_id), _cursor_id(item_id)
+    if row_id is None or item_id is None or (lane not in ASSIGNMENT_LANES and item_id != row_id):
         raise _bad_cursor()
+    moment: datetime | date
+    try:
+        if lane in ASSIGNMENT_LANES:
+            moment = date.fromisoformat(when)
+        else:
+            moment = datetime.fromisoformat(when)
+            if moment.utcoffset() is None:
+                raise _bad_cursor()
+            # every store compares instants in UTC; one that leaves datetime's range is refused
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _bad_cursor() from None
     return LanePosition(rank, moment, row_id, item_id)

@@ -27,6 +27,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.tiers import Destination
 
 __all__ = [
+    "ID_LENGTH",
     "Account",
     "AccountEvent",
     "AccountEventKind",
@@ -51,6 +52,11 @@ __all__ = [
     "TextVersion",
     "Unit",
 ]
+
+ID_LENGTH = 64
+"""The longest id (item, account, unit, assignment, event, ...) a store must accept; ids a
+request carries (a lane cursor's, for one) longer than this are refused before any store sees
+them."""
 
 
 class FocusCategory(LabelledEnum):

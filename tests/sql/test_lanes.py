@@ -6,6 +6,8 @@ backends of ``tests/sql`` run the store contract (``StoreContract``) for the sam
 
 from __future__ import annotations
 
+import base64
+import json
 from functools import partial
 
 import pytest
@@ -21,7 +23,7 @@ from qiandao import (
 )
 from qiandao._core import Actor
 from qiandao.lanes import lanes_of
-from qiandao.model import Item
+from qiandao.model import ID_LENGTH, Item
 from qiandao.notices import role_group
 from qiandao.ports.store import Store
 from tests.helpers import ZS, World, at, fails, make_world
@@ -115,6 +117,71 @@ def test_a_malformed_or_foreign_cursor_is_invalid_input(world: World) -> None:
     county_editor = w.county["editor"]
     fails("input.invalid", lambda: w.qd.lane(county_editor, Lane.PRELIMINARY, cursor=cursor))
     fails("input.invalid", lambda: w.qd.lane(w.editor, Lane.PRELIMINARY, limit=0))
+
+
+def _forged(cursor: str, **edits: object) -> str:
+    """``cursor`` with some of its JSON fields replaced (a cursor is base64 of a JSON list)."""
+    raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    names = ("version", "lane", "scope", "priority", "when", "id", "item_id")
+    for name, value in edits.items():
+        raw[names.index(name)] = value
+    try:  # as the service writes it; a lone surrogate only fits as an escape
+        data = json.dumps(raw, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        data = json.dumps(raw).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def test_a_forged_cursor_is_invalid_input_on_every_store(world: World) -> None:
+    """Values no store can compare are refused before the query, identically everywhere."""
+    w = world
+    ids = [_submit(w, f"信息{n}").id for n in range(3)]
+    cursor = w.qd.lane(w.editor, Lane.PRELIMINARY, limit=1).next_cursor
+    assert cursor is not None
+    forged: list[dict[str, object]] = [
+        {"when": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"when": "9999-12-31T23:59:59-01:00"},  # after year 9999 in UTC
+        {"when": "2026-03-02T09:00:00"},  # no offset
+        {"id": "\ud800", "item_id": "\ud800"},  # a lone surrogate
+        {"id": "a\x00b", "item_id": "a\x00b"},  # NUL
+        {"id": "a\nb", "item_id": "a\nb"},  # another control character
+        {"id": "x" * (ID_LENGTH + 1), "item_id": "x" * (ID_LENGTH + 1)},
+        {"id": "", "item_id": ""},
+        {"id": 7, "item_id": 7},
+        {"item_id": "item-other"},  # an item lane's row is the item itself
+        {"version": 1.0},
+        {"version": True},
+        {"version": 2},
+        {"priority": 1.0},
+        {"priority": False},
+    ]
+    for edits in forged:
+        bad = _forged(cursor, **edits)
+        fails("input.invalid", partial(w.qd.lane, w.editor, Lane.PRELIMINARY, cursor=bad))
+    # the extremes that every store can compare are accepted, and give the same pages
+    longest = "\uffff" * ID_LENGTH
+    early = _forged(cursor, when="0001-01-01T00:00:00+00:00", id=longest, item_id=longest)
+    late = _forged(cursor, when="9999-12-31T23:59:59+00:00", priority=0)
+    assert [v.id for v in w.qd.lane(w.editor, Lane.PRELIMINARY, cursor=early).items] == ids
+    assert [v.id for v in w.qd.lane(w.editor, Lane.PRELIMINARY, cursor=late).items] == ids
+    # an assignment lane's cursor holds a day; its ids are checked the same way
+    item, _ = w.assigned()
+    unit = w.unit("u-a")
+    w.qd.assign(w.editor, w.issued().id, [("u-a", True)])
+    unit_cursor = w.qd.lane(unit, Lane.TO_ACCEPT, limit=1).next_cursor
+    assert unit_cursor is not None
+    unit_forged: list[dict[str, object]] = [
+        {"when": "2026-03-02T09:00:00+08:00"},
+        {"id": "a\x00b"},
+        {"item_id": "\udfff"},
+        {"item_id": "y" * (ID_LENGTH + 1)},
+    ]
+    for edits in unit_forged:
+        bad = _forged(unit_cursor, **edits)
+        fails("input.invalid", partial(w.qd.lane, unit, Lane.TO_ACCEPT, cursor=bad))
+    first = _forged(unit_cursor, when="0001-01-01", id=longest, item_id=longest)
+    rows = w.qd.lane(unit, Lane.TO_ACCEPT, cursor=first).items
+    assert len(rows) == 2 and item.id in {v.id for v in rows}
 
 
 def test_a_lane_the_role_does_not_have_is_permission_denied(world: World) -> None:

@@ -43,6 +43,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from qiandao.model import ID_LENGTH
+
 __all__ = [
     "ID_LENGTH",
     "Counter",
@@ -69,8 +71,7 @@ __all__ = [
     "units",
 ]
 
-ID_LENGTH = 64
-"""Longest id (item, account, unit, assignment, event, ...) the store accepts."""
+# ID_LENGTH (qiandao.model): the longest id (item, account, unit, assignment, event, ...)
 
 CODE_LENGTH = 32  # enum values (states, roles, kinds)
 JURISDICTION_LENGTH = 64
