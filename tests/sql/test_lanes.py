@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from functools import partial
 
 import pytest
@@ -192,6 +193,24 @@ def test_a_lane_the_role_does_not_have_is_permission_denied(world: World) -> Non
     fails("permission.denied", lambda: w.qd.lane(w.head, Lane.REVIEW))
     fails("input.invalid", lambda: w.qd.lane(w.editor, "no-such-lane"))
     assert w.qd.lane_counts(w.member) == {}
+
+
+def test_a_unit_account_without_a_unit_sees_no_queue_and_no_overdue_list(world: World) -> None:
+    """Without a unit a unit's queries would have no scope (every unit's work): refused."""
+    w = world
+    w.assigned()
+    w.clock.advance(days=60)  # the assignment is overdue, very overdue
+    assert len(w.qd.overdue(w.unit("u-a"), very=True)) == 1
+    nowhere = Actor("u-none", Role.HANDLING_UNIT, ZS)
+    calls: list[Callable[[], object]] = [
+        partial(w.qd.overdue, nowhere),
+        partial(w.qd.overdue, nowhere, very=True),
+        partial(w.qd.lane, nowhere, Lane.HANDLING),
+        partial(w.qd.lane_counts, nowhere),
+        partial(w.qd.inbox, nowhere),
+    ]
+    for call in calls:
+        assert fails("input.invalid", call).details.get("field") == "unit_id"
 
 
 def test_lane_counts_cover_every_lane_of_the_role(world: World) -> None:
