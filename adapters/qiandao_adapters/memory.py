@@ -36,7 +36,14 @@ from qiandao.ports.store import (
     OutboxMessage,
     ReviewWaitQuery,
 )
-from qiandao.queries import filter_assignments, filter_items, lane_counts, lane_rows, review_waits
+from qiandao.queries import (
+    filter_assignments,
+    filter_items,
+    lane_counts,
+    lane_page,
+    lane_rows,
+    review_waits,
+)
 from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
@@ -196,6 +203,9 @@ class _Items:
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         return lane_rows(self._t.values(), query)
+
+    def lane_page(self, query: LaneQuery) -> tuple[list[tuple[Item, Assignment | None]], int]:
+        return lane_page(self._t.values(), query)
 
     def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
         return lane_counts(self._t.values(), queries)

@@ -92,8 +92,7 @@ class LaneCommands(QueryCommands):
             query = attrs.evolve(query, after=decode_cursor(cursor, chosen, scope))
         now = self.now()
         with self.store.unit_of_work() as uow:
-            rows = uow.items.lane(attrs.evolve(query, limit=limit + 1))
-            total = uow.items.lane_counts([query])[chosen]
+            rows, total = uow.items.lane_page(attrs.evolve(query, limit=limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
         following = None

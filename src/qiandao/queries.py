@@ -37,6 +37,7 @@ __all__ = [
     "filter_items",
     "item_matches",
     "lane_counts",
+    "lane_page",
     "lane_rows",
     "review_waits",
 ]
@@ -133,6 +134,14 @@ def lane_rows(items: Iterable[Item], query: LaneQuery) -> list[tuple[Item, Assig
         after = query.after
         found = [row for row in found if key(row) > after]
     return found if query.limit is None else found[: query.limit]
+
+
+def lane_page(
+    items: Iterable[Item], query: LaneQuery
+) -> tuple[list[tuple[Item, Assignment | None]], int]:
+    """One page of a lane (:func:`lane_rows`) and the lane's total, from the same items."""
+    pool = list(items)
+    return lane_rows(pool, query), len(_lane_rows(pool, query))
 
 
 def lane_counts(items: Iterable[Item], queries: Sequence[LaneQuery]) -> dict[Lane, int]:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 
 from qiandao import (
     SYSTEM_ACTOR_ID,
@@ -27,7 +30,11 @@ from qiandao.lanes import lanes_of
 from qiandao.model import ID_LENGTH, Item
 from qiandao.notices import role_group
 from qiandao.ports.store import Store
+from qiandao.rules.ruleset import RuleSet
+from qiandao.service import Qiandao
+from qiandao_adapters.sql import SqlStore
 from tests.helpers import ZS, World, at, fails, make_world
+from tests.sql.conftest import Backend
 
 
 @pytest.fixture
@@ -347,3 +354,67 @@ def test_state_since_is_the_instant_of_the_last_state_change(world: World) -> No
     passed = w.qd.pass_preliminary(w.editor, item.id, destinations=["forward_to_departments"])
     assert passed.state_since == w.clock.now()
     assert replay(w.events(item.id)) == w.load(item.id)
+
+
+# --- one snapshot per page and per set of counts (SQL) -----------------------------------------
+
+
+@contextmanager
+def _meanwhile(engine: Engine, marker: str, act: Callable[[], object]) -> Iterator[list[str]]:
+    """Run ``act`` (another session's command, committed) right after the first SELECT whose
+    text contains ``marker`` has run, before the reading session runs anything else."""
+    fired: list[str] = []
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not fired and statement.lstrip().upper().startswith("SELECT") and marker in statement:
+            fired.append(statement)
+            act()
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield fired
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def _other_service(backend: Backend, w: World) -> Qiandao:
+    """A second service on the same database (its own sessions)."""
+    return Qiandao(SqlStore(backend.engine), clock=w.clock, rules={ZS: RuleSet.zhoushan()})
+
+
+def test_a_page_and_its_total_come_from_one_snapshot(backend: Backend) -> None:
+    w = make_world(store=backend.store())
+    first = [_submit(w, f"先{n}").id for n in range(3)]
+    other = _other_service(backend, w)
+    late = partial(
+        other.submit_new, w.member, {"title": "后到", "body": "正文", "category": "hot_issue"}
+    )
+    with _meanwhile(backend.engine, "qd_items.lane", late) as fired:
+        page = w.qd.lane(w.editor, Lane.PRELIMINARY)
+    assert fired  # the other session committed while the page was read
+    assert [v.id for v in page.items] == first and page.total == 3
+    assert w.qd.lane(w.editor, Lane.PRELIMINARY).total == 4
+
+    item, (_, b) = w.assigned(("u-a", True), "u-b")
+    w.qd.decline(w.unit("u-a"), item.id, item.assignments[0].id, "不属于本单位职责")
+    decline = partial(other.decline, w.unit("u-b"), item.id, b.id, "也不属于本单位")
+    with _meanwhile(backend.engine, "qd_assignments.office_lane", decline) as fired:
+        page = w.qd.lane(w.editor, Lane.DECLINED)
+    assert fired
+    assert page.assignment_ids == (item.assignments[0].id,) and page.total == 1
+    assert w.qd.lane(w.editor, Lane.DECLINED).total == 2
+
+
+def test_lane_counts_come_from_one_snapshot(backend: Backend) -> None:
+    w = make_world(store=backend.store())
+    _submit(w, "待初审")
+    item, (a, b) = w.assigned(("u-a", True), "u-b")
+    w.qd.decline(w.unit("u-a"), item.id, a.id, "不属于本单位职责")
+    before = w.qd.lane_counts(w.editor)
+    assert (before[Lane.PRELIMINARY], before[Lane.DECLINED]) == (1, 1)
+    other = _other_service(backend, w)
+    decline = partial(other.decline, w.unit("u-b"), item.id, b.id, "也不属于本单位")
+    with _meanwhile(backend.engine, "GROUP BY", decline) as fired:
+        counts = w.qd.lane_counts(w.editor)
+    assert fired and counts == before
+    assert w.qd.lane_counts(w.editor)[Lane.DECLINED] == 2

@@ -22,6 +22,7 @@ from sqlalchemy import (
     CursorResult,
     Executable,
     Result,
+    Select,
     Table,
     and_,
     delete,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import mysql as mysql_dialect
@@ -327,6 +329,49 @@ def _lane_scope(query: LaneQuery) -> list[ColumnElement[bool]]:
     return found
 
 
+def _lane_select(query: LaneQuery) -> Select[Any]:
+    """The page query of a lane: ``doc`` (and ``assignment_id`` in assignment lanes), in the
+    lane's keyset order, after ``query.after``, at most ``query.limit`` rows."""
+    lane = query.lane
+    stmt: Select[Any]
+    if lane not in ASSIGNMENT_LANES:
+        conditions = [*_lane_scope(query), _I.c.lane == lane.value, *_item_after(query.after)]
+        stmt = select(_I.c.doc).where(*conditions).order_by(*_ITEM_LANE_ORDER)
+    else:
+        conditions = [*_lane_scope(query), _lane_column(lane) == lane.value]
+        if query.after is not None:
+            p = query.after
+            keys = [(_A.c.priority, p.priority), (_A.c.due, p.when), (_A.c.id, p.id)]
+            conditions.append(_after([*keys, (_A.c.item_id, p.item_id)]))
+        stmt = (
+            select(_I.c.doc, _A.c.id.label("assignment_id"))
+            .select_from(_A)
+            .join(_I, _I.c.id == _A.c.item_id)
+            .where(*conditions)
+            .order_by(_A.c.priority, _A.c.due, _A.c.id, _A.c.item_id)
+        )
+    return stmt if query.limit is None else stmt.limit(query.limit)
+
+
+def _lane_count(query: LaneQuery) -> Select[Any]:
+    """How many rows the query's lane has in its scope (``after`` and ``limit`` ignored)."""
+    if query.lane not in ASSIGNMENT_LANES:
+        table, column = _I, _I.c.lane
+    else:
+        table, column = _A, _lane_column(query.lane)
+    return (
+        select(func.count())
+        .select_from(table)
+        .where(*_lane_scope(query), column == query.lane.value)
+    )
+
+
+def _lane_row(row: Any) -> tuple[Item, Assignment | None]:
+    item = loads(row.doc, Item)
+    assignment_id = row._mapping.get("assignment_id")
+    return item, None if assignment_id is None else item.assignment(assignment_id)
+
+
 class SqlItems:
     """Items with their child rows (authors, assignments, texts, feedback, credits)."""
 
@@ -453,34 +498,24 @@ class SqlItems:
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         _check_paging(query.limit)
-        lane = query.lane
-        if lane not in ASSIGNMENT_LANES:
-            conditions = [*_lane_scope(query), _I.c.lane == lane.value, *_item_after(query.after)]
-            return [
-                (item, None) for item in self._page(conditions, _ITEM_LANE_ORDER, query.limit, 0)
-            ]
-        column = _lane_column(lane)
-        conditions = [*_lane_scope(query), column == lane.value]
-        if query.after is not None:
-            p = query.after
-            keys = [(_A.c.priority, p.priority), (_A.c.due, p.when), (_A.c.id, p.id)]
-            conditions.append(_after([*keys, (_A.c.item_id, p.item_id)]))
-        stmt = (
-            select(_A.c.item_id, _A.c.id, _I.c.doc)
-            .join(_I, _I.c.id == _A.c.item_id)
-            .where(*conditions)
-            .order_by(_A.c.priority, _A.c.due, _A.c.id, _A.c.item_id)
-        )
-        if query.limit is not None:
-            stmt = stmt.limit(query.limit)
-        found: list[tuple[Item, Assignment | None]] = []
-        for row in self._tx.execute(stmt):
-            item = loads(row.doc, Item)
-            found.append((item, item.assignment(row.id)))
-        return found
+        return [_lane_row(row) for row in self._tx.execute(_lane_select(query))]
+
+    def lane_page(self, query: LaneQuery) -> tuple[list[tuple[Item, Assignment | None]], int]:
+        """The page and the lane's total in one statement (one snapshot on every database):
+        the count is a scalar subquery of the page query. An empty page carries no count; the
+        total is then 0 for a first page, else counted by a second query."""
+        _check_paging(query.limit)
+        total = _lane_count(query).correlate(None).scalar_subquery().label("lane_total")
+        found = self._tx.execute(_lane_select(query).add_columns(total)).all()
+        if found:
+            return [_lane_row(row) for row in found], int(found[0].lane_total)
+        if query.after is None and query.limit != 0:
+            return [], 0
+        return [], int(self._tx.execute(_lane_count(query)).scalar_one())
 
     def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
-        """One ``GROUP BY`` per table and scope (an office's lanes: two queries)."""
+        """One ``GROUP BY`` per table and scope (an office's lanes: two), joined by ``UNION ALL``
+        into one statement, so every count is read from the same snapshot."""
         groups: dict[tuple[Any, ...], list[LaneQuery]] = {}
         for q in queries:
             table = "a" if q.lane in ASSIGNMENT_LANES else "i"
@@ -488,11 +523,12 @@ class SqlItems:
             scope = (table, column, q.jurisdiction, q.unit_id, q.destination_keys)
             groups.setdefault(scope, []).append(q)
         counts = {q.lane: 0 for q in queries}
+        selects = []
         for (table, column, *_), members in groups.items():
             t = _A if table == "a" else _I
             lane_column = t.c[column]
-            stmt = (
-                select(lane_column, func.count())
+            selects.append(
+                select(lane_column.label("lane"), func.count().label("n"))
                 .select_from(t)
                 .where(
                     *_lane_scope(members[0]),
@@ -500,8 +536,11 @@ class SqlItems:
                 )
                 .group_by(lane_column)
             )
-            for code, n in (tuple(row) for row in self._tx.execute(stmt)):
-                counts[Lane.parse(code)] = int(n)
+        if not selects:
+            return counts
+        stmt = selects[0] if len(selects) == 1 else union_all(*selects)
+        for code, n in (tuple(row) for row in self._tx.execute(stmt)):
+            counts[Lane.parse(code)] = int(n)
         return counts
 
     def review_waits(self, query: ReviewWaitQuery) -> list[Item]:

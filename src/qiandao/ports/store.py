@@ -158,9 +158,16 @@ class ItemRepository(Protocol):
         """One page of a lane: (item, assignment) rows, the assignment ``None`` in item lanes."""
         ...
 
+    def lane_page(self, query: LaneQuery) -> tuple[list[tuple[Item, Assignment | None]], int]:
+        """One page of a lane (as :meth:`lane`) and the lane's total (``after`` and ``limit``
+        ignored), both read from one snapshot: a row committed meanwhile by another session
+        is in both or in neither."""
+        ...
+
     def lane_counts(self, queries: Sequence[LaneQuery]) -> dict[Lane, int]:
-        """How many rows each lane has (``after`` and ``limit`` ignored), in as few queries as
-        the store can."""
+        """How many rows each lane has (``after`` and ``limit`` ignored), all read from one
+        snapshot (a store with several statements: one statement, or one transaction that
+        sees a single snapshot)."""
         ...
 
     def review_waits(self, query: ReviewWaitQuery) -> list[Item]:

@@ -86,6 +86,7 @@ from qiandao.queries import (
     filter_assignments,
     filter_items,
     lane_counts,
+    lane_page,
     lane_rows,
     review_waits,
 )
@@ -1359,6 +1360,13 @@ class StoreContract(abc.ABC):
                     middle = lane_position(query.lane, *expected[len(expected) // 2])
                     after = attrs.evolve(query, after=middle, limit=3)
                     assert uow.items.lane(after) == lane_rows(corpus, after), after
+                    assert uow.items.lane_page(after) == lane_page(corpus, after), after
+                    last = lane_position(query.lane, *expected[-1])  # an empty later page
+                    beyond = attrs.evolve(query, after=last, limit=3)
+                    assert uow.items.lane_page(beyond) == ([], len(expected)), beyond
+                for limit in (None, 0, 1, 3):
+                    page = attrs.evolve(query, limit=limit)
+                    assert uow.items.lane_page(page) == lane_page(corpus, page), page
             assert uow.items.lane_counts(queries[:1]) == lane_counts(corpus, queries[:1])
             office = [q for q in queries if q.jurisdiction == "zhoushan" and not q.destination_keys]
             assert uow.items.lane_counts(office) == lane_counts(corpus, office)
