@@ -33,12 +33,14 @@ from sqlalchemy import (
 
 from qiandao import Actor, Qiandao
 from qiandao.accounts import hash_token
+from qiandao.events import Event, EventKind, replay
 from qiandao.lanes import Lane
 from qiandao.model import (
     Account,
     AccountEvent,
     AccountEventKind,
     AccountStatus,
+    Channel,
     ExternalIdentity,
     Item,
     ReviewOverrun,
@@ -48,8 +50,9 @@ from qiandao.model import (
 from qiandao.ports.store import LaneQuery
 from qiandao.queries import lane_counts, lane_rows
 from qiandao.rules.deadlines import SHANGHAI
-from qiandao.rules.points import Credit, CreditKind, Period
+from qiandao.rules.points import Credit, CreditKind, LeaderRank, Period
 from qiandao.rules.roles import Role
+from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
 from qiandao.testing import ManualClock
 from qiandao.testing.builders import (
@@ -71,12 +74,16 @@ from qiandao_adapters.sql.rows import (
     feedback_rows,
     item_children,
     item_row,
+    loads,
     overrun_rows,
     text_rows,
     unit_row,
 )
 from qiandao_adapters.sql.schema import Key
+from tests.helpers import World, make_world
+from tests.helpers import at as lane_at
 from tests.sql.conftest import Backend, reset_schema
+from tests.test_recompute import SCHEDULE_2027
 
 
 def _drop_everything(engine: Engine) -> None:
@@ -279,6 +286,15 @@ def _as_older(item: Item) -> Item:
     )
 
 
+def _downgradable(items: list[Item]) -> list[Item]:
+    """``items`` without the channel 0003-era code lacks (collective items refuse a downgrade
+    below 0004): their channel becomes ``member``."""
+    return [
+        attrs.evolve(i, channel=Channel.MEMBER) if i.channel is Channel.COLLECTIVE else i
+        for i in items
+    ]
+
+
 def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
     config = alembic_config()
     with engine.begin() as conn:
@@ -366,7 +382,7 @@ def test_upgrade_from_0001_backfills_credits_of_every_item(empty: Engine) -> Non
 
 
 def test_downgrade_to_0001_restores_its_columns_and_upgrade_again(empty: Engine) -> None:
-    items = statistics_corpus(60, seed=7)
+    items = _downgradable(statistics_corpus(60, seed=7))
     upgrade(empty)
     with SqlStore(empty).unit_of_work() as uow:
         for item in items:
@@ -614,7 +630,7 @@ def test_upgrade_to_lanes_backfills_the_lane_columns_from_the_documents(empty: E
 
 
 def test_downgrade_from_lanes_keeps_the_items(empty: Engine) -> None:
-    items = _lane_corpus()
+    items = _downgradable(_lane_corpus())
     upgrade(empty)
     with SqlStore(empty).unit_of_work() as uow:
         for item in items:
@@ -653,7 +669,7 @@ def _documents(engine: Engine, table: Any, key: str) -> dict[str, dict[str, Any]
 
 
 def test_downgrade_to_0002_leaves_documents_the_older_code_reads(empty: Engine) -> None:
-    items = [sample_item("item-1"), *statistics_corpus(30, seed=5)]
+    items = _downgradable([sample_item("item-1"), *statistics_corpus(30, seed=5)])
     assert any(i.assignments for i in items) and any(i.feedback for i in items)
     upgrade(empty)
     store = SqlStore(empty)
@@ -722,3 +738,159 @@ def test_downgrade_to_0002_leaves_documents_the_older_code_reads(empty: Engine) 
         assert [uow.items.get(i.id) for i in items] == [_as_older(i) for i in items]
         assert uow.accounts.get("acc-gone").grants == (chair,)
         assert uow.sessions.get("tok-1") == sample_session("tok-1", "acc-bound")
+
+
+# --- 0004's downgrade: item events as 0003-era code reads them ---------------------------------
+
+# the EventKind values 0003-era code knows: every kind of 0004 but review_overdue and
+# rating_window_recomputed, written out (not derived from EventKind, which later kinds extend)
+_PRE_CYCLE_EVENT_KINDS = frozenset(
+    {
+        "drafted",
+        "draft_edited",
+        "submitted",
+        "withdrawn",
+        "returned",
+        "resubmitted",
+        "rejected",
+        "merged",
+        "merge_received",
+        "preliminary_passed",
+        "deputy_approved",
+        "sent_back",
+        "signed",
+        "assigned",
+        "accepted",
+        "declined",
+        "reassigned",
+        "overruled",
+        "extension_requested",
+        "extension_approved",
+        "extension_refused",
+        "replied",
+        "all_replied",
+        "rated",
+        "rating_closed",
+        "rehandle_ordered",
+        "assignment_cancelled",
+        "closed",
+        "feedback_recorded",
+        "publication_consent_set",
+        "reclassified",
+        "reported_up",
+        "reminder_sent",
+        "deadline_recomputed",
+    }
+)
+
+
+def _newer_event_keys(doc: dict[str, Any]) -> set[str]:
+    """The keys of an item event document that 0003-era code does not know, wherever its
+    change holds an item, an assignment, a feedback record or an ``ItemPatch``."""
+    change = doc["change"]
+    found = set()
+    if change["item"] is not None:
+        found |= _newer_keys(change["item"])
+    if change["assignment"] is not None:
+        found |= {"rating_provisional"} & set(change["assignment"])
+    if change["feedback"] is not None:
+        found |= {"shared_with_units"} & set(change["feedback"])
+    return found | ({"review_overruns"} & set(change["fields"]))
+
+
+def _event_rows(engine: Engine) -> list[tuple[str, str, dict[str, Any]]]:
+    """(item id, kind column, document) of every item event, in order."""
+    e = s.events
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(e.c.item_id, e.c.kind, e.c.doc).order_by(e.c.item_id, e.c.sequence)
+        ).all()
+    return [(r.item_id, r.kind, json.loads(r.doc)) for r in rows]
+
+
+def _world_with_every_newer_event(engine: Engine, tmp_path: Any) -> World:
+    """Items whose events carry every key and kind 0003-era code lacks: a late review
+    (review_overdue, review overruns), feedback shared with the units, and a provisional rating
+    window recounted by ``adopt_calendar`` (rating_window_recomputed)."""
+    w = make_world(store=SqlStore(engine))
+    w.clock.set(lane_at(2026, 3, 2, 10))
+    w.qd.submit_new(w.member, {"title": "待初审", "body": "正文", "category": "hot_issue"})
+    w.clock.set(lane_at(2026, 3, 6, 10))
+    assert w.qd.run_due_jobs().reviews_reminded == 1
+    item, _ = w.assigned()
+    w.qd.record_instruction(
+        w.editor, item.id, "张某某", LeaderRank.CITY_PRINCIPAL_LEADER, date(2026, 3, 6), "请研究。",
+        shared_with_units=True,
+    )  # fmt: skip
+    w.clock.set(lane_at(2026, 12, 15))
+    waiting, (a,) = w.accepted()
+    w.qd.reply(w.unit("u-a"), waiting.id, a.id, "答复。")
+    path = tmp_path / "2027.toml"
+    path.write_text(SCHEDULE_2027, encoding="utf-8")
+    assert w.qd.adopt_calendar(ChinaWorkdays.official().load_schedule(path)) == 1
+    return w
+
+
+def test_downgrade_below_lanes_leaves_item_events_the_older_code_reads(
+    empty: Engine, tmp_path: Any
+) -> None:
+    upgrade(empty)
+    w = _world_with_every_newer_event(empty, tmp_path)
+    with w.store.unit_of_work() as uow:
+        ids = sorted({item_id for item_id, _, _ in _event_rows(empty)})
+        stored = {i: uow.items.get(i) for i in ids}
+    before = _event_rows(empty)
+    kinds = {kind for _, kind, _ in before}
+    assert {"review_overdue", "rating_window_recomputed"} <= kinds
+    newer = set().union(*(_newer_event_keys(doc) for _, _, doc in before))
+    assert newer == {"state_since", "review_overruns", "rating_provisional", "shared_with_units"}
+
+    assert {k.value for k in EventKind} >= _PRE_CYCLE_EVENT_KINDS
+    _at_revision(empty, "0003", down=True)
+    after = _event_rows(empty)
+    assert len(after) == len(before)
+    for _, kind, doc in after:
+        assert not _newer_event_keys(doc), doc
+        assert kind == doc["kind"] and kind in _PRE_CYCLE_EVENT_KINDS
+    assert {(b[1], a[1]) for b, a in zip(before, after, strict=True) if b[1] != a[1]} == {
+        ("review_overdue", "reminder_sent"),
+        ("rating_window_recomputed", "deadline_recomputed"),
+    }
+    # the rewritten events replay (current code reads them too) to the item less what was stripped
+    for item_id in ids:
+        events = [
+            loads(json.dumps(doc, ensure_ascii=False), Event) for i, _, doc in after if i == item_id
+        ]
+        replayed = replay(events)
+        assert replayed is not None
+        assert _as_older(replayed) == _as_older(stored[item_id]), item_id
+
+    upgrade(empty)
+    _assert_no_drift(empty)
+
+
+def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: Engine) -> None:
+    upgrade(empty)
+    w = make_world(store=SqlStore(empty))
+    w.qd.submit_new(w.member, {"title": "委员", "body": "正文", "category": "hot_issue"})
+    organisation = Actor("g1", Role.ORGANISATION, "zhoushan")
+    collective = w.qd.submit_new(
+        organisation, {"title": "集体报送", "body": "正文", "category": "hot_issue"}
+    )
+    assert collective.channel is Channel.COLLECTIVE
+
+    def everything() -> dict[str, Any]:
+        with empty.connect() as conn:
+            return {
+                t.name: sorted(tuple(r) for r in conn.execute(select(t)))
+                for t in (s.items, s.events, s.assignments, s.review_overruns, s.account_events)
+            }
+
+    kept = everything()
+    with pytest.raises(RuntimeError, match=collective.id):
+        _at_revision(empty, "0003", down=True)
+    with empty.connect() as conn:
+        version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
+    assert version == "0004"
+    assert everything() == kept
+    _assert_no_drift(empty)

@@ -11,9 +11,18 @@ Downgrade drops them and returns the documents to the shape 0003-era code reads 
 forbids unknown keys): every item document loses the fields added since, ``state_since`` and
 ``review_overruns`` of the item, ``rating_provisional`` of each assignment and
 ``shared_with_units`` of each feedback record (a provisional rating window then reads as a final
-one, shared feedback as the office's alone, and the overrun records are gone, as is their table);
-and the account events of kinds that code does not know (``identity_bound``,
-``identity_unbound``) are deleted, the remaining events of each such account renumbered 1, 2, 3….
+one, shared feedback as the office's alone, and the overrun records are gone, as is their table).
+Every item event document (``qd_events.doc``) loses the same keys wherever its ``Change`` holds
+an item, an assignment or a feedback record, and ``review_overruns`` of its ``ItemPatch``; the two
+item event kinds that code does not know become the older kind whose replay gives the same item
+(``evolve`` applies the change, whatever the kind), in the document and the ``kind`` column:
+``review_overdue`` → ``reminder_sent``, ``rating_window_recomputed`` → ``deadline_recomputed``.
+The account events of kinds that code does not know (``identity_bound``, ``identity_unbound``)
+are deleted, the remaining events of each such account renumbered 1, 2, 3….
+
+The downgrade is refused, before any change, while an item of the channel ``collective``
+(集体报送, derived for the ``organisation`` role) exists: 0003-era code has no such channel. The
+error names the items (the first 20).
 
 Revision ID: 0004
 Revises: 0003
@@ -78,17 +87,26 @@ _ASSIGNMENT_INDEXES = {
 }
 _OVERRUNS_INDEX = "ix_qd_review_overruns_jurisdiction_on_date"
 
-# what 0003-era code does not know: item document keys, and account event kinds
+# what 0003-era code does not know: item document keys, item event kinds (each rewritten to
+# the older kind whose replay gives the same item: ``evolve`` reads the change, not the kind),
+# account event kinds, and the channel of collective submitters (第二、七条)
 _NEWER_ITEM_KEYS = ("state_since", "review_overruns")
 _NEWER_ASSIGNMENT_KEYS = ("rating_provisional",)
 _NEWER_FEEDBACK_KEYS = ("shared_with_units",)
+_NEWER_PATCH_KEYS = ("review_overruns",)
+_OLDER_ITEM_EVENTS = {
+    "review_overdue": "reminder_sent",
+    "rating_window_recomputed": "deadline_recomputed",
+}
 _NEWER_ACCOUNT_EVENTS = ("identity_bound", "identity_unbound")
+_NEWER_CHANNELS = ("collective",)
 
 # the tables as this revision knows them
 _items = sa.table(
     "qd_items",
     sa.column("id", Key(64)),
     sa.column("doc", sa.Text()),
+    sa.column("channel", Key(32)),
     sa.column("lane", Key(32)),
     sa.column("priority", sa.Integer()),
     sa.column("state_since", UtcDateTime()),
@@ -102,6 +120,12 @@ _assignments = sa.table(
     sa.column("priority", sa.Integer()),
     sa.column("office_lane", Key(32)),
     sa.column("unit_lane", Key(32)),
+)
+_events = sa.table(
+    "qd_events",
+    sa.column("id", Key(64)),
+    sa.column("kind", Key(32)),
+    sa.column("doc", sa.Text()),
 )
 _account_events = sa.table(
     "qd_account_events",
@@ -120,13 +144,16 @@ _overruns = sa.table(
 )
 
 
-def _item_documents(conn: sa.Connection) -> Iterator[tuple[str, str]]:
-    """Every item's id and document, in batches by id (so a large table is never read at once)."""
+def _item_documents(
+    conn: sa.Connection, table: sa.TableClause = _items
+) -> Iterator[tuple[str, str]]:
+    """Every row's id and document (items unless told), in batches by id (so a large table is
+    never read at once)."""
     after: str | None = None
     while True:
-        stmt = sa.select(_items.c.id, _items.c.doc).order_by(_items.c.id).limit(_BATCH)
+        stmt = sa.select(table.c.id, table.c.doc).order_by(table.c.id).limit(_BATCH)
         if after is not None:
-            stmt = stmt.where(_items.c.id > after)
+            stmt = stmt.where(table.c.id > after)
         rows = conn.execute(stmt).all()
         if not rows:
             return
@@ -238,29 +265,77 @@ def _dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def _older_item(doc: dict[str, Any]) -> bool:
-    """Remove in place the keys 0003-era code does not know; whether any was there."""
+def _strip(records: list[Any], keys: tuple[str, ...]) -> bool:
+    """Remove in place ``keys`` from each record (a ``None`` record is skipped); whether any
+    was there."""
     found = False
-    parts = [
-        ([doc], _NEWER_ITEM_KEYS),
-        (doc.get("assignments") or [], _NEWER_ASSIGNMENT_KEYS),
-        (doc.get("feedback") or [], _NEWER_FEEDBACK_KEYS),
-    ]
-    for records, keys in parts:
-        for record in records:
-            for key in keys:
-                if key in record:
-                    del record[key]
-                    found = True
+    for record in records:
+        for key in keys:
+            if record is not None and key in record:
+                del record[key]
+                found = True
     return found
 
 
+def _older_item(doc: dict[str, Any]) -> bool:
+    """Remove in place the keys 0003-era code does not know; whether any was there."""
+    found = _strip([doc], _NEWER_ITEM_KEYS)
+    found |= _strip(doc.get("assignments") or [], _NEWER_ASSIGNMENT_KEYS)
+    return _strip(doc.get("feedback") or [], _NEWER_FEEDBACK_KEYS) or found
+
+
+def _older_event(doc: dict[str, Any]) -> bool:
+    """An item event document as 0003-era code reads it, in place; whether it changed.
+
+    Wherever the ``Change`` holds an item, an assignment, a feedback record or an ``ItemPatch``,
+    their newer keys go; a newer kind becomes the older one whose replay gives the same item.
+    """
+    found = False
+    if doc.get("kind") in _OLDER_ITEM_EVENTS:
+        doc["kind"] = _OLDER_ITEM_EVENTS[doc["kind"]]
+        found = True
+    change = doc.get("change") or {}
+    if change.get("item") is not None:
+        found |= _older_item(change["item"])
+    found |= _strip([change.get("assignment")], _NEWER_ASSIGNMENT_KEYS)
+    found |= _strip([change.get("feedback")], _NEWER_FEEDBACK_KEYS)
+    return _strip([change.get("fields")], _NEWER_PATCH_KEYS) or found
+
+
 def _strip_item_documents(conn: sa.Connection) -> None:
-    """Every item document in the shape 0003-era code reads."""
+    """Every item document and item event document in the shape 0003-era code reads."""
     for item_id, text in _item_documents(conn):
         doc = json.loads(text)
         if _older_item(doc):
             conn.execute(sa.update(_items).where(_items.c.id == item_id).values(doc=_dumps(doc)))
+    for event_id, text in _item_documents(conn, _events):
+        doc = json.loads(text)
+        if _older_event(doc):
+            conn.execute(
+                sa.update(_events)
+                .where(_events.c.id == event_id)
+                .values(kind=doc["kind"], doc=_dumps(doc))
+            )
+
+
+def _refuse_collective_items(conn: sa.Connection) -> None:
+    """0003-era code has no channel for collective submitters: refuse while such items exist."""
+    collective = _items.c.channel.in_(_NEWER_CHANNELS)
+    found = (
+        conn.execute(sa.select(_items.c.id).where(collective).order_by(_items.c.id).limit(20))
+        .scalars()
+        .all()
+    )
+    if found:
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(_items).where(collective)
+        ).scalar_one()
+        raise RuntimeError(
+            "cannot downgrade below 0004: 0003-era code has no channel 'collective' "
+            "(集体报送), and these items were submitted through it: "
+            + ", ".join(found)
+            + (f" and {total - len(found)} more" if total > len(found) else "")
+        )
 
 
 def _drop_newer_account_events(conn: sa.Connection) -> None:
@@ -289,6 +364,7 @@ def _drop_newer_account_events(conn: sa.Connection) -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
+    _refuse_collective_items(conn)  # before any change
     _strip_item_documents(conn)
     _drop_newer_account_events(conn)
     op.drop_index(_OVERRUNS_INDEX, table_name="qd_review_overruns")
