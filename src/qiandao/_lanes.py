@@ -82,8 +82,12 @@ class LaneCommands(QueryCommands):
         """One page of one of the actor's lanes: urgent first, then the lane's own order.
 
         ``cursor`` is the ``next_cursor`` of the previous page; rows inserted meanwhile never make
-        a later page repeat or skip a row. A lane the role does not have is ``permission.denied``;
-        a malformed cursor, or one of another lane or actor scope, is ``input.invalid``.
+        a later page repeat or skip a row, but a row whose sort key changes between pages (an
+        approved extension moving its due day, a send-back giving a later ``state_since``) can
+        move from one page to another. The page's rows and ``total`` come from one snapshot.
+        A cursor only carries a position and grants nothing: the actor's scope always applies.
+        A lane the role does not have is ``permission.denied``; a malformed cursor, or one of
+        another lane or actor scope, is ``input.invalid``.
         """
         _page(limit)
         chosen = Lane.parse(lane)

@@ -3,8 +3,9 @@
 Every lane is a pure membership rule over an item (item lanes) or one of its assignments
 (assignment lanes), and one sort key: urgent first (急事急报, 第五条), then the lane's own order,
 then ids. A page ends with a :class:`LanePosition`; the next page starts strictly after it, so a
-row inserted before the position never makes a later page repeat or skip a row. Stores filter
-and sort on the same values (derived columns in SQL); :mod:`qiandao.queries` is the reference.
+row inserted before the position never makes a later page repeat or skip a row (a row whose sort
+key changes between pages may move across them). Stores filter and sort on the same values
+(derived columns in SQL); :mod:`qiandao.queries` is the reference.
 """
 
 from __future__ import annotations
