@@ -14,18 +14,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from qiandao_adapters.sql.schema import Key, UtcDateTime
+from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key, UtcDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OPTIONS: dict[str, Any] = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mysql_collate": "utf8mb4_bin",
-}
+_OPTIONS = MYSQL_TABLE_OPTIONS  # InnoDB, utf8mb4, binary collation
 
 
 def _doc(name: str = "doc") -> sa.Column[Any]:

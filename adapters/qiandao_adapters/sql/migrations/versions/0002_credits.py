@@ -22,18 +22,14 @@ from qiandao.model import FeedbackKind, Item
 from qiandao.rules.points import Credit, CreditKind
 from qiandao.statistics import credits_of
 from qiandao_adapters.sql.rows import credit_rows, loads
-from qiandao_adapters.sql.schema import Key
+from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OPTIONS: dict[str, Any] = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mysql_collate": "utf8mb4_bin",
-}
+_OPTIONS = MYSQL_TABLE_OPTIONS  # InnoDB, utf8mb4, binary collation
 _BATCH = 500  # items read and credited per round trip
 
 # the tables as this revision knows them (not as ``schema`` may describe them later)

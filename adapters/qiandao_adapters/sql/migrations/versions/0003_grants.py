@@ -23,18 +23,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from qiandao_adapters.sql.schema import Key, UtcDateTime
+from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key, UtcDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OPTIONS: dict[str, Any] = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mysql_collate": "utf8mb4_bin",
-}
+_OPTIONS = MYSQL_TABLE_OPTIONS  # InnoDB, utf8mb4, binary collation
 _BATCH = 500  # accounts read and rewritten per round trip
 _GRANTS_INDEX = "ix_qd_account_grants_jurisdiction_role"
 _DOCUMENT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")

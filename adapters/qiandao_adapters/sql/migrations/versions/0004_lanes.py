@@ -40,18 +40,14 @@ from alembic import op
 
 from qiandao.model import Item
 from qiandao_adapters.sql.rows import assignment_row, item_row, loads, overrun_rows
-from qiandao_adapters.sql.schema import Key, UtcDateTime
+from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key, UtcDateTime
 
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OPTIONS: dict[str, Any] = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mysql_collate": "utf8mb4_bin",
-}
+_OPTIONS = MYSQL_TABLE_OPTIONS  # InnoDB, utf8mb4, binary collation
 _BATCH = 500  # items read per round trip
 
 _ITEM_COLUMNS = ("lane", "priority", "state_since", "destinations_key", "review_reminded")
