@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from qiandao.events import EventKind
-from qiandao.model import Account, FeedbackKind, RoleGrant
+from qiandao.model import Account, Channel, FeedbackKind, RoleGrant
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import Role
@@ -214,7 +214,10 @@ def test_reclassify_refusals(w: World) -> None:
 def test_county_reports_an_adopted_item_up_to_the_city(w: World) -> None:
     county = w.issued(w.county, urgent=True)
     w.clock.set(at(2026, 3, 3))
-    city = w.qd.report_up(w.county["editor"], county.id)
+    linked = w.qd.report_up(w.county["editor"], county.id)
+    assert linked.id == county.id and linked.reported_as is not None
+    city = w.load(linked.reported_as)
+    assert city.channel is Channel.COLLECTIVE  # a county reports by 集体报送
     assert city.jurisdiction == ZS
     assert city.state is ItemState.SUBMITTED
     assert city.reported_from == county.id

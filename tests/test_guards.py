@@ -79,8 +79,9 @@ def test_report_up_goes_only_to_the_parent() -> None:
     item = qd.pass_preliminary(county["editor"], item.id, destinations=["forward_to_departments"])
     item = qd.approve(county["deputy"], item.id)
     item = qd.sign(county["head"], item.id)
-    city_item = qd.report_up(county["editor"], item.id, ZS)
-    assert city_item.jurisdiction == ZS
+    linked = qd.report_up(county["editor"], item.id, ZS)
+    assert linked.reported_as is not None
+    assert world.load(linked.reported_as).jurisdiction == ZS
     city = world.issued()
     refused(world, city.id, "input.invalid", lambda: qd.report_up(world.editor, city.id, DH))
 

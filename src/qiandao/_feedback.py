@@ -24,13 +24,12 @@ __all__ = ["CommissionProgress", "FeedbackCommands", "InviteeProgress"]
 def _report_up(
     tx: Tx, actor: Actor, item_id: str, known: frozenset[str], to_jurisdiction: str | None
 ) -> Item:
-    """Create the parent's new item, then link the source to it; returns the new item."""
+    """Create the parent's new item, then link the source to it; returns the linked source."""
     source = tx.uow.items.get(item_id)
     ctx = tx.context(source.jurisdiction)
     created, linked = feedback.report_up(ctx, actor, source, known, to_jurisdiction)
-    reported = tx.create(created)
-    tx.stage(source, linked)
-    return reported
+    tx.create(created)
+    return tx.stage(source, linked)
 
 
 def _create_commission(
@@ -148,8 +147,9 @@ class FeedbackCommands(_Core):
 
         The target is the parent of the item's jurisdiction (``zhoushan.putuo`` → ``zhoushan``);
         a ``to_jurisdiction`` given must name it. The new item enters the parent's 初审
-        (SUBMITTED) with the same authors and the county's issued text; the county item records
-        ``reported_as``. Returns the new item.
+        (SUBMITTED) with the same authors and the county's issued text, by 集体报送. Returns the
+        county item, whose ``reported_as`` names the new one (the county editor does not read the
+        parent's items, so the new item itself is not returned).
         """
         known = frozenset({*self._rules, self._default_rules.jurisdiction})
         work = functools.partial(

@@ -39,9 +39,15 @@ def _submit_once(tx: Tx, actor: Actor, draft: DraftInput, key: str | None, raw_k
     if key is not None:
         known = tx.uow.idempotency.get(key)
         if known is not None:
+            intake.channel_for(actor.role)  # a retry is refused what a first try would be
             if known.fingerprint != intake.fingerprint(draft):
                 raise IdempotencyConflict(key=raw_key)
-            return tx.uow.items.get(known.item_id)
+            earlier = tx.uow.items.get(known.item_id)
+            if earlier.jurisdiction != actor.jurisdiction or earlier.channel is not (
+                intake.channel_for(actor.role, commissioned=earlier.commission_id is not None)
+            ):  # the same person's key, used while acting in another role grant
+                raise IdempotencyConflict(key=raw_key)
+            return earlier
     saved = _new_item(tx, actor, draft, submit=True)
     if key is not None:
         tx.uow.idempotency.add(IdempotencyRecord(key, intake.fingerprint(draft), saved.id))

@@ -333,32 +333,38 @@ class Item:
         """The item as a reader at ``level`` may see it: what they may not see is emptied.
 
         ``FULL`` sees everything. A unit (``ISSUED_TEXT``, ``unit_id``) sees the issued text, its
-        own assignments and the feedback shared with units (第十、十一条); a published-only reader
-        sees the published text and its authors (第十四条). Neither sees earlier versions, the
-        review chain, other units' assignments or who else is credited. Commands return this, so
-        a return value never shows more than the same actor's ``item_detail``.
+        own assignments (and their re-handlings) and the feedback shared with units (第十、十一条);
+        a published-only reader sees the published text and its authors (第十四条); ``NONE``
+        sees no text. None of them sees earlier versions, the review chain, other units'
+        assignments, the sector or who else is credited. ``published`` stays right: an author's
+        refusal of publication is kept as an anonymous mark. Commands return this, so a return
+        value never shows more than the same actor's ``item_detail``.
         """
         if level is Access.FULL:
             return self
         current = self.texts[-1]
-        shown_text = TextVersion(1, current.title, current.body, "", self.issued_at or current.at)
+        title, body = ("", "") if level is Access.NONE else (current.title, current.body)
+        shown_text = TextVersion(1, title, body, "", self.issued_at or current.at)
         unit = unit_id if level is Access.ISSUED_TEXT else None
+        own = tuple(a for a in self.assignments if unit and a.unit_id == unit)
         published = level is Access.PUBLISHED
         return attrs.evolve(
             self,
             lead_author_id=self.lead_author_id if published else "",
             coauthor_ids=self.coauthor_ids if published else (),
             texts=(shown_text,),
-            opted_out=frozenset(),
+            sector="",
+            opted_out=frozenset({""}) if self.opted_out else frozenset(),
             destinations=frozenset(),
             reviews=(),
-            assignments=tuple(a for a in self.assignments if unit and a.unit_id == unit),
+            assignments=own,
             feedback=tuple(f for f in self.feedback if unit and f.shared_with_units),
             commission_id=None,
             merged_from=(),
             merged_authors=frozenset(),
             reported_from=None,
             reported_as=None,
+            rehandles=sum(a.rehandles for a in own),
             review_overruns=(),
         )
 

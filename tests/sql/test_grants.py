@@ -21,7 +21,7 @@ from qiandao import (
     SignIn,
     Unit,
 )
-from qiandao.ports.store import Store
+from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
@@ -516,3 +516,22 @@ def test_nobody_records_credit_for_an_item_they_are_credited_with(any_store: Sto
         # anyone else in the office still records and reports it
         w.qd.record_implementation(w.county["editor"], item.id, w.clock.now().date(), "已落实")
         w.qd.report_up(w.county["editor"], item.id)
+
+
+def test_a_retried_submission_is_checked_for_the_acting_grant(any_store: Store) -> None:
+    """An idempotency key is the person's: a retry while acting in another grant never returns
+    the first item as if it were that grant's, and a role that may not submit is refused."""
+    w = make_world(store=any_store)
+    me = _person(w, "p5", Role.MEMBER, Role.INFO_OFFICER, Role.EDITOR)
+    payload = {"title": "海岛渔民养老保险", "body": "正文", "category": "hot_issue"}
+    first = w.qd.submit_new(me[Role.MEMBER], payload, idempotency_key="k1")
+    assert w.qd.submit_new(me[Role.MEMBER], payload, idempotency_key="k1").id == first.id
+    fails(
+        "permission.denied", lambda: w.qd.submit_new(me[Role.EDITOR], payload, idempotency_key="k1")
+    )
+    fails(
+        "store.idempotency_conflict",
+        lambda: w.qd.submit_new(me[Role.INFO_OFFICER], payload, idempotency_key="k1"),
+    )
+    with w.store.unit_of_work() as uow:
+        assert [i.id for i in uow.items.find(ItemQuery(author_id="p5"))] == [first.id]

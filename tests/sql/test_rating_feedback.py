@@ -321,3 +321,20 @@ def test_a_units_commands_return_only_what_the_unit_may_see(w: World) -> None:
         assert [f.text for f in returned.feedback] == ["告知单位"]
     stored = w.load(item.id)
     assert len(stored.feedback) == 2 and stored.lead_author_id == "m1"  # the store keeps all
+
+
+def test_a_units_command_keeps_publication_right_and_hides_the_rest(w: World) -> None:
+    """The author refused publication: the unit's return value says unpublished, like its
+    item_detail, without naming who refused; the sector and other units' re-handlings stay
+    hidden (第十、十四条)."""
+    item = w.issued(publish=False, sector="民建界")
+    item = w.qd.assign(w.editor, item.id, [("u-a", True), "u-b"])
+    a, b = (x.id for x in item.assignments)
+    w.qd.accept(w.unit("u-a"), item.id, a)
+    w.qd.reply(w.unit("u-a"), item.id, a, "答复。")
+    w.qd.rate(w.member, item.id, a, Rating.DISSATISFIED)
+    w.qd.order_rehandle(w.editor, item.id, a, "未答复到位")
+    returned = w.qd.accept(w.unit("u-b"), item.id, b)
+    assert returned.published is w.qd.item_detail(w.unit("u-b"), item.id).published is False
+    assert returned.opted_out == frozenset({""}) and returned.sector == ""
+    assert returned.rehandles == 0 and w.load(item.id).rehandles == 1

@@ -17,6 +17,7 @@ from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     AccountStatus,
     Assignment,
+    Channel,
     Commission,
     Feedback,
     FeedbackKind,
@@ -389,7 +390,6 @@ CARRIED = frozenset(
         "coauthor_ids",
         "merged_authors",  # those credited through merges keep their credit (统计按作者)
         "category",
-        "channel",
         "sector",
         "urgent",
         "secret",
@@ -420,6 +420,7 @@ FRESH = frozenset(
         "rehandles",
         "state_since",  # set by evolve: the report-up's own DRAFTED event
         "review_overruns",  # the city's review windows start afresh
+        "channel",  # 集体报送: the county CPPCC reports as a collective
     }
 )
 
@@ -443,7 +444,7 @@ def test_nothing_leaks_from_the_county_item() -> None:
         lead_author_id=source.lead_author_id,
         texts=(TextVersion(1, source.title, source.body, DH_EDITOR.account_id, NOW),),
         category=source.category,
-        channel=source.channel,
+        channel=Channel.COLLECTIVE,  # a county CPPCC reports by 集体报送
         created_at=NOW,
         sector=source.sector,
         coauthor_ids=source.coauthor_ids,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -581,6 +582,22 @@ def test_merge_decides_events_for_both_items() -> None:
             merged_authors=frozenset({"member-009", "member-001", "officer-003"}),
         )
     )
+
+
+def test_a_refusal_to_publish_the_source_carries_to_the_target() -> None:
+    """A merged author who refused publication still refuses it for the target (第十四条)."""
+    source, target = source_and_target(opted_out=frozenset({"member-005"}))
+    source = attrs.evolve(source, opted_out=frozenset({"member-001"}))
+    _, received = review.merge(context(), EDITOR, source, target)
+    change = only(received, EventKind.MERGE_RECEIVED)
+    assert change.fields.opted_out == frozenset({"member-001", "member-005"})
+
+
+@pytest.mark.parametrize("who", [DEPUTY, LEAD, Actor("ua", Role.HANDLING_UNIT, ZS, "u-a")])
+def test_who_may_not_merge_learns_nothing_of_the_target(who: Actor) -> None:
+    source, target = source_and_target(state=ItemState.DRAFT)
+    for into in (target, source):  # a draft target, or the source itself
+        refused("permission.denied", functools.partial(review.merge, context(), who, source, into))
 
 
 def test_merge_credits_the_source_authors_of_a_chain() -> None:

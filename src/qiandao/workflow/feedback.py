@@ -26,6 +26,7 @@ from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import (
     Account,
     AccountStatus,
+    Channel,
     Commission,
     Feedback,
     FeedbackKind,
@@ -266,8 +267,9 @@ def _report_target(source: Item, known: Iterable[str], to_jurisdiction: str | No
 def reported_item(ctx: Context, actor: Actor, source: Item, target: str) -> Item:
     """The parent's new item: a fresh draft naming only what carries over from the source.
 
-    Authors (and those credited through merges), category, channel, sector, urgency, secrecy,
-    consent and the issued text (as text version 1) carry over; everything else starts afresh.
+    Authors (and those credited through merges), category, sector, urgency, secrecy, consent
+    and the issued text (as text version 1) carry over; everything else starts afresh. It
+    reaches the parent by 集体报送: a county CPPCC reports as a collective (第二、七条).
     """
     return Item(
         id=ctx.new_id(),
@@ -277,7 +279,7 @@ def reported_item(ctx: Context, actor: Actor, source: Item, target: str) -> Item
         lead_author_id=source.lead_author_id,
         texts=(TextVersion(1, source.title, source.body, actor.account_id, ctx.now),),
         category=source.category,
-        channel=source.channel,
+        channel=Channel.COLLECTIVE,
         created_at=ctx.now,
         sector=source.sector,
         coauthor_ids=source.coauthor_ids,

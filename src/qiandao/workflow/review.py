@@ -158,23 +158,30 @@ def merge(
 ) -> tuple[Decision, Decision]:
     """Merge a submitted item into another; the source's authors are credited with the target.
 
+    The actor's right to merge the source is checked first, so nobody who may not merge learns
+    anything of the target. Whoever refused publication of the source still refuses it for the
+    target, which now carries their text (第十四条).
+
     Returns the decisions for the source (MERGED) and for the target (MERGE_RECEIVED).
     """
+    state, record = _review(
+        ctx, actor, source, ItemCommand.MERGE, ReviewDecision.MERGED, _note(ctx, note)
+    )
     if source.id == target.id:
         raise InvalidInput("不能合并到自身", field="into_item_id")
     check_office(actor, target)
     check_not_author(actor.account_id, target.credited)
     if target.state is ItemState.DRAFT or target.state in TERMINAL_ITEM_STATES:
         raise InvalidInput("目标信息须已提交且未终止", field="into_item_id", article="第九条")
-    state, record = _review(
-        ctx, actor, source, ItemCommand.MERGE, ReviewDecision.MERGED, _note(ctx, note)
-    )
     merged = Change(state=state, review=record, fields=ItemPatch(merged_into=target.id))
     credited = target.merged_authors | source.authors | source.merged_authors
     received = Change(
         fields=ItemPatch(
             merged_from=(*target.merged_from, source.id),
             merged_authors=credited - target.authors,
+            opted_out=None
+            if source.opted_out <= target.opted_out
+            else (target.opted_out | source.opted_out),
         )
     )
     return [(EventKind.MERGED, merged)], [(EventKind.MERGE_RECEIVED, received)]
