@@ -535,3 +535,13 @@ def test_a_retried_submission_is_checked_for_the_acting_grant(any_store: Store) 
     )
     with w.store.unit_of_work() as uow:
         assert [i.id for i in uow.items.find(ItemQuery(author_id="p5"))] == [first.id]
+
+
+def test_an_admin_cannot_take_over_an_active_account(office: Office) -> None:
+    """Unlock is for locked accounts only: an active chair's password is never reset by the
+    system admin (三员分立, 第十九条), and nothing changes."""
+    chair = office.person(role=Role.CHAIR)
+    _unchanged(
+        office, chair, "state.invalid_transition", lambda: office.qd.unlock(office.admin, chair)
+    )
+    assert office.sign_in().actor is not None  # the chair's own password still works

@@ -465,6 +465,19 @@ def test_unlock_issues_a_new_initial_password() -> None:
         assert refused == "state.invalid_transition"
 
 
+def test_only_a_locked_account_is_unlocked() -> None:
+    """三员: an administrator never resets the password of an active account (第十九条)."""
+    active = account(status=AccountStatus.ACTIVE, locked_until=None, lock_reason="")
+    drawn: list[Account] = []
+
+    def issue(a: Account) -> accounts.InitialPassword:
+        drawn.append(a)
+        return accounts.InitialPassword("Init#2026zs", "hash:init")
+
+    assert code_of(lambda: accounts.unlock(ADMIN, active, issue, ZS)) == "state.invalid_transition"
+    assert drawn == []  # no password was even drawn
+
+
 def test_departure_keeps_the_row_without_credentials() -> None:
     bound = account(external_ids=frozenset({ZZD}))
     change = accounts.depart(ctx(), ADMIN, bound, ZS)

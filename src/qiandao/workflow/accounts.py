@@ -668,13 +668,19 @@ def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange
 def unlock(
     actor: Actor, account: Account, issue: Issue, platform: str
 ) -> tuple[AccountChange, str]:
-    """Unlock (or reset): a new initial password, to be changed at the next sign-in.
+    """Unlock a locked account: a new initial password, to be changed at the next sign-in.
 
-    The old password is no longer trusted (theft) or was forgotten (lockout); sessions end.
+    The old password is no longer trusted (theft) or was forgotten (lockout); sessions end. An
+    active account is refused (``state.invalid_transition``): an administrator never resets the
+    password of someone who can still sign in (三员分立, 第十九条).
     """
     require_admin(actor, "解锁账号或重置密码")
     check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account, or_without_phone=True)
+    if account.status is not AccountStatus.LOCKED:  # 三员: no taking over an active account
+        raise InvalidTransition(
+            "只能解锁已锁定的账号", article="第十九条", status=account.status.value
+        )
     initial = issue(account)
     unlocked = attrs.evolve(
         account,
