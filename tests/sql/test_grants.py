@@ -545,3 +545,21 @@ def test_an_admin_cannot_take_over_an_active_account(office: Office) -> None:
         office, chair, "state.invalid_transition", lambda: office.qd.unlock(office.admin, chair)
     )
     assert office.sign_in().actor is not None  # the chair's own password still works
+
+
+def test_an_admin_cannot_hold_an_office_account_on_their_own_phone(office: Office) -> None:
+    """Neither a second registration on the admin's own phone nor a grant to themself gives
+    the system admin a role that reads content (三员分立, 第十九条)."""
+    for role in (Role.EDITOR, Role.CHAIR, Role.MEMBER):
+        fails(
+            "account.duplicate",
+            functools.partial(
+                office.qd.register, office.admin, real_name="周系统", phone=ADMIN_PHONE, role=role
+            ),
+        )
+        _unchanged(
+            office,
+            office.admin_id,
+            "account.admin_separation",
+            functools.partial(office.qd.grant_role, office.admin, office.admin_id, role, ZS),
+        )
