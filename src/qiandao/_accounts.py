@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from qiandao._core import Actor, Tx, _Core
+from qiandao._core import Actor, Tx, _Core, check_ids
 from qiandao.accounts import (
     PasswordPolicy,
     generate_initial_password,
@@ -255,6 +255,8 @@ class AccountCommands(_Core):
         Only the system admin registers. The username is the normalised mobile number; unit
         accounts (承办单位) name an existing active unit and take its jurisdiction.
         """
+        if unit_id is not None:
+            check_ids(unit_id=unit_id)
         accounts.require_admin(actor, "注册账号")
         issue = self._issuer()
         request = accounts.registration(
@@ -377,6 +379,7 @@ class AccountCommands(_Core):
 
         The account's owner or the system admin may report; only the admin unlocks.
         """
+        check_ids(account_id=account_id)
         accounts.check_reporter(actor, account_id)
         work = functools.partial(
             _report_theft, actor=actor, account_id=account_id, platform=self._platform()
@@ -389,6 +392,7 @@ class AccountCommands(_Core):
         The old password is no longer trusted (theft) or was forgotten (lockout), so the next
         sign-in must change the new one (第十六、十七条). Existing sessions end.
         """
+        check_ids(account_id=account_id)
         accounts.require_admin(actor, "解锁账号或重置密码")
         work = functools.partial(
             _unlock,
@@ -404,6 +408,7 @@ class AccountCommands(_Core):
 
         The row stays (id and real name) so items, ratings and audit records remain attributed.
         """
+        check_ids(account_id=account_id)
         accounts.check_departure(actor, account_id)
         work = functools.partial(
             _depart, actor=actor, account_id=account_id, platform=self._platform()
@@ -425,6 +430,9 @@ class AccountCommands(_Core):
         Refused: a grant already held (``GrantAlreadyHeld``), a deleted account, an admin grant
         combined with any other (``AdminSeparation``), outside the admin's scope.
         """
+        check_ids(account_id=account_id)
+        if unit_id is not None:
+            check_ids(unit_id=unit_id)
         accounts.check_grant_manager(actor)
         grant = accounts.role_grant(role, jurisdiction, unit_id)
         work = functools.partial(
@@ -438,6 +446,7 @@ class AccountCommands(_Core):
         Refused: a grant not held (``GrantNotHeld``), the last grant (``LastGrant``: departure
         is :meth:`depart`), a deleted account, outside the admin's scope.
         """
+        check_ids(account_id=account_id)
         accounts.check_grant_manager(actor)
         if not isinstance(grant, RoleGrant):
             raise InvalidInput("须指定要撤销的角色", field="grant")
@@ -451,6 +460,7 @@ class AccountCommands(_Core):
 
         For the system admin and the audit admin whose scope covers the account (第十七条).
         """
+        check_ids(account_id=account_id)
         work = functools.partial(
             _account_history, actor=actor, account_id=account_id, platform=self._platform()
         )

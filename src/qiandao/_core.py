@@ -29,10 +29,11 @@ from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
+from qiandao.rules.text import check_id
 from qiandao.workflow.accounts import AccountChange
 from qiandao.workflow.context import Context, Decision
 
-__all__ = ["Actor", "DispatchReport", "Tx"]
+__all__ = ["Actor", "DispatchReport", "Tx", "check_ids"]
 
 _log = logging.getLogger("qiandao")
 
@@ -51,6 +52,25 @@ class DispatchReport:
 
 def _uuid() -> str:
     return uuid.uuid4().hex
+
+
+ID_PARAMETERS = frozenset(
+    {"item_id", "into_item_id", "assignment_id", "account_id", "unit_id", "commission_id"}
+)
+"""Parameters of a public command or query that name a stored record by id."""
+
+
+def check_ids(**ids: object) -> None:
+    """The boundary check every public method runs first on the ids it takes.
+
+    Each named id (:data:`ID_PARAMETERS`) must be a ``str`` of 1 to ``ID_LENGTH`` printable
+    characters (``qiandao.rules.text.check_id``), else ``input.invalid`` naming the parameter,
+    before any store is touched; ``None`` passes only where the method makes the id optional
+    (the caller leaves it out then). Ids inside a value (units, invitees, co-authors) are
+    checked by its decision.
+    """
+    for name, value in ids.items():
+        check_id(value, name)
 
 
 class _Core:

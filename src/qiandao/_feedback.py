@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from datetime import date
 
-from qiandao._core import Actor, Tx, _Core
+from qiandao._core import Actor, Tx, _Core, check_ids
 from qiandao.errors import InvalidInput
 from qiandao.model import Commission, Item
 from qiandao.ports.store import ItemQuery
@@ -55,6 +55,7 @@ class FeedbackCommands(_Core):
 
         Refused with ``rating.window_open`` while a reply's rating window is open and unrated.
         """
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, feedback.close)
 
     def record_adoption(
@@ -71,6 +72,7 @@ class FeedbackCommands(_Core):
 
         Authors read every feedback record; the handling units only those shared with them.
         """
+        check_ids(item_id=item_id)
         chosen = AdoptionLevel.parse(level)
         return self._on_item(
             actor,
@@ -94,6 +96,7 @@ class FeedbackCommands(_Core):
         shared_with_units: bool = False,
     ) -> Item:
         """领导批示: who (name and rank), when, and what the leader wrote (shareable with units)."""
+        check_ids(item_id=item_id)
         chosen = LeaderRank.parse(rank)
         return self._on_item(
             actor,
@@ -110,6 +113,7 @@ class FeedbackCommands(_Core):
         self, actor: Actor, item_id: str, on: date, text: str, *, shared_with_units: bool = False
     ) -> Item:
         """落实情况: how the item's suggestions were carried out; units read it if shared."""
+        check_ids(item_id=item_id)
         return self._on_item(
             actor,
             item_id,
@@ -126,6 +130,7 @@ class FeedbackCommands(_Core):
 
         Setting the choice already in force records nothing.
         """
+        check_ids(item_id=item_id)
         if type(publish) is not bool:
             raise InvalidInput("是否公开须为布尔值", field="publish")
         return self._on_item(actor, item_id, feedback.set_publication_consent, publish)
@@ -136,6 +141,7 @@ class FeedbackCommands(_Core):
         Publication follows at once (涉密 items are never published). The label already in
         force records nothing.
         """
+        check_ids(item_id=item_id)
         if type(secret) is not bool:
             raise InvalidInput("是否涉密须为布尔值", field="secret")
         return self._on_item(actor, item_id, feedback.reclassify, secret, reason)
@@ -151,6 +157,7 @@ class FeedbackCommands(_Core):
         county item, whose ``reported_as`` names the new one (the county editor does not read the
         parent's items, so the new item itself is not returned).
         """
+        check_ids(item_id=item_id)
         known = frozenset({*self._rules, self._default_rules.jurisdiction})
         work = functools.partial(
             _report_up,
@@ -174,6 +181,7 @@ class FeedbackCommands(_Core):
 
     def commission_progress(self, actor: Actor, commission_id: str) -> CommissionProgress:
         """Who was invited, what each has submitted and had adopted, and whether it is overdue."""
+        check_ids(commission_id=commission_id)
         feedback.check_progress_reader(actor)
         ctx = self._context(actor.jurisdiction, self.now())
         with self.store.unit_of_work() as uow:

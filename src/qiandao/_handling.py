@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from qiandao._core import Actor, Tx, _Core
+from qiandao._core import Actor, Tx, _Core, check_ids
 from qiandao.errors import InvalidInput, NotFound
 from qiandao.model import Item, Unit
 from qiandao.rules.rating import Rating
@@ -67,16 +67,19 @@ class HandlingCommands(_Core):
         ``units`` holds ``(unit_id, lead)`` pairs or bare unit ids (协办). Naming a lead (主办)
         requires exactly one lead among the item's open assignments.
         """
+        check_ids(item_id=item_id)
         entries = handling.unit_entries(units)
         work = functools.partial(_assign, actor=actor, item_id=item_id, entries=entries, note=note)
         return self._transact(actor, work)
 
     def accept(self, actor: Actor, item_id: str, assignment_id: str) -> Item:
         """签收: the unit accepts its assignment; the deadline still runs from assignment."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.accept, assignment_id)
 
     def decline(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
         """申退: a unit declines an item outside its remit, with a reason, within the window."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.decline, assignment_id, reason)
 
     def reassign(
@@ -92,6 +95,7 @@ class HandlingCommands(_Core):
 
         ``lead=None`` keeps the declined assignment's lead (主办) flag.
         """
+        check_ids(item_id=item_id, assignment_id=assignment_id, unit_id=unit_id)
         if not isinstance(unit_id, str) or not unit_id.strip():
             raise InvalidInput("承办单位编号不能为空", field="unit_id")
         if lead is not None and type(lead) is not bool:
@@ -108,6 +112,7 @@ class HandlingCommands(_Core):
 
     def overrule(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
         """不同意申退: the office keeps the unit on the item; the deadline is unchanged."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.overrule, assignment_id, reason)
 
     def cancel_assignment(
@@ -117,6 +122,7 @@ class HandlingCommands(_Core):
 
         If that leaves a handling item with replies and nothing open, the item is REPLIED.
         """
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.cancel_assignment, assignment_id, reason)
 
     # --- extensions -----------------------------------------------------------------------
@@ -125,6 +131,7 @@ class HandlingCommands(_Core):
         self, actor: Actor, item_id: str, assignment_id: str, workdays: int, reason: str
     ) -> Item:
         """申请延期: before the deadline, with a reason, within the count and size limits."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(
             actor, item_id, handling.request_extension, assignment_id, workdays, reason
         )
@@ -137,10 +144,12 @@ class HandlingCommands(_Core):
         The new due date counts from the current one; the request's time decides whether it was
         asked before the deadline. Reminders start afresh for the new deadline.
         """
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.approve_extension, assignment_id, workdays)
 
     def refuse_extension(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
         """不同意延期: the office refuses with a reason; the deadline stays."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.refuse_extension, assignment_id, reason)
 
     # --- reply, rating, re-handling -------------------------------------------------------
@@ -151,13 +160,16 @@ class HandlingCommands(_Core):
         A reply while an extension request is pending leaves that request undecided (it lapses).
         The rating window opens; the last reply moves the item to REPLIED.
         """
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.reply, assignment_id, text)
 
     def rate(self, actor: Actor, item_id: str, assignment_id: str, rating: Rating | str) -> Item:
         """评价: the author rates a unit's reply; a given rating may change until closing."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         grade = Rating.parse(rating)
         return self._on_item(actor, item_id, handling.rate, assignment_id, grade)
 
     def order_rehandle(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
         """重新办理 after 不满意: a new 15-working-day deadline from now; the rating resets."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(actor, item_id, handling.order_rehandle, assignment_id, reason)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import attrs
 
-from qiandao._core import Actor, _Core
+from qiandao._core import Actor, _Core, check_ids
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
 from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
@@ -98,6 +98,7 @@ class QueryCommands(_Core):
 
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:
         """One item, filtered by the actor's access; an invisible item is "not found"."""
+        check_ids(item_id=item_id)
         with self.store.unit_of_work() as uow:
             item = uow.items.get(item_id)
         return self._view(actor, item, self.now())
@@ -166,6 +167,7 @@ class QueryCommands(_Core):
         self, actor: Actor, item_id: str, assignment_id: str
     ) -> DeadlineExplanation:
         """Why an assignment is due when it is: working days counted, holidays and 调休 skipped."""
+        check_ids(item_id=item_id, assignment_id=assignment_id)
         view = self.item_detail(actor, item_id)
         found = next(
             (a.assignment for a in view.assignments if a.assignment.id == assignment_id), None

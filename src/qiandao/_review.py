@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from qiandao._core import Actor, Tx, _Core
+from qiandao._core import Actor, Tx, _Core, check_ids
 from qiandao.errors import IdempotencyConflict
 from qiandao.model import Item
 from qiandao.ports.store import IdempotencyRecord
@@ -100,20 +100,24 @@ class ReviewCommands(_Core):
         self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
     ) -> Item:
         """The author edits a draft or a returned item: a new text version."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, intake.edit_draft, title, body)
 
     def submit(self, actor: Actor, item_id: str) -> Item:
         """The author submits a draft for 初审."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, intake.submit)
 
     def resubmit(
         self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
     ) -> Item:
         """The author resubmits a returned item, optionally revised."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, intake.resubmit, title, body)
 
     def withdraw(self, actor: Actor, item_id: str) -> Item:
         """The author withdraws a draft or a returned item."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, intake.withdraw)
 
     # --- review and sign-off (第九条) -----------------------------------------------------
@@ -129,20 +133,24 @@ class ReviewCommands(_Core):
         note: str = "",
     ) -> Item:
         """初审通过: the editor's edited text (a new version) and destinations go to the deputy."""
+        check_ids(item_id=item_id)
         return self._on_item(
             actor, item_id, review.pass_preliminary, destinations, title, body, note
         )
 
     def return_for_revision(self, actor: Actor, item_id: str, reason: str) -> Item:
         """退回修改: the editor sends the item back to its author with a reason."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, review.return_for_revision, reason)
 
     def reject(self, actor: Actor, item_id: str, reason: str) -> Item:
         """不予采用, by the editor, the deputy or the signer at their step, with a reason."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, review.reject, reason)
 
     def merge(self, actor: Actor, item_id: str, into_item_id: str, note: str = "") -> Item:
         """Merge a submitted item into another item; its authors are credited with the target."""
+        check_ids(item_id=item_id, into_item_id=into_item_id)
         work = functools.partial(
             _merge, actor=actor, item_id=item_id, into_item_id=into_item_id, note=note
         )
@@ -157,12 +165,15 @@ class ReviewCommands(_Core):
         note: str = "",
     ) -> Item:
         """The deputy approves (may amend destinations, which recomputes the tier)."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, review.approve, destinations, note)
 
     def send_back(self, actor: Actor, item_id: str, reason: str) -> Item:
         """The deputy sends back to 初审, or the signer back to the deputy, with a reason."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, review.send_back, reason)
 
     def sign(self, actor: Actor, item_id: str, note: str = "") -> Item:
         """审核签发 by the signer the destinations require: the item is adopted (录用)."""
+        check_ids(item_id=item_id)
         return self._on_item(actor, item_id, review.sign, note)

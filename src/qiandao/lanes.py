@@ -14,7 +14,6 @@ import base64
 import binascii
 import itertools
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from types import MappingProxyType
@@ -23,9 +22,10 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.errors import InvalidInput
-from qiandao.model import ID_LENGTH, Assignment, Item, ReviewStage
+from qiandao.model import Assignment, Item, ReviewStage
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import SIGNER_ROLES, Role
+from qiandao.rules.text import is_id
 from qiandao.rules.tiers import Destination, TierRules, may_sign
 
 __all__ = [
@@ -227,15 +227,7 @@ def _bad_cursor() -> InvalidInput:
 def _cursor_id(value: object) -> str | None:
     """``value`` if it is an id every store can compare: a ``str`` of at most ``ID_LENGTH``
     characters, encodable as UTF-8 (no lone surrogate), without control characters (NUL)."""
-    if not isinstance(value, str) or not 0 < len(value) <= ID_LENGTH:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        return None
-    return value
+    return value if is_id(value) else None
 
 
 def decode_cursor(cursor: object, lane: Lane, scope: str) -> LanePosition:

@@ -24,6 +24,7 @@ from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.publication import Access, AccessFacts, is_published
 from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
+from qiandao.rules.text import ID_LENGTH
 from qiandao.rules.tiers import Destination
 
 __all__ = [
@@ -52,11 +53,6 @@ __all__ = [
     "TextVersion",
     "Unit",
 ]
-
-ID_LENGTH = 64
-"""The longest id (item, account, unit, assignment, event, ...) a store must accept; ids a
-request carries (a lane cursor's, for one) longer than this are refused before any store sees
-them."""
 
 
 class FocusCategory(LabelledEnum):

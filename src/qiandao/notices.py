@@ -2,6 +2,11 @@
 
 Recipients are account ids, ``unit:<id>`` for a handling unit, or ``role:<role>@<jurisdiction>``
 for everyone holding a role in a jurisdiction; the host's notifier resolves the groups.
+
+A notice about a 涉密 item (``Item.secret``) says only :data:`SECRET_TEXT`: no title, body, note
+or reason ever goes into the outbox, a gateway or a log. Its reference is ``Notice.item_id``, the
+item's generated id, which carries nothing of the content; the recipient opens it by signing in
+(``item_detail`` applies the 涉密 access rule). ``Notice.kind`` still says what happened.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.tiers import required_signer
 
-__all__ = ["notices_for", "role_group", "unit_group"]
+__all__ = ["SECRET_TEXT", "notices_for", "role_group", "unit_group"]
+
+SECRET_TEXT = "您有一条涉密信息待处理"
+"""The whole text of a notice about a 涉密 item (第十四条、第十九条)."""
 
 _K = EventKind
 
@@ -156,7 +164,7 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
             id=event.id,
             kind=event.kind.value,
             recipients=recipients,
-            text=text,
+            text=SECRET_TEXT if item.secret else text,
             at=event.at,
             item_id=item.id,
         )

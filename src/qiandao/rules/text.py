@@ -1,14 +1,51 @@
-"""Checks on free text at the boundary: required, trimmed, bounded."""
+"""Checks on free text and ids at the boundary: required, trimmed, bounded, printable."""
 
 from __future__ import annotations
 
+import unicodedata
+from typing import TypeGuard
+
 from qiandao.errors import InvalidInput, LimitExceeded, ReasonRequired
 
-__all__ = ["clean_text", "require_reason"]
+__all__ = ["ID_LENGTH", "check_id", "clean_text", "is_id", "require_reason"]
+
+ID_LENGTH = 64
+"""The longest id (item, account, unit, assignment, event, ...) a store must accept; ids a
+request carries longer than this are refused before any store sees them."""
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidi embeddings, overrides and isolates: text that displays otherwise than it reads."""
+
+
+def is_id(value: object) -> TypeGuard[str]:
+    """True for a ``str`` every store can compare as text: 1 to ``ID_LENGTH`` characters,
+    not all blank, encodable as UTF-8 (no lone surrogate), no control or bidi characters."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= ID_LENGTH
+        and not value.isspace()
+        and _encodable(value)
+        and not any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in value)
+    )
+
+
+def check_id(value: object, field: str) -> str:
+    """``value`` if it is an id (:func:`is_id`), else ``InvalidInput`` naming ``field``.
+
+    An id is text end to end: an ``int`` is refused here, so no store compares it as a number.
+    """
+    if not is_id(value):
+        raise InvalidInput(f"{field} 须为编号（1至{ID_LENGTH}个可见字符）", field=field)
+    return value
 
 
 def clean_text(value: object, field: str, *, max_chars: int, required: bool = True) -> str:
-    """Return ``value`` stripped, or raise ``InvalidInput``/``LimitExceeded`` naming the field."""
+    """Return ``value`` stripped, or raise ``InvalidInput``/``LimitExceeded`` naming the field.
+
+    Refused as ``input.invalid``: a lone surrogate, a control character other than a newline,
+    carriage return or tab, and a bidi embedding, override or isolate (U+202A–U+202E,
+    U+2066–U+2069), which would make text display otherwise than it reads.
+    """
     if not isinstance(value, str):
         raise InvalidInput(f"{field}必须是文本", field=field)
     text = value.strip()
@@ -18,9 +55,20 @@ def clean_text(value: object, field: str, *, max_chars: int, required: bool = Tr
         raise LimitExceeded(
             f"{field}超过{max_chars}字的上限", field=field, limit=max_chars, length=len(text)
         )
-    if "\x00" in text or not _encodable(text):
+    if not _encodable(text) or any(_forbidden(c) for c in text):
         raise InvalidInput(f"{field}含有非法字符", field=field)
     return text
+
+
+_LINE_BREAKS = frozenset("\n\r\t")
+"""The control characters free text keeps (line breaks, CRLF from web forms, and tabs)."""
+
+
+def _forbidden(char: str) -> bool:
+    """A control character other than a line break or tab, or a bidi control."""
+    return (unicodedata.category(char) == "Cc" and char not in _LINE_BREAKS) or (
+        char in BIDI_CONTROLS
+    )
 
 
 def _encodable(text: str) -> bool:

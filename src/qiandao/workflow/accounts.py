@@ -81,7 +81,7 @@ from qiandao.model import (
 )
 from qiandao.rules.roles import ADMIN_ROLES, Role
 from qiandao.rules.ruleset import RuleSet
-from qiandao.rules.text import clean_text
+from qiandao.rules.text import clean_text, is_id
 from qiandao.workflow.context import Context
 
 __all__ = [
@@ -499,8 +499,9 @@ def sign_in(
 
 
 def session_key(token: object) -> str | None:
-    """The stored key of a session token, or ``None`` for what cannot be a token."""
-    if not isinstance(token, str) or not token:
+    """The stored key of a session token, or ``None`` for what cannot be a token (not an id:
+    :func:`qiandao.rules.text.is_id`), which then fails as an unknown token does."""
+    if not is_id(token):
         return None
     return hash_token(token)
 

@@ -38,7 +38,7 @@ from qiandao.rules.lifecycle import ItemCommand, ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import OFFICE_ROLES, SUBMITTER_ROLES, Role
 from qiandao.rules.ruleset import parent_jurisdiction
-from qiandao.rules.text import clean_text, require_reason
+from qiandao.rules.text import check_id, clean_text, require_reason
 from qiandao.rules.tiers import check_not_author
 from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import item_step
@@ -326,7 +326,7 @@ def report_up(
 def _invitee_ids(invitee_ids: object) -> tuple[str, ...]:
     if isinstance(invitee_ids, str) or not isinstance(invitee_ids, Sequence):
         raise InvalidInput("约稿对象须为列表", field="invitee_ids")
-    invitees = tuple(dict.fromkeys(invitee_ids))
+    invitees = tuple(dict.fromkeys(check_id(i, "invitee_ids") for i in invitee_ids))
     if not invitees:
         raise InvalidInput("至少须有一个约稿对象", field="invitee_ids", article="第七条")
     return invitees

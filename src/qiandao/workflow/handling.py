@@ -41,7 +41,7 @@ from qiandao.rules.rating import (
     rating_window,
 )
 from qiandao.rules.roles import Role
-from qiandao.rules.text import clean_text, require_reason
+from qiandao.rules.text import check_id, clean_text, require_reason
 from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import assignment_step, find_assignment, item_step
 
@@ -96,9 +96,7 @@ def unit_entries(units: Sequence[str | tuple[str, bool]]) -> list[tuple[str, boo
             raise InvalidInput(
                 "承办单位须为单位编号或（单位编号, 是否主办）", field=f"units[{index}]"
             )
-        if not unit_id.strip():
-            raise InvalidInput("承办单位编号不能为空", field=f"units[{index}]")
-        entries.append((unit_id, lead))
+        entries.append((check_id(unit_id, f"units[{index}]"), lead))
     if not entries:
         raise InvalidInput("至少须交办一个承办单位（第十条）", field="units", article="第十条")
     ids = [unit_id for unit_id, _ in entries]

@@ -28,7 +28,7 @@ from qiandao.model import (
 )
 from qiandao.rules.lifecycle import ItemCommand, ItemState
 from qiandao.rules.roles import SUBMITTER_ROLES, Role
-from qiandao.rules.text import clean_text
+from qiandao.rules.text import check_id, clean_text
 from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import item_step
 
@@ -132,8 +132,9 @@ def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> 
     title, body, sector = _texts(ctx, data)
     limit = ctx.rules.intake.max_coauthors
     for coauthor in data.coauthor_ids:
-        if not isinstance(coauthor, str):
-            raise InvalidInput("联名人须为账号编号", field="coauthor_ids")
+        check_id(coauthor, "coauthor_ids")
+    if data.commission_id is not None:
+        check_id(data.commission_id, "commission_id")
     coauthors = tuple(dict.fromkeys(c for c in data.coauthor_ids if c != actor.account_id))
     if len(coauthors) > limit:
         raise InvalidInput(f"联名人数不得超过{limit}人", field="coauthor_ids")
