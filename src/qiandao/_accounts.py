@@ -470,7 +470,7 @@ class AccountCommands(_Core):
 
     def _external_identity(self, provider: str, ticket: str) -> ExternalIdentity:
         """The identity the provider vouches for (its verification is an effect)."""
-        source = self.identity_providers.get(provider)
+        source = self.identity_providers.get(provider) if isinstance(provider, str) else None
         if source is None:
             raise InvalidInput(f"未配置外部登录方式：{provider}", field="provider")
         return accounts.verified_identity(provider, source.verify(ticket))

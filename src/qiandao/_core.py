@@ -112,6 +112,8 @@ class _Core:
 
     def rules_for(self, jurisdiction: str) -> RuleSet:
         """The RuleSet of a jurisdiction (a county's overrides, else the default rules)."""
+        if not isinstance(jurisdiction, str):  # a host's value, e.g. from JSON
+            raise InvalidInput("政协编码须为文本", field="jurisdiction")
         return self._rules.get(jurisdiction, self._default_rules)
 
     def now(self) -> datetime:
