@@ -240,7 +240,7 @@ class AccountCommands(_Core):
         hasher = self._hasher()
         if self._dummy_hash is None:
             self._dummy_hash = hasher.hash(new_session_token())
-        hasher.verify(self._dummy_hash, password)
+        self._verify(self._dummy_hash, password)  # as many verifications as a known number
 
     def _verify(self, password_hash: str, password: str) -> tuple[bool, bool]:
         """Whether ``password`` (NFKC) matches, and whether the hash must be redone.
