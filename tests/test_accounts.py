@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 from qiandao import HasherMissing, SignIn
@@ -16,6 +18,7 @@ from qiandao.accounts import (
     check_password,
     generate_initial_password,
     hash_token,
+    normalise_password,
     normalise_phone,
     password_expired,
     watermark_text,
@@ -35,7 +38,7 @@ from qiandao.errors import (
     QiandaoError,
     SessionExpired,
 )
-from qiandao.model import Account, AccountStatus, ExternalIdentity, RoleGrant, Unit
+from qiandao.model import Account, AccountStatus, ExternalIdentity, RoleGrant, Session, Unit
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile, RuleSet
 from qiandao.testing import ManualClock
@@ -142,6 +145,23 @@ def test_profiles_figures() -> None:
         (ASVS, "Ab1!Ab1!Ab1", {"too_short"}),
         (ASVS, "a" * 129, {"too_long", "common"}),
         (ASVS, "123456789012", {"common"}),
+        # the digits of the password are compared with the number, whatever separates them
+        (DJCP, "Zs138-0013-8000!", {"contains_phone"}),
+        (DJCP, "Zs１３８００１３８０００!", {"contains_phone"}),  # full width: NFKC first
+        # common words with digits and symbols added before or after
+        (DJCP, "Password1!", {"common"}),
+        (DJCP, "!!Admin@2024", {"common"}),
+        (ASVS, "Password2024!!", {"common"}),
+        (DJCP, "Ｐａｓｓｗｏｒｄ１!", {"common"}),  # full width is the same word
+        # zero-width, bidi and control characters, lone surrogates
+        (DJCP, "Hai\u200bdao#26", {"format_chars"}),
+        (DJCP, "Hai\u200ddao#26", {"format_chars"}),
+        (DJCP, "Hai\u202edao#26", {"format_chars"}),
+        (DJCP, "Hai\u2066dao#26", {"format_chars"}),
+        (DJCP, "\ufeffHaidao#26", {"format_chars"}),
+        (DJCP, "Hai\u2028dao#26", {"control_chars"}),
+        (DJCP, "Hai\x7fdao#26", {"control_chars"}),
+        (DJCP, "Hai\ud800dao#26", {"surrogates"}),
     ],
 )
 def test_policy_violations(policy: PasswordPolicy, password: str, failures: set[str]) -> None:
@@ -159,10 +179,29 @@ def test_policy_violations(policy: PasswordPolicy, password: str, failures: set[
         (ASVS, "correct horse battery staple"),  # no composition rules, spaces allowed
         (ASVS, "千岛议家的海风吹过东海渔场"),  # any Unicode
         (ASVS, "x1" * 32),  # 64 characters are accepted
+        (DJCP, "Passage#26"),  # a common word inside another word is no common password
+        (ASVS, "海风Password吹过东海渔场"),  # letters around the word
+        (DJCP, "Haidao#0013800"),  # part of the number only
     ],
 )
 def test_policy_accepts(policy: PasswordPolicy, password: str) -> None:
     check_password(policy, password, phone=PHONE, real_name="张三")
+
+
+def test_checks_apply_after_nfkc() -> None:
+    # the ligature ﬁ (U+FB01) is two characters after NFKC: the length counts them
+    check_password(ASVS, "ﬁ" * 6 + "sh", phone=PHONE)  # 14 characters after NFKC, 8 typed
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        check_password(DJCP, "ｐａｓｓ１２３４", phone=PHONE)
+    assert caught.value.details["failures"] == ("classes",)  # ASCII letters and digits
+    assert normalise_password("Ｈａｉｄａｏ＃２６") == "Haidao#26"
+
+
+@pytest.mark.parametrize("password", [None, 12345678, b"Haidao#26", ["Haidao#26"]])
+def test_a_password_that_is_not_text_is_refused_with_a_code(password: object) -> None:
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        check_password(DJCP, password)
+    assert caught.value.details["failures"] == ("type",)
 
 
 def test_the_same_password_differs_by_profile() -> None:
@@ -394,6 +433,151 @@ def test_idle_timeout_and_activity(svc: _Svc, clock: ManualClock) -> None:
     assert caught.value.code == "account.session_expired"
     with pytest.raises(SessionExpired):
         svc.authenticate("no-such-token")
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_busy(
+    svc: _Svc, clock: ManualClock
+) -> None:
+    _, signed = _ready(svc)
+    for _ in range(12 * 3 - 1):  # every 20 minutes for 11 h 40 min
+        clock.advance(minutes=20)
+        svc.authenticate(signed.token)
+    clock.advance(minutes=20)  # 12 hours after sign-in
+    with pytest.raises(SessionExpired) as caught:
+        svc.authenticate(signed.token)
+    assert caught.value.details["lifetime"] is True
+
+
+def test_the_lifetime_is_set_per_profile() -> None:
+    assert DJCP.session_lifetime_hours == ASVS.session_lifetime_hours == 12
+    assert DJCP.session_lifetime == timedelta(hours=12)
+    assert attrs.evolve(DJCP, session_lifetime_hours=8).session_lifetime == timedelta(hours=8)
+    with pytest.raises(ValueError):
+        attrs.evolve(DJCP, session_lifetime_hours=0)
+
+
+def _session_of(store: MemoryStore, token: str) -> Session:
+    with store.unit_of_work() as uow:
+        session = uow.sessions.get(hash_token(token))
+    assert session is not None
+    return session
+
+
+def test_authenticate_writes_last_seen_at_most_once_a_minute(
+    svc: _Svc, store: MemoryStore, clock: ManualClock
+) -> None:
+    _, signed = _ready(svc)
+    signed_at = clock.now()
+    for _ in range(5):
+        clock.advance(seconds=11)
+        svc.authenticate(signed.token)  # page views within the minute write nothing
+        assert _session_of(store, signed.token).last_seen == signed_at
+    clock.advance(seconds=5)  # 60 s after the last write
+    svc.authenticate(signed.token)
+    seen = _session_of(store, signed.token)
+    assert seen.last_seen == clock.now()
+    assert seen.expires_at == clock.now() + DJCP.idle_timeout
+
+
+def test_the_idle_timeout_is_exact_to_the_minute(
+    svc: _Svc, store: MemoryStore, clock: ManualClock
+) -> None:
+    _, signed = _ready(svc)
+    clock.advance(seconds=59)
+    svc.authenticate(signed.token)  # not written: 59 s after the last write
+    clock.advance(minutes=29, seconds=1)  # 30 min after the last write, 29 min 1 s after use
+    svc.authenticate(signed.token)  # still live (written now)
+    clock.advance(minutes=30, seconds=1)
+    with pytest.raises(SessionExpired) as caught:
+        svc.authenticate(signed.token)
+    assert caught.value.details["idle"] is True
+
+
+def test_a_password_past_its_age_stops_an_open_session(svc: _Svc, clock: ManualClock) -> None:
+    _ready(svc)
+    clock.advance(days=90, minutes=-10)
+    signed = svc.sign_in(PHONE, NEW_PASSWORD)
+    assert not signed.must_change_password
+    assert svc.authenticate(signed.token) == signed.actor
+    clock.advance(minutes=20)  # the password is now 90 days old
+    with pytest.raises(PasswordChangeRequired) as caught:
+        svc.authenticate(signed.token)
+    assert caught.value.code == "account.password_change_required"
+    fresh = svc.change_password(signed.token, NEW_PASSWORD, "Spring#Tide2027")
+    assert svc.authenticate(fresh.token) == signed.actor
+
+
+def test_the_last_five_passwords_are_refused_only_their_hashes_kept(
+    svc: _Svc, store: MemoryStore
+) -> None:
+    account, signed = _ready(svc)
+    used = [NEW_PASSWORD, "Spring#Tide27", "Autumn#Tide28", "Winter#Tide29", "Summer#Tide30"]
+    token = signed.token
+    for old, new in itertools.pairwise(used):
+        token = svc.change_password(token, old, new).token
+    stored = _stored(store, account.id)
+    assert len(stored.password_history) == 4
+    assert not {*used} & {stored.password_hash, *stored.password_history}
+    for reused in used[:-1]:
+        with pytest.raises(PasswordPolicyViolation) as caught:
+            svc.change_password(token, used[-1], reused)
+        assert caught.value.details["failures"] == ("reused",)
+    assert _stored(store, account.id) == stored  # a refusal changes nothing
+    token = svc.change_password(token, used[-1], "Harbour#Light31").token
+    # the first password is now six passwords ago
+    token = svc.change_password(token, "Harbour#Light31", NEW_PASSWORD).token
+    assert svc.authenticate(token) == signed.actor
+
+
+def test_an_unlock_keeps_the_stolen_password_in_the_history(svc: _Svc) -> None:
+    account, _ = _ready(svc)
+    svc.report_theft(ADMIN, account.id)
+    _, initial = svc.unlock(ADMIN, account.id)
+    first = svc.sign_in(PHONE, initial)
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        svc.change_password(first.token, initial, NEW_PASSWORD)
+    assert caught.value.details["failures"] == ("reused",)
+
+
+def test_passwords_are_normalised_before_hashing_and_verifying(svc: _Svc) -> None:
+    _, initial = _register(svc)
+    first = svc.sign_in(PHONE, initial)
+    svc.change_password(first.token, initial, "Ｈａｉｄａｏ＃２０２６ｗｉｎｄ")
+    assert svc.sign_in(PHONE, "Haidao#2026wind").actor is not None
+    assert svc.sign_in(PHONE, "Ｈａｉｄａｏ#2026wind").actor is not None
+
+
+def test_a_password_set_before_normalisation_still_signs_in_and_is_rehashed(
+    svc: _Svc, store: MemoryStore
+) -> None:
+    account, _ = _ready(svc)
+    typed = "Ｈａｉｄａｏ＃２０２６ｗｉｎｄ"
+    with store.unit_of_work() as uow:  # as an older version stored it: hashed as typed
+        before = uow.accounts.get(account.id)
+        legacy = attrs.evolve(before, version=before.version + 1, password_hash=FAST.hash(typed))
+        uow.accounts.save(legacy, before.version)
+        uow.commit()
+    assert svc.sign_in(PHONE, typed).actor is not None
+    assert FAST.verify(_stored(store, account.id).password_hash or "", "Haidao#2026wind")
+    assert svc.sign_in(PHONE, "Haidao#2026wind").actor is not None
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "Haidao\udfff#26", None, 42, ["x"], {"a": 1}])
+def test_passwords_and_tokens_that_are_not_text_are_refused_with_a_code(
+    svc: _Svc, store: MemoryStore, bad: Any
+) -> None:
+    account, signed = _ready(svc)
+    stored = _stored(store, account.id)
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(PHONE, bad)
+    with pytest.raises(SessionExpired):
+        svc.authenticate(bad)
+    with pytest.raises(PasswordPolicyViolation) as caught:
+        svc.change_password(signed.token, NEW_PASSWORD, bad)
+    assert caught.value.code == "account.password_policy"
+    with pytest.raises(AuthenticationFailed):
+        svc.change_password(signed.token, bad, "Spring#Tide2027")
+    assert _stored(store, account.id).password_hash == stored.password_hash
 
 
 def test_sign_out(svc: _Svc) -> None:

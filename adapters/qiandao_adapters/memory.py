@@ -70,9 +70,10 @@ class _Table(Generic[V]):
         self.merge = merge  # how a staged value meets a value committed meanwhile
         self.staged: dict[str, V] = {}
         self.expected: dict[str, int | None] = {}  # key -> version in base (None: must not exist)
+        self.removed: set[str] = set()  # keys deleted by this unit of work
 
     def _touch(self) -> None:
-        if not self.staged and not self.expected:
+        if not self.staged and not self.expected and not self.removed:
             self.dirty.append(self)
 
     def expect(self, key: str, version: int | None) -> None:
@@ -82,6 +83,8 @@ class _Table(Generic[V]):
             self.expected[key] = version
 
     def get(self, key: str) -> V | None:
+        if key in self.removed:
+            return None
         return self.staged[key] if key in self.staged else self.base.get(key)
 
     def require(self, key: str) -> V:
@@ -93,7 +96,7 @@ class _Table(Generic[V]):
     def values(self) -> list[V]:
         merged = dict(self.base)
         merged.update(self.staged)
-        return list(merged.values())
+        return [value for key, value in merged.items() if key not in self.removed]
 
     def add(self, key: str, value: V) -> None:
         if self.get(key) is not None:
@@ -111,7 +114,13 @@ class _Table(Generic[V]):
 
     def put(self, key: str, value: V) -> None:
         self._touch()
+        self.removed.discard(key)
         self.staged[key] = value
+
+    def delete(self, key: str) -> None:
+        self._touch()
+        self.staged.pop(key, None)
+        self.removed.add(key)
 
     def verify(self) -> None:
         version = self.version
@@ -125,6 +134,8 @@ class _Table(Generic[V]):
                 raise ConcurrencyConflict(id=key, expected=expected)
 
     def apply(self) -> None:
+        for key in self.removed:
+            self.base.pop(key, None)
         if self.merge is None:
             self.base.update(self.staged)
             return
@@ -135,6 +146,7 @@ class _Table(Generic[V]):
     def reset(self) -> None:
         self.staged = {}
         self.expected = {}
+        self.removed = set()
 
 
 def _keep_revoked(committed: Session, staged: Session) -> Session:
@@ -355,6 +367,15 @@ class _Sessions:
         for session in live:
             self._t.put(session.token_hash, attrs.evolve(session, revoked=True))
         return len(live)
+
+    def purge_expired(self, before: datetime, limit: int) -> int:
+        ended = sorted(
+            (s for s in self._t.values() if s.expires_at is not None and s.expires_at < before),
+            key=lambda s: (s.expires_at, s.token_hash),
+        )[:limit]
+        for session in ended:
+            self._t.delete(session.token_hash)
+        return len(ended)
 
 
 class _Units:

@@ -26,9 +26,17 @@ from qiandao.accounts import (
     PasswordPolicy,
     generate_initial_password,
     new_session_token,
+    normalise_password,
     normalise_phone,
+    usable_password,
 )
-from qiandao.errors import AccountError, AuthenticationFailed, HasherMissing, InvalidInput
+from qiandao.errors import (
+    AccountError,
+    AuthenticationFailed,
+    HasherMissing,
+    InvalidInput,
+    PasswordPolicyViolation,
+)
 from qiandao.model import Account, AccountEvent, ExternalIdentity, RoleGrant, Session
 from qiandao.ports.security import PasswordHasher
 from qiandao.rules.roles import Role
@@ -148,7 +156,8 @@ def _unlock(
     tx: Tx, actor: Actor, account_id: str, issue: Issue, platform: str
 ) -> tuple[Account, str]:
     stored = tx.uow.accounts.get(account_id)
-    change, password = accounts.unlock(actor, stored, issue, platform)
+    policy = accounts.password_policy(tx.context(stored.jurisdiction).rules)
+    change, password = accounts.unlock(actor, stored, issue, platform, policy)
     return tx.change_account(stored, change), password
 
 
@@ -231,7 +240,27 @@ class AccountCommands(_Core):
         hasher = self._hasher()
         if self._dummy_hash is None:
             self._dummy_hash = hasher.hash(new_session_token())
-        hasher.verify(self._dummy_hash, password)
+        self._verify(self._dummy_hash, password)  # as many verifications as a known number
+
+    def _verify(self, password_hash: str, password: str) -> tuple[bool, bool]:
+        """Whether ``password`` (NFKC) matches, and whether the hash must be redone.
+
+        A password set before passwords were normalised is also tried as typed, and then
+        rehashed in NFKC.
+        """
+        hasher = self._hasher()
+        normal = normalise_password(password)
+        if hasher.verify(password_hash, normal):
+            return True, hasher.needs_rehash(password_hash)
+        if normal != password and hasher.verify(password_hash, password):
+            return True, True
+        return False, False
+
+    def _reused(self, account: Account, new_password: str) -> bool:
+        """Whether ``new_password`` (NFKC) is the current or one of the recent passwords."""
+        hasher = self._hasher()
+        hashes = (account.password_hash, *account.password_history)
+        return any(h and hasher.verify(h, new_password) for h in hashes)
 
     def _failed_attempt(self, account_id: str) -> AccountError:
         """Count a wrong password (committed); the refusal to raise."""
@@ -292,7 +321,8 @@ class AccountCommands(_Core):
         failure is counted; at the policy's threshold the account locks (``AccountLocked``).
         """
         hasher = self._hasher()
-        if not isinstance(password, str):
+        if not usable_password(password):  # not text, or lone surrogates: cannot be hashed
+            self._verify_dummy("")
             raise AuthenticationFailed()
         try:
             number = normalise_phone(phone)
@@ -307,8 +337,8 @@ class AccountCommands(_Core):
             self._verify_dummy(password)
             raise AuthenticationFailed()
         account, seen_hash = target
-        verified = hasher.verify(seen_hash, password)
-        rehashed = hasher.hash(password) if verified and hasher.needs_rehash(seen_hash) else None
+        verified, redo = self._verify(seen_hash, password)
+        rehashed = hasher.hash(normalise_password(password)) if verified and redo else None
         work = functools.partial(
             _sign_in,
             account_id=account.id,
@@ -325,8 +355,10 @@ class AccountCommands(_Core):
     def authenticate(self, token: str) -> Actor:
         """The actor of a live session, in the session's role grant; refreshes its idle timer.
 
-        ``SessionExpired`` for an unknown, revoked or idle session (or one whose grant was
-        revoked); ``PasswordChangeRequired`` while the session only allows changing the password;
+        The timer (``last_seen``) is written at most once a minute: page views within a minute
+        write nothing. ``SessionExpired`` for an unknown, revoked or idle session, one past its
+        absolute lifetime, or one whose grant was revoked; ``PasswordChangeRequired`` while the
+        session only allows changing the password, or once the password is past its maximum age;
         ``GrantRequired`` while a person with several grants has not selected one.
         """
         key = accounts.session_key(token)
@@ -349,25 +381,34 @@ class AccountCommands(_Core):
     def change_password(self, token: str, old_password: str, new_password: str) -> SignIn:
         """Change the password (第十六条): every session ends and a new full one is returned.
 
-        A wrong old password counts as a failed sign-in.
+        A wrong old password counts as a failed sign-in. Both passwords are normalised with
+        NFKC; the new one must meet the policy (``PasswordPolicyViolation``) and must not be
+        one of the policy's ``history`` last passwords (failure ``reused``).
         """
         hasher = self._hasher()
         key = accounts.session_key(token)
         account = self._read(None, functools.partial(_password_change_target, key=key))
         seen_hash = account.password_hash
         if (
-            not isinstance(old_password, str)
+            not usable_password(old_password)
             or seen_hash is None
-            or not hasher.verify(seen_hash, old_password)
+            or not self._verify(seen_hash, old_password)[0]
         ):
             raise self._failed_attempt(account.id)
         policy = self.password_policy(account.jurisdiction)
-        accounts.check_new_password(policy, account, old_password, new_password)
+        accounts.check_new_password(policy, account, normalise_password(old_password), new_password)
+        new = normalise_password(new_password)
+        if self._reused(account, new):
+            raise PasswordPolicyViolation(
+                f"新密码不得与最近{policy.history}次使用的密码相同",
+                failures=("reused",),
+                profile=policy.profile.value,
+            )
         work = functools.partial(
             _change_password,
             key=key,
             seen_hash=seen_hash,
-            new_hash=hasher.hash(new_password),
+            new_hash=hasher.hash(new),
             token=new_session_token(),
         )
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)

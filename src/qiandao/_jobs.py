@@ -1,4 +1,5 @@
-"""The periodic job: reminders once each per deadline, closing rating windows; safe to run twice.
+"""The periodic job: reminders once each per deadline, closing rating windows, purging ended
+sessions; safe to run twice.
 
 A host runs :meth:`JobCommands.run_due_jobs` from a scheduler (e.g. hourly). Each item is handled
 in its own unit of work, so an item someone else is changing never holds up the others, and what
@@ -44,6 +45,7 @@ class JobReport:
     ratings_closed: int = 0
     conflicts: int = 0
     reviews_reminded: int = 0  # review stages past their window (第五条), reminded once each
+    sessions_purged: int = 0  # sessions ended (idle, lifetime) deleted from the store
 
     @property
     def reminders_sent(self) -> int:
@@ -65,6 +67,15 @@ def _remind_review(tx: Tx, item_id: str) -> int:
     decision = timeliness.review_overdue(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return len(decision)
+
+
+_PURGE_BATCH = 500
+"""Sessions deleted per unit of work by the purge."""
+
+
+def _purge_sessions(tx: Tx, before: datetime) -> int:
+    """Delete one batch of sessions that ended before ``before``; how many."""
+    return tx.uow.sessions.purge_expired(before, _PURGE_BATCH)
 
 
 def _recompute(tx: Tx, item_id: str, calendar: WorkdayCalendar) -> int:
@@ -98,7 +109,8 @@ class JobCommands(_Core):
         return list(dict.fromkeys(ids))
 
     def run_due_jobs(self) -> JobReport:
-        """Send due reminders (each status once per deadline) and close expired rating windows.
+        """Send due reminders (each status once per deadline), close expired rating windows and
+        purge ended sessions (``Session.expires_at`` passed, by index, in batches).
 
         The clock says when. Each item is decided and saved in its own unit of work; an item
         changed concurrently is skipped (counted in ``conflicts``) and picked up by the next run.
@@ -125,8 +137,19 @@ class JobCommands(_Core):
                 )
             except ConcurrencyConflict:
                 conflicts += 1
+        purged = self._purge_sessions(self.now())
         self._drain()
-        return JobReport(reminders, ratings_closed, conflicts, reviews)
+        return JobReport(reminders, ratings_closed, conflicts, reviews, purged)
+
+    def _purge_sessions(self, now: datetime) -> int:
+        """Delete the sessions ended before ``now``, a batch per unit of work; how many."""
+        purged = 0
+        while True:
+            work = functools.partial(_purge_sessions, before=now)
+            batch: int = self._transact(None, work, dispatch=False)
+            purged += batch
+            if batch < _PURGE_BATCH:
+                return purged
 
     def _late_reviews(self, now: datetime) -> list[str]:
         """Items at a review stage, not reminded for it, that entered it before the cut-off:

@@ -11,9 +11,14 @@ Profiles (DESIGN §2.8):
   characters accepted (ASVS asks for at least 64), no periodic rotation, lockout for 15 minutes
   after 10 consecutive failures, sessions end after 30 idle minutes.
 
-Both profiles also refuse control characters, a password containing the account's mobile number
-or real name, and a short list of notoriously common passwords. Passwords are compared and hashed
-exactly as typed (no Unicode normalisation), so what was set is what must be typed.
+Both profiles also refuse control, zero-width and bidi characters (and lone surrogates), a
+password whose digits contain the account's mobile number, one containing the real name, a short
+list of notoriously common passwords, also with digits and symbols added before or after
+(``Password1!``), and the last :attr:`PasswordPolicy.history` passwords (only their hashes are
+kept). Passwords are normalised with NFKC (:func:`normalise_password`) before they are checked,
+hashed or verified, so a full-width ``Ａ`` and an ``A`` are the same character. Sessions end after
+the idle timeout and, in any case, :attr:`PasswordPolicy.session_lifetime_hours` (12 by default)
+after sign-in.
 """
 
 from __future__ import annotations
@@ -40,8 +45,10 @@ __all__ = [
     "generate_initial_password",
     "hash_token",
     "new_session_token",
+    "normalise_password",
     "normalise_phone",
     "password_expired",
+    "usable_password",
     "watermark_text",
 ]
 
@@ -53,6 +60,38 @@ CHARACTER_CLASSES: dict[str, str] = {
     "digit": "数字",
     "other": "特殊字符",
 }
+
+_NOT_DIGITS = re.compile(r"[^0-9]")
+_AFFIX = "[" + re.escape(string.digits + string.punctuation + " ") + "]+"
+_AROUND_WORD = re.compile(f"^{_AFFIX}|{_AFFIX}$")
+
+# Words that stay common with digits and symbols added before or after (``Password1!``,
+# ``admin@2024``): compared with the letters left once those are stripped from both ends.
+_COMMON_WORDS = frozenset(
+    {
+        "a",
+        "aa",
+        "abc",
+        "abcd",
+        "abcdef",
+        "admin",
+        "administrator",
+        "iloveyou",
+        "letmein",
+        "passw0rd",
+        "password",
+        "p@ssw0rd",
+        "p@ssword",
+        "qiandao",
+        "qwerty",
+        "qwertyuiop",
+        "root",
+        "test",
+        "welcome",
+        "woaini",
+        "zhoushan",
+    }
+)
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()（）\u3000]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -153,6 +192,8 @@ class PasswordPolicy:
     idle_timeout_minutes: int = attrs.field(validator=_positive)
     max_age_days: int | None = attrs.field(default=None, validator=_optional_positive)
     refuse_common: bool = True
+    session_lifetime_hours: int = attrs.field(default=12, validator=_positive)
+    history: int = attrs.field(default=5, validator=attrs.validators.ge(1))
 
     @classmethod
     def for_profile(cls, profile: PasswordProfile) -> PasswordPolicy:
@@ -189,12 +230,18 @@ class PasswordPolicy:
         """How long a session may stay unused."""
         return timedelta(minutes=self.idle_timeout_minutes)
 
+    @property
+    def session_lifetime(self) -> timedelta:
+        """How long a session lasts from sign-in at most, however busy (absolute lifetime)."""
+        return timedelta(hours=self.session_lifetime_hours)
+
     def describe(self) -> str:
         """The policy in one Chinese sentence, for a password form's hint."""
         parts = [f"密码长度{self.min_length}至{self.max_length}位"]
         if self.min_classes:
             parts.append(f"须包含大写字母、小写字母、数字、特殊字符中的至少{self.min_classes}类")
         parts.append("不得包含手机号码或姓名")
+        parts.append(f"不得与最近{self.history}次使用的密码相同")
         if self.max_age_days:
             parts.append(f"每{self.max_age_days}天须更换一次")
         return "，".join(parts) + "。"
@@ -215,6 +262,34 @@ def character_classes(password: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _invisible(char: str) -> str | None:
+    """The failure code of a character a password may not hold, or ``None``."""
+    category = unicodedata.category(char)
+    if category in ("Cc", "Zl", "Zp"):
+        return "control_chars"
+    if category == "Cf":  # zero-width, bidi controls and overrides, BOM, soft hyphen
+        return "format_chars"
+    if category == "Cs":
+        return "surrogates"
+    return None
+
+
+def normalise_password(password: str) -> str:
+    """``password`` in NFKC: what is checked, hashed and verified (``Ａ１`` is ``A1``).
+
+    A lone surrogate (not text) is kept as it is; :func:`check_password` refuses it and
+    :func:`usable_password` tells a sign-in not to try it.
+    """
+    if any(unicodedata.category(c) == "Cs" for c in password):
+        return password
+    return unicodedata.normalize("NFKC", password)
+
+
+def usable_password(password: object) -> bool:
+    """Whether ``password`` is text that can be hashed (a ``str`` without lone surrogates)."""
+    return isinstance(password, str) and not any(unicodedata.category(c) == "Cs" for c in password)
+
+
 def check_password(
     policy: PasswordPolicy,
     password: object,
@@ -224,11 +299,16 @@ def check_password(
 ) -> None:
     """Raise ``PasswordPolicyViolation`` naming every rule ``password`` breaks (else return).
 
-    ``details["failures"]`` holds stable codes: ``too_short``, ``too_long``, ``classes``,
-    ``control_chars``, ``contains_phone``, ``contains_name``, ``common``.
+    ``password`` is checked after NFKC normalisation (:func:`normalise_password`).
+    ``details["failures"]`` holds stable codes: ``type`` (not text), ``too_short``,
+    ``too_long``, ``classes``, ``control_chars``, ``format_chars`` (zero-width and bidi
+    characters), ``surrogates`` (lone surrogates), ``contains_phone`` (the digits of the
+    password contain the mobile number), ``contains_name``, ``common``. Reusing a recent
+    password (``reused``) is checked by the service, which holds the hashes.
     """
     if not isinstance(password, str):
         raise PasswordPolicyViolation("密码必须是文本", failures=("type",))
+    password = normalise_password(password)
     failures: list[str] = []
     messages: list[str] = []
     if len(password) < policy.min_length:
@@ -243,10 +323,16 @@ def check_password(
         messages.append(
             f"密码须包含大写字母、小写字母、数字、特殊字符中的至少{policy.min_classes}类"
         )
-    if any(unicodedata.category(c) == "Cc" for c in password):
-        failures.append("control_chars")
-        messages.append("密码不得包含控制字符")
-    if phone and phone in password:
+    bad = {code for code in map(_invisible, password) if code is not None}
+    for code, message in (
+        ("control_chars", "密码不得包含控制字符"),
+        ("format_chars", "密码不得包含零宽字符或文字方向控制字符"),
+        ("surrogates", "密码包含无效字符"),
+    ):
+        if code in bad:
+            failures.append(code)
+            messages.append(message)
+    if phone and phone in _NOT_DIGITS.sub("", password):
         failures.append("contains_phone")
         messages.append("密码不得包含手机号码")
     name = (real_name or "").strip()
@@ -266,7 +352,10 @@ def check_password(
 
 def _is_common(password: str) -> bool:
     folded = password.casefold()
-    return folded in _COMMON_PASSWORDS or (len(set(folded)) == 1 and len(folded) > 0)
+    if folded in _COMMON_PASSWORDS or (len(set(folded)) == 1 and len(folded) > 0):
+        return True
+    word = _AROUND_WORD.sub("", folded)
+    return word in _COMMON_WORDS or word in _COMMON_PASSWORDS
 
 
 _GEN_LOWER = "abcdefghijkmnpqrstuvwxyz"  # no l, o

@@ -447,6 +447,8 @@ class Account:
     ``grants`` are the roles the person holds (at least one); ``jurisdiction`` is the person's
     home jurisdiction, which sets the password policy and which admin manages the account.
     After departure the account is kept for attribution with no phone, credentials or bindings.
+    ``password_history`` holds the hashes of the passwords replaced most recently (newest
+    first; with ``password_hash``, the policy's ``history`` last passwords), never the passwords.
     """
 
     id: str
@@ -465,6 +467,7 @@ class Account:
     lock_reason: str = ""
     external_ids: frozenset[ExternalIdentity] = frozenset()
     deleted_at: datetime | None = None
+    password_history: tuple[str, ...] = attrs.field(default=(), repr=False)
 
     def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
         """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""
@@ -504,6 +507,9 @@ class Session:
 
     ``grant`` is the role grant the session acts in (set at sign-in when the person holds one
     grant, else by :meth:`~qiandao.Qiandao.select_grant`).
+    ``last_seen`` is refreshed at most once a minute; ``expires_at`` is when the session ends
+    at the latest unless used again (the idle timeout after ``last_seen``, capped by the absolute
+    lifetime after ``created_at``), by which the periodic job purges it.
     """
 
     token_hash: str
@@ -513,3 +519,4 @@ class Session:
     password_change_only: bool = False
     revoked: bool = False
     grant: RoleGrant | None = None
+    expires_at: datetime | None = None

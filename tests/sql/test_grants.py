@@ -21,6 +21,8 @@ from qiandao import (
     SignIn,
     Unit,
 )
+from qiandao.accounts import hash_token
+from qiandao.model import Session
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
@@ -59,6 +61,9 @@ class Office:
 
     def sign_in(self, phone: str = PHONE) -> SignIn:
         return self.qd.sign_in(phone, PASSWORD)
+
+    def sign_in_with(self, password: str, phone: str = PHONE) -> SignIn:
+        return self.qd.sign_in(phone, password)
 
     def snapshot(self, account_id: str) -> tuple[object, ...]:
         with self.store.unit_of_work() as uow:
@@ -563,3 +568,57 @@ def test_an_admin_cannot_hold_an_office_account_on_their_own_phone(office: Offic
             "account.admin_separation",
             functools.partial(office.qd.grant_role, office.admin, office.admin_id, role, ZS),
         )
+
+
+# --- sessions and passwords under attack (every store) ----------------------------------------
+
+
+def test_the_job_purges_ended_sessions_and_keeps_live_ones(office: Office) -> None:
+    office.person()
+    idle = office.sign_in()
+    busy = office.sign_in()
+    office.clock.advance(minutes=20)
+    office.qd.authenticate(busy.token)
+    office.clock.advance(minutes=15)  # every session but ``busy`` idle for 35 minutes
+    # the admin's two sessions, the person's two, ``idle``; ``busy`` stays
+    assert office.qd.run_due_jobs().sessions_purged == 5
+    assert office.qd.run_due_jobs().sessions_purged == 0
+    assert office.qd.authenticate(busy.token) == busy.actor
+    fails("account.session_expired", lambda: office.qd.authenticate(idle.token))
+
+
+def test_authenticate_writes_the_session_at_most_once_a_minute(office: Office) -> None:
+    office.person()
+    signed = office.sign_in()
+    key = hash_token(signed.token)
+
+    def stored() -> Session | None:
+        with office.store.unit_of_work() as uow:
+            return uow.sessions.get(key)
+
+    first = stored()
+    for _ in range(3):
+        office.clock.advance(seconds=15)
+        office.qd.authenticate(signed.token)
+        assert stored() == first
+    office.clock.advance(seconds=15)
+    office.qd.authenticate(signed.token)
+    seen = stored()
+    assert seen is not None
+    assert seen.last_seen == office.clock.now()
+
+
+def test_recent_and_malformed_passwords_are_refused_with_codes_and_change_nothing(
+    office: Office,
+) -> None:
+    person = office.person()
+    token = office.sign_in().token
+    token = office.qd.change_password(token, PASSWORD, "Spring#Tide27").token
+    for refused_password in (PASSWORD, "Password1!", "Hai\u200bdao#2026", "Hai\ud800dao#2026"):
+        _unchanged(
+            office,
+            person,
+            "account.password_policy",
+            functools.partial(office.qd.change_password, token, "Spring#Tide27", refused_password),
+        )
+    _unchanged(office, person, "account.auth_failed", lambda: office.sign_in_with("\udfff"))

@@ -205,7 +205,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0004"
+    assert version == "0005"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -459,8 +459,18 @@ def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
         people[account_id] = (role, place, unit)
         row = {**account_row(account), "role": role.value}
         rows.append({**row, "doc": json.dumps(_old_doc(account, role, unit), ensure_ascii=False)})
-    session = json.loads(dumps(sample_session(hash_token("tok-old"), "acc-editor", last_seen=_NOW)))
+    session = json.loads(
+        dumps(
+            sample_session(
+                hash_token("tok-old"),
+                "acc-editor",
+                created_at=_NOW - timedelta(hours=1),
+                last_seen=_NOW,
+            )
+        )
+    )
     del session["grant"]
+    session.pop("expires_at", None)  # 0002 knew no such key
     with engine.begin() as conn:
         conn.execute(insert(s.units), [unit_row(sample_unit("u-'%_", jurisdiction="dinghai"))])
         conn.execute(insert(_OLD_ACCOUNTS), rows)
@@ -886,6 +896,7 @@ def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: En
                 for t in (s.items, s.events, s.assignments, s.review_overruns, s.account_events)
             }
 
+    _at_revision(empty, "0004", down=True)  # DDL commits at once on MariaDB: step by step
     kept = everything()
     with pytest.raises(RuntimeError, match=collective.id):
         _at_revision(empty, "0003", down=True)
@@ -893,4 +904,100 @@ def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: En
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
     assert version == "0004"
     assert everything() == kept
+    upgrade(empty)
     _assert_no_drift(empty)
+
+
+# --- 0005: sessions purged by index -----------------------------------------------------------
+
+_SESSIONS_AT_0004 = light_table(
+    "qd_sessions",
+    column("token_hash", Key(128)),
+    column("account_id", Key(64)),
+    column("revoked", Boolean()),
+    column("doc", Text()),
+)
+
+
+def _session_doc_at_0004(**changes: Any) -> dict[str, Any]:
+    token = changes.pop("token")
+    session = sample_session(hash_token(token), "acc-a", password_change_only=False, **changes)
+    doc = json.loads(dumps(session))
+    doc.pop("expires_at", None)  # 0004 knew no such key
+    return {
+        "token_hash": session.token_hash,
+        "account_id": "acc-a",
+        "revoked": False,
+        "doc": json.dumps(doc, ensure_ascii=False),
+    }
+
+
+def _expiries(engine: Engine) -> dict[str, datetime | None]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.sessions.c.token_hash, s.sessions.c.expires_at)).all()
+    return {token_hash: expires for token_hash, expires in rows}
+
+
+def test_upgrade_to_sessions_backfills_expiry_and_the_job_purges_ended_ones(
+    empty: Engine,
+) -> None:
+    _at_revision(empty, "0004")
+    rows = [
+        _session_doc_at_0004(
+            token="t-live",
+            created_at=_NOW - timedelta(hours=1),
+            last_seen=_NOW - timedelta(minutes=10),
+        ),
+        _session_doc_at_0004(  # busy, but signed in 13 hours ago
+            token="t-old",
+            created_at=_NOW - timedelta(hours=13),
+            last_seen=_NOW - timedelta(minutes=1),
+        ),
+        _session_doc_at_0004(  # idle for 40 minutes
+            token="t-idle",
+            created_at=_NOW - timedelta(hours=2),
+            last_seen=_NOW - timedelta(minutes=40),
+        ),
+    ]
+    with empty.begin() as conn:
+        conn.execute(insert(_SESSIONS_AT_0004), rows)
+    upgrade(empty)
+    _assert_no_drift(empty)
+    assert _expiries(empty) == {
+        hash_token("t-live"): _NOW + timedelta(minutes=20),
+        hash_token("t-old"): _NOW - timedelta(hours=1),
+        hash_token("t-idle"): _NOW - timedelta(minutes=10),
+    }
+    qd = _service(empty)
+    assert qd.run_due_jobs().sessions_purged == 2
+    assert set(_expiries(empty)) == {hash_token("t-live")}
+    assert qd.run_due_jobs().sessions_purged == 0
+
+
+def test_downgrade_below_sessions_leaves_documents_the_older_code_reads(empty: Engine) -> None:
+    upgrade(empty)
+    store = SqlStore(empty)
+    with store.unit_of_work() as uow:
+        uow.accounts.add(sample_account("acc-h", password_history=("hash:1", "hash:2")))
+        uow.sessions.put(sample_session("t-1", "acc-h", expires_at=_NOW))
+        uow.commit()
+    _at_revision(empty, "0004", down=True)
+    with empty.connect() as conn:
+        account_doc = json.loads(conn.execute(select(_OLD_ACCOUNTS.c.doc)).scalar_one())
+        session_doc = json.loads(conn.execute(select(_SESSIONS_AT_0004.c.doc)).scalar_one())
+        version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
+    assert version == "0004"
+    assert "password_history" not in account_doc
+    assert "expires_at" not in session_doc
+    assert "expires_at" not in {c["name"] for c in inspect(empty).get_columns("qd_sessions")}
+    assert "ix_qd_sessions_expires_at" not in {
+        i["name"] for i in inspect(empty).get_indexes("qd_sessions")
+    }
+    upgrade(empty)
+    _assert_no_drift(empty)
+    with store.unit_of_work() as uow:
+        assert uow.accounts.get("acc-h").password_history == ()
+        session = uow.sessions.get("t-1")
+    assert session is not None
+    assert session.expires_at is None  # the column is backfilled, the document stays
+    assert _expiries(empty)["t-1"] is not None

@@ -29,6 +29,7 @@ from qiandao.workflow.accounts import AccountChange, InitialPassword, Registrati
 from qiandao.workflow.context import Context
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+EXPIRES = NOW + timedelta(minutes=30)  # a session seen now ends after 30 idle minutes
 ZS = "zhoushan"
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, ZS)
 COUNTY_ADMIN = Actor("admin-dh", Role.SYSTEM_ADMIN, "dinghai")
@@ -68,6 +69,7 @@ def session(**changes: Any) -> Session:
     base = sample_session(
         hash_token("tok"),
         "member-001",
+        created_at=NOW - timedelta(hours=1),
         last_seen=NOW - timedelta(minutes=5),
         password_change_only=False,
     )
@@ -285,7 +287,9 @@ def test_a_verified_sign_in_resets_the_count_and_starts_a_session() -> None:
     change, result = accounts.sign_in(ctx(), stored, "hash:old", "tok", verified=True)
     assert change.account == attrs.evolve(stored, failed_attempts=0)
     assert not change.end_sessions
-    assert change.session == Session(hash_token("tok"), stored.id, NOW, NOW, grant=stored.grants[0])
+    assert change.session == Session(
+        hash_token("tok"), stored.id, NOW, NOW, grant=stored.grants[0], expires_at=EXPIRES
+    )
     assert result == SignIn("tok", Actor(stored.id, Role.MEMBER, ZS), False, stored.grants)
 
     rehashed, _ = accounts.sign_in(
@@ -365,7 +369,7 @@ def test_a_live_session_ends_with_theft_departure_or_idleness() -> None:
 def test_authenticate_refreshes_a_full_session_only() -> None:
     change, actor = accounts.authenticate(ctx(), session(), account())
     assert actor == Actor("member-001", Role.MEMBER, ZS)
-    assert change == AccountChange(account(), session=session(last_seen=NOW))
+    assert change == AccountChange(account(), session=session(last_seen=NOW, expires_at=EXPIRES))
     change_only = session(password_change_only=True)
     refused = code_of(lambda: accounts.authenticate(ctx(), change_only, account()))
     assert refused == "account.password_change_required"
@@ -402,12 +406,15 @@ def test_change_password_ends_every_session_and_starts_a_full_one() -> None:
     assert change.account == attrs.evolve(
         first,
         password_hash="hash:new",
+        password_history=("hash:old",),
         must_change_password=False,
         password_changed_at=NOW,
         failed_attempts=0,
     )
     assert change.end_sessions
-    assert change.session == Session(hash_token("tok2"), first.id, NOW, NOW, grant=first.grants[0])
+    assert change.session == Session(
+        hash_token("tok2"), first.id, NOW, NOW, grant=first.grants[0], expires_at=EXPIRES
+    )
     assert result == SignIn("tok2", Actor(first.id, Role.MEMBER, ZS), False, first.grants)
     raced = lambda: accounts.change_password(  # noqa: E731
         ctx(), session(), account(), "hash:older", "hash:new", "tok2"
@@ -454,6 +461,7 @@ def test_unlock_issues_a_new_initial_password() -> None:
         attrs.evolve(
             account(),
             password_hash="hash:init:zhoushan",
+            password_history=("hash:old",),
             must_change_password=True,
         ),
         end_sessions=True,
@@ -516,7 +524,7 @@ def test_a_provider_must_vouch_for_someone_of_its_own() -> None:
 def test_binding_an_external_identity() -> None:
     change = accounts.bind_external(ctx(), session(), account(), ZZD, None)
     assert change.account.external_ids == frozenset({ZZD})
-    assert change.session == session(last_seen=NOW)
+    assert change.session == session(last_seen=NOW, expires_at=EXPIRES)
     assert change.event is AccountEventKind.IDENTITY_BOUND
     bound = change.account
     assert accounts.bind_external(ctx(), session(), bound, ZZD, bound) == AccountChange(bound)
@@ -536,7 +544,10 @@ def test_external_sign_in_starts_a_session_of_the_bound_account() -> None:
     bound = account(external_ids=frozenset({ZZD}))
     change, result = accounts.sign_in_external(ctx(), bound, "zzd", "tok")
     assert change == AccountChange(
-        bound, session=Session(hash_token("tok"), bound.id, NOW, NOW, grant=bound.grants[0])
+        bound,
+        session=Session(
+            hash_token("tok"), bound.id, NOW, NOW, grant=bound.grants[0], expires_at=EXPIRES
+        ),
     )
     assert result == SignIn("tok", Actor(bound.id, Role.MEMBER, ZS), False, bound.grants)
     unbound = lambda: accounts.sign_in_external(ctx(), None, "zzd", "tok")  # noqa: E731

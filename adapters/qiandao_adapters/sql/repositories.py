@@ -766,6 +766,23 @@ class SqlSessions:
                 )
         return len(revoked)
 
+    def purge_expired(self, before: datetime, limit: int) -> int:
+        t = s.sessions
+        with self._tx.atomic() as conn:
+            ended = (
+                conn.execute(
+                    select(t.c.token_hash)
+                    .where(t.c.expires_at < before)
+                    .order_by(t.c.expires_at, t.c.token_hash)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            if ended:
+                conn.execute(delete(t).where(t.c.token_hash.in_(ended)))
+        return len(ended)
+
 
 # --- units, commissions, idempotency ----------------------------------------------------------
 

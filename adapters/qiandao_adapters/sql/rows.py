@@ -313,6 +313,7 @@ def session_row(session: Session) -> Row:
         "account_id": session.account_id,
         "revoked": session.revoked,
         "doc": dumps(session),
+        "expires_at": session.expires_at,
     }
 
 

@@ -467,7 +467,9 @@ sessions = Table(
     _id("account_id", nullable=False),
     Column("revoked", Boolean, nullable=False),
     Column("doc", Document, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),  # purged after it (0005)
     Index(None, "account_id"),
+    Index(None, "expires_at"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -236,6 +236,14 @@ class SessionRepository(Protocol):
         """End the account's live sessions (only those that selected ``grant``, if given)."""
         ...
 
+    def purge_expired(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` sessions whose ``expires_at`` is before ``before`` (ended
+        sessions, revoked or not), earliest first, by an index on ``expires_at``; how many.
+
+        Sessions without ``expires_at`` are kept.
+        """
+        ...
+
 
 class UnitRepository(Protocol):
     """Handling units."""

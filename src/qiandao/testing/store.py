@@ -1202,6 +1202,41 @@ class StoreContract(abc.ABC):
             assert uow.sessions.revoke_all("acc-a") == 0
             assert uow.sessions.revoke_all("nobody") == 0
 
+    def test_purging_ended_sessions_earliest_first_in_batches(self) -> None:
+        store = self.new_store()
+        ends = {
+            "t-early": T0 + timedelta(minutes=10),
+            "t-late": T0 + timedelta(minutes=20),
+            "t-revoked": T0 + timedelta(minutes=15),
+            "t-live": T0 + timedelta(hours=2),
+            "t-at-cutoff": T0 + timedelta(hours=1),
+        }
+        with store.unit_of_work() as uow:
+            for token, end in ends.items():
+                uow.sessions.put(
+                    sample_session(token, "acc-a", expires_at=end, revoked=token == "t-revoked")
+                )
+            uow.sessions.put(sample_session("t-unknown", "acc-a"))  # no expiry: kept
+            uow.commit()
+        cutoff = T0 + timedelta(hours=1)
+        with store.unit_of_work() as uow:
+            assert uow.sessions.purge_expired(cutoff, 2) == 2  # the two earliest
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.sessions.get("t-early") is None
+            assert uow.sessions.get("t-revoked") is None
+            assert uow.sessions.get("t-late") is not None
+            assert uow.sessions.purge_expired(cutoff, 2) == 1
+            assert uow.sessions.get("t-late") is None  # gone inside the unit of work too
+        with store.unit_of_work() as uow:  # not committed: nothing happened
+            assert uow.sessions.get("t-late") is not None
+            assert uow.sessions.purge_expired(cutoff, 10) == 1
+            uow.commit()
+        with store.unit_of_work() as uow:
+            kept = {t for t in (*ends, "t-unknown") if uow.sessions.get(t) is not None}
+            assert kept == {"t-live", "t-at-cutoff", "t-unknown"}
+            assert uow.sessions.purge_expired(cutoff, 10) == 0
+
     def test_a_refresh_never_brings_back_a_revoked_session(self) -> None:
         store = self.new_store()
         with store.unit_of_work() as uow:

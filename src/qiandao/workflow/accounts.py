@@ -25,7 +25,17 @@ Decisions written down here (see also ``docs/workflow.md``):
   again after recovery). Unlocking (or resetting) issues a new random initial password, shown
   once, that must be changed at the next sign-in: after a theft or a lockout the old password
   cannot be trusted or has been forgotten.
-* Changing the password ends every session of the account and starts a new one.
+* Changing the password ends every session of the account and starts a new one. The password
+  replaced (by a change or an unlock) goes into the account's ``password_history`` (hashes only,
+  the policy's ``history`` last passwords with the current one); the service refuses a new
+  password matching any of them (``reused``).
+* A session ends after the idle timeout and, however busy, after the absolute lifetime
+  (``session_lifetime_hours``, 12 by default). ``authenticate`` refreshes ``last_seen`` (a
+  write) at most once a minute, so the idle timeout is exact to that minute: a session may end
+  up to a minute before the idle timeout after its very last use, never after. A password that
+  passes its maximum age while a session is open makes that session allow only the change,
+  from the next ``authenticate`` on. ``expires_at`` (when the session ends unless used again)
+  lets the periodic job purge ended sessions by index.
 * A session that only allows changing the password (first sign-in, expired password) allows
   nothing else, binding an external identity included.
 * One person, one account, one or more role grants (:class:`~qiandao.model.RoleGrant`). A session
@@ -40,6 +50,7 @@ Decisions written down here (see also ``docs/workflow.md``):
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 import attrs
@@ -48,6 +59,7 @@ from qiandao.accounts import (
     PasswordPolicy,
     check_password,
     hash_token,
+    normalise_password,
     normalise_phone,
     password_expired,
 )
@@ -80,11 +92,12 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.rules.roles import ADMIN_ROLES, Role
-from qiandao.rules.ruleset import RuleSet
+from qiandao.rules.ruleset import PasswordProfile, RuleSet
 from qiandao.rules.text import clean_text, is_id
 from qiandao.workflow.context import Context
 
 __all__ = [
+    "SEEN_EVERY",
     "AccountChange",
     "InitialPassword",
     "Issue",
@@ -117,12 +130,14 @@ __all__ = [
     "refuse_unusable",
     "register",
     "registration",
+    "replace_password",
     "report_theft",
     "require_admin",
     "revoke_role",
     "role_grant",
     "select_grant",
     "session_actor",
+    "session_expiry",
     "session_grant",
     "session_key",
     "sign_in",
@@ -138,6 +153,8 @@ _MAX_NAME_CHARS = 50
 _MAX_JURISDICTION_CHARS = 100
 _FAILURE_LOCK_REASON = "连续登录失败次数过多，已临时锁定"
 _THEFT_LOCK_REASON = "账号或密码失窃，已锁定"
+SEEN_EVERY = timedelta(minutes=1)
+"""How often ``authenticate`` writes a session's ``last_seen`` at most."""
 
 
 @attrs.frozen
@@ -205,6 +222,19 @@ class AccountChange:
 def password_policy(rules: RuleSet) -> PasswordPolicy:
     """The password and session policy of a jurisdiction's rules (第十九条)."""
     return PasswordPolicy.for_profile(rules.accounts.password_profile)
+
+
+def session_expiry(policy: PasswordPolicy, created_at: datetime, last_seen: datetime) -> datetime:
+    """When a session last seen at ``last_seen`` ends unless used again (idle or lifetime)."""
+    return min(last_seen + policy.idle_timeout, created_at + policy.session_lifetime)
+
+
+def replace_password(policy: PasswordPolicy, account: Account, new_hash: str) -> Account:
+    """The account with ``new_hash``; the replaced hash joins the history (newest first)."""
+    kept = policy.history - 1
+    previous = (account.password_hash,) if account.password_hash else ()
+    history = (*previous, *account.password_history)[:kept] if kept else ()
+    return attrs.evolve(account, password_hash=new_hash, password_history=history)
 
 
 def actor_of(account: Account, grant: RoleGrant) -> Actor:
@@ -460,6 +490,7 @@ def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, 
         last_seen=ctx.now,
         password_change_only=change_only,
         grant=sole,
+        expires_at=session_expiry(password_policy(ctx.rules), ctx.now, ctx.now),
     )
     actor = None if change_only or sole is None else actor_of(account, sole)
     return session, SignIn(token, actor, change_only, account.grants)
@@ -514,20 +545,31 @@ def known_session(session: Session | None) -> Session:
 
 
 def live_session(ctx: Context, session: Session, account: Account) -> None:
-    """Raise ``SessionExpired`` when the account is gone or theft-locked, or the session idle."""
+    """Raise ``SessionExpired`` when the account is gone or theft-locked, or the session idle
+    (``details["idle"]``) or past its absolute lifetime (``details["lifetime"]``)."""
     if account.status is AccountStatus.DELETED or (
         account.status is AccountStatus.LOCKED and account.locked_until is None
     ):
         raise SessionExpired()
     policy = password_policy(ctx.rules)
+    if ctx.now - session.created_at >= policy.session_lifetime:
+        raise SessionExpired(
+            f"登录已超过{policy.session_lifetime_hours}小时，请重新登录", lifetime=True
+        )
     if ctx.now - session.last_seen > policy.idle_timeout:
         raise SessionExpired(f"超过{policy.idle_timeout_minutes}分钟未操作，请重新登录", idle=True)
+
+
+def _seen(ctx: Context, session: Session) -> Session:
+    """The session used now: ``last_seen`` and ``expires_at`` moved on."""
+    expires = session_expiry(password_policy(ctx.rules), session.created_at, ctx.now)
+    return attrs.evolve(session, last_seen=ctx.now, expires_at=expires)
 
 
 def full_session(ctx: Context, session: Session, account: Account) -> None:
     """Refuse unless the session is live and allows more than changing the password (第十六条)."""
     live_session(ctx, session, account)
-    if session.password_change_only:
+    if session.password_change_only or must_change_password(ctx, account):
         raise PasswordChangeRequired(
             None if account.must_change_password else "密码已超过有效期，须先修改密码"
         )
@@ -556,9 +598,14 @@ def session_actor(ctx: Context, session: Session, account: Account) -> Actor:
 
 
 def authenticate(ctx: Context, session: Session, account: Account) -> tuple[AccountChange, Actor]:
-    """The actor of a full live session, whose idle timer starts again."""
+    """The actor of a full live session, whose idle timer starts again.
+
+    ``last_seen`` is written only when it is at least :data:`SEEN_EVERY` old, so page views
+    within a minute write nothing.
+    """
     actor = session_actor(ctx, session, account)
-    return AccountChange(account, session=attrs.evolve(session, last_seen=ctx.now)), actor
+    seen = _seen(ctx, session) if ctx.now - session.last_seen >= SEEN_EVERY else None
+    return AccountChange(account, session=seen), actor
 
 
 def select_grant(
@@ -568,7 +615,7 @@ def select_grant(
     full_session(ctx, session, account)
     if grant not in account.grants:
         raise GrantNotHeld(role=grant.role.value, jurisdiction=grant.jurisdiction)
-    chosen = attrs.evolve(session, grant=grant, last_seen=ctx.now)
+    chosen = attrs.evolve(_seen(ctx, session), grant=grant)
     return AccountChange(account, session=chosen), actor_of(account, grant)
 
 
@@ -593,9 +640,9 @@ def password_change_target(ctx: Context, session: Session, account: Account) -> 
 def check_new_password(
     policy: PasswordPolicy, account: Account, old_password: str, new_password: object
 ) -> None:
-    """The new password meets the policy and differs from the old one (before it is hashed)."""
+    """The new password meets the policy and differs from the old one (both NFKC, unhashed)."""
     check_password(policy, new_password, phone=account.phone, real_name=account.real_name)
-    if new_password == old_password:
+    if isinstance(new_password, str) and normalise_password(new_password) == old_password:
         raise PasswordPolicyViolation("新密码不得与原密码相同", failures=("same_as_old",))
 
 
@@ -617,8 +664,7 @@ def change_password(
     current = effective(account, ctx)
     refuse_unusable(current)
     changed = attrs.evolve(
-        current,
-        password_hash=new_hash,
+        replace_password(password_policy(ctx.rules), current, new_hash),
         must_change_password=False,
         password_changed_at=ctx.now,
         failed_attempts=0,
@@ -667,14 +713,22 @@ def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange
 
 
 def unlock(
-    actor: Actor, account: Account, issue: Issue, platform: str
+    actor: Actor,
+    account: Account,
+    issue: Issue,
+    platform: str,
+    policy: PasswordPolicy | None = None,
 ) -> tuple[AccountChange, str]:
     """Unlock a locked account: a new initial password, to be changed at the next sign-in.
 
-    The old password is no longer trusted (theft) or was forgotten (lockout); sessions end. An
-    active account is refused (``state.invalid_transition``): an administrator never resets the
-    password of someone who can still sign in (三员分立, 第十九条).
+    The old password is no longer trusted (theft) or was forgotten (lockout); sessions end.
+    It joins the password history of ``policy`` (the account's; 等保三级's when omitted), so
+    it cannot be chosen again at the change. An active account is refused
+    (``state.invalid_transition``): an administrator never resets the password of someone who
+    can still sign in (三员分立, 第十九条).
     """
+    if policy is None:
+        policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
     require_admin(actor, "解锁账号或重置密码")
     check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account, or_without_phone=True)
@@ -684,9 +738,8 @@ def unlock(
         )
     initial = issue(account)
     unlocked = attrs.evolve(
-        account,
+        replace_password(policy, account, initial.password_hash),
         status=AccountStatus.ACTIVE,
-        password_hash=initial.password_hash,
         must_change_password=True,
         failed_attempts=0,
         locked_until=None,
@@ -714,6 +767,7 @@ def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> Accou
         status=AccountStatus.DELETED,
         phone=None,
         password_hash=None,
+        password_history=(),
         must_change_password=False,
         failed_attempts=0,
         locked_until=None,
@@ -813,7 +867,7 @@ def bind_external(
     bound = attrs.evolve(account, external_ids=account.external_ids | {identity})
     return AccountChange(
         bound,
-        session=attrs.evolve(session, last_seen=ctx.now),
+        session=_seen(ctx, session),
         event=AccountEventKind.IDENTITY_BOUND,
     )
 
