@@ -1,7 +1,8 @@
 """A county CPPCC host embedding qiandao: its own rules, an SQLite file, a JSON-ish API.
 
 Run: ``python examples/county_host.py [DB_URL]``. Shows how a host wires the service (store,
-clock, rules, notifier, hasher), turns JSON requests into commands, and maps errors to responses.
+clock, rules, notifier, hasher, credential delivery), turns JSON requests into commands, and
+maps errors to responses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from qiandao import Actor, Qiandao, QiandaoError, Role, RuleSet, Unit
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
+from qiandao_adapters.delivery import ConsoleDelivery
 from qiandao_adapters.notifiers import LoggingNotifier
 from qiandao_adapters.sql import SqlStore, upgrade
 
@@ -32,6 +34,8 @@ def build_service(url: str) -> Qiandao:
         rules=rules,
         notifier=LoggingNotifier(),
         hasher=Argon2Hasher(),
+        # initial passwords go to the person, never to the admin: plug in the SMS gateway here
+        credential_delivery=ConsoleDelivery(sys.stderr),
     )
 
 

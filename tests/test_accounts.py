@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -41,8 +42,9 @@ from qiandao.errors import (
 from qiandao.model import Account, AccountStatus, ExternalIdentity, RoleGrant, Session, Unit
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile, RuleSet
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, sample_account
 from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.delivery import ConsoleDelivery, Delivered, RecordingDelivery
 from qiandao_adapters.memory import MemoryStore
 from tests.helpers import FakeZzd
 
@@ -57,7 +59,17 @@ FAST = Argon2Hasher.fast()
 
 
 class _Svc(AccountCommands):
-    pass
+    """The account commands; new passwords go to a recording phone unless told otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("credential_delivery", RecordingDelivery())
+        super().__init__(*args, **kwargs)
+
+
+def _delivered(svc: _Svc, account: Account) -> str:
+    """The last password delivered to the account's phone (never returned to the admin)."""
+    assert isinstance(svc.credential_delivery, RecordingDelivery)
+    return svc.credential_delivery.password_of(account.phone or "")
 
 
 @pytest.fixture
@@ -76,7 +88,9 @@ def svc(store: MemoryStore, clock: ManualClock) -> _Svc:
 
 
 def _register(svc: _Svc, phone: str = PHONE, role: Role = Role.MEMBER) -> tuple[Account, str]:
-    return svc.register(ADMIN, real_name="张三", phone=phone, role=role)
+    """A registered account and the initial password its phone received."""
+    account = svc.register(ADMIN, real_name="张三", phone=phone, role=role)
+    return account, _delivered(svc, account)
 
 
 def _ready(svc: _Svc, phone: str = PHONE) -> tuple[Account, SignIn]:
@@ -244,7 +258,8 @@ def test_watermark_text() -> None:
 
 @pytest.mark.parametrize("phone", ["138 0013 8000", "+86-13800138000"])
 def test_register_normalises_phone(svc: _Svc, store: MemoryStore, phone: str) -> None:
-    account, initial = svc.register(ADMIN, real_name=" 张三 ", phone=phone, role="member")
+    account = svc.register(ADMIN, real_name=" 张三 ", phone=phone, role="member")
+    initial = _delivered(svc, account)
     assert account.phone == PHONE
     assert account.real_name == "张三"
     assert account.grants == (RoleGrant(Role.MEMBER, "zhoushan"),)
@@ -286,7 +301,7 @@ def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> N
         svc.register(ADMIN, real_name="撤并", phone=PHONE, role="handling_unit", unit_id="u-old")
     with pytest.raises(InvalidInput):
         svc.register(ADMIN, real_name="委员", phone=PHONE, role="member", unit_id="u-1")
-    account, _ = svc.register(
+    account = svc.register(
         ADMIN, real_name="交通局", phone=PHONE, role=Role.HANDLING_UNIT, unit_id="u-1"
     )
     assert account.grants == (RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1"),)
@@ -295,13 +310,13 @@ def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> N
 
 def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
     county = Actor("admin-dh", Role.SYSTEM_ADMIN, "dinghai")
-    account, _ = svc.register(county, real_name="赵六", phone=PHONE, role="member")
+    account = svc.register(county, real_name="赵六", phone=PHONE, role="member")
     assert account.jurisdiction == "dinghai"
     with pytest.raises(JurisdictionDenied):
         svc.register(
             county, real_name="钱七", phone="13900139000", role="member", jurisdiction="putuo"
         )
-    city, _ = svc.register(
+    city = svc.register(
         ADMIN, real_name="孙八", phone="13900139000", role="member", jurisdiction="putuo"
     )
     assert city.jurisdiction == "putuo"
@@ -532,7 +547,7 @@ def test_the_last_five_passwords_are_refused_only_their_hashes_kept(
 def test_an_unlock_keeps_the_stolen_password_in_the_history(svc: _Svc) -> None:
     account, _ = _ready(svc)
     svc.report_theft(ADMIN, account.id)
-    _, initial = svc.unlock(ADMIN, account.id)
+    initial = _delivered(svc, svc.unlock(ADMIN, account.id))
     first = svc.sign_in(PHONE, initial)
     with pytest.raises(PasswordPolicyViolation) as caught:
         svc.change_password(first.token, initial, NEW_PASSWORD)
@@ -743,7 +758,8 @@ def test_theft_report_locks_and_revokes(svc: _Svc, store: MemoryStore, clock: Ma
     with pytest.raises(AccountLocked):
         svc.sign_in(PHONE, NEW_PASSWORD)
 
-    unlocked, initial = svc.unlock(ADMIN, account.id)
+    unlocked = svc.unlock(ADMIN, account.id)
+    initial = _delivered(svc, unlocked)
     assert unlocked.status is AccountStatus.ACTIVE
     assert unlocked.must_change_password
     with pytest.raises(AuthenticationFailed):  # the stolen password is dead
@@ -934,3 +950,29 @@ def test_a_refused_sign_in_costs_one_real_verification_whoever_asks(
     with pytest.raises(AuthenticationFailed):
         svc.sign_in(phone, "wrong-password-2")
     assert hasher.verified == [real]  # one verification, of a hash with the same parameters
+
+
+def test_the_console_delivery_prints_the_message_for_the_phone(svc: _Svc) -> None:
+    stream = io.StringIO()
+    svc.credential_delivery = ConsoleDelivery(stream)
+    account = svc.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    (line,) = stream.getvalue().splitlines()
+    assert line.startswith(f"【短信 → {PHONE}】张三您好，您的初始密码为 ")
+    password = line.split("初始密码为 ")[1].split("，")[0]
+    assert svc.sign_in(PHONE, password).must_change_password
+    assert password not in repr(account)
+
+
+def test_the_recording_delivery_fails_when_told_to() -> None:
+    phones = RecordingDelivery()
+    account = sample_account("acc-1")
+    phones.fail_next(1)
+    with pytest.raises(ConnectionError):
+        phones.deliver(account, PHONE, "pw-1")
+    phones.deliver(account, PHONE, "pw-2")
+    assert phones.sent == [Delivered("acc-1", PHONE, "pw-2")]
+    assert phones.password_of(PHONE) == "pw-2"
+    with pytest.raises(KeyError):
+        phones.password_of("13900139000")
+    with pytest.raises(ValueError):
+        phones.fail_next(-1)

@@ -31,6 +31,7 @@ from qiandao import (
 from qiandao.ports.store import Store
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.notifiers import RecordingNotifier
 
 __all__ = ["register", "run_demo"]
@@ -88,11 +89,15 @@ def run_demo(
     clock = ManualClock(_at("2026-10-09", 8, 30))
     counter = itertools.count(1)
     notifier = RecordingNotifier()
+    phones = (
+        RecordingDelivery()
+    )  # the people's phones: initial passwords go there, not to the admin
     qd = Qiandao(
         store,
         clock=clock,
         notifier=notifier,
         hasher=Argon2Hasher.fast(),
+        credential_delivery=phones,
         ids=lambda: f"{next(counter):05d}",
     )
     say = _Trail(clock, out)
@@ -119,16 +124,15 @@ def run_demo(
     admin_actor = qd.authenticate(admin.token)
     actors: dict[str, Actor] = {}
     for key, (name, phone, role, unit) in people.items():
-        account, initial = qd.register(
-            admin_actor, real_name=name, phone=phone, role=role, unit_id=unit
-        )
+        account = qd.register(admin_actor, real_name=name, phone=phone, role=role, unit_id=unit)
+        initial = phones.password_of(account.phone or "")
         first = qd.sign_in(account.phone or "", initial)
         changed = qd.change_password(first.token, initial, f"Qd#{key}2026!")
         actors[key] = qd.authenticate(changed.token)
         if key == "member":
             say(
                 f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化），"
-                "初始密码仅显示一次"
+                "初始密码以短信发给本人，管理员看不到"
             )
             say(
                 f"{name}首次登录：须先修改初始密码（must_change_password={first.must_change_password}），修改后进入系统"
@@ -302,7 +306,7 @@ def run_demo(
     )
     second = qd.pass_preliminary(editor, second.id, destinations=["forward_to_departments"])
     second = qd.approve(deputy, second.id)
-    office_head = _office_head(qd, admin_actor, actors)
+    office_head = _office_head(qd, admin_actor, actors, phones)
     second = qd.sign(office_head, second.id)
     clock.set(_at("2026-10-22", 10))
     second = qd.assign(editor, second.id, [("transport", True)])
@@ -341,10 +345,11 @@ def run_demo(
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
 
 
-def _office_head(qd: Qiandao, admin: Actor, actors: dict[str, Actor]) -> Actor:
-    account, initial = qd.register(
-        admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD
-    )
+def _office_head(
+    qd: Qiandao, admin: Actor, actors: dict[str, Actor], phones: RecordingDelivery
+) -> Actor:
+    account = qd.register(admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD)
+    initial = phones.password_of(account.phone or "")
     first = qd.sign_in(account.phone or "", initial)
     changed = qd.change_password(first.token, initial, "Qd#head2026!")
     actors["office_head"] = qd.authenticate(changed.token)

@@ -33,12 +33,14 @@ from qiandao.accounts import (
 from qiandao.errors import (
     AccountError,
     AuthenticationFailed,
+    DeliveryFailed,
+    DeliveryMissing,
     HasherMissing,
     InvalidInput,
     PasswordPolicyViolation,
 )
 from qiandao.model import Account, AccountEvent, ExternalIdentity, RoleGrant, Session
-from qiandao.ports.security import PasswordHasher
+from qiandao.ports.security import CredentialDelivery, PasswordHasher
 from qiandao.rules.roles import Role
 from qiandao.workflow import accounts
 from qiandao.workflow.accounts import InitialPassword, Issue, Registration, SignIn
@@ -60,6 +62,20 @@ def _issue(
     return InitialPassword(password, hasher.hash(password))
 
 
+def _deliver(delivery: CredentialDelivery, account: Account, password: str) -> None:
+    """Hand ``password`` to the person (before the commit); ``DeliveryFailed`` if it raises.
+
+    The exception rolls the command back: an account whose password no one received is never
+    saved (an unlocked account could not be unlocked again).
+    """
+    if account.phone is None:  # registration and unlock always leave a number
+        raise DeliveryFailed(account_id=account.id)
+    try:
+        delivery.deliver(account, account.phone, password)
+    except Exception as exc:  # any failure of the port: not delivered
+        raise DeliveryFailed(account_id=account.id) from exc
+
+
 def _context(tx: Tx, account: Account | None) -> Context:
     """The context of an account's jurisdiction (any context serves when there is no account)."""
     return tx.context(account.jurisdiction if account is not None else "")
@@ -76,14 +92,21 @@ def _session(tx: Tx, key: str | None) -> tuple[Context, Session, Account]:
 
 
 def _register(
-    tx: Tx, actor: Actor, request: Registration, issue: Issue, platform: str
-) -> tuple[Account, str]:
+    tx: Tx,
+    actor: Actor,
+    request: Registration,
+    issue: Issue,
+    platform: str,
+    delivery: CredentialDelivery,
+) -> Account:
     unit = None if request.unit_id is None else tx.uow.units.get(request.unit_id)
     taken = tx.uow.accounts.by_phone(request.phone)
     account, password = accounts.register(
         tx.context(actor.jurisdiction), actor, request, unit, taken, issue, platform
     )
-    return tx.add_account(account), password
+    added = tx.add_account(account)
+    _deliver(delivery, added, password)
+    return added
 
 
 def _bootstrap_admin(tx: Tx, request: Registration, issue: Issue) -> tuple[Account, str]:
@@ -153,12 +176,19 @@ def _report_theft(tx: Tx, actor: Actor, account_id: str, platform: str) -> Accou
 
 
 def _unlock(
-    tx: Tx, actor: Actor, account_id: str, issue: Issue, platform: str
-) -> tuple[Account, str]:
+    tx: Tx,
+    actor: Actor,
+    account_id: str,
+    issue: Issue,
+    platform: str,
+    delivery: CredentialDelivery,
+) -> Account:
     stored = tx.uow.accounts.get(account_id)
     policy = accounts.password_policy(tx.context(stored.jurisdiction).rules)
     change, password = accounts.unlock(actor, stored, issue, platform, policy)
-    return tx.change_account(stored, change), password
+    unlocked = tx.change_account(stored, change)
+    _deliver(delivery, unlocked, password)
+    return unlocked
 
 
 def _depart(tx: Tx, actor: Actor, account_id: str, platform: str) -> Account:
@@ -227,6 +257,12 @@ class AccountCommands(_Core):
         """How initial passwords are drawn and hashed (``HasherMissing`` without a hasher)."""
         return functools.partial(_issue, self._hasher(), self.password_policy)
 
+    def _delivery(self) -> CredentialDelivery:
+        """Where new passwords go: to the person only (``DeliveryMissing`` without one)."""
+        if self.credential_delivery is None:
+            raise DeliveryMissing()
+        return self.credential_delivery
+
     def _platform(self) -> str:
         """The platform's own jurisdiction, whose admin acts in every jurisdiction."""
         return self._default_rules.jurisdiction
@@ -278,21 +314,31 @@ class AccountCommands(_Core):
         role: Role | str,
         jurisdiction: str | None = None,
         unit_id: str | None = None,
-    ) -> tuple[Account, str]:
-        """Register a real-name account (第十六条); returns it and its initial password, once.
+    ) -> Account:
+        """Register a real-name account (第十六条); returns it, never its password.
 
         Only the system admin registers. The username is the normalised mobile number; unit
-        accounts (承办单位) name an existing active unit and take its jurisdiction.
+        accounts (承办单位) name an existing active unit and take its jurisdiction. The random
+        initial password goes to the person's phone through the ``credential_delivery`` port
+        (三员分立: the admin never sees it) and must be changed at first sign-in. Without a
+        delivery: ``account.delivery_missing``; if it fails: ``account.delivery_failed``, and
+        nothing is registered.
         """
         if unit_id is not None:
             check_ids(unit_id=unit_id)
         accounts.require_admin(actor, "注册账号")
         issue = self._issuer()
+        delivery = self._delivery()
         request = accounts.registration(
             real_name=real_name, phone=phone, role=role, jurisdiction=jurisdiction, unit_id=unit_id
         )
         work = functools.partial(
-            _register, actor=actor, request=request, issue=issue, platform=self._platform()
+            _register,
+            actor=actor,
+            request=request,
+            issue=issue,
+            platform=self._platform(),
+            delivery=delivery,
         )
         return self._transact(actor, work)
 
@@ -302,7 +348,9 @@ class AccountCommands(_Core):
         """Create the first 系统管理员 of an empty store; returns it and its initial password, once.
 
         Refused (``PermissionDenied``) as soon as any account exists: from then on only a
-        system admin registers accounts.
+        system admin registers accounts. The one password returned: the installer runs this on
+        the console of an empty store, before any administrator exists to learn it, and it must
+        be changed at first sign-in. Every later password goes through ``credential_delivery``.
         """
         issue = self._issuer()
         request = accounts.admin_registration(
@@ -427,11 +475,14 @@ class AccountCommands(_Core):
         )
         return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
 
-    def unlock(self, actor: Actor, account_id: str) -> tuple[Account, str]:
-        """Unlock (or reset) an account: a new random initial password, returned once.
+    def unlock(self, actor: Actor, account_id: str) -> Account:
+        """Unlock a locked account with a new random initial password; returns the account only.
 
         The old password is no longer trusted (theft) or was forgotten (lockout), so the next
-        sign-in must change the new one (第十六、十七条). Existing sessions end.
+        sign-in must change the new one (第十六、十七条). Existing sessions end. The password
+        goes to the person's phone through ``credential_delivery``, never to the admin (三员分立,
+        第十九条): ``account.delivery_missing`` without one, ``account.delivery_failed`` (and the
+        account stays locked) if it fails.
         """
         check_ids(account_id=account_id)
         accounts.require_admin(actor, "解锁账号或重置密码")
@@ -441,6 +492,7 @@ class AccountCommands(_Core):
             account_id=account_id,
             issue=self._issuer(),
             platform=self._platform(),
+            delivery=self._delivery(),
         )
         return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
 

@@ -24,7 +24,7 @@ from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGra
 from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
-from qiandao.ports.security import IdentityProvider, PasswordHasher
+from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
 from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
@@ -86,6 +86,7 @@ class _Core:
         notifier: Notifier | None = None,
         hasher: PasswordHasher | None = None,
         identity_providers: Sequence[IdentityProvider] = (),
+        credential_delivery: CredentialDelivery | None = None,
         ids: Callable[[], str] = _uuid,
         dispatch_after_commit: bool = True,
     ) -> None:
@@ -105,6 +106,7 @@ class _Core:
         self.notifier = notifier
         self.hasher = hasher
         self.identity_providers = {p.name: p for p in identity_providers}
+        self.credential_delivery = credential_delivery
         self.new_id = ids
         self.dispatch_after_commit = dispatch_after_commit
 

@@ -18,6 +18,8 @@ __all__ = [
     "ChannelMismatch",
     "ConcurrencyConflict",
     "DeadlinePassed",
+    "DeliveryFailed",
+    "DeliveryMissing",
     "DuplicateAccount",
     "GrantAlreadyHeld",
     "GrantNotHeld",
@@ -311,6 +313,26 @@ class HasherMissing(AccountError):
     code = "account.hasher_missing"
     article = "第十九条"
     default_message = "未配置密码哈希器，无法处理密码"
+
+
+class DeliveryMissing(AccountError):
+    """The service was created without a credential delivery, so no password can be issued.
+
+    A new or reset password never goes to the administrator who asked for it (三员分立), only
+    to the person, through the :class:`~qiandao.ports.security.CredentialDelivery` port.
+    """
+
+    code = "account.delivery_missing"
+    article = "第十九条"
+    default_message = "未配置密码送达方式，无法发放初始密码"
+
+
+class DeliveryFailed(AccountError):
+    """The new password could not be delivered to the person; nothing was changed."""
+
+    code = "account.delivery_failed"
+    article = "第十九条"
+    default_message = "初始密码未能送达本人，账号未作变更，请稍后重试"
 
 
 class PasswordChangeRequired(AccountError):

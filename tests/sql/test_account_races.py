@@ -11,6 +11,7 @@ from qiandao.ports.store import Store
 from qiandao.rules.ruleset import PasswordProfile
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.delivery import RecordingDelivery
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
 PHONE = "13800138000"
@@ -22,8 +23,9 @@ def test_parallel_wrong_passwords_are_all_counted(any_store: Store) -> None:
         any_store,
         clock=ManualClock(datetime(2026, 11, 26, 10, tzinfo=SHANGHAI)),
         hasher=Argon2Hasher.fast(),
+        credential_delivery=RecordingDelivery(),
     )
-    account, _ = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
     codes: list[str] = []
     barrier = threading.Barrier(THRESHOLD)
 

@@ -27,6 +27,7 @@ from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.delivery import RecordingDelivery
 from tests.helpers import DH, ZS, FakeZzd, World, fails, make_world, refused
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -44,7 +45,14 @@ class Office:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.clock = ManualClock(START)
-        self.qd = Qiandao(self.store, clock=self.clock, hasher=FAST, identity_providers=[FakeZzd()])
+        self.phones = RecordingDelivery()  # the people's phones: where new passwords go
+        self.qd = Qiandao(
+            self.store,
+            clock=self.clock,
+            hasher=FAST,
+            identity_providers=[FakeZzd()],
+            credential_delivery=self.phones,
+        )
         admin, initial = self.qd.bootstrap_admin(real_name="系统管理员", phone=ADMIN_PHONE)
         first = self.qd.sign_in(ADMIN_PHONE, initial)
         signed = self.qd.change_password(first.token, initial, PASSWORD)
@@ -54,7 +62,8 @@ class Office:
 
     def person(self, phone: str = PHONE, role: Role = Role.MEMBER) -> str:
         """A registered person whose initial password is already changed; their account id."""
-        account, initial = self.qd.register(self.admin, real_name="张三", phone=phone, role=role)
+        account = self.qd.register(self.admin, real_name="张三", phone=phone, role=role)
+        initial = self.phones.password_of(phone)
         first = self.qd.sign_in(phone, initial)
         self.qd.change_password(first.token, initial, PASSWORD)
         return account.id
@@ -126,9 +135,8 @@ def test_external_sign_in_offers_the_grants_too(office: Office) -> None:
 
 
 def test_a_password_change_only_session_cannot_select(office: Office) -> None:
-    account, initial = office.qd.register(
-        office.admin, real_name="李四", phone=PHONE, role="member"
-    )
+    account = office.qd.register(office.admin, real_name="李四", phone=PHONE, role="member")
+    initial = office.phones.password_of(PHONE)
     office.qd.grant_role(office.admin, account.id, Role.EDITOR, ZS)
     first = office.qd.sign_in(PHONE, initial)
     assert first.must_change_password and first.actor is None
@@ -242,9 +250,10 @@ CITY_SECRETARY = RoleGrant(Role.SECRETARY_GENERAL, ZS)
 
 def _county_person_with_a_city_grant(office: Office) -> str:
     """A person whose home is the county, holding a city 秘书长 grant (besides the county one)."""
-    account, initial = office.qd.register(
+    account = office.qd.register(
         office.admin, real_name="王五", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
     )
+    initial = office.phones.password_of(PHONE)
     office.qd.grant_role(office.admin, account.id, Role.SECRETARY_GENERAL, ZS)
     first = office.qd.sign_in(PHONE, initial)
     office.qd.change_password(first.token, initial, PASSWORD)
@@ -270,8 +279,7 @@ def test_a_county_admin_cannot_act_on_a_person_holding_a_city_grant(office: Offi
     qd.revoke_role(office.admin, person, CITY_SECRETARY)
     assert qd.account_history(county_admin, person)[-1].kind is AccountEventKind.GRANT_REVOKED
     assert qd.report_theft(county_admin, person).status.value == "locked"
-    _, password = qd.unlock(county_admin, person)
-    assert password
+    assert qd.unlock(county_admin, person).status.value == "active"
     assert qd.depart(county_admin, person).status.value == "deleted"
 
 
@@ -302,7 +310,8 @@ def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None
     assert qd.sign_in_external("zzd", "ok:thief").actor == Actor(person, Role.MEMBER, ZS)
     locked = qd.report_theft(Actor(person, Role.MEMBER, ZS), person)
     assert locked.external_ids == frozenset()
-    _, initial = qd.unlock(office.admin, person)
+    qd.unlock(office.admin, person)
+    initial = office.phones.password_of(PHONE)
     first = qd.sign_in(PHONE, initial)
     qd.change_password(first.token, initial, "Owner#2026again")
     fails("account.auth_failed", lambda: qd.sign_in_external("zzd", "ok:thief"))
@@ -337,10 +346,10 @@ def test_a_theft_report_without_bindings_records_no_unbinding(office: Office) ->
 
 
 def test_the_city_invites_a_county_person_holding_a_city_member_grant(office: Office) -> None:
-    account, _ = office.qd.register(
+    account = office.qd.register(
         office.admin, real_name="赵六", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
     )
-    editor_account, _ = office.qd.register(
+    editor_account = office.qd.register(
         office.admin, real_name="钱七", phone="13800138001", role=Role.EDITOR
     )
     editor = Actor(editor_account.id, Role.EDITOR, ZS)
@@ -550,6 +559,57 @@ def test_an_admin_cannot_take_over_an_active_account(office: Office) -> None:
         office, chair, "state.invalid_transition", lambda: office.qd.unlock(office.admin, chair)
     )
     assert office.sign_in().actor is not None  # the chair's own password still works
+
+
+def test_an_admin_who_unlocks_a_locked_chair_never_gets_the_new_password(office: Office) -> None:
+    """The takeover, step 2 (三员分立, 第十九条): the new password goes to the chair's phone only,
+    the admin gets the account alone, and the chair must change the password at first sign-in."""
+    chair = office.person(role=Role.CHAIR)
+    office.qd.report_theft(Actor(chair, Role.CHAIR, ZS), chair)
+    before = len(office.phones.sent)
+    unlocked = office.qd.unlock(office.admin, chair)
+    assert isinstance(unlocked, Account)
+    assert (unlocked.status.value, unlocked.must_change_password) == ("active", True)
+    (delivered,) = office.phones.sent[before:]
+    assert (delivered.account_id, delivered.phone) == (chair, PHONE)
+    assert delivered.password not in repr(unlocked)
+    fails("account.auth_failed", office.sign_in)  # the old password no longer signs in
+    first = office.qd.sign_in(PHONE, delivered.password)
+    assert (first.actor, first.must_change_password) == (None, True)
+    fails("account.password_change_required", lambda: office.qd.authenticate(first.token))
+    changed = office.qd.change_password(first.token, delivered.password, "Chair#2026own")
+    assert changed.actor == Actor(chair, Role.CHAIR, ZS)
+
+
+def test_a_password_not_delivered_registers_and_unlocks_nothing(office: Office) -> None:
+    chair = office.person(role=Role.CHAIR)
+    office.qd.report_theft(office.admin, chair)
+    sent = list(office.phones.sent)
+    office.phones.fail_next()
+    _unchanged(
+        office, chair, "account.delivery_failed", lambda: office.qd.unlock(office.admin, chair)
+    )
+    office.phones.fail_next()
+    other = "13800138009"
+    fails(
+        "account.delivery_failed",
+        lambda: office.qd.register(office.admin, real_name="李四", phone=other, role="member"),
+    )
+    with office.store.unit_of_work() as uow:
+        assert uow.accounts.by_phone(other) is None
+        assert uow.accounts.get(chair).status.value == "locked"
+    assert office.phones.sent == sent
+    # without a delivery configured, no password is issued at all
+    bare = Qiandao(office.store, clock=office.clock, hasher=FAST)
+    _unchanged(office, chair, "account.delivery_missing", lambda: bare.unlock(office.admin, chair))
+    fails(
+        "account.delivery_missing",
+        lambda: bare.register(office.admin, real_name="李四", phone=other, role="member"),
+    )
+    # delivered on the next try
+    assert office.qd.unlock(office.admin, chair).status.value == "active"
+    assert office.qd.register(office.admin, real_name="李四", phone=other, role="member")
+    assert [d.phone for d in office.phones.sent[len(sent) :]] == [PHONE, other]
 
 
 def test_an_admin_cannot_hold_an_office_account_on_their_own_phone(office: Office) -> None:

@@ -115,7 +115,7 @@ def jobs_dispatch_and_setup(qd: Qiandao) -> None:
 
 def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     registered = qd.register(admin, real_name="王小明", phone=phone, role="member")
-    assert_type(registered, tuple[Account, str])
+    assert_type(registered, Account)
     assert_type(qd.bootstrap_admin(real_name="管理员", phone=phone), tuple[Account, str])
     signed = qd.sign_in(phone, "initial password")
     assert_type(signed, SignIn)
@@ -125,7 +125,7 @@ def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     assert_type(qd.authenticate(token), Actor)
     assert_type(qd.sign_out(token), None)
     assert_type(qd.report_theft(admin, "acc-1"), Account)
-    assert_type(qd.unlock(admin, "acc-1"), tuple[Account, str])
+    assert_type(qd.unlock(admin, "acc-1"), Account)
     assert_type(qd.depart(admin, "acc-1"), Account)
     assert_type(qd.bind_external(token, "zzd", "ticket"), Account)
     assert_type(qd.sign_in_external("zzd", "ticket"), SignIn)

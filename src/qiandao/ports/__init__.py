@@ -7,7 +7,7 @@ plug in its own database, message bus or single sign-on. Each store port has a c
 
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
-from qiandao.ports.security import IdentityProvider, PasswordHasher
+from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
 from qiandao.ports.store import (
     AccountRepository,
     AssignmentQuery,
@@ -31,6 +31,7 @@ __all__ = [
     "AssignmentQuery",
     "Clock",
     "CommissionRepository",
+    "CredentialDelivery",
     "EventRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",

@@ -12,8 +12,8 @@ Decisions written down here (see also ``docs/workflow.md``):
   city office that runs the platform, 第六、十六条) may register in any jurisdiction.
 * An admin's scope over a person (unlock, departure, a theft report on their behalf, reading the
   history) covers the person's home jurisdiction and the jurisdiction of every grant they hold
-  (:func:`check_admin_scope_over`): a county admin never unlocks, and so never learns the new
-  password of, someone who also acts for the city. Adding or revoking a grant checks the home
+  (:func:`check_admin_scope_over`): a county admin never unlocks someone who also acts for the
+  city. Adding or revoking a grant checks the home
   jurisdiction and the grant changed only, so the city admin manages a city grant of a county
   person while the county admin cannot touch a county grant of a city person.
 * Unknown numbers and wrong passwords get the same ``AuthenticationFailed`` (the service spends
@@ -22,9 +22,14 @@ Decisions written down here (see also ``docs/workflow.md``):
   when it runs out.
 * A theft report locks the account until the system admin unlocks it, and removes every external
   identity binding (a thief holding the password may have bound their own 浙政钉; the owner binds
-  again after recovery). Unlocking (or resetting) issues a new random initial password, shown
-  once, that must be changed at the next sign-in: after a theft or a lockout the old password
-  cannot be trusted or has been forgotten.
+  again after recovery). Unlocking issues a new random initial password that must be changed at
+  the next sign-in: after a theft or a lockout the old password cannot be trusted or has been
+  forgotten. Only a locked account is unlocked.
+* A new or reset password is never returned to an administrator (三员分立, 第十九条): the
+  decisions here return it to the service, which hands it to the person through the
+  ``CredentialDelivery`` port (SMS) before the command commits; an undelivered password
+  changes nothing. Only the first admin's (``bootstrap_admin``, run by the installer on an
+  empty store) is returned.
 * Changing the password ends every session of the account and starts a new one. The password
   replaced (by a change or an unlock) goes into the account's ``password_history`` (hashes only,
   the policy's ``history`` last passwords with the current one); the service refuses a new
@@ -322,7 +327,7 @@ def check_admin_scope(actor: Actor, jurisdiction: str, platform: str) -> None:
 def check_admin_scope_over(actor: Actor, account: Account, platform: str) -> None:
     """An admin's scope over a person: their home jurisdiction and every grant's (第十七条).
 
-    Unlocking (which hands the admin the new password), departure, a theft report on the
+    Unlocking (which sets a new password), departure, a theft report on the
     person's behalf and reading their history act on the person in every role they hold, so a
     county admin is refused (``JurisdictionDenied``) for someone who also holds a city grant.
     """
