@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import statistics
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -537,7 +539,8 @@ def test_the_last_five_passwords_are_refused_only_their_hashes_kept(
         with pytest.raises(PasswordPolicyViolation) as caught:
             svc.change_password(token, used[-1], reused)
         assert caught.value.details["failures"] == ("reused",)
-    assert _stored(store, account.id) == stored  # a refusal changes nothing
+    # a refusal changes nothing but the version: the old password was counted, then forgiven
+    assert attrs.evolve(_stored(store, account.id), version=stored.version) == stored
     token = svc.change_password(token, used[-1], "Harbour#Light31").token
     # the first password is now six passwords ago
     token = svc.change_password(token, "Harbour#Light31", NEW_PASSWORD).token
@@ -637,17 +640,19 @@ def test_lockout_after_failures_and_release(
         with pytest.raises(AuthenticationFailed):
             svc.sign_in(PHONE, "Wrong#pass1")
     assert _stored(store, account.id).failed_attempts == DJCP.max_failed_attempts - 1
-    with pytest.raises(AccountLocked) as caught:
+    with pytest.raises(AuthenticationFailed) as caught:  # the lock is not revealed to a guess
         svc.sign_in(PHONE, "Wrong#pass1")
-    assert caught.value.code == "account.locked"
+    assert caught.value.code == "account.auth_failed"
     locked = _stored(store, account.id)
     assert locked.status is AccountStatus.LOCKED
     assert locked.locked_until == START + timedelta(minutes=30)
-    with pytest.raises(AccountLocked):  # even the right password, while locked
+    with pytest.raises(AuthenticationFailed) as caught:  # even the right one is not checked
         svc.sign_in(PHONE, NEW_PASSWORD)
+    assert caught.value.code == "account.auth_failed"
     clock.advance(minutes=29)
-    with pytest.raises(AccountLocked):
+    with pytest.raises(AuthenticationFailed):
         svc.sign_in(PHONE, NEW_PASSWORD)
+    assert _stored(store, account.id) == locked  # guesses while locked change nothing
     clock.advance(minutes=1)
     signed = svc.sign_in(PHONE, NEW_PASSWORD)
     assert svc.authenticate(signed.token).account_id == account.id
@@ -676,12 +681,11 @@ def test_a_run_out_lock_starts_counting_afresh(
 def test_asvs_lockout_figures(store: MemoryStore, clock: ManualClock) -> None:
     rules = RuleSet.zhoushan().with_overrides({"accounts": {"password_profile": "owasp_asvs"}})
     svc = _Svc(store, clock=clock, hasher=FAST, rules=rules)
-    _register(svc)
-    for _ in range(9):
+    account, _ = _register(svc)
+    for _ in range(10):
         with pytest.raises(AuthenticationFailed):
             svc.sign_in(PHONE, "wrong password")
-    with pytest.raises(AccountLocked):
-        svc.sign_in(PHONE, "wrong password")
+    assert _stored(store, account.id).status is AccountStatus.LOCKED
     clock.advance(minutes=15)
     with pytest.raises(AuthenticationFailed):
         svc.sign_in(PHONE, "wrong password")
@@ -835,12 +839,14 @@ def test_rehash_on_sign_in_when_parameters_change(store: MemoryStore, clock: Man
     after = _stored(store, account.id)
     assert after.password_hash is not None
     assert "m=128,t=2" in after.password_hash
-    assert after.version == before.version + 1
+    assert after.version == before.version + 2  # the guess counted, then the sign-in
     assert not new.needs_rehash(after.password_hash)
     assert new.verify(after.password_hash, NEW_PASSWORD)
 
     _Svc(store, clock=clock, hasher=new).sign_in(PHONE, NEW_PASSWORD)
-    assert _stored(store, account.id).version == after.version  # nothing left to change
+    again = _stored(store, account.id)
+    assert again.password_hash == after.password_hash  # nothing left to rehash
+    assert again.version == after.version + 2  # only the guess counted and forgiven
 
 
 def test_argon2_hasher() -> None:
@@ -976,3 +982,89 @@ def test_the_recording_delivery_fails_when_told_to() -> None:
         phones.password_of("13900139000")
     with pytest.raises(ValueError):
         phones.fail_next(-1)
+
+
+# --- no enumeration oracle: unknown, locked and active answer a wrong password alike ------------
+
+LOCKED_PHONE = "13900139001"  # locked after failures
+STOLEN_PHONE = "13900139002"  # locked by a theft report
+UNKNOWN_PHONE = "13900139009"
+
+
+def _three_accounts(svc: _Svc) -> tuple[Account, Account]:
+    """PHONE active; LOCKED_PHONE locked after failures; STOLEN_PHONE theft-locked."""
+    _ready(svc)
+    locked, _ = _ready(svc, LOCKED_PHONE)
+    for _ in range(DJCP.max_failed_attempts):
+        with pytest.raises(AuthenticationFailed):
+            svc.sign_in(LOCKED_PHONE, "Wrong#pass1")
+    stolen, _ = _ready(svc, STOLEN_PHONE)
+    svc.report_theft(ADMIN, stolen.id)
+    return locked, stolen
+
+
+def test_a_locked_account_answers_a_wrong_password_like_an_unknown_number(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    """Same error, same details, one verification of a hash with the same parameters, nothing
+    changed: a guess cannot tell an unknown, a locked and an active account apart (第十九条)."""
+    hasher = _CountingHasher()
+    svc = _Svc(store, clock=clock, hasher=hasher)
+    locked, stolen = _three_accounts(svc)
+    assert _stored(store, locked.id).status is AccountStatus.LOCKED
+    before = {a.id: _stored(store, a.id) for a in (locked, stolen)}
+    real = (_stored(store, locked.id).password_hash or "").rsplit("$", 2)[0]
+    answers = []
+    for phone in (UNKNOWN_PHONE, PHONE, LOCKED_PHONE, STOLEN_PHONE):
+        hasher.verified.clear()
+        with pytest.raises(AuthenticationFailed) as caught:
+            svc.sign_in(phone, "Wrong#guess9")
+        answers.append((caught.value.code, caught.value.message, dict(caught.value.details)))
+        assert hasher.verified == [real], phone  # one verification, of the same parameters
+    assert answers == [answers[0]] * 4
+    assert answers[0][0] == "account.auth_failed"
+    assert {a.id: _stored(store, a.id) for a in (locked, stolen)} == before
+
+
+def test_the_lock_is_revealed_only_after_the_right_password(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    """A theft lock is told to the right password only (its password is replaced at unlock).
+    A lock after failures is not even told then: checking the right password while locked
+    would let guessing go on through the lock, so it is refused alike until the lock runs
+    out."""
+    hasher = _CountingHasher()
+    svc = _Svc(store, clock=clock, hasher=hasher)
+    _three_accounts(svc)
+    with pytest.raises(AccountLocked) as caught:
+        svc.sign_in(STOLEN_PHONE, NEW_PASSWORD)
+    assert caught.value.code == "account.locked"
+    assert caught.value.details["reason"]
+    with pytest.raises(AuthenticationFailed):
+        svc.sign_in(LOCKED_PHONE, NEW_PASSWORD)
+    clock.advance(minutes=DJCP.lockout_minutes)
+    assert svc.sign_in(LOCKED_PHONE, NEW_PASSWORD).actor is not None
+
+
+def test_refusals_take_the_same_time_whoever_is_asked(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    """Timed: the median refusal of a locked account, theft-locked account and active account
+    lies within a third of an unknown number's (locked accounts once answered in ~1 ms, unknown
+    numbers in a full hash)."""
+    hasher = Argon2Hasher(time_cost=2, memory_cost=8192, parallelism=1)  # ~10 ms a verification
+    svc = _Svc(store, clock=clock, hasher=hasher)
+    _three_accounts(svc)
+    phones = (UNKNOWN_PHONE, LOCKED_PHONE, STOLEN_PHONE, PHONE)
+    times: dict[str, list[float]] = {phone: [] for phone in phones}
+    for n in range(15):
+        for phone in phones:  # interleaved, so drift in the machine's load hits all alike
+            started = time.perf_counter()
+            with pytest.raises(AuthenticationFailed):
+                svc.sign_in(phone, f"Wrong#guess{n}")
+            times[phone].append(time.perf_counter() - started)
+        svc.sign_in(PHONE, NEW_PASSWORD)  # the active account's count starts afresh
+    medians = {phone: statistics.median(spent) for phone, spent in times.items()}
+    unknown = medians[UNKNOWN_PHONE]
+    for median in medians.values():
+        assert unknown * 2 / 3 <= median <= unknown * 3 / 2, medians

@@ -276,9 +276,15 @@ class _Outbox:
 
 
 class _Accounts:
-    def __init__(self, table: _Table[Account], events: _Table[tuple[AccountEvent, ...]]) -> None:
+    def __init__(
+        self,
+        table: _Table[Account],
+        events: _Table[tuple[AccountEvent, ...]],
+        hold: Callable[[], None],
+    ) -> None:
         self._t = table
         self._events = events
+        self._hold = hold
 
     @property
     def table(self) -> _Table[Account]:
@@ -327,6 +333,20 @@ class _Accounts:
     def save(self, account: Account, expected_version: int) -> None:
         self._check_unique(account)
         self._t.save(account.id, account, expected_version)
+
+    def count_failure(self, account_id: str, limit: int) -> int | None:
+        """Staged like a save, with the store's commit lock held until the unit of work ends
+        (the memory store's row lock): no other commit lands between the count and its commit,
+        so parallel counts wait for each other instead of colliding."""
+        self._hold()
+        current = self._t.require(account_id)
+        if current.status is not AccountStatus.ACTIVE or current.failed_attempts >= limit:
+            return None
+        counted = attrs.evolve(
+            current, failed_attempts=current.failed_attempts + 1, version=current.version + 1
+        )
+        self._t.save(account_id, counted, current.version)
+        return counted.failed_attempts
 
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
         found = [
@@ -428,6 +448,7 @@ class MemoryUnitOfWork:
     def __init__(self, data: _Data, lock: threading.Lock) -> None:
         self._data = data
         self._lock = lock
+        self._held = False
         dirty: list[_Table[Any]] = []
         self._dirty = dirty
         # every command touches these three; the others are made on first use
@@ -445,7 +466,7 @@ class MemoryUnitOfWork:
         if self._accounts is None:
             table = _Table(self._data.accounts, "账号", _account_version, self._dirty)
             events = _Table(self._data.account_events, "账号事件", len, self._dirty)
-            self._accounts = _Accounts(table, events)
+            self._accounts = _Accounts(table, events, self._hold)
         return self._accounts
 
     @property
@@ -486,19 +507,34 @@ class MemoryUnitOfWork:
     ) -> None:
         self.rollback()
 
+    def _hold(self) -> None:
+        """Take the commit lock until this unit of work commits or rolls back."""
+        if not self._held:
+            self._lock.acquire()
+            self._held = True
+
     def commit(self) -> None:
         """Re-check every version under the lock, then apply every staged write."""
-        with self._lock:
+        self._hold()
+        try:
             for table in self._dirty:
                 table.verify()
             if self._accounts is not None and self._accounts.table in self._dirty:
                 self._accounts.verify()
             for table in self._dirty:
                 table.apply()
+        finally:
+            self._release()
         self.rollback()
 
+    def _release(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
     def rollback(self) -> None:
-        """Drop everything staged since the last commit."""
+        """Drop everything staged since the last commit (and release the lock, if held)."""
         for table in self._dirty:
             table.reset()
         self._dirty.clear()
+        self._release()

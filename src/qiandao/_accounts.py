@@ -7,9 +7,14 @@ verified (and a new one hashed) outside any transaction, so a slow hash never ho
 on the paths anyone can call; the facts it is checked against are read first (``_read``), and
 the decision that follows reloads them.
 
+Lockout: a password guess is counted before it is verified, atomically
+(``AccountRepository.count_failure``: parallel guesses wait for each other, so none is lost or
+turned into an error); once the count reaches the policy's limit no guess is verified, only the
+dummy hash is. Wrong and unknown credentials get the same refusal at the same cost.
+
 Retries: every command that saves a new version of an account retries any version conflict, up to
-:data:`_CONTENDED` times; each attempt reloads the account and decides again. Parallel sign-ins
-with one number collide on its failure count, and none may be lost or turned into an error; an
+:data:`_CONTENDED` times; each attempt reloads the account and decides again. A sign-in's save
+may collide with the failure counts of parallel guesses; an
 admin's theft report, unlock or departure does not depend on the version the admin saw, and a
 thief's sign-in attempts must not make a theft report fail. Registration (which adds an account)
 and authentication, sign-out and external sign-in (which only write sessions) keep the runner's
@@ -117,16 +122,32 @@ def _bootstrap_admin(tx: Tx, request: Registration, issue: Issue) -> tuple[Accou
     return tx.add_account(account), password
 
 
-def _sign_in_target(tx: Tx, number: str) -> tuple[Account, str] | None:
+def _sign_in_target(tx: Tx, number: str) -> tuple[Account, str, bool] | None:
     found = tx.uow.accounts.by_phone(number)
     return accounts.sign_in_target(_context(tx, found), found)
 
 
+def _count_failure(tx: Tx, account_id: str) -> int | None:
+    """Count a guess before it is verified (a run-out lock lifted first); ``None``: not to be
+    verified (the limit is reached, or the account is no longer active)."""
+    stored = tx.uow.accounts.get(account_id)
+    target = accounts.count_target(tx.context(stored.jurisdiction), stored)
+    if target is None:
+        return None
+    current, limit = target
+    tx.save_account(stored, current)
+    return tx.uow.accounts.count_failure(account_id, limit)
+
+
 def _failed_attempt(tx: Tx, account_id: str) -> AccountError:
     stored = tx.uow.accounts.get(account_id)
-    counted, refusal = accounts.failed_attempt(tx.context(stored.jurisdiction), stored)
-    tx.save_account(stored, counted)
-    return refusal
+    tx.save_account(stored, accounts.failed_attempt(tx.context(stored.jurisdiction), stored))
+    return AuthenticationFailed()
+
+
+def _password_verified(tx: Tx, account_id: str) -> None:
+    stored = tx.uow.accounts.get(account_id)
+    tx.save_account(stored, accounts.password_verified(tx.context(stored.jurisdiction), stored))
 
 
 def _sign_in(
@@ -298,8 +319,16 @@ class AccountCommands(_Core):
         hashes = (account.password_hash, *account.password_history)
         return any(h and hasher.verify(h, new_password) for h in hashes)
 
+    def _count_failure(self, account_id: str, password: str) -> None:
+        """Count a guess as failed before verifying it (committed); when the limit is reached,
+        spend the dummy verification instead and raise ``AuthenticationFailed``."""
+        work = functools.partial(_count_failure, account_id=account_id)
+        if self._transact(None, work, any_conflict=True, attempts=_CONTENDED) is None:
+            self._verify_dummy(password)
+            raise AuthenticationFailed()
+
     def _failed_attempt(self, account_id: str) -> AccountError:
-        """Count a wrong password (committed); the refusal to raise."""
+        """A counted guess was wrong: lock at the threshold (committed); the refusal to raise."""
         work = functools.partial(_failed_attempt, account_id=account_id)
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
 
@@ -365,8 +394,12 @@ class AccountCommands(_Core):
     def sign_in(self, phone: str, password: str) -> SignIn:
         """Sign in with mobile number and password (第十六、十七条).
 
-        Unknown number or wrong password: ``AuthenticationFailed`` (the same for both). Each
-        failure is counted; at the policy's threshold the account locks (``AccountLocked``).
+        Unknown number, wrong password, or any password while locked after failures:
+        ``AuthenticationFailed``, the same for all and at the same hashing cost. Each guess is
+        counted before it is verified; the wrong one at the policy's threshold locks the
+        account, and later guesses are not verified until the lock runs out. Only the right
+        password of a theft-locked account (or of one locked by a parallel guess meanwhile)
+        learns of the lock (``AccountLocked``).
         """
         hasher = self._hasher()
         if not usable_password(password):  # not text, or lone surrogates: cannot be hashed
@@ -384,7 +417,9 @@ class AccountCommands(_Core):
         if target is None:
             self._verify_dummy(password)
             raise AuthenticationFailed()
-        account, seen_hash = target
+        account, seen_hash, counted = target
+        if counted:
+            self._count_failure(account.id, password)
         verified, redo = self._verify(seen_hash, password)
         rehashed = hasher.hash(normalise_password(password)) if verified and redo else None
         work = functools.partial(
@@ -429,24 +464,32 @@ class AccountCommands(_Core):
     def change_password(self, token: str, old_password: str, new_password: str) -> SignIn:
         """Change the password (第十六条): every session ends and a new full one is returned.
 
-        A wrong old password counts as a failed sign-in. Both passwords are normalised with
-        NFKC; the new one must meet the policy (``PasswordPolicyViolation``) and must not be
+        The old password is checked as at sign-in: counted before it is verified, and a wrong
+        one locks the account at the threshold (``AuthenticationFailed`` either way); the new
+        one is checked against the policy first. Both passwords are normalised with NFKC; the
+        new one must meet the policy (``PasswordPolicyViolation``) and must not be
         one of the policy's ``history`` last passwords (failure ``reused``).
         """
         hasher = self._hasher()
         key = accounts.session_key(token)
         account = self._read(None, functools.partial(_password_change_target, key=key))
         seen_hash = account.password_hash
+        policy = self.password_policy(account.jurisdiction)
+        if usable_password(old_password):  # no stored hash needed: refused before any count
+            accounts.check_new_password(
+                policy, account, normalise_password(old_password), new_password
+            )
+        self._count_failure(account.id, old_password if usable_password(old_password) else "")
         if (
             not usable_password(old_password)
             or seen_hash is None
             or not self._verify(seen_hash, old_password)[0]
         ):
             raise self._failed_attempt(account.id)
-        policy = self.password_policy(account.jurisdiction)
-        accounts.check_new_password(policy, account, normalise_password(old_password), new_password)
         new = normalise_password(new_password)
-        if self._reused(account, new):
+        if self._reused(account, new):  # the old password was right: its guess is no failure
+            forgive = functools.partial(_password_verified, account_id=account.id)
+            self._transact(None, forgive, any_conflict=True, attempts=_CONTENDED)
             raise PasswordPolicyViolation(
                 f"新密码不得与最近{policy.history}次使用的密码相同",
                 failures=("reused",),

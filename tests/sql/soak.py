@@ -1,4 +1,5 @@
-"""A concurrency soak: many processes run commands aimed at the same few items.
+"""Concurrency soaks: many processes run commands aimed at the same few items
+(:func:`soak`), or guess one account's password at once (:func:`guess_soak`).
 
 Used by ``tests/sql/test_soak.py`` and runnable by hand::
 
@@ -10,13 +11,17 @@ from __future__ import annotations
 import multiprocessing
 import random
 import sys
+import threading
 from collections import Counter
 from datetime import date, datetime
+from typing import Any
 
 import attrs
 
 from qiandao import SHANGHAI, Actor, ConcurrencyConflict, Qiandao, QiandaoError, Role, Unit, replay
 from qiandao.testing import ManualClock
+from qiandao_adapters.argon2_hasher import Argon2Hasher
+from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.sql import SqlStore
 
 J = "zhoushan"
@@ -112,6 +117,112 @@ def soak(url: str, processes: int = 8, commands: int = 200, items: int = 3) -> S
         other_errors=tuple(others),
         lost_updates=lost,
         items=items,
+    )
+
+
+# --- parallel password guessing -------------------------------------------------------------
+
+ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, J)
+PHONE = "13800138000"
+PASSWORD = "Haidao#2026wind"
+FAST = Argon2Hasher.fast()
+
+
+class CountingHasher:
+    """The fast hasher, counting verifications against one hash (thread-safe)."""
+
+    def __init__(self, watched: str) -> None:
+        self.watched = watched
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return FAST.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        if password_hash == self.watched:
+            with self._lock:
+                self.count += 1
+        return FAST.verify(password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return FAST.needs_rehash(password_hash)
+
+
+@attrs.frozen
+class GuessReport:
+    """What parallel wrong guesses and then the right password got, and the account after."""
+
+    guesses: int
+    codes: tuple[tuple[str, int], ...]  # (error code, how many), by code
+    real_verifications: int  # guesses checked against the real hash
+    failed_attempts: int
+    status: str
+    right_password: str  # the error code of the right password afterwards, or "signed_in"
+
+
+def _guesser(args: tuple[str, str, int, int, Any]) -> tuple[list[str], int]:
+    url, real_hash, process, threads, barrier = args
+    hasher = CountingHasher(real_hash)
+    qd = Qiandao(SqlStore(url), clock=ManualClock(NOW), hasher=hasher)
+    codes: list[str] = []
+    ready = threading.Barrier(threads)
+    barrier.wait()  # every process is up: guess at once
+
+    def guess(n: int) -> None:
+        ready.wait()
+        try:
+            qd.sign_in(PHONE, f"Wrong#p{process}x{n}")
+            codes.append("signed_in")
+        except QiandaoError as error:
+            codes.append(error.code)
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return codes, hasher.count
+
+
+def guess_soak(url: str, processes: int = 5, threads: int = 6) -> GuessReport:
+    """``processes`` × ``threads`` wrong passwords at once on one account of an empty store at
+    ``url``, then the right password."""
+    store = SqlStore(url)
+    phones = RecordingDelivery()
+    qd = Qiandao(store, clock=ManualClock(NOW), hasher=FAST, credential_delivery=phones)
+    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    initial = phones.password_of(PHONE)
+    qd.change_password(qd.sign_in(PHONE, initial).token, initial, PASSWORD)
+    with store.unit_of_work() as uow:
+        real_hash = uow.accounts.get(account.id).password_hash or ""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(processes)
+        with context.Pool(processes) as pool:
+            results = pool.map(
+                _guesser, [(url, real_hash, p, threads, barrier) for p in range(processes)]
+            )
+    codes: Counter[str] = Counter()
+    verified = 0
+    for got, count in results:
+        codes.update(got)
+        verified += count
+    try:
+        qd.sign_in(PHONE, PASSWORD)
+        right = "signed_in"
+    except QiandaoError as error:
+        right = error.code
+    with store.unit_of_work() as uow:
+        stored = uow.accounts.get(account.id)
+    store.engine.dispose()
+    return GuessReport(
+        guesses=processes * threads,
+        codes=tuple(sorted(codes.items())),
+        real_verifications=verified,
+        failed_attempts=stored.failed_attempts,
+        status=stored.status.value,
+        right_password=right,
     )
 
 

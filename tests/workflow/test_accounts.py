@@ -241,45 +241,55 @@ def test_the_sign_in_target_before_any_hashing() -> None:
     found = account()
     assert accounts.sign_in_target(ctx(), None) is None
     assert accounts.sign_in_target(ctx(), account(password_hash=None)) is None
-    assert accounts.sign_in_target(ctx(), found) == (found, "hash:old")
+    assert accounts.sign_in_target(ctx(), found) == (found, "hash:old", True)
     locked = account(status=AccountStatus.LOCKED, locked_until=NOW + timedelta(minutes=5))
-    assert code_of(lambda: accounts.sign_in_target(ctx(), locked)) == "account.locked"
+    assert accounts.sign_in_target(ctx(), locked) is None  # not checked, not revealed
     assert accounts.sign_in_target(ctx(NOW + timedelta(minutes=5)), locked) == (
         locked,
         "hash:old",
+        True,
     )
+    theft = account(status=AccountStatus.LOCKED, locked_until=None)
+    assert accounts.sign_in_target(ctx(), theft) == (theft, "hash:old", False)
+
+
+def test_a_guess_is_counted_on_an_active_account_only() -> None:
+    assert accounts.count_target(ctx(), account()) == (account(), 5)
+    assert accounts.count_target(ctx(rules=asvs()), account()) == (account(), 10)
+    locked = account(status=AccountStatus.LOCKED, locked_until=NOW + timedelta(minutes=5))
+    assert accounts.count_target(ctx(), locked) is None
+    assert accounts.count_target(ctx(), account(status=AccountStatus.DELETED)) is None
+    run_out = attrs.evolve(locked, failed_attempts=5, lock_reason="x")
+    lifted, _ = accounts.count_target(ctx(NOW + timedelta(minutes=5)), run_out) or (None, 0)
+    assert lifted is not None
+    assert (lifted.status, lifted.failed_attempts) == (AccountStatus.ACTIVE, 0)
 
 
 @pytest.mark.parametrize(("rules", "threshold", "minutes"), [(None, 5, 30), (asvs(), 10, 15)])
 def test_failures_lock_at_the_threshold(
     rules: RuleSet | None, threshold: int, minutes: int
 ) -> None:
-    current = account()
-    for count in range(1, threshold):
-        current, refusal = accounts.failed_attempt(ctx(rules=rules), current)
-        assert (current.failed_attempts, refusal.code) == (count, "account.auth_failed")
-    current, refusal = accounts.failed_attempt(ctx(rules=rules), current)
-    assert refusal.code == "account.locked"
-    assert current.status is AccountStatus.LOCKED
-    assert current.locked_until == NOW + timedelta(minutes=minutes)
-    assert current.version == account().version  # the runner moves versions, not decisions
+    for count in range(threshold):  # counted already (count_failure): below it nothing changes
+        counted = account(failed_attempts=count)
+        assert accounts.failed_attempt(ctx(rules=rules), counted) == counted
+    locked = accounts.failed_attempt(ctx(rules=rules), account(failed_attempts=threshold))
+    assert locked.status is AccountStatus.LOCKED
+    assert locked.failed_attempts == threshold
+    assert locked.locked_until == NOW + timedelta(minutes=minutes)
+    assert locked.version == account().version  # the runner moves versions, not decisions
 
 
 def test_a_failure_on_a_locked_or_deleted_account_changes_nothing() -> None:
-    theft = account(status=AccountStatus.LOCKED, locked_until=None)
-    assert accounts.failed_attempt(ctx(), theft)[0] == theft
-    gone = account(status=AccountStatus.DELETED)
-    kept, refusal = accounts.failed_attempt(ctx(), gone)
-    assert (kept, refusal.code) == (gone, "account.auth_failed")
-    run_out = account(
-        status=AccountStatus.LOCKED, locked_until=NOW - timedelta(minutes=1), failed_attempts=5
-    )
-    counted, refusal = accounts.failed_attempt(ctx(), run_out)
-    assert (counted.status, counted.failed_attempts, refusal.code) == (
-        AccountStatus.ACTIVE,
-        1,
-        "account.auth_failed",
-    )
+    theft = account(status=AccountStatus.LOCKED, locked_until=None, failed_attempts=5)
+    assert accounts.failed_attempt(ctx(), theft) == theft
+    gone = account(status=AccountStatus.DELETED, failed_attempts=5)
+    assert accounts.failed_attempt(ctx(), gone) == gone
+
+
+def test_a_right_password_forgives_its_counted_guess() -> None:
+    assert accounts.password_verified(ctx(), account(failed_attempts=3)) == account()
+    theft = account(status=AccountStatus.LOCKED, locked_until=None, failed_attempts=3)
+    assert accounts.password_verified(ctx(), theft) == theft
 
 
 def test_a_verified_sign_in_resets_the_count_and_starts_a_session() -> None:
@@ -298,11 +308,25 @@ def test_a_verified_sign_in_resets_the_count_and_starts_a_session() -> None:
     assert rehashed.account.password_hash == "hash:new"
 
 
-def test_a_wrong_password_is_counted_and_its_refusal_returned() -> None:
-    change, result = accounts.sign_in(ctx(), account(), "hash:old", "tok", verified=False)
-    assert change == AccountChange(account(failed_attempts=1))
+def test_a_wrong_password_locks_at_the_threshold_and_is_refused_alike() -> None:
+    change, result = accounts.sign_in(
+        ctx(), account(failed_attempts=1), "hash:old", "tok", verified=False
+    )
+    assert change == AccountChange(account(failed_attempts=1))  # counted before verifying
     assert isinstance(result, QiandaoError)
     assert result.code == "account.auth_failed"
+    change, result = accounts.sign_in(
+        ctx(), account(failed_attempts=5), "hash:old", "tok", verified=False
+    )
+    assert change.account.status is AccountStatus.LOCKED
+    assert isinstance(result, QiandaoError)
+    assert result.code == "account.auth_failed"  # the lock is revealed to the right password only
+
+
+def test_the_right_password_reveals_a_lock() -> None:
+    theft = account(status=AccountStatus.LOCKED, locked_until=None, lock_reason="失窃")
+    refused = code_of(lambda: accounts.sign_in(ctx(), theft, "hash:old", "tok", verified=True))
+    assert refused == "account.locked"
 
 
 @pytest.mark.parametrize(

@@ -696,6 +696,30 @@ class SqlAccounts:
             conn.execute(delete(g).where(g.c.account_id == account.id))
             _insert_rows(conn, g, grants)
 
+    def count_failure(self, account_id: str, limit: int) -> int | None:
+        """Read the row ``FOR UPDATE`` (SQLite: under its one writer) and write the new count in
+        the same savepoint, so parallel counts wait for each other instead of colliding."""
+        t = s.accounts
+        with self._tx.atomic() as conn:
+            doc = conn.execute(
+                select(t.c.doc).where(t.c.id == account_id).with_for_update()
+            ).scalar()
+            if doc is None:
+                raise NotFound(f"账号不存在：{account_id}", id=account_id)
+            current = loads(doc, Account)
+            if current.status is not AccountStatus.ACTIVE or current.failed_attempts >= limit:
+                return None
+            counted = attrs.evolve(
+                current, failed_attempts=current.failed_attempts + 1, version=current.version + 1
+            )
+            row = account_row(counted)
+            conn.execute(
+                update(t)
+                .where(t.c.id == account_id)
+                .values({k: v for k, v in row.items() if k != "id"})
+            )
+        return counted.failed_attempts
+
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
         t, g = s.accounts, s.account_grants
         held = select(g.c.account_id).where(

@@ -211,6 +211,17 @@ class AccountRepository(Protocol):
     def by_external(self, provider: str, subject: str) -> Account | None: ...
     def add(self, account: Account) -> None: ...  # DuplicateAccount / ConcurrencyConflict
     def save(self, account: Account, expected_version: int) -> None: ...
+    def count_failure(self, account_id: str, limit: int) -> int | None:
+        """Count one failed sign-in of an active account, atomically: ``failed_attempts`` goes
+        up by one (and ``version`` with it) unless it has already reached ``limit``.
+
+        The new count, or ``None`` (nothing written) when the count had reached ``limit`` or the
+        account is not ``ACTIVE``. Parallel calls on one account never lose a count and never
+        pass ``limit``: SQL locks the row (``SELECT ... FOR UPDATE``, SQLite's one writer), the
+        memory store counts under its commit lock at once. ``NotFound`` for an unknown id.
+        """
+        ...
+
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
         """The accounts holding a grant of ``role`` in ``jurisdiction``, by id.
 

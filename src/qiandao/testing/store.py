@@ -63,6 +63,7 @@ from qiandao.errors import (
 from qiandao.events import Event
 from qiandao.lanes import ASSIGNMENT_LANES, Lane, LanePosition, lane_position, signer_keys
 from qiandao.model import (
+    Account,
     AccountEvent,
     AccountEventKind,
     AccountStatus,
@@ -543,6 +544,64 @@ class StoreContract(abc.ABC):
         with store.unit_of_work() as uow:
             assert uow.accounts.get(account.id).failed_attempts == 3
 
+    def _store_with_accounts(self, *accounts: Account) -> Store:
+        """A new store holding ``accounts``."""
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for account in accounts:
+                uow.accounts.add(account)
+            uow.commit()
+        return store
+
+    def test_count_failure_counts_up_to_the_limit_with_the_version(self) -> None:
+        account = sample_account("member-001", failed_attempts=0)
+        theft = sample_account(
+            "member-002", "13800000002", status=AccountStatus.LOCKED, locked_until=None
+        )
+        store = self._store_with_accounts(account, theft)
+        with store.unit_of_work() as uow:
+            assert uow.accounts.count_failure(account.id, 3) == 1  # rolled back below
+        with store.unit_of_work() as uow:
+            counts = [uow.accounts.count_failure(account.id, 3) for _ in range(4)]
+            assert uow.accounts.count_failure(theft.id, 3) is None  # not active: not counted
+            uow.commit()
+        assert counts == [1, 2, 3, None]
+        with store.unit_of_work() as uow:
+            stored = uow.accounts.get(account.id)
+            assert uow.accounts.get(theft.id) == theft
+        assert stored == attrs.evolve(account, failed_attempts=3, version=account.version + 3)
+        with _conflict(), store.unit_of_work() as uow:  # a save read before the counts is stale
+            uow.accounts.save(
+                attrs.evolve(account, version=account.version + 1, failed_attempts=0),
+                expected_version=account.version,
+            )
+            uow.commit()
+        with _not_found(), store.unit_of_work() as uow:
+            uow.accounts.count_failure("ghost", 3)
+
+    def test_threads_counting_failures_lose_none_and_pass_no_limit(self) -> None:
+        self._require_threads()
+        account = sample_account("member-001", failed_attempts=0)
+        store = self._store_with_accounts(account)
+        count = self.thread_count
+        barrier = threading.Barrier(count)
+        outcomes: list[object] = [None] * count
+
+        def counter(index: int) -> None:
+            try:
+                barrier.wait(timeout=JOIN_SECONDS)
+                with store.unit_of_work() as uow:
+                    outcomes[index] = uow.accounts.count_failure(account.id, count - 1)
+                    uow.commit()
+            except BaseException as exc:  # reported below
+                outcomes[index] = exc
+
+        run_threads(counter, count)
+        assert sorted(map(str, outcomes)) == sorted([*map(str, range(1, count)), "None"]), outcomes
+        with store.unit_of_work() as uow:
+            stored = uow.accounts.get(account.id)
+        assert (stored.failed_attempts, stored.version) == (count - 1, account.version + count - 1)
+
     def test_adding_an_existing_id_is_a_conflict(self) -> None:
         store = self.new_store()
         with store.unit_of_work() as uow:
@@ -956,11 +1015,7 @@ class StoreContract(abc.ABC):
             phone="13800000002",
             external_ids=frozenset({attrs.evolve(next(iter(alice.external_ids)), subject="b")}),
         )
-        store = self.new_store()
-        with store.unit_of_work() as uow:
-            uow.accounts.add(alice)
-            uow.accounts.add(bob)
-            uow.commit()
+        store = self._store_with_accounts(alice, bob)
         with store.unit_of_work() as uow:
             assert uow.accounts.by_phone("13800000001") == alice
             assert uow.accounts.by_phone("13800000002") == bob

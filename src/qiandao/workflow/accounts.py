@@ -121,6 +121,7 @@ __all__ = [
     "check_history_reader",
     "check_new_password",
     "check_reporter",
+    "count_target",
     "depart",
     "effective",
     "failed_attempt",
@@ -132,6 +133,7 @@ __all__ = [
     "must_change_password",
     "password_change_target",
     "password_policy",
+    "password_verified",
     "refuse_unusable",
     "register",
     "registration",
@@ -445,43 +447,71 @@ def bootstrap_admin(
 # --- password sign-in and lockout (第十六、十七、十九条) --------------------------------------
 
 
-def sign_in_target(ctx: Context, found: Account | None) -> tuple[Account, str] | None:
-    """The account a number names and the hash to verify, before any hashing work.
+def sign_in_target(ctx: Context, found: Account | None) -> tuple[Account, str, bool] | None:
+    """The account a number names, the hash to verify, and whether a guess is counted first.
 
-    ``None`` for an unknown number (or one without a password): the service then spends the
-    same hashing work on a dummy hash and refuses alike. A locked or deleted account is refused.
+    ``None`` when no password may be checked: an unknown number, an account without a password
+    (departed), or one locked after failures whose lock is still running (its guesses are not
+    verified, so no guess past the limit is ever checked). The service then spends the same
+    hashing work on a dummy hash and refuses alike (``AuthenticationFailed``): a wrong or
+    unknown credential never reveals whether the account exists or is locked.
+
+    An active account (or one whose temporary lock has run out) is counted before its password
+    is verified (:func:`count_target`). Any other account with a password (theft-locked) is
+    verified without counting: the right password reveals the lock (``AccountLocked``), a wrong
+    one is ``AuthenticationFailed``. Its old password is replaced when it is unlocked, so the
+    check tells a guesser nothing lasting.
     """
     if found is None or found.password_hash is None:
         return None
-    refuse_unusable(effective(found, ctx))
-    return found, found.password_hash
+    current = effective(found, ctx)
+    if current.status is AccountStatus.ACTIVE:
+        return found, found.password_hash, True
+    if current.status is AccountStatus.LOCKED and current.locked_until is not None:
+        return None
+    return found, found.password_hash, False
 
 
-def failed_attempt(ctx: Context, account: Account) -> tuple[Account, AccountError]:
-    """A wrong password: count it, lock at the policy's threshold, and the refusal to raise.
+def count_target(ctx: Context, account: Account) -> tuple[Account, int] | None:
+    """The account to count a guess on (a run-out lock lifted) and the policy's limit.
 
-    The count is saved although the sign-in is refused. An account that is not active (locked
-    meanwhile, or deleted) is left as it is.
+    ``None`` when the account is not active: nothing is counted and the guess is not verified.
     """
     current = effective(account, ctx)
     if current.status is not AccountStatus.ACTIVE:
-        return current, _failure_refusal(current)
+        return None
+    return current, password_policy(ctx.rules).max_failed_attempts
+
+
+def failed_attempt(ctx: Context, account: Account) -> Account:
+    """The account after a wrong password that is already counted: locked at the threshold.
+
+    Failures are counted before the password is verified (``AccountRepository.count_failure``),
+    so parallel guesses lose no count and none past the limit is verified; the guess that
+    finds its count at the policy's threshold wrong locks the account. The caller is refused
+    with ``AuthenticationFailed`` whatever happens, so the lock is not revealed to a wrong
+    password. An account that is not active (locked meanwhile, or deleted) is left as it is.
+    """
+    current = effective(account, ctx)
     policy = password_policy(ctx.rules)
-    counted = attrs.evolve(current, failed_attempts=current.failed_attempts + 1)
-    if counted.failed_attempts >= policy.max_failed_attempts:
-        counted = attrs.evolve(
-            counted,
-            status=AccountStatus.LOCKED,
-            locked_until=ctx.now + policy.lockout,
-            lock_reason=_FAILURE_LOCK_REASON,
-        )
-    return counted, _failure_refusal(counted)
+    if current.status is not AccountStatus.ACTIVE or (
+        current.failed_attempts < policy.max_failed_attempts
+    ):
+        return account
+    return attrs.evolve(
+        current,
+        status=AccountStatus.LOCKED,
+        locked_until=ctx.now + policy.lockout,
+        lock_reason=_FAILURE_LOCK_REASON,
+    )
 
 
-def _failure_refusal(account: Account) -> AccountError:
-    if account.status is AccountStatus.LOCKED:
-        return _unusable(account) or AuthenticationFailed()
-    return AuthenticationFailed()
+def password_verified(ctx: Context, account: Account) -> Account:
+    """The account after its (counted) password proved right: no failures, if it is active."""
+    current = effective(account, ctx)
+    if current.status is not AccountStatus.ACTIVE:
+        return account
+    return attrs.evolve(current, failed_attempts=0)
 
 
 def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, SignIn]:
@@ -512,14 +542,14 @@ def sign_in(
 ) -> tuple[AccountChange, SignIn | AccountError]:
     """The outcome of a password sign-in, given whether the password matched ``seen_hash``.
 
-    A wrong password is counted (:func:`failed_attempt`) and its refusal returned, to be raised
-    once the count is saved. A right one resets the count, stores ``rehashed`` (the password
-    hashed with current parameters) if given, and starts a session of ``token``. A password
-    changed since it was verified is refused.
+    A wrong password (already counted) locks the account at the threshold
+    (:func:`failed_attempt`); ``AuthenticationFailed`` is returned, to be raised once the lock is
+    saved. A right one reveals a lock (``AccountLocked``), else resets the count, stores
+    ``rehashed`` (the password hashed with current parameters) if given, and starts a session
+    of ``token``. A password changed since it was verified is refused.
     """
     if not verified:
-        counted, refusal = failed_attempt(ctx, account)
-        return AccountChange(counted), refusal
+        return AccountChange(failed_attempt(ctx, account)), AuthenticationFailed()
     current = effective(account, ctx)
     refuse_unusable(current)
     if current.password_hash != seen_hash:
