@@ -140,14 +140,11 @@ def _count_failure(tx: Tx, account_id: str) -> int | None:
 
 
 def _failed_attempt(tx: Tx, account_id: str) -> AccountError:
+    """A wrong password verified before it was counted: count it, then lock at the threshold."""
+    _count_failure(tx, account_id)
     stored = tx.uow.accounts.get(account_id)
     tx.save_account(stored, accounts.failed_attempt(tx.context(stored.jurisdiction), stored))
     return AuthenticationFailed()
-
-
-def _password_verified(tx: Tx, account_id: str) -> None:
-    stored = tx.uow.accounts.get(account_id)
-    tx.save_account(stored, accounts.password_verified(tx.context(stored.jurisdiction), stored))
 
 
 def _sign_in(
@@ -328,7 +325,7 @@ class AccountCommands(_Core):
             raise AuthenticationFailed()
 
     def _failed_attempt(self, account_id: str) -> AccountError:
-        """A counted guess was wrong: lock at the threshold (committed); the refusal to raise."""
+        """Count a wrong password and lock at the threshold (committed); the refusal to raise."""
         work = functools.partial(_failed_attempt, account_id=account_id)
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
 
@@ -464,32 +461,27 @@ class AccountCommands(_Core):
     def change_password(self, token: str, old_password: str, new_password: str) -> SignIn:
         """Change the password (第十六条): every session ends and a new full one is returned.
 
-        The old password is checked as at sign-in: counted before it is verified, and a wrong
-        one locks the account at the threshold (``AuthenticationFailed`` either way); the new
-        one is checked against the policy first. Both passwords are normalised with NFKC; the
-        new one must meet the policy (``PasswordPolicyViolation``) and must not be
-        one of the policy's ``history`` last passwords (failure ``reused``).
+        A wrong old password counts as a failed sign-in (atomically, after it is verified: the
+        caller already holds a session, and a refused change must change nothing); the one at
+        the policy's threshold locks the account (``AuthenticationFailed`` either way). Both
+        passwords are normalised with NFKC; the new one must meet the policy
+        (``PasswordPolicyViolation``) and must not be one of the policy's ``history`` last
+        passwords (failure ``reused``).
         """
         hasher = self._hasher()
         key = accounts.session_key(token)
         account = self._read(None, functools.partial(_password_change_target, key=key))
         seen_hash = account.password_hash
-        policy = self.password_policy(account.jurisdiction)
-        if usable_password(old_password):  # no stored hash needed: refused before any count
-            accounts.check_new_password(
-                policy, account, normalise_password(old_password), new_password
-            )
-        self._count_failure(account.id, old_password if usable_password(old_password) else "")
         if (
             not usable_password(old_password)
             or seen_hash is None
             or not self._verify(seen_hash, old_password)[0]
         ):
             raise self._failed_attempt(account.id)
+        policy = self.password_policy(account.jurisdiction)
+        accounts.check_new_password(policy, account, normalise_password(old_password), new_password)
         new = normalise_password(new_password)
-        if self._reused(account, new):  # the old password was right: its guess is no failure
-            forgive = functools.partial(_password_verified, account_id=account.id)
-            self._transact(None, forgive, any_conflict=True, attempts=_CONTENDED)
+        if self._reused(account, new):
             raise PasswordPolicyViolation(
                 f"新密码不得与最近{policy.history}次使用的密码相同",
                 failures=("reused",),

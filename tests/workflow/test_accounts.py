@@ -286,12 +286,6 @@ def test_a_failure_on_a_locked_or_deleted_account_changes_nothing() -> None:
     assert accounts.failed_attempt(ctx(), gone) == gone
 
 
-def test_a_right_password_forgives_its_counted_guess() -> None:
-    assert accounts.password_verified(ctx(), account(failed_attempts=3)) == account()
-    theft = account(status=AccountStatus.LOCKED, locked_until=None, failed_attempts=3)
-    assert accounts.password_verified(ctx(), theft) == theft
-
-
 def test_a_verified_sign_in_resets_the_count_and_starts_a_session() -> None:
     stored = account(failed_attempts=3)
     change, result = accounts.sign_in(ctx(), stored, "hash:old", "tok", verified=True)

@@ -133,7 +133,6 @@ __all__ = [
     "must_change_password",
     "password_change_target",
     "password_policy",
-    "password_verified",
     "refuse_unusable",
     "register",
     "registration",
@@ -504,14 +503,6 @@ def failed_attempt(ctx: Context, account: Account) -> Account:
         locked_until=ctx.now + policy.lockout,
         lock_reason=_FAILURE_LOCK_REASON,
     )
-
-
-def password_verified(ctx: Context, account: Account) -> Account:
-    """The account after its (counted) password proved right: no failures, if it is active."""
-    current = effective(account, ctx)
-    if current.status is not AccountStatus.ACTIVE:
-        return account
-    return attrs.evolve(current, failed_attempts=0)
 
 
 def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, SignIn]:
