@@ -17,8 +17,8 @@ from qiandao.ports.store import Store
 from qiandao.rules.ruleset import PasswordProfile
 from qiandao.testing import ManualClock
 from qiandao.testing._support import run_threads
-from tests.sql.soak import CountingHasher
 from qiandao_adapters.delivery import RecordingDelivery
+from tests.sql.soak import CountingHasher
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
 PHONE = "13800138000"
