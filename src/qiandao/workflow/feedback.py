@@ -115,10 +115,38 @@ def _step_not_credited(actor: Actor, item: Item, command: ItemCommand) -> ItemSt
     return state
 
 
-def _recorded(feedback: Feedback) -> Decision:
+def _feedback_day(ctx: Context, actor: Actor, item: Item, on: object) -> date:
+    """Who may record feedback on this item (the office, never someone credited with it), then
+    the day the feedback happened (not in the future)."""
+    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
+    return _day(ctx, on)
+
+
+def _recorded(
+    ctx: Context,
+    actor: Actor,
+    kind: FeedbackKind,
+    day: date,
+    shared_with_units: object,
+    *,
+    text: str,
+    level: AdoptionLevel | None = None,
+    leader: str | None = None,
+    rank: LeaderRank | None = None,
+) -> Decision:
     """One dated, attributed feedback record appended to an adopted item."""
-    change = Change(feedback=feedback, note=feedback.kind.label)
-    return [(EventKind.FEEDBACK_RECORDED, change)]
+    feedback = Feedback(
+        kind,
+        day,
+        actor.account_id,
+        ctx.now,
+        text=text,
+        level=level,
+        leader=leader,
+        rank=rank,
+        shared_with_units=_shared(shared_with_units),
+    )
+    return [(EventKind.FEEDBACK_RECORDED, Change(feedback=feedback, note=kind.label))]
 
 
 def record_adoption(
@@ -135,21 +163,12 @@ def record_adoption(
 
     ``shared_with_units`` lets the handling units read the record too (authors always do).
     """
-    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
-    day = _day(ctx, on)
+    day = _feedback_day(ctx, actor, item, on)
     if any(f.kind is FeedbackKind.ADOPTION and f.level is level for f in item.feedback):
         raise InvalidInput(f"已登记过{level.label}采用情况", field="level")
     text = _text(ctx, note, "说明", required=False)
     return _recorded(
-        Feedback(
-            FeedbackKind.ADOPTION,
-            day,
-            actor.account_id,
-            ctx.now,
-            text=text,
-            level=level,
-            shared_with_units=_shared(shared_with_units),
-        )
+        ctx, actor, FeedbackKind.ADOPTION, day, shared_with_units, text=text, level=level
     )
 
 
@@ -165,21 +184,12 @@ def record_instruction(
     shared_with_units: bool = False,
 ) -> Decision:
     """领导批示: who (name and rank), when, and what the leader wrote; units read it if shared."""
-    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
-    day = _day(ctx, on)
+    day = _feedback_day(ctx, actor, item, on)
     name = clean_text(leader, "批示领导", max_chars=100)
     body = _text(ctx, text, "批示内容", required=True)
+    instruction = FeedbackKind.INSTRUCTION
     return _recorded(
-        Feedback(
-            FeedbackKind.INSTRUCTION,
-            day,
-            actor.account_id,
-            ctx.now,
-            text=body,
-            leader=name,
-            rank=rank,
-            shared_with_units=_shared(shared_with_units),
-        )
+        ctx, actor, instruction, day, shared_with_units, text=body, leader=name, rank=rank
     )
 
 
@@ -193,19 +203,9 @@ def record_implementation(
     shared_with_units: bool = False,
 ) -> Decision:
     """落实情况: how the item's suggestions were carried out; units read it if shared."""
-    _step_not_credited(actor, item, ItemCommand.RECORD_FEEDBACK)
-    day = _day(ctx, on)
+    day = _feedback_day(ctx, actor, item, on)
     body = _text(ctx, text, "落实情况", required=True)
-    return _recorded(
-        Feedback(
-            FeedbackKind.IMPLEMENTATION,
-            day,
-            actor.account_id,
-            ctx.now,
-            text=body,
-            shared_with_units=_shared(shared_with_units),
-        )
-    )
+    return _recorded(ctx, actor, FeedbackKind.IMPLEMENTATION, day, shared_with_units, text=body)
 
 
 # --- publication and secrecy (第十四条) -------------------------------------------------------
