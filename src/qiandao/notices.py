@@ -15,6 +15,7 @@ from qiandao.events import Event, EventKind
 from qiandao.model import Feedback, FeedbackKind, Item, ReviewStage
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import ItemState
+from qiandao.rules.rating import raters
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.tiers import required_signer
@@ -84,14 +85,6 @@ def _feedback_text(title: str, feedback: Feedback | None) -> str:
     return f"您的信息“{title}”有新的{feedback.kind.label}"
 
 
-def _raters(item: Item, rules: RuleSet) -> tuple[str, ...]:
-    """Who may rate the item's replies (第十二条): the lead author, and the co-authors when
-    the jurisdiction's rules let them rate."""
-    if rules.rating.coauthors_may_rate:
-        return tuple(sorted(item.authors))
-    return (item.lead_author_id,)
-
-
 def _window_text(title: str, event: Event) -> str:
     """What a recomputed rating window notice says: the window's new last day."""
     a = event.change.assignment
@@ -134,7 +127,8 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     elif kind in _TO_AUTHORS:
         recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
     elif kind is _K.RATING_WINDOW_RECOMPUTED:  # only those who may rate are told
-        recipients, text = _raters(item, rules), _window_text(item.title, event)
+        recipients = raters(item.lead_author_id, item.coauthor_ids, rules.rating)
+        text = _window_text(item.title, event)
     elif kind is _K.FEEDBACK_RECORDED:  # every author who may read it, merged ones included
         recipients = tuple(sorted(item.access_facts().author_ids))
         text = _feedback_text(item.title, event.change.feedback)

@@ -50,7 +50,15 @@ from qiandao.rules.points import (
     scores,
 )
 from qiandao.rules.publication import Access, AccessFacts, Viewer, access, is_published
-from qiandao.rules.rating import Rating, RatingRules, check_rating, check_rehandle
+from qiandao.rules.rating import (
+    Rating,
+    RatingRules,
+    check_rater,
+    check_rating,
+    check_rehandle,
+    may_rate,
+    raters,
+)
 from qiandao.rules.roles import SIGNER_ROLES, Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import clean_text, require_reason
@@ -463,3 +471,17 @@ def test_unreadable_and_malformed_rule_files(tmp_path: Path) -> None:
     bad.write_text("[deadlines\n", encoding="utf-8")
     with pytest.raises(RuleSetError):
         RuleSet.from_toml(bad)
+
+
+@pytest.mark.parametrize("coauthors_may_rate", [False, True])
+def test_raters_are_exactly_those_check_rater_lets_rate(coauthors_may_rate: bool) -> None:
+    rules = RatingRules(coauthors_may_rate=coauthors_may_rate)
+    told = raters("m1", ("m3", "m2", "m1"), rules)
+    assert told == (("m1", "m2", "m3") if coauthors_may_rate else ("m1",))
+    for person in ("m1", "m2", "m3"):
+        lead, co = person == "m1", person != "m1"
+        assert may_rate(is_lead_author=lead, is_coauthor=co, rules=rules) == (person in told)
+        if person not in told:
+            with pytest.raises(PermissionDenied) as caught:
+                check_rater(is_lead_author=lead, is_coauthor=co, rules=rules)
+            assert caught.value.code == "permission.denied"

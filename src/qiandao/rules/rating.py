@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import attrs
@@ -18,6 +19,8 @@ __all__ = [
     "check_rating",
     "check_rating_open",
     "check_rehandle",
+    "may_rate",
+    "raters",
     "rating_window",
     "rating_window_closes",
 ]
@@ -74,10 +77,29 @@ def check_rating(
         raise WindowClosed(f"评价期限已于{window_closes.isoformat()}届满")
 
 
+def may_rate(*, is_lead_author: bool, is_coauthor: bool, rules: RatingRules) -> bool:
+    """The member who submitted the item rates; co-authors too, if the rules say so."""
+    return is_lead_author or (is_coauthor and rules.coauthors_may_rate)
+
+
 def check_rater(*, is_lead_author: bool, is_coauthor: bool, rules: RatingRules) -> None:
-    """Only the member who submitted the item rates (co-authors too, if the rules say so)."""
-    if not (is_lead_author or (is_coauthor and rules.coauthors_may_rate)):
+    """Refuse anyone :func:`may_rate` does not allow (第十二条)."""
+    if not may_rate(is_lead_author=is_lead_author, is_coauthor=is_coauthor, rules=rules):
         raise PermissionDenied("只有提交信息的委员可以评价（第十二条）", article="第十二条")
+
+
+def raters(lead_author_id: str, coauthor_ids: Iterable[str], rules: RatingRules) -> tuple[str, ...]:
+    """Everyone who may rate an item's replies (:func:`may_rate`), sorted: who to tell."""
+    people = {lead_author_id, *coauthor_ids}
+    return tuple(
+        sorted(
+            p
+            for p in people
+            if may_rate(
+                is_lead_author=p == lead_author_id, is_coauthor=p != lead_author_id, rules=rules
+            )
+        )
+    )
 
 
 def check_rating_open(*, item_closed: bool) -> None:
