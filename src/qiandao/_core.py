@@ -60,6 +60,14 @@ ID_PARAMETERS = frozenset(
 """Parameters of a public command or query that name a stored record by id."""
 
 
+def unit_of(actor: Actor) -> str:
+    """The unit a handling-unit actor acts for; without one, a unit query would have no scope
+    (every unit's assignments), so it is refused as ``input.invalid`` (field ``unit_id``)."""
+    if actor.unit_id is None:
+        raise InvalidInput("承办单位账号缺少单位", field="unit_id")
+    return actor.unit_id
+
+
 def check_ids(**ids: object) -> None:
     """The boundary check every public method runs first on the ids it takes.
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import attrs
 
-from qiandao._core import Actor, _Core, check_ids
+from qiandao._core import Actor, _Core, check_ids, unit_of
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
 from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
@@ -141,16 +141,13 @@ class QueryCommands(_Core):
         today = local_day(now)
         if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:
             raise PermissionDenied("只有办公室工作人员和承办单位可以查看逾期清单")
-        if actor.role is Role.HANDLING_UNIT and actor.unit_id is None:
-            # without a unit the query would have no scope: every unit's assignments
-            raise InvalidInput("承办单位账号缺少单位", field="unit_id")
         rules = self.rules_for(actor.jurisdiction).deadlines
         cutoff = (
             self.calendar.add_working_days(today, -rules.very_overdue_workdays) if very else today
         )
         query = AssignmentQuery(
             jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
-            unit_id=actor.unit_id if actor.role is Role.HANDLING_UNIT else None,
+            unit_id=unit_of(actor) if actor.role is Role.HANDLING_UNIT else None,
             states=AWAITING_UNIT_STATES,
             due_before=cutoff,
             limit=limit,

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import attrs
 
-from qiandao._core import Actor
+from qiandao._core import Actor, unit_of
 from qiandao._inbox import ItemView, QueryCommands, _page
-from qiandao.errors import InvalidInput, PermissionDenied
+from qiandao.errors import PermissionDenied
 from qiandao.lanes import (
     UNIT_LANES,
     Lane,
@@ -66,9 +66,8 @@ class LaneCommands(QueryCommands):
         if lane not in lanes_of(actor.role):
             raise PermissionDenied(f"{actor.role.label}没有“{lane.label}”队列", lane=lane.value)
         if lane in UNIT_LANES:
-            if actor.unit_id is None:
-                raise InvalidInput("承办单位账号缺少单位", field="unit_id")
-            return LaneQuery(lane, unit_id=actor.unit_id), f"unit:{actor.unit_id}"
+            unit = unit_of(actor)
+            return LaneQuery(lane, unit_id=unit), f"unit:{unit}"
         j = actor.jurisdiction
         scope = f"{actor.role.value}@{j}"
         if actor.role in SIGNER_ROLES:
