@@ -27,7 +27,7 @@ from pathlib import Path
 
 from qiandao import Actor, Lane, Qiandao, Role, RuleSet
 from qiandao.lanes import lanes_of
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.sql import SqlStore, make_engine
 from sql import (  # benchmarks/sql.py
     _UNITS_OF,
@@ -66,6 +66,7 @@ def measure(n: int, runs: int = RUNS, report: Callable[[str], None] = print) -> 
         try:
             bulk_load(engine, Corpus(n), report)
             store = SqlStore(engine)
+            enrol(store, *actors())  # every query checks its actor's account
             qd = Qiandao(store, clock=ManualClock(NOW), rules=RuleSet.zhoushan())
             recorder = Statements(engine)
             report(f"  {'actor / lane':<34} {'page':>8} {'×SQL':>6} {'count':>8} {'×SQL':>6}  rows")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from qiandao import SHANGHAI, Actor, Qiandao, Rating, Role, Unit
+from qiandao import SHANGHAI, Account, Actor, Qiandao, Rating, Role, Unit
 from qiandao.ports.store import Store
 from qiandao.testing import ManualClock
 from qiandao_adapters.memory import MemoryStore
@@ -38,6 +38,7 @@ EDITOR = Actor("e1", Role.EDITOR, J)
 DEPUTY = Actor("d1", Role.DEPUTY, J)
 HEAD = Actor("h1", Role.OFFICE_HEAD, J)
 UNIT = Actor("u1", Role.HANDLING_UNIT, J, "unit-1")
+ACTORS = (MEMBER, EDITOR, DEPUTY, HEAD, UNIT)
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文" * 200, "category": "hot_issue"}
 
 
@@ -48,6 +49,9 @@ def lifecycles(store: Store, count: int) -> float:
     qd = Qiandao(store, clock=clock, ids=lambda: f"{next(counter):012d}")
     with store.unit_of_work() as uow:
         uow.units.add(Unit("unit-1", "市交通运输局", J))
+        for actor in ACTORS:  # written directly, so that an older revision (--compare) runs too
+            grants = (actor.grant,)
+            uow.accounts.add(Account(actor.account_id, 1, actor.account_id, grants, J, clock.now()))
         uow.commit()
     gc.collect()
     start = time.perf_counter()

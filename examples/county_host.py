@@ -1,8 +1,9 @@
 """A county CPPCC host embedding qiandao: its own rules, an SQLite file, a JSON-ish API.
 
 Run: ``python examples/county_host.py [DB_URL]``. Shows how a host wires the service (store,
-clock, rules, notifier, hasher, credential delivery), turns JSON requests into commands, and
-maps errors to responses.
+clock, rules, notifier, hasher, credential delivery), signs people in, turns each JSON request
+into ``authenticate`` (the session token names the actor, never the request body) and a
+command, and maps errors to responses.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from qiandao import Actor, Qiandao, QiandaoError, Role, RuleSet, Unit
+from qiandao import Qiandao, QiandaoError, Role, RuleSet, Unit
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
-from qiandao_adapters.delivery import ConsoleDelivery
+from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.notifiers import LoggingNotifier
 from qiandao_adapters.sql import SqlStore, upgrade
 
@@ -24,7 +25,7 @@ HERE = Path(__file__).parent
 PUTUO = "zhoushan.putuo"
 
 
-def build_service(url: str) -> Qiandao:
+def build_service(url: str, phones: RecordingDelivery) -> Qiandao:
     """The composition root: the one place where ports meet adapters."""
     upgrade(url)  # create or migrate the schema (Alembic)
     rules = {"zhoushan": RuleSet.zhoushan(), PUTUO: RuleSet.from_toml(HERE / "putuo.toml")}
@@ -35,13 +36,19 @@ def build_service(url: str) -> Qiandao:
         notifier=LoggingNotifier(),
         hasher=Argon2Hasher(),
         # initial passwords go to the person, never to the admin: plug in the SMS gateway here
-        credential_delivery=ConsoleDelivery(sys.stderr),
+        # (this example's stand-in keeps them as the people's handsets would)
+        credential_delivery=phones,
     )
 
 
-def handle(qd: Qiandao, actor: Actor, request: dict[str, Any]) -> dict[str, Any]:
-    """A tiny request dispatcher, as a web handler would do it: every refusal becomes a 4xx."""
+def handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
+    """A tiny request dispatcher, as a web handler would do it: every refusal becomes a 4xx.
+
+    The actor comes from the session token on every request (``authenticate``), and every
+    command checks it again against the stored account.
+    """
     try:
+        actor = qd.authenticate(token)
         if request["op"] == "submit":
             item = qd.submit_new(actor, request["payload"], idempotency_key=request.get("key"))
             return {"status": 201, "id": item.id, "state": item.state.label}
@@ -63,15 +70,28 @@ _STATUS = {
 }
 
 
+def sign_up(qd: Qiandao, phones: RecordingDelivery, phone: str, password: str) -> str:
+    """A person's first sign-in with the password their phone got, changed at once: a token."""
+    first = qd.sign_in(phone, phones.password_of(phone))
+    return qd.change_password(first.token, phones.password_of(phone), password).token
+
+
 def main() -> None:
     """Register a few people, submit through the 'API' (one good and one bad request)."""
     url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(tempfile.mkdtemp()) / 'putuo.db'}"
-    qd = build_service(url)
+    phones = RecordingDelivery()
+    qd = build_service(url, phones)
     with qd.store.unit_of_work() as uow:
         uow.units.add(Unit("putuo-water", "普陀区水利局", PUTUO))
         uow.commit()
-    member = Actor("pt-m1", Role.MEMBER, PUTUO)
-    editor = Actor("pt-e1", Role.EDITOR, PUTUO)
+    # The installer's first admin (run once on an empty store), then the people of the county.
+    _, admin_password = qd.bootstrap_admin(real_name="系统管理员", phone="13905800100")
+    admin = qd.authenticate(sign_up_admin(qd, admin_password))
+    people = {"张海": ("13905800101", Role.MEMBER), "李渔": ("13905800102", Role.EDITOR)}
+    for name, (phone, role) in people.items():
+        qd.register(admin, real_name=name, phone=phone, role=role, jurisdiction=PUTUO)
+    member = sign_up(qd, phones, "13905800101", "Putuo#member2026")
+    editor = sign_up(qd, phones, "13905800102", "Putuo#editor2026")
     print("普陀区答复期限：", qd.rules_for(PUTUO).deadlines.reply_workdays, "个工作日")
     good = {"title": "关于桃花岛供水管网改造的建议", "body": "……", "category": "hot_issue"}
     print(
@@ -82,6 +102,12 @@ def main() -> None:
     bad = {"title": "", "body": "……", "category": "weather"}
     print(json.dumps(handle(qd, member, {"op": "submit", "payload": bad}), ensure_ascii=False))
     print(json.dumps(handle(qd, editor, {"op": "inbox"}), ensure_ascii=False))
+
+
+def sign_up_admin(qd: Qiandao, initial: str) -> str:
+    """The first admin's sign-in with the password the installer was given, changed at once."""
+    first = qd.sign_in("13905800100", initial)
+    return qd.change_password(first.token, initial, "Putuo#admin2026").token
 
 
 if __name__ == "__main__":

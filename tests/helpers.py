@@ -161,7 +161,7 @@ def make_world(
         uow.units.add(Unit("u-c", "市人力社保局", ZS))
         uow.units.add(Unit("u-old", "市已撤并单位", ZS, active=False))
         uow.units.add(Unit("u-dh", "定海区农业农村局", DH))
-        for actor in (*city.values(), *county.values()):
+        for actor in (*city.values(), *county.values(), *units.values()):
             uow.accounts.add(
                 Account(
                     actor.account_id,

@@ -44,7 +44,7 @@ from qiandao.errors import (
 from qiandao.model import Account, AccountStatus, ExternalIdentity, RoleGrant, Session, Unit
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile, RuleSet
-from qiandao.testing import ManualClock, sample_account
+from qiandao.testing import ManualClock, enrol, sample_account
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import ConsoleDelivery, Delivered, RecordingDelivery
 from qiandao_adapters.memory import MemoryStore
@@ -81,7 +81,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def store() -> MemoryStore:
-    return MemoryStore()
+    store = MemoryStore()
+    enrol(store, ADMIN, at=START)  # the service checks every actor against its account
+    return store
 
 
 @pytest.fixture
@@ -310,8 +312,9 @@ def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> N
     assert account.jurisdiction == "dinghai"
 
 
-def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
+def test_county_admin_registers_only_in_its_county(svc: _Svc, store: MemoryStore) -> None:
     county = Actor("admin-dh", Role.SYSTEM_ADMIN, "dinghai")
+    enrol(store, county, at=START)
     account = svc.register(county, real_name="赵六", phone=PHONE, role="member")
     assert account.jurisdiction == "dinghai"
     with pytest.raises(JurisdictionDenied):
@@ -324,7 +327,8 @@ def test_county_admin_registers_only_in_its_county(svc: _Svc) -> None:
     assert city.jurisdiction == "putuo"
 
 
-def test_bootstrap_admin_only_on_an_empty_store(svc: _Svc) -> None:
+def test_bootstrap_admin_only_on_an_empty_store(clock: ManualClock) -> None:
+    svc = _Svc(MemoryStore(), clock=clock, hasher=FAST)
     admin, initial = svc.bootstrap_admin(real_name="系统管理员", phone="13700137000")
     assert admin.grants == (RoleGrant(Role.SYSTEM_ADMIN, "zhoushan"),)
     first = svc.sign_in("13700137000", initial)
@@ -812,12 +816,15 @@ def test_departure_keeps_the_row_without_credentials(
     assert successor.id != account.id
 
 
-def test_departure_permissions(svc: _Svc) -> None:
+def test_departure_permissions(svc: _Svc, store: MemoryStore) -> None:
     account, _ = _register(svc)
+    auditor = Actor("aud", Role.AUDIT_ADMIN, "zhoushan")
+    county = Actor("adm-ps", Role.SYSTEM_ADMIN, "putuo")
+    enrol(store, auditor, county, at=START)
     with pytest.raises(PermissionDenied):
-        svc.depart(Actor("aud", Role.AUDIT_ADMIN, "zhoushan"), account.id)
+        svc.depart(auditor, account.id)
     with pytest.raises(JurisdictionDenied):
-        svc.depart(Actor("adm-ps", Role.SYSTEM_ADMIN, "putuo"), account.id)
+        svc.depart(county, account.id)
     with pytest.raises(PermissionDenied):
         svc.depart(ADMIN, ADMIN.account_id)
 
@@ -893,7 +900,12 @@ def test_external_binding_and_sign_in(svc: _Svc, store: MemoryStore) -> None:
             svc.sign_in(PHONE, "wrong-password")
     with pytest.raises(AccountLocked):
         svc.sign_in_external("zzd", "ok:zs-001")
-    svc.report_theft(signed.actor, account.id)  # a theft report removes the binding
+    # A locked account's own actor is refused (account.actor_refused): the admin reports for
+    # the owner, and the theft report removes the binding.
+    with pytest.raises(QiandaoError) as refused:
+        svc.report_theft(signed.actor, account.id)
+    assert refused.value.code == "account.actor_refused"
+    svc.report_theft(ADMIN, account.id)
     assert _stored(store, account.id).external_ids == frozenset()
     with pytest.raises(AuthenticationFailed):
         svc.sign_in_external("zzd", "ok:zs-001")

@@ -19,7 +19,7 @@ from qiandao import (
     Role,
 )
 from qiandao.ports.store import ItemQuery
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.memory import MemoryStore
 
 J = "zhoushan"
@@ -30,7 +30,9 @@ GOOD = {"title": "关于海岛交通的建议", "body": "正文", "category": "h
 
 @pytest.fixture
 def qd() -> Qiandao:
-    return Qiandao(MemoryStore(), clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
+    store = MemoryStore()
+    enrol(store, MEMBER, EDITOR)
+    return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
 
 
 def _count(qd: Qiandao) -> int:

@@ -18,7 +18,7 @@ from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.roles import Role
 from qiandao.service import Qiandao
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.clock import SystemClock
 from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.notifiers import RecordingNotifier
@@ -29,6 +29,7 @@ MEMBER = Actor("m1", Role.MEMBER, ZS)
 EDITOR = Actor("e1", Role.EDITOR, ZS)
 DEPUTY = Actor("d1", Role.DEPUTY, ZS)
 HEAD = Actor("h1", Role.OFFICE_HEAD, ZS)
+OTHER_EDITOR = Actor("e9", Role.EDITOR, "dinghai")
 DRAFT = {
     "title": "关于海岛渔民养老保险的建议 🐟",
     "body": "渔民参保率偏低。'; --",
@@ -44,6 +45,7 @@ class Setup:
         self, *, dispatch_after_commit: bool = True, notifier: Notifier | None = None
     ) -> None:
         self.store = MemoryStore()
+        enrol(self.store, MEMBER, EDITOR, DEPUTY, HEAD, OTHER_EDITOR)
         self.clock = ManualClock(START)
         self.recorder = RecordingNotifier()
         self.qd = Qiandao(
@@ -151,6 +153,7 @@ def test_without_dispatch_after_commit_notices_wait_for_dispatch() -> None:
 
 def test_a_service_without_a_notifier_keeps_notices_pending() -> None:
     store = MemoryStore()
+    enrol(store, MEMBER)
     qd = Qiandao(store, clock=ManualClock(START))
     item = qd.submit_new(MEMBER, DRAFT)
     assert qd.dispatch() == DispatchReport(sent=0, failed=0)
@@ -255,7 +258,7 @@ def test_two_dispatchers_at_once_deliver_once() -> None:
         ),
         (lambda qd, i: qd.reject(EDITOR, i, ""), "reason.required"),
         (
-            lambda qd, i: qd.reject(Actor("e9", Role.EDITOR, "dinghai"), i, "不属于本级"),
+            lambda qd, i: qd.reject(OTHER_EDITOR, i, "不属于本级"),
             "permission.jurisdiction",
         ),
         (lambda qd, i: qd.approve(DEPUTY, i), "state.invalid_transition"),
@@ -293,7 +296,9 @@ def test_the_service_runs_on_the_system_clock() -> None:
     clock = SystemClock()
     recorder = RecordingNotifier()
     before = datetime.now(SHANGHAI)
-    item = Qiandao(MemoryStore(), clock=clock, notifier=recorder).submit_new(MEMBER, DRAFT)
+    store = MemoryStore()
+    enrol(store, MEMBER)
+    item = Qiandao(store, clock=clock, notifier=recorder).submit_new(MEMBER, DRAFT)
     after = datetime.now(SHANGHAI)
     now = clock.now()
     assert now.tzinfo is SHANGHAI

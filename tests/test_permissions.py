@@ -16,7 +16,6 @@ import pytest
 
 from qiandao import (
     SHANGHAI,
-    Account,
     Actor,
     Item,
     ItemState,
@@ -35,7 +34,7 @@ from qiandao.rules.lifecycle import (
     ItemCommand,
 )
 from qiandao.rules.roles import SIGNER_ROLES, SUBMITTER_ROLES
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.memory import MemoryStore
 
 COUNTY = "zhoushan.dinghai"
@@ -57,18 +56,10 @@ class Setup:
         with self.store.unit_of_work() as uow:
             for unit in UNITS:
                 uow.units.add(Unit(unit, f"单位{unit}", COUNTY))
-            for actor in [self.author, *self.staff.values()]:
-                uow.accounts.add(
-                    Account(
-                        id=actor.account_id,
-                        version=1,
-                        real_name=actor.account_id,
-                        grants=(actor.grant,),
-                        jurisdiction=COUNTY,
-                        created_at=START,
-                    )
-                )
             uow.commit()
+        others = [Actor("other", role, COUNTY) for role in SUBMITTER_ROLES]
+        units = [self.unit(u) for u in UNITS]
+        enrol(self.store, self.author, *self.staff.values(), *others, *units, at=START)
 
     def unit(self, unit_id: str) -> Actor:
         return Actor(f"unit-{unit_id}", Role.HANDLING_UNIT, COUNTY, unit_id)

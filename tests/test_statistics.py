@@ -37,7 +37,7 @@ from qiandao.reporting import score
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.service import Qiandao
-from qiandao.testing import sample_item, statistics_corpus
+from qiandao.testing import enrol, sample_item, statistics_corpus
 from qiandao.testing.strategies import STATISTICS_QUERIES, statistics_items, statistics_queries
 from qiandao_adapters.memory import MemoryStore
 from tests.bulletin_reference import reference_bulletin
@@ -242,6 +242,7 @@ def test_every_query_of_the_service_is_bounded() -> None:
         Actor("s1", Role.SECRETARY_GENERAL, ZS),
         Actor("c1", Role.CHAIR, ZS),
     ]
+    enrol(w.store, *actors)
     for actor in actors:
         qd.inbox(actor)
         qd.my_items(actor)
@@ -284,6 +285,7 @@ def test_signer_inbox_pages_past_items_for_other_signers() -> None:
     assert [v.id for v in qd.inbox(w.head, limit=2)] == mine[:2]
     assert [v.id for v in qd.inbox(w.head, limit=5)] == mine
     secretary = Actor("s1", Role.SECRETARY_GENERAL, ZS)
+    enrol(w.store, secretary)
     assert len(qd.inbox(secretary, limit=50)) == 50
 
 

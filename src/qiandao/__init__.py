@@ -23,6 +23,7 @@ from qiandao.converter import CONVERTER, make_converter, structure, unstructure
 from qiandao.errors import (
     AccountError,
     AccountLocked,
+    ActorRefused,
     AdminSeparation,
     AuthenticationFailed,
     CalendarError,
@@ -135,6 +136,7 @@ __all__ = [
     "AccountRules",
     "AccountStatus",
     "Actor",
+    "ActorRefused",
     "AdminSeparation",
     "AdoptionLevel",
     "Assignment",

@@ -8,17 +8,18 @@ retries happen (and where the actor check and the audit record belong).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 
 from qiandao.actor import Actor
-from qiandao.errors import ConcurrencyConflict, InvalidInput
+from qiandao.errors import ConcurrencyConflict, InvalidInput, NotFound
 from qiandao.events import Event, evolve
 from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
@@ -30,7 +31,7 @@ from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import check_id
-from qiandao.workflow.accounts import AccountChange
+from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
 __all__ = ["Actor", "DispatchReport", "Tx", "check_ids"]
@@ -164,6 +165,7 @@ class _Core:
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
+                    _verify(uow, actor, now)
                     tx = Tx(self, uow, actor, now)
                     result = work(tx)
                     uow.commit()
@@ -179,8 +181,18 @@ class _Core:
         """Run ``work`` on a unit of work that is never committed: a command's facts, read
         before an effect outside any transaction (e.g. the account whose password is verified).
         """
+        now = self.now()
         with self.store.unit_of_work() as uow:
-            return work(Tx(self, uow, actor, self.now()))
+            _verify(uow, actor, now)
+            return work(Tx(self, uow, actor, now))
+
+    @contextlib.contextmanager
+    def _reading(self, actor: Actor) -> Iterator[UnitOfWork]:
+        """A unit of work for a query by ``actor``, verified first (never committed)."""
+        now = self.now()
+        with self.store.unit_of_work() as uow:
+            _verify(uow, actor, now)
+            yield uow
 
     def _on_item(
         self,
@@ -337,6 +349,20 @@ class Tx:
         if notices:
             self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
             self.queued += len(notices)
+
+
+def _verify(uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
+    """The actor check of every command and query: the acting account, read by its key in the
+    command's own unit of work, exists, is active and holds the actor's grant
+    (``account.actor_refused`` otherwise). ``None`` is a command acting for a session token or
+    the system, which checks its own account."""
+    if actor is None:
+        return
+    try:
+        account = uow.accounts.get(actor.account_id)
+    except NotFound:
+        account = None
+    check_actor(account, actor, now)
 
 
 def _decide_on_item(

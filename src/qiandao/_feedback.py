@@ -184,7 +184,7 @@ class FeedbackCommands(_Core):
         check_ids(commission_id=commission_id)
         feedback.check_progress_reader(actor)
         ctx = self._context(actor.jurisdiction, self.now())
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             commission = uow.commissions.get(commission_id)
             query = ItemQuery(jurisdiction=commission.jurisdiction, commission_id=commission.id)
             items = uow.items.find(query)

@@ -99,7 +99,7 @@ class QueryCommands(_Core):
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:
         """One item, filtered by the actor's access; an invisible item is "not found"."""
         check_ids(item_id=item_id)
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             item = uow.items.get(item_id)
         return self._view(actor, item, self.now())
 
@@ -118,13 +118,13 @@ class QueryCommands(_Core):
             published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, limit=limit, offset=offset
         )
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             items = uow.items.find(query)
         return [self._view(actor, i, now, Access.PUBLISHED) for i in items]
 
     def _views(self, actor: Actor, query: ItemQuery) -> list[ItemView]:
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             items = uow.items.find(query)
         return [self._view(actor, i, now) for i in items]
 
@@ -145,14 +145,14 @@ class QueryCommands(_Core):
         cutoff = (
             self.calendar.add_working_days(today, -rules.very_overdue_workdays) if very else today
         )
-        query = AssignmentQuery(
-            jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
-            unit_id=unit_of(actor) if actor.role is Role.HANDLING_UNIT else None,
-            states=AWAITING_UNIT_STATES,
-            due_before=cutoff,
-            limit=limit,
-        )
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
+            query = AssignmentQuery(
+                jurisdiction=actor.jurisdiction if actor.role in OFFICE_ROLES else None,
+                unit_id=unit_of(actor) if actor.role is Role.HANDLING_UNIT else None,
+                states=AWAITING_UNIT_STATES,
+                due_before=cutoff,
+                limit=limit,
+            )
             pairs = uow.items.assignments(query)
         out = []
         for item, a in pairs:
@@ -184,7 +184,7 @@ class QueryCommands(_Core):
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看通报")
         query = StatisticsQuery(actor.jurisdiction, period, local_day(self.now()))
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             stats = uow.items.statistics(query)
         return bulletin(stats, self.rules_for(actor.jurisdiction).points)
 

@@ -90,11 +90,11 @@ class LaneCommands(QueryCommands):
         """
         _page(limit)
         chosen = Lane.parse(lane)
-        query, scope = self._lane_query(actor, chosen)
-        if cursor is not None:
-            query = attrs.evolve(query, after=decode_cursor(cursor, chosen, scope))
         now = self.now()
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
+            query, scope = self._lane_query(actor, chosen)
+            if cursor is not None:
+                query = attrs.evolve(query, after=decode_cursor(cursor, chosen, scope))
             rows, total = uow.items.lane_page(attrs.evolve(query, limit=limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
@@ -112,11 +112,9 @@ class LaneCommands(QueryCommands):
     def lane_counts(self, actor: Actor) -> dict[Lane, int]:
         """How many rows each lane of the actor's role has, in one unit of work (roles without
         lanes, such as submitters: an empty mapping)."""
-        queries = [self._lane_query(actor, lane)[0] for lane in lanes_of(actor.role)]
-        if not queries:
-            return {}
-        with self.store.unit_of_work() as uow:
-            counts = uow.items.lane_counts(queries)
+        with self._reading(actor) as uow:
+            queries = [self._lane_query(actor, lane)[0] for lane in lanes_of(actor.role)]
+            counts = uow.items.lane_counts(queries) if queries else {}
         return {q.lane: counts.get(q.lane, 0) for q in queries}
 
     def inbox(self, actor: Actor, *, limit: int = 50) -> list[ItemView]:
@@ -135,6 +133,8 @@ class LaneCommands(QueryCommands):
             )
             return self._views(actor, mine)
         views: dict[str, ItemView] = {}
+        with self._reading(actor):  # the actor is checked even where it has no lanes
+            pass
         for lane in lanes_of(actor.role):
             for view in self.lane(actor, lane, limit=limit).items:
                 views.setdefault(view.id, view)
@@ -156,7 +156,7 @@ class LaneCommands(QueryCommands):
             before, urgent_before, jurisdiction=actor.jurisdiction, limit=_REVIEW_BATCH
         )
         found: list[OverdueReview] = []
-        with self.store.unit_of_work() as uow:
+        with self._reading(actor) as uow:
             while len(found) < limit:
                 batch = uow.items.review_waits(query)
                 for item in batch:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountError",
     "AccountLocked",
+    "ActorRefused",
     "AdminSeparation",
     "AuthenticationFailed",
     "CalendarError",
@@ -297,6 +298,19 @@ class AuthenticationFailed(AccountError):
     code = "account.auth_failed"
     article = "第十七条"
     default_message = "用户名或密码错误"
+
+
+class ActorRefused(AccountError):
+    """The acting account is unknown, departed or locked, or no longer holds the actor's grant.
+
+    Every command and query checks its ``Actor`` against the stored account first (an actor a
+    host kept from an old session, or built by hand, is not believed); the host signs in again.
+    The details never say which of the reasons applies.
+    """
+
+    code = "account.actor_refused"
+    article = "第十七条"
+    default_message = "操作人身份无效，请重新登录"
 
 
 class AccountLocked(AccountError):

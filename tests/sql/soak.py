@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from qiandao import SHANGHAI, Actor, ConcurrencyConflict, Qiandao, QiandaoError, Role, Unit, replay
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.sql import SqlStore
@@ -53,6 +53,7 @@ def prepare(url: str, items: int) -> list[str]:
     with qd.store.unit_of_work() as uow:
         uow.units.add(Unit("u1", "市交通运输局", J))
         uow.commit()
+    enrol(qd.store, MEMBER, EDITOR, Actor("d1", Role.DEPUTY, J), Actor("h1", Role.OFFICE_HEAD, J))
     ids = []
     for n in range(items):
         item = qd.submit_new(MEMBER, {"title": f"信息{n}", "body": "正文", "category": "hot_issue"})
@@ -190,6 +191,7 @@ def guess_soak(url: str, processes: int = 5, threads: int = 6) -> GuessReport:
     ``url``, then the right password."""
     store = SqlStore(url)
     phones = RecordingDelivery()
+    enrol(store, ADMIN)
     qd = Qiandao(store, clock=ManualClock(NOW), hasher=FAST, credential_delivery=phones)
     account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)

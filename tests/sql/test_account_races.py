@@ -15,7 +15,7 @@ from qiandao import SHANGHAI, Actor, PasswordPolicy, Qiandao, QiandaoError, Role
 from qiandao.model import AccountStatus
 from qiandao.ports.store import Store
 from qiandao.rules.ruleset import PasswordProfile
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao.testing._support import run_threads
 from qiandao_adapters.delivery import RecordingDelivery
 from tests.sql.soak import CountingHasher
@@ -31,6 +31,7 @@ def test_parallel_guesses_lock_after_exactly_the_limit(any_store: Store) -> None
     clock = ManualClock(datetime(2026, 11, 26, 10, tzinfo=SHANGHAI))
     hasher = CountingHasher("")
     phones = RecordingDelivery()
+    enrol(any_store, ADMIN)
     qd = Qiandao(any_store, clock=clock, hasher=hasher, credential_delivery=phones)
     account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)

@@ -15,7 +15,7 @@ import pytest
 from qiandao import SHANGHAI, Actor, Channel, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.rules.lifecycle import ItemState
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 
 J = "zhoushan"
 AUTHORS = {
@@ -31,7 +31,9 @@ CHAIR = Actor("ch1", Role.CHAIR, J)
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文", "category": "hot_issue"}
 
 
-def service(store: Store) -> Qiandao:
+def service(store: Store, *others: Actor) -> Qiandao:
+    """A service over ``store`` whose people (this module's and ``others``) have accounts."""
+    enrol(store, *(a for a, _ in AUTHORS.values()), EDITOR, DEPUTY, CHAIR, *others)
     return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
 
 
@@ -82,8 +84,8 @@ def test_a_member_naming_another_channel_is_refused(any_store: Store, channel: s
 
 @pytest.mark.parametrize("role", [Role.EDITOR, Role.DEPUTY, Role.CHAIR, Role.HANDLING_UNIT])
 def test_roles_that_never_submit_are_refused_permission(any_store: Store, role: Role) -> None:
-    qd = service(any_store)
     actor = Actor("x1", role, J, "u-a" if role is Role.HANDLING_UNIT else None)
+    qd = service(any_store, actor)
     for submit in (qd.draft, qd.submit_new):
         refused(qd, "permission.denied", submit, actor, PAYLOAD)
 

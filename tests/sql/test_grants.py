@@ -24,7 +24,7 @@ from qiandao import (
 from qiandao.accounts import hash_token
 from qiandao.model import Session
 from qiandao.ports.store import ItemQuery, Store
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao.workflow.accounts import actor_of
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
@@ -37,6 +37,15 @@ PASSWORD = "Haidao#2026wind"
 FAST = Argon2Hasher.fast()
 MEMBER = RoleGrant(Role.MEMBER, ZS)
 EDITOR = RoleGrant(Role.EDITOR, ZS)
+
+
+OTHER_ADMINS = (
+    Actor("a-dh", Role.SYSTEM_ADMIN, "dinghai"),
+    Actor("au-dh", Role.AUDIT_ADMIN, "dinghai"),
+    Actor("a", Role.AUDIT_ADMIN, "dinghai"),
+    Actor("sec", Role.SECURITY_ADMIN, ZS),
+    Actor("audit", Role.AUDIT_ADMIN, ZS),
+)
 
 
 class Office:
@@ -59,6 +68,7 @@ class Office:
         assert signed.actor is not None
         self.admin: Actor = signed.actor
         self.admin_id = admin.id
+        enrol(store, *OTHER_ADMINS, at=START)  # the other admins the tests act as
 
     def person(self, phone: str = PHONE, role: Role = Role.MEMBER) -> str:
         """A registered person whose initial password is already changed; their account id."""

@@ -11,13 +11,14 @@ import pytest
 
 from qiandao import SHANGHAI, Actor, Item, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 
 MEMBER = Actor("m1", Role.MEMBER, "zhoushan")
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文😀'; --", "category": "hot_issue"}
 
 
 def _qd(store: Store) -> Qiandao:
+    enrol(store, MEMBER, Actor("m2", Role.MEMBER, "zhoushan"))
     return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
 
 

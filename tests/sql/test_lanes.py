@@ -32,6 +32,7 @@ from qiandao.notices import role_group
 from qiandao.ports.store import Store
 from qiandao.rules.ruleset import RuleSet
 from qiandao.service import Qiandao
+from qiandao.testing import enrol
 from qiandao_adapters.sql import SqlStore
 from tests.helpers import ZS, World, at, fails, make_world
 from tests.sql.conftest import Backend
@@ -209,6 +210,13 @@ def test_a_unit_account_without_a_unit_sees_no_queue_and_no_overdue_list(world: 
     w.clock.advance(days=60)  # the assignment is overdue, very overdue
     assert len(w.qd.overdue(w.unit("u-a"), very=True)) == 1
     nowhere = Actor("u-none", Role.HANDLING_UNIT, ZS)
+    unverified: list[Callable[[], object]] = [
+        partial(w.qd.overdue, nowhere),
+        partial(w.qd.lane_counts, nowhere),
+    ]
+    for attempt in unverified:
+        fails("account.actor_refused", attempt)  # no account holds that grant
+    enrol(w.store, nowhere)  # even a stored grant without its unit (a broken import) is refused
     calls: list[Callable[[], object]] = [
         partial(w.qd.overdue, nowhere),
         partial(w.qd.overdue, nowhere, very=True),
@@ -265,6 +273,7 @@ def test_signers_see_only_items_of_their_tier(world: World) -> None:
     top = _awaiting_signoff(w, "report_to_principal_leaders_and_province")
     secretary = Actor("s1", Role.SECRETARY_GENERAL, ZS)
     chair = Actor("c1", Role.CHAIR, ZS)
+    enrol(w.store, secretary, chair)
     assert [v.id for v in w.qd.lane(w.head, Lane.SIGNOFF).items] == [forward]
     assert [v.id for v in w.qd.lane(secretary, Lane.SIGNOFF).items] == [forward, city]
     page = w.qd.lane(chair, Lane.SIGNOFF, limit=2)
@@ -327,7 +336,9 @@ def test_each_stage_entry_has_its_own_window_and_reminder(world: World) -> None:
     (event,) = [e for e in w.events(item.id) if e.kind is EventKind.REVIEW_OVERDUE]
     sent = [n for n in w.notifier.sent if n.id == event.id]
     assert [n.recipients for n in sent] == [(role_group(Role.SECRETARY_GENERAL, ZS),)]
-    w.qd.send_back(Actor("s1", Role.SECRETARY_GENERAL, ZS), item.id, "请补充")
+    secretary = Actor("s1", Role.SECRETARY_GENERAL, ZS)
+    enrol(w.store, secretary)
+    w.qd.send_back(secretary, item.id, "请补充")
     assert w.qd.overdue_reviews(w.editor) == []  # back at 审核: a new window
     w.clock.set(at(2026, 3, 13, 10))
     assert w.qd.run_due_jobs().reviews_reminded == 1

@@ -54,7 +54,7 @@ from qiandao.rules.points import Credit, CreditKind, LeaderRank, Period
 from qiandao.rules.roles import Role
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao.testing.builders import (
     sample_account,
     sample_item,
@@ -884,6 +884,7 @@ def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: En
     w = make_world(store=SqlStore(empty))
     w.qd.submit_new(w.member, {"title": "委员", "body": "正文", "category": "hot_issue"})
     organisation = Actor("g1", Role.ORGANISATION, "zhoushan")
+    enrol(w.store, organisation)
     collective = w.qd.submit_new(
         organisation, {"title": "集体报送", "body": "正文", "category": "hot_issue"}
     )

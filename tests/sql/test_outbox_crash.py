@@ -14,7 +14,7 @@ import pytest
 
 from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role, Unit
 from qiandao.ports.store import ItemQuery, Store, UnitOfWork
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.notifiers import RecordingNotifier
 from tests.wrappers import DelegatingUnitOfWork
 
@@ -58,6 +58,7 @@ def raw_store(any_store: Store) -> Store:
 
 def _service(store: Store, notifier: RecordingNotifier, *, dispatch: bool = True) -> Qiandao:
     clock = ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
+    enrol(store, MEMBER, EDITOR)
     return Qiandao(store, clock=clock, notifier=notifier, dispatch_after_commit=dispatch)
 
 

@@ -14,7 +14,7 @@ from qiandao import SHANGHAI, Actor, Qiandao, Role
 from qiandao.model import Assignment
 from qiandao.ports.store import Store
 from qiandao.rules.lifecycle import AssignmentState, ItemState
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao.testing.builders import sample_assignment, sample_item
 
 EDITOR = Actor("e1", Role.EDITOR, "zhoushan")
@@ -52,11 +52,12 @@ def test_a_declined_assignment_past_due_is_not_overdue(any_store: Store) -> None
     with any_store.unit_of_work() as uow:
         uow.items.add(item)
         uow.commit()
+    declined_unit = Actor("u1", Role.HANDLING_UNIT, "zhoushan", unit_id="unit-hrss")
+    enrol(any_store, EDITOR, declined_unit)
     qd = Qiandao(any_store, clock=ManualClock(datetime(2025, 5, 6, 9, tzinfo=SHANGHAI)))
 
     listed = [a.assignment.id for _, a in qd.overdue(EDITOR)]
     assert listed == ["asg-pending", "asg-asked"]
     very = [a.assignment.id for _, a in qd.overdue(EDITOR, very=True)]
     assert very == ["asg-pending", "asg-asked"]  # due before 18 April (ten working days back)
-    declined_unit = Actor("u1", Role.HANDLING_UNIT, "zhoushan", unit_id="unit-hrss")
     assert qd.overdue(declined_unit) == []

@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from qiandao.actor import Actor
+from qiandao.errors import NotFound
 from qiandao.events import Change, Event, EventKind, ItemPatch
 from qiandao.model import (
     Account,
@@ -47,7 +49,7 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.ports.notify import Notice
-from qiandao.ports.store import IdempotencyRecord, OutboxMessage
+from qiandao.ports.store import IdempotencyRecord, OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI, DeadlineStatus
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.points import AdoptionLevel, LeaderRank
@@ -59,6 +61,7 @@ __all__ = [
     "NASTY_TEXT",
     "T0",
     "Choose",
+    "enrol",
     "lane_corpus",
     "maximal_item",
     "query_corpus",
@@ -319,6 +322,50 @@ def sample_account(
         ),
     )
     return attrs.evolve(account, **changes)
+
+
+def enrol(store: Store, *actors: Actor, at: datetime = T0) -> list[Account]:
+    """Store an active account for each actor's person, holding each of its grants.
+
+    The service believes no ``Actor`` it is handed: it checks the account, its status and the
+    grant. A test that builds actors by hand enrols them first. A person already stored gets
+    the grants it lacks; the accounts are returned as stored, in the order first named.
+    """
+    grants: dict[str, list[RoleGrant]] = {}
+    places: dict[str, str] = {}
+    for actor in actors:
+        held = grants.setdefault(actor.account_id, [])
+        places.setdefault(actor.account_id, actor.jurisdiction)
+        if actor.grant not in held:
+            held.append(actor.grant)
+    stored: list[Account] = []
+    with store.unit_of_work() as uow:
+        for account_id, wanted in grants.items():
+            try:
+                before = uow.accounts.get(account_id)
+            except NotFound:
+                account = Account(
+                    account_id,
+                    1,
+                    account_id,
+                    tuple(wanted),
+                    places[account_id],
+                    at,
+                    must_change_password=False,
+                )
+                uow.accounts.add(account)
+            else:
+                extra = tuple(g for g in wanted if g not in before.grants)
+                account = attrs.evolve(
+                    before, version=before.version + 1, grants=before.grants + extra
+                )
+                if extra:
+                    uow.accounts.save(account, before.version)
+                else:
+                    account = before
+            stored.append(account)
+        uow.commit()
+    return stored
 
 
 def sample_unit(unit_id: str = "unit-ocean", **changes: Any) -> Unit:

@@ -72,6 +72,7 @@ from qiandao.actor import Actor
 from qiandao.errors import (
     AccountError,
     AccountLocked,
+    ActorRefused,
     AdminSeparation,
     AuthenticationFailed,
     DuplicateAccount,
@@ -284,6 +285,24 @@ def _unusable(account: Account) -> AccountLocked | None:
             reason=account.lock_reason,
         )
     return None
+
+
+def check_actor(account: Account | None, actor: Actor, now: datetime) -> None:
+    """Refuse an actor whose account (``None``: not found) is not active or lacks its grant.
+
+    Active means not departed and not locked (a run-out temporary lock counts as lifted); the
+    grant is the actor's (role, jurisdiction, unit) exactly. One refusal for every reason.
+    """
+    if (
+        account is None
+        or account.status is AccountStatus.DELETED
+        or (
+            account.status is AccountStatus.LOCKED
+            and (account.locked_until is None or now < account.locked_until)
+        )
+        or actor.grant not in account.grants
+    ):
+        raise ActorRefused(account_id=actor.account_id)
 
 
 def refuse_unusable(account: Account) -> None:
