@@ -469,6 +469,12 @@ class Account:
     deleted_at: datetime | None = None
     password_history: tuple[str, ...] = attrs.field(default=(), repr=False)
 
+    def without_credentials(self) -> Account:
+        """The account as a command returns it: ``password_hash`` and ``password_history``
+        emptied, so no caller (an admin least of all, 第十九条) can take hashes to crack offline.
+        """
+        return attrs.evolve(self, password_hash=None, password_history=())
+
     def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
         """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""
         wanted = {roles} if isinstance(roles, Role) else set(roles)
