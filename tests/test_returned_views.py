@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import rule
 
 import qiandao._core
 from qiandao import (
@@ -32,16 +36,20 @@ from qiandao import (
     Actor,
     AdoptionLevel,
     Commission,
+    Destination,
     Item,
+    ItemState,
     LeaderRank,
     NotFound,
     Qiandao,
     QiandaoError,
+    Rating,
     Role,
     RoleGrant,
     SignIn,
 )
 from qiandao.ports.store import Store
+from qiandao.rules.deadlines import local_day
 from qiandao.rules.roles import ADMIN_ROLES
 from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
@@ -131,6 +139,36 @@ class Checked:
 # --- the property over random runs --------------------------------------------------------
 
 
+REVIEW_ORDER = (
+    ItemState.DRAFT,
+    ItemState.SUBMITTED,
+    ItemState.RETURNED,
+    ItemState.IN_REVIEW,
+    ItemState.AWAITING_SIGNOFF,
+    ItemState.ISSUED,
+)
+SIDE_STEPS = {  # review and feedback commands, and the state each needs
+    "return_for_revision": ItemState.SUBMITTED,
+    "reject": ItemState.SUBMITTED,
+    "merge": ItemState.SUBMITTED,
+    "send_back": ItemState.IN_REVIEW,
+    "edit_draft": ItemState.RETURNED,
+    "resubmit": ItemState.RETURNED,
+    "withdraw": ItemState.RETURNED,
+    "record_adoption": ItemState.ISSUED,
+    "record_implementation": ItemState.ISSUED,
+    "set_publication_consent": ItemState.ISSUED,
+    "reclassify": ItemState.ISSUED,
+}
+HANDLING_CHAINS = {  # handling commands in the order that lets each succeed
+    "extension": ("accept", "request_extension", "approve_extension"),
+    "refused_extension": ("accept", "request_extension", "refuse_extension", "reply"),
+    "reassigned": ("decline", "reassign", "accept", "reply"),
+    "rehandled": ("accept", "reply", "rate", "order_rehandle", "reply"),
+    "cancelled": ("accept", "cancel_assignment"),
+}
+
+
 class ViewsMachine(stateful.WorkflowMachine):
     """The workflow machine, each command's result checked against the actor's detail."""
 
@@ -145,6 +183,102 @@ class ViewsMachine(stateful.WorkflowMachine):
         qd = Qiandao(store, clock=self.clock, calendar=stateful.CALENDAR, rules=stateful.RULES)
         self.checked = Checked(qd)
         self.qd = self.checked  # type: ignore[assignment]
+
+    def reach(self, item: str, state: ItemState) -> bool:
+        """Take ``item`` by the natural steps (and 初审's return, for RETURNED) to ``state``."""
+        forward = [Destination.FORWARD_TO_DEPARTMENTS.value]
+        for _ in range(6):
+            current = self.load(item).state
+            if current is state:
+                return True
+            if current not in REVIEW_ORDER or REVIEW_ORDER.index(current) >= REVIEW_ORDER.index(
+                state
+            ):
+                return False
+            if state is ItemState.RETURNED and current is ItemState.SUBMITTED:
+                editor = stateful.ACTORS["e1"]
+                call = partial(self.qd.return_for_revision, editor, item, "请补充数据")
+                self.attempt(item, "return_for_revision", call, editor)
+            else:
+                self._next_step(item, forward, Rating.SATISFIED)
+        return self.load(item).state is state
+
+    @rule(
+        item=stateful.WorkflowMachine.items,
+        other=stateful.WorkflowMachine.items,
+        name=st.sampled_from(sorted(SIDE_STEPS)),
+        flag=st.booleans(),
+    )
+    def side_step(self, item: str, other: str, name: str, flag: bool) -> None:
+        """A review or feedback command by the actor it belongs to, on an item first taken to
+        the state it needs, so that random runs return, reject, merge and record often."""
+        if item not in self.known or not self.reach(item, SIDE_STEPS[name]):
+            return
+        if name == "merge" and (other not in self.known or not self.reach(other, SIDE_STEPS[name])):
+            return
+        qd, author = self.qd, stateful.ACTORS[self.load(item).lead_author_id]
+        editor, on = stateful.ACTORS["e1"], local_day(self.clock.now())
+        calls: dict[str, tuple[Actor, Callable[[], Item]]] = {
+            "return_for_revision": (editor, partial(qd.return_for_revision, editor, item, "补充")),
+            "reject": (editor, partial(qd.reject, editor, item, "不予采用")),
+            "merge": (editor, partial(qd.merge, editor, item, other)),
+            "send_back": (
+                stateful.ACTORS["d1"],
+                partial(qd.send_back, stateful.ACTORS["d1"], item, "再审"),
+            ),
+            "edit_draft": (author, partial(qd.edit_draft, author, item, body="修改后的正文")),
+            "resubmit": (author, partial(qd.resubmit, author, item)),
+            "withdraw": (author, partial(qd.withdraw, author, item)),
+            "record_adoption": (
+                editor,
+                partial(
+                    qd.record_adoption,
+                    editor,
+                    item,
+                    AdoptionLevel.CITY_CPPCC,
+                    on,
+                    shared_with_units=flag,
+                ),
+            ),
+            "record_implementation": (
+                editor,
+                partial(
+                    qd.record_implementation, editor, item, on, "已落实", shared_with_units=flag
+                ),
+            ),
+            "set_publication_consent": (
+                author,
+                partial(qd.set_publication_consent, author, item, flag),
+            ),
+            "reclassify": (editor, partial(qd.reclassify, editor, item, flag, "密级调整")),
+        }
+        actor, call = calls[name]
+        also = [other] if name == "merge" else []
+        self.attempt(item, name, call, actor, also=also)
+
+    @rule(item=stateful.WorkflowMachine.items, chain=st.sampled_from(sorted(HANDLING_CHAINS)))
+    def handling_chain(self, item: str, chain: str) -> None:
+        """A chain of handling commands on the item's first open assignment, each by the actor
+        it belongs to: extensions, decline and reassignment, re-handling."""
+        if item not in self.known or not self.reach(item, ItemState.ISSUED):
+            return
+        assign = partial(self.qd.assign, stateful.ACTORS["e1"], item, [("unit-1", True)])
+        self.attempt(item, "assign", assign, stateful.ACTORS["e1"])
+        for name in HANDLING_CHAINS[chain]:
+            found = self.load(item).open_assignments or self.load(item).assignments
+            if not found:
+                return
+            who = {"rate": stateful.AUTHOR}.get(name, stateful.SIDE_PATHS.get(name, stateful.UNIT))
+            self.handle(
+                item=item,
+                who=who,
+                index=self.load(item).assignments.index(found[0]),
+                name=name,
+                reason="不属于本单位职责范围",
+                workdays=5,
+                rating=Rating.DISSATISFIED,
+                unit="unit-2",
+            )
 
 
 ViewsMachine.TestCase.settings = settings(  # the rest from the loaded profile (tests/conftest.py)

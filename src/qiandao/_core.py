@@ -203,7 +203,7 @@ class _Core:
     ) -> Item:
         """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save.
 
-        Returns the saved item as the actor may see it (``Item.as_seen``): never more than the
+        Returns the saved item as the actor may see it (:func:`seen_by`): never more than the
         same actor's ``item_detail`` shows.
         """
         work = functools.partial(_decide_on_item, actor, item_id, decide, args, kwargs)

@@ -333,8 +333,8 @@ class Item:
         a published-only reader sees the published text and its authors (第十四条); ``NONE``
         sees no text. None of them sees earlier versions, the review chain, other units'
         assignments, the sector or who else is credited. ``published`` stays right: an author's
-        refusal of publication is kept as an anonymous mark. Commands return this, so a return
-        value never shows more than the same actor's ``item_detail``.
+        refusal of publication is kept as an anonymous mark. Every command returns this (at
+        ``NONE``: a receipt), so a return value never shows more than ``item_detail``.
         """
         if level is Access.FULL:
             return self
