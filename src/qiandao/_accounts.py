@@ -329,6 +329,12 @@ class AccountCommands(_Core):
         work = functools.partial(_failed_attempt, account_id=account_id)
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
 
+    def _account(self, actor: Actor | None, work: Callable[[Tx], Account]) -> Account:
+        """Run an account write that may collide with parallel sign-ins (retried, see above);
+        the account is returned without credentials (``Account.without_credentials``)."""
+        saved = self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return saved.without_credentials()
+
     # --- registration ---------------------------------------------------------------------
 
     def register(
@@ -366,7 +372,7 @@ class AccountCommands(_Core):
             platform=self._platform(),
             delivery=delivery,
         )
-        return self._transact(actor, work)
+        return self._transact(actor, work).without_credentials()
 
     def bootstrap_admin(
         self, *, real_name: str, phone: str, jurisdiction: str | None = None
@@ -382,9 +388,10 @@ class AccountCommands(_Core):
         request = accounts.admin_registration(
             real_name=real_name, phone=phone, jurisdiction=jurisdiction or self._platform()
         )
-        return self._transact(
+        account, password = self._transact(
             None, functools.partial(_bootstrap_admin, request=request, issue=issue)
         )
+        return account.without_credentials(), password
 
     # --- sign-in and sessions -------------------------------------------------------------
 
@@ -508,7 +515,7 @@ class AccountCommands(_Core):
         work = functools.partial(
             _report_theft, actor=actor, account_id=account_id, platform=self._platform()
         )
-        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(actor, work)
 
     def unlock(self, actor: Actor, account_id: str) -> Account:
         """Unlock a locked account with a new random initial password; returns the account only.
@@ -529,7 +536,7 @@ class AccountCommands(_Core):
             platform=self._platform(),
             delivery=self._delivery(),
         )
-        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(actor, work)
 
     def depart(self, actor: Actor, account_id: str) -> Account:
         """Delete the account of someone who left (第十七条): no sign-in, credentials or bindings.
@@ -541,7 +548,7 @@ class AccountCommands(_Core):
         work = functools.partial(
             _depart, actor=actor, account_id=account_id, platform=self._platform()
         )
-        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(actor, work)
 
     # --- role grants ------------------------------------------------------------------------
 
@@ -566,7 +573,7 @@ class AccountCommands(_Core):
         work = functools.partial(
             _grant_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
         )
-        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(actor, work)
 
     def revoke_role(self, actor: Actor, account_id: str, grant: RoleGrant) -> Account:
         """Revoke one role grant (第十七条); the sessions that selected it end.
@@ -581,7 +588,7 @@ class AccountCommands(_Core):
         work = functools.partial(
             _revoke_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
         )
-        return self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(actor, work)
 
     def account_history(self, actor: Actor, account_id: str) -> tuple[AccountEvent, ...]:
         """The account's events in order (registration, grants, locks, departure, …).
@@ -612,7 +619,7 @@ class AccountCommands(_Core):
         self._read(None, functools.partial(_full_session, key=key))
         identity = self._external_identity(provider, ticket)
         work = functools.partial(_bind_external, key=key, identity=identity)
-        return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
+        return self._account(None, work)
 
     def sign_in_external(self, provider: str, ticket: str) -> SignIn:
         """Sign in with an external identity already bound to an account (浙政钉 scan).

@@ -34,7 +34,7 @@ from qiandao.rules.text import check_id
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
-__all__ = ["Actor", "DispatchReport", "Tx", "check_ids"]
+__all__ = ["Actor", "DispatchReport", "Tx", "check_ids", "seen_by"]
 
 _log = logging.getLogger("qiandao")
 
@@ -80,6 +80,16 @@ def check_ids(**ids: object) -> None:
     """
     for name, value in ids.items():
         check_id(value, name)
+
+
+def seen_by(actor: Actor, item: Item) -> Item:
+    """What a command returns of ``item``: the projection the same actor's ``item_detail``
+    shows (``Item.as_seen`` at the actor's access level to the saved item), never more.
+
+    An actor whose access the command ended (level ``NONE``) gets a receipt: ids, state and
+    dates only, no text, authors, reviews, assignments or feedback.
+    """
+    return item.as_seen(access(actor.viewer(), item.access_facts()), actor.unit_id)
 
 
 class _Core:
@@ -205,12 +215,20 @@ class _Core:
     ) -> Item:
         """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save.
 
-        Returns the saved item as the actor may see it (``Item.as_seen``): never more than the
+        Returns the saved item as the actor may see it (:func:`seen_by`): never more than the
         same actor's ``item_detail`` shows.
         """
         work = functools.partial(_decide_on_item, actor, item_id, decide, args, kwargs)
-        item = self._transact(actor, work)
-        return item.as_seen(access(actor.viewer(), item.access_facts()), actor.unit_id)
+        return self._on_items(actor, work)
+
+    def _on_items(
+        self, actor: Actor, work: Callable[[Tx], Item], *, any_conflict: bool = False
+    ) -> Item:
+        """Run an item command on the runner and return its item as the actor sees it now.
+
+        Every command that returns an :class:`Item` goes through here (see :func:`seen_by`).
+        """
+        return seen_by(actor, self._transact(actor, work, any_conflict=any_conflict))
 
     def _after_commit(self) -> None:
         """Dispatch after commit; a failure here must not look like the command failed."""

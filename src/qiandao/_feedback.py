@@ -166,7 +166,7 @@ class FeedbackCommands(_Core):
             known=known,
             to_jurisdiction=to_jurisdiction,
         )
-        return self._transact(actor, work)
+        return self._on_items(actor, work)
 
     # --- commissions (约稿, 第七条) ------------------------------------------------------
 

@@ -70,7 +70,7 @@ class HandlingCommands(_Core):
         check_ids(item_id=item_id)
         entries = handling.unit_entries(units)
         work = functools.partial(_assign, actor=actor, item_id=item_id, entries=entries, note=note)
-        return self._transact(actor, work)
+        return self._on_items(actor, work)
 
     def accept(self, actor: Actor, item_id: str, assignment_id: str) -> Item:
         """签收: the unit accepts its assignment; the deadline still runs from assignment."""
@@ -108,7 +108,7 @@ class HandlingCommands(_Core):
             unit_id=unit_id,
             lead=lead,
         )
-        return self._transact(actor, work)
+        return self._on_items(actor, work)
 
     def overrule(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
         """不同意申退: the office keeps the unit on the item; the deadline is unchanged."""

@@ -71,26 +71,30 @@ class QueryCommands(_Core):
         level = level or access(actor.viewer(), item.access_facts())
         if level is Access.NONE:
             raise NotFound(f"信息不存在：{item.id}", id=item.id)
-        rules = self.rules_for(item.jurisdiction).deadlines
-        seen = item.as_seen(level, actor.unit_id)
+        return self._view_of(item.as_seen(level, actor.unit_id), level, now)
+
+    def _view_of(self, seen: Item, level: Access, now: datetime) -> ItemView:
+        """The view of an item already projected to ``level`` (``Item.as_seen``), with each
+        open assignment's deadline status at ``now``; it drops nothing ``seen`` still holds
+        that the view shows, so a command's result maps to the detail of the same actor."""
+        rules = self.rules_for(seen.jurisdiction).deadlines
         views = tuple(
             AssignmentView(a, classify(self.calendar, a.due, now, rules) if a.open else None)
             for a in seen.assignments
         )
-        full = level is Access.FULL
         return ItemView(
-            id=item.id,
+            id=seen.id,
             access=level,
-            state=item.state,
-            jurisdiction=item.jurisdiction,
-            title=item.title,
-            body=item.body,
-            category=item.category.label,
-            urgent=item.urgent,
-            published=item.published,
+            state=seen.state,
+            jurisdiction=seen.jurisdiction,
+            title=seen.title,
+            body=seen.body,
+            category=seen.category.label,
+            urgent=seen.urgent,
+            published=seen.published,
             lead_author_id=seen.lead_author_id or None,
-            issued_at=item.issued_at,
-            texts=item.texts if full else (),
+            issued_at=seen.issued_at,
+            texts=seen.texts if level is Access.FULL else (),
             reviews=seen.reviews,
             assignments=views,
             feedback=seen.feedback,

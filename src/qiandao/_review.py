@@ -71,7 +71,7 @@ class ReviewCommands(_Core):
     def draft(self, actor: Actor, data: DraftInput | Mapping[str, Any]) -> Item:
         """Save a draft (草稿); only its author sees it until it is submitted."""
         draft = intake.draft_input(data)
-        return self._transact(
+        return self._on_items(
             actor, functools.partial(_new_item, actor=actor, draft=draft, submit=False)
         )
 
@@ -94,7 +94,7 @@ class ReviewCommands(_Core):
         work = functools.partial(
             _submit_once, actor=actor, draft=draft, key=key, raw_key=idempotency_key or ""
         )
-        return self._transact(actor, work, any_conflict=key is not None)
+        return self._on_items(actor, work, any_conflict=key is not None)
 
     def edit_draft(
         self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
@@ -154,7 +154,7 @@ class ReviewCommands(_Core):
         work = functools.partial(
             _merge, actor=actor, item_id=item_id, into_item_id=into_item_id, note=note
         )
-        return self._transact(actor, work)
+        return self._on_items(actor, work)
 
     def approve(
         self,

@@ -333,8 +333,8 @@ class Item:
         a published-only reader sees the published text and its authors (第十四条); ``NONE``
         sees no text. None of them sees earlier versions, the review chain, other units'
         assignments, the sector or who else is credited. ``published`` stays right: an author's
-        refusal of publication is kept as an anonymous mark. Commands return this, so a return
-        value never shows more than the same actor's ``item_detail``.
+        refusal of publication is kept as an anonymous mark. Every command returns this (at
+        ``NONE``: a receipt), so a return value never shows more than ``item_detail``.
         """
         if level is Access.FULL:
             return self
@@ -468,6 +468,12 @@ class Account:
     external_ids: frozenset[ExternalIdentity] = frozenset()
     deleted_at: datetime | None = None
     password_history: tuple[str, ...] = attrs.field(default=(), repr=False)
+
+    def without_credentials(self) -> Account:
+        """The account as a command returns it: ``password_hash`` and ``password_history``
+        emptied, so no caller (an admin least of all, 第十九条) can take hashes to crack offline.
+        """
+        return attrs.evolve(self, password_hash=None, password_history=())
 
     def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
         """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""

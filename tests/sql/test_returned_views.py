@@ -1,0 +1,70 @@
+"""The property of ``tests/test_returned_views.py`` on SQLite, a smaller run: every command's
+result, read back through the SQL store, shows the same actor no more than ``item_detail``."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from qiandao import Item
+from qiandao_adapters.sql import SqlStore
+from tests import test_returned_views as views
+from tests.helpers import make_world
+
+
+class SqliteViewsMachine(views.ViewsMachine):
+    """The views machine on a fresh SQLite file per run."""
+
+    directory: ClassVar[Path | None] = None
+    runs: ClassVar[int] = 0
+    made: ClassVar[list[SqlStore]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert self.directory is not None, "set SqliteViewsMachine.directory first"
+        type(self).runs += 1
+        store = SqlStore(f"sqlite:///{self.directory / f'views-{self.runs}.db'}")
+        store.create_all()
+        type(self).made.append(store)
+        self.use_store(store)
+
+
+@pytest.fixture
+def sqlite_directory() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="qiandao-views-") as directory:
+        yield Path(directory)
+
+
+def test_returned_views_on_sqlite(sqlite_directory: Path) -> None:
+    SqliteViewsMachine.directory = sqlite_directory
+    SqliteViewsMachine.runs = 0
+    try:
+        SqliteViewsMachine.TestCase.settings = settings(
+            max_examples=max(settings().max_examples // 10, 3),
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        SqliteViewsMachine.TestCase("runTest").runTest()
+    finally:
+        SqliteViewsMachine.directory = None
+        while SqliteViewsMachine.made:
+            SqliteViewsMachine.made.pop().dispose()
+    assert SqliteViewsMachine.runs >= 2
+
+
+def test_every_item_command_on_sqlite(sqlite_directory: Path) -> None:
+    store = SqlStore(f"sqlite:///{sqlite_directory / 'scenario.db'}")
+    store.create_all()
+    world = views.with_unit_accounts(make_world(store=store))
+    checked = views.Checked(world.qd)
+    try:
+        views.item_commands(world, checked)
+    finally:
+        store.dispose()
+    assert checked.seen[Item] == views.commands_returning(Item)
