@@ -51,7 +51,7 @@ from qiandao import (
 from qiandao.ports.store import Store
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.roles import ADMIN_ROLES
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.memory import MemoryStore
@@ -286,25 +286,6 @@ TestReturnedViews = ViewsMachine.TestCase
 # --- scenarios: every command, every kind of result -----------------------------------------
 
 
-def with_unit_accounts(world: World) -> World:
-    """Accounts for the unit actors too, as for everybody else (every actor has one)."""
-    with world.store.unit_of_work() as uow:
-        for actor in world.units.values():
-            grants = (actor.grant,)
-            uow.accounts.add(
-                Account(
-                    actor.account_id,
-                    1,
-                    actor.account_id,
-                    grants,
-                    actor.jurisdiction,
-                    world.clock.now(),
-                )
-            )
-        uow.commit()
-    return world
-
-
 def item_commands(world: World, qd: Checked) -> None:
     """Every item command at least once, by the actor it belongs to, on the memory store."""
     city, county = world.city, world.county
@@ -405,7 +386,7 @@ def _account_service() -> tuple[Checked, RecordingDelivery]:
 
 
 def test_every_item_command_returns_the_callers_view() -> None:
-    world = with_unit_accounts(make_world())
+    world = make_world()
     qd = Checked(world.qd)
     item_commands(world, qd)
     assert qd.seen[Item] == commands_returning(Item)
@@ -423,25 +404,27 @@ def test_every_account_command_returns_no_credentials() -> None:
 
 def test_admins_are_refused_item_commands() -> None:
     """Administrators see no content (DESIGN §2.8): their item commands return nothing."""
-    world = with_unit_accounts(make_world())
+    world = make_world()
     item = world.issued()
     on = world.clock.now().date()
     for role in sorted(ADMIN_ROLES, key=lambda r: r.value):
         admin = Actor(f"admin-{role.value}", role, ZS)
+        enrol(world.store, admin)
         for command, args in (
             ("assign", ([("u-a", True)],)),
             ("reclassify", (True, "调整")),
             ("record_implementation", (on, "已落实")),
         ):
-            with pytest.raises(QiandaoError):
+            with pytest.raises(QiandaoError) as refused:
                 getattr(world.qd, command)(admin, item.id, *args)
+            assert refused.value.code == "permission.denied"
 
 
 # --- the check attacks itself: a skipped projection is caught ------------------------------
 
 
 def test_a_skipped_projection_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    world = with_unit_accounts(make_world())
+    world = make_world()
     item, (a,) = world.assigned()
     monkeypatch.setattr(qiandao._core, "seen_by", lambda actor, saved: saved)
     with pytest.raises(AssertionError, match="received a field item_detail hides"):
@@ -449,7 +432,7 @@ def test_a_skipped_projection_is_caught(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_a_receipt_with_hidden_fields_is_caught() -> None:
-    world = with_unit_accounts(make_world())
+    world = make_world()
     item = world.issued()
     world.qd.reclassify(world.editor, item.id, True, "涉及敏感数据")
     stranger = world.unit("u-c")  # never assigned, and a 涉密 item is never published

@@ -61,7 +61,7 @@ def test_returned_views_on_sqlite(sqlite_directory: Path) -> None:
 def test_every_item_command_on_sqlite(sqlite_directory: Path) -> None:
     store = SqlStore(f"sqlite:///{sqlite_directory / 'scenario.db'}")
     store.create_all()
-    world = views.with_unit_accounts(make_world(store=store))
+    world = make_world(store=store)
     checked = views.Checked(world.qd)
     try:
         views.item_commands(world, checked)
