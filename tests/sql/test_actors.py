@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
+from sqlalchemy import event
 
 from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Rating, Role, RoleGrant, Unit
 from qiandao.model import AccountStatus
@@ -21,6 +22,7 @@ from qiandao.ports.store import Store
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
+from tests.sql.conftest import Backend
 from tests.sql.test_article_rules import snapshot
 
 J = "zhoushan"
@@ -249,3 +251,27 @@ def test_a_revoked_grant_refuses_the_actor_of_that_grant_only(any_store: Store) 
         qd.inbox(chair)
     assert revoked.value.code == "account.actor_refused"
     assert qd.my_items(member) == []
+
+
+def test_the_actor_check_reads_the_account_by_its_key_only(sqlite_backend: Backend) -> None:
+    """The check costs one indexed read: SQLite's plan for it searches, never scans."""
+    store = sqlite_backend.store()
+    qd = _service(store)
+    member = Actor("m1", Role.MEMBER, J)
+    enrol(store, member, at=NOW)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(sqlite_backend.engine, "before_cursor_execute", record)
+    try:
+        qd.my_items(member)
+    finally:
+        event.remove(sqlite_backend.engine, "before_cursor_execute", record)
+    reads = [(sql, p) for sql, p in seen if "qd_accounts" in sql]
+    assert len(reads) == 1, reads  # one read of the actor's account per query
+    with sqlite_backend.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {reads[0][0]}", reads[0][1]).all()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "SEARCH" in details and "SCAN" not in details, details
