@@ -18,7 +18,7 @@ from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import Role
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
-from tests.helpers import DH, ZS, World
+from tests.helpers import DH, ZS, World, fails
 
 Call = Callable[[Actor, str, bool], object]
 Case = Callable[[World], tuple[Actor, Call]]
@@ -178,7 +178,7 @@ def _report_up(w: World) -> tuple[Actor, Call]:
 
 def _commission(w: World) -> tuple[Actor, Call]:
     return w.editor, lambda a, k, o: w.qd.create_commission(
-        a, _text(o), iter(["m1", "m2"]), date(2026, 3, 31), idempotency_key=k
+        a, _text(o), ["m1", "m2"], date(2026, 3, 31), idempotency_key=k
     )
 
 
@@ -254,6 +254,18 @@ SAME_TWICE = frozenset(
         "set_publication_consent",
     }
 )
+
+
+def runs_once(w: World, command: str) -> None:
+    """A retry with the same key returns the first outcome and changes nothing; the same key
+    with other arguments is ``store.idempotency_conflict`` and changes nothing either."""
+    actor, call = CASES[command](w)
+    first = call(actor, "k", False)
+    before = snapshot(w)
+    assert call(actor, "k", False) == first
+    assert snapshot(w) == before
+    fails("store.idempotency_conflict", lambda: call(actor, "k", True))
+    assert snapshot(w) == before
 
 
 def snapshot(w: World) -> object:

@@ -8,19 +8,12 @@ import attrs
 import pytest
 
 from tests.helpers import DH, fails, make_world
-from tests.idempotency_cases import CASES, SAME_TWICE, snapshot
+from tests.idempotency_cases import CASES, SAME_TWICE, runs_once, snapshot
 
 
 @pytest.mark.parametrize("command", sorted(CASES))
 def test_a_retry_returns_the_first_outcome_and_changes_nothing(command: str) -> None:
-    w = make_world()
-    actor, call = CASES[command](w)
-    first = call(actor, "k", False)
-    before = snapshot(w)
-    assert call(actor, "k", False) == first
-    assert snapshot(w) == before
-    fails("store.idempotency_conflict", lambda: call(actor, "k", True))
-    assert snapshot(w) == before
+    runs_once(make_world(), command)
 
 
 @pytest.mark.parametrize("command", sorted(set(CASES) - SAME_TWICE))

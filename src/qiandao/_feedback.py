@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from datetime import date
 
-from qiandao._core import Actor, Tx, _Core, check_ids, once, settled
+from qiandao._core import Actor, Tx, _Core, check_ids, once
 from qiandao.errors import InvalidInput
 from qiandao.model import Commission, Item
 from qiandao.ports.store import ItemQuery
@@ -217,7 +217,6 @@ class FeedbackCommands(_Core):
         idempotency_key: str | None = None,
     ) -> Commission:
         """约稿: the editor asks members, officers or organisations to research a topic."""
-        invitee_ids = settled(invitee_ids)  # type: ignore[assignment]
         work = functools.partial(
             _create_commission, actor=actor, topic=topic, invitee_ids=invitee_ids, due=due
         )

@@ -12,8 +12,8 @@ import pytest
 from qiandao import SHANGHAI, Actor, Item, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock
-from tests.helpers import fails, make_world
-from tests.idempotency_cases import CASES, snapshot
+from tests.helpers import make_world
+from tests.idempotency_cases import CASES, runs_once
 
 MEMBER = Actor("m1", Role.MEMBER, "zhoushan")
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文😀'; --", "category": "hot_issue"}
@@ -84,11 +84,4 @@ def test_concurrent_retries_create_one_item(any_store: Store, key: str) -> None:
 def test_every_command_with_a_key_runs_once(store: Store, command: str) -> None:
     """The key's record lands in the command's transaction: a retry returns the first outcome
     and appends no row; other arguments are a conflict; another person's key does not collide."""
-    w = make_world(store=store)
-    actor, call = CASES[command](w)
-    first = call(actor, "k", False)
-    before = snapshot(w)
-    assert call(actor, "k", False) == first
-    assert snapshot(w) == before
-    fails("store.idempotency_conflict", lambda: call(actor, "k", True))
-    assert snapshot(w) == before
+    runs_once(make_world(store=store), command)
