@@ -138,6 +138,63 @@ def _on_assignment(command: str, *arguments: Any) -> Case:
     return case
 
 
+def _office_on_assignment(command: str, step: str = "", *arguments: Any) -> Case:
+    """The office's command on a unit's assignment after the unit's ``step`` (if any);
+    ``other`` changes the free text."""
+
+    def case(w: World) -> tuple[Actor, Call]:
+        item, (assignment,) = w.assigned()
+        unit = w.unit("u-a")
+        if step == "decline":
+            w.qd.decline(unit, item.id, assignment.id, "不属本单位职责")
+        elif step == "request_extension":
+            w.qd.accept(unit, item.id, assignment.id)
+            w.qd.request_extension(unit, item.id, assignment.id, 5, "需要调研")
+        run = getattr(w.qd, command)
+        return w.editor, lambda a, k, o: run(
+            a, item.id, assignment.id, *arguments, _text(o), idempotency_key=k
+        )
+
+    return case
+
+
+def _reassign(w: World) -> tuple[Actor, Call]:
+    item, (assignment,) = w.assigned()
+    w.qd.decline(w.unit("u-a"), item.id, assignment.id, "不属本单位职责")
+    return w.editor, lambda a, k, o: w.qd.reassign(
+        a, item.id, assignment.id, "u-c" if o else "u-b", idempotency_key=k
+    )
+
+
+def _approve_extension(w: World) -> tuple[Actor, Call]:
+    item, (assignment,) = w.accepted()
+    w.qd.request_extension(w.unit("u-a"), item.id, assignment.id, 5, "需要调研")
+    return w.editor, lambda a, k, o: w.qd.approve_extension(
+        a, item.id, assignment.id, 3 if o else 5, idempotency_key=k
+    )
+
+
+def _accept(w: World) -> tuple[Actor, Call]:
+    (first, (a1,)), (second, (a2,)) = w.assigned(), w.assigned()
+    return w.unit("u-a"), lambda a, k, o: w.qd.accept(
+        a, (second if o else first).id, (a2 if o else a1).id, idempotency_key=k
+    )
+
+
+def _resubmit(w: World) -> tuple[Actor, Call]:
+    item = _submitted(w)
+    w.qd.return_for_revision(w.editor, item.id, "请补充数据")
+    return w.member, lambda a, k, o: w.qd.resubmit(a, item.id, body=_text(o), idempotency_key=k)
+
+
+def _unlock(w: World) -> tuple[Actor, Call]:
+    _accounts(w)
+    people = [w.qd.register(ADMIN, real_name="张三", phone=p, role="member") for p in PHONES]
+    for person in people:
+        w.qd.report_theft(ADMIN, person.id)
+    return ADMIN, lambda a, k, o: w.qd.unlock(a, people[o].id, idempotency_key=k)
+
+
 def _adoption(w: World) -> tuple[Actor, Call]:
     item = w.issued()
     return w.editor, lambda a, k, o: w.qd.record_adoption(
@@ -225,6 +282,14 @@ CASES: dict[str, Case] = {
     "sign": _sign,
     "assign": _assign,
     "decline": _on_assignment("decline"),
+    "accept": _accept,
+    "resubmit": _resubmit,
+    "cancel_assignment": _office_on_assignment("cancel_assignment"),
+    "overrule": _office_on_assignment("overrule", "decline"),
+    "reassign": _reassign,
+    "approve_extension": _approve_extension,
+    "refuse_extension": _office_on_assignment("refuse_extension", "request_extension"),
+    "unlock": _unlock,
     "request_extension": _on_assignment("request_extension", 5),
     "reply": _on_assignment("reply"),
     "record_adoption": _adoption,

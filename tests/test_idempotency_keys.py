@@ -7,6 +7,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from qiandao_adapters.delivery import RecordingDelivery
 from tests.helpers import DH, fails, make_world
 from tests.idempotency_cases import CASES, SAME_TWICE, runs_once, snapshot
 
@@ -59,3 +60,16 @@ def test_one_person_in_another_grant_gets_a_conflict_not_the_first_outcome() -> 
     call(w.member, "k", False)
     elsewhere = attrs.evolve(w.member, jurisdiction=DH)
     fails("store.idempotency_conflict", lambda: call(elsewhere, "k", False))
+
+
+@pytest.mark.parametrize("command", ["register", "unlock"])
+def test_a_retried_password_command_delivers_one_password(command: str) -> None:
+    """A retry returns the account, never a second initial password to the phone."""
+    w = make_world()
+    actor, call = CASES[command](w)
+    delivery = w.qd.credential_delivery
+    assert isinstance(delivery, RecordingDelivery)
+    call(actor, "k", False)
+    sent = list(delivery.sent)
+    call(actor, "k", False)
+    assert delivery.sent == sent
