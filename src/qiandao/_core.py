@@ -234,7 +234,9 @@ class _Core:
         version conflicts (where a retry is known to be safe, e.g. idempotent submits).
         Dispatch happens only when the command queued notices (so ``authenticate``, called on
         every request, never polls the outbox); ``dispatch=False`` leaves them in the outbox for
-        the caller to send once after a batch of commands (the periodic job).
+        the caller to send once after a batch of commands (the periodic job). A failed COMMIT
+        (``store.outcome_unknown``: it may have landed) is never retried here; the caller retries
+        with its idempotency key (:meth:`_transact_once`).
         """
         now = self.now()
         for attempt in range(1, attempts + 1):
