@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from qiandao._core import Actor, Tx, _Core, check_ids
+from qiandao._core import Actor, Once, Tx, _Core, check_ids, once
 from qiandao.accounts import (
     PasswordPolicy,
     generate_initial_password,
@@ -259,6 +259,11 @@ def _sign_in_external(tx: Tx, identity: ExternalIdentity, token: str) -> SignIn:
     return result
 
 
+def _account_again(tx: Tx, account_id: str) -> Account:
+    """The account a first call with the key registered or changed, as stored now."""
+    return tx.uow.accounts.get(account_id)
+
+
 class AccountCommands(_Core):
     """Registration, sign-in, sessions, password change, theft reports, unlock and departure."""
 
@@ -329,10 +334,15 @@ class AccountCommands(_Core):
         work = functools.partial(_failed_attempt, account_id=account_id)
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
 
-    def _account(self, actor: Actor | None, work: Callable[[Tx], Account]) -> Account:
-        """Run an account write that may collide with parallel sign-ins (retried, see above);
-        the account is returned without credentials (``Account.without_credentials``)."""
-        saved = self._transact(actor, work, any_conflict=True, attempts=_CONTENDED)
+    def _account(
+        self, actor: Actor | None, work: Callable[[Tx], Account], key: Once | None = None
+    ) -> Account:
+        """Run an account write that may collide with parallel sign-ins (retried, see above),
+        once per idempotency ``key``; the account is returned without credentials
+        (``Account.without_credentials``)."""
+        saved = self._transact_once(
+            actor, key, work, _account_again, any_conflict=True, attempts=_CONTENDED
+        )
         return saved.without_credentials()
 
     # --- registration ---------------------------------------------------------------------
@@ -346,6 +356,7 @@ class AccountCommands(_Core):
         role: Role | str,
         jurisdiction: str | None = None,
         unit_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Account:
         """Register a real-name account (第十六条); returns it, never its password.
 
@@ -372,7 +383,8 @@ class AccountCommands(_Core):
             platform=self._platform(),
             delivery=delivery,
         )
-        return self._transact(actor, work).without_credentials()
+        key = once(actor, idempotency_key, "register", request)
+        return self._transact_once(actor, key, work, _account_again).without_credentials()
 
     def bootstrap_admin(
         self, *, real_name: str, phone: str, jurisdiction: str | None = None
@@ -505,7 +517,9 @@ class AccountCommands(_Core):
 
     # --- theft, unlock, departure ---------------------------------------------------------
 
-    def report_theft(self, actor: Actor, account_id: str) -> Account:
+    def report_theft(
+        self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
+    ) -> Account:
         """Report stolen credentials (第十七条): lock the account and end all its sessions.
 
         The account's owner or the system admin may report; only the admin unlocks.
@@ -515,9 +529,12 @@ class AccountCommands(_Core):
         work = functools.partial(
             _report_theft, actor=actor, account_id=account_id, platform=self._platform()
         )
-        return self._account(actor, work)
+        key = once(actor, idempotency_key, "report_theft", account_id)
+        return self._account(actor, work, key)
 
-    def unlock(self, actor: Actor, account_id: str) -> Account:
+    def unlock(
+        self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
+    ) -> Account:
         """Unlock a locked account with a new random initial password; returns the account only.
 
         The old password is no longer trusted (theft) or was forgotten (lockout), so the next
@@ -536,9 +553,12 @@ class AccountCommands(_Core):
             platform=self._platform(),
             delivery=self._delivery(),
         )
-        return self._account(actor, work)
+        key = once(actor, idempotency_key, "unlock", account_id)
+        return self._account(actor, work, key)
 
-    def depart(self, actor: Actor, account_id: str) -> Account:
+    def depart(
+        self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
+    ) -> Account:
         """Delete the account of someone who left (第十七条): no sign-in, credentials or bindings.
 
         The row stays (id and real name) so items, ratings and audit records remain attributed.
@@ -548,7 +568,8 @@ class AccountCommands(_Core):
         work = functools.partial(
             _depart, actor=actor, account_id=account_id, platform=self._platform()
         )
-        return self._account(actor, work)
+        key = once(actor, idempotency_key, "depart", account_id)
+        return self._account(actor, work, key)
 
     # --- role grants ------------------------------------------------------------------------
 
@@ -559,6 +580,8 @@ class AccountCommands(_Core):
         role: Role | str,
         jurisdiction: str,
         unit_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Account:
         """Add a role grant to a person's account (第九、十六、十七条); only the system admin.
 
@@ -573,9 +596,12 @@ class AccountCommands(_Core):
         work = functools.partial(
             _grant_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
         )
-        return self._account(actor, work)
+        key = once(actor, idempotency_key, "grant_role", account_id, grant)
+        return self._account(actor, work, key)
 
-    def revoke_role(self, actor: Actor, account_id: str, grant: RoleGrant) -> Account:
+    def revoke_role(
+        self, actor: Actor, account_id: str, grant: RoleGrant, *, idempotency_key: str | None = None
+    ) -> Account:
         """Revoke one role grant (第十七条); the sessions that selected it end.
 
         Refused: a grant not held (``GrantNotHeld``), the last grant (``LastGrant``: departure
@@ -588,7 +614,8 @@ class AccountCommands(_Core):
         work = functools.partial(
             _revoke_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
         )
-        return self._account(actor, work)
+        key = once(actor, idempotency_key, "revoke_role", account_id, grant)
+        return self._account(actor, work, key)
 
     def account_history(self, actor: Actor, account_id: str) -> tuple[AccountEvent, ...]:
         """The account's events in order (registration, grants, locks, departure, …).

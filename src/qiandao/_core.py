@@ -10,37 +10,113 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import attrs
 
 from qiandao.actor import Actor
-from qiandao.errors import ConcurrencyConflict, InvalidInput, NotFound
+from qiandao.converter import unstructure
+from qiandao.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, NotFound
 from qiandao.events import Event, evolve
 from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
-from qiandao.ports.store import OutboxMessage, Store, UnitOfWork
+from qiandao.ports.store import IdempotencyRecord, OutboxMessage, Store, UnitOfWork
 from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
-from qiandao.rules.text import check_id
+from qiandao.rules.text import check_id, clean_text
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
-__all__ = ["Actor", "DispatchReport", "Tx", "check_ids", "seen_by"]
+__all__ = ["Actor", "DispatchReport", "Once", "Tx", "check_ids", "once", "seen_by"]
 
 _log = logging.getLogger("qiandao")
 
 T = TypeVar("T")
 P = ParamSpec("P")
 _ATTEMPTS = 3  # tries of a command whose transaction the database aborted (retryable)
+KEY_CHARS = 200  # the longest idempotency key a client may send
+
+
+class _Identified(Protocol):
+    """A command's result that a retry can find again by id (an item, account, commission)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
+
+
+@attrs.frozen
+class Once:
+    """The idempotency key of one command call: scoped key, command name, argument digest."""
+
+    key: str  # "<actor's account id>:<client key>": two people's keys never collide
+    client_key: str
+    command: str
+    fingerprint: str
+
+
+def settled(value: object) -> object:
+    """``value`` with a one-shot iterable (a generator) made a tuple, so it can be digested and
+    still be passed on to the decision."""
+    if isinstance(value, str | bytes | Mapping | tuple | list | frozenset | set):
+        return value
+    return tuple(value) if isinstance(value, Iterable) else value
+
+
+def digest(*parts: object) -> str:
+    """A stable SHA-256 of JSON-able parts (attrs values and enums through the converter)."""
+    raw = json.dumps(unstructure(list(parts)), sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def once(
+    actor: Actor, idempotency_key: object, command: str, *arguments: object, fingerprint: str = ""
+) -> Once | None:
+    """The checked key of a command call (``None`` without one), checked at the boundary.
+
+    The key is text of 1 to 200 characters without control characters (``input.invalid`` /
+    ``input.limit_exceeded``, field ``idempotency_key``). The fingerprint digests the command,
+    the acting grant and the arguments, unless the caller gives one (``submit_new``).
+    """
+    if idempotency_key is None:
+        return None
+    client_key = clean_text(idempotency_key, "idempotency_key", max_chars=KEY_CHARS)
+    return Once(
+        f"{actor.account_id}:{client_key}",
+        client_key,
+        command,
+        fingerprint or digest(command, actor, *arguments),
+    )
+
+
+def _run_once(key: Once, work: Callable[[Tx], R], again: Callable[[Tx, str], R], tx: Tx) -> R:
+    """Run ``work`` and remember its result under ``key`` in the same transaction; a retry
+    with the same key and arguments gets ``again`` (the first result as stored now)."""
+    known = tx.uow.idempotency.get(key.key)
+    if known is not None:
+        if (known.command, known.fingerprint) != (key.command, key.fingerprint):
+            raise IdempotencyConflict(key=key.client_key)
+        return again(tx, known.result_id)
+    result = work(tx)
+    tx.uow.idempotency.add(IdempotencyRecord(key.key, key.fingerprint, result.id, key.command))
+    return result
+
+
+def item_again(tx: Tx, item_id: str) -> Item:
+    """The item a first call with the key produced, as stored now."""
+    return tx.uow.items.get(item_id)
 
 
 @attrs.frozen
@@ -169,7 +245,9 @@ class _Core:
         version conflicts (where a retry is known to be safe, e.g. idempotent submits).
         Dispatch happens only when the command queued notices (so ``authenticate``, called on
         every request, never polls the outbox); ``dispatch=False`` leaves them in the outbox for
-        the caller to send once after a batch of commands (the periodic job).
+        the caller to send once after a batch of commands (the periodic job). A failed COMMIT
+        (``store.outcome_unknown``: it may have landed) is never retried here; the caller retries
+        with its idempotency key (:meth:`_transact_once`).
         """
         now = self.now()
         for attempt in range(1, attempts + 1):
@@ -186,6 +264,26 @@ class _Core:
         if dispatch and tx.queued:
             self._after_commit()
         return result
+
+    def _transact_once(
+        self,
+        actor: Actor | None,
+        key: Once | None,
+        work: Callable[[Tx], R],
+        again: Callable[[Tx, str], R] = item_again,  # type: ignore[assignment]
+        **options: int | bool,
+    ) -> R:
+        """:meth:`_transact` with an idempotency key: the key's record is added in the same
+        transaction as the effect, and a retry with it returns ``again(tx, result_id)``.
+
+        With a key, any conflict is retried: two concurrent calls race on the key's record and
+        the loser runs again, finding the winner's record.
+        """
+        if key is None:
+            return self._transact(actor, work, **options)  # type: ignore[arg-type]
+        options["any_conflict"] = True
+        run = functools.partial(_run_once, key, work, again)
+        return self._transact(actor, run, **options)  # type: ignore[arg-type]
 
     def _read(self, actor: Actor | None, work: Callable[[Tx], T]) -> T:
         """Run ``work`` on a unit of work that is never committed: a command's facts, read
@@ -208,6 +306,7 @@ class _Core:
         self,
         actor: Actor,
         item_id: str,
+        idempotency_key: str | None,
         decide: Callable[Concatenate[Context, Actor, Item, P], Decision],
         /,
         *args: P.args,
@@ -216,19 +315,32 @@ class _Core:
         """Run a one-item command: load the item, ``decide(context, actor, item, …)``, save.
 
         Returns the saved item as the actor may see it (:func:`seen_by`): never more than the
-        same actor's ``item_detail`` shows.
+        same actor's ``item_detail`` shows; a retry with the same key returns the item as it
+        is stored now, seen the same way.
         """
+        key = None
+        if idempotency_key is not None:
+            args = tuple(settled(a) for a in args)  # type: ignore[assignment]
+            key = once(actor, idempotency_key, decide.__name__, item_id, args, kwargs)
         work = functools.partial(_decide_on_item, actor, item_id, decide, args, kwargs)
-        return self._on_items(actor, work)
+        return self._on_items(actor, work, key)
 
     def _on_items(
-        self, actor: Actor, work: Callable[[Tx], Item], *, any_conflict: bool = False
+        self,
+        actor: Actor,
+        work: Callable[[Tx], Item],
+        key: Once | None = None,
+        again: Callable[[Tx, str], Item] = item_again,
+        *,
+        any_conflict: bool = False,
     ) -> Item:
-        """Run an item command on the runner and return its item as the actor sees it now.
+        """Run an item command on the runner (once per idempotency ``key``) and return its
+        item as the actor sees it now.
 
         Every command that returns an :class:`Item` goes through here (see :func:`seen_by`).
         """
-        return seen_by(actor, self._transact(actor, work, any_conflict=any_conflict))
+        saved = self._transact_once(actor, key, work, again, any_conflict=any_conflict)
+        return seen_by(actor, saved)
 
     def _after_commit(self) -> None:
         """Dispatch after commit; a failure here must not look like the command failed."""

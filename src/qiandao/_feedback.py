@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from datetime import date
 
-from qiandao._core import Actor, Tx, _Core, check_ids
+from qiandao._core import Actor, Tx, _Core, check_ids, once
 from qiandao.errors import InvalidInput
 from qiandao.model import Commission, Item
 from qiandao.ports.store import ItemQuery
@@ -45,18 +45,23 @@ def _create_commission(
     return commission
 
 
+def _commission_again(tx: Tx, commission_id: str) -> Commission:
+    """The commission a first call with the key created, as stored now."""
+    return tx.uow.commissions.get(commission_id)
+
+
 class FeedbackCommands(_Core):
     """Feedback, publication, secrecy, reporting up (第十一、十四条) and commissions (第七条)."""
 
     # --- closing and feedback -------------------------------------------------------------
 
-    def close(self, actor: Actor, item_id: str) -> Item:
+    def close(self, actor: Actor, item_id: str, *, idempotency_key: str | None = None) -> Item:
         """办结: the editor closes an issued or replied item; ratings can no longer change.
 
         Refused with ``rating.window_open`` while a reply's rating window is open and unrated.
         """
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, feedback.close)
+        return self._on_item(actor, item_id, idempotency_key, feedback.close)
 
     def record_adoption(
         self,
@@ -67,6 +72,7 @@ class FeedbackCommands(_Core):
         note: str = "",
         *,
         shared_with_units: bool = False,
+        idempotency_key: str | None = None,
     ) -> Item:
         """采用情况: a higher body adopted the item; one record per level (it earns points).
 
@@ -77,6 +83,7 @@ class FeedbackCommands(_Core):
         return self._on_item(
             actor,
             item_id,
+            idempotency_key,
             feedback.record_adoption,
             chosen,
             on,
@@ -94,6 +101,7 @@ class FeedbackCommands(_Core):
         text: str,
         *,
         shared_with_units: bool = False,
+        idempotency_key: str | None = None,
     ) -> Item:
         """领导批示: who (name and rank), when, and what the leader wrote (shareable with units)."""
         check_ids(item_id=item_id)
@@ -101,6 +109,7 @@ class FeedbackCommands(_Core):
         return self._on_item(
             actor,
             item_id,
+            idempotency_key,
             feedback.record_instruction,
             leader,
             chosen,
@@ -110,13 +119,21 @@ class FeedbackCommands(_Core):
         )
 
     def record_implementation(
-        self, actor: Actor, item_id: str, on: date, text: str, *, shared_with_units: bool = False
+        self,
+        actor: Actor,
+        item_id: str,
+        on: date,
+        text: str,
+        *,
+        shared_with_units: bool = False,
+        idempotency_key: str | None = None,
     ) -> Item:
         """落实情况: how the item's suggestions were carried out; units read it if shared."""
         check_ids(item_id=item_id)
         return self._on_item(
             actor,
             item_id,
+            idempotency_key,
             feedback.record_implementation,
             on,
             text,
@@ -125,7 +142,9 @@ class FeedbackCommands(_Core):
 
     # --- publication and secrecy ----------------------------------------------------------
 
-    def set_publication_consent(self, actor: Actor, item_id: str, publish: bool) -> Item:
+    def set_publication_consent(
+        self, actor: Actor, item_id: str, publish: bool, *, idempotency_key: str | None = None
+    ) -> Item:
         """An author allows or refuses publication; publication is re-derived (第十四条).
 
         Setting the choice already in force records nothing.
@@ -133,9 +152,19 @@ class FeedbackCommands(_Core):
         check_ids(item_id=item_id)
         if type(publish) is not bool:
             raise InvalidInput("是否公开须为布尔值", field="publish")
-        return self._on_item(actor, item_id, feedback.set_publication_consent, publish)
+        return self._on_item(
+            actor, item_id, idempotency_key, feedback.set_publication_consent, publish
+        )
 
-    def reclassify(self, actor: Actor, item_id: str, secret: bool, reason: str) -> Item:
+    def reclassify(
+        self,
+        actor: Actor,
+        item_id: str,
+        secret: bool,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """调整密级: the editor marks an item 涉密 or lifts the label, with a reason.
 
         Publication follows at once (涉密 items are never published). The label already in
@@ -144,11 +173,18 @@ class FeedbackCommands(_Core):
         check_ids(item_id=item_id)
         if type(secret) is not bool:
             raise InvalidInput("是否涉密须为布尔值", field="secret")
-        return self._on_item(actor, item_id, feedback.reclassify, secret, reason)
+        return self._on_item(actor, item_id, idempotency_key, feedback.reclassify, secret, reason)
 
     # --- reporting up (第十五、二十条) ----------------------------------------------------
 
-    def report_up(self, actor: Actor, item_id: str, to_jurisdiction: str | None = None) -> Item:
+    def report_up(
+        self,
+        actor: Actor,
+        item_id: str,
+        to_jurisdiction: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """A county editor reports an adopted item up to its parent CPPCC: a new linked item.
 
         The target is the parent of the item's jurisdiction (``zhoushan.putuo`` → ``zhoushan``);
@@ -166,18 +202,26 @@ class FeedbackCommands(_Core):
             known=known,
             to_jurisdiction=to_jurisdiction,
         )
-        return self._on_items(actor, work)
+        key = once(actor, idempotency_key, "report_up", item_id, to_jurisdiction)
+        return self._on_items(actor, work, key)
 
     # --- commissions (约稿, 第七条) ------------------------------------------------------
 
     def create_commission(
-        self, actor: Actor, topic: str, invitee_ids: Sequence[str], due: date
+        self,
+        actor: Actor,
+        topic: str,
+        invitee_ids: Sequence[str],
+        due: date,
+        *,
+        idempotency_key: str | None = None,
     ) -> Commission:
         """约稿: the editor asks members, officers or organisations to research a topic."""
         work = functools.partial(
             _create_commission, actor=actor, topic=topic, invitee_ids=invitee_ids, due=due
         )
-        return self._transact(actor, work)
+        key = once(actor, idempotency_key, "create_commission", topic, invitee_ids, due)
+        return self._transact_once(actor, key, work, _commission_again)
 
     def commission_progress(self, actor: Actor, commission_id: str) -> CommissionProgress:
         """Who was invited, what each has submitted and had adopted, and whether it is overdue."""

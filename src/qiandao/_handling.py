@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from qiandao._core import Actor, Tx, _Core, check_ids
+from qiandao._core import Actor, Tx, _Core, check_ids, once
 from qiandao.errors import InvalidInput, NotFound
 from qiandao.model import Item, Unit
 from qiandao.rules.rating import Rating
@@ -61,6 +61,7 @@ class HandlingCommands(_Core):
         units: Sequence[str | tuple[str, bool]],
         *,
         note: str = "",
+        idempotency_key: str | None = None,
     ) -> Item:
         """交办: the editor hands an adopted item to units, each with a 15-working-day deadline.
 
@@ -70,17 +71,30 @@ class HandlingCommands(_Core):
         check_ids(item_id=item_id)
         entries = handling.unit_entries(units)
         work = functools.partial(_assign, actor=actor, item_id=item_id, entries=entries, note=note)
-        return self._on_items(actor, work)
+        key = once(actor, idempotency_key, "assign", item_id, entries, note)
+        return self._on_items(actor, work, key)
 
-    def accept(self, actor: Actor, item_id: str, assignment_id: str) -> Item:
+    def accept(
+        self, actor: Actor, item_id: str, assignment_id: str, *, idempotency_key: str | None = None
+    ) -> Item:
         """签收: the unit accepts its assignment; the deadline still runs from assignment."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.accept, assignment_id)
+        return self._on_item(actor, item_id, idempotency_key, handling.accept, assignment_id)
 
-    def decline(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
+    def decline(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """申退: a unit declines an item outside its remit, with a reason, within the window."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.decline, assignment_id, reason)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.decline, assignment_id, reason
+        )
 
     def reassign(
         self,
@@ -90,6 +104,7 @@ class HandlingCommands(_Core):
         unit_id: str,
         *,
         lead: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> Item:
         """改派: the office moves a declined assignment to another unit, with a fresh deadline.
 
@@ -108,36 +123,74 @@ class HandlingCommands(_Core):
             unit_id=unit_id,
             lead=lead,
         )
-        return self._on_items(actor, work)
+        key = once(actor, idempotency_key, "reassign", item_id, assignment_id, unit_id, lead)
+        return self._on_items(actor, work, key)
 
-    def overrule(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
+    def overrule(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """不同意申退: the office keeps the unit on the item; the deadline is unchanged."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.overrule, assignment_id, reason)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.overrule, assignment_id, reason
+        )
 
     def cancel_assignment(
-        self, actor: Actor, item_id: str, assignment_id: str, reason: str
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> Item:
         """撤销交办: the office withdraws an open assignment, with a reason.
 
         If that leaves a handling item with replies and nothing open, the item is REPLIED.
         """
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.cancel_assignment, assignment_id, reason)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.cancel_assignment, assignment_id, reason
+        )
 
     # --- extensions -----------------------------------------------------------------------
 
     def request_extension(
-        self, actor: Actor, item_id: str, assignment_id: str, workdays: int, reason: str
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        workdays: int,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> Item:
         """申请延期: before the deadline, with a reason, within the count and size limits."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
         return self._on_item(
-            actor, item_id, handling.request_extension, assignment_id, workdays, reason
+            actor,
+            item_id,
+            idempotency_key,
+            handling.request_extension,
+            assignment_id,
+            workdays,
+            reason,
         )
 
     def approve_extension(
-        self, actor: Actor, item_id: str, assignment_id: str, workdays: int | None = None
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        workdays: int | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Item:
         """同意延期: the office grants the requested (or another) number of working days.
 
@@ -145,31 +198,69 @@ class HandlingCommands(_Core):
         asked before the deadline. Reminders start afresh for the new deadline.
         """
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.approve_extension, assignment_id, workdays)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.approve_extension, assignment_id, workdays
+        )
 
-    def refuse_extension(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
+    def refuse_extension(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """不同意延期: the office refuses with a reason; the deadline stays."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.refuse_extension, assignment_id, reason)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.refuse_extension, assignment_id, reason
+        )
 
     # --- reply, rating, re-handling -------------------------------------------------------
 
-    def reply(self, actor: Actor, item_id: str, assignment_id: str, text: str) -> Item:
+    def reply(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """书面答复: the unit replies (late replies are accepted and show as overdue).
 
         A reply while an extension request is pending leaves that request undecided (it lapses).
         The rating window opens; the last reply moves the item to REPLIED.
         """
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.reply, assignment_id, text)
+        return self._on_item(actor, item_id, idempotency_key, handling.reply, assignment_id, text)
 
-    def rate(self, actor: Actor, item_id: str, assignment_id: str, rating: Rating | str) -> Item:
+    def rate(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        rating: Rating | str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """评价: the author rates a unit's reply; a given rating may change until closing."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
         grade = Rating.parse(rating)
-        return self._on_item(actor, item_id, handling.rate, assignment_id, grade)
+        return self._on_item(actor, item_id, idempotency_key, handling.rate, assignment_id, grade)
 
-    def order_rehandle(self, actor: Actor, item_id: str, assignment_id: str, reason: str) -> Item:
+    def order_rehandle(
+        self,
+        actor: Actor,
+        item_id: str,
+        assignment_id: str,
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """重新办理 after 不满意: a new 15-working-day deadline from now; the rating resets."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        return self._on_item(actor, item_id, handling.order_rehandle, assignment_id, reason)
+        return self._on_item(
+            actor, item_id, idempotency_key, handling.order_rehandle, assignment_id, reason
+        )

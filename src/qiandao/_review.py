@@ -10,11 +10,9 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from qiandao._core import Actor, Tx, _Core, check_ids
+from qiandao._core import Actor, Tx, _Core, check_ids, once
 from qiandao.errors import IdempotencyConflict
 from qiandao.model import Item
-from qiandao.ports.store import IdempotencyRecord
-from qiandao.rules.text import clean_text
 from qiandao.rules.tiers import Destination
 from qiandao.workflow import intake, review
 from qiandao.workflow.intake import DraftInput
@@ -34,24 +32,19 @@ def _new_item(tx: Tx, actor: Actor, draft: DraftInput, *, submit: bool) -> Item:
     return tx.create(decide(ctx, actor, checked, coauthors, commission))
 
 
-def _submit_once(tx: Tx, actor: Actor, draft: DraftInput, key: str | None, raw_key: str) -> Item:
-    """Submit, or return the item an earlier submit with the same key created."""
-    if key is not None:
-        known = tx.uow.idempotency.get(key)
-        if known is not None:
-            intake.channel_for(actor.role)  # a retry is refused what a first try would be
-            if known.fingerprint != intake.fingerprint(draft):
-                raise IdempotencyConflict(key=raw_key)
-            earlier = tx.uow.items.get(known.item_id)
-            if earlier.jurisdiction != actor.jurisdiction or earlier.channel is not (
-                intake.channel_for(actor.role, commissioned=earlier.commission_id is not None)
-            ):  # the same person's key, used while acting in another role grant
-                raise IdempotencyConflict(key=raw_key)
-            return earlier
-    saved = _new_item(tx, actor, draft, submit=True)
-    if key is not None:
-        tx.uow.idempotency.add(IdempotencyRecord(key, intake.fingerprint(draft), saved.id))
-    return saved
+def _submitted_again(actor: Actor, client_key: str, tx: Tx, item_id: str) -> Item:
+    """The item an earlier submit with the same key created, if this grant could have made it.
+
+    Its fingerprint is the draft's alone (as before 0006, so older keys stay valid): the acting
+    grant is checked here instead.
+    """
+    intake.channel_for(actor.role)  # a retry is refused what a first try would be
+    earlier = tx.uow.items.get(item_id)
+    if earlier.jurisdiction != actor.jurisdiction or earlier.channel is not (
+        intake.channel_for(actor.role, commissioned=earlier.commission_id is not None)
+    ):  # the same person's key, used while acting in another role grant
+        raise IdempotencyConflict(key=client_key)
+    return earlier
 
 
 def _merge(tx: Tx, actor: Actor, item_id: str, into_item_id: str, note: str) -> Item:
@@ -68,12 +61,18 @@ class ReviewCommands(_Core):
 
     # --- intake (第四、五、七条) ------------------------------------------------------------
 
-    def draft(self, actor: Actor, data: DraftInput | Mapping[str, Any]) -> Item:
+    def draft(
+        self,
+        actor: Actor,
+        data: DraftInput | Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """Save a draft (草稿); only its author sees it until it is submitted."""
         draft = intake.draft_input(data)
-        return self._on_items(
-            actor, functools.partial(_new_item, actor=actor, draft=draft, submit=False)
-        )
+        key = once(actor, idempotency_key, "draft", draft)
+        work = functools.partial(_new_item, actor=actor, draft=draft, submit=False)
+        return self._on_items(actor, work, key)
 
     def submit_new(
         self,
@@ -88,37 +87,48 @@ class ReviewCommands(_Core):
         again, finds the winner's record and returns the winner's item.
         """
         draft = intake.draft_input(data)
-        key = None
-        if idempotency_key is not None:
-            key = f"{actor.account_id}:{clean_text(idempotency_key, '幂等键', max_chars=200)}"
-        work = functools.partial(
-            _submit_once, actor=actor, draft=draft, key=key, raw_key=idempotency_key or ""
-        )
-        return self._on_items(actor, work, any_conflict=key is not None)
+        key = once(actor, idempotency_key, "submit_new", fingerprint=intake.fingerprint(draft))
+        work = functools.partial(_new_item, actor=actor, draft=draft, submit=True)
+        if key is None:
+            return self._on_items(actor, work)
+        again = functools.partial(_submitted_again, actor, key.client_key)
+        return self._on_items(actor, work, key, again)
 
     def edit_draft(
-        self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
+        self,
+        actor: Actor,
+        item_id: str,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Item:
         """The author edits a draft or a returned item: a new text version."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, intake.edit_draft, title, body)
+        return self._on_item(actor, item_id, idempotency_key, intake.edit_draft, title, body)
 
-    def submit(self, actor: Actor, item_id: str) -> Item:
+    def submit(self, actor: Actor, item_id: str, *, idempotency_key: str | None = None) -> Item:
         """The author submits a draft for 初审."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, intake.submit)
+        return self._on_item(actor, item_id, idempotency_key, intake.submit)
 
     def resubmit(
-        self, actor: Actor, item_id: str, *, title: str | None = None, body: str | None = None
+        self,
+        actor: Actor,
+        item_id: str,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Item:
         """The author resubmits a returned item, optionally revised."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, intake.resubmit, title, body)
+        return self._on_item(actor, item_id, idempotency_key, intake.resubmit, title, body)
 
-    def withdraw(self, actor: Actor, item_id: str) -> Item:
+    def withdraw(self, actor: Actor, item_id: str, *, idempotency_key: str | None = None) -> Item:
         """The author withdraws a draft or a returned item."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, intake.withdraw)
+        return self._on_item(actor, item_id, idempotency_key, intake.withdraw)
 
     # --- review and sign-off (第九条) -----------------------------------------------------
 
@@ -131,30 +141,51 @@ class ReviewCommands(_Core):
         title: str | None = None,
         body: str | None = None,
         note: str = "",
+        idempotency_key: str | None = None,
     ) -> Item:
         """初审通过: the editor's edited text (a new version) and destinations go to the deputy."""
         check_ids(item_id=item_id)
         return self._on_item(
-            actor, item_id, review.pass_preliminary, destinations, title, body, note
+            actor,
+            item_id,
+            idempotency_key,
+            review.pass_preliminary,
+            destinations,
+            title,
+            body,
+            note,
         )
 
-    def return_for_revision(self, actor: Actor, item_id: str, reason: str) -> Item:
+    def return_for_revision(
+        self, actor: Actor, item_id: str, reason: str, *, idempotency_key: str | None = None
+    ) -> Item:
         """退回修改: the editor sends the item back to its author with a reason."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, review.return_for_revision, reason)
+        return self._on_item(actor, item_id, idempotency_key, review.return_for_revision, reason)
 
-    def reject(self, actor: Actor, item_id: str, reason: str) -> Item:
+    def reject(
+        self, actor: Actor, item_id: str, reason: str, *, idempotency_key: str | None = None
+    ) -> Item:
         """不予采用, by the editor, the deputy or the signer at their step, with a reason."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, review.reject, reason)
+        return self._on_item(actor, item_id, idempotency_key, review.reject, reason)
 
-    def merge(self, actor: Actor, item_id: str, into_item_id: str, note: str = "") -> Item:
+    def merge(
+        self,
+        actor: Actor,
+        item_id: str,
+        into_item_id: str,
+        note: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """Merge a submitted item into another item; its authors are credited with the target."""
         check_ids(item_id=item_id, into_item_id=into_item_id)
         work = functools.partial(
             _merge, actor=actor, item_id=item_id, into_item_id=into_item_id, note=note
         )
-        return self._on_items(actor, work)
+        key = once(actor, idempotency_key, "merge", item_id, into_item_id, note)
+        return self._on_items(actor, work, key)
 
     def approve(
         self,
@@ -163,17 +194,22 @@ class ReviewCommands(_Core):
         *,
         destinations: Iterable[Destination | str] | None = None,
         note: str = "",
+        idempotency_key: str | None = None,
     ) -> Item:
         """The deputy approves (may amend destinations, which recomputes the tier)."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, review.approve, destinations, note)
+        return self._on_item(actor, item_id, idempotency_key, review.approve, destinations, note)
 
-    def send_back(self, actor: Actor, item_id: str, reason: str) -> Item:
+    def send_back(
+        self, actor: Actor, item_id: str, reason: str, *, idempotency_key: str | None = None
+    ) -> Item:
         """The deputy sends back to 初审, or the signer back to the deputy, with a reason."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, review.send_back, reason)
+        return self._on_item(actor, item_id, idempotency_key, review.send_back, reason)
 
-    def sign(self, actor: Actor, item_id: str, note: str = "") -> Item:
+    def sign(
+        self, actor: Actor, item_id: str, note: str = "", *, idempotency_key: str | None = None
+    ) -> Item:
         """审核签发 by the signer the destinations require: the item is adopted (录用)."""
         check_ids(item_id=item_id)
-        return self._on_item(actor, item_id, review.sign, note)
+        return self._on_item(actor, item_id, idempotency_key, review.sign, note)

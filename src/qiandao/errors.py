@@ -35,6 +35,7 @@ __all__ = [
     "LastGrant",
     "LimitExceeded",
     "NotFound",
+    "OutcomeUnknown",
     "PasswordChangeRequired",
     "PasswordPolicyViolation",
     "PermissionDenied",
@@ -272,6 +273,15 @@ class StoreUnavailable(QiandaoError):
     code = "store.unavailable"
     article = "设计§3"
     default_message = "数据库暂不可用，本次操作未生效"
+
+
+class OutcomeUnknown(QiandaoError):
+    """The connection failed during COMMIT: the command may have landed. Never retried by the
+    library; retry with the same ``idempotency_key`` to get the first outcome without a repeat."""
+
+    code = "store.outcome_unknown"
+    article = "设计§3"
+    default_message = "提交时与数据库的连接中断，本次操作可能已生效，请使用同一幂等键重试"
 
 
 # --- accounts ----------------------------------------------------------------------------

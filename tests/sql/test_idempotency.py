@@ -12,6 +12,8 @@ import pytest
 from qiandao import SHANGHAI, Actor, Item, Qiandao, QiandaoError, Role
 from qiandao.ports.store import ItemQuery, Store
 from qiandao.testing import ManualClock, enrol
+from tests.helpers import make_world
+from tests.idempotency_cases import CASES, runs_once
 
 MEMBER = Actor("m1", Role.MEMBER, "zhoushan")
 PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文😀'; --", "category": "hot_issue"}
@@ -77,3 +79,10 @@ def test_concurrent_retries_create_one_item(any_store: Store, key: str) -> None:
     assert errors == []
     assert len({r.id for r in results}) == 1
     assert _count(any_store) == 1
+
+
+@pytest.mark.parametrize("command", sorted(CASES))
+def test_every_command_with_a_key_runs_once(store: Store, command: str) -> None:
+    """The key's record lands in the command's transaction: a retry returns the first outcome
+    and appends no row; other arguments are a conflict; another person's key does not collide."""
+    runs_once(make_world(store=store), command)

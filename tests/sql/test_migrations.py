@@ -62,6 +62,7 @@ from qiandao.testing.builders import (
     sample_unit,
     statistics_corpus,
 )
+from qiandao.workflow import intake
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
 from qiandao_adapters.sql import schema as s
@@ -205,7 +206,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0005"
+    assert version == "0006"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -1002,3 +1003,44 @@ def test_downgrade_below_sessions_leaves_documents_the_older_code_reads(empty: E
     assert session is not None
     assert session.expires_at is None  # the column is backfilled, the document stays
     assert _expiries(empty)["t-1"] is not None
+
+
+# --- 0006: idempotency keys on every command ---------------------------------------------------
+
+_KEYS_AT_0005 = light_table(
+    "qd_idempotency",
+    column("key", Key(320)),
+    column("fingerprint", Key(128)),
+    column("item_id", Key(64)),
+)
+_SUBMITTER = Actor("m1", Role.MEMBER, "zhoushan")
+_DRAFT = {"title": "关于海岛交通的建议", "body": "正文", "category": "hot_issue"}
+
+
+def test_upgrade_to_0006_keeps_a_submission_key_valid_and_downgrade_keeps_only_those(
+    empty: Engine,
+) -> None:
+    """A key ``submit_new`` stored before 0006 still returns its item after the upgrade; the
+    downgrade drops the keys of other commands (older code would read them as item ids)."""
+    _at_revision(empty, "0005")
+    qd = _service(empty)
+    enrol(qd.store, _SUBMITTER)
+    item = qd.submit_new(_SUBMITTER, _DRAFT)
+    fingerprint = intake.fingerprint(intake.draft_input(_DRAFT))
+    with empty.begin() as conn:
+        conn.execute(
+            insert(_KEYS_AT_0005).values(key="m1:req-1", fingerprint=fingerprint, item_id=item.id)
+        )
+    upgrade(empty)
+    _assert_no_drift(empty)
+    again = qd.submit_new(_SUBMITTER, _DRAFT, idempotency_key="req-1")
+    assert again.id == item.id
+    drafted = qd.draft(_SUBMITTER, _DRAFT, idempotency_key="req-2")
+    _at_revision(empty, "0005", down=True)
+    with empty.connect() as conn:
+        rows = conn.execute(select(_KEYS_AT_0005)).all()
+    assert [tuple(r) for r in rows] == [("m1:req-1", fingerprint, item.id)]
+    upgrade(empty)
+    _assert_no_drift(empty)
+    assert qd.submit_new(_SUBMITTER, _DRAFT, idempotency_key="req-1").id == item.id
+    assert qd.draft(_SUBMITTER, _DRAFT, idempotency_key="req-2").id != drafted.id

@@ -202,7 +202,7 @@ TOO_LONG: dict[str, Callable[[UnitOfWork], None]] = {
     "phone": lambda u: u.accounts.add(sample_account("a", phone="1" * 129)),
     "unit id": lambda u: u.units.add(sample_unit("u" * 65)),
     "session token": lambda u: u.sessions.put(sample_session("t" * 129)),
-    "idempotency key": lambda u: u.idempotency.add(IdempotencyRecord("k" * 321, "f", "i")),
+    "idempotency key": lambda u: u.idempotency.add(IdempotencyRecord("k" * 321, "f", "i", "draft")),
     "notice id": lambda u: u.outbox.add([sample_outbox_message("n" * 65)]),
     "event id": lambda u: u.events.append([_first_event("e" * 65)]),
 }
@@ -221,12 +221,14 @@ def test_values_at_the_limit_are_stored(store: SqlStore) -> None:
     with store.unit_of_work() as uow:
         uow.units.add(sample_unit(longest))
         uow.items.add(sample_item(longest, lead_author_id=longest, jurisdiction=longest))
-        uow.idempotency.add(IdempotencyRecord("钥" * 320, "f" * 128, longest))
+        uow.idempotency.add(IdempotencyRecord("钥" * 320, "f" * 128, longest, "c" * 64))
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.units.get(longest).id == longest
         assert uow.items.find(ItemQuery(author_id=longest))[0].id == longest
-        assert uow.idempotency.get("钥" * 320) == IdempotencyRecord("钥" * 320, "f" * 128, longest)
+        assert uow.idempotency.get("钥" * 320) == IdempotencyRecord(
+            "钥" * 320, "f" * 128, longest, "c" * 64
+        )
 
 
 def test_huge_documents_are_stored(store: SqlStore) -> None:

@@ -857,7 +857,7 @@ class SqlCommissions:
 
 
 class SqlIdempotency:
-    """Idempotency keys of submissions."""
+    """Idempotency keys of commands."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -865,10 +865,11 @@ class SqlIdempotency:
     def get(self, key: str) -> IdempotencyRecord | None:
         t = s.idempotency
         row = self._tx.execute(
-            select(t.c.key, t.c.fingerprint, t.c.item_id).where(t.c.key == key)
+            select(t.c.key, t.c.fingerprint, t.c.result_id, t.c.command).where(t.c.key == key)
         ).first()
-        return None if row is None else IdempotencyRecord(row.key, row.fingerprint, row.item_id)
+        if row is None:
+            return None
+        return IdempotencyRecord(row.key, row.fingerprint, row.result_id, row.command)
 
     def add(self, record: IdempotencyRecord) -> None:
-        row = {"key": record.key, "fingerprint": record.fingerprint, "item_id": record.item_id}
-        _add(self._tx, s.idempotency, row, "key", "幂等键")
+        _add(self._tx, s.idempotency, attrs.asdict(record), "key", "幂等键")

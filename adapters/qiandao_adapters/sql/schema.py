@@ -83,6 +83,7 @@ PROVIDER_LENGTH = 64
 SUBJECT_LENGTH = 255
 IDEMPOTENCY_KEY_LENGTH = 320  # "<account id>:<client key of up to 200 characters>"
 FINGERPRINT_LENGTH = 128
+COMMAND_LENGTH = 64  # a public command's name, e.g. "submit_new"
 DESTINATIONS_KEY_LENGTH = 128  # every destination value, sorted, comma-separated
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {
@@ -500,6 +501,7 @@ idempotency = Table(
     metadata,
     Column("key", Key(IDEMPOTENCY_KEY_LENGTH), primary_key=True),
     Column("fingerprint", Key(FINGERPRINT_LENGTH), nullable=False),
-    _id("item_id", nullable=False),
+    _id("result_id", nullable=False),
+    Column("command", Key(COMMAND_LENGTH), nullable=False),
     **MYSQL_TABLE_OPTIONS,
 )

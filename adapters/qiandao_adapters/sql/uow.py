@@ -20,8 +20,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, Executable, Result
+from sqlalchemy import exc as sa_exc
 
-from qiandao.errors import ConcurrencyConflict
+from qiandao.errors import ConcurrencyConflict, OutcomeUnknown, StoreUnavailable
 from qiandao_adapters.sql.engine import READ_PHASE
 from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
 from qiandao_adapters.sql.repositories import (
@@ -135,11 +136,20 @@ class SqlUnitOfWork:
         self._discard()
 
     def commit(self) -> None:
-        """Make everything since the last commit visible to others, or raise and keep none."""
+        """Make everything since the last commit visible to others, or raise.
+
+        A failure of the COMMIT itself (the connection lost, a driver error the server did not
+        report as a rollback) is ``OutcomeUnknown``, never ``StoreUnavailable``: the server may
+        have committed before the reply was lost, so the caller must not assume nothing landed.
+        """
         if self._lost is not None:
             lost, self._lost = self._lost, None
             raise lost
-        self._end(Connection.commit)
+        try:
+            self._end(Connection.commit)
+        except (StoreUnavailable, sa_exc.DBAPIError) as error:
+            cause = type(error.__cause__ or error).__name__
+            raise OutcomeUnknown(cause=cause) from error
 
     def rollback(self) -> None:
         """Drop everything since the last commit."""

@@ -138,11 +138,17 @@ class OutboxMessage:
 
 @attrs.frozen
 class IdempotencyRecord:
-    """What a retried request with the same key must get again."""
+    """What a retried command with the same key must get again.
+
+    ``key`` is the actor's account id, ``:``, and the client's key; ``fingerprint`` a digest of
+    the command and its arguments; ``result_id`` the id of the record the first call produced
+    (an item, account or commission); ``command`` the public command's name.
+    """
 
     key: str
     fingerprint: str
-    item_id: str
+    result_id: str
+    command: str
 
 
 class ItemRepository(Protocol):
@@ -274,7 +280,7 @@ class CommissionRepository(Protocol):
 
 
 class IdempotencyRepository(Protocol):
-    """Remembered idempotency keys of submissions."""
+    """Remembered idempotency keys of commands; ``add`` of a known key is a conflict."""
 
     def get(self, key: str) -> IdempotencyRecord | None: ...
     def add(self, record: IdempotencyRecord) -> None: ...

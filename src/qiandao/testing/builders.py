@@ -405,7 +405,7 @@ def sample_session(
 
 def sample_idempotency_record(key: str = "member-001:req-1", **changes: Any) -> IdempotencyRecord:
     """A remembered submission key."""
-    return attrs.evolve(IdempotencyRecord(key, "9" * 64, "item-0001"), **changes)
+    return attrs.evolve(IdempotencyRecord(key, "9" * 64, "item-0001", "submit_new"), **changes)
 
 
 def sample_notice(notice_id: str = "evt-0001", **changes: Any) -> Notice:

@@ -616,7 +616,7 @@ class StoreContract(abc.ABC):
             lambda u: u.units.add(sample_unit("unit-1", name="另一个")),
             lambda u: u.commissions.add(sample_commission("k-1", topic="另一个")),
             lambda u: u.accounts.add(sample_account("acc-1", phone="13800000002")),
-            lambda u: u.idempotency.add(sample_idempotency_record("key-1", item_id="x")),
+            lambda u: u.idempotency.add(sample_idempotency_record("key-1", result_id="x")),
         ]
         for attempt in attempts:
             with _conflict(), store.unit_of_work() as uow:
@@ -1317,11 +1317,26 @@ class StoreContract(abc.ABC):
             uow.idempotency.add(record)
             uow.commit()
         with _conflict(), store.unit_of_work() as uow:
-            uow.idempotency.add(IdempotencyRecord(record.key, "0" * 64, "item-other"))
+            uow.idempotency.add(IdempotencyRecord(record.key, "0" * 64, "acc-b", "unlock"))
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.idempotency.get(record.key) == record
             assert uow.idempotency.get("acc-a:req-%") is None
+
+    def test_idempotency_records_of_every_command_round_trip(self) -> None:
+        """Any command's key: its command name and result id (an account, a commission) kept."""
+        records = [
+            sample_idempotency_record("acc-a:" + NASTY_TEXT[:100], command="unlock", result_id="b"),
+            sample_idempotency_record("acc-a:k2", command="create_commission", result_id="k-1"),
+            sample_idempotency_record("acc-b:k2", command="record_implementation"),
+        ]
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for record in records:
+                uow.idempotency.add(record)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [uow.idempotency.get(r.key) for r in records] == records
 
     # --- queries --------------------------------------------------------------------------
 

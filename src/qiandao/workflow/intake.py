@@ -100,9 +100,12 @@ def draft_input(data: DraftInput | Mapping[str, Any]) -> DraftInput:
 
 
 def fingerprint(data: DraftInput) -> str:
-    """A digest of the payload: a retried submit with the same key must carry the same draft."""
+    """A digest of the payload: a retried submit with the same key must carry the same draft.
+
+    A lone surrogate (refused later as ``input.invalid``) is digested, not raised on here.
+    """
     raw = json.dumps(unstructure(data), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @attrs.frozen
