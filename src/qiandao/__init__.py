@@ -9,7 +9,7 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
-from qiandao.accounts import PasswordPolicy
+from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.calendar import (
     ChinaWorkdays,
     DayKind,
@@ -46,6 +46,7 @@ from qiandao.errors import (
     LimitExceeded,
     NotFound,
     PasswordChangeRequired,
+    PasswordPolicyTooWeak,
     PasswordPolicyViolation,
     PermissionDenied,
     QiandaoError,
@@ -54,6 +55,7 @@ from qiandao.errors import (
     RuleSetError,
     ScheduleFileError,
     SecrecyRefused,
+    SelfApproval,
     SelfReviewForbidden,
     SessionExpired,
     StoreUnavailable,
@@ -77,7 +79,9 @@ from qiandao.model import (
     Feedback,
     FeedbackKind,
     FocusCategory,
+    GrantProposal,
     Item,
+    ProposalState,
     Reply,
     ReviewDecision,
     ReviewOverrun,
@@ -179,6 +183,7 @@ __all__ = [
     "FocusCategory",
     "GrantAlreadyHeld",
     "GrantNotHeld",
+    "GrantProposal",
     "GrantRequired",
     "GroupCounts",
     "GroupLine",
@@ -207,6 +212,7 @@ __all__ = [
     "OverdueReview",
     "PasswordChangeRequired",
     "PasswordPolicy",
+    "PasswordPolicyTooWeak",
     "PasswordPolicyViolation",
     "PasswordProfile",
     "Period",
@@ -214,6 +220,8 @@ __all__ = [
     "PersonCounts",
     "PersonLine",
     "PointsTable",
+    "PolicyChange",
+    "ProposalState",
     "Qiandao",
     "QiandaoError",
     "RankedScore",
@@ -233,6 +241,7 @@ __all__ = [
     "ScheduleFileError",
     "ScheduleNotice",
     "SecrecyRefused",
+    "SelfApproval",
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",
