@@ -466,7 +466,7 @@ def register(
     ``platform`` is the platform's jurisdiction.
     """
     place = _registration_place(actor, request, unit, platform)
-    if request.role not in ADMIN_ROLES:  # pragma: no cover - the service routes by role
+    if request.role not in ADMIN_ROLES:  # the service routes a content role to a proposal
         raise AdminSeparation(role=request.role.value)
     return _new_account(ctx, request, place, taken, issue)
 
