@@ -23,6 +23,7 @@ from qiandao.testing import ManualClock
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.sql import SqlStore
+from tests.helpers import enrol
 
 J = "zhoushan"
 EDITOR = Actor("e1", Role.EDITOR, J)
@@ -191,7 +192,7 @@ def guess_soak(url: str, processes: int = 5, threads: int = 6) -> GuessReport:
     store = SqlStore(url)
     phones = RecordingDelivery()
     qd = Qiandao(store, clock=ManualClock(NOW), hasher=FAST, credential_delivery=phones)
-    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = enrol(qd, ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)
     qd.change_password(qd.sign_in(PHONE, initial).token, initial, PASSWORD)
     with store.unit_of_work() as uow:

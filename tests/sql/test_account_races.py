@@ -18,6 +18,7 @@ from qiandao.rules.ruleset import PasswordProfile
 from qiandao.testing import ManualClock
 from qiandao.testing._support import run_threads
 from qiandao_adapters.delivery import RecordingDelivery
+from tests.helpers import enrol
 from tests.sql.soak import CountingHasher
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
@@ -32,7 +33,7 @@ def test_parallel_guesses_lock_after_exactly_the_limit(any_store: Store) -> None
     hasher = CountingHasher("")
     phones = RecordingDelivery()
     qd = Qiandao(any_store, clock=clock, hasher=hasher, credential_delivery=phones)
-    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = enrol(qd, ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)
     qd.change_password(qd.sign_in(PHONE, initial).token, initial, "Haidao#2026wind")
     with any_store.unit_of_work() as uow:
