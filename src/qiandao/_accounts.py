@@ -46,7 +46,6 @@ from qiandao.errors import (
     HasherMissing,
     InvalidInput,
     PasswordPolicyViolation,
-    ReasonRequired,
 )
 from qiandao.model import (
     Account,
@@ -60,7 +59,7 @@ from qiandao.model import (
 )
 from qiandao.ports.security import CredentialDelivery, PasswordHasher
 from qiandao.rules.roles import ADMIN_ROLES, Role
-from qiandao.rules.text import clean_text
+from qiandao.rules.text import require_reason
 from qiandao.workflow import accounts
 from qiandao.workflow.accounts import AccountChange, InitialPassword, Issue, Registration, SignIn
 from qiandao.workflow.context import Context
@@ -702,9 +701,7 @@ class AccountCommands(_Core):
         account that never could sign in (its number may be registered again)."""
         check_ids(proposal_id=proposal_id)
         accounts.require_security_admin(actor, "驳回角色申请")
-        text = clean_text(reason, "驳回理由", max_chars=_MAX_REASON_CHARS)
-        if not text:
-            raise ReasonRequired(article="第十九条")
+        text = require_reason(reason, max_chars=_MAX_REASON_CHARS, article="第十九条")
         work = functools.partial(
             _reject_grant,
             actor=actor,
