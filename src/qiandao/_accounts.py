@@ -716,7 +716,7 @@ class AccountCommands(_Core):
         actor: Actor,
         *,
         jurisdiction: str | None = None,
-        state: ProposalState | str | None = ProposalState.PENDING,
+        state: ProposalState | str | None = "pending",
     ) -> tuple[GrantProposal, ...]:
         """Grant proposals of a jurisdiction (pending by default; ``None``: any state), oldest
         first; for the security and system admins of its scope (the platform's: every one)."""
