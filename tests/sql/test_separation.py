@@ -243,7 +243,8 @@ def test_the_approval_checks_the_account_again(office: Office) -> None:
         "state.invalid_transition",
         functools.partial(qd.approve_grant, office.security, departing.id),
     )
-    # an account waiting for its first grant gets no second proposal meanwhile
+    # an account waiting for its first grant gets no second proposal meanwhile, and no password
+    # by a theft report and an unlock (its password comes with the approval only)
     pending = qd.register(office.admin, real_name="李四", phone="13800138002", role=Role.MEMBER)
     _unchanged(
         office,
@@ -251,6 +252,15 @@ def test_the_approval_checks_the_account_again(office: Office) -> None:
         "state.invalid_transition",
         functools.partial(qd.grant_role, office.admin, pending.id, Role.EDITOR, ZS, None),
     )
+    sent = len(office.phones.sent)
+    qd.report_theft(office.admin, pending.id)
+    _unchanged(
+        office,
+        pending.id,
+        "state.invalid_transition",
+        functools.partial(qd.unlock, office.admin, pending.id),
+    )
+    assert len(office.phones.sent) == sent
 
 
 def test_three_admin_accounts_are_registered_directly_and_stand_alone(office: Office) -> None:

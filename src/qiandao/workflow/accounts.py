@@ -819,7 +819,8 @@ def unlock(
     It joins the password history of ``policy`` (the account's; 等保三级's when omitted), so
     it cannot be chosen again at the change. An active account is refused
     (``state.invalid_transition``): an administrator never resets the password of someone who
-    can still sign in (三员分立, 第十九条).
+    can still sign in (三员分立, 第十九条); so is an account still waiting for its first grant,
+    whose password comes only with the security admin's approval.
     """
     if policy is None:
         policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
@@ -830,6 +831,8 @@ def unlock(
         raise InvalidTransition(
             "只能解锁已锁定的账号", article="第十九条", status=account.status.value
         )
+    if not account.grants:  # 三员: a registration's password comes only with its approval
+        raise InvalidTransition("账号尚待审批", article="第十九条", account=account.id)
     initial = issue(policy, account)
     unlocked = attrs.evolve(
         replace_password(policy, account, initial.password_hash),
