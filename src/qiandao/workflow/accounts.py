@@ -7,9 +7,10 @@ runner, which saves an account as its next version with a version check.
 
 Decisions written down here (see also ``docs/workflow.md``):
 
-* Only the 系统管理员 registers, unlocks and deletes accounts. A system admin registers in their
-  own jurisdiction; the admin of the platform's own jurisdiction (the default rules, normally the
-  city office that runs the platform, 第六、十六条) may register in any jurisdiction.
+* Only the 系统管理员 registers (a content role: a proposal), unlocks and deletes accounts. A
+  system admin registers in their own jurisdiction; the admin of the platform's own
+  jurisdiction (the default rules, normally the city office that runs the platform,
+  第六、十六条) may register in any jurisdiction.
 * An admin's scope over a person (unlock, departure, a theft report on their behalf, reading the
   history) covers the person's home jurisdiction and the jurisdiction of every grant they hold
   (:func:`check_admin_scope_over`): a county admin never unlocks someone who also acts for the
@@ -43,12 +44,24 @@ Decisions written down here (see also ``docs/workflow.md``):
   lets the periodic job purge ended sessions by index.
 * A session that only allows changing the password (first sign-in, expired password) allows
   nothing else, binding an external identity included.
+* 三员分立 (第十九条, GB/T 22239 三级): a grant that reads content (every role but the three
+  admins') needs two people. The system admin's ``grant_role`` or ``register`` only makes a
+  :class:`~qiandao.model.GrantProposal`; the security admin of the account's and the grant's
+  scope approves it (the grant joins the account) or rejects it with a reason; whoever proposed
+  it, or is its subject, never decides (compared by account id). A registered content account
+  has no grant and no password until the approval, which issues its initial password; a
+  rejected registration is deleted. The three admin roles are registered directly by the
+  system admin (the first by the installer): they read no content, and a security admin must
+  exist before anything can be approved. The security admin alone sets a jurisdiction's
+  password and lockout policy (never below its profile), which every decision here then uses
+  (:func:`policy_of`); the audit admin alone reads the account and policy logs.
 * One person, one account, one or more role grants (:class:`~qiandao.model.RoleGrant`). A session
   acts in one grant: the only one, or the one the person selects after signing in. Revoking a
   grant ends the sessions that selected it; the last grant is never revoked (departure is
   ``depart``). An administrator grant (三员) is never combined with any other grant.
-* Every registration, grant change, theft lock, unlock, password change, departure, external
-  identity binding and removal of the bindings is an :class:`~qiandao.model.AccountEvent`,
+* Every registration, grant proposal, approval, rejection and revocation, theft lock, unlock,
+  password change, departure, external identity binding and removal of the bindings is an
+  :class:`~qiandao.model.AccountEvent`,
   stored with the account in one transaction.
 """
 
