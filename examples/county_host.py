@@ -84,12 +84,18 @@ def main() -> None:
     with qd.store.unit_of_work() as uow:
         uow.units.add(Unit("putuo-water", "普陀区水利局", PUTUO))
         uow.commit()
-    # The installer's first admin (run once on an empty store), then the people of the county.
+    # The installer's first admin (run once on an empty store); the system admin registers the
+    # security admin, then proposes the county's people, and the security admin approves them
+    # (三员分立: only then do their initial passwords go to their phones).
     _, admin_password = qd.bootstrap_admin(real_name="系统管理员", phone="13905800100")
     admin = qd.authenticate(sign_up_admin(qd, admin_password))
+    qd.register(admin, real_name="安全管理员", phone="13905800109", role=Role.SECURITY_ADMIN)
+    security = qd.authenticate(sign_up(qd, phones, "13905800109", "Putuo#secure2026"))
     people = {"张海": ("13905800101", Role.MEMBER), "李渔": ("13905800102", Role.EDITOR)}
     for name, (phone, role) in people.items():
         qd.register(admin, real_name=name, phone=phone, role=role, jurisdiction=PUTUO)
+    for proposal in qd.grant_proposals(security, jurisdiction=PUTUO):
+        qd.approve_grant(security, proposal.id)
     member = sign_up(qd, phones, "13905800101", "Putuo#member2026")
     editor = sign_up(qd, phones, "13905800102", "Putuo#editor2026")
     print("普陀区答复期限：", qd.rules_for(PUTUO).deadlines.reply_workdays, "个工作日")

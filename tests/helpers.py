@@ -195,3 +195,18 @@ def refused(world: World, item_id: str, code: str, call: Callable[[], object]) -
     assert world.events(item_id) == events
     assert world.outbox() == outbox
     return error
+
+
+SECURITY = Actor("security-1", Role.SECURITY_ADMIN, ZS)
+"""The platform's security admin, who approves content grants (三员分立, 第十九条)."""
+
+
+def register_approved(qd: Qiandao, admin: Actor, **fields: Any) -> Account:
+    """Register a content account (only a proposal) and have :data:`SECURITY` approve it
+    (both admins must have accounts: ``qiandao.testing.enrol``)."""
+    pending = qd.register(admin, **fields)
+    for proposal in qd.grant_proposals(SECURITY):
+        if proposal.account_id == pending.id:
+            qd.approve_grant(SECURITY, proposal.id)
+    with qd.store.unit_of_work() as uow:
+        return uow.accounts.get(pending.id)

@@ -11,15 +11,17 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import attrs
+
 from qiandao._core import Actor
-from qiandao.model import Item, RoleGrant
+from qiandao.model import GrantProposal, Item, RoleGrant
 from qiandao.ports.store import ItemQuery
 from qiandao.rules.points import AdoptionLevel, LeaderRank
 from qiandao.rules.roles import Role
 from qiandao.testing import enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
-from tests.helpers import DH, ZS, World, fails
+from tests.helpers import DH, SECURITY, ZS, World, fails, register_approved
 
 Call = Callable[[Actor, str, bool], object]
 Case = Callable[[World], tuple[Actor, Call]]
@@ -52,7 +54,7 @@ def _approved(w: World) -> Item:
 def _accounts(w: World) -> None:
     w.qd.hasher = Argon2Hasher.fast()
     w.qd.credential_delivery = RecordingDelivery()
-    enrol(w.store, ADMIN)  # the service checks every actor against its account
+    enrol(w.store, ADMIN, SECURITY)  # the service checks every actor against its account
 
 
 def _draft(w: World) -> tuple[Actor, Call]:
@@ -191,7 +193,9 @@ def _resubmit(w: World) -> tuple[Actor, Call]:
 
 def _unlock(w: World) -> tuple[Actor, Call]:
     _accounts(w)
-    people = [w.qd.register(ADMIN, real_name="张三", phone=p, role="member") for p in PHONES]
+    people = [
+        register_approved(w.qd, ADMIN, real_name="张三", phone=p, role="member") for p in PHONES
+    ]
     for person in people:
         w.qd.report_theft(ADMIN, person.id)
     return ADMIN, lambda a, k, o: w.qd.unlock(a, people[o].id, idempotency_key=k)
@@ -263,10 +267,36 @@ def _revoke_role(w: World) -> tuple[Actor, Call]:
     _accounts(w)
     extra = RoleGrant(Role.EDITOR, ZS)
     for person in ("m1", "m2"):
-        w.qd.grant_role(ADMIN, person, extra.role, extra.jurisdiction)
+        proposal = w.qd.grant_role(ADMIN, person, extra.role, extra.jurisdiction)
+        w.qd.approve_grant(SECURITY, proposal.id)
     return ADMIN, lambda a, k, o: w.qd.revoke_role(
         a, ("m2" if o else "m1"), extra, idempotency_key=k
     )
+
+
+def _proposals(w: World) -> list[GrantProposal]:
+    """Pending proposals of an editor grant for m1 and m2."""
+    _accounts(w)
+    return [w.qd.grant_role(ADMIN, person, Role.EDITOR, ZS) for person in ("m1", "m2")]
+
+
+def _approve_grant(w: World) -> tuple[Actor, Call]:
+    proposals = _proposals(w)
+    return SECURITY, lambda a, k, o: w.qd.approve_grant(a, proposals[o].id, idempotency_key=k)
+
+
+def _reject_grant(w: World) -> tuple[Actor, Call]:
+    proposals = _proposals(w)
+    return SECURITY, lambda a, k, o: w.qd.reject_grant(
+        a, proposals[0].id, _text(o), idempotency_key=k
+    )
+
+
+def _set_password_policy(w: World) -> tuple[Actor, Call]:
+    _accounts(w)
+    base = w.qd.password_policy(ZS)
+    tighter = [attrs.evolve(base, min_length=base.min_length + n) for n in (2, 4)]
+    return SECURITY, lambda a, k, o: w.qd.set_password_policy(a, ZS, tighter[o], idempotency_key=k)
 
 
 CASES: dict[str, Case] = {
@@ -306,6 +336,9 @@ CASES: dict[str, Case] = {
     "depart": _on_account("depart"),
     "grant_role": _on_account("grant_role", Role.EDITOR, ZS),
     "revoke_role": _revoke_role,
+    "approve_grant": _approve_grant,
+    "reject_grant": _reject_grant,
+    "set_password_policy": _set_password_policy,
 }
 
 
@@ -338,7 +371,7 @@ def runs_once(w: World, command: str) -> None:
 def snapshot(w: World) -> object:
     """Everything a command may append or change: items, events, outbox, commissions, accounts,
     account events, and the idempotency keys of the people in the cases."""
-    people = ["m1", "m2", "e1", "d1", "h1", "dh-e1", "ua", ADMIN.account_id]
+    people = ["m1", "m2", "e1", "d1", "h1", "dh-e1", "ua", ADMIN.account_id, SECURITY.account_id]
     with w.store.unit_of_work() as uow:
         items = uow.items.find(ItemQuery())
         return (
@@ -351,4 +384,6 @@ def snapshot(w: World) -> object:
             [uow.accounts.by_phone(phone) for phone in PHONES],
             [uow.idempotency.get(f"{p}:k") for p in people],
             [uow.units.list(j) for j in (ZS, DH)],
+            [uow.accounts.proposals(j, None) for j in (ZS, DH)],
+            [uow.accounts.policy_changes(j) for j in (ZS, DH)],
         )

@@ -53,6 +53,7 @@ from tests.helpers import FakeZzd
 SHANGHAI = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
+SECURITY = Actor("security-1", Role.SECURITY_ADMIN, "zhoushan")
 PHONE = "13800138000"
 NEW_PASSWORD = "Haidao#2026wind"
 DJCP = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
@@ -82,7 +83,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def store() -> MemoryStore:
     store = MemoryStore()
-    enrol(store, ADMIN, at=START)  # the service checks every actor against its account
+    enrol(store, ADMIN, SECURITY, at=START)  # the service checks every actor against its account
     return store
 
 
@@ -91,9 +92,22 @@ def svc(store: MemoryStore, clock: ManualClock) -> _Svc:
     return _Svc(store, clock=clock, hasher=FAST, identity_providers=[FakeZzd()])
 
 
+def _approve(svc: _Svc, account: Account) -> Account:
+    """The account once the security admin approved its pending grants (三员分立)."""
+    for proposal in svc.grant_proposals(SECURITY):
+        if proposal.account_id == account.id:
+            svc.approve_grant(SECURITY, proposal.id)
+    return svc._read(None, lambda tx: tx.uow.accounts.get(account.id))
+
+
+def _enrol(svc: _Svc, actor: Actor = ADMIN, **fields: Any) -> Account:
+    """Register a content account (a proposal) and approve it: the account as it now stands."""
+    return _approve(svc, svc.register(actor, **fields))
+
+
 def _register(svc: _Svc, phone: str = PHONE, role: Role = Role.MEMBER) -> tuple[Account, str]:
-    """A registered account and the initial password its phone received."""
-    account = svc.register(ADMIN, real_name="张三", phone=phone, role=role)
+    """A registered (and approved) account and the initial password its phone received."""
+    account = _enrol(svc, real_name="张三", phone=phone, role=role)
     return account, _delivered(svc, account)
 
 
@@ -262,7 +276,7 @@ def test_watermark_text() -> None:
 
 @pytest.mark.parametrize("phone", ["138 0013 8000", "+86-13800138000"])
 def test_register_normalises_phone(svc: _Svc, store: MemoryStore, phone: str) -> None:
-    account = svc.register(ADMIN, real_name=" 张三 ", phone=phone, role="member")
+    account = _enrol(svc, real_name=" 张三 ", phone=phone, role="member")
     initial = _delivered(svc, account)
     assert account.phone == PHONE
     assert account.real_name == "张三"
@@ -305,9 +319,7 @@ def test_unit_accounts_need_an_existing_unit(svc: _Svc, store: MemoryStore) -> N
         svc.register(ADMIN, real_name="撤并", phone=PHONE, role="handling_unit", unit_id="u-old")
     with pytest.raises(InvalidInput):
         svc.register(ADMIN, real_name="委员", phone=PHONE, role="member", unit_id="u-1")
-    account = svc.register(
-        ADMIN, real_name="交通局", phone=PHONE, role=Role.HANDLING_UNIT, unit_id="u-1"
-    )
+    account = _enrol(svc, real_name="交通局", phone=PHONE, role=Role.HANDLING_UNIT, unit_id="u-1")
     assert account.grants == (RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1"),)
     assert account.jurisdiction == "dinghai"
 
@@ -972,7 +984,7 @@ def test_a_refused_sign_in_costs_one_real_verification_whoever_asks(
 def test_the_console_delivery_prints_the_message_for_the_phone(svc: _Svc) -> None:
     stream = io.StringIO()
     svc.credential_delivery = ConsoleDelivery(stream)
-    account = svc.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = _enrol(svc, real_name="张三", phone=PHONE, role="member")
     (line,) = stream.getvalue().splitlines()
     assert line.startswith(f"【短信 → {PHONE}】张三您好，您的初始密码为 ")
     password = line.split("初始密码为 ")[1].split("，")[0]

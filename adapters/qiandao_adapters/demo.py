@@ -16,6 +16,7 @@ from typing import Any
 
 from qiandao import (
     SHANGHAI,
+    Account,
     Actor,
     AdoptionLevel,
     FocusCategory,
@@ -122,17 +123,29 @@ def run_demo(
         "agri": ("农业局联络员", "13905800008", Role.HANDLING_UNIT, "agri"),
     }
     admin_actor = qd.authenticate(admin.token)
+    security = _first_sign_in(
+        qd,
+        phones,
+        qd.register(admin_actor, real_name="吴安全", phone="13905800010", role=Role.SECURITY_ADMIN),
+        "Qd#security2026!",
+    )
+    say(
+        "三员分立（第十九条）：系统管理员注册安全管理员吴安全；"
+        "增加能看内容的角色须由系统管理员提出、安全管理员批准，本人不能批准自己的申请"
+    )
     actors: dict[str, Actor] = {}
     for key, (name, phone, role, unit) in people.items():
         account = qd.register(admin_actor, real_name=name, phone=phone, role=role, unit_id=unit)
+        (proposal,) = qd.grant_proposals(security)
+        qd.approve_grant(security, proposal.id)
         initial = phones.password_of(account.phone or "")
         first = qd.sign_in(account.phone or "", initial)
         changed = qd.change_password(first.token, initial, f"Qd#{key}2026!")
         actors[key] = qd.authenticate(changed.token)
         if key == "member":
             say(
-                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化），"
-                "初始密码以短信发给本人，管理员看不到"
+                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化）；"
+                "安全管理员批准后，初始密码以短信发给本人，管理员看不到"
             )
             say(
                 f"{name}首次登录：须先修改初始密码（must_change_password={first.must_change_password}），修改后进入系统"
@@ -142,12 +155,14 @@ def run_demo(
         "（委员、信息员、信息工作人员、分管领导、主席、3个承办单位）"
     )
 
-    qd.grant_role(admin_actor, actors["chair"].account_id, Role.MEMBER, J)
+    proposal = qd.grant_role(admin_actor, actors["chair"].account_id, Role.MEMBER, J)
+    qd.approve_grant(security, proposal.id)
     both = qd.sign_in("13905800005", "Qd#chair2026!")
     roles = "、".join(g.role.label for g in both.grants)
     as_member = qd.select_grant(both.token, RoleGrant(Role.MEMBER, J))
     say(
-        f"陈主席同时是政协委员：系统管理员为其增加委员角色，一个实名账号持有{roles}两个角色；"
+        f"陈主席同时是政协委员：系统管理员提出、安全管理员批准为其增加委员角色，"
+        f"一个实名账号持有{roles}两个角色；"
         f"登录后选择以{as_member.role.label}身份履职（本人报送的信息本人不能审签，第九条）"
     )
 
@@ -306,7 +321,7 @@ def run_demo(
     )
     second = qd.pass_preliminary(editor, second.id, destinations=["forward_to_departments"])
     second = qd.approve(deputy, second.id)
-    office_head = _office_head(qd, admin_actor, actors, phones)
+    office_head = _office_head(qd, admin_actor, security, actors, phones)
     second = qd.sign(office_head, second.id)
     clock.set(_at("2026-10-22", 10))
     second = qd.assign(editor, second.id, [("transport", True)])
@@ -345,14 +360,24 @@ def run_demo(
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
 
 
-def _office_head(
-    qd: Qiandao, admin: Actor, actors: dict[str, Actor], phones: RecordingDelivery
-) -> Actor:
-    account = qd.register(admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD)
+def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: Account, new: str) -> Actor:
+    """Sign in with the password delivered to the person's phone and change it at once."""
     initial = phones.password_of(account.phone or "")
     first = qd.sign_in(account.phone or "", initial)
-    changed = qd.change_password(first.token, initial, "Qd#head2026!")
-    actors["office_head"] = qd.authenticate(changed.token)
+    return qd.authenticate(qd.change_password(first.token, initial, new).token)
+
+
+def _office_head(
+    qd: Qiandao,
+    admin: Actor,
+    security: Actor,
+    actors: dict[str, Actor],
+    phones: RecordingDelivery,
+) -> Actor:
+    account = qd.register(admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD)
+    (proposal,) = qd.grant_proposals(security)
+    qd.approve_grant(security, proposal.id)
+    actors["office_head"] = _first_sign_in(qd, phones, account, "Qd#head2026!")
     return actors["office_head"]
 
 

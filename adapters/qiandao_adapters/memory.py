@@ -14,6 +14,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from qiandao.accounts import PolicyChange
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
 from qiandao.lanes import Lane
@@ -23,7 +24,9 @@ from qiandao.model import (
     AccountStatus,
     Assignment,
     Commission,
+    GrantProposal,
     Item,
+    ProposalState,
     RoleGrant,
     Session,
     Unit,
@@ -162,6 +165,10 @@ def _account_version(account: Account) -> int:
     return account.version
 
 
+def _proposal_version(proposal: GrantProposal) -> int:
+    return proposal.version
+
+
 def _commission_version(commission: Commission) -> int:
     return commission.version
 
@@ -173,6 +180,8 @@ class _Data:
     outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
     accounts: dict[str, Account] = attrs.Factory(dict)
     account_events: dict[str, tuple[AccountEvent, ...]] = attrs.Factory(dict)
+    proposals: dict[str, GrantProposal] = attrs.Factory(dict)
+    policy_changes: dict[str, tuple[PolicyChange, ...]] = attrs.Factory(dict)
     sessions: dict[str, Session] = attrs.Factory(dict)
     units: dict[str, Unit] = attrs.Factory(dict)
     commissions: dict[str, Commission] = attrs.Factory(dict)
@@ -281,10 +290,14 @@ class _Accounts:
         table: _Table[Account],
         events: _Table[tuple[AccountEvent, ...]],
         hold: Callable[[], None],
+        proposals: _Table[GrantProposal],
+        policies: _Table[tuple[PolicyChange, ...]],
     ) -> None:
         self._t = table
         self._events = events
         self._hold = hold
+        self._proposals = proposals
+        self._policies = policies
 
     @property
     def table(self) -> _Table[Account]:
@@ -362,6 +375,40 @@ class _Accounts:
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         for event in events:
             _append_next(self._events, event.account_id, event.sequence, event)
+
+    def add_proposal(self, proposal: GrantProposal) -> None:
+        self._proposals.add(proposal.id, proposal)
+
+    def get_proposal(self, proposal_id: str) -> GrantProposal:
+        return self._proposals.require(proposal_id)
+
+    def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
+        self._proposals.save(proposal.id, proposal, expected_version)
+
+    def proposals(
+        self,
+        jurisdiction: str | None = None,
+        state: ProposalState | None = None,
+        account_id: str | None = None,
+    ) -> list[GrantProposal]:
+        found = [
+            p
+            for p in self._proposals.values()
+            if jurisdiction in (None, p.grant.jurisdiction)
+            and state in (None, p.state)
+            and account_id in (None, p.account_id)
+        ]
+        return sorted(found, key=lambda p: (p.proposed_at, p.id))
+
+    def policy(self, jurisdiction: str) -> PolicyChange | None:
+        changes = self._policies.get(jurisdiction)
+        return changes[-1] if changes else None
+
+    def policy_changes(self, jurisdiction: str) -> list[PolicyChange]:
+        return list(self._policies.get(jurisdiction) or ())
+
+    def append_policy_change(self, change: PolicyChange) -> None:
+        _append_next(self._policies, change.jurisdiction, change.sequence, change)
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         found = [a for a in self._t.values() if jurisdiction in (None, a.jurisdiction)]
@@ -466,7 +513,9 @@ class MemoryUnitOfWork:
         if self._accounts is None:
             table = _Table(self._data.accounts, "账号", _account_version, self._dirty)
             events = _Table(self._data.account_events, "账号事件", len, self._dirty)
-            self._accounts = _Accounts(table, events, self._hold)
+            proposals = _Table(self._data.proposals, "角色申请", _proposal_version, self._dirty)
+            policies = _Table(self._data.policy_changes, "口令策略", len, self._dirty)
+            self._accounts = _Accounts(table, events, self._hold, proposals, policies)
         return self._accounts
 
     @property

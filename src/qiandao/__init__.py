@@ -9,7 +9,7 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
-from qiandao.accounts import PasswordPolicy
+from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.calendar import (
     ChinaWorkdays,
     DayKind,
@@ -48,6 +48,7 @@ from qiandao.errors import (
     NotFound,
     OutcomeUnknown,
     PasswordChangeRequired,
+    PasswordPolicyTooWeak,
     PasswordPolicyViolation,
     PermissionDenied,
     QiandaoError,
@@ -56,6 +57,7 @@ from qiandao.errors import (
     RuleSetError,
     ScheduleFileError,
     SecrecyRefused,
+    SelfApproval,
     SelfReviewForbidden,
     SessionExpired,
     StoreUnavailable,
@@ -79,7 +81,9 @@ from qiandao.model import (
     Feedback,
     FeedbackKind,
     FocusCategory,
+    GrantProposal,
     Item,
+    ProposalState,
     Reply,
     ReviewDecision,
     ReviewOverrun,
@@ -182,6 +186,7 @@ __all__ = [
     "FocusCategory",
     "GrantAlreadyHeld",
     "GrantNotHeld",
+    "GrantProposal",
     "GrantRequired",
     "GroupCounts",
     "GroupLine",
@@ -211,6 +216,7 @@ __all__ = [
     "OverdueReview",
     "PasswordChangeRequired",
     "PasswordPolicy",
+    "PasswordPolicyTooWeak",
     "PasswordPolicyViolation",
     "PasswordProfile",
     "Period",
@@ -218,6 +224,8 @@ __all__ = [
     "PersonCounts",
     "PersonLine",
     "PointsTable",
+    "PolicyChange",
+    "ProposalState",
     "Qiandao",
     "QiandaoError",
     "RankedScore",
@@ -237,6 +245,7 @@ __all__ = [
     "ScheduleFileError",
     "ScheduleNotice",
     "SecrecyRefused",
+    "SelfApproval",
     "SelfReviewForbidden",
     "Session",
     "SessionExpired",

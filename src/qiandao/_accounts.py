@@ -26,9 +26,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from qiandao._core import Actor, Once, Tx, _Core, check_ids, once
+import attrs
+
+from qiandao._core import Actor, Once, R, Tx, _Core, check_ids, once
 from qiandao.accounts import (
     PasswordPolicy,
+    PolicyChange,
+    check_policy_floor,
     generate_initial_password,
     new_session_token,
     normalise_password,
@@ -44,26 +48,33 @@ from qiandao.errors import (
     InvalidInput,
     PasswordPolicyViolation,
 )
-from qiandao.model import Account, AccountEvent, ExternalIdentity, RoleGrant, Session
+from qiandao.model import (
+    Account,
+    AccountEvent,
+    AccountEventKind,
+    ExternalIdentity,
+    GrantProposal,
+    ProposalState,
+    RoleGrant,
+    Session,
+)
 from qiandao.ports.security import CredentialDelivery, PasswordHasher
-from qiandao.rules.roles import Role
+from qiandao.rules.roles import ADMIN_ROLES, Role
+from qiandao.rules.text import require_reason
 from qiandao.workflow import accounts
-from qiandao.workflow.accounts import InitialPassword, Issue, Registration, SignIn
+from qiandao.workflow.accounts import AccountChange, InitialPassword, Issue, Registration, SignIn
 from qiandao.workflow.context import Context
 
 __all__ = ["AccountCommands"]
 
+_MAX_REASON_CHARS = 2_000
 _CONTENDED = 5
 """Tries of an account write that may collide with parallel sign-ins of the same account."""
 
 
-def _issue(
-    hasher: PasswordHasher, policy_of: Callable[[str], PasswordPolicy], account: Account
-) -> InitialPassword:
-    """A random initial password meeting the account's policy, and its hash (effects)."""
-    password = generate_initial_password(
-        policy_of(account.jurisdiction), phone=account.phone, real_name=account.real_name
-    )
+def _issue(hasher: PasswordHasher, policy: PasswordPolicy, account: Account) -> InitialPassword:
+    """A random initial password meeting ``policy``, and its hash (effects)."""
+    password = generate_initial_password(policy, phone=account.phone, real_name=account.real_name)
     return InitialPassword(password, hasher.hash(password))
 
 
@@ -81,16 +92,23 @@ def _deliver(delivery: CredentialDelivery, account: Account, password: str) -> N
         raise DeliveryFailed(account_id=account.id) from exc
 
 
+def _ctx(tx: Tx, jurisdiction: str) -> Context:
+    """The context of a jurisdiction with the password policy its security admin set, if any."""
+    ctx = tx.context(jurisdiction)
+    stored = tx.uow.accounts.policy(jurisdiction) if jurisdiction else None
+    return ctx if stored is None else attrs.evolve(ctx, password_policy=stored.policy)
+
+
 def _context(tx: Tx, account: Account | None) -> Context:
     """The context of an account's jurisdiction (any context serves when there is no account)."""
-    return tx.context(account.jurisdiction if account is not None else "")
+    return _ctx(tx, account.jurisdiction if account is not None else "")
 
 
 def _session(tx: Tx, key: str | None) -> tuple[Context, Session, Account]:
     """A known session of a token, its account, and the context of the account's jurisdiction."""
     session = accounts.known_session(None if key is None else tx.uow.sessions.get(key))
     account = tx.uow.accounts.get(session.account_id)
-    return tx.context(account.jurisdiction), session, account
+    return _ctx(tx, account.jurisdiction), session, account
 
 
 # --- work of the commands (run by the command runner) ---------------------------------------
@@ -106,18 +124,29 @@ def _register(
 ) -> Account:
     unit = None if request.unit_id is None else tx.uow.units.get(request.unit_id)
     taken = tx.uow.accounts.by_phone(request.phone)
-    account, password = accounts.register(
-        tx.context(actor.jurisdiction), actor, request, unit, taken, issue, platform
-    )
+    ctx = _ctx(tx, request.jurisdiction or actor.jurisdiction)
+    if request.role not in ADMIN_ROLES:  # a content role: a proposal, no password yet
+        pending, proposal = accounts.propose_registration(
+            ctx, actor, request, unit, taken, platform
+        )
+        added = tx.add_account(pending)
+        _stage_proposal(tx, added, proposal)
+        return added
+    account, password = accounts.register(ctx, actor, request, unit, taken, issue, platform)
     added = tx.add_account(account)
     _deliver(delivery, added, password)
     return added
 
 
+def _stage_proposal(tx: Tx, account: Account, proposal: GrantProposal) -> None:
+    tx.uow.accounts.add_proposal(proposal)
+    tx.account_event(account, AccountEventKind.GRANT_PROPOSED, proposal.grant)
+
+
 def _bootstrap_admin(tx: Tx, request: Registration, issue: Issue) -> tuple[Account, str]:
     others = bool(tx.uow.accounts.list())
     taken = tx.uow.accounts.by_phone(request.phone)
-    ctx = tx.context(request.jurisdiction or "")
+    ctx = _ctx(tx, request.jurisdiction or "")
     account, password = accounts.bootstrap_admin(ctx, request, others, taken, issue)
     return tx.add_account(account), password
 
@@ -131,7 +160,7 @@ def _count_failure(tx: Tx, account_id: str) -> int | None:
     """Count a guess before it is verified (a run-out lock lifted first); ``None``: not to be
     verified (the limit is reached, or the account is no longer active)."""
     stored = tx.uow.accounts.get(account_id)
-    target = accounts.count_target(tx.context(stored.jurisdiction), stored)
+    target = accounts.count_target(_ctx(tx, stored.jurisdiction), stored)
     if target is None:
         return None
     current, limit = target
@@ -143,7 +172,7 @@ def _failed_attempt(tx: Tx, account_id: str) -> AccountError:
     """A wrong password verified before it was counted: count it, then lock at the threshold."""
     _count_failure(tx, account_id)
     stored = tx.uow.accounts.get(account_id)
-    tx.save_account(stored, accounts.failed_attempt(tx.context(stored.jurisdiction), stored))
+    tx.save_account(stored, accounts.failed_attempt(_ctx(tx, stored.jurisdiction), stored))
     return AuthenticationFailed()
 
 
@@ -152,7 +181,7 @@ def _sign_in(
 ) -> SignIn | AccountError:
     stored = tx.uow.accounts.get(account_id)
     change, result = accounts.sign_in(
-        tx.context(stored.jurisdiction),
+        _ctx(tx, stored.jurisdiction),
         stored,
         seen_hash,
         token,
@@ -202,7 +231,7 @@ def _unlock(
     delivery: CredentialDelivery,
 ) -> Account:
     stored = tx.uow.accounts.get(account_id)
-    policy = accounts.password_policy(tx.context(stored.jurisdiction).rules)
+    policy = accounts.policy_of(_ctx(tx, stored.jurisdiction))
     change, password = accounts.unlock(actor, stored, issue, platform, policy)
     unlocked = tx.change_account(stored, change)
     _deliver(delivery, unlocked, password)
@@ -211,14 +240,77 @@ def _unlock(
 
 def _depart(tx: Tx, actor: Actor, account_id: str, platform: str) -> Account:
     stored = tx.uow.accounts.get(account_id)
-    change = accounts.depart(tx.context(stored.jurisdiction), actor, stored, platform)
+    change = accounts.depart(_ctx(tx, stored.jurisdiction), actor, stored, platform)
     return tx.change_account(stored, change)
 
 
-def _grant_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
+def _grant_role(
+    tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str
+) -> GrantProposal:
     stored = tx.uow.accounts.get(account_id)
     unit = None if grant.unit_id is None else tx.uow.units.get(grant.unit_id)
-    return tx.change_account(stored, accounts.grant_role(actor, stored, grant, unit, platform))
+    pending = tx.uow.accounts.proposals(state=ProposalState.PENDING, account_id=account_id)
+    ctx = _ctx(tx, stored.jurisdiction)
+    change, proposal = accounts.grant_role(ctx, actor, stored, grant, unit, pending, platform)
+    tx.uow.accounts.add_proposal(proposal)
+    tx.change_account(stored, change)
+    return proposal
+
+
+def _proposal_facts(tx: Tx, proposal_id: str) -> tuple[Context, GrantProposal, Account]:
+    proposal = tx.uow.accounts.get_proposal(proposal_id)
+    account = tx.uow.accounts.get(proposal.account_id)
+    return _ctx(tx, account.jurisdiction), proposal, account
+
+
+def _decide_proposal(
+    tx: Tx, stored: Account, proposal: GrantProposal, change: AccountChange, decided: GrantProposal
+) -> Account:
+    tx.uow.accounts.save_proposal(decided, proposal.version)
+    return tx.change_account(stored, change)
+
+
+def _approve_grant(
+    tx: Tx,
+    actor: Actor,
+    proposal_id: str,
+    issue: Issue,
+    platform: str,
+    delivery: CredentialDelivery,
+) -> GrantProposal:
+    ctx, proposal, stored = _proposal_facts(tx, proposal_id)
+    grant = proposal.grant
+    unit = None if grant.unit_id is None else tx.uow.units.get(grant.unit_id)
+    change, decided, password = accounts.approve_grant(
+        ctx, actor, stored, proposal, unit, issue, platform
+    )
+    approved = _decide_proposal(tx, stored, proposal, change, decided)
+    if password is not None:
+        _deliver(delivery, approved, password)
+    return decided
+
+
+def _reject_grant(
+    tx: Tx, actor: Actor, proposal_id: str, reason: str, platform: str
+) -> GrantProposal:
+    ctx, proposal, stored = _proposal_facts(tx, proposal_id)
+    change, decided = accounts.reject_grant(ctx, actor, stored, proposal, reason, platform)
+    _decide_proposal(tx, stored, proposal, change, decided)
+    return decided
+
+
+def _set_password_policy(
+    tx: Tx, actor: Actor, jurisdiction: str, policy: PasswordPolicy, platform: str
+) -> PolicyChange:
+    changes = tx.uow.accounts.policy_changes(jurisdiction)
+    ctx = _ctx(tx, jurisdiction)
+    change = accounts.set_password_policy(ctx, actor, jurisdiction, policy, len(changes), platform)
+    tx.uow.accounts.append_policy_change(change)
+    return change
+
+
+def _policy(tx: Tx, jurisdiction: str) -> PasswordPolicy:
+    return accounts.policy_of(_ctx(tx, jurisdiction))
 
 
 def _revoke_role(tx: Tx, actor: Actor, account_id: str, grant: RoleGrant, platform: str) -> Account:
@@ -231,6 +323,16 @@ def _account_history(
 ) -> tuple[AccountEvent, ...]:
     accounts.check_history_reader(actor, tx.uow.accounts.get(account_id), platform)
     return tuple(tx.uow.accounts.events(account_id))
+
+
+def _proposals(
+    tx: Tx, jurisdiction: str | None, state: ProposalState | None
+) -> tuple[GrantProposal, ...]:
+    return tuple(tx.uow.accounts.proposals(jurisdiction, state))
+
+
+def _policy_changes(tx: Tx, jurisdiction: str) -> tuple[PolicyChange, ...]:
+    return tuple(tx.uow.accounts.policy_changes(jurisdiction))
 
 
 def _select_grant(tx: Tx, key: str | None, grant: RoleGrant) -> Actor:
@@ -264,6 +366,18 @@ def _account_again(tx: Tx, account_id: str) -> Account:
     return tx.uow.accounts.get(account_id)
 
 
+def _proposal_again(tx: Tx, proposal_id: str) -> GrantProposal:
+    """The grant proposal a first call with the key made or decided, as stored now."""
+    return tx.uow.accounts.get_proposal(proposal_id)
+
+
+def _policy_change_again(tx: Tx, change_id: str) -> PolicyChange:
+    """The policy change a first call with the key recorded (``PolicyChange.id``)."""
+    jurisdiction, _, sequence = change_id.rpartition("#")
+    changes = tx.uow.accounts.policy_changes(jurisdiction)
+    return next(c for c in changes if str(c.sequence) == sequence)
+
+
 class AccountCommands(_Core):
     """Registration, sign-in, sessions, password change, theft reports, unlock and departure."""
 
@@ -278,7 +392,7 @@ class AccountCommands(_Core):
 
     def _issuer(self) -> Issue:
         """How initial passwords are drawn and hashed (``HasherMissing`` without a hasher)."""
-        return functools.partial(_issue, self._hasher(), self.password_policy)
+        return functools.partial(_issue, self._hasher())
 
     def _delivery(self) -> CredentialDelivery:
         """Where new passwords go: to the person only (``DeliveryMissing`` without one)."""
@@ -291,8 +405,10 @@ class AccountCommands(_Core):
         return self._default_rules.jurisdiction
 
     def password_policy(self, jurisdiction: str) -> PasswordPolicy:
-        """The password and session policy of a jurisdiction (its RuleSet's profile)."""
-        return accounts.password_policy(self.rules_for(jurisdiction))
+        """The password and lockout policy in force in a jurisdiction: the one its security
+        admin set (:meth:`set_password_policy`), else its RuleSet's profile."""
+        place = accounts.check_place(jurisdiction)  # text, checked at the boundary
+        return self._read(None, functools.partial(_policy, jurisdiction=place))
 
     def _verify_dummy(self, password: str) -> None:
         """Spend the same hashing work as a real check, so unknown numbers are not revealed."""
@@ -334,16 +450,23 @@ class AccountCommands(_Core):
         work = functools.partial(_failed_attempt, account_id=account_id)
         return self._transact(None, work, any_conflict=True, attempts=_CONTENDED)
 
+    def _contended(
+        self,
+        actor: Actor | None,
+        work: Callable[[Tx], R],
+        key: Once | None,
+        again: Callable[[Tx, str], R],
+    ) -> R:
+        """Run an account write that may collide with parallel sign-ins (any conflict retried,
+        see above), once per idempotency ``key`` (a retry gets ``again``: the first result)."""
+        return self._transact_once(actor, key, work, again, any_conflict=True, attempts=_CONTENDED)
+
     def _account(
         self, actor: Actor | None, work: Callable[[Tx], Account], key: Once | None = None
     ) -> Account:
-        """Run an account write that may collide with parallel sign-ins (retried, see above),
-        once per idempotency ``key``; the account is returned without credentials
+        """:meth:`_contended` for a command returning an account, returned without credentials
         (``Account.without_credentials``)."""
-        saved = self._transact_once(
-            actor, key, work, _account_again, any_conflict=True, attempts=_CONTENDED
-        )
-        return saved.without_credentials()
+        return self._contended(actor, work, key, _account_again).without_credentials()
 
     # --- registration ---------------------------------------------------------------------
 
@@ -582,11 +705,14 @@ class AccountCommands(_Core):
         unit_id: str | None = None,
         *,
         idempotency_key: str | None = None,
-    ) -> Account:
-        """Add a role grant to a person's account (第九、十六、十七条); only the system admin.
+    ) -> GrantProposal:
+        """Propose a content role grant for a person (第九、十六、十七条); only the system admin.
 
-        Refused: a grant already held (``GrantAlreadyHeld``), a deleted account, an admin grant
-        combined with any other (``AdminSeparation``), outside the admin's scope.
+        The grant takes effect when the security admin approves it (:meth:`approve_grant`,
+        三员分立, 第十九条); returns the pending proposal. Refused: a grant already held or
+        pending (``GrantAlreadyHeld``), an administrator role or a grant to an admin's account
+        (``AdminSeparation``), a deleted account or one still waiting for its first grant,
+        outside the admin's scope.
         """
         check_ids(account_id=account_id)
         if unit_id is not None:
@@ -597,7 +723,97 @@ class AccountCommands(_Core):
             _grant_role, actor=actor, account_id=account_id, grant=grant, platform=self._platform()
         )
         key = once(actor, idempotency_key, "grant_role", account_id, grant)
-        return self._account(actor, work, key)
+        return self._contended(actor, work, key, _proposal_again)
+
+    def approve_grant(
+        self, actor: Actor, proposal_id: str, *, idempotency_key: str | None = None
+    ) -> GrantProposal:
+        """Approve a proposed grant (三员分立, 第十九条): it joins the account; only the security
+        admin of the account's and the grant's scope, never the proposer (``SelfApproval``).
+
+        The separation and the other checks of the proposal are made again. A registration's
+        first grant also issues the initial password, delivered to the person through
+        ``credential_delivery`` (``account.delivery_failed``: nothing is approved); it must be
+        changed at first sign-in. A decided proposal is ``state.invalid_transition``.
+        """
+        check_ids(proposal_id=proposal_id)
+        accounts.require_security_admin(actor, "批准角色申请")
+        work = functools.partial(
+            _approve_grant,
+            actor=actor,
+            proposal_id=proposal_id,
+            issue=self._issuer(),
+            platform=self._platform(),
+            delivery=self._delivery(),
+        )
+        key = once(actor, idempotency_key, "approve_grant", proposal_id)
+        return self._contended(actor, work, key, _proposal_again)
+
+    def reject_grant(
+        self, actor: Actor, proposal_id: str, reason: str, *, idempotency_key: str | None = None
+    ) -> GrantProposal:
+        """Reject a proposed grant with a reason (三员分立, 第十九条); as :meth:`approve_grant`
+        only the security admin, never the proposer. A rejected registration deletes the
+        account that never could sign in (its number may be registered again)."""
+        check_ids(proposal_id=proposal_id)
+        accounts.require_security_admin(actor, "驳回角色申请")
+        text = require_reason(reason, max_chars=_MAX_REASON_CHARS, article="第十九条")
+        work = functools.partial(
+            _reject_grant,
+            actor=actor,
+            proposal_id=proposal_id,
+            reason=text,
+            platform=self._platform(),
+        )
+        key = once(actor, idempotency_key, "reject_grant", proposal_id, text)
+        return self._contended(actor, work, key, _proposal_again)
+
+    def grant_proposals(
+        self,
+        actor: Actor,
+        *,
+        jurisdiction: str | None = None,
+        state: ProposalState | str | None = "pending",
+    ) -> tuple[GrantProposal, ...]:
+        """Grant proposals of a jurisdiction (pending by default; ``None``: any state), oldest
+        first; for the security and system admins of its scope (the platform's: every one)."""
+        wanted = None if state is None else ProposalState.parse(state)
+        place = accounts.check_proposal_reader(actor, jurisdiction, self._platform())
+        work = functools.partial(_proposals, jurisdiction=place, state=wanted)
+        return self._read(actor, work)
+
+    def set_password_policy(
+        self,
+        actor: Actor,
+        jurisdiction: str,
+        policy: PasswordPolicy,
+        *,
+        idempotency_key: str | None = None,
+    ) -> PolicyChange:
+        """Set a jurisdiction's password and lockout policy (第十九条); the security admin of
+        its scope alone. Never below its profile's figures (``account.policy_too_weak``); every
+        account decision of the jurisdiction uses it from then on. Returns the change (who,
+        when, old and new policy), which is the log the audit admin reads."""
+        accounts.require_security_admin(actor, "设置口令与锁定策略")
+        place = accounts.check_place(jurisdiction)
+        check_policy_floor(policy)
+        work = functools.partial(
+            _set_password_policy,
+            actor=actor,
+            jurisdiction=place,
+            policy=policy,
+            platform=self._platform(),
+        )
+        key = once(actor, idempotency_key, "set_password_policy", place, policy)
+        return self._contended(actor, work, key, _policy_change_again)
+
+    def password_policy_changes(self, actor: Actor, jurisdiction: str) -> tuple[PolicyChange, ...]:
+        """A jurisdiction's password policy changes in order; the audit admin of its scope
+        alone (三员分立, 第十九条)."""
+        accounts.require_audit_admin(actor)
+        place = accounts.check_place(jurisdiction)
+        accounts.check_admin_scope(actor, place, self._platform())
+        return self._read(actor, functools.partial(_policy_changes, jurisdiction=place))
 
     def revoke_role(
         self, actor: Actor, account_id: str, grant: RoleGrant, *, idempotency_key: str | None = None
@@ -620,7 +836,8 @@ class AccountCommands(_Core):
     def account_history(self, actor: Actor, account_id: str) -> tuple[AccountEvent, ...]:
         """The account's events in order (registration, grants, locks, departure, …).
 
-        For the system admin and the audit admin whose scope covers the account (第十七条).
+        For the audit admin whose scope covers the account alone (三员分立, 第十七、十九条): the
+        system admin whose acts it records does not read it.
         """
         check_ids(account_id=account_id)
         work = functools.partial(

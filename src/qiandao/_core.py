@@ -434,9 +434,11 @@ class Tx:
         return self.stage(None, decision)
 
     def add_account(self, account: Account) -> Account:
-        """Stage a new account (its first version) and its REGISTERED event."""
+        """Stage a new account (its first version) and its REGISTERED event (with its grant;
+        none for an account whose grant is still proposed)."""
         self.uow.accounts.add(account)
-        self.account_event(account, AccountEventKind.REGISTERED, account.grants[0])
+        grant = account.grants[0] if account.grants else None
+        self.account_event(account, AccountEventKind.REGISTERED, grant)
         return account
 
     def account_event(

@@ -33,15 +33,17 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from qiandao.errors import InvalidInput, PasswordPolicyViolation
+from qiandao.errors import InvalidInput, PasswordPolicyTooWeak, PasswordPolicyViolation
 from qiandao.model import Account
 from qiandao.rules.ruleset import PasswordProfile
 
 __all__ = [
     "CHARACTER_CLASSES",
     "PasswordPolicy",
+    "PolicyChange",
     "character_classes",
     "check_password",
+    "check_policy_floor",
     "generate_initial_password",
     "hash_token",
     "new_session_token",
@@ -245,6 +247,68 @@ class PasswordPolicy:
         if self.max_age_days:
             parts.append(f"每{self.max_age_days}天须更换一次")
         return "，".join(parts) + "。"
+
+
+def _weaker(policy: PasswordPolicy, floor: PasswordPolicy) -> tuple[str, ...]:
+    """The figures of ``policy`` that are weaker than ``floor``'s (by field name)."""
+    weaker = [
+        name
+        for name, below in (
+            ("min_length", policy.min_length < floor.min_length),
+            ("min_classes", policy.min_classes < floor.min_classes),
+            ("max_failed_attempts", policy.max_failed_attempts > floor.max_failed_attempts),
+            ("lockout_minutes", policy.lockout_minutes < floor.lockout_minutes),
+            ("idle_timeout_minutes", policy.idle_timeout_minutes > floor.idle_timeout_minutes),
+            ("refuse_common", floor.refuse_common and not policy.refuse_common),
+            (
+                "session_lifetime_hours",
+                policy.session_lifetime_hours > floor.session_lifetime_hours,
+            ),
+            ("history", policy.history < floor.history),
+        )
+        if below
+    ]
+    if floor.max_age_days is not None and (
+        policy.max_age_days is None or policy.max_age_days > floor.max_age_days
+    ):
+        weaker.append("max_age_days")
+    return tuple(weaker)
+
+
+def check_policy_floor(policy: object) -> PasswordPolicy:
+    """``policy`` unless it is not a policy or weaker than its profile's figures (the floor).
+
+    A jurisdiction may tighten its profile (longer passwords, fewer tries, shorter sessions),
+    never loosen it: a 等保三级 policy keeps at least the 等保三级 figures (第十九条).
+    ``PasswordPolicyTooWeak`` names the weaker figures in ``details["failures"]``.
+    """
+    if not isinstance(policy, PasswordPolicy):
+        raise InvalidInput("须提供口令策略", field="policy")
+    weaker = _weaker(policy, PasswordPolicy.for_profile(policy.profile))
+    if weaker:
+        raise PasswordPolicyTooWeak(failures=weaker, profile=policy.profile.value)
+    return policy
+
+
+@attrs.frozen
+class PolicyChange:
+    """One change of a jurisdiction's password and lockout policy, by its security admin.
+
+    ``sequence`` runs 1, 2, 3… per jurisdiction; ``previous`` is the policy in force before
+    (the profile's figures for the first change). The log is append-only: it is the event.
+    """
+
+    jurisdiction: str
+    sequence: int
+    policy: PasswordPolicy
+    previous: PasswordPolicy
+    actor_id: str
+    at: datetime
+
+    @property
+    def id(self) -> str:
+        """``"<jurisdiction>#<sequence>"``: names the change (e.g. an idempotency record's)."""
+        return f"{self.jurisdiction}#{self.sequence}"
 
 
 def character_classes(password: str) -> frozenset[str]:

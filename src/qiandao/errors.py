@@ -37,6 +37,7 @@ __all__ = [
     "NotFound",
     "OutcomeUnknown",
     "PasswordChangeRequired",
+    "PasswordPolicyTooWeak",
     "PasswordPolicyViolation",
     "PermissionDenied",
     "QiandaoError",
@@ -45,6 +46,7 @@ __all__ = [
     "RuleSetError",
     "ScheduleFileError",
     "SecrecyRefused",
+    "SelfApproval",
     "SelfReviewForbidden",
     "SessionExpired",
     "StoreUnavailable",
@@ -201,6 +203,14 @@ class SelfReviewForbidden(PermissionDenied):
     code = "permission.self_review"
     article = "第九条"
     default_message = "不得审核或签发本人撰写的信息"
+
+
+class SelfApproval(PermissionDenied):
+    """三员分立: no one approves or rejects a role grant they proposed (two people, 第十九条)."""
+
+    code = "permission.self_approval"
+    article = "第十九条"
+    default_message = "不得审批本人提出的角色申请"
 
 
 class InvalidTransition(QiandaoError):
@@ -421,3 +431,11 @@ class AdminSeparation(AccountError):
     code = "account.admin_separation"
     article = "第十九条"
     default_message = "系统管理员、安全管理员、审计管理员不得兼任其他角色"
+
+
+class PasswordPolicyTooWeak(AccountError):
+    """A jurisdiction's password policy may not fall below the floor of its profile (第十九条)."""
+
+    code = "account.policy_too_weak"
+    article = "第十九条"
+    default_message = "口令策略低于所选标准的最低要求"

@@ -42,7 +42,9 @@ __all__ = [
     "Feedback",
     "FeedbackKind",
     "FocusCategory",
+    "GrantProposal",
     "Item",
+    "ProposalState",
     "Reply",
     "ReviewDecision",
     "ReviewOverrun",
@@ -493,6 +495,37 @@ class AccountEventKind(LabelledEnum):
     DEPARTED = "departed", "离职删除"
     IDENTITY_BOUND = "identity_bound", "绑定外部身份"
     IDENTITY_UNBOUND = "identity_unbound", "解除外部身份绑定"
+    GRANT_PROPOSED = "grant_proposed", "提出角色申请"
+    GRANT_APPROVED = "grant_approved", "批准角色申请"
+    GRANT_REJECTED = "grant_rejected", "驳回角色申请"
+
+
+class ProposalState(LabelledEnum):
+    """Where a proposed content grant stands (two-person rule, 三员分立)."""
+
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "已驳回"
+
+
+@attrs.frozen
+class GrantProposal:
+    """A content role grant the system admin proposed; it takes effect once the security admin
+    approves it (三员分立, 第十九条). The proposer never decides.
+
+    ``decider_id``, ``decided_at`` and ``reason`` (of a rejection) are set when it is decided.
+    """
+
+    id: str
+    version: int
+    account_id: str
+    grant: RoleGrant
+    proposer_id: str
+    proposed_at: datetime
+    state: ProposalState = ProposalState.PENDING
+    decider_id: str | None = None
+    decided_at: datetime | None = None
+    reason: str = ""
 
 
 @attrs.frozen

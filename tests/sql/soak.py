@@ -23,6 +23,7 @@ from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.sql import SqlStore
+from tests.helpers import SECURITY, register_approved
 
 J = "zhoushan"
 EDITOR = Actor("e1", Role.EDITOR, J)
@@ -191,9 +192,9 @@ def guess_soak(url: str, processes: int = 5, threads: int = 6) -> GuessReport:
     ``url``, then the right password."""
     store = SqlStore(url)
     phones = RecordingDelivery()
-    enrol(store, ADMIN)
+    enrol(store, ADMIN, SECURITY)
     qd = Qiandao(store, clock=ManualClock(NOW), hasher=FAST, credential_delivery=phones)
-    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = register_approved(qd, ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)
     qd.change_password(qd.sign_in(PHONE, initial).token, initial, PASSWORD)
     with store.unit_of_work() as uow:

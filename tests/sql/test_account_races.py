@@ -18,6 +18,7 @@ from qiandao.rules.ruleset import PasswordProfile
 from qiandao.testing import ManualClock, enrol
 from qiandao.testing._support import run_threads
 from qiandao_adapters.delivery import RecordingDelivery
+from tests.helpers import SECURITY, register_approved
 from tests.sql.soak import CountingHasher
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
@@ -31,9 +32,9 @@ def test_parallel_guesses_lock_after_exactly_the_limit(any_store: Store) -> None
     clock = ManualClock(datetime(2026, 11, 26, 10, tzinfo=SHANGHAI))
     hasher = CountingHasher("")
     phones = RecordingDelivery()
-    enrol(any_store, ADMIN)
+    enrol(any_store, ADMIN, SECURITY)
     qd = Qiandao(any_store, clock=clock, hasher=hasher, credential_delivery=phones)
-    account = qd.register(ADMIN, real_name="张三", phone=PHONE, role="member")
+    account = register_approved(qd, ADMIN, real_name="张三", phone=PHONE, role="member")
     initial = phones.password_of(PHONE)
     qd.change_password(qd.sign_in(PHONE, initial).token, initial, "Haidao#2026wind")
     with any_store.unit_of_work() as uow:

@@ -112,6 +112,17 @@ CALLS: dict[str, tuple[Role, Call]] = {
     "submit_new": (Role.MEMBER, lambda q, a: q.submit_new(a, PAYLOAD)),
     "unlock": (Role.SYSTEM_ADMIN, lambda q, a: q.unlock(a, "x")),
     "withdraw": (Role.MEMBER, lambda q, a: q.withdraw(a, "i")),
+    "approve_grant": (Role.SECURITY_ADMIN, lambda q, a: q.approve_grant(a, "p")),
+    "reject_grant": (Role.SECURITY_ADMIN, lambda q, a: q.reject_grant(a, "p", "理由")),
+    "grant_proposals": (Role.SECURITY_ADMIN, lambda q, a: q.grant_proposals(a)),
+    "set_password_policy": (
+        Role.SECURITY_ADMIN,
+        lambda q, a: q.set_password_policy(a, J, q.password_policy(J)),
+    ),
+    "password_policy_changes": (
+        Role.AUDIT_ADMIN,
+        lambda q, a: q.password_policy_changes(a, J),
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,8 @@ from tests.helpers import DH, ZS, FakeZzd, World, fails, make_world, refused
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 ADMIN_PHONE = "13700137000"
+SECURITY_PHONE = "13700137001"
+AUDIT_PHONE = "13700137002"
 PHONE = "13800138000"
 PASSWORD = "Haidao#2026wind"
 FAST = Argon2Hasher.fast()
@@ -49,7 +52,8 @@ OTHER_ADMINS = (
 
 
 class Office:
-    """A service with a signed-in platform admin and a helper to sign people in."""
+    """A service with the platform's signed-in 三员 (system, security and audit admins) and
+    helpers to register people and grant roles (proposed, then approved: 第十九条)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -69,10 +73,43 @@ class Office:
         self.admin: Actor = signed.actor
         self.admin_id = admin.id
         enrol(store, *OTHER_ADMINS, at=START)  # the other admins the tests act as
+        self.security = self._admin("吴安全", SECURITY_PHONE, Role.SECURITY_ADMIN)
+        self.auditor = self._admin("郑审计", AUDIT_PHONE, Role.AUDIT_ADMIN)
+
+    def _admin(self, name: str, phone: str, role: Role) -> Actor:
+        """A 三员 account the system admin registers directly, signed in with its own password."""
+        self.qd.register(self.admin, real_name=name, phone=phone, role=role)
+        initial = self.phones.password_of(phone)
+        first = self.qd.sign_in(phone, initial)
+        signed = self.qd.change_password(first.token, initial, PASSWORD)
+        assert signed.actor is not None
+        return signed.actor
+
+    def account(self, account_id: str) -> Account:
+        with self.store.unit_of_work() as uow:
+            return uow.accounts.get(account_id)
+
+    def approve(self, account_id: str) -> Account:
+        """The account once the security admin approved its pending grants."""
+        for proposal in self.qd.grant_proposals(self.security):
+            if proposal.account_id == account_id:
+                self.qd.approve_grant(self.security, proposal.id)
+        return self.account(account_id)
+
+    def enrol(self, **fields: Any) -> Account:
+        """Register a content account (a proposal) and approve it."""
+        return self.approve(self.qd.register(self.admin, **fields).id)
+
+    def grant(
+        self, account_id: str, role: Role | str, jurisdiction: str, unit_id: str | None = None
+    ) -> Account:
+        """Propose a grant and approve it: the account with the grant."""
+        self.qd.grant_role(self.admin, account_id, role, jurisdiction, unit_id)
+        return self.approve(account_id)
 
     def person(self, phone: str = PHONE, role: Role = Role.MEMBER) -> str:
         """A registered person whose initial password is already changed; their account id."""
-        account = self.qd.register(self.admin, real_name="张三", phone=phone, role=role)
+        account = self.enrol(real_name="张三", phone=phone, role=role)
         initial = self.phones.password_of(phone)
         first = self.qd.sign_in(phone, initial)
         self.qd.change_password(first.token, initial, PASSWORD)
@@ -117,7 +154,7 @@ def test_several_grants_need_a_selection_and_every_actor_is_the_same_person(
     office: Office,
 ) -> None:
     person = office.person()
-    account = office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    account = office.grant(person, Role.EDITOR, ZS)
     assert account.grants == (MEMBER, EDITOR)
     signed = office.sign_in()
     assert (signed.actor, signed.grants) == (None, (MEMBER, EDITOR))
@@ -138,16 +175,16 @@ def test_several_grants_need_a_selection_and_every_actor_is_the_same_person(
 def test_external_sign_in_offers_the_grants_too(office: Office) -> None:
     person = office.person()
     office.qd.bind_external(office.sign_in().token, "zzd", "ok:zs-1")
-    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    office.grant(person, Role.EDITOR, ZS)
     signed = office.qd.sign_in_external("zzd", "ok:zs-1")
     assert (signed.actor, signed.grants) == (None, (MEMBER, EDITOR))
     assert office.qd.select_grant(signed.token, EDITOR) == Actor(person, Role.EDITOR, ZS)
 
 
 def test_a_password_change_only_session_cannot_select(office: Office) -> None:
-    account = office.qd.register(office.admin, real_name="李四", phone=PHONE, role="member")
+    account = office.enrol(real_name="李四", phone=PHONE, role="member")
     initial = office.phones.password_of(PHONE)
-    office.qd.grant_role(office.admin, account.id, Role.EDITOR, ZS)
+    office.grant(account.id, Role.EDITOR, ZS)
     first = office.qd.sign_in(PHONE, initial)
     assert first.must_change_password and first.actor is None
     fails("account.password_change_required", lambda: office.qd.select_grant(first.token, EDITOR))
@@ -168,7 +205,7 @@ def test_a_second_registration_of_the_same_person_is_refused(office: Office) -> 
 
 def test_revoking_a_grant_ends_only_the_sessions_that_selected_it(office: Office) -> None:
     person = office.person()
-    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    office.grant(person, Role.EDITOR, ZS)
     editing, submitting, undecided = office.sign_in(), office.sign_in(), office.sign_in()
     office.qd.select_grant(editing.token, EDITOR)
     office.qd.select_grant(submitting.token, MEMBER)
@@ -223,7 +260,7 @@ def test_grant_refusals_change_nothing(office: Office) -> None:
     ]:
         _unchanged(office, person, code, call)
         _unchanged(office, office.admin_id, code, call)
-    unit_grant = qd.grant_role(admin, person, Role.HANDLING_UNIT, ZS, "u-zs").grants[-1]
+    unit_grant = office.grant(person, Role.HANDLING_UNIT, ZS, "u-zs").grants[-1]
     assert unit_grant == RoleGrant(Role.HANDLING_UNIT, ZS, "u-zs")
     qd.depart(admin, person)
     _unchanged(
@@ -242,7 +279,7 @@ def test_the_platform_admin_grants_in_a_county_and_the_county_admin_in_its_own(
 ) -> None:
     person = office.person()
     county = RoleGrant(Role.MEMBER, "dinghai")
-    assert office.qd.grant_role(office.admin, person, "member", "dinghai").grants[-1] == county
+    assert office.grant(person, "member", "dinghai").grants[-1] == county
     county_admin = Actor("a-dh", Role.SYSTEM_ADMIN, "dinghai")
     _unchanged(
         office,
@@ -260,11 +297,9 @@ CITY_SECRETARY = RoleGrant(Role.SECRETARY_GENERAL, ZS)
 
 def _county_person_with_a_city_grant(office: Office) -> str:
     """A person whose home is the county, holding a city 秘书长 grant (besides the county one)."""
-    account = office.qd.register(
-        office.admin, real_name="王五", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
-    )
+    account = office.enrol(real_name="王五", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY)
     initial = office.phones.password_of(PHONE)
-    office.qd.grant_role(office.admin, account.id, Role.SECRETARY_GENERAL, ZS)
+    office.grant(account.id, Role.SECRETARY_GENERAL, ZS)
     first = office.qd.sign_in(PHONE, initial)
     office.qd.change_password(first.token, initial, PASSWORD)
     return account.id
@@ -279,15 +314,14 @@ def test_a_county_admin_cannot_act_on_a_person_holding_a_city_grant(office: Offi
         lambda: qd.unlock(county_admin, person),
         lambda: qd.depart(county_admin, person),
         lambda: qd.report_theft(county_admin, person),
-        lambda: qd.account_history(county_admin, person),
         lambda: qd.account_history(county_auditor, person),
     ):
         _unchanged(office, person, "permission.jurisdiction", call)
     assert office.sign_in().grants == (RoleGrant(Role.MEMBER, COUNTY), CITY_SECRETARY)
-    # the platform admin covers both; once the city grant is gone, the county admin does too
-    assert qd.account_history(office.admin, person)[-1].kind is AccountEventKind.PASSWORD_CHANGED
+    # the platform's auditor covers both; once the city grant is gone, the county's does too
+    assert qd.account_history(office.auditor, person)[-1].kind is AccountEventKind.PASSWORD_CHANGED
     qd.revoke_role(office.admin, person, CITY_SECRETARY)
-    assert qd.account_history(county_admin, person)[-1].kind is AccountEventKind.GRANT_REVOKED
+    assert qd.account_history(county_auditor, person)[-1].kind is AccountEventKind.GRANT_REVOKED
     assert qd.report_theft(county_admin, person).status.value == "locked"
     assert qd.unlock(county_admin, person).status.value == "active"
     assert qd.depart(county_admin, person).status.value == "deleted"
@@ -297,7 +331,7 @@ def test_revoking_a_county_grant_of_a_city_person_needs_the_city_scope(office: O
     """revoke_role and grant_role check the home jurisdiction and the grant changed."""
     person = office.person()
     county = RoleGrant(Role.MEMBER, COUNTY)
-    office.qd.grant_role(office.admin, person, Role.MEMBER, COUNTY)
+    office.grant(person, Role.MEMBER, COUNTY)
     county_admin = Actor("a-dh", Role.SYSTEM_ADMIN, COUNTY)
     _unchanged(
         office,
@@ -327,8 +361,8 @@ def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None
     fails("account.auth_failed", lambda: qd.sign_in_external("zzd", "ok:thief"))
     with office.store.unit_of_work() as uow:
         assert uow.accounts.by_external("zzd", "thief") is None
-    history = qd.account_history(office.admin, person)
-    assert [(e.kind, e.actor_id) for e in history[2:]] == [
+    history = qd.account_history(office.auditor, person)
+    assert [(e.kind, e.actor_id) for e in history[4:]] == [
         (AccountEventKind.IDENTITY_BOUND, person),
         (AccountEventKind.LOCKED, person),
         (AccountEventKind.IDENTITY_UNBOUND, person),
@@ -340,14 +374,14 @@ def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None
     qd.bind_external(own.token, "zzd", "ok:owner")
     qd.bind_external(own.token, "zzd", "ok:owner")
     assert qd.sign_in_external("zzd", "ok:owner").actor == Actor(person, Role.MEMBER, ZS)
-    kinds = [e.kind for e in qd.account_history(office.admin, person)]
+    kinds = [e.kind for e in qd.account_history(office.auditor, person)]
     assert kinds.count(AccountEventKind.IDENTITY_BOUND) == 2
 
 
 def test_a_theft_report_without_bindings_records_no_unbinding(office: Office) -> None:
     person = office.person()
     office.qd.report_theft(office.admin, person)
-    history = office.qd.account_history(office.admin, person)
+    history = office.qd.account_history(office.auditor, person)
     assert history[-1].kind is AccountEventKind.LOCKED
     assert AccountEventKind.IDENTITY_UNBOUND not in {e.kind for e in history}
 
@@ -356,16 +390,12 @@ def test_a_theft_report_without_bindings_records_no_unbinding(office: Office) ->
 
 
 def test_the_city_invites_a_county_person_holding_a_city_member_grant(office: Office) -> None:
-    account = office.qd.register(
-        office.admin, real_name="赵六", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY
-    )
-    editor_account = office.qd.register(
-        office.admin, real_name="钱七", phone="13800138001", role=Role.EDITOR
-    )
+    account = office.enrol(real_name="赵六", phone=PHONE, role=Role.MEMBER, jurisdiction=COUNTY)
+    editor_account = office.enrol(real_name="钱七", phone="13800138001", role=Role.EDITOR)
     editor = Actor(editor_account.id, Role.EDITOR, ZS)
     due = (START + timedelta(days=30)).date()
     fails("not_found", lambda: office.qd.create_commission(editor, "海岛养老", [account.id], due))
-    office.qd.grant_role(office.admin, account.id, Role.MEMBER, ZS)
+    office.grant(account.id, Role.MEMBER, ZS)
     commission = office.qd.create_commission(editor, "海岛养老", [account.id], due)
     assert commission.invitee_ids == (account.id,)
     office.qd.depart(office.admin, account.id)
@@ -378,36 +408,35 @@ def test_the_city_invites_a_county_person_holding_a_city_member_grant(office: Of
 # --- the account event log --------------------------------------------------------------------
 
 
-def test_every_account_change_is_an_event_the_admins_can_read(office: Office) -> None:
+def test_every_account_change_is_an_event_the_audit_admin_alone_reads(office: Office) -> None:
     person = office.person()
-    office.qd.grant_role(office.admin, person, Role.EDITOR, ZS)
+    office.grant(person, Role.EDITOR, ZS)
     office.qd.revoke_role(office.admin, person, EDITOR)
     office.qd.report_theft(Actor(person, Role.MEMBER, ZS), person)
     office.qd.unlock(office.admin, person)
-    history = office.qd.account_history(office.admin, person)
-    admin = office.admin.account_id
+    history = office.qd.account_history(office.auditor, person)
+    admin, security = office.admin.account_id, office.security.account_id
     assert [(e.sequence, e.kind, e.actor_id, e.grant) for e in history] == [
-        (1, AccountEventKind.REGISTERED, admin, MEMBER),
-        (2, AccountEventKind.PASSWORD_CHANGED, person, None),
-        (3, AccountEventKind.GRANT_ADDED, admin, EDITOR),
-        (4, AccountEventKind.GRANT_REVOKED, admin, EDITOR),
-        (5, AccountEventKind.LOCKED, person, None),
-        (6, AccountEventKind.UNLOCKED, admin, None),
+        (1, AccountEventKind.REGISTERED, admin, None),
+        (2, AccountEventKind.GRANT_PROPOSED, admin, MEMBER),
+        (3, AccountEventKind.GRANT_APPROVED, security, MEMBER),
+        (4, AccountEventKind.PASSWORD_CHANGED, person, None),
+        (5, AccountEventKind.GRANT_PROPOSED, admin, EDITOR),
+        (6, AccountEventKind.GRANT_APPROVED, security, EDITOR),
+        (7, AccountEventKind.GRANT_REVOKED, admin, EDITOR),
+        (8, AccountEventKind.LOCKED, person, None),
+        (9, AccountEventKind.UNLOCKED, admin, None),
     ]
     assert all(isinstance(e, AccountEvent) and e.account_id == person for e in history)
-    auditor = Actor("audit", Role.AUDIT_ADMIN, ZS)
-    assert office.qd.account_history(auditor, person) == history
-    fails(
-        "permission.denied",
-        lambda: office.qd.account_history(Actor(person, Role.MEMBER, ZS), person),
-    )
+    for reader in (office.admin, office.security, Actor(person, Role.MEMBER, ZS)):
+        fails("permission.denied", functools.partial(office.qd.account_history, reader, person))
     fails(
         "permission.jurisdiction",
         lambda: office.qd.account_history(Actor("a", Role.AUDIT_ADMIN, "dinghai"), person),
     )
     office.qd.depart(office.admin, person)
-    assert office.qd.account_history(auditor, person)[-1].kind is AccountEventKind.DEPARTED
-    own = office.qd.account_history(office.admin, office.admin_id)
+    assert office.qd.account_history(office.auditor, person)[-1].kind is AccountEventKind.DEPARTED
+    own = office.qd.account_history(office.auditor, office.admin_id)
     assert [(e.kind, e.actor_id) for e in own] == [
         (AccountEventKind.REGISTERED, office.admin_id),
         (AccountEventKind.PASSWORD_CHANGED, office.admin_id),
@@ -599,14 +628,19 @@ def test_a_password_not_delivered_registers_and_unlocks_nothing(office: Office) 
     _unchanged(
         office, chair, "account.delivery_failed", lambda: office.qd.unlock(office.admin, chair)
     )
-    office.phones.fail_next()
     other = "13800138009"
-    fails(
+    pending = office.qd.register(office.admin, real_name="李四", phone=other, role="member")
+    (proposal,) = office.qd.grant_proposals(office.security)
+    office.phones.fail_next()
+    _unchanged(
+        office,
+        pending.id,
         "account.delivery_failed",
-        lambda: office.qd.register(office.admin, real_name="李四", phone=other, role="member"),
+        lambda: office.qd.approve_grant(office.security, proposal.id),
     )
+    assert office.qd.grant_proposals(office.security) == (proposal,)  # still pending
     with office.store.unit_of_work() as uow:
-        assert uow.accounts.by_phone(other) is None
+        assert uow.accounts.get(pending.id).password_hash is None
         assert uow.accounts.get(chair).status.value == "locked"
     assert office.phones.sent == sent
     # without a delivery configured, no password is issued at all
@@ -614,11 +648,15 @@ def test_a_password_not_delivered_registers_and_unlocks_nothing(office: Office) 
     _unchanged(office, chair, "account.delivery_missing", lambda: bare.unlock(office.admin, chair))
     fails(
         "account.delivery_missing",
-        lambda: bare.register(office.admin, real_name="李四", phone=other, role="member"),
+        lambda: bare.approve_grant(office.security, proposal.id),
+    )
+    fails(
+        "account.delivery_missing",
+        lambda: bare.register(office.admin, real_name="王五", phone="13800138008", role="member"),
     )
     # delivered on the next try
     assert office.qd.unlock(office.admin, chair).status.value == "active"
-    assert office.qd.register(office.admin, real_name="李四", phone=other, role="member")
+    assert office.qd.approve_grant(office.security, proposal.id).state.value == "approved"
     assert [d.phone for d in office.phones.sent[len(sent) :]] == [PHONE, other]
 
 
@@ -650,8 +688,8 @@ def test_the_job_purges_ended_sessions_and_keeps_live_ones(office: Office) -> No
     office.clock.advance(minutes=20)
     office.qd.authenticate(busy.token)
     office.clock.advance(minutes=15)  # every session but ``busy`` idle for 35 minutes
-    # the admin's two sessions, the person's two, ``idle``; ``busy`` stays
-    assert office.qd.run_due_jobs().sessions_purged == 5
+    # two sessions of each of the 三员, the person's two, ``idle``; ``busy`` stays
+    assert office.qd.run_due_jobs().sessions_purged == 9
     assert office.qd.run_due_jobs().sessions_purged == 0
     assert office.qd.authenticate(busy.token) == busy.actor
     fails("account.session_expired", lambda: office.qd.authenticate(idle.token))

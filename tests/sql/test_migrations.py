@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from qiandao import Actor, Qiandao
-from qiandao.accounts import hash_token
+from qiandao.accounts import PasswordPolicy, PolicyChange, hash_token
 from qiandao.events import Event, EventKind, replay
 from qiandao.lanes import Lane
 from qiandao.model import (
@@ -42,6 +42,7 @@ from qiandao.model import (
     AccountStatus,
     Channel,
     ExternalIdentity,
+    GrantProposal,
     Item,
     ReviewOverrun,
     ReviewStage,
@@ -52,6 +53,7 @@ from qiandao.queries import lane_counts, lane_rows
 from qiandao.rules.deadlines import SHANGHAI
 from qiandao.rules.points import Credit, CreditKind, LeaderRank, Period
 from qiandao.rules.roles import Role
+from qiandao.rules.ruleset import PasswordProfile
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
 from qiandao.testing import ManualClock, enrol
@@ -206,7 +208,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0006"
+    assert version == "0007"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -1044,3 +1046,79 @@ def test_upgrade_to_0006_keeps_a_submission_key_valid_and_downgrade_keeps_only_t
     _assert_no_drift(empty)
     assert qd.submit_new(_SUBMITTER, _DRAFT, idempotency_key="req-1").id == item.id
     assert qd.draft(_SUBMITTER, _DRAFT, idempotency_key="req-2").id != drafted.id
+
+
+# --- 0007: 三员分立 (grant proposals, password policies) ---------------------------------------
+
+
+def _two_person_history(engine: Engine) -> tuple[SqlStore, str]:
+    """A store at head with a person whose log holds every kind 0007 adds: registered as a
+    proposal, approved; an editor grant proposed and rejected; a policy set."""
+    upgrade(engine)
+    store = SqlStore(engine)
+    policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
+    tighter = attrs.evolve(policy, min_length=12)
+    member, editor = RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.EDITOR, "zhoushan")
+    account = sample_account("acc-p", grants=(member,))
+    kinds = [
+        (AccountEventKind.REGISTERED, None),
+        (AccountEventKind.GRANT_PROPOSED, member),
+        (AccountEventKind.GRANT_APPROVED, member),
+        (AccountEventKind.PASSWORD_CHANGED, None),
+        (AccountEventKind.GRANT_PROPOSED, editor),
+        (AccountEventKind.GRANT_REJECTED, editor),
+        (AccountEventKind.LOCKED, None),
+    ]
+    with store.unit_of_work() as uow:
+        uow.accounts.add(account)
+        uow.accounts.append_events(
+            [AccountEvent("acc-p", n, k, "adm", _NOW, g) for n, (k, g) in enumerate(kinds, 1)]
+        )
+        uow.accounts.add_proposal(GrantProposal("p-1", 1, "acc-p", editor, "adm", _NOW))
+        uow.accounts.append_policy_change(PolicyChange("zhoushan", 1, tighter, policy, "sec", _NOW))
+        uow.commit()
+    return store, account.id
+
+
+def test_downgrade_below_separation_leaves_account_events_the_older_code_reads(
+    empty: Engine,
+) -> None:
+    store, person = _two_person_history(empty)
+    _at_revision(empty, "0006", down=True)
+    tables = set(inspect(empty).get_table_names())
+    assert {"qd_grant_proposals", "qd_password_policies"}.isdisjoint(tables)
+    with empty.connect() as conn:
+        rows = conn.execute(
+            select(s.account_events.c.sequence, s.account_events.c.kind, s.account_events.c.doc)
+            .where(s.account_events.c.account_id == person)
+            .order_by(s.account_events.c.sequence)
+        ).all()
+    older = {"registered", "grant_added", "password_changed", "locked"}
+    assert [(n, k) for n, k, _ in rows] == [
+        (1, "registered"),
+        (2, "grant_added"),
+        (3, "password_changed"),
+        (4, "locked"),
+    ]
+    for sequence, kind, doc in rows:
+        assert (json.loads(doc)["sequence"], json.loads(doc)["kind"]) == (sequence, kind)
+        assert kind in older
+    upgrade(empty)
+    _assert_no_drift(empty)
+    with store.unit_of_work() as uow:
+        assert [e.kind for e in uow.accounts.events(person)][1] is AccountEventKind.GRANT_ADDED
+        assert uow.accounts.proposals() == []
+        assert uow.accounts.policy("zhoushan") is None
+
+
+def test_upgrade_to_separation_keeps_every_grant_held(empty: Engine) -> None:
+    _at_revision(empty, "0006")
+    store = SqlStore(empty)
+    with store.unit_of_work() as uow:
+        uow.accounts.add(sample_account("acc-h"))
+        uow.commit()
+    upgrade(empty)
+    _assert_no_drift(empty)
+    with store.unit_of_work() as uow:
+        assert uow.accounts.get("acc-h") == sample_account("acc-h")
+        assert uow.accounts.proposals() == []

@@ -16,6 +16,7 @@ from qiandao import (
     CommissionProgress,
     DeadlineExplanation,
     DispatchReport,
+    GrantProposal,
     GroupLine,
     InviteeProgress,
     Item,
@@ -24,6 +25,7 @@ from qiandao import (
     LeaderRank,
     PasswordPolicy,
     PersonLine,
+    PolicyChange,
     Qiandao,
     RankedScore,
     Rating,
@@ -130,3 +132,11 @@ def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     assert_type(qd.bind_external(token, "zzd", "ticket"), Account)
     assert_type(qd.sign_in_external("zzd", "ticket"), SignIn)
     assert_type(qd.password_policy("zhoushan"), PasswordPolicy)
+    proposal = qd.grant_role(admin, "acc-1", "editor", "zhoushan")
+    assert_type(proposal, GrantProposal)
+    assert_type(qd.grant_proposals(admin), tuple[GrantProposal, ...])
+    assert_type(qd.approve_grant(admin, proposal.id), GrantProposal)
+    assert_type(qd.reject_grant(admin, proposal.id, "理由"), GrantProposal)
+    policy = qd.password_policy("zhoushan")
+    assert_type(qd.set_password_policy(admin, "zhoushan", policy), PolicyChange)
+    assert_type(qd.password_policy_changes(admin, "zhoushan"), tuple[PolicyChange, ...])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,12 +11,13 @@ import attrs
 import pytest
 
 from qiandao import SHANGHAI, Actor, QiandaoError
-from qiandao.accounts import hash_token
+from qiandao.accounts import PasswordPolicy, hash_token
 from qiandao.model import (
     Account,
     AccountEventKind,
     AccountStatus,
     ExternalIdentity,
+    GrantProposal,
     RoleGrant,
     Session,
     Unit,
@@ -76,7 +78,7 @@ def session(**changes: Any) -> Session:
     return attrs.evolve(base, **changes)
 
 
-def issue(target: Account) -> InitialPassword:
+def issue(policy: PasswordPolicy, target: Account) -> InitialPassword:
     """A deterministic stand-in for the service's random password and hasher."""
     return InitialPassword(f"init-{target.id}", f"hash:init:{target.jurisdiction}")
 
@@ -124,7 +126,6 @@ def test_an_admins_scope_over_a_person_covers_every_grant() -> None:
         lambda: accounts.unlock(COUNTY_ADMIN, theft, issue, ZS),
         lambda: accounts.depart(ctx(), COUNTY_ADMIN, both, ZS),
         lambda: accounts.report_theft(COUNTY_ADMIN, both, ZS),
-        lambda: accounts.check_history_reader(COUNTY_ADMIN, both, ZS),
         lambda: accounts.check_history_reader(county_auditor, both, ZS),
         # grant changes: the home jurisdiction and the grant changed
         lambda: accounts.revoke_role(
@@ -182,13 +183,15 @@ def test_registration_checks_plain_fields() -> None:
     assert (admin.role, admin.jurisdiction) == (Role.SYSTEM_ADMIN, ZS)
 
 
-def test_register_makes_an_account_that_must_change_its_initial_password() -> None:
-    new, password = accounts.register(ctx(), ADMIN, request(), None, None, issue, ZS)
+def test_register_makes_an_admin_account_that_must_change_its_initial_password() -> None:
+    new, password = accounts.register(
+        ctx(), ADMIN, request(role=Role.SECURITY_ADMIN), None, None, issue, ZS
+    )
     assert new == Account(
         id="acc-1",
         version=1,
         real_name="张三",
-        grants=(RoleGrant(Role.MEMBER, ZS),),
+        grants=(RoleGrant(Role.SECURITY_ADMIN, ZS),),
         jurisdiction=ZS,
         created_at=NOW,
         phone=PHONE,
@@ -196,19 +199,51 @@ def test_register_makes_an_account_that_must_change_its_initial_password() -> No
         must_change_password=True,
     )
     assert password == "init-acc-1"
+    content = lambda: accounts.register(ctx(), ADMIN, request(), None, None, issue, ZS)  # noqa: E731
+    assert code_of(content) == "account.admin_separation"  # a content role is only proposed
+
+
+def test_a_content_registration_is_a_pending_account_and_a_proposal() -> None:
+    """三员: no grant and no password until the security admin approves (第十九条)."""
+    pending, proposal = accounts.propose_registration(ctx(), ADMIN, request(), None, None, ZS)
+    assert (pending.grants, pending.password_hash, pending.phone) == ((), None, PHONE)
+    assert proposal == GrantProposal(
+        "acc-2", 1, pending.id, RoleGrant(Role.MEMBER, ZS), ADMIN.account_id, NOW
+    )
+
+
+def test_no_one_decides_a_proposal_they_made_or_one_for_themself() -> None:
+    """The decision's own check (behind the service's actor check, which refuses an admin
+    posing in another role first): the proposer and the person granted never decide."""
+    pending, proposal = accounts.propose_registration(ctx(), ADMIN, request(), None, None, ZS)
+    for who in (ADMIN.account_id, pending.id):
+        posing = Actor(who, Role.SECURITY_ADMIN, ZS)
+        approve = functools.partial(
+            accounts.approve_grant, ctx(), posing, pending, proposal, None, issue, ZS
+        )
+        reject = functools.partial(
+            accounts.reject_grant, ctx(), posing, pending, proposal, "理由", ZS
+        )
+        assert code_of(approve) == "permission.self_approval"
+        assert code_of(reject) == "permission.self_approval"
+    security = Actor("security-1", Role.SECURITY_ADMIN, ZS)
+    _, approved, password = accounts.approve_grant(
+        ctx(), security, pending, proposal, None, issue, ZS
+    )
+    assert (approved.state.value, password) == ("approved", f"init-{pending.id}")
 
 
 def test_register_places_unit_accounts_and_respects_the_admin_scope() -> None:
     unit = Unit("u-1", "定海区交通运输局", "dinghai")
     unit_request = request(role=Role.HANDLING_UNIT, unit_id="u-1")
-    placed, _ = accounts.register(ctx(), ADMIN, unit_request, unit, None, issue, ZS)
-    assert placed.grants == (RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1"),)
+    placed, proposal = accounts.propose_registration(ctx(), ADMIN, unit_request, unit, None, ZS)
+    assert proposal.grant == RoleGrant(Role.HANDLING_UNIT, "dinghai", "u-1")
     assert placed.jurisdiction == "dinghai"
-    county, _ = accounts.register(ctx(), COUNTY_ADMIN, request(), None, None, issue, ZS)
+    county, _ = accounts.propose_registration(ctx(), COUNTY_ADMIN, request(), None, None, ZS)
     assert county.jurisdiction == "dinghai"
 
     def register(actor: Actor, req: Registration, unit: Unit | None = None) -> object:
-        return lambda: accounts.register(ctx(), actor, req, unit, None, issue, ZS)
+        return lambda: accounts.propose_registration(ctx(), actor, req, unit, None, ZS)
 
     stopped = attrs.evolve(unit, active=False)
     assert code_of(register(ADMIN, unit_request, stopped)) == "input.invalid"
@@ -218,7 +253,7 @@ def test_register_places_unit_accounts_and_respects_the_admin_scope() -> None:
     assert code_of(register(COUNTY_ADMIN, putuo)) == "permission.jurisdiction"
     assert code_of(register(MEMBER, request())) == "permission.denied"
     taken = account()
-    duplicate = lambda: accounts.register(ctx(), ADMIN, request(), None, taken, issue, ZS)  # noqa: E731
+    duplicate = lambda: accounts.propose_registration(ctx(), ADMIN, request(), None, taken, ZS)  # noqa: E731
     assert code_of(duplicate) == "account.duplicate"
 
 
@@ -496,7 +531,7 @@ def test_only_a_locked_account_is_unlocked() -> None:
     active = account(status=AccountStatus.ACTIVE, locked_until=None, lock_reason="")
     drawn: list[Account] = []
 
-    def issue(a: Account) -> accounts.InitialPassword:
+    def issue(policy: PasswordPolicy, a: Account) -> accounts.InitialPassword:
         drawn.append(a)
         return accounts.InitialPassword("Init#2026zs", "hash:init")
 

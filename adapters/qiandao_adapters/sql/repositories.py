@@ -39,6 +39,7 @@ from sqlalchemy.dialects import mysql as mysql_dialect
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from qiandao.accounts import PolicyChange
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
 from qiandao.events import Event
 from qiandao.lanes import ASSIGNMENT_LANES, REVIEW_LANES, Lane, LanePosition
@@ -48,7 +49,9 @@ from qiandao.model import (
     AccountStatus,
     Assignment,
     Commission,
+    GrantProposal,
     Item,
+    ProposalState,
     RoleGrant,
     Session,
     Unit,
@@ -80,6 +83,8 @@ from qiandao_adapters.sql.rows import (
     item_row,
     loads,
     outbox_row,
+    policy_row,
+    proposal_row,
     session_row,
     unit_row,
 )
@@ -738,6 +743,63 @@ class SqlAccounts:
         keyed = [(e.account_id, e.sequence) for e in events]
         rows = [account_event_row(e) for e in events]
         _append_in_sequence(self._tx, s.account_events, "account_id", keyed, rows)
+
+    def add_proposal(self, proposal: GrantProposal) -> None:
+        _add(self._tx, s.grant_proposals, proposal_row(proposal), "id", "角色申请")
+
+    def get_proposal(self, proposal_id: str) -> GrantProposal:
+        return _get(self._tx, s.grant_proposals, proposal_id, GrantProposal, "角色申请")
+
+    def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
+        row = proposal_row(proposal)
+        check_bounds(s.grant_proposals, [row])
+        with self._tx.atomic() as conn:
+            _compare_and_set(
+                conn,
+                s.grant_proposals,
+                key=proposal.id,
+                expected_version=expected_version,
+                values=row,
+                what="角色申请",
+            )
+
+    def proposals(
+        self,
+        jurisdiction: str | None = None,
+        state: ProposalState | None = None,
+        account_id: str | None = None,
+    ) -> list[GrantProposal]:
+        t = s.grant_proposals
+        stmt = select(t.c.doc).order_by(t.c.proposed_at, t.c.id)
+        if jurisdiction is not None:
+            stmt = stmt.where(t.c.jurisdiction == jurisdiction)
+        if state is not None:
+            stmt = stmt.where(t.c.state == state.value)
+        if account_id is not None:
+            stmt = stmt.where(t.c.account_id == account_id)
+        return [loads(doc, GrantProposal) for doc in self._tx.execute(stmt).scalars()]
+
+    def policy(self, jurisdiction: str) -> PolicyChange | None:
+        t = s.password_policies
+        stmt = (
+            select(t.c.doc)
+            .where(t.c.jurisdiction == jurisdiction)
+            .order_by(t.c.sequence.desc())
+            .limit(1)
+        )
+        doc = self._tx.execute(stmt).scalar()
+        return None if doc is None else loads(doc, PolicyChange)
+
+    def policy_changes(self, jurisdiction: str) -> list[PolicyChange]:
+        t = s.password_policies
+        stmt = select(t.c.doc).where(t.c.jurisdiction == jurisdiction).order_by(t.c.sequence)
+        return [loads(doc, PolicyChange) for doc in self._tx.execute(stmt).scalars()]
+
+    def append_policy_change(self, change: PolicyChange) -> None:
+        keyed = [(change.jurisdiction, change.sequence)]
+        _append_in_sequence(
+            self._tx, s.password_policies, "jurisdiction", keyed, [policy_row(change)]
+        )
 
     def list(self, jurisdiction: str | None = None) -> list[Account]:
         return _list(self._tx, s.accounts, Account, jurisdiction)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 
+from qiandao.accounts import PolicyChange
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
 from qiandao.events import Event
@@ -28,7 +29,16 @@ from qiandao.lanes import (
     priority,
     review_reminded,
 )
-from qiandao.model import Account, AccountEvent, Assignment, Commission, Item, Session, Unit
+from qiandao.model import (
+    Account,
+    AccountEvent,
+    Assignment,
+    Commission,
+    GrantProposal,
+    Item,
+    Session,
+    Unit,
+)
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank
@@ -56,6 +66,8 @@ __all__ = [
     "loads",
     "outbox_row",
     "overrun_rows",
+    "policy_row",
+    "proposal_row",
     "session_row",
     "text_rows",
     "unit_row",
@@ -304,6 +316,30 @@ def identity_rows(account: Account) -> list[Row]:
         {"provider": e.provider, "subject": e.subject, "account_id": account.id}
         for e in sorted(account.external_ids, key=lambda e: (e.provider, e.subject))
     ]
+
+
+def proposal_row(proposal: GrantProposal) -> Row:
+    """The ``qd_grant_proposals`` row of ``proposal``."""
+    return {
+        "id": proposal.id,
+        "version": proposal.version,
+        "account_id": proposal.account_id,
+        "jurisdiction": proposal.grant.jurisdiction,
+        "state": proposal.state.value,
+        "proposed_at": proposal.proposed_at,
+        "doc": dumps(proposal),
+    }
+
+
+def policy_row(change: PolicyChange) -> Row:
+    """The ``qd_password_policies`` row of ``change``."""
+    return {
+        "jurisdiction": change.jurisdiction,
+        "sequence": change.sequence,
+        "actor_id": change.actor_id,
+        "at": change.at,
+        "doc": dumps(change),
+    }
 
 
 def session_row(session: Session) -> Row:

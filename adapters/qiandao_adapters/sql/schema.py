@@ -60,11 +60,13 @@ __all__ = [
     "events",
     "external_identities",
     "feedback",
+    "grant_proposals",
     "idempotency",
     "item_authors",
     "items",
     "metadata",
     "outbox",
+    "password_policies",
     "review_overruns",
     "sessions",
     "text_versions",
@@ -442,6 +444,37 @@ account_events = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("doc", Document, nullable=False),
     PrimaryKeyConstraint("account_id", "sequence"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Content grants proposed by the system admin, waiting for (or decided by) the security admin
+# (三员分立, 0007); the account row gains the grant only at approval.
+grant_proposals = Table(
+    "qd_grant_proposals",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    _account_fk(),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    _code("state", nullable=False),
+    Column("proposed_at", UtcDateTime, nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "jurisdiction", "state", "proposed_at"),
+    Index(None, "account_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Each jurisdiction's append-only log of password and lockout policy changes (0007); the
+# latest is in force.
+password_policies = Table(
+    "qd_password_policies",
+    metadata,
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    _id("actor_id", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("doc", Document, nullable=False),
+    PrimaryKeyConstraint("jurisdiction", "sequence"),
     **MYSQL_TABLE_OPTIONS,
 )
 

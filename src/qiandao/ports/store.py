@@ -14,6 +14,7 @@ from typing import Protocol, Self
 import attrs
 
 from qiandao._enum import LabelledEnum
+from qiandao.accounts import PolicyChange
 from qiandao.events import Event
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
@@ -21,7 +22,9 @@ from qiandao.model import (
     AccountEvent,
     Assignment,
     Commission,
+    GrantProposal,
     Item,
+    ProposalState,
     RoleGrant,
     Session,
     Unit,
@@ -206,7 +209,8 @@ class OutboxRepository(Protocol):
 
 
 class AccountRepository(Protocol):
-    """Accounts with their role grants, and each account's event log.
+    """Accounts with their role grants, each account's event log, the proposed grants waiting
+    for the security admin, and each jurisdiction's log of password policy changes.
 
     The phone number is unique among accounts that have one. Account events are append-only;
     ``(account_id, sequence)`` is unique and sequences run 1, 2, 3… per account.
@@ -239,6 +243,28 @@ class AccountRepository(Protocol):
     def events(self, account_id: str) -> list[AccountEvent]: ...  # in sequence order
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         """Append events; a sequence that is not the account's next is a ConcurrencyConflict."""
+        ...
+
+    def add_proposal(self, proposal: GrantProposal) -> None: ...  # ConcurrencyConflict if id taken
+    def get_proposal(self, proposal_id: str) -> GrantProposal: ...  # NotFound
+    def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None: ...
+    def proposals(
+        self,
+        jurisdiction: str | None = None,
+        state: ProposalState | None = None,
+        account_id: str | None = None,
+    ) -> list[GrantProposal]:
+        """Grant proposals filtered by the grant's jurisdiction, state and account (``None``:
+        any), oldest first (``proposed_at``, then id)."""
+        ...
+
+    def policy(self, jurisdiction: str) -> PolicyChange | None:
+        """The latest password policy change of ``jurisdiction`` (in force), or ``None``."""
+        ...
+
+    def policy_changes(self, jurisdiction: str) -> list[PolicyChange]: ...  # in sequence order
+    def append_policy_change(self, change: PolicyChange) -> None:
+        """Append a change; a sequence not the jurisdiction's next is a ConcurrencyConflict."""
         ...
 
     def list(self, jurisdiction: str | None = None) -> list[Account]: ...

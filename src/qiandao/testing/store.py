@@ -54,6 +54,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.errors import (
     ConcurrencyConflict,
     DuplicateAccount,
@@ -68,7 +69,9 @@ from qiandao.model import (
     AccountEventKind,
     AccountStatus,
     Assignment,
+    GrantProposal,
     Item,
+    ProposalState,
     RoleGrant,
     Session,
 )
@@ -94,6 +97,7 @@ from qiandao.queries import (
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
 from qiandao.rules.roles import SIGNER_ROLES, Role
+from qiandao.rules.ruleset import PasswordProfile
 from qiandao.rules.tiers import TierRules
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
@@ -1151,6 +1155,91 @@ class StoreContract(abc.ABC):
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.accounts.events("acc-a") == [*first, later]
+
+    def test_grant_proposals_round_trip_filter_and_save_compare_and_set(self) -> None:
+        account = sample_account("acc-a", phone="13800000001")
+        other = sample_account("acc-b", phone="13800000002")
+        at = account.created_at
+        first = GrantProposal("p-1", 1, "acc-a", RoleGrant(Role.EDITOR, "zhoushan"), "adm", at)
+        county = GrantProposal(
+            "p-0",
+            1,
+            "acc-b",
+            RoleGrant(Role.HANDLING_UNIT, "zhoushan.dinghai", "u-1"),
+            "adm",
+            at + timedelta(minutes=1),
+        )
+        later = attrs.evolve(first, id="p-2", proposed_at=at + timedelta(minutes=2))
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.accounts.add(account)
+            uow.accounts.add(other)
+            for proposal in (later, county, first):
+                uow.accounts.add_proposal(proposal)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get_proposal("p-0") == county
+            assert uow.accounts.proposals() == [first, county, later]  # oldest first
+            assert uow.accounts.proposals("zhoushan") == [first, later]
+            assert uow.accounts.proposals(account_id="acc-b") == [county]
+            with _refused(NotFound, codes={"not_found"}):
+                uow.accounts.get_proposal("p-9")
+            with _conflict():
+                uow.accounts.add_proposal(attrs.evolve(first, account_id="acc-b"))
+            decided = attrs.evolve(
+                first,
+                version=2,
+                state=ProposalState.REJECTED,
+                decider_id="sec",
+                decided_at=at + timedelta(hours=1),
+                reason="不符合条件",
+            )
+            uow.accounts.save_proposal(decided, 1)
+            with _conflict():
+                uow.accounts.save_proposal(attrs.evolve(decided, version=3), 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.get_proposal("p-1") == decided
+            _aware(decided.decided_at, uow.accounts.get_proposal("p-1").decided_at)
+            pending = uow.accounts.proposals(state=ProposalState.PENDING)
+            assert pending == [county, later]
+            assert uow.accounts.proposals("zhoushan", ProposalState.REJECTED, "acc-a") == [decided]
+
+    def test_password_policy_changes_append_in_sequence_and_the_latest_is_in_force(self) -> None:
+        djcp = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
+        at = sample_account("acc-a").created_at
+        tighter = attrs.evolve(djcp, min_length=12, max_failed_attempts=3)
+
+        def change(sequence: int, policy: PasswordPolicy, before: PasswordPolicy) -> PolicyChange:
+            return PolicyChange("zhoushan", sequence, policy, before, "sec", at)
+
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.policy("zhoushan") is None
+            assert uow.accounts.policy_changes("zhoushan") == []
+            uow.accounts.append_policy_change(change(1, tighter, djcp))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            for wrong in (1, 3):
+                with _conflict():
+                    uow.accounts.append_policy_change(change(wrong, djcp, tighter))
+            uow.accounts.append_policy_change(change(2, djcp, tighter))
+            assert uow.accounts.policy("zhoushan") == change(2, djcp, tighter)
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            found = uow.accounts.policy("zhoushan")
+            assert found == change(1, tighter, djcp)
+            assert found is not None
+            _aware(found.at)
+            assert uow.accounts.policy("zhoushan.dinghai") is None
+            uow.accounts.append_policy_change(change(2, djcp, tighter))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.accounts.policy_changes("zhoushan") == [
+                change(1, tighter, djcp),
+                change(2, djcp, tighter),
+            ]
+            assert uow.accounts.policy("zhoushan") == change(2, djcp, tighter)
 
     def test_revoking_the_sessions_of_one_grant(self) -> None:
         editor, member = RoleGrant(Role.EDITOR, "zhoushan"), RoleGrant(Role.MEMBER, "zhoushan")

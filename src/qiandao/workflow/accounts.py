@@ -7,9 +7,10 @@ runner, which saves an account as its next version with a version check.
 
 Decisions written down here (see also ``docs/workflow.md``):
 
-* Only the 系统管理员 registers, unlocks and deletes accounts. A system admin registers in their
-  own jurisdiction; the admin of the platform's own jurisdiction (the default rules, normally the
-  city office that runs the platform, 第六、十六条) may register in any jurisdiction.
+* Only the 系统管理员 registers (a content role: a proposal), unlocks and deletes accounts. A
+  system admin registers in their own jurisdiction; the admin of the platform's own
+  jurisdiction (the default rules, normally the city office that runs the platform,
+  第六、十六条) may register in any jurisdiction.
 * An admin's scope over a person (unlock, departure, a theft report on their behalf, reading the
   history) covers the person's home jurisdiction and the jurisdiction of every grant they hold
   (:func:`check_admin_scope_over`): a county admin never unlocks someone who also acts for the
@@ -43,18 +44,30 @@ Decisions written down here (see also ``docs/workflow.md``):
   lets the periodic job purge ended sessions by index.
 * A session that only allows changing the password (first sign-in, expired password) allows
   nothing else, binding an external identity included.
+* 三员分立 (第十九条, GB/T 22239 三级): a grant that reads content (every role but the three
+  admins') needs two people. The system admin's ``grant_role`` or ``register`` only makes a
+  :class:`~qiandao.model.GrantProposal`; the security admin of the account's and the grant's
+  scope approves it (the grant joins the account) or rejects it with a reason; whoever proposed
+  it, or is its subject, never decides (compared by account id). A registered content account
+  has no grant and no password until the approval, which issues its initial password; a
+  rejected registration is deleted. The three admin roles are registered directly by the
+  system admin (the first by the installer): they read no content, and a security admin must
+  exist before anything can be approved. The security admin alone sets a jurisdiction's
+  password and lockout policy (never below its profile), which every decision here then uses
+  (:func:`policy_of`); the audit admin alone reads the account and policy logs.
 * One person, one account, one or more role grants (:class:`~qiandao.model.RoleGrant`). A session
   acts in one grant: the only one, or the one the person selects after signing in. Revoking a
   grant ends the sessions that selected it; the last grant is never revoked (departure is
   ``depart``). An administrator grant (三员) is never combined with any other grant.
-* Every registration, grant change, theft lock, unlock, password change, departure, external
-  identity binding and removal of the bindings is an :class:`~qiandao.model.AccountEvent`,
+* Every registration, grant proposal, approval, rejection and revocation, theft lock, unlock,
+  password change, departure, external identity binding and removal of the bindings is an
+  :class:`~qiandao.model.AccountEvent`,
   stored with the account in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
@@ -62,7 +75,9 @@ import attrs
 
 from qiandao.accounts import (
     PasswordPolicy,
+    PolicyChange,
     check_password,
+    check_policy_floor,
     hash_token,
     normalise_password,
     normalise_phone,
@@ -86,6 +101,7 @@ from qiandao.errors import (
     PasswordChangeRequired,
     PasswordPolicyViolation,
     PermissionDenied,
+    SelfApproval,
     SessionExpired,
 )
 from qiandao.model import (
@@ -93,6 +109,8 @@ from qiandao.model import (
     AccountEventKind,
     AccountStatus,
     ExternalIdentity,
+    GrantProposal,
+    ProposalState,
     RoleGrant,
     Session,
     Unit,
@@ -111,6 +129,7 @@ __all__ = [
     "SignIn",
     "actor_of",
     "admin_registration",
+    "approve_grant",
     "authenticate",
     "bind_external",
     "bootstrap_admin",
@@ -121,6 +140,8 @@ __all__ = [
     "check_grant_manager",
     "check_history_reader",
     "check_new_password",
+    "check_place",
+    "check_proposal_reader",
     "check_reporter",
     "count_target",
     "depart",
@@ -134,12 +155,17 @@ __all__ = [
     "must_change_password",
     "password_change_target",
     "password_policy",
+    "policy_of",
+    "propose_registration",
     "refuse_unusable",
     "register",
     "registration",
+    "reject_grant",
     "replace_password",
     "report_theft",
     "require_admin",
+    "require_audit_admin",
+    "require_security_admin",
     "revoke_role",
     "role_grant",
     "select_grant",
@@ -147,6 +173,7 @@ __all__ = [
     "session_expiry",
     "session_grant",
     "session_key",
+    "set_password_policy",
     "sign_in",
     "sign_in_external",
     "sign_in_target",
@@ -189,8 +216,8 @@ class InitialPassword:
     password_hash: str = attrs.field(repr=False)
 
 
-Issue: TypeAlias = Callable[[Account], InitialPassword]
-"""Draws an initial password meeting the account's policy and hashes it (the service's effect)."""
+Issue: TypeAlias = Callable[[PasswordPolicy, Account], InitialPassword]
+"""Draws an initial password meeting a policy for an account and hashes it (an effect)."""
 
 
 @attrs.frozen
@@ -229,6 +256,11 @@ class AccountChange:
 def password_policy(rules: RuleSet) -> PasswordPolicy:
     """The password and session policy of a jurisdiction's rules (第十九条)."""
     return PasswordPolicy.for_profile(rules.accounts.password_profile)
+
+
+def policy_of(ctx: Context) -> PasswordPolicy:
+    """The policy in force: the one the security admin set, else the rules' profile."""
+    return ctx.password_policy or password_policy(ctx.rules)
 
 
 def session_expiry(policy: PasswordPolicy, created_at: datetime, last_seen: datetime) -> datetime:
@@ -315,18 +347,21 @@ def refuse_unusable(account: Account) -> None:
 def must_change_password(ctx: Context, account: Account) -> bool:
     """Whether a new session only allows changing the password (first use, or expired)."""
     return account.must_change_password or password_expired(
-        password_policy(ctx.rules), account.password_changed_at, ctx.now
+        policy_of(ctx), account.password_changed_at, ctx.now
     )
 
 
-def check_history_reader(actor: Actor, account: Account, platform: str) -> None:
-    """The system admin and the audit admin of the account's scope read its history (第十七条)."""
-    if actor.role not in (Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN):
+def require_audit_admin(actor: Actor) -> None:
+    """Only the 审计管理员 reads audit records (三员分立, 第十九条): not the admin they audit."""
+    if actor.role is not Role.AUDIT_ADMIN:
         raise PermissionDenied(
-            "只有系统管理员或审计管理员可以查看账号变更记录",
-            article="第十七条",
-            role=actor.role.value,
+            "只有审计管理员可以查看审计记录", article="第十九条", role=actor.role.value
         )
+
+
+def check_history_reader(actor: Actor, account: Account, platform: str) -> None:
+    """The audit admin of the account's scope alone reads its history (第十七、十九条)."""
+    require_audit_admin(actor)
     check_admin_scope_over(actor, account, platform)
 
 
@@ -363,7 +398,8 @@ def _person(real_name: object, phone: object) -> tuple[str, str]:
     return clean_text(real_name, "姓名", max_chars=_MAX_NAME_CHARS), normalise_phone(phone)
 
 
-def _place(raw: object) -> str:
+def check_place(raw: object) -> str:
+    """A jurisdiction named at the boundary, checked as text (所属政协)."""
     return clean_text(raw, "所属政协", max_chars=_MAX_JURISDICTION_CHARS)
 
 
@@ -397,13 +433,15 @@ def _role_and_unit(role: object, unit_id: object) -> Role:
 def role_grant(role: object, jurisdiction: object, unit_id: object = None) -> RoleGrant:
     """Check the plain fields of a grant to add or revoke (its unit is checked once loaded)."""
     chosen = _role_and_unit(role, unit_id)
-    return RoleGrant(chosen, _place(jurisdiction), unit_id if isinstance(unit_id, str) else None)
+    return RoleGrant(
+        chosen, check_place(jurisdiction), unit_id if isinstance(unit_id, str) else None
+    )
 
 
 def admin_registration(*, real_name: object, phone: object, jurisdiction: str) -> Registration:
     """Check the fields of the first 系统管理员 (its place is checked at once: there is no unit)."""
     name, number = _person(real_name, phone)
-    return Registration(name, number, Role.SYSTEM_ADMIN, _place(jurisdiction))
+    return Registration(name, number, Role.SYSTEM_ADMIN, check_place(jurisdiction))
 
 
 def _new_account(
@@ -422,8 +460,26 @@ def _new_account(
         phone=request.phone,
         must_change_password=True,
     )
-    initial = issue(account)
+    initial = issue(policy_of(ctx), account)
     return attrs.evolve(account, password_hash=initial.password_hash), initial.password
+
+
+def _registration_place(
+    actor: Actor, request: Registration, unit: Unit | None, platform: str
+) -> str:
+    """Where a registered person belongs: the unit's jurisdiction (an active unit), the one
+    named, else the admin's; within the admin's scope."""
+    require_admin(actor, "注册账号")
+    place = request.jurisdiction
+    if unit is not None:
+        if not unit.active:
+            raise InvalidInput("该承办单位已停用", field="unit_id")
+        if place is not None and place != unit.jurisdiction:
+            raise InvalidInput("账号所属政协与承办单位不一致", field="jurisdiction")
+        place = unit.jurisdiction
+    place = check_place(place or actor.jurisdiction)
+    check_admin_scope(actor, place, platform)
+    return place
 
 
 def register(
@@ -435,22 +491,47 @@ def register(
     issue: Issue,
     platform: str,
 ) -> tuple[Account, str]:
-    """Register a real-name account (第十六条): the new account and its initial password.
+    """Register a 三员 account (第十六、十九条): the new account and its initial password.
 
-    A unit account takes its unit's jurisdiction (the unit must be active); ``taken`` is the
-    account already holding the number, if any; ``platform`` is the platform's jurisdiction.
+    Only an administrator role is registered at once (it reads no content); a content role is
+    :func:`propose_registration`. ``taken`` is the account already holding the number, if any;
+    ``platform`` is the platform's jurisdiction.
     """
-    require_admin(actor, "注册账号")
-    place = request.jurisdiction
-    if unit is not None:
-        if not unit.active:
-            raise InvalidInput("该承办单位已停用", field="unit_id")
-        if place is not None and place != unit.jurisdiction:
-            raise InvalidInput("账号所属政协与承办单位不一致", field="jurisdiction")
-        place = unit.jurisdiction
-    place = _place(place or actor.jurisdiction)
-    check_admin_scope(actor, place, platform)
+    place = _registration_place(actor, request, unit, platform)
+    if request.role not in ADMIN_ROLES:  # the service routes a content role to a proposal
+        raise AdminSeparation(role=request.role.value)
     return _new_account(ctx, request, place, taken, issue)
+
+
+def propose_registration(
+    ctx: Context,
+    actor: Actor,
+    request: Registration,
+    unit: Unit | None,
+    taken: Account | None,
+    platform: str,
+) -> tuple[Account, GrantProposal]:
+    """Register a person with a content role (三员分立, 第十九条): a pending account and a proposal.
+
+    The account has no grant and no password, so it cannot sign in; the grant and the initial
+    password come when the security admin approves (:func:`approve_grant`). A unit account
+    takes its unit's jurisdiction (the unit must be active).
+    """
+    place = _registration_place(actor, request, unit, platform)
+    if taken is not None:
+        raise DuplicateAccount(phone_tail=request.phone[-4:])
+    account = Account(
+        id=ctx.new_id(),
+        version=1,
+        real_name=request.real_name,
+        grants=(),
+        jurisdiction=place,
+        created_at=ctx.now,
+        phone=request.phone,
+        must_change_password=True,
+    )
+    grant = RoleGrant(request.role, place, request.unit_id)
+    return account, _proposal(ctx, actor, account, grant)
 
 
 def bootstrap_admin(
@@ -459,7 +540,7 @@ def bootstrap_admin(
     """The first 系统管理员 of an empty store; refused once ``others`` (any account) exist."""
     if others:
         raise PermissionDenied("已有账号，须由系统管理员注册", article="第十六条")
-    return _new_account(ctx, request, _place(request.jurisdiction), taken, issue)
+    return _new_account(ctx, request, check_place(request.jurisdiction), taken, issue)
 
 
 # --- password sign-in and lockout (第十六、十七、十九条) --------------------------------------
@@ -498,7 +579,7 @@ def count_target(ctx: Context, account: Account) -> tuple[Account, int] | None:
     current = effective(account, ctx)
     if current.status is not AccountStatus.ACTIVE:
         return None
-    return current, password_policy(ctx.rules).max_failed_attempts
+    return current, policy_of(ctx).max_failed_attempts
 
 
 def failed_attempt(ctx: Context, account: Account) -> Account:
@@ -511,7 +592,7 @@ def failed_attempt(ctx: Context, account: Account) -> Account:
     password. An account that is not active (locked meanwhile, or deleted) is left as it is.
     """
     current = effective(account, ctx)
-    policy = password_policy(ctx.rules)
+    policy = policy_of(ctx)
     if current.status is not AccountStatus.ACTIVE or (
         current.failed_attempts < policy.max_failed_attempts
     ):
@@ -535,7 +616,7 @@ def start_session(ctx: Context, account: Account, token: str) -> tuple[Session, 
         last_seen=ctx.now,
         password_change_only=change_only,
         grant=sole,
-        expires_at=session_expiry(password_policy(ctx.rules), ctx.now, ctx.now),
+        expires_at=session_expiry(policy_of(ctx), ctx.now, ctx.now),
     )
     actor = None if change_only or sole is None else actor_of(account, sole)
     return session, SignIn(token, actor, change_only, account.grants)
@@ -596,7 +677,7 @@ def live_session(ctx: Context, session: Session, account: Account) -> None:
         account.status is AccountStatus.LOCKED and account.locked_until is None
     ):
         raise SessionExpired()
-    policy = password_policy(ctx.rules)
+    policy = policy_of(ctx)
     if ctx.now - session.created_at >= policy.session_lifetime:
         raise SessionExpired(
             f"登录已超过{policy.session_lifetime_hours}小时，请重新登录", lifetime=True
@@ -607,7 +688,7 @@ def live_session(ctx: Context, session: Session, account: Account) -> None:
 
 def _seen(ctx: Context, session: Session) -> Session:
     """The session used now: ``last_seen`` and ``expires_at`` moved on."""
-    expires = session_expiry(password_policy(ctx.rules), session.created_at, ctx.now)
+    expires = session_expiry(policy_of(ctx), session.created_at, ctx.now)
     return attrs.evolve(session, last_seen=ctx.now, expires_at=expires)
 
 
@@ -709,7 +790,7 @@ def change_password(
     current = effective(account, ctx)
     refuse_unusable(current)
     changed = attrs.evolve(
-        replace_password(password_policy(ctx.rules), current, new_hash),
+        replace_password(policy_of(ctx), current, new_hash),
         must_change_password=False,
         password_changed_at=ctx.now,
         failed_attempts=0,
@@ -770,7 +851,8 @@ def unlock(
     It joins the password history of ``policy`` (the account's; 等保三级's when omitted), so
     it cannot be chosen again at the change. An active account is refused
     (``state.invalid_transition``): an administrator never resets the password of someone who
-    can still sign in (三员分立, 第十九条).
+    can still sign in (三员分立, 第十九条); so is an account still waiting for its first grant,
+    whose password comes only with the security admin's approval.
     """
     if policy is None:
         policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
@@ -781,7 +863,9 @@ def unlock(
         raise InvalidTransition(
             "只能解锁已锁定的账号", article="第十九条", status=account.status.value
         )
-    initial = issue(account)
+    if not account.grants:  # 三员: a registration's password comes only with its approval
+        raise InvalidTransition("账号尚待审批", article="第十九条", account=account.id)
+    initial = issue(policy, account)
     unlocked = attrs.evolve(
         replace_password(policy, account, initial.password_hash),
         status=AccountStatus.ACTIVE,
@@ -827,8 +911,16 @@ def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> Accou
 
 
 def check_grant_manager(actor: Actor) -> None:
-    """Only the system admin adds and revokes role grants (第十七条)."""
+    """Only the system admin proposes and revokes role grants (第十七条)."""
     require_admin(actor, "调整账号角色")
+
+
+def require_security_admin(actor: Actor, what: str) -> None:
+    """Only the 安全管理员 does ``what`` (三员分立, 第十九条)."""
+    if actor.role is not Role.SECURITY_ADMIN:
+        raise PermissionDenied(
+            f"只有安全管理员可以{what}", article="第十九条", role=actor.role.value
+        )
 
 
 def _check_separation(held: tuple[RoleGrant, ...], grant: RoleGrant) -> None:
@@ -837,18 +929,9 @@ def _check_separation(held: tuple[RoleGrant, ...], grant: RoleGrant) -> None:
         raise AdminSeparation(role=grant.role.value)
 
 
-def grant_role(
-    actor: Actor, account: Account, grant: RoleGrant, unit: Unit | None, platform: str
-) -> AccountChange:
-    """Add a role grant to a person's account (one person may hold several roles, 第九条).
-
-    The admin's scope must cover the account's home jurisdiction and the grant's (not the
-    person's other grants: the city admin adds a city grant to a county person); a 承办单位 grant
-    names an active unit of that jurisdiction; admin grants are never combined (三员分立).
-    """
-    check_grant_manager(actor)
-    check_admin_scope(actor, account.jurisdiction, platform)
-    check_admin_scope(actor, grant.jurisdiction, platform)
+def _check_addable(account: Account, grant: RoleGrant, unit: Unit | None) -> None:
+    """``grant`` may join the account now: not deleted, an active unit of the grant's
+    jurisdiction, not held yet, and never beside an admin grant (三员分立)."""
     _refuse_deleted(account)
     if unit is not None:
         if not unit.active:
@@ -858,8 +941,155 @@ def grant_role(
     if grant in account.grants:
         raise GrantAlreadyHeld(role=grant.role.value, jurisdiction=grant.jurisdiction)
     _check_separation(account.grants, grant)
-    added = attrs.evolve(account, grants=(*account.grants, grant))
-    return AccountChange(added, event=AccountEventKind.GRANT_ADDED, grant=grant)
+
+
+def _proposal(ctx: Context, actor: Actor, account: Account, grant: RoleGrant) -> GrantProposal:
+    return GrantProposal(ctx.new_id(), 1, account.id, grant, actor.account_id, ctx.now)
+
+
+def grant_role(
+    ctx: Context,
+    actor: Actor,
+    account: Account,
+    grant: RoleGrant,
+    unit: Unit | None,
+    pending: Sequence[GrantProposal],
+    platform: str,
+) -> tuple[AccountChange, GrantProposal]:
+    """Propose a content role grant for a person (第九条: one person, several roles); it takes
+    effect when the security admin approves it (三员分立, 第十九条).
+
+    The admin's scope must cover the account's home jurisdiction and the grant's (not the
+    person's other grants: the city admin proposes a city grant for a county person); a 承办单位
+    grant names an active unit of that jurisdiction. Refused: an administrator role
+    (``AdminSeparation``: a 三员 grant comes only with its own account), a grant held or already
+    ``pending`` (``GrantAlreadyHeld``), an account still waiting for its first grant
+    (``InvalidTransition``). The account is unchanged; a GRANT_PROPOSED event is logged.
+    """
+    check_grant_manager(actor)
+    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope(actor, grant.jurisdiction, platform)
+    if grant.role in ADMIN_ROLES:
+        raise AdminSeparation(role=grant.role.value)
+    _check_addable(account, grant, unit)
+    if not account.grants:
+        raise InvalidTransition("账号尚待审批", article="第十九条", account=account.id)
+    if any(p.grant == grant for p in pending):
+        raise GrantAlreadyHeld(role=grant.role.value, jurisdiction=grant.jurisdiction, pending=True)
+    change = AccountChange(account, event=AccountEventKind.GRANT_PROPOSED, grant=grant)
+    return change, _proposal(ctx, actor, account, grant)
+
+
+def _check_decider(
+    actor: Actor, account: Account, proposal: GrantProposal, platform: str, what: str
+) -> None:
+    """The security admin of the account's and the grant's scope decides a pending proposal,
+    never one they proposed or one for themself (``SelfApproval``)."""
+    require_security_admin(actor, what)
+    check_admin_scope(actor, account.jurisdiction, platform)
+    check_admin_scope(actor, proposal.grant.jurisdiction, platform)
+    if actor.account_id in (proposal.proposer_id, proposal.account_id):
+        raise SelfApproval()
+    if proposal.state is not ProposalState.PENDING:
+        raise InvalidTransition("该角色申请已处理", article="第十九条", state=proposal.state.value)
+
+
+def _decided(
+    ctx: Context, actor: Actor, proposal: GrantProposal, state: ProposalState, reason: str = ""
+) -> GrantProposal:
+    return attrs.evolve(
+        proposal,
+        version=proposal.version + 1,
+        state=state,
+        decider_id=actor.account_id,
+        decided_at=ctx.now,
+        reason=reason,
+    )
+
+
+def approve_grant(
+    ctx: Context,
+    actor: Actor,
+    account: Account,
+    proposal: GrantProposal,
+    unit: Unit | None,
+    issue: Issue,
+    platform: str,
+) -> tuple[AccountChange, GrantProposal, str | None]:
+    """The security admin approves a proposed grant: it joins the account (三员分立, 第十九条).
+
+    Checked again at approval: the account is not deleted, the grant not held, never beside an
+    admin grant, its unit active. A registration's first grant also issues the initial password
+    (returned for delivery to the person, never to an admin), to be changed at first sign-in.
+    """
+    _check_decider(actor, account, proposal, platform, "批准角色申请")
+    _check_addable(account, proposal.grant, unit)
+    added = attrs.evolve(account, grants=(*account.grants, proposal.grant))
+    password = None
+    if not account.grants:  # a registration waiting for its first grant: its first password
+        initial = issue(policy_of(ctx), added)
+        added = attrs.evolve(added, password_hash=initial.password_hash, must_change_password=True)
+        password = initial.password
+    change = AccountChange(added, event=AccountEventKind.GRANT_APPROVED, grant=proposal.grant)
+    return change, _decided(ctx, actor, proposal, ProposalState.APPROVED), password
+
+
+def reject_grant(
+    ctx: Context,
+    actor: Actor,
+    account: Account,
+    proposal: GrantProposal,
+    reason: str,
+    platform: str,
+) -> tuple[AccountChange, GrantProposal]:
+    """The security admin rejects a proposed grant, with a reason (三员分立, 第十九条).
+
+    A registration rejected leaves an account that never could sign in: it is deleted at once
+    (no phone, so the number can be registered again).
+    """
+    _check_decider(actor, account, proposal, platform, "驳回角色申请")
+    changed = account
+    if not account.grants and account.status is not AccountStatus.DELETED:
+        changed = attrs.evolve(
+            account, status=AccountStatus.DELETED, phone=None, deleted_at=ctx.now
+        )
+    change = AccountChange(changed, event=AccountEventKind.GRANT_REJECTED, grant=proposal.grant)
+    return change, _decided(ctx, actor, proposal, ProposalState.REJECTED, reason)
+
+
+def check_proposal_reader(actor: Actor, jurisdiction: str | None, platform: str) -> str | None:
+    """The security and system admins list proposals of their jurisdiction (the platform's: any,
+    or the one named); the jurisdiction to list, ``None`` for all."""
+    if actor.role not in (Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN):
+        raise PermissionDenied(
+            "只有安全管理员或系统管理员可以查看角色申请", article="第十九条", role=actor.role.value
+        )
+    if jurisdiction is None:
+        return None if actor.jurisdiction == platform else actor.jurisdiction
+    place = check_place(jurisdiction)
+    check_admin_scope(actor, place, platform)
+    return place
+
+
+def set_password_policy(
+    ctx: Context,
+    actor: Actor,
+    jurisdiction: str,
+    policy: PasswordPolicy,
+    changes: int,
+    platform: str,
+) -> PolicyChange:
+    """The security admin sets a jurisdiction's password and lockout policy (第十九条).
+
+    Not below its profile's figures (:func:`qiandao.accounts.check_policy_floor`); ``changes``
+    is how many changes the jurisdiction has had; the change records the policy replaced.
+    """
+    require_security_admin(actor, "设置口令与锁定策略")
+    check_admin_scope(actor, jurisdiction, platform)
+    check_policy_floor(policy)
+    return PolicyChange(
+        jurisdiction, changes + 1, policy, policy_of(ctx), actor.account_id, ctx.now
+    )
 
 
 def revoke_role(actor: Actor, account: Account, grant: RoleGrant, platform: str) -> AccountChange:

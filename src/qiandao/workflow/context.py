@@ -13,6 +13,7 @@ from typing import TypeAlias
 
 import attrs
 
+from qiandao.accounts import PasswordPolicy
 from qiandao.events import Change, EventKind
 from qiandao.rules.deadlines import WorkdayCalendar, local_day
 from qiandao.rules.ruleset import RuleSet
@@ -25,12 +26,17 @@ Decision: TypeAlias = list[tuple[EventKind, Change]]
 
 @attrs.frozen
 class Context:
-    """The rules of the item's jurisdiction, the calendar, the instant and an id source."""
+    """The rules of the item's jurisdiction, the calendar, the instant and an id source.
+
+    ``password_policy`` is the jurisdiction's stored password and lockout policy when its
+    security admin set one (account commands load it); ``None``: the rules' profile.
+    """
 
     rules: RuleSet
     calendar: WorkdayCalendar
     now: datetime
     ids: Callable[[], str] = attrs.field(repr=False)
+    password_policy: PasswordPolicy | None = None
 
     @property
     def today(self) -> date:
