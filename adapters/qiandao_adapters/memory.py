@@ -6,6 +6,7 @@ check has passed again, so a failed or abandoned unit of work changes nothing.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -285,19 +286,26 @@ class _Outbox:
 
 
 class _Accounts:
-    def __init__(
-        self,
-        table: _Table[Account],
-        events: _Table[tuple[AccountEvent, ...]],
-        hold: Callable[[], None],
-        proposals: _Table[GrantProposal],
-        policies: _Table[tuple[PolicyChange, ...]],
-    ) -> None:
-        self._t = table
-        self._events = events
+    """Accounts; their events, grant proposals and policies are staged on first use (most
+    commands only read the actor's account)."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]], hold: Callable[[], None]) -> None:
+        self._data = data
+        self._dirty = dirty
+        self._t = _Table(data.accounts, "账号", _account_version, dirty)
         self._hold = hold
-        self._proposals = proposals
-        self._policies = policies
+
+    @functools.cached_property
+    def _events(self) -> _Table[tuple[AccountEvent, ...]]:
+        return _Table(self._data.account_events, "账号事件", len, self._dirty)
+
+    @functools.cached_property
+    def _proposals(self) -> _Table[GrantProposal]:
+        return _Table(self._data.proposals, "角色申请", _proposal_version, self._dirty)
+
+    @functools.cached_property
+    def _policies(self) -> _Table[tuple[PolicyChange, ...]]:
+        return _Table(self._data.policy_changes, "口令策略", len, self._dirty)
 
     @property
     def table(self) -> _Table[Account]:
@@ -511,11 +519,7 @@ class MemoryUnitOfWork:
     @property
     def accounts(self) -> _Accounts:
         if self._accounts is None:
-            table = _Table(self._data.accounts, "账号", _account_version, self._dirty)
-            events = _Table(self._data.account_events, "账号事件", len, self._dirty)
-            proposals = _Table(self._data.proposals, "角色申请", _proposal_version, self._dirty)
-            policies = _Table(self._data.policy_changes, "口令策略", len, self._dirty)
-            self._accounts = _Accounts(table, events, self._hold, proposals, policies)
+            self._accounts = _Accounts(self._data, self._dirty, self._hold)
         return self._accounts
 
     @property
