@@ -1,5 +1,6 @@
-"""The property of ``tests/test_returned_views.py`` on SQLite, a smaller run: every command's
-result, read back through the SQL store, shows the same actor no more than ``item_detail``."""
+"""The property of ``tests/test_returned_views.py`` through the SQL stores: random runs on
+SQLite (smaller), and every item command on every store; each command's result shows the same
+actor no more than ``item_detail``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from qiandao import Item
+from qiandao.ports.store import Store
 from qiandao_adapters.sql import SqlStore
 from tests import test_returned_views as views
 from tests.helpers import make_world
@@ -58,13 +60,10 @@ def test_returned_views_on_sqlite(sqlite_directory: Path) -> None:
     assert SqliteViewsMachine.runs >= 2
 
 
-def test_every_item_command_on_sqlite(sqlite_directory: Path) -> None:
-    store = SqlStore(f"sqlite:///{sqlite_directory / 'scenario.db'}")
-    store.create_all()
-    world = make_world(store=store)
+def test_every_item_command_on_every_store(any_store: Store) -> None:
+    """The issue's reproduction (a unit's accept, decline, reply and request_extension returned
+    the whole item) and every other item command, on memory and every SQL store."""
+    world = make_world(store=any_store)
     checked = views.Checked(world.qd)
-    try:
-        views.item_commands(world, checked)
-    finally:
-        store.dispose()
+    views.item_commands(world, checked)
     assert checked.seen[Item] == views.commands_returning(Item)
