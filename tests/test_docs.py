@@ -45,7 +45,10 @@ def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     for code in blocks(path, "python"):
         if "/etc/" in code:  # a deployment path, shown for illustration
             continue
-        exec(compile(code, f"{doc}:python", "exec"), {"__name__": "__doc_example__"})
+        exec(  # dont_inherit: annotations in the docs are evaluated, as in a reader's file
+            compile(code, f"{doc}:python", "exec", dont_inherit=True),
+            {"__name__": "__doc_example__"},
+        )
         ran += 1
     assert ran > 0
 
