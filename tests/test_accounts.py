@@ -793,7 +793,7 @@ def test_theft_report_permissions(svc: _Svc) -> None:
     with pytest.raises(PermissionDenied):
         svc.report_theft(stranger, account.id)
     with pytest.raises(PermissionDenied):
-        svc.report_theft(Actor("sec", Role.SECURITY_ADMIN, "zhoushan"), account.id)
+        svc.report_theft(SECURITY, account.id)  # a member's manager is the system admin
     assert svc.report_theft(ADMIN, account.id).status is AccountStatus.LOCKED
     with pytest.raises(PermissionDenied):
         svc.unlock(stranger, account.id)
@@ -912,12 +912,13 @@ def test_external_binding_and_sign_in(svc: _Svc, store: MemoryStore) -> None:
             svc.sign_in(PHONE, "wrong-password")
     with pytest.raises(AccountLocked):
         svc.sign_in_external("zzd", "ok:zs-001")
-    # A locked account's own actor is refused (account.actor_refused): the admin reports for
-    # the owner, and the theft report removes the binding.
-    with pytest.raises(QiandaoError) as refused:
+    # A lockout after failed guesses stops new sign-ins only: the owner, still signed in, may
+    # act (a stranger's guesses must not lock them out), and reports the theft, which ends
+    # the sessions and removes the binding.
+    svc.report_theft(signed.actor, account.id)
+    with pytest.raises(QiandaoError) as refused:  # theft-locked: the old actor is refused
         svc.report_theft(signed.actor, account.id)
     assert refused.value.code == "account.actor_refused"
-    svc.report_theft(ADMIN, account.id)
     assert _stored(store, account.id).external_ids == frozenset()
     with pytest.raises(AuthenticationFailed):
         svc.sign_in_external("zzd", "ok:zs-001")

@@ -46,6 +46,7 @@ from qiandao.errors import (
     DeliveryMissing,
     HasherMissing,
     InvalidInput,
+    NotFound,
     PasswordPolicyViolation,
 )
 from qiandao.model import (
@@ -281,8 +282,12 @@ def _approve_grant(
     ctx, proposal, stored = _proposal_facts(tx, proposal_id)
     grant = proposal.grant
     unit = None if grant.unit_id is None else tx.uow.units.get(grant.unit_id)
+    try:
+        proposer: Account | None = tx.uow.accounts.get(proposal.proposer_id)
+    except NotFound:
+        proposer = None
     change, decided, password = accounts.approve_grant(
-        ctx, actor, stored, proposal, unit, issue, platform
+        ctx, actor, stored, proposal, unit, issue, platform, proposer
     )
     approved = _decide_proposal(tx, stored, proposal, change, decided)
     if password is not None:
@@ -667,7 +672,7 @@ class AccountCommands(_Core):
         account stays locked) if it fails.
         """
         check_ids(account_id=account_id)
-        accounts.require_admin(actor, "解锁账号或重置密码")
+        accounts.require_any_admin(actor, "解锁账号或重置密码")
         work = functools.partial(
             _unlock,
             actor=actor,
@@ -796,7 +801,7 @@ class AccountCommands(_Core):
         when, old and new policy), which is the log the audit admin reads."""
         accounts.require_security_admin(actor, "设置口令与锁定策略")
         place = accounts.check_place(jurisdiction)
-        check_policy_floor(policy)
+        check_policy_floor(policy, self.rules_for(place).accounts.password_profile)
         work = functools.partial(
             _set_password_policy,
             actor=actor,

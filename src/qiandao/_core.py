@@ -86,13 +86,17 @@ def once(
 ) -> Once | None:
     """The checked key of a command call (``None`` without one), checked at the boundary.
 
-    The key is text of 1 to 200 characters without control characters (``input.invalid`` /
-    ``input.limit_exceeded``, field ``idempotency_key``). The fingerprint digests the command,
-    the acting grant and the arguments, unless the caller gives one (``submit_new``).
+    The key is text of 1 to 200 characters without control characters or ``:``
+    (``input.invalid`` / ``input.limit_exceeded``, field ``idempotency_key``): it is stored as
+    ``"<account id>:<key>"``, which an account id holding ``:`` could otherwise spell the same
+    way for two people. The fingerprint digests the command, the acting grant and the
+    arguments, unless the caller gives one (``submit_new``).
     """
     if idempotency_key is None:
         return None
     client_key = clean_text(idempotency_key, "idempotency_key", max_chars=KEY_CHARS)
+    if ":" in client_key:
+        raise InvalidInput("幂等键不得包含冒号", field="idempotency_key")
     return Once(
         f"{actor.account_id}:{client_key}",
         client_key,
@@ -253,7 +257,7 @@ class _Core:
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
-                    _verify(uow, actor, now)
+                    _verify(uow, actor)
                     tx = Tx(self, uow, actor, now)
                     result = work(tx)
                     uow.commit()
@@ -291,15 +295,14 @@ class _Core:
         """
         now = self.now()
         with self.store.unit_of_work() as uow:
-            _verify(uow, actor, now)
+            _verify(uow, actor)
             return work(Tx(self, uow, actor, now))
 
     @contextlib.contextmanager
     def _reading(self, actor: Actor) -> Iterator[UnitOfWork]:
         """A unit of work for a query by ``actor``, verified first (never committed)."""
-        now = self.now()
         with self.store.unit_of_work() as uow:
-            _verify(uow, actor, now)
+            _verify(uow, actor)
             yield uow
 
     def _on_item(
@@ -483,7 +486,7 @@ class Tx:
             self.queued += len(notices)
 
 
-def _verify(uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
+def _verify(uow: UnitOfWork, actor: Actor | None) -> None:
     """The actor check of every command and query: the acting account, read by its key in the
     command's own unit of work, exists, is active and holds the actor's grant
     (``account.actor_refused`` otherwise). ``None`` is a command acting for a session token or
@@ -494,7 +497,7 @@ def _verify(uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
         account = uow.accounts.get(actor.account_id)
     except NotFound:
         account = None
-    check_actor(account, actor, now)
+    check_actor(account, actor)
 
 
 def _decide_on_item(

@@ -40,6 +40,8 @@ def _submitted_again(actor: Actor, client_key: str, tx: Tx, item_id: str) -> Ite
     """
     intake.channel_for(actor.role)  # a retry is refused what a first try would be
     earlier = tx.uow.items.get(item_id)
+    if earlier.lead_author_id != actor.account_id:  # another account's key of the same spelling
+        raise IdempotencyConflict(key=client_key)
     if earlier.jurisdiction != actor.jurisdiction or earlier.channel is not (
         intake.channel_for(actor.role, commissioned=earlier.commission_id is not None)
     ):  # the same person's key, used while acting in another role grant

@@ -275,16 +275,20 @@ def _weaker(policy: PasswordPolicy, floor: PasswordPolicy) -> tuple[str, ...]:
     return tuple(weaker)
 
 
-def check_policy_floor(policy: object) -> PasswordPolicy:
-    """``policy`` unless it is not a policy or weaker than its profile's figures (the floor).
+def check_policy_floor(policy: object, floor: PasswordProfile | None = None) -> PasswordPolicy:
+    """``policy`` unless it is not a policy, or weaker than the figures of its own profile or
+    of ``floor`` (the jurisdiction's profile, from its RuleSet).
 
     A jurisdiction may tighten its profile (longer passwords, fewer tries, shorter sessions),
-    never loosen it: a 等保三级 policy keeps at least the 等保三级 figures (第十九条).
-    ``PasswordPolicyTooWeak`` names the weaker figures in ``details["failures"]``.
+    never loosen it, also not by naming another profile: a 等保三级 jurisdiction keeps at least
+    the 等保三级 figures (第十九条). ``PasswordPolicyTooWeak`` names the weaker figures in
+    ``details["failures"]``.
     """
     if not isinstance(policy, PasswordPolicy):
         raise InvalidInput("须提供口令策略", field="policy")
-    weaker = _weaker(policy, PasswordPolicy.for_profile(policy.profile))
+    profiles = {policy.profile} if floor is None else {policy.profile, floor}
+    found = {name for p in profiles for name in _weaker(policy, PasswordPolicy.for_profile(p))}
+    weaker = tuple(sorted(found))
     if weaker:
         raise PasswordPolicyTooWeak(failures=weaker, profile=policy.profile.value)
     return policy

@@ -74,6 +74,8 @@ class Channel(LabelledEnum):
     The channel is never free input: :func:`qiandao.workflow.intake.channel_for` gives it from the
     submitter's role, or 约稿 for an answer to a commission. ``MEETING`` and ``DAILY_WORK`` are
     never derived; they remain so that records imported from an older system still load.
+    ``WITHHELD`` is never stored: it is what a reader who may not see the authors (a handling
+    unit, a receipt) sees instead, as the channel tells what kind of person submitted.
     """
 
     MEMBER = "member", "委员报送"
@@ -83,6 +85,7 @@ class Channel(LabelledEnum):
     COMMISSION = "commission", "约稿"
     MEETING = "meeting", "会议和活动中收集"
     DAILY_WORK = "daily_work", "日常工作中了解"
+    WITHHELD = "withheld", "不显示"
 
 
 class ReviewStage(LabelledEnum):
@@ -334,9 +337,11 @@ class Item:
         own assignments (and their re-handlings) and the feedback shared with units (第十、十一条);
         a published-only reader sees the published text and its authors (第十四条); ``NONE``
         sees no text. None of them sees earlier versions, the review chain, other units'
-        assignments, the sector or who else is credited. ``published`` stays right: an author's
-        refusal of publication is kept as an anonymous mark. Every command returns this (at
-        ``NONE``: a receipt), so a return value never shows more than ``item_detail``.
+        assignments, the sector or who else is credited, nor (unless the authors are shown) the
+        channel, which tells what kind of person submitted (``Channel.WITHHELD``). ``published``
+        stays right: an author's refusal of publication is kept as an anonymous mark. Every
+        command returns this (at ``NONE``: a receipt), so a return value never shows more than
+        ``item_detail``.
         """
         if level is Access.FULL:
             return self
@@ -348,6 +353,8 @@ class Item:
         published = level is Access.PUBLISHED
         return attrs.evolve(
             self,
+            # who submitted (a member, an officer, a contact point...) only with the authors
+            channel=self.channel if published else Channel.WITHHELD,
             lead_author_id=self.lead_author_id if published else "",
             coauthor_ids=self.coauthor_ids if published else (),
             texts=(shown_text,),

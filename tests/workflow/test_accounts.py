@@ -227,8 +227,15 @@ def test_no_one_decides_a_proposal_they_made_or_one_for_themself() -> None:
         assert code_of(approve) == "permission.self_approval"
         assert code_of(reject) == "permission.self_approval"
     security = Actor("security-1", Role.SECURITY_ADMIN, ZS)
+    proposer = account(id=ADMIN.account_id, grants=(RoleGrant(Role.SYSTEM_ADMIN, ZS),))
+    gone = attrs.evolve(proposer, status=AccountStatus.DELETED)
+    for standing in (None, gone, account(id=ADMIN.account_id)):  # left, or no longer an admin
+        stale = functools.partial(
+            accounts.approve_grant, ctx(), security, pending, proposal, None, issue, ZS, standing
+        )
+        assert code_of(stale) == "state.invalid_transition"
     _, approved, password = accounts.approve_grant(
-        ctx(), security, pending, proposal, None, issue, ZS
+        ctx(), security, pending, proposal, None, issue, ZS, proposer
     )
     assert (approved.state.value, password) == ("approved", f"init-{pending.id}")
 
@@ -554,7 +561,8 @@ def test_departure_keeps_the_row_without_credentials() -> None:
     assert (gone.id, gone.real_name) == (bound.id, bound.real_name)
     assert code_of(lambda: accounts.depart(ctx(), ADMIN, gone, ZS)) == "state.invalid_transition"
     auditor = Actor("aud", Role.AUDIT_ADMIN, ZS)
-    assert code_of(lambda: accounts.check_departure(auditor, bound.id)) == "permission.denied"
+    member = attrs.evolve(bound, status=AccountStatus.ACTIVE)  # a member's manager: the admin
+    assert code_of(lambda: accounts.depart(ctx(), auditor, member, ZS)) == "permission.denied"
     assert code_of(lambda: accounts.check_departure(ADMIN, ADMIN.account_id)) == (
         "permission.denied"
     )

@@ -319,19 +319,19 @@ def _unusable(account: Account) -> AccountLocked | None:
     return None
 
 
-def check_actor(account: Account | None, actor: Actor, now: datetime) -> None:
-    """Refuse an actor whose account (``None``: not found) is not active or lacks its grant.
+def check_actor(account: Account | None, actor: Actor) -> None:
+    """Refuse an actor whose account (``None``: not found) is departed, theft-locked or lacks
+    the actor's grant (role, jurisdiction, unit exactly). One refusal for every reason.
 
-    Active means not departed and not locked (a run-out temporary lock counts as lifted); the
-    grant is the actor's (role, jurisdiction, unit) exactly. One refusal for every reason.
+    A temporary lock after failed sign-ins stops new sign-ins only, as it leaves the account's
+    sessions alive (:func:`live_session`): otherwise anyone who knows a number could stop its
+    owner, signed in, by guessing wrong a few times. A theft report ends the sessions and is
+    refused here too.
     """
     if (
         account is None
         or account.status is AccountStatus.DELETED
-        or (
-            account.status is AccountStatus.LOCKED
-            and (account.locked_until is None or now < account.locked_until)
-        )
+        or (account.status is AccountStatus.LOCKED and account.locked_until is None)
         or actor.grant not in account.grants
     ):
         raise ActorRefused(account_id=actor.account_id)
@@ -377,6 +377,31 @@ def check_admin_scope(actor: Actor, jurisdiction: str, platform: str) -> None:
     """An admin acts in their own jurisdiction; the admin of the ``platform``'s in any."""
     if actor.jurisdiction not in (jurisdiction, platform):
         raise JurisdictionDenied(jurisdiction=jurisdiction)
+
+
+_OVERSEERS = {Role.SECURITY_ADMIN: Role.AUDIT_ADMIN, Role.AUDIT_ADMIN: Role.SECURITY_ADMIN}
+"""Who unlocks, departs and reports the theft of a security or audit admin's account: the
+other of the two, never the system admin (三员分立, 第十九条)."""
+
+
+def require_manager(actor: Actor, account: Account, what: str) -> None:
+    """The admin who manages ``account``: the system admin, except for the security and audit
+    admins, whom the other of the two manages. So the system admin alone can neither remove
+    nor reset the two who check it (and then put its own security admin in their place)."""
+    manager = next(
+        (_OVERSEERS[g.role] for g in account.grants if g.role in _OVERSEERS), Role.SYSTEM_ADMIN
+    )
+    if actor.role is not manager:
+        raise PermissionDenied(
+            f"只有{manager.label}可以{what}", article="第十九条", role=actor.role.value
+        )
+
+
+def require_any_admin(actor: Actor, what: str) -> None:
+    """A 三员 actor: the boundary check before the account is loaded (:func:`require_manager`
+    then says which admin manages it)."""
+    if actor.role not in ADMIN_ROLES:
+        raise PermissionDenied(f"只有管理员可以{what}", article="第十七条", role=actor.role.value)
 
 
 def check_admin_scope_over(actor: Actor, account: Account, platform: str) -> None:
@@ -811,9 +836,10 @@ def _refuse_deleted(account: Account, *, or_without_phone: bool = False) -> None
 
 
 def check_reporter(actor: Actor, account_id: str) -> None:
-    """The owner reports their own account; only the system admin reports another's."""
+    """The owner reports their own account; only an admin another's (its manager, see
+    :func:`require_manager`, checked once the account is loaded)."""
     if actor.account_id != account_id:
-        require_admin(actor, "代为报告账号失窃")
+        require_any_admin(actor, "代为报告账号失窃")
 
 
 def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange:
@@ -825,6 +851,7 @@ def report_theft(actor: Actor, account: Account, platform: str) -> AccountChange
     """
     check_reporter(actor, account.id)
     if actor.account_id != account.id:
+        require_manager(actor, account, "代为报告账号失窃")
         check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account)
     locked = attrs.evolve(
@@ -856,7 +883,7 @@ def unlock(
     """
     if policy is None:
         policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
-    require_admin(actor, "解锁账号或重置密码")
+    require_manager(actor, account, "解锁账号或重置密码")
     check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account, or_without_phone=True)
     if account.status is not AccountStatus.LOCKED:  # 三员: no taking over an active account
@@ -880,8 +907,9 @@ def unlock(
 
 
 def check_departure(actor: Actor, account_id: str) -> None:
-    """Only the system admin deletes accounts, and never their own."""
-    require_admin(actor, "删除账号")
+    """Only an admin deletes accounts (the account's manager, :func:`require_manager`), and
+    never their own."""
+    require_any_admin(actor, "删除账号")
     if actor.account_id == account_id:
         raise PermissionDenied("不得删除本人账号", article="第十七条")
 
@@ -889,6 +917,7 @@ def check_departure(actor: Actor, account_id: str) -> None:
 def depart(ctx: Context, actor: Actor, account: Account, platform: str) -> AccountChange:
     """Someone left: no sign-in, credentials or bindings; the row stays for attribution."""
     check_departure(actor, account.id)
+    require_manager(actor, account, "删除账号")
     check_admin_scope_over(actor, account, platform)
     _refuse_deleted(account)
     gone = attrs.evolve(
@@ -994,6 +1023,25 @@ def _check_decider(
         raise InvalidTransition("该角色申请已处理", article="第十九条", state=proposal.state.value)
 
 
+def _check_proposer(
+    proposer: Account | None, account: Account, proposal: GrantProposal, platform: str
+) -> None:
+    """The proposer still holds a system admin grant covering the account and the grant (an
+    admin who left or lost the role leaves no proposal that can still be approved)."""
+    held = () if proposer is None or proposer.status is AccountStatus.DELETED else proposer.grants
+    for grant in held:
+        if grant.role is not Role.SYSTEM_ADMIN:
+            continue
+        standing = Actor(proposer.id if proposer else "", grant.role, grant.jurisdiction)
+        try:
+            check_admin_scope(standing, account.jurisdiction, platform)
+            check_admin_scope(standing, proposal.grant.jurisdiction, platform)
+        except PermissionDenied:
+            continue
+        return
+    raise InvalidTransition("提议人已不再是有权的系统管理员，该申请不能批准", article="第十九条")
+
+
 def _decided(
     ctx: Context, actor: Actor, proposal: GrantProposal, state: ProposalState, reason: str = ""
 ) -> GrantProposal:
@@ -1015,14 +1063,20 @@ def approve_grant(
     unit: Unit | None,
     issue: Issue,
     platform: str,
+    proposer: Account | None = None,
 ) -> tuple[AccountChange, GrantProposal, str | None]:
     """The security admin approves a proposed grant: it joins the account (三员分立, 第十九条).
 
-    Checked again at approval: the account is not deleted, the grant not held, never beside an
-    admin grant, its unit active. A registration's first grant also issues the initial password
+    Checked again at approval: the account is not deleted or theft-locked, the grant not held,
+    never beside an admin grant, its unit active; and the proposer (``None``: gone) is still an
+    active system admin whose scope covers the account and the grant, as a proposal carries
+    the proposer's authority. A registration's first grant also issues the initial password
     (returned for delivery to the person, never to an admin), to be changed at first sign-in.
     """
     _check_decider(actor, account, proposal, platform, "批准角色申请")
+    _check_proposer(proposer, account, proposal, platform)
+    if account.status is AccountStatus.LOCKED and account.locked_until is None:
+        raise InvalidTransition("账号已挂失锁定，不能批准角色申请", article="第十九条")
     _check_addable(account, proposal.grant, unit)
     added = attrs.evolve(account, grants=(*account.grants, proposal.grant))
     password = None
@@ -1081,12 +1135,13 @@ def set_password_policy(
 ) -> PolicyChange:
     """The security admin sets a jurisdiction's password and lockout policy (第十九条).
 
-    Not below its profile's figures (:func:`qiandao.accounts.check_policy_floor`); ``changes``
+    Not below the figures of its own profile nor of the jurisdiction's
+    (:func:`qiandao.accounts.check_policy_floor`); ``changes``
     is how many changes the jurisdiction has had; the change records the policy replaced.
     """
     require_security_admin(actor, "设置口令与锁定策略")
     check_admin_scope(actor, jurisdiction, platform)
-    check_policy_floor(policy)
+    check_policy_floor(policy, ctx.rules.accounts.password_profile)
     return PolicyChange(
         jurisdiction, changes + 1, policy, policy_of(ctx), actor.account_id, ctx.now
     )
