@@ -137,47 +137,45 @@ def test_a_sealed_value_refuses_bad_fields() -> None:
 # --- the ciphers --------------------------------------------------------------------------
 
 
-def test_sm4_gcm_matches_the_rfc_8998_vector() -> None:
-    """RFC 8998 (ShangMi cipher suites for TLS 1.3), Appendix A.1, SM4-GCM test vector.
-
-    https://www.rfc-editor.org/rfc/rfc8998#appendix-A.1
-    """
-    key = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
-    nonce = bytes.fromhex("00001234567800000000ABCD")
-    associated = bytes.fromhex("FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2")
-    plaintext = bytes.fromhex(
+# Published known-answer vectors: (cipher, key, nonce, associated data, plaintext, ciphertext+tag).
+VECTORS = {
+    # RFC 8998 (ShangMi cipher suites for TLS 1.3), Appendix A.1, SM4-GCM:
+    # https://www.rfc-editor.org/rfc/rfc8998#appendix-A.1
+    "rfc8998-a1-sm4-gcm": (
+        Sm4GcmCipher,
+        "0123456789ABCDEFFEDCBA9876543210",
+        "00001234567800000000ABCD",
+        "FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2",
         "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD"
-        "EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA"
-    )
-    expected = bytes.fromhex(
+        "EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
         "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"
         "D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D"
-        "83DE3541E4C2B58177E065A9BF7B62EC"  # the tag
-    )
-    cipher = Sm4GcmCipher(key, key_id="rfc8998")
-    sealed = Sealed("SM4-GCM", "rfc8998", nonce, expected)
-    assert cipher.decrypt(sealed, associated=associated) == plaintext
-    assert cipher._seal(nonce, plaintext, associated) == expected
-
-
-def test_aes_256_gcm_matches_a_nist_vector() -> None:
-    """NIST GCM spec (McGrew and Viega, "The Galois/Counter Mode of Operation"), test case 16."""
-    key = bytes.fromhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
-    nonce = bytes.fromhex("cafebabefacedbaddecaf888")
-    associated = bytes.fromhex("feedfacedeadbeeffeedfacedeadbeefabaddad2")
-    plaintext = bytes.fromhex(
+        "83DE3541E4C2B58177E065A9BF7B62EC",
+    ),
+    # McGrew and Viega, "The Galois/Counter Mode of Operation (GCM)", test case 16 (AES-256):
+    # https://csrc.nist.gov/csrc/media/projects/block-cipher-techniques/documents/bcm/proposed-modes/gcm/gcm-spec.pdf
+    "gcm-spec-tc16-aes-256-gcm": (
+        AesGcmCipher,
+        "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+        "cafebabefacedbaddecaf888",
+        "feedfacedeadbeeffeedfacedeadbeefabaddad2",
         "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-        "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
-    )
-    expected = bytes.fromhex(
+        "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
         "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
         "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
-        "76fc6ece0f4e1768cddf8853bb2d551b"
-    )
-    cipher = AesGcmCipher(key, key_id="nist")
-    assert cipher.decrypt(
-        Sealed("AES-256-GCM", "nist", nonce, expected), associated=associated
-    ) == (plaintext)
+        "76fc6ece0f4e1768cddf8853bb2d551b",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VECTORS))
+def test_the_ciphers_match_published_vectors(name: str) -> None:
+    kind, *fields = VECTORS[name]
+    key, nonce, associated, plaintext, expected = (bytes.fromhex(f) for f in fields)
+    cipher = kind(key, key_id="kat")
+    sealed = Sealed(cipher.algorithm, "kat", nonce, expected)
+    assert cipher.decrypt(sealed, associated=associated) == plaintext
+    assert cipher._seal(nonce, plaintext, associated) == expected
 
 
 @pytest.mark.parametrize(

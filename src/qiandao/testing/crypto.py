@@ -23,11 +23,11 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qiandao.errors import CiphertextInvalid, CiphertextTampered, KeyUnknown, QiandaoError
 from qiandao.ports.crypto import Cipher, Sealed
+from qiandao.testing._support import property_of
 
 __all__ = ["CipherContract"]
 
@@ -52,13 +52,7 @@ class CipherContract(abc.ABC):
 
     def _property(self, *strategies: st.SearchStrategy[Any]) -> Callable[..., Any]:
         """``given(*strategies)`` under this contract's settings."""
-        count = self.hypothesis_max_examples
-        tuned = settings(
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-            max_examples=settings().max_examples if count is None else count,
-        )
-        return lambda check: tuned(given(*strategies)(check))
+        return property_of(self.hypothesis_max_examples, *strategies)
 
     def test_any_bytes_round_trip_through_the_text_form(self) -> None:
         cipher = self.make_cipher()
