@@ -364,3 +364,8 @@ def test_the_blind_index_refuses_a_short_key_and_a_non_phone() -> None:
         BlindIndex(b"short")
     with pytest.raises(InvalidInput):
         BlindIndex(bytes(32)).token("not a phone")
+
+
+def test_a_scope_that_is_not_a_key_id_is_refused() -> None:
+    with pytest.raises(CiphertextInvalid):
+        EnvelopeCipher(KeyRing.generate(), "person:1")

@@ -250,7 +250,7 @@ def _parse_keys(text: str) -> tuple[dict[str, bytes], str]:
 
 
 class FileKeyProvider(KeyRing):
-    """A ``KeyRing`` read from a file of ``id=base64`` lines (the last is current); mode 0600."""
+    """A ``KeyRing`` read from a file of ``id=base64`` lines (the last is current); keep it 0600."""
 
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str = AES_256_GCM) -> None:
         keys, current = _parse_keys(Path(path).read_text(encoding="ascii"))
@@ -278,7 +278,8 @@ class EnvelopeCipher:
     Without ``wrapped_key`` a fresh data key is made; store ``wrapped_key`` (its ``encode()``)
     beside the scope and pass it back to read. The wrap is bound to the scope, so a wrapped key
     moved to another scope does not open (``crypto.tampered``). Sealed values name the scope as
-    their key id; destroying the wrapped key makes them unreadable (crypto-shredding).
+    their key id, so ``scope`` is a key-id token (letters, digits, ``.``, ``_``, ``-``; at most 64);
+    destroying the wrapped key makes them unreadable (crypto-shredding).
     """
 
     def __init__(
