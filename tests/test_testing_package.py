@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import qiandao.testing
-from qiandao.testing import calendar, contract, notifier, store, strategies
+from qiandao.testing import calendar, contract, crypto, notifier, store, strategies
 
 
 def test_every_public_name_resolves() -> None:
@@ -23,6 +23,7 @@ def test_the_documented_contract_path_keeps_working() -> None:
     assert contract.NotifierContract is qiandao.testing.NotifierContract
     assert contract.NotifierContract is notifier.NotifierContract
     assert qiandao.testing.CalendarContract is calendar.CalendarContract
+    assert qiandao.testing.CipherContract is crypto.CipherContract
     assert qiandao.testing.strategies is strategies
 
 
@@ -38,7 +39,7 @@ def test_importing_the_package_loads_neither_pytest_nor_hypothesis() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [store, notifier, calendar, strategies, qiandao.testing._support]
+    "module", [store, notifier, calendar, crypto, strategies, qiandao.testing._support]
 )
 def test_the_suites_are_rewritten_for_readable_assertion_failures(module: object) -> None:
     # tests/conftest.py registers "qiandao.testing" before anything imports it

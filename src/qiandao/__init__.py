@@ -28,7 +28,11 @@ from qiandao.errors import (
     AuthenticationFailed,
     CalendarError,
     ChannelMismatch,
+    CiphertextInvalid,
+    CiphertextTampered,
     ConcurrencyConflict,
+    CryptoError,
+    CryptoUnavailable,
     DeadlinePassed,
     DeliveryFailed,
     DeliveryMissing,
@@ -43,6 +47,7 @@ from qiandao.errors import (
     InvalidTransition,
     InvalidWorkdayCount,
     JurisdictionDenied,
+    KeyUnknown,
     LastGrant,
     LimitExceeded,
     NotFound,
@@ -94,6 +99,7 @@ from qiandao.model import (
     TextVersion,
     Unit,
 )
+from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
 from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
 from qiandao.rules.lifecycle import AssignmentCommand, AssignmentState, ItemCommand, ItemState
@@ -155,6 +161,9 @@ __all__ = [
     "Channel",
     "ChannelMismatch",
     "ChinaWorkdays",
+    "Cipher",
+    "CiphertextInvalid",
+    "CiphertextTampered",
     "Commission",
     "CommissionProgress",
     "ConcurrencyConflict",
@@ -162,6 +171,8 @@ __all__ = [
     "Credit",
     "CreditKey",
     "CreditKind",
+    "CryptoError",
+    "CryptoUnavailable",
     "DayKind",
     "DeadlineExplanation",
     "DeadlinePassed",
@@ -205,6 +216,8 @@ __all__ = [
     "ItemView",
     "JobReport",
     "JurisdictionDenied",
+    "KeyProvider",
+    "KeyUnknown",
     "Lane",
     "LanePage",
     "LanePosition",
@@ -244,6 +257,7 @@ __all__ = [
     "RuleSetError",
     "ScheduleFileError",
     "ScheduleNotice",
+    "Sealed",
     "SecrecyRefused",
     "SelfApproval",
     "SelfReviewForbidden",

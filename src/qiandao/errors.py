@@ -17,7 +17,11 @@ __all__ = [
     "AuthenticationFailed",
     "CalendarError",
     "ChannelMismatch",
+    "CiphertextInvalid",
+    "CiphertextTampered",
     "ConcurrencyConflict",
+    "CryptoError",
+    "CryptoUnavailable",
     "DeadlinePassed",
     "DeliveryFailed",
     "DeliveryMissing",
@@ -32,6 +36,7 @@ __all__ = [
     "InvalidTransition",
     "InvalidWorkdayCount",
     "JurisdictionDenied",
+    "KeyUnknown",
     "LastGrant",
     "LimitExceeded",
     "NotFound",
@@ -439,3 +444,39 @@ class PasswordPolicyTooWeak(AccountError):
     code = "account.policy_too_weak"
     article = "第十九条"
     default_message = "口令策略低于所选标准的最低要求"
+
+
+class CryptoError(QiandaoError):
+    """Base of encryption errors: a sealed value that cannot be opened, or a missing backend."""
+
+    code = "crypto.error"
+    article = "第十九条"
+    default_message = "加密操作失败"
+
+
+class CiphertextInvalid(CryptoError):
+    """A sealed value is malformed (its encoding, algorithm, key id, nonce or length)."""
+
+    code = "crypto.invalid"
+    default_message = "密文格式无效"
+
+
+class KeyUnknown(CryptoError):
+    """The key id a sealed value names is not one this cipher or key provider holds."""
+
+    code = "crypto.key_unknown"
+    default_message = "密钥不存在或已销毁"
+
+
+class CiphertextTampered(CryptoError):
+    """Authentication failed: the nonce, ciphertext, tag, key or associated data do not match."""
+
+    code = "crypto.tampered"
+    default_message = "密文校验失败，数据可能被篡改"
+
+
+class CryptoUnavailable(CryptoError):
+    """The cryptography backend lacks an algorithm asked for (e.g. an OpenSSL without SM4)."""
+
+    code = "crypto.unavailable"
+    default_message = "当前加密库不支持所需算法"

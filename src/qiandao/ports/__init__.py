@@ -6,6 +6,7 @@ plug in its own database, message bus or single sign-on. Each store port has a c
 """
 
 from qiandao.ports.clock import Clock
+from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
 from qiandao.ports.store import (
@@ -29,6 +30,7 @@ from qiandao.ports.store import (
 __all__ = [
     "AccountRepository",
     "AssignmentQuery",
+    "Cipher",
     "Clock",
     "CommissionRepository",
     "CredentialDelivery",
@@ -39,11 +41,13 @@ __all__ = [
     "ItemOrder",
     "ItemQuery",
     "ItemRepository",
+    "KeyProvider",
     "Notice",
     "Notifier",
     "OutboxMessage",
     "OutboxRepository",
     "PasswordHasher",
+    "Sealed",
     "SessionRepository",
     "Store",
     "UnitOfWork",

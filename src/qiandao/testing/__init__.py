@@ -1,7 +1,8 @@
 """Test support shipped with qiandao, for our tests and for hosts testing their adapters.
 
-- :class:`StoreContract`, :class:`NotifierContract`, :class:`CalendarContract`: the contract
-  suites every store, notifier and working-day calendar must pass (subclass one in a ``Test…``
+- :class:`StoreContract`, :class:`NotifierContract`, :class:`CalendarContract`,
+  :class:`CipherContract`: the contract suites every store, notifier, working-day calendar and
+  cipher must pass (subclass one in a ``Test…``
   class; see :mod:`qiandao.testing.store`).
 - :mod:`qiandao.testing.strategies`: Hypothesis strategies for items, queries and statistics.
 - :class:`ManualClock`: a clock a test moves by hand.
@@ -26,15 +27,24 @@ from qiandao.testing.clock import ManualClock
 if TYPE_CHECKING:
     from qiandao.testing import strategies
     from qiandao.testing.calendar import CalendarContract
+    from qiandao.testing.crypto import CipherContract
     from qiandao.testing.notifier import NotifierContract
     from qiandao.testing.store import StoreContract
 
-__all__ = ["CalendarContract", "ManualClock", "NotifierContract", "StoreContract", "strategies"]
+__all__ = [
+    "CalendarContract",
+    "CipherContract",
+    "ManualClock",
+    "NotifierContract",
+    "StoreContract",
+    "strategies",
+]
 __all__ += builders.__all__
 
 # name -> module that defines it; loaded on first access (they import pytest or Hypothesis)
 _ON_FIRST_USE = {
     "CalendarContract": "qiandao.testing.calendar",
+    "CipherContract": "qiandao.testing.crypto",
     "NotifierContract": "qiandao.testing.notifier",
     "StoreContract": "qiandao.testing.store",
     "strategies": "qiandao.testing.strategies",

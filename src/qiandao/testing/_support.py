@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["JOIN_SECONDS", "run_threads"]
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+__all__ = ["JOIN_SECONDS", "property_of", "run_threads"]
 
 #: How long a test waits for one of its threads before calling it stuck.
 JOIN_SECONDS = 60.0
@@ -24,3 +28,15 @@ def run_threads(target: Callable[[int], None], count: int) -> None:
         thread.join(JOIN_SECONDS)
     stuck = [t.name for t in threads if t.is_alive()]
     assert not stuck, f"threads still running (deadlock?): {stuck}"
+
+
+def property_of(
+    max_examples: int | None, *strategies: st.SearchStrategy[Any]
+) -> Callable[..., Any]:
+    """``given(*strategies)`` with no deadline, ``max_examples`` each (``None``: the profile's)."""
+    tuned = settings(
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        max_examples=settings().max_examples if max_examples is None else max_examples,
+    )
+    return lambda check: tuned(given(*strategies)(check))

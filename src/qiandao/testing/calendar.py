@@ -39,12 +39,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qiandao.calendar import DayKind
 from qiandao.errors import CalendarError, InvalidDate, InvalidWorkdayCount, YearOutOfRange
 from qiandao.rules.deadlines import WorkdayCalendar
+from qiandao.testing._support import property_of
 
 __all__ = ["CalendarContract"]
 
@@ -93,13 +93,7 @@ class CalendarContract(abc.ABC):
 
     def _property(self, *strategies: st.SearchStrategy[Any]) -> Callable[..., Any]:
         """``given(*strategies)`` under this contract's settings."""
-        count = self.hypothesis_max_examples
-        tuned = settings(
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-            max_examples=settings().max_examples if count is None else count,
-        )
-        return lambda check: tuned(given(*strategies)(check))
+        return property_of(self.hypothesis_max_examples, *strategies)
 
     def _days(self) -> st.SearchStrategy[date]:
         return st.dates(self.first_day, self.last_day)
