@@ -89,10 +89,11 @@ class ReviewCommands(_Core):
         again, finds the winner's record and returns the winner's item.
         """
         draft = intake.draft_input(data)
-        key = once(actor, idempotency_key, "submit_new", fingerprint=intake.fingerprint(draft))
         work = functools.partial(_new_item, actor=actor, draft=draft, submit=True)
-        if key is None:
+        if idempotency_key is None:  # the fingerprint (a digest of the draft) only with a key
             return self._on_items(actor, work)
+        key = once(actor, idempotency_key, "submit_new", fingerprint=intake.fingerprint(draft))
+        assert key is not None
         again = functools.partial(_submitted_again, actor, key.client_key)
         return self._on_items(actor, work, key, again)
 
