@@ -60,6 +60,7 @@ from qiandao.model import (
     Session,
 )
 from qiandao.ports.security import CredentialDelivery, PasswordHasher
+from qiandao.ports.store import IdempotencyRecord
 from qiandao.rules.roles import ADMIN_ROLES, Role
 from qiandao.rules.text import require_reason
 from qiandao.workflow import accounts
@@ -144,12 +145,20 @@ def _stage_proposal(tx: Tx, account: Account, proposal: GrantProposal) -> None:
     tx.account_event(account, AccountEventKind.GRANT_PROPOSED, proposal.grant)
 
 
+_BOOTSTRAPPED = "bootstrap"
+"""The key of the record the first admin's transaction adds (a client key is never stored
+without its account's prefix and ``:``, so no key collides with it): two concurrent
+``bootstrap_admin`` calls on an empty store both insert it, and the loser runs again."""
+
+
 def _bootstrap_admin(tx: Tx, request: Registration, issue: Issue) -> tuple[Account, str]:
     others = bool(tx.uow.accounts.list())
     taken = tx.uow.accounts.by_phone(request.phone)
     ctx = _ctx(tx, request.jurisdiction or "")
     account, password = accounts.bootstrap_admin(ctx, request, others, taken, issue)
-    return tx.add_account(account), password
+    added = tx.add_account(account)
+    tx.uow.idempotency.add(IdempotencyRecord(_BOOTSTRAPPED, "", added.id, "bootstrap_admin"))
+    return added, password
 
 
 def _sign_in_target(tx: Tx, number: str) -> tuple[Account, str, bool] | None:
@@ -528,8 +537,10 @@ class AccountCommands(_Core):
         request = accounts.admin_registration(
             real_name=real_name, phone=phone, jurisdiction=jurisdiction or self._platform()
         )
-        account, password = self._transact(
-            None, functools.partial(_bootstrap_admin, request=request, issue=issue)
+        account, password = self._transact(  # a parallel call's record conflicts: run again
+            None,
+            functools.partial(_bootstrap_admin, request=request, issue=issue),
+            any_conflict=True,
         )
         return account.without_credentials(), password
 

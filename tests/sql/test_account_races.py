@@ -17,6 +17,7 @@ from qiandao.ports.store import Store
 from qiandao.rules.ruleset import PasswordProfile
 from qiandao.testing import ManualClock, enrol
 from qiandao.testing._support import run_threads
+from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from tests.helpers import SECURITY, register_approved
 from tests.sql.soak import CountingHasher
@@ -75,3 +76,28 @@ def test_parallel_guesses_lock_after_exactly_the_limit(any_store: Store) -> None
     with any_store.unit_of_work() as uow:
         released = uow.accounts.get(account.id)
     assert (released.status, released.failed_attempts) == (AccountStatus.ACTIVE, 0)
+
+
+def test_parallel_bootstraps_make_one_first_admin(any_store: Store) -> None:
+    """The installer's first admin, asked for twice at once on an empty store: one admin."""
+    clock = ManualClock(datetime(2026, 11, 26, 10, tzinfo=SHANGHAI))
+    qd = Qiandao(any_store, clock=clock, hasher=Argon2Hasher.fast())
+    codes: list[str] = []
+    made: list[str] = []
+    lock = threading.Lock()
+
+    def bootstrap(n: int) -> None:
+        try:
+            account, _ = qd.bootstrap_admin(real_name="管理员", phone=f"1390000000{n}")
+        except QiandaoError as refused:
+            with lock:
+                codes.append(refused.code)
+        else:
+            with lock:
+                made.append(account.id)
+
+    run_threads(bootstrap, 6)
+    with any_store.unit_of_work() as uow:
+        stored = uow.accounts.list()
+    assert len(made) == 1 and [a.id for a in stored] == made
+    assert set(codes) <= {"permission.denied"} and len(codes) == 5
