@@ -166,8 +166,8 @@ def seen_by(actor: Actor, item: Item) -> Item:
     """What a command returns of ``item``: the projection the same actor's ``item_detail``
     shows (``Item.as_seen`` at the actor's access level to the saved item), never more.
 
-    An actor whose access the command ended (level ``NONE``) gets a receipt: ids, state and
-    dates only, no text, authors, reviews, assignments or feedback.
+    An actor whose access the command ended (level ``NONE``) gets a receipt: ids, state, dates
+    and the category and flags; no text, people, channel, reviews, assignments or feedback.
     """
     return item.as_seen(access(actor.viewer(), item.access_facts()), actor.unit_id)
 

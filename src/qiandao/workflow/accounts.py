@@ -319,6 +319,16 @@ def _unusable(account: Account) -> AccountLocked | None:
     return None
 
 
+def theft_locked(account: Account) -> bool:
+    """Locked by a theft report (until an admin unlocks it), not by failed sign-ins."""
+    return account.status is AccountStatus.LOCKED and account.locked_until is None
+
+
+def ended(account: Account) -> bool:
+    """Departed or theft-locked: its sessions and its actors are over."""
+    return account.status is AccountStatus.DELETED or theft_locked(account)
+
+
 def check_actor(account: Account | None, actor: Actor) -> None:
     """Refuse an actor whose account (``None``: not found) is departed, theft-locked or lacks
     the actor's grant (role, jurisdiction, unit exactly). One refusal for every reason.
@@ -328,12 +338,7 @@ def check_actor(account: Account | None, actor: Actor) -> None:
     owner, signed in, by guessing wrong a few times. A theft report ends the sessions and is
     refused here too.
     """
-    if (
-        account is None
-        or account.status is AccountStatus.DELETED
-        or (account.status is AccountStatus.LOCKED and account.locked_until is None)
-        or actor.grant not in account.grants
-    ):
+    if account is None or ended(account) or actor.grant not in account.grants:
         raise ActorRefused(account_id=actor.account_id)
 
 
@@ -373,9 +378,14 @@ def require_admin(actor: Actor, what: str) -> None:
         )
 
 
+def _covers(admin_place: str, jurisdiction: str, platform: str) -> bool:
+    """An admin of ``admin_place`` acts there; the admin of the ``platform``'s everywhere."""
+    return admin_place in (jurisdiction, platform)
+
+
 def check_admin_scope(actor: Actor, jurisdiction: str, platform: str) -> None:
     """An admin acts in their own jurisdiction; the admin of the ``platform``'s in any."""
-    if actor.jurisdiction not in (jurisdiction, platform):
+    if not _covers(actor.jurisdiction, jurisdiction, platform):
         raise JurisdictionDenied(jurisdiction=jurisdiction)
 
 
@@ -698,9 +708,7 @@ def known_session(session: Session | None) -> Session:
 def live_session(ctx: Context, session: Session, account: Account) -> None:
     """Raise ``SessionExpired`` when the account is gone or theft-locked, or the session idle
     (``details["idle"]``) or past its absolute lifetime (``details["lifetime"]``)."""
-    if account.status is AccountStatus.DELETED or (
-        account.status is AccountStatus.LOCKED and account.locked_until is None
-    ):
+    if ended(account):
         raise SessionExpired()
     policy = policy_of(ctx)
     if ctx.now - session.created_at >= policy.session_lifetime:
@@ -1029,17 +1037,15 @@ def _check_proposer(
     """The proposer still holds a system admin grant covering the account and the grant (an
     admin who left or lost the role leaves no proposal that can still be approved)."""
     held = () if proposer is None or proposer.status is AccountStatus.DELETED else proposer.grants
-    for grant in held:
-        if grant.role is not Role.SYSTEM_ADMIN:
-            continue
-        standing = Actor(proposer.id if proposer else "", grant.role, grant.jurisdiction)
-        try:
-            check_admin_scope(standing, account.jurisdiction, platform)
-            check_admin_scope(standing, proposal.grant.jurisdiction, platform)
-        except PermissionDenied:
-            continue
-        return
-    raise InvalidTransition("提议人已不再是有权的系统管理员，该申请不能批准", article="第十九条")
+    places = (account.jurisdiction, proposal.grant.jurisdiction)
+    if not any(
+        grant.role is Role.SYSTEM_ADMIN
+        and all(_covers(grant.jurisdiction, place, platform) for place in places)
+        for grant in held
+    ):
+        raise InvalidTransition(
+            "提议人已不再是有权的系统管理员，该申请不能批准", article="第十九条"
+        )
 
 
 def _decided(
@@ -1075,7 +1081,7 @@ def approve_grant(
     """
     _check_decider(actor, account, proposal, platform, "批准角色申请")
     _check_proposer(proposer, account, proposal, platform)
-    if account.status is AccountStatus.LOCKED and account.locked_until is None:
+    if theft_locked(account):
         raise InvalidTransition("账号已挂失锁定，不能批准角色申请", article="第十九条")
     _check_addable(account, proposal.grant, unit)
     added = attrs.evolve(account, grants=(*account.grants, proposal.grant))
