@@ -231,7 +231,13 @@ def _nested_functions(tree: ast.AST) -> Iterator[str]:
                     yield f"{outer.name}.{name} (line {node.lineno})"
 
 
+WRAPPERS = {"qiandao._audit": ["audited.wrapper (line"]}
+"""Nested functions that are no decision: the audit decorator's wrapper."""
+
+
 @pytest.mark.parametrize("module", FACADES)
 def test_the_service_holds_no_decision_closures(module: str) -> None:
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
-    assert list(_nested_functions(tree)) == []
+    allowed = WRAPPERS.get(module, [])
+    nested = [n for n in _nested_functions(tree) if not any(n.startswith(a) for a in allowed)]
+    assert nested == []

@@ -16,6 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 import attrs
 
 from qiandao.accounts import PolicyChange
+from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditQuery, AuditRecord, parse_cursor
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
 from qiandao.lanes import Lane
@@ -187,6 +188,8 @@ class _Data:
     units: dict[str, Unit] = attrs.Factory(dict)
     commissions: dict[str, Commission] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
+    audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
+    audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
 
 
 class MemoryStore:
@@ -497,6 +500,77 @@ class _Idempotency:
         self._t.add(record.key, record)
 
 
+class _Audit:
+    """The audit log: entries are sealed at commit, under the store's lock, after every version
+    check passed, so appends never conflict and a failed unit of work leaves no record."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+        self.staged: list[tuple[str, AuditEntry, AuditChain]] = []
+        self.purged: dict[str, int] = {}
+
+    def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
+        self.staged.append((shard, entry, chain))
+
+    def heads(self) -> dict[str, AuditHead]:
+        return dict(self._data.audit_heads)
+
+    def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        kept = [r for r in self._data.audit_records.get(shard, ()) if r.sequence > after]
+        return kept if limit is None else kept[:limit]
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        after = parse_cursor(query.after) if query.after is not None else None
+        found = [
+            r
+            for rows in self._data.audit_records.values()
+            for r in rows
+            if _audit_matches(r, query) and (after is None or r.position > after)
+        ]
+        found.sort(key=lambda r: r.position)
+        return found[: query.limit + 1]
+
+    def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
+        last = None
+        for record in self._data.audit_records.get(shard, ()):
+            if record.entry.at >= before:
+                break
+            last = record
+        return last
+
+    def purge(self, shard: str, through: int) -> int:
+        count = sum(1 for r in self._data.audit_records.get(shard, ()) if r.sequence <= through)
+        self.purged[shard] = max(through, self.purged.get(shard, 0))
+        return count
+
+    def apply(self) -> None:
+        """Apply the purges, then seal each staged entry after its shard's head."""
+        records = self._data.audit_records
+        for shard, through in self.purged.items():
+            records[shard] = [r for r in records.get(shard, ()) if r.sequence > through]
+        for shard, entry, chain in self.staged:
+            record = chain.seal(self._data.audit_heads.get(shard, AuditHead(shard)), entry)
+            records.setdefault(shard, []).append(record)
+            self._data.audit_heads[shard] = AuditHead(shard, record.sequence, record.hash)
+        self.reset()
+
+    def reset(self) -> None:
+        self.staged = []
+        self.purged = {}
+
+
+def _audit_matches(record: AuditRecord, query: AuditQuery) -> bool:
+    entry = record.entry
+    return (
+        (query.account_id is None or entry.account_id == query.account_id)
+        and (query.action is None or entry.action == query.action)
+        and (query.target_id is None or entry.target_id == query.target_id)
+        and (query.since is None or entry.at >= query.since)
+        and (query.until is None or entry.at < query.until)
+        and (query.jurisdictions is None or entry.jurisdiction in query.jurisdictions)
+    )
+
+
 class MemoryUnitOfWork:
     """One transaction over a :class:`MemoryStore`."""
 
@@ -515,6 +589,7 @@ class MemoryUnitOfWork:
         self._units: _Units | None = None
         self._commissions: _Commissions | None = None
         self._idempotency: _Idempotency | None = None
+        self._audit: _Audit | None = None
 
     @property
     def accounts(self) -> _Accounts:
@@ -549,6 +624,12 @@ class MemoryUnitOfWork:
             self._idempotency = _Idempotency(table)
         return self._idempotency
 
+    @property
+    def audit(self) -> _Audit:
+        if self._audit is None:
+            self._audit = _Audit(self._data)
+        return self._audit
+
     def __enter__(self) -> Self:
         return self
 
@@ -576,6 +657,8 @@ class MemoryUnitOfWork:
                 self._accounts.verify()
             for table in self._dirty:
                 table.apply()
+            if self._audit is not None:
+                self._audit.apply()
         finally:
             self._release()
         self.rollback()
@@ -590,4 +673,6 @@ class MemoryUnitOfWork:
         for table in self._dirty:
             table.reset()
         self._dirty.clear()
+        if self._audit is not None:
+            self._audit.reset()
         self._release()

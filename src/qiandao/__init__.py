@@ -4,12 +4,27 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 :class:`Qiandao` service with a store, a clock and its rules, then runs the commands.
 """
 
+from qiandao._auditing import AuditPurge, check_audit
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy, PolicyChange
+from qiandao.audit import (
+    AuditChain,
+    AuditEntry,
+    AuditFault,
+    AuditHead,
+    AuditOutcome,
+    AuditPage,
+    AuditQuery,
+    AuditRecord,
+    AuditVerification,
+    RequestContext,
+    current_request,
+    request_context,
+)
 from qiandao.calendar import (
     ChinaWorkdays,
     DayKind,
@@ -25,6 +40,9 @@ from qiandao.errors import (
     AccountLocked,
     ActorRefused,
     AdminSeparation,
+    AuditError,
+    AuditRetention,
+    AuditUnavailable,
     AuthenticationFailed,
     CalendarError,
     ChannelMismatch,
@@ -154,6 +172,19 @@ __all__ = [
     "AssignmentCommand",
     "AssignmentState",
     "AssignmentView",
+    "AuditChain",
+    "AuditEntry",
+    "AuditError",
+    "AuditFault",
+    "AuditHead",
+    "AuditOutcome",
+    "AuditPage",
+    "AuditPurge",
+    "AuditQuery",
+    "AuditRecord",
+    "AuditRetention",
+    "AuditUnavailable",
+    "AuditVerification",
     "AuthenticationFailed",
     "Bulletin",
     "CalendarError",
@@ -247,6 +278,7 @@ __all__ = [
     "RatingWindowOpen",
     "ReasonRequired",
     "Reply",
+    "RequestContext",
     "ReviewDecision",
     "ReviewOverrun",
     "ReviewRecord",
@@ -280,11 +312,14 @@ __all__ = [
     "YearSchedule",
     "__version__",
     "bulletin",
+    "check_audit",
     "credits_of",
+    "current_request",
     "evolve",
     "load_schedule",
     "make_converter",
     "replay",
+    "request_context",
     "statistics_of",
     "structure",
     "unstructure",

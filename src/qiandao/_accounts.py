@@ -110,6 +110,7 @@ def _session(tx: Tx, key: str | None) -> tuple[Context, Session, Account]:
     """A known session of a token, its account, and the context of the account's jurisdiction."""
     session = accounts.known_session(None if key is None else tx.uow.sessions.get(key))
     account = tx.uow.accounts.get(session.account_id)
+    tx.audit_subject(account.id, account.jurisdiction)
     return _ctx(tx, account.jurisdiction), session, account
 
 
@@ -163,6 +164,8 @@ def _bootstrap_admin(tx: Tx, request: Registration, issue: Issue) -> tuple[Accou
 
 def _sign_in_target(tx: Tx, number: str) -> tuple[Account, str, bool] | None:
     found = tx.uow.accounts.by_phone(number)
+    if found is not None:
+        tx.audit_subject(found.id, found.jurisdiction)
     return accounts.sign_in_target(_context(tx, found), found)
 
 
@@ -212,6 +215,7 @@ def _authenticate(tx: Tx, key: str | None) -> Actor:
 def _sign_out(tx: Tx, key: str | None) -> None:
     ended = accounts.sign_out(None if key is None else tx.uow.sessions.get(key))
     if ended is not None:
+        tx.audit_subject(ended.account_id)
         tx.uow.sessions.put(ended)
 
 
@@ -370,6 +374,8 @@ def _bind_external(tx: Tx, key: str | None, identity: ExternalIdentity) -> Accou
 
 def _sign_in_external(tx: Tx, identity: ExternalIdentity, token: str) -> SignIn:
     found = tx.uow.accounts.by_external(identity.provider, identity.subject)
+    if found is not None:
+        tx.audit_subject(found.id, found.jurisdiction)
     change, result = accounts.sign_in_external(_context(tx, found), found, identity.provider, token)
     tx.change_account(change.account, change)  # the bound account, unchanged: a new session
     return result
@@ -414,10 +420,6 @@ class AccountCommands(_Core):
             raise DeliveryMissing()
         return self.credential_delivery
 
-    def _platform(self) -> str:
-        """The platform's own jurisdiction, whose admin acts in every jurisdiction."""
-        return self._default_rules.jurisdiction
-
     def password_policy(self, jurisdiction: str) -> PasswordPolicy:
         """The password and lockout policy in force in a jurisdiction: the one its security
         admin set (:meth:`set_password_policy`), else its RuleSet's profile."""
@@ -455,7 +457,8 @@ class AccountCommands(_Core):
         """Count a guess as failed before verifying it (committed); when the limit is reached,
         spend the dummy verification instead and raise ``AuthenticationFailed``."""
         work = functools.partial(_count_failure, account_id=account_id)
-        if self._transact(None, work, any_conflict=True, attempts=_CONTENDED) is None:
+        counted = self._transact(None, work, any_conflict=True, attempts=_CONTENDED, audit=False)
+        if counted is None:
             self._verify_dummy(password)
             raise AuthenticationFailed()
 

@@ -20,9 +20,19 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import attrs
 
+from qiandao._audit import Call, current_call, entry_for
 from qiandao.actor import Actor
+from qiandao.audit import MIN_RETENTION_DAYS, AuditChain, AuditEntry, AuditOutcome, shard_of
 from qiandao.converter import unstructure
-from qiandao.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, NotFound
+from qiandao.errors import (
+    AuditRetention,
+    AuditUnavailable,
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    QiandaoError,
+)
 from qiandao.events import Event, evolve
 from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
@@ -45,6 +55,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 _ATTEMPTS = 3  # tries of a command whose transaction the database aborted (retryable)
 KEY_CHARS = 200  # the longest idempotency key a client may send
+LOCKED_OUT = "locked_out"
+"""The audit's event kind for a temporary lock after failed sign-ins (not an account event)."""
 
 
 class _Identified(Protocol):
@@ -188,6 +200,8 @@ class _Core:
         credential_delivery: CredentialDelivery | None = None,
         ids: Callable[[], str] = _uuid,
         dispatch_after_commit: bool = True,
+        audit_key: bytes | None = None,
+        audit_retention_days: int = MIN_RETENTION_DAYS,
     ) -> None:
         if calendar is None:
             from qiandao.calendar import ChinaWorkdays
@@ -208,6 +222,16 @@ class _Core:
         self.credential_delivery = credential_delivery
         self.new_id = ids
         self.dispatch_after_commit = dispatch_after_commit
+        self.audit_chain = AuditChain(audit_key)
+        if (
+            not isinstance(audit_retention_days, int)
+            or isinstance(audit_retention_days, bool)
+            or audit_retention_days < MIN_RETENTION_DAYS
+        ):
+            raise AuditRetention(
+                f"审计记录至少保存{MIN_RETENTION_DAYS}天", field="audit_retention_days"
+            )
+        self.audit_retention_days = audit_retention_days
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -216,6 +240,10 @@ class _Core:
         if not isinstance(jurisdiction, str):  # a host's value, e.g. from JSON
             raise InvalidInput("政协编码须为文本", field="jurisdiction")
         return self._rules.get(jurisdiction, self._default_rules)
+
+    def _platform(self) -> str:
+        """The platform's own jurisdiction, whose admin acts in every jurisdiction."""
+        return self._default_rules.jurisdiction
 
     def now(self) -> datetime:
         """The clock's instant, checked to be aware."""
@@ -238,6 +266,7 @@ class _Core:
         any_conflict: bool = False,
         attempts: int = _ATTEMPTS,
         dispatch: bool = True,
+        audit: bool = True,
     ) -> T:
         """The one command runner: run ``work`` in a unit of work, commit, then dispatch.
 
@@ -252,19 +281,30 @@ class _Core:
         the caller to send once after a batch of commands (the periodic job). A failed COMMIT
         (``store.outcome_unknown``: it may have landed) is never retried here; the caller retries
         with its idempotency key (:meth:`_transact_once`).
+
+        The audited call's record (:mod:`qiandao._audit`) is appended in the same transaction
+        (``audit=False``: a preliminary step whose call is recorded by a later one): if it
+        cannot be written, the command fails ("no audit, no access").
         """
         now = self.now()
+        call = current_call() if audit else None
+        if call is not None and call.recorded:
+            call = None
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
                     _verify(uow, actor)
                     tx = Tx(self, uow, actor, now)
                     result = work(tx)
+                    if call is not None:
+                        self._audit_in(tx, call, result)
                     uow.commit()
                 break
             except ConcurrencyConflict as conflict:
                 if attempt == attempts or not (any_conflict or conflict.details.get("retryable")):
                     raise
+        if call is not None:
+            call.recorded = True
         if dispatch and tx.queued:
             self._after_commit()
         return result
@@ -288,6 +328,64 @@ class _Core:
         options["any_conflict"] = True
         run = functools.partial(_run_once, key, work, again)
         return self._transact(actor, run, **options)  # type: ignore[arg-type]
+
+    def _audit_in(self, tx: Tx, call: Call, result: object) -> None:
+        """Append the call's record to the command's transaction: refused when the work
+        returned an error to raise after commit (a counted failed sign-in)."""
+        code = result.code if isinstance(result, QiandaoError) else None
+        outcome = AuditOutcome.SUCCEEDED if code is None else AuditOutcome.REFUSED
+        produced = getattr(result, "id", None)
+        entry = entry_for(
+            call,
+            tx.now,
+            outcome,
+            code=code,
+            events=tuple(tx.audit_events),
+            produced=produced if isinstance(produced, str) else None,
+        )
+        tx.uow.audit.append(shard_of(entry.account_id), entry, self.audit_chain)
+
+    def _audit_alone(self, entry: AuditEntry) -> None:
+        """Append one record in a short transaction of its own (a refusal, a read)."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self.store.unit_of_work() as uow:
+                    uow.audit.append(shard_of(entry.account_id), entry, self.audit_chain)
+                    uow.commit()
+                return
+            except ConcurrencyConflict as conflict:
+                if attempt == _ATTEMPTS or not conflict.details.get("retryable"):
+                    raise
+
+    def _audit_refusal(self, call: Call, error: Exception) -> None:
+        """Record a refused call (its error code) in a transaction of its own; if that fails
+        too, the refusal is still raised and the failure logged."""
+        code = error.code if isinstance(error, QiandaoError) else "internal.error"
+        try:
+            instant = self.now()
+        except QiandaoError:
+            return
+        try:
+            self._audit_alone(entry_for(call, instant, AuditOutcome.REFUSED, code=code))
+        except Exception:
+            _log.warning(
+                "审计记录写入失败（操作已被拒绝）：%s %s", call.action, code, exc_info=True
+            )
+        call.recorded = True
+
+    def _audit_read(self, *, secret: bool = False) -> None:
+        """Record a successful read of the current call (a non-public item, an export, the
+        audit itself) before its result is returned: no record, no data (``audit.unavailable``).
+        """
+        call = current_call()
+        if call is None or call.recorded:
+            return
+        entry = entry_for(call, self.now(), AuditOutcome.SUCCEEDED, secret=secret)
+        try:
+            self._audit_alone(entry)
+        except Exception as error:
+            raise AuditUnavailable() from error
+        call.recorded = True
 
     def _read(self, actor: Actor | None, work: Callable[[Tx], T]) -> T:
         """Run ``work`` on a unit of work that is never committed: a command's facts, read
@@ -387,10 +485,11 @@ class _Core:
 class Tx:
     """One attempt of a command: its unit of work, actor and instant, and what it stages."""
 
-    __slots__ = ("_core", "actor", "now", "queued", "uow")
+    __slots__ = ("_core", "actor", "audit_events", "now", "queued", "uow")
 
     def __init__(self, core: _Core, uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
         self._core = core
+        self.audit_events: list[str] = []  # kinds of the events staged, for the audit record
         self.queued = 0  # notices queued in the outbox by this attempt
         self.uow = uow
         self.actor = actor
@@ -417,6 +516,7 @@ class Tx:
         sequence = item.version if item is not None else 0
         events: list[Event] = []
         for kind, change in decision:
+            self.audit_events.append(kind.value)
             sequence += 1
             event = Event(self._core.new_id(), target.id, sequence, kind, by, self.now, change)
             current = evolve(current, event)
@@ -452,6 +552,15 @@ class Tx:
         by = self.actor.account_id if self.actor is not None else account.id
         event = AccountEvent(account.id, sequence, kind, by, self.now, grant)
         self.uow.accounts.append_events([event])
+        self.audit_events.append(kind.value)
+
+    def audit_subject(self, account_id: str, jurisdiction: str | None = None) -> None:
+        """Name the person a call without an actor is about (a sign-in's account, a session's
+        owner) in its audit record."""
+        call = current_call()
+        if call is not None and call.actor is None:
+            call.subject = account_id
+            call.subject_jurisdiction = jurisdiction
 
     def save_account(self, before: Account, after: Account) -> Account:
         """Stage ``after`` as the next version of the stored ``before`` (checked on save).
@@ -460,6 +569,8 @@ class Tx:
         """
         if after == before:
             return before
+        if after.locked_until is not None and after.locked_until != before.locked_until:
+            self.audit_events.append(LOCKED_OUT)  # a lock after failed guesses (no event)
         saved = attrs.evolve(after, version=before.version + 1)
         self.uow.accounts.save(saved, before.version)
         return saved

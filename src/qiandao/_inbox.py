@@ -105,7 +105,10 @@ class QueryCommands(_Core):
         check_ids(item_id=item_id)
         with self._reading(actor) as uow:
             item = uow.items.get(item_id)
-        return self._view(actor, item, self.now())
+        view = self._view(actor, item, self.now())
+        if not item.published:  # a non-public read is audited before it is returned
+            self._audit_read(secret=item.secret)
+        return view
 
     def my_items(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
         """The actor's own items (as lead author or co-author), newest first."""
@@ -190,7 +193,9 @@ class QueryCommands(_Core):
         query = StatisticsQuery(actor.jurisdiction, period, local_day(self.now()))
         with self._reading(actor) as uow:
             stats = uow.items.statistics(query)
-        return bulletin(stats, self.rules_for(actor.jurisdiction).points)
+        result = bulletin(stats, self.rules_for(actor.jurisdiction).points)
+        self._audit_read()  # an export (第十八条): audited before it is returned
+        return result
 
     def assessment(self, actor: Actor, year: int) -> list[RankedScore]:
         """Year-end assessment (年终考核): every person's score from the points table, ranked."""

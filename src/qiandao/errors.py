@@ -14,6 +14,9 @@ __all__ = [
     "AccountLocked",
     "ActorRefused",
     "AdminSeparation",
+    "AuditError",
+    "AuditRetention",
+    "AuditUnavailable",
     "AuthenticationFailed",
     "CalendarError",
     "ChannelMismatch",
@@ -300,6 +303,30 @@ class OutcomeUnknown(QiandaoError):
 
 
 # --- accounts ----------------------------------------------------------------------------
+
+
+class AuditError(QiandaoError):
+    """Base of audit errors (第十九条: 安全审计)."""
+
+    code = "audit.error"
+    article = "第十九条"
+    default_message = "安全审计操作失败"
+
+
+class AuditUnavailable(AuditError):
+    """The audit record of an action could not be written, so the action is refused: no
+    audit, no access."""
+
+    code = "audit.unavailable"
+    default_message = "审计记录无法写入，操作未执行"
+
+
+class AuditRetention(AuditError):
+    """Audit records are kept at least 180 days: a shorter retention, or a purge of records
+    younger than the retention, is refused."""
+
+    code = "audit.retention"
+    default_message = "审计记录保存期限不足，不得清理"
 
 
 class AccountError(QiandaoError):

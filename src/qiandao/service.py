@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from qiandao._accounts import AccountCommands
+from qiandao._audit import audit_methods
+from qiandao._auditing import AuditCommands
 from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
@@ -12,6 +14,7 @@ from qiandao._review import ReviewCommands
 __all__ = ["Qiandao"]
 
 
+@audit_methods
 class Qiandao(
     ReviewCommands,
     HandlingCommands,
@@ -19,6 +22,7 @@ class Qiandao(
     JobCommands,
     LaneCommands,
     AccountCommands,
+    AuditCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -113,6 +113,12 @@ CALLS: dict[str, tuple[Role, Call]] = {
     "unlock": (Role.SYSTEM_ADMIN, lambda q, a: q.unlock(a, "x")),
     "withdraw": (Role.MEMBER, lambda q, a: q.withdraw(a, "i")),
     "approve_grant": (Role.SECURITY_ADMIN, lambda q, a: q.approve_grant(a, "p")),
+    "audit_log": (Role.AUDIT_ADMIN, lambda q, a: q.audit_log(a)),
+    "verify_audit": (Role.AUDIT_ADMIN, lambda q, a: q.verify_audit(a)),
+    "purge_audit": (
+        Role.AUDIT_ADMIN,
+        lambda q, a: q.purge_audit(a, datetime(2000, 1, 1, tzinfo=UTC)),
+    ),
     "reject_grant": (Role.SECURITY_ADMIN, lambda q, a: q.reject_grant(a, "p", "理由")),
     "grant_proposals": (Role.SECURITY_ADMIN, lambda q, a: q.grant_proposals(a)),
     "set_password_policy": (

@@ -40,6 +40,15 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from qiandao.accounts import PolicyChange
+from qiandao.audit import (
+    GENESIS,
+    AuditChain,
+    AuditEntry,
+    AuditHead,
+    AuditQuery,
+    AuditRecord,
+    parse_cursor,
+)
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
 from qiandao.events import Event
 from qiandao.lanes import ASSIGNMENT_LANES, REVIEW_LANES, Lane, LanePosition
@@ -73,6 +82,8 @@ from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
     account_event_row,
     account_row,
+    audit_record,
+    audit_row,
     check_bounds,
     commission_row,
     dumps,
@@ -92,6 +103,7 @@ from qiandao_adapters.sql.statistics import statistics
 
 __all__ = [
     "SqlAccounts",
+    "SqlAudit",
     "SqlCommissions",
     "SqlEvents",
     "SqlIdempotency",
@@ -935,3 +947,93 @@ class SqlIdempotency:
 
     def add(self, record: IdempotencyRecord) -> None:
         _add(self._tx, s.idempotency, attrs.asdict(record), "key", "幂等键")
+
+
+class SqlAudit:
+    """The audit log: each append locks its shard's head row until commit (``FOR UPDATE``;
+    SQLite has one writer), so one shard's records never share a sequence."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
+        h = s.audit_heads
+        with self._tx.atomic() as conn:
+            row = conn.execute(
+                select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
+            ).first()
+            head = AuditHead(shard) if row is None else AuditHead(shard, row.sequence, row.hash)
+            record = chain.seal(head, entry)
+            if row is None:
+                conn.execute(insert(h).values(shard=shard, sequence=0, hash=GENESIS))
+            conn.execute(
+                update(h)
+                .where(h.c.shard == shard)
+                .values(sequence=record.sequence, hash=record.hash)
+            )
+            conn.execute(insert(s.audit).values(audit_row(record)))
+
+    def heads(self) -> dict[str, AuditHead]:
+        h = s.audit_heads
+        rows = self._tx.execute(select(h.c.shard, h.c.sequence, h.c.hash))
+        return {r.shard: AuditHead(r.shard, r.sequence, r.hash) for r in rows}
+
+    def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        t = s.audit
+        statement = (
+            select(t)
+            .where(t.c.shard == shard, t.c.sequence > after)
+            .order_by(t.c.sequence)
+            .limit(limit)
+        )
+        return [audit_record(row._mapping) for row in self._tx.execute(statement)]
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        t = s.audit
+        conditions: list[ColumnElement[bool]] = []
+        for column, value in (
+            (t.c.account_id, query.account_id),
+            (t.c.action, query.action),
+            (t.c.target_id, query.target_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if query.since is not None:
+            conditions.append(t.c.at >= query.since)
+        if query.until is not None:
+            conditions.append(t.c.at < query.until)
+        if query.jurisdictions is not None:
+            conditions.append(t.c.jurisdiction.in_(sorted(query.jurisdictions)))
+        if query.after is not None:
+            at, shard, sequence = parse_cursor(query.after)
+            conditions.append(
+                or_(
+                    t.c.at > at,
+                    and_(t.c.at == at, t.c.shard > shard),
+                    and_(t.c.at == at, t.c.shard == shard, t.c.sequence > sequence),
+                )
+            )
+        statement = (
+            select(t)
+            .where(*conditions)
+            .order_by(t.c.at, t.c.shard, t.c.sequence)
+            .limit(query.limit + 1)
+        )
+        return [audit_record(row._mapping) for row in self._tx.execute(statement)]
+
+    def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
+        t = s.audit
+        first_kept = self._tx.execute(
+            select(func.min(t.c.sequence)).where(t.c.shard == shard, t.c.at >= before)
+        ).scalar()
+        statement = select(t).where(t.c.shard == shard)
+        if first_kept is not None:
+            statement = statement.where(t.c.sequence < first_kept)
+        row = self._tx.execute(statement.order_by(t.c.sequence.desc()).limit(1)).first()
+        return None if row is None else audit_record(row._mapping)
+
+    def purge(self, shard: str, through: int) -> int:
+        t = s.audit
+        with self._tx.atomic() as conn:
+            result = conn.execute(delete(t).where(t.c.shard == shard, t.c.sequence <= through))
+        return int(result.rowcount)

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
@@ -55,6 +56,9 @@ __all__ = [
     "account_grants",
     "accounts",
     "assignments",
+    "audit",
+    "audit_head_rows",
+    "audit_heads",
     "commissions",
     "credits",
     "events",
@@ -538,3 +542,58 @@ idempotency = Table(
     Column("command", Key(COMMAND_LENGTH), nullable=False),
     **MYSQL_TABLE_OPTIONS,
 )
+
+AUDIT_SHARD_LENGTH = 8
+AUDIT_ACTION_LENGTH = 64
+AUDIT_HASH_LENGTH = 128
+AUDIT_ALGORITHM_LENGTH = 16
+AUDIT_CODE_LENGTH = 64
+
+audit = Table(
+    "qd_audit",
+    metadata,
+    Column("shard", Key(AUDIT_SHARD_LENGTH), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("action", Key(AUDIT_ACTION_LENGTH), nullable=False),
+    _id("account_id", nullable=True),
+    _id("target_id", nullable=True),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=True),
+    Column("outcome", Key(CODE_LENGTH), nullable=False),
+    Column("algorithm", Key(AUDIT_ALGORITHM_LENGTH), nullable=False),
+    Column("previous", Key(AUDIT_HASH_LENGTH), nullable=False),
+    Column("hash", Key(AUDIT_HASH_LENGTH), nullable=False),
+    Column("doc", Document, nullable=False),  # the canonical encoding the hash covers
+    PrimaryKeyConstraint("shard", "sequence"),
+    Index(None, "at", "shard", "sequence"),
+    Index(None, "account_id", "at"),
+    Index(None, "action", "at"),
+    Index(None, "target_id", "at"),
+    **MYSQL_TABLE_OPTIONS,
+)
+"""The audit log (第十九条): appended only; ``doc`` is what the record's hash covers."""
+
+audit_heads = Table(
+    "qd_audit_heads",
+    metadata,
+    Column("shard", Key(AUDIT_SHARD_LENGTH), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("hash", Key(AUDIT_HASH_LENGTH), nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+"""Each audit shard's last record, one row per shard from the start (locked by each append)."""
+
+
+def audit_head_rows() -> list[dict[str, Any]]:
+    """The head rows of an empty audit log: every shard at sequence 0."""
+    from qiandao.audit import AUDIT_SHARDS, CHECKPOINT_SHARD, GENESIS
+
+    shards = [f"{n:02d}" for n in range(AUDIT_SHARDS)] + [CHECKPOINT_SHARD]
+    return [{"shard": shard, "sequence": 0, "hash": GENESIS} for shard in shards]
+
+
+def _seed_audit_heads(target: Table, connection: Any, **_: Any) -> None:
+    connection.execute(target.insert(), audit_head_rows())
+
+
+event.listen(audit_heads, "after_create", _seed_audit_heads)

@@ -27,6 +27,7 @@ from qiandao_adapters.sql.engine import READ_PHASE
 from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
 from qiandao_adapters.sql.repositories import (
     SqlAccounts,
+    SqlAudit,
     SqlCommissions,
     SqlEvents,
     SqlIdempotency,
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.units = SqlUnits(self)
         self.commissions = SqlCommissions(self)
         self.idempotency = SqlIdempotency(self)
+        self.audit = SqlAudit(self)
 
     # transaction handling
 

@@ -15,6 +15,7 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.accounts import PolicyChange
+from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditQuery, AuditRecord
 from qiandao.events import Event
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
@@ -37,6 +38,7 @@ from qiandao.statistics import Statistics, StatisticsQuery
 __all__ = [
     "AccountRepository",
     "AssignmentQuery",
+    "AuditRepository",
     "CommissionRepository",
     "EventRepository",
     "IdempotencyRecord",
@@ -312,6 +314,43 @@ class IdempotencyRepository(Protocol):
     def add(self, record: IdempotencyRecord) -> None: ...
 
 
+class AuditRepository(Protocol):
+    """The audit log: chained records, appended only (第十九条).
+
+    Nothing here changes or deletes a record except :meth:`purge`, which the library calls
+    only from the audit administrator's purge of records past retention.
+    """
+
+    def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
+        """Seal ``entry`` after ``shard``'s head (``chain.seal``) and move the head, as part of
+        this unit of work. Appends to one shard are serialised (the head row is locked until
+        commit; the memory store seals at commit, under its lock), so no two records share a
+        sequence and none is lost."""
+        ...
+
+    def heads(self) -> dict[str, AuditHead]:
+        """Every shard's head as committed (shards never written may be missing)."""
+        ...
+
+    def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        """A shard's records with sequence greater than ``after``, in sequence order."""
+        ...
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        """Records matching the query in (time, shard, sequence) order, after its cursor, at
+        most ``query.limit + 1`` (the extra one tells there is a next page)."""
+        ...
+
+    def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
+        """The last record of the shard's longest prefix whose records are all older than
+        ``before`` (``None`` if its first record is not)."""
+        ...
+
+    def purge(self, shard: str, through: int) -> int:
+        """Delete the shard's records with sequence up to ``through``; how many were deleted."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -331,6 +370,8 @@ class UnitOfWork(Protocol):
     def commissions(self) -> CommissionRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -43,6 +43,7 @@ tests only (``import qiandao.testing`` alone loads neither).
 from __future__ import annotations
 
 import abc
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -55,6 +56,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qiandao.accounts import PasswordPolicy, PolicyChange
+from qiandao.audit import (
+    GENESIS,
+    AuditChain,
+    AuditEntry,
+    AuditHead,
+    AuditOutcome,
+    AuditQuery,
+    cursor_of,
+)
 from qiandao.errors import (
     ConcurrencyConflict,
     DuplicateAccount,
@@ -122,6 +132,30 @@ from qiandao.testing.builders import (
 )
 
 __all__ = ["StoreContract"]
+
+
+AUDIT_CHAIN = AuditChain(b"contract-audit-key-0123456789")
+_PLACES = ("zhoushan", "dinghai", "daishan")
+
+
+def at_minute(n: int) -> datetime:
+    """A fixed instant ``n`` minutes into the audit test's day."""
+    return datetime(2026, 12, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=n)
+
+
+def audit_entry(n: int, action: str, *, person: str | None = None) -> AuditEntry:
+    """The ``n``-th audit entry of a test: at minute ``n``, target ``t<n>``."""
+    return AuditEntry(
+        at=at_minute(n),
+        action=action,
+        outcome=AuditOutcome.SUCCEEDED if n % 4 else AuditOutcome.REFUSED,
+        account_id=person or f"p{n}",
+        role="editor",
+        jurisdiction=_PLACES[n % 3],
+        targets=(f"t{n}",),
+        events=("submitted",) if n % 2 else (),
+        code=None if n % 4 else "permission.denied",
+    )
 
 
 class _Boom(Exception):
@@ -1631,3 +1665,106 @@ class StoreContract(abc.ABC):
             for query in qst.STATISTICS_QUERIES:
                 assert uow.items.statistics(query) == statistics_of(corpus, query), query
         assert any(statistics_of(corpus, q).overdue_reviews for q in qst.STATISTICS_QUERIES)
+
+    # --- the audit log (第十九条) -------------------------------------------------------------
+
+    def _append(self, store: Store, *entries: tuple[str, AuditEntry]) -> None:
+        with store.unit_of_work() as uow:
+            for shard, entry in entries:
+                uow.audit.append(shard, entry, AUDIT_CHAIN)
+            uow.commit()
+
+    def test_audit_appends_chain_each_shard_from_genesis(self) -> None:
+        store = self.new_store()
+        self._append(store, ("03", audit_entry(0, "a")), ("03", audit_entry(1, "b")))
+        self._append(store, ("07", audit_entry(2, "c")))
+        with store.unit_of_work() as uow:
+            heads = uow.audit.heads()
+            three = uow.audit.records("03")
+            seven = uow.audit.records("07")
+        assert [r.sequence for r in three] == [1, 2]
+        assert three[0].previous == GENESIS
+        assert three[1].previous == three[0].hash
+        assert [r.entry for r in three] == [audit_entry(0, "a"), audit_entry(1, "b")]
+        assert (heads["03"].sequence, heads["03"].hash) == (2, three[1].hash)
+        assert (heads["07"].sequence, seven[0].previous) == (1, GENESIS)
+        assert all(AUDIT_CHAIN.digest(r.algorithm, r.document) == r.hash for r in three + seven)
+
+    def test_audit_of_a_rolled_back_unit_of_work_is_not_kept(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.audit.append("01", audit_entry(0, "a"), AUDIT_CHAIN)
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            assert uow.audit.records("01") == []
+            assert uow.audit.heads().get("01", AuditHead("01")).sequence == 0
+
+    def test_audit_records_page_by_sequence(self) -> None:
+        store = self.new_store()
+        self._append(store, *[("02", audit_entry(n, f"x{n}")) for n in range(5)])
+        with store.unit_of_work() as uow:
+            assert [r.sequence for r in uow.audit.records("02", after=1, limit=2)] == [2, 3]
+            assert [r.sequence for r in uow.audit.records("02", after=3)] == [4, 5]
+
+    def test_audit_query_filters_and_pages_in_time_order(self) -> None:
+        store = self.new_store()
+        entries = [
+            ("0" + str(n % 3), audit_entry(n, "act" if n % 2 else "other", person=f"p{n % 3}"))
+            for n in range(9)
+        ]
+        self._append(store, *entries)
+        everything = AuditQuery(limit=100)
+        with store.unit_of_work() as uow:
+            found = uow.audit.query(everything)
+            assert [r.entry.at for r in found] == sorted(e.at for _, e in entries)
+            acts = uow.audit.query(AuditQuery(action="act"))
+            assert {r.entry.action for r in acts} == {"act"} and len(acts) == 4
+            mine = uow.audit.query(AuditQuery(account_id="p1"))
+            assert {r.entry.account_id for r in mine} == {"p1"} and len(mine) == 3
+            target = uow.audit.query(AuditQuery(target_id="t4"))
+            assert [r.entry.targets for r in target] == [("t4",)]
+            window = uow.audit.query(AuditQuery(since=at_minute(2), until=at_minute(5)))
+            assert [r.entry.at for r in window] == [at_minute(n) for n in (2, 3, 4)]
+            scoped = uow.audit.query(AuditQuery(jurisdictions=frozenset({"daishan"})))
+            assert {r.entry.jurisdiction for r in scoped} == {"daishan"} and len(scoped) == 3
+            first = uow.audit.query(AuditQuery(limit=4))
+            assert len(first) == 5  # one more than the limit: there is a next page
+            rest = uow.audit.query(AuditQuery(limit=100, after=cursor_of(first[3])))
+            assert [r.position for r in first[:4] + rest] == [r.position for r in found]
+
+    def test_audit_last_before_and_purge_keep_a_suffix(self) -> None:
+        store = self.new_store()
+        self._append(store, *[("04", audit_entry(n, "a")) for n in range(5)])
+        with store.unit_of_work() as uow:
+            assert uow.audit.last_before("04", at_minute(0)) is None
+            last = uow.audit.last_before("04", at_minute(3))
+            assert last is not None and last.sequence == 3
+            assert uow.audit.purge("04", last.sequence) == 3
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [r.sequence for r in uow.audit.records("04")] == [4, 5]
+            assert uow.audit.heads()["04"].sequence == 5
+
+    def test_threads_appending_to_one_shard_lose_no_record(self) -> None:
+        self._require_threads()
+        store = self.new_store()
+        count = self.thread_count
+        barrier = threading.Barrier(count)
+        errors: list[BaseException] = []
+
+        def appender(index: int) -> None:
+            try:
+                barrier.wait(timeout=JOIN_SECONDS)
+                for n in range(3):
+                    with store.unit_of_work() as uow:
+                        uow.audit.append("05", audit_entry(index * 3 + n, "t"), AUDIT_CHAIN)
+                        uow.commit()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        run_threads(appender, count)
+        assert errors == []
+        with store.unit_of_work() as uow:
+            records = uow.audit.records("05")
+        assert [r.sequence for r in records] == list(range(1, 3 * count + 1))
+        assert all(b.previous == a.hash for a, b in itertools.pairwise(records))
