@@ -4,9 +4,12 @@ submit → 初审 → deputy → sign → assign → accept → reply → rate (
 Run ``python benchmarks/lifecycle.py [--items N]``; prints items per second and the ratio to the
 2,000 items/s target, and the same run on an embedded SQLite file for comparison.
 
-``--compare REV`` measures the in-memory figure of this checkout and of git revision ``REV`` in the
-same run: each round runs both, alternately, in fresh processes (``REV``'s ``src`` and
-``adapters`` taken with ``git archive``), and the medians and their ratio are printed.
+``--compare REV`` measures this checkout and git revision ``REV`` in the same run: each round
+runs both, alternately, in fresh processes (``REV``'s ``src`` and ``adapters`` taken with
+``git archive``), and the medians and their ratio are printed. ``--store`` picks the store of the
+comparison: ``memory`` (default), ``sqlite`` (a fresh file each round) or a database URL (its
+qiandao tables dropped and created each round). Compared with a revision before the audit and
+encryption at rest (issue 10), this is "with against without" in one run.
 """
 
 from __future__ import annotations
@@ -106,8 +109,9 @@ def _checkout(rev: str) -> Path:
     return folder
 
 
-def _one_round(code_root: Path | None, count: int) -> float:
-    """Items per second of one in-memory round in a fresh process (``code_root``: another tree)."""
+def _one_round(code_root: Path | None, count: int, store: str = "memory") -> float:
+    """Items per second of one round in a fresh process (``code_root``: another tree) on
+    ``store`` (``memory``, ``sqlite`` or a database URL)."""
     env = dict(os.environ)
     if code_root is not None:
         env["PYTHONPATH"] = os.pathsep.join(
@@ -115,11 +119,11 @@ def _one_round(code_root: Path | None, count: int) -> float:
         )
     script = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import lifecycle;"
-        "from qiandao_adapters.memory import MemoryStore;"
-        "n = int(sys.argv[2]); print(json.dumps(n / lifecycle.lifecycles(MemoryStore(), n)))"
+        "n = int(sys.argv[2]); store = lifecycle.make_store(sys.argv[3]);"
+        "print(json.dumps(n / lifecycle.lifecycles(store, n)))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(Path(__file__).parent), str(count)],
+        [sys.executable, "-c", script, str(Path(__file__).parent), str(count), store],
         check=True,
         capture_output=True,
         text=True,
@@ -129,16 +133,31 @@ def _one_round(code_root: Path | None, count: int) -> float:
     return float(json.loads(out.strip().splitlines()[-1]))
 
 
-def compare(rev: str, count: int, rounds: int) -> None:
-    """Print this checkout's and ``rev``'s in-memory medians, measured alternately."""
+def make_store(kind: str) -> Store:
+    """A fresh store: ``memory``, ``sqlite`` (a new file) or a database URL (tables renewed)."""
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return _sqlite()
+    from qiandao_adapters.sql import SqlStore
+
+    store = SqlStore(kind)
+    store.drop_all()
+    store.create_all()
+    return store
+
+
+def compare(rev: str, count: int, rounds: int, store: str = "memory") -> None:
+    """Print this checkout's and ``rev``'s medians on ``store``, measured alternately."""
     other = _checkout(rev)
     mine: list[float] = []
     theirs: list[float] = []
     for _ in range(rounds):
-        theirs.append(_one_round(other, count))
-        mine.append(_one_round(None, count))
+        theirs.append(_one_round(other, count, store))
+        mine.append(_one_round(None, count, store))
     now, then = statistics.median(mine), statistics.median(theirs)
-    print(f"in-memory lifecycles, {rounds} alternating rounds of {count} items")
+    where = store if store in ("memory", "sqlite") else store.split("://", maxsplit=1)[0]
+    print(f"{where} lifecycles, {rounds} alternating rounds of {count} items")
     print(f"  {rev:<28} {then:>9,.0f} items/s  (best {max(theirs):,.0f})")
     print(f"  {'this checkout':<28} {now:>9,.0f} items/s  (best {max(mine):,.0f})")
     print(f"  this checkout / {rev}: {now / then:.2f}×")
@@ -150,9 +169,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", metavar="REV", help="also measure git revision REV")
+    parser.add_argument("--store", default="memory", help="memory, sqlite or a database URL")
     args = parser.parse_args()
     if args.compare:
-        compare(args.compare, args.items, max(args.rounds, 5))
+        compare(args.compare, args.items, max(args.rounds, 5), args.store)
         return
     print("full lifecycles (8 commands each) through Qiandao")
     memory = _measure("in-memory store", MemoryStore, args.items, args.rounds)

@@ -39,6 +39,14 @@ __all__ = [
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 
 DESCRIBED = (
+    "AuditRecord",
+    "AuditEntry",
+    "AuditQuery",
+    "AuditPage",
+    "AuditVerification",
+    "AuditFault",
+    "AuditPurge",
+    "RequestContext",
     "ItemView",
     "AssignmentView",
     "LanePage",

@@ -533,7 +533,7 @@ class _Audit:
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
         last = None
         for record in self._data.audit_records.get(shard, ()):
-            if record.entry.at >= before:
+            if record.at >= before:
                 break
             last = record
         return last
@@ -560,14 +560,13 @@ class _Audit:
 
 
 def _audit_matches(record: AuditRecord, query: AuditQuery) -> bool:
-    entry = record.entry
     return (
-        (query.account_id is None or entry.account_id == query.account_id)
-        and (query.action is None or entry.action == query.action)
-        and (query.target_id is None or entry.target_id == query.target_id)
-        and (query.since is None or entry.at >= query.since)
-        and (query.until is None or entry.at < query.until)
-        and (query.jurisdictions is None or entry.jurisdiction in query.jurisdictions)
+        (query.account_id is None or record.account_id == query.account_id)
+        and (query.action is None or record.action == query.action)
+        and (query.target_id is None or record.target_id == query.target_id)
+        and (query.since is None or record.at >= query.since)
+        and (query.until is None or record.at < query.until)
+        and (query.jurisdictions is None or record.jurisdiction in query.jurisdictions)
     )
 
 

@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 import attrs
 
-from qiandao._core import Tx, _Core
+from qiandao._auditing import AuditCommands
+from qiandao._core import Tx
 from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
 from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
@@ -46,6 +47,7 @@ class JobReport:
     conflicts: int = 0
     reviews_reminded: int = 0  # review stages past their window (第五条), reminded once each
     sessions_purged: int = 0  # sessions ended (idle, lifetime) deleted from the store
+    audit_anchor: str = ""  # the checkpoint written at the end of the run, "sequence:hash"
 
     @property
     def reminders_sent(self) -> int:
@@ -86,7 +88,7 @@ def _recompute(tx: Tx, item_id: str, calendar: WorkdayCalendar) -> int:
     return len(decision)
 
 
-class JobCommands(_Core):
+class JobCommands(AuditCommands):
     """The periodic job: reminders once each per deadline, rating windows closed; idempotent."""
 
     def _candidate_items(self, now: datetime) -> list[str]:
@@ -110,7 +112,8 @@ class JobCommands(_Core):
 
     def run_due_jobs(self) -> JobReport:
         """Send due reminders (each status once per deadline), close expired rating windows and
-        purge ended sessions (``Session.expires_at`` passed, by index, in batches).
+        purge ended sessions (``Session.expires_at`` passed, by index, in batches); then write
+        an audit checkpoint binding every audit chain's head (its anchor in the report).
 
         The clock says when. Each item is decided and saved in its own unit of work; an item
         changed concurrently is skipped (counted in ``conflicts``) and picked up by the next run.
@@ -139,7 +142,9 @@ class JobCommands(_Core):
                 conflicts += 1
         purged = self._purge_sessions(self.now())
         self._drain()
-        return JobReport(reminders, ratings_closed, conflicts, reviews, purged)
+        head = self.audit_checkpoint()
+        anchor = f"{head.sequence}:{head.hash}"
+        return JobReport(reminders, ratings_closed, conflicts, reviews, purged, anchor)
 
     def _purge_sessions(self, now: datetime) -> int:
         """Delete the sessions ended before ``now``, a batch per unit of work; how many."""

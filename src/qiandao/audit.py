@@ -88,19 +88,13 @@ def outcome_of(value: object) -> AuditOutcome:
 class RequestContext:
     """What the host knows of the request: source address, client and its own request id.
 
-    Each is optional text of at most 200 characters without control characters
-    (``input.invalid`` / ``input.limit_exceeded`` otherwise).
+    Each is optional text of at most 200 characters without control characters, checked by
+    :func:`request_context` (``input.invalid`` / ``input.limit_exceeded`` otherwise).
     """
 
     source_address: str | None = None
     client: str | None = None
     request_id: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        for field in ("source_address", "client", "request_id"):
-            value = getattr(self, field)
-            if value is not None:
-                clean_text(value, field, max_chars=CONTEXT_CHARS)
 
 
 _NO_REQUEST = RequestContext()
@@ -120,6 +114,10 @@ def request_context(
         with request_context(source_address="10.0.0.8", client="portal/2.1", request_id="r-1"):
             qd.submit(actor, item_id)
     """
+    values = {"source_address": source_address, "client": client, "request_id": request_id}
+    for field, value in values.items():
+        if value is not None:
+            clean_text(value, field, max_chars=CONTEXT_CHARS)
     context = RequestContext(source_address, client, request_id)
     token = _REQUEST.set(context)
     try:
@@ -179,21 +177,54 @@ class AuditRecord:
     """An entry in its chain: shard, sequence, previous hash, its canonical encoding and hash.
 
     ``document`` is the canonical JSON of every field but ``hash`` (what the hash covers, kept
-    as written); the other fields are read from it.
+    as written). ``at``, ``action``, ``account_id``, ``target_id``, ``jurisdiction`` and
+    ``outcome`` are the columns the audit query filters on, as the store holds them (a
+    verification compares them with the document); ``entry`` is the document's entry with
+    those columns as stored.
     """
 
     shard: str
     sequence: int
-    entry: AuditEntry
     algorithm: str
     previous: str
     document: str
     hash: str
+    at: datetime
+    action: str
+    account_id: str | None
+    target_id: str | None
+    jurisdiction: str | None
+    outcome: str
+
+    @property
+    def entry(self) -> AuditEntry:
+        """The entry: the document's, with the filtered columns as the store holds them."""
+        try:
+            entry = decode(self.document)[2]
+        except (ValueError, KeyError, TypeError):
+            entry = AuditEntry(self.at, self.action, AuditOutcome.REFUSED)
+        targets = entry.targets
+        if self.target_id != entry.target_id:
+            rest = targets[1:]
+            targets = (self.target_id, *rest) if self.target_id is not None else rest
+        try:
+            outcome = outcome_of(self.outcome)
+        except ValueError:
+            outcome = entry.outcome
+        return attrs.evolve(
+            entry,
+            at=self.at,
+            action=self.action,
+            account_id=self.account_id,
+            targets=targets,
+            jurisdiction=self.jurisdiction,
+            outcome=outcome,
+        )
 
     @property
     def position(self) -> tuple[datetime, str, int]:
         """Where the record sorts in an audit query: time, shard, sequence."""
-        return (self.entry.at, self.shard, self.sequence)
+        return (self.at, self.shard, self.sequence)
 
 
 def _instant(value: datetime) -> str:
@@ -310,7 +341,20 @@ class AuditChain:
         document = encode(head.shard, sequence, entry, algorithm, head.hash)
         digest = self.digest(algorithm, document)
         assert digest is not None
-        return AuditRecord(head.shard, sequence, entry, algorithm, head.hash, document, digest)
+        return AuditRecord(
+            head.shard,
+            sequence,
+            algorithm,
+            head.hash,
+            document,
+            digest,
+            entry.at,
+            entry.action,
+            entry.account_id,
+            entry.target_id,
+            entry.jurisdiction,
+            entry.outcome.value,
+        )
 
 
 @attrs.frozen
@@ -341,7 +385,7 @@ class AuditPage:
 
 def cursor_of(record: AuditRecord) -> str:
     """The opaque cursor just after ``record``."""
-    return f"{_instant(record.entry.at)}|{record.shard}|{record.sequence}"
+    return f"{_instant(record.at)}|{record.shard}|{record.sequence}"
 
 
 def parse_cursor(text: str) -> tuple[datetime, str, int]:
@@ -472,26 +516,43 @@ class _Verifying:
 
 
 def _check(chain: AuditChain, shard: str, record: AuditRecord) -> str | None:
-    """Why one record does not verify on its own, or ``None``."""
+    """Why one record does not verify on its own, or ``None``: its hash, then its document
+    against its place in the chain, then the columns the audit query filters on."""
     expected = chain.digest(record.algorithm, record.document)
     if expected is None:
         return "algorithm"
     if not hmac.compare_digest(expected, record.hash):
         return "hash"
     try:
-        doc_shard, sequence, entry, algorithm, previous = decode(record.document)
-    except (ValueError, KeyError, TypeError):
+        body = json.loads(record.document)
+        place = (body["shard"], body["sequence"], body["algorithm"], body["previous"])
+        targets = body["targets"]
+        columns = (
+            body["at"],
+            body["action"],
+            body["account_id"],
+            targets[0] if targets else None,
+            body["jurisdiction"],
+            body["outcome"],
+        )
+    except (ValueError, KeyError, TypeError, IndexError):
         return "encoding"
-    if (doc_shard, sequence, algorithm, previous) != (
+    if record.shard != shard or place != (
         shard,
         record.sequence,
         record.algorithm,
         record.previous,
-    ) or record.shard != shard:
+    ):
         return "encoding"
-    if entry != record.entry:
-        return "columns"
-    return None
+    stored = (
+        _instant(record.at),
+        record.action,
+        record.account_id,
+        record.target_id,
+        record.jurisdiction,
+        record.outcome,
+    )
+    return "columns" if columns != stored else None
 
 
 def _parse_anchor(anchor: str) -> tuple[int, str]:

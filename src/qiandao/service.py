@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from qiandao._accounts import AccountCommands
 from qiandao._audit import audit_methods
-from qiandao._auditing import AuditCommands
 from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
@@ -22,7 +21,6 @@ class Qiandao(
     JobCommands,
     LaneCommands,
     AccountCommands,
-    AuditCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

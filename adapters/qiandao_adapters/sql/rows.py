@@ -14,11 +14,10 @@ from datetime import date
 from functools import cache
 from typing import Any, TypeVar
 
-import attrs
 from sqlalchemy import Table
 
 from qiandao.accounts import PolicyChange
-from qiandao.audit import AuditEntry, AuditOutcome, AuditRecord, decode, outcome_of
+from qiandao.audit import AuditRecord
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
 from qiandao.events import Event
@@ -403,16 +402,15 @@ def outbox_row(message: OutboxMessage) -> Row:
 
 def audit_row(record: AuditRecord) -> Row:
     """An audit record's row: its document and hash, and the columns the audit query filters."""
-    entry = record.entry
     return {
         "shard": record.shard,
         "sequence": record.sequence,
-        "at": entry.at,
-        "action": entry.action,
-        "account_id": entry.account_id,
-        "target_id": entry.target_id,
-        "jurisdiction": entry.jurisdiction,
-        "outcome": entry.outcome.value,
+        "at": record.at,
+        "action": record.action,
+        "account_id": record.account_id,
+        "target_id": record.target_id,
+        "jurisdiction": record.jurisdiction,
+        "outcome": record.outcome,
         "algorithm": record.algorithm,
         "previous": record.previous,
         "hash": record.hash,
@@ -421,35 +419,18 @@ def audit_row(record: AuditRecord) -> Row:
 
 
 def audit_record(row: Mapping[Any, Any]) -> AuditRecord:
-    """The record of a row: the entry of its document, with the filtered columns as stored,
-    so that verification sees a column changed behind the document's back."""
-    try:
-        entry = decode(row["doc"])[2]
-    except (ValueError, KeyError, TypeError):
-        entry = AuditEntry(row["at"], "", AuditOutcome.REFUSED)  # fails verification
-    try:
-        outcome = outcome_of(row["outcome"])
-    except ValueError:
-        outcome = AuditOutcome.REFUSED if entry.outcome is AuditOutcome.SUCCEEDED else entry.outcome
-    target = row["target_id"]
-    targets = entry.targets
-    if target != entry.target_id:
-        targets = (target, *targets[1:]) if target is not None else targets[1:]
-    entry = attrs.evolve(
-        entry,
-        at=row["at"],
-        action=row["action"],
-        account_id=row["account_id"],
-        targets=tuple(t for t in targets if t is not None),
-        jurisdiction=row["jurisdiction"],
-        outcome=outcome,
-    )
+    """The record of a row, columns as stored (verification compares them with the document)."""
     return AuditRecord(
         row["shard"],
         row["sequence"],
-        entry,
         row["algorithm"],
         row["previous"],
         row["doc"],
         row["hash"],
+        row["at"],
+        row["action"],
+        row["account_id"],
+        row["target_id"],
+        row["jurisdiction"],
+        row["outcome"],
     )
