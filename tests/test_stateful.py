@@ -59,6 +59,7 @@ from qiandao import (
     StatisticsQuery,
     Unit,
     bulletin,
+    check_audit,
     credits_of,
     replay,
     statistics_of,
@@ -211,6 +212,11 @@ class WorkflowMachine(RuleBasedStateMachine):
                     )
                 )
             uow.commit()
+
+    def teardown(self) -> None:
+        """The run's audit log verifies: every chain whole, every record where it belongs."""
+        result = check_audit(self.store)
+        assert result.ok, result.fault
 
     # --- helpers --------------------------------------------------------------------------
 

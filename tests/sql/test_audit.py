@@ -298,3 +298,20 @@ def test_no_audit_no_access(any_store: Store) -> None:
     with pytest.raises(QiandaoError) as read:
         qd.item_detail(w.member, item.id)
     assert read.value.code == "audit.unavailable"
+
+
+def test_every_public_method_but_the_unrecorded_runs_audited() -> None:
+    """A new public method is audited without anyone remembering to: the service class wraps
+    every public method but the few that leave no record on purpose."""
+    import inspect
+
+    from qiandao._audit import UNRECORDED
+
+    public = {
+        name
+        for name, member in inspect.getmembers(Qiandao, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    wrapped = {name for name in public if hasattr(getattr(Qiandao, name), "__wrapped__")}
+    assert UNRECORDED <= public
+    assert wrapped == public - UNRECORDED

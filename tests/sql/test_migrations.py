@@ -1136,3 +1136,27 @@ def test_upgrade_to_separation_keeps_every_grant_held(empty: Engine) -> None:
     with store.unit_of_work() as uow:
         assert uow.accounts.get("acc-h") == sample_account("acc-h")
         assert uow.accounts.proposals() == []
+
+
+# --- 0009: the audit ---------------------------------------------------------------------------
+
+
+def test_upgrade_to_0009_seeds_every_head_and_downgrade_drops_the_audit(empty: Engine) -> None:
+    """Each shard's head starts at sequence 0; the service appends after the upgrade; the
+    downgrade to 0007 drops both tables (and nothing else)."""
+    upgrade(empty)
+    with empty.connect() as conn:
+        heads = conn.execute(select(s.audit_heads.c.shard, s.audit_heads.c.sequence)).all()
+    assert sorted(heads) == sorted((shard, 0) for shard in [f"{n:02d}" for n in range(16)] + ["cp"])
+    qd = _service(empty)
+    enrol(qd.store, _SUBMITTER)
+    qd.submit_new(_SUBMITTER, _DRAFT)
+    from qiandao import check_audit
+
+    verified = check_audit(qd.store)
+    assert verified.ok and verified.records == 1
+    _at_revision(empty, "0007", down=True)
+    with empty.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    assert "qd_audit" not in tables and "qd_audit_heads" not in tables
+    assert "qd_items" in tables
