@@ -515,6 +515,9 @@ class _Audit:
     def heads(self) -> dict[str, AuditHead]:
         return dict(self._data.audit_heads)
 
+    def shards(self) -> list[str]:
+        return sorted(shard for shard, rows in self._data.audit_records.items() if rows)
+
     def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
         kept = [r for r in self._data.audit_records.get(shard, ()) if r.sequence > after]
         return kept if limit is None else kept[:limit]
@@ -563,7 +566,7 @@ def _audit_matches(record: AuditRecord, query: AuditQuery) -> bool:
     return (
         (query.account_id is None or record.account_id == query.account_id)
         and (query.action is None or record.action == query.action)
-        and (query.target_id is None or record.target_id == query.target_id)
+        and (query.target_id is None or query.target_id in record.entry.targets)
         and (query.since is None or record.at >= query.since)
         and (query.until is None or record.at < query.until)
         and (query.jurisdictions is None or record.jurisdiction in query.jurisdictions)

@@ -4,8 +4,9 @@ Each public method of :class:`~qiandao.Qiandao` (but a few helpers, :data:`UNREC
 inside :func:`audited`: it notes the action (the method's name), the claimed actor and the ids
 the call names. The one command runner appends the success record in the command's own
 transaction; a refusal (any error) is recorded in a short transaction of its own; reads of
-non-public items, exports and audit queries record themselves. Nested public calls (dispatch
-after a command) belong to the outer call.
+non-public items, exports and audit queries record themselves. A public method called by
+another before that one's record is written belongs to the outer call (``inbox`` lists through
+``lane``); one called after it (a notifier's command during dispatch) is a call of its own.
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ def entry_for(
     code: str | None = None,
     events: tuple[str, ...] = (),
     secret: bool = False,
-    produced: str | None = None,
+    produced: tuple[str, ...] = (),
+    touched: tuple[str, ...] = (),
 ) -> AuditEntry:
-    """The audit entry of ``call``: the actor's grant, or the subject for a call without one."""
-    targets = tuple(call.targets)
-    if produced is not None and produced not in targets:
-        targets = (*targets, produced)
+    """The audit entry of ``call``: the actor's grant, or the subject for a call without one.
+
+    Targets: the ids the call named, then what it produced and the items and accounts its
+    transaction changed (each once, in that order)."""
+    targets = tuple(dict.fromkeys((*call.targets, *produced, *touched)))
     actor = call.actor
     if actor is not None:
         who: dict[str, Any] = {
@@ -118,7 +121,8 @@ def audited(name: str, function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if _CALL.get() is not None:
+        outer = _CALL.get()
+        if outer is not None and not outer.recorded:  # part of the outer call (inbox → lane)
             return function(self, *args, **kwargs)
         actor: object = None
         if actor_at is not None:

@@ -29,7 +29,13 @@ from qiandao.audit import (
     parse_cursor,
     verify_records,
 )
-from qiandao.errors import AuditRetention, InvalidInput, LimitExceeded, PermissionDenied
+from qiandao.errors import (
+    AuditRetention,
+    AuditTampered,
+    InvalidInput,
+    LimitExceeded,
+    PermissionDenied,
+)
 from qiandao.ports.store import Store
 from qiandao.rules.roles import Role
 from qiandao.rules.text import check_id
@@ -42,12 +48,12 @@ _BATCH = 10_000  # records read per statement while verifying
 
 @attrs.frozen
 class AuditPurge:
-    """What a purge did: records deleted, the cut-off, and the checkpoint it left."""
+    """What a purge did: records deleted, the cut-off, and each shard's new base (the last
+    deleted record's shard, sequence and hash, kept in the purge's checkpoint)."""
 
-    id: str  # "cp#<sequence>" of the checkpoint record
     deleted: int
     before: datetime
-    checkpoint: int
+    bases: tuple[tuple[str, int, str], ...]
 
 
 def _auditor(actor: Actor) -> None:
@@ -125,10 +131,10 @@ def check_audit(
 
 def _beyond_heads(store: Store) -> AuditFault | None:
     """A record past its shard's current head, or in a shard with no head row."""
-    shards = [f"{n:02d}" for n in range(AUDIT_SHARDS)] + [CHECKPOINT_SHARD]
+    known = [f"{n:02d}" for n in range(AUDIT_SHARDS)] + [CHECKPOINT_SHARD]
     with store.unit_of_work() as uow:
         heads = uow.audit.heads()
-        for shard in sorted({*shards, *heads}):
+        for shard in sorted({*known, *heads, *uow.audit.shards()}):
             head = heads.get(shard)
             beyond = uow.audit.records(shard, after=head.sequence if head else 0, limit=1)
             if beyond:
@@ -156,8 +162,11 @@ class AuditCommands(_Core):
         return self._transact(actor, functools.partial(_audit_page, query))
 
     def verify_audit(self, actor: Actor, *, anchor: str | None = None) -> AuditVerification:
-        """Verify the whole audit (审计管理员 only); the verification is recorded."""
+        """Verify the whole audit (the platform's 审计管理员 only: it spans every
+        jurisdiction); the verification is recorded."""
         _auditor(actor)
+        if actor.jurisdiction != self._platform():
+            raise PermissionDenied("只有平台审计管理员可以校验全部审计记录", article="第十九条")
         self._read(actor, _nothing)
         result = check_audit(self.store, audit_key=self.audit_chain.key, anchor=anchor)
         self._audit_read()
@@ -170,6 +179,8 @@ class AuditCommands(_Core):
         (``audit.retention``). Each shard loses only a prefix of its chain; a checkpoint record
         keeps the hash of each shard's last deleted record, so the rest still verifies. The
         purge is recorded. Running it again deletes nothing more (it leaves another checkpoint).
+        The whole audit is verified first: if it does not verify, nothing is deleted
+        (``audit.tampered``), so a purge cannot erase the evidence.
         """
         _auditor(actor)
         if actor.jurisdiction != self._platform():
@@ -179,6 +190,10 @@ class AuditCommands(_Core):
         cutoff = self.now() - timedelta(days=self.audit_retention_days)
         if before > cutoff:
             raise AuditRetention(days=self.audit_retention_days)
+        self._read(actor, _nothing)  # the actor first: a stranger learns nothing of the audit
+        fault = check_audit(self.store, audit_key=self.audit_chain.key).fault
+        if fault is not None:  # never purge away the evidence of tampering
+            raise AuditTampered(shard=fault.shard, sequence=fault.sequence, reason=fault.reason)
         return self._transact(actor, functools.partial(self._purge, before=before))
 
     def _purge(self, tx: Tx, *, before: datetime) -> AuditPurge:
@@ -195,8 +210,7 @@ class AuditCommands(_Core):
             bases.append((shard, last.sequence, last.hash))
         checkpoint = self._checkpoint_entry(tx, heads, bases=tuple(bases))
         tx.uow.audit.append(CHECKPOINT_SHARD, checkpoint, self.audit_chain)
-        sequence = heads.get(CHECKPOINT_SHARD, AuditHead(CHECKPOINT_SHARD)).sequence + 1
-        return AuditPurge(f"{CHECKPOINT_SHARD}#{sequence}", deleted, before, sequence)
+        return AuditPurge(deleted, before, tuple(bases))
 
     def _checkpoint_entry(
         self,

@@ -57,6 +57,8 @@ _ATTEMPTS = 3  # tries of a command whose transaction the database aborted (retr
 KEY_CHARS = 200  # the longest idempotency key a client may send
 LOCKED_OUT = "locked_out"
 """The audit's event kind for a temporary lock after failed sign-ins (not an account event)."""
+REPLAYED = "replayed"
+"""The audit's event kind of a call answered from its idempotency key (nothing done again)."""
 
 
 class _Identified(Protocol):
@@ -124,6 +126,7 @@ def _run_once(key: Once, work: Callable[[Tx], R], again: Callable[[Tx, str], R],
     if known is not None:
         if (known.command, known.fingerprint) != (key.command, key.fingerprint):
             raise IdempotencyConflict(key=key.client_key)
+        tx.audit_events.append(REPLAYED)  # the audit tells a replay from the first call
         return again(tx, known.result_id)
     result = work(tx)
     tx.uow.idempotency.add(IdempotencyRecord(key.key, key.fingerprint, result.id, key.command))
@@ -284,19 +287,19 @@ class _Core:
 
         The audited call's record (:mod:`qiandao._audit`) is appended in the same transaction
         (``audit=False``: a preliminary step whose call is recorded by a later one): if it
-        cannot be written, the command fails ("no audit, no access").
+        cannot be written, the command fails ("no audit, no access"). A call that runs several
+        transactions (the periodic job, item by item) is recorded by its first and by every
+        later one that changes an item or account.
         """
         now = self.now()
         call = current_call() if audit else None
-        if call is not None and call.recorded:
-            call = None
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
                     _verify(uow, actor)
                     tx = Tx(self, uow, actor, now)
                     result = work(tx)
-                    if call is not None:
+                    if call is not None and (not call.recorded or tx.audit_events):
                         self._audit_in(tx, call, result)
                     uow.commit()
                 break
@@ -341,7 +344,8 @@ class _Core:
             outcome,
             code=code,
             events=tuple(tx.audit_events),
-            produced=produced if isinstance(produced, str) else None,
+            produced=(produced,) if isinstance(produced, str) else (),
+            touched=tuple(tx.audit_targets),
         )
         tx.uow.audit.append(shard_of(entry.account_id), entry, self.audit_chain)
 
@@ -373,19 +377,29 @@ class _Core:
             )
         call.recorded = True
 
-    def _audit_read(self, *, secret: bool = False) -> None:
+    def _audit_read(self, *, secret: bool = False, items: Sequence[str] = ()) -> None:
         """Record a successful read of the current call (a non-public item, an export, the
         audit itself) before its result is returned: no record, no data (``audit.unavailable``).
+        ``items``: the non-public items a listing shows.
         """
         call = current_call()
         if call is None or call.recorded:
             return
-        entry = entry_for(call, self.now(), AuditOutcome.SUCCEEDED, secret=secret)
+        entry = entry_for(
+            call, self.now(), AuditOutcome.SUCCEEDED, secret=secret, touched=tuple(items)
+        )
         try:
             self._audit_alone(entry)
         except Exception as error:
             raise AuditUnavailable() from error
         call.recorded = True
+
+    def _audit_listing(self, items: Iterable[Item]) -> None:
+        """Record a listing that shows non-public items (a lane, an inbox, an overdue list):
+        their ids, and whether any is 涉密; a listing of public items only leaves no record."""
+        hidden = [item for item in items if not item.published]
+        if hidden:
+            self._audit_read(secret=any(i.secret for i in hidden), items=[i.id for i in hidden])
 
     def _read(self, actor: Actor | None, work: Callable[[Tx], T]) -> T:
         """Run ``work`` on a unit of work that is never committed: a command's facts, read
@@ -485,11 +499,12 @@ class _Core:
 class Tx:
     """One attempt of a command: its unit of work, actor and instant, and what it stages."""
 
-    __slots__ = ("_core", "actor", "audit_events", "now", "queued", "uow")
+    __slots__ = ("_core", "actor", "audit_events", "audit_targets", "now", "queued", "uow")
 
     def __init__(self, core: _Core, uow: UnitOfWork, actor: Actor | None, now: datetime) -> None:
         self._core = core
         self.audit_events: list[str] = []  # kinds of the events staged, for the audit record
+        self.audit_targets: list[str] = []  # the items and accounts they changed
         self.queued = 0  # notices queued in the outbox by this attempt
         self.uow = uow
         self.actor = actor
@@ -523,6 +538,7 @@ class Tx:
             events.append(event)
         if current is None or not events:
             return target
+        self.audit_targets.append(target.id)
         if item is None:
             self.uow.items.add(current)
         else:
@@ -553,6 +569,7 @@ class Tx:
         event = AccountEvent(account.id, sequence, kind, by, self.now, grant)
         self.uow.accounts.append_events([event])
         self.audit_events.append(kind.value)
+        self.audit_targets.append(account.id)
 
     def audit_subject(self, account_id: str, jurisdiction: str | None = None) -> None:
         """Name the person a call without an actor is about (a sign-in's account, a session's

@@ -133,7 +133,9 @@ class QueryCommands(_Core):
         now = self.now()
         with self._reading(actor) as uow:
             items = uow.items.find(query)
-        return [self._view(actor, i, now) for i in items]
+        views = [self._view(actor, i, now) for i in items]
+        self._audit_listing(items)
+        return views
 
     def overdue(
         self, actor: Actor, *, very: bool = False, limit: int = 100
@@ -165,6 +167,7 @@ class QueryCommands(_Core):
         for item, a in pairs:
             view = self._view(actor, item, now)
             out.append((view, AssignmentView(a, classify(self.calendar, a.due, now, rules))))
+        self._audit_listing(item for item, _ in pairs)
         return out
 
     def explain_deadline(

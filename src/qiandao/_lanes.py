@@ -19,7 +19,7 @@ from qiandao.lanes import (
     lanes_of,
     signer_keys,
 )
-from qiandao.model import ReviewStage
+from qiandao.model import Item, ReviewStage
 from qiandao.ports.store import ItemOrder, ItemQuery, LaneQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemState
@@ -88,6 +88,14 @@ class LaneCommands(QueryCommands):
         A lane the role does not have is ``permission.denied``; a malformed cursor, or one of
         another lane or actor scope, is ``input.invalid``.
         """
+        page, items = self._lane_page(actor, lane, limit, cursor)
+        self._audit_listing(items)
+        return page
+
+    def _lane_page(
+        self, actor: Actor, lane: Lane | str, limit: int, cursor: str | None
+    ) -> tuple[LanePage, list[Item]]:
+        """One page of a lane and its items as stored (for the audit of the listing)."""
         _page(limit)
         chosen = Lane.parse(lane)
         now = self.now()
@@ -101,13 +109,14 @@ class LaneCommands(QueryCommands):
         following = None
         if more:
             following = encode_cursor(chosen, scope, lane_position(chosen, *rows[-1]))
-        return LanePage(
+        page = LanePage(
             items=tuple(self._view(actor, item, now) for item, _ in rows),
             total=total,
             next_cursor=following,
             lane=chosen,
             assignment_ids=tuple(None if a is None else a.id for _, a in rows),
         )
+        return page, [item for item, _ in rows]
 
     def lane_counts(self, actor: Actor) -> dict[Lane, int]:
         """How many rows each lane of the actor's role has, in one unit of work (roles without
@@ -133,14 +142,19 @@ class LaneCommands(QueryCommands):
             )
             return self._views(actor, mine)
         views: dict[str, ItemView] = {}
+        shown: dict[str, Item] = {}
         with self._reading(actor):  # the actor is checked even where it has no lanes
             pass
         for lane in lanes_of(actor.role):
-            for view in self.lane(actor, lane, limit=limit).items:
+            page, items = self._lane_page(actor, lane, limit, None)
+            for view, item in zip(page.items, items, strict=True):
                 views.setdefault(view.id, view)
+                shown.setdefault(item.id, item)
         # each lane is urgent first; across lanes too (a stable sort keeps each lane's order)
         urgent = [v for v in views.values() if v.urgent]
-        return (urgent + [v for v in views.values() if not v.urgent])[:limit]
+        listed = (urgent + [v for v in views.values() if not v.urgent])[:limit]
+        self._audit_listing(shown[v.id] for v in listed)
+        return listed
 
     def overdue_reviews(self, actor: Actor, *, limit: int = 100) -> list[OverdueReview]:
         """Items of the actor's jurisdiction waiting at 初审, 审核 or 签发 past their window
@@ -156,6 +170,7 @@ class LaneCommands(QueryCommands):
             before, urgent_before, jurisdiction=actor.jurisdiction, limit=_REVIEW_BATCH
         )
         found: list[OverdueReview] = []
+        shown: list[Item] = []
         with self._reading(actor) as uow:
             while len(found) < limit:
                 batch = uow.items.review_waits(query)
@@ -163,6 +178,7 @@ class LaneCommands(QueryCommands):
                     wait = review_wait(self.calendar, intake, item, today)
                     if wait is not None and wait.overdue:
                         view = self._view(actor, item, now)
+                        shown.append(item)
                         found.append(
                             OverdueReview(
                                 view,
@@ -175,4 +191,5 @@ class LaneCommands(QueryCommands):
                 if len(batch) < _REVIEW_BATCH:
                     break
                 query = attrs.evolve(query, after=item_position(batch[-1]))
+        self._audit_listing(shown[:limit])
         return found[:limit]

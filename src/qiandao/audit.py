@@ -367,7 +367,7 @@ class AuditQuery:
 
     account_id: str | None = None
     action: str | None = None
-    target_id: str | None = None
+    target_id: str | None = None  # any of a record's targets
     since: datetime | None = None
     until: datetime | None = None
     after: str | None = None

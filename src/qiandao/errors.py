@@ -16,6 +16,7 @@ __all__ = [
     "AdminSeparation",
     "AuditError",
     "AuditRetention",
+    "AuditTampered",
     "AuditUnavailable",
     "AuthenticationFailed",
     "CalendarError",
@@ -319,6 +320,14 @@ class AuditUnavailable(AuditError):
 
     code = "audit.unavailable"
     default_message = "审计记录无法写入，操作未执行"
+
+
+class AuditTampered(AuditError):
+    """The audit does not verify (``details``: the first bad record's shard, sequence and
+    reason): a purge is refused, so that it cannot erase the evidence."""
+
+    code = "audit.tampered"
+    default_message = "审计记录校验未通过，疑被篡改，不得清理"
 
 
 class AuditRetention(AuditError):

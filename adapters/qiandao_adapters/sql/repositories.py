@@ -958,25 +958,38 @@ class SqlAudit:
 
     def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
         h = s.audit_heads
+        locked = select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
         with self._tx.atomic() as conn:
-            row = conn.execute(
-                select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
-            ).first()
-            head = AuditHead(shard) if row is None else AuditHead(shard, row.sequence, row.hash)
-            record = chain.seal(head, entry)
-            if row is None:
-                conn.execute(insert(h).values(shard=shard, sequence=0, hash=GENESIS))
+            row = conn.execute(locked).first()
+            if row is None:  # a shard without its head row: made once, whoever comes first
+                _insert_missing(
+                    conn, h, [{"shard": shard, "sequence": 0, "hash": GENESIS}], "shard"
+                )
+                row = conn.execute(locked).one()
+            record = chain.seal(AuditHead(shard, row.sequence, row.hash), entry)
             conn.execute(
                 update(h)
                 .where(h.c.shard == shard)
                 .values(sequence=record.sequence, hash=record.hash)
             )
             conn.execute(insert(s.audit).values(audit_row(record)))
+            if entry.targets:
+                conn.execute(
+                    insert(s.audit_targets),
+                    [
+                        {"shard": shard, "sequence": record.sequence, "target_id": target}
+                        for target in entry.targets
+                    ],
+                )
 
     def heads(self) -> dict[str, AuditHead]:
         h = s.audit_heads
         rows = self._tx.execute(select(h.c.shard, h.c.sequence, h.c.hash))
         return {r.shard: AuditHead(r.shard, r.sequence, r.hash) for r in rows}
+
+    def shards(self) -> list[str]:
+        t = s.audit
+        return list(self._tx.execute(select(t.c.shard).distinct().order_by(t.c.shard)).scalars())
 
     def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
         t = s.audit
@@ -991,13 +1004,18 @@ class SqlAudit:
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         t = s.audit
         conditions: list[ColumnElement[bool]] = []
-        for column, value in (
-            (t.c.account_id, query.account_id),
-            (t.c.action, query.action),
-            (t.c.target_id, query.target_id),
-        ):
+        for column, value in ((t.c.account_id, query.account_id), (t.c.action, query.action)):
             if value is not None:
                 conditions.append(column == value)
+        if query.target_id is not None:
+            tt = s.audit_targets
+            conditions.append(
+                exists().where(
+                    tt.c.target_id == query.target_id,
+                    tt.c.shard == t.c.shard,
+                    tt.c.sequence == t.c.sequence,
+                )
+            )
         if query.since is not None:
             conditions.append(t.c.at >= query.since)
         if query.until is not None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -59,6 +60,7 @@ __all__ = [
     "audit",
     "audit_head_rows",
     "audit_heads",
+    "audit_targets",
     "commissions",
     "credits",
     "events",
@@ -572,6 +574,22 @@ audit = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 """The audit log (第十九条): appended only; ``doc`` is what the record's hash covers."""
+
+audit_targets = Table(
+    "qd_audit_targets",
+    metadata,
+    Column("shard", Key(AUDIT_SHARD_LENGTH), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    _id("target_id", nullable=False),
+    PrimaryKeyConstraint("shard", "sequence", "target_id"),
+    ForeignKeyConstraint(
+        ["shard", "sequence"], ["qd_audit.shard", "qd_audit.sequence"], ondelete="CASCADE"
+    ),
+    Index(None, "target_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+"""Every target of each audit record, so that the audit query finds a record by any of them
+(an index of the document: not covered by the hash, and purged with its record)."""
 
 audit_heads = Table(
     "qd_audit_heads",

@@ -332,13 +332,18 @@ class AuditRepository(Protocol):
         """Every shard's head as committed (shards never written may be missing)."""
         ...
 
+    def shards(self) -> list[str]:
+        """Every shard that holds a record, sorted (whether or not it has a head)."""
+        ...
+
     def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
         """A shard's records with sequence greater than ``after``, in sequence order."""
         ...
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         """Records matching the query in (time, shard, sequence) order, after its cursor, at
-        most ``query.limit + 1`` (the extra one tells there is a next page)."""
+        most ``query.limit + 1`` (the extra one tells there is a next page). ``target_id``
+        matches any of a record's targets."""
         ...
 
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:

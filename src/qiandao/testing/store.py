@@ -1688,6 +1688,8 @@ class StoreContract(abc.ABC):
         assert [r.entry for r in three] == [audit_entry(0, "a"), audit_entry(1, "b")]
         assert (heads["03"].sequence, heads["03"].hash) == (2, three[1].hash)
         assert (heads["07"].sequence, seven[0].previous) == (1, GENESIS)
+        with store.unit_of_work() as uow:
+            assert uow.audit.shards() == ["03", "07"]
         assert all(AUDIT_CHAIN.digest(r.algorithm, r.document) == r.hash for r in three + seven)
 
     def test_audit_of_a_rolled_back_unit_of_work_is_not_kept(self) -> None:

@@ -2,10 +2,11 @@
 
 Upgrade: create ``qd_audit`` (one row per record: shard and sequence, the columns the audit
 query filters on, the hash algorithm, the previous and own hash, and the canonical document the
-hash covers) and ``qd_audit_heads`` (each shard's last sequence and hash, one row per shard,
+hash covers), ``qd_audit_targets`` (every target of a record, for the query) and
+``qd_audit_heads`` (each shard's last sequence and hash, one row per shard,
 seeded at sequence 0). No existing row changes; the log starts empty.
 
-Downgrade drops both tables: the audit is lost (export or keep a backup first).
+Downgrade drops the three tables: the audit is lost (export or keep a backup first).
 
 Revision ID: 0009
 Revises: 0007
@@ -58,6 +59,21 @@ def upgrade() -> None:
         ("ix_qd_audit_target_id_at", ["target_id", "at"]),
     ):
         op.create_index(name, "qd_audit", columns)
+    op.create_table(
+        "qd_audit_targets",
+        sa.Column("shard", Key(8), nullable=False),
+        sa.Column("sequence", sa.BigInteger(), nullable=False),
+        sa.Column("target_id", Key(64), nullable=False),
+        sa.PrimaryKeyConstraint("shard", "sequence", "target_id", name="pk_qd_audit_targets"),
+        sa.ForeignKeyConstraint(
+            ["shard", "sequence"],
+            ["qd_audit.shard", "qd_audit.sequence"],
+            name="fk_qd_audit_targets_shard_qd_audit",
+            ondelete="CASCADE",
+        ),
+        **_OPTIONS,
+    )
+    op.create_index("ix_qd_audit_targets_target_id", "qd_audit_targets", ["target_id"])
     heads = op.create_table(
         "qd_audit_heads",
         sa.Column("shard", Key(8), nullable=False),
@@ -72,4 +88,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("qd_audit_heads")
+    op.drop_table("qd_audit_targets")
     op.drop_table("qd_audit")
