@@ -2,7 +2,9 @@
 
 submit → 初审 → deputy → sign → assign → accept → reply → rate (published), per item.
 Run ``python benchmarks/lifecycle.py [--items N]``; prints items per second and the ratio to the
-2,000 items/s target, and the same run on an embedded SQLite file for comparison.
+2,000 items/s target, and the same run on an embedded SQLite file for comparison, encrypted at
+rest (the default; a generated key unless ``QIANDAO_KEYS`` is set) and in the plaintext mode,
+alternately in the same run, with their ratio.
 
 ``--compare REV`` measures this checkout and git revision ``REV`` in the same run: each round
 runs both, alternately, in fresh processes (``REV``'s ``src`` and ``adapters`` taken with
@@ -82,13 +84,30 @@ def _measure(name: str, make: Callable[[], Store], count: int, rounds: int) -> f
     return rate
 
 
-def _sqlite() -> Store:
+def _sqlite(*, plaintext: bool = False) -> Store:
+    from qiandao_adapters.crypto import KeyRing, configured_provider
     from qiandao_adapters.sql import SqlStore
 
     path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-    store = SqlStore(f"sqlite:///{path}")
+    keys = None if plaintext else configured_provider() or KeyRing.generate(algorithm="SM4-GCM")
+    store = SqlStore(f"sqlite:///{path}", keys=keys, plaintext=plaintext)
     store.create_all()
     return store
+
+
+def encryption_cost(count: int, rounds: int) -> float:
+    """SQLite lifecycles encrypted and in clear, alternately; print both and return the ratio
+    clear / encrypted (how many times slower encryption makes a lifecycle)."""
+    sealed: list[float] = []
+    clear: list[float] = []
+    for _ in range(rounds):
+        clear.append(count / lifecycles(_sqlite(plaintext=True), count))
+        sealed.append(count / lifecycles(_sqlite(), count))
+    on, off = statistics.median(sealed), statistics.median(clear)
+    print(f"  {'SQLite, encrypted (SM4-GCM)':<28} {on:>9,.0f} items/s  (median of {rounds})")
+    print(f"  {'SQLite, plaintext':<28} {off:>9,.0f} items/s  (median of {rounds})")
+    print(f"  plaintext / encrypted: {off / on:.2f}×")
+    return off / on
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +198,7 @@ def main() -> None:
     print(f"  ratio to target {TARGET:,}/s: {memory / TARGET:.2f}×")
     sqlite = _measure("SQLite file (for comparison)", _sqlite, max(args.items // 10, 50), 1)
     print(f"  in-memory / SQLite: {memory / sqlite:.1f}×")
+    encryption_cost(max(args.items // 10, 50), max(args.rounds, 3))
 
 
 if __name__ == "__main__":

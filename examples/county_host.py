@@ -30,6 +30,8 @@ def build_service(url: str, phones: RecordingDelivery) -> Qiandao:
     upgrade(url)  # create or migrate the schema (Alembic)
     rules = {"zhoushan": RuleSet.zhoushan(), PUTUO: RuleSet.from_toml(HERE / "putuo.toml")}
     return Qiandao(
+        # encrypted at rest with the key-encryption key in QIANDAO_KEYS (or QIANDAO_KEY_FILE);
+        # in production pass keys=<your KMS KeyProvider>
         SqlStore(url),
         clock=SystemClock(),
         rules=rules,

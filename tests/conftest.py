@@ -8,6 +8,14 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# encryption at rest is on by default and needs a key: one generated ring for the whole session
+# (and the subprocesses it starts), unless the caller configured one
+if not (os.environ.get("QIANDAO_KEYS") or os.environ.get("QIANDAO_KEY_FILE")):
+    import base64
+    import secrets
+
+    os.environ["QIANDAO_KEYS"] = "test-1=" + base64.b64encode(secrets.token_bytes(16)).decode()
+
 # before anything imports them: readable assertion failures from the shipped suites
 pytest.register_assert_rewrite("qiandao.testing")
 

@@ -44,3 +44,8 @@ def test_lanes_benchmark_measures_every_lane_of_every_role() -> None:
 
     measured = {key.split("/")[1] for key in figures}
     assert measured == {lane.value for lane in Lane}
+
+
+def test_lifecycle_benchmark_measures_encryption_on_and_off() -> None:
+    lifecycle = _load("lifecycle")
+    assert lifecycle.encryption_cost(3, 1) > 0

@@ -82,3 +82,22 @@ def test_demo_runs_in_memory(capsys: pytest.CaptureFixture[str]) -> None:
     assert "陈主席签发" in out
     assert "严重逾期" in out
     assert "演示结束" in out
+
+
+def test_demo_on_sqlite_makes_a_local_key_and_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qiandao_adapters.demo import run_demo
+
+    monkeypatch.delenv("QIANDAO_KEYS", raising=False)
+    monkeypatch.delenv("QIANDAO_KEY_FILE", raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run_demo(url=url)
+    key_file = tmp_path / "qiandao-demo.keys"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    first = key_file.read_text()
+    (tmp_path / "demo.db").unlink()
+    run_demo(url=url)
+    assert key_file.read_text() == first
+    assert "演示结束" in capsys.readouterr().out
+    assert "陈主席".encode() not in (tmp_path / "demo.db").read_bytes()

@@ -48,6 +48,8 @@ __all__ = [
     "KeyRing",
     "Sm4GcmCipher",
     "cipher_for",
+    "configured_provider",
+    "local_key_file",
 ]
 
 AES_256_GCM = "AES-256-GCM"
@@ -257,6 +259,45 @@ class FileKeyProvider(KeyRing):
         super().__init__(keys, current=current, algorithm=algorithm)
 
 
+def _ring_algorithm(keys: Mapping[str, bytes], current: str) -> str:
+    """SM4-GCM for 16-byte keys, AES-256-GCM otherwise (the current key decides)."""
+    return SM4_GCM if len(keys[current]) == 16 else AES_256_GCM
+
+
+KEYS_VARIABLE = "QIANDAO_KEYS"
+KEY_FILE_VARIABLE = "QIANDAO_KEY_FILE"
+
+
+def configured_provider(environ: Mapping[str, str] | None = None) -> KeyRing | None:
+    """The key-encryption keys the host configured: ``QIANDAO_KEYS`` (``id=base64;...``), else
+    the file named by ``QIANDAO_KEY_FILE``; ``None`` when neither is set.
+
+    The algorithm follows the current key's length: 16 bytes SM4-GCM, 32 bytes AES-256-GCM.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get(KEYS_VARIABLE, "").strip()
+    path = env.get(KEY_FILE_VARIABLE, "").strip()
+    if not text and path:
+        text = Path(path).read_text(encoding="ascii")
+    if not text.strip():
+        return None
+    keys, current = _parse_keys(text)
+    return KeyRing(keys, current=current, algorithm=_ring_algorithm(keys, current))
+
+
+def local_key_file(path: str | os.PathLike[str]) -> KeyRing:
+    """The ring in ``path``, made (one fresh SM4 key, mode 0600) if it is missing: the demo's
+    generated local key, reused on the next start."""
+    file = Path(path)
+    if not file.exists():
+        ring = KeyRing.generate(algorithm=SM4_GCM)
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as out:
+            out.write(ring.dumps())
+    keys, current = _parse_keys(file.read_text(encoding="ascii"))
+    return KeyRing(keys, current=current, algorithm=_ring_algorithm(keys, current))
+
+
 class EnvKeyProvider(KeyRing):
     """A ``KeyRing`` from an environment variable (default ``QIANDAO_KEYS``), ``;`` between keys."""
 
@@ -346,8 +387,12 @@ class BlindIndex:
 
     def token(self, phone: str) -> str:
         """The hex token of ``phone`` once normalised (``input.invalid`` if it is not a phone)."""
+        return self.exact(normalise_phone(phone))
+
+    def exact(self, value: str) -> str:
+        """The hex token of ``value`` as it is (a store keeps numbers already normalised)."""
         mac = _chmac.HMAC(self._key, self._hash())
-        mac.update(normalise_phone(phone).encode("ascii"))
+        mac.update(value.encode("utf-8"))
         return mac.finalize().hex()
 
     def matches(self, phone: str, token: str) -> bool:

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from qiandao.errors import InvalidInput, StoreUnavailable
 
-__all__ = ["register"]
+__all__ = ["register", "sql_errors"]
+
+
+@contextmanager
+def sql_errors(url: str, what: str) -> Iterator[None]:
+    """SQLAlchemy's errors as the library's: a bad URL ``input.invalid``, anything else of the
+    database ``store.unavailable`` (``what`` failed), the URL shown without its password."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        yield
+    except ArgumentError as exc:
+        raise InvalidInput(f"数据库 URL 无效：{exc}", field="url") from exc
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(f"{what}：{type(exc).__name__}", url=_safe(url)) from exc
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -17,16 +33,9 @@ def _upgrade(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the sql extra is not installed
         print(f"错误 需要安装 sql 扩展：pip install 'qiandao[sql]'（{exc}）", file=sys.stderr)
         return 2
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    try:
+    with sql_errors(args.url, "无法升级数据库"):
         reached = upgrade(args.url, args.revision)
-    except ArgumentError as exc:
-        raise InvalidInput(f"数据库 URL 无效：{exc}", field="url") from exc
-    except SQLAlchemyError as exc:
-        raise StoreUnavailable(
-            f"无法升级数据库：{type(exc).__name__}", url=_safe(args.url)
-        ) from exc
     asked = "" if args.revision == reached else f"（{args.revision}）"
     print(f"数据库已升级到 {reached or 'base'}{asked}：{_safe(args.url)}")
     return 0

@@ -71,13 +71,19 @@ def _store(url: str | None, memory: bool) -> tuple[Store, str]:
         from qiandao_adapters.memory import MemoryStore
 
         return MemoryStore(), "内存存储"
+    from qiandao_adapters.crypto import configured_provider, local_key_file
     from qiandao_adapters.sql import SqlStore
 
+    folder = Path(tempfile.gettempdir())
     if url is None:
-        path = Path(tempfile.gettempdir()) / "qiandao-demo.sqlite3"
+        path = folder / "qiandao-demo.sqlite3"
         path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
-    store = SqlStore(url)
+    elif url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        folder = Path(url.removeprefix("sqlite:///")).parent
+    # the host's keys if it configured some, else a generated local key beside the database
+    keys = configured_provider() or local_key_file(folder / "qiandao-demo.keys")
+    store = SqlStore(url, keys=keys)
     store.create_all()
     return store, url.split("@")[-1]
 

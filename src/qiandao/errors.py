@@ -40,6 +40,7 @@ __all__ = [
     "InvalidTransition",
     "InvalidWorkdayCount",
     "JurisdictionDenied",
+    "KeyMissing",
     "KeyUnknown",
     "LastGrant",
     "LimitExceeded",
@@ -509,6 +510,14 @@ class CiphertextTampered(CryptoError):
 
     code = "crypto.tampered"
     default_message = "密文校验失败，数据可能被篡改"
+
+
+class KeyMissing(CryptoError):
+    """No key-encryption key is configured (``QIANDAO_KEYS`` / ``QIANDAO_KEY_FILE``) for a store
+    that encrypts at rest; the host must configure one before it starts."""
+
+    code = "crypto.key_missing"
+    default_message = "未配置加密密钥（QIANDAO_KEYS 或 QIANDAO_KEY_FILE），不能启动加密存储"
 
 
 class CryptoUnavailable(CryptoError):

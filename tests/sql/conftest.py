@@ -14,6 +14,7 @@ Local runs::
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, delete, text
 
 from qiandao.ports.store import Store
 from qiandao_adapters.memory import MemoryStore
-from qiandao_adapters.sql import SqlStore, make_engine, metadata
+from qiandao_adapters.sql import SqlStore, make_engine, metadata, schema
 from qiandao_adapters.sql.migrations import VERSION_TABLE
 
 SERVER_ENV = {
@@ -44,6 +45,19 @@ def server_url(backend: str) -> str:
             pytest.fail(f"QIANDAO_TEST_REQUIRE_DB=1 but {reason}", pytrace=False)
         pytest.skip(reason)
     return url
+
+
+@contextlib.contextmanager
+def audit_tables_for_a_while(engine: Engine) -> Iterator[None]:
+    """The audit tables of today's schema beside an older revision, then gone again, so that
+    today's service (which records every command) can run there and a later upgrade creates
+    them itself."""
+    tables = [schema.audit, schema.audit_targets, schema.audit_heads]
+    metadata.create_all(engine, tables=tables)
+    try:
+        yield
+    finally:
+        metadata.drop_all(engine, tables=tables)
 
 
 def reset_schema(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -86,7 +85,7 @@ from qiandao_adapters.sql.rows import (
 from qiandao_adapters.sql.schema import Key
 from tests.helpers import World, make_world
 from tests.helpers import at as lane_at
-from tests.sql.conftest import Backend, reset_schema
+from tests.sql.conftest import Backend, audit_tables_for_a_while, reset_schema
 from tests.test_recompute import SCHEDULE_2027
 
 
@@ -230,7 +229,7 @@ def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
 def test_upgrade_is_idempotent_and_the_store_works_on_it(empty: Engine) -> None:
     upgrade(empty)
     upgrade(empty)
-    store = SqlStore(empty)
+    store = SqlStore(empty, plaintext=True)
     with store.unit_of_work() as uow:
         uow.items.add(sample_item("item-1"))
         uow.commit()
@@ -368,7 +367,7 @@ def _assert_credits_are_credits_of(engine: Engine, items: list[Item]) -> None:
     with engine.connect() as conn:
         authors = set(conn.execute(select(s.item_authors.c.item_id, s.item_authors.c.account_id)))
     assert authors == {(i.id, p) for i in items for p in i.authors}
-    with SqlStore(engine).unit_of_work() as uow:
+    with SqlStore(engine, plaintext=True).unit_of_work() as uow:
         assert [uow.items.get(i.id) for i in items] == items
         for period in _QUARTERS:
             for jurisdiction in (None, "zhoushan"):
@@ -388,7 +387,7 @@ def test_upgrade_from_0001_backfills_credits_of_every_item(empty: Engine) -> Non
 def test_downgrade_to_0001_restores_its_columns_and_upgrade_again(empty: Engine) -> None:
     items = _downgradable(statistics_corpus(60, seed=7))
     upgrade(empty)
-    with SqlStore(empty).unit_of_work() as uow:
+    with SqlStore(empty, plaintext=True).unit_of_work() as uow:
         for item in items:
             uow.items.add(item)
         uow.commit()
@@ -499,7 +498,9 @@ def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
 
 
 def _service(engine: Engine) -> Qiandao:
-    return Qiandao(SqlStore(engine), clock=ManualClock(_NOW), hasher=Argon2Hasher.fast())
+    return Qiandao(
+        SqlStore(engine, plaintext=True), clock=ManualClock(_NOW), hasher=Argon2Hasher.fast()
+    )
 
 
 def test_upgrade_from_0002_gives_every_account_one_grant_and_downgrade_restores_roles(
@@ -510,7 +511,7 @@ def test_upgrade_from_0002_gives_every_account_one_grant_and_downgrade_restores_
     upgrade(empty)
     _assert_no_drift(empty)
     qd = _service(empty)
-    with SqlStore(empty).unit_of_work() as uow:
+    with SqlStore(empty, plaintext=True).unit_of_work() as uow:
         for account_id, (role, place, unit) in people.items():
             account = uow.accounts.get(account_id)
             assert account.grants == (RoleGrant(role, place, unit),)
@@ -524,7 +525,7 @@ def test_upgrade_from_0002_gives_every_account_one_grant_and_downgrade_restores_
     for account_id, (role, place, unit) in people.items():
         if role is Role.ORGANISATION:
             continue
-        with SqlStore(empty).unit_of_work() as uow:
+        with SqlStore(empty, plaintext=True).unit_of_work() as uow:
             phone = uow.accounts.get(account_id).phone
         assert phone is not None
         signed = qd.sign_in(phone, _PASSWORD)
@@ -548,7 +549,7 @@ def test_downgrade_below_0003_is_refused_while_someone_holds_several_grants(
     empty: Engine,
 ) -> None:
     upgrade(empty)
-    store = SqlStore(empty)
+    store = SqlStore(empty, plaintext=True)
     chair = sample_account(
         "acc-chair",
         grants=(RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.CHAIR, "zhoushan")),
@@ -631,7 +632,7 @@ def test_upgrade_to_lanes_backfills_the_lane_columns_from_the_documents(empty: E
     assert sorted(overruns, key=lambda r: r["item_id"]) == [
         r for i in items for r in overrun_rows(i)
     ]
-    with SqlStore(empty).unit_of_work() as uow:
+    with SqlStore(empty, plaintext=True).unit_of_work() as uow:
         for lane in Lane:
             query = LaneQuery(lane)
             assert uow.items.lane(query) == lane_rows(items, query), lane
@@ -646,7 +647,7 @@ def test_upgrade_to_lanes_backfills_the_lane_columns_from_the_documents(empty: E
 def test_downgrade_from_lanes_keeps_the_items(empty: Engine) -> None:
     items = _downgradable(_lane_corpus())
     upgrade(empty)
-    with SqlStore(empty).unit_of_work() as uow:
+    with SqlStore(empty, plaintext=True).unit_of_work() as uow:
         for item in items:
             uow.items.add(item)
         uow.commit()
@@ -686,7 +687,7 @@ def test_downgrade_to_0002_leaves_documents_the_older_code_reads(empty: Engine) 
     items = _downgradable([sample_item("item-1"), *statistics_corpus(30, seed=5)])
     assert any(i.assignments for i in items) and any(i.feedback for i in items)
     upgrade(empty)
-    store = SqlStore(empty)
+    store = SqlStore(empty, plaintext=True)
     member, chair = RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.CHAIR, "zhoushan")
     departed = sample_account(
         "acc-gone",
@@ -826,7 +827,7 @@ def _world_with_every_newer_event(engine: Engine, tmp_path: Any) -> World:
     """Items whose events carry every key and kind 0003-era code lacks: a late review
     (review_overdue, review overruns), feedback shared with the units, and a provisional rating
     window recounted by ``adopt_calendar`` (rating_window_recomputed)."""
-    w = make_world(store=SqlStore(engine))
+    w = make_world(store=SqlStore(engine, plaintext=True))
     w.clock.set(lane_at(2026, 3, 2, 10))
     w.qd.submit_new(w.member, {"title": "待初审", "body": "正文", "category": "hot_issue"})
     w.clock.set(lane_at(2026, 3, 6, 10))
@@ -885,7 +886,7 @@ def test_downgrade_below_lanes_leaves_item_events_the_older_code_reads(
 
 def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: Engine) -> None:
     upgrade(empty)
-    w = make_world(store=SqlStore(empty))
+    w = make_world(store=SqlStore(empty, plaintext=True))
     w.qd.submit_new(w.member, {"title": "委员", "body": "正文", "category": "hot_issue"})
     organisation = Actor("g1", Role.ORGANISATION, "zhoushan")
     enrol(w.store, organisation)
@@ -981,7 +982,7 @@ def test_upgrade_to_sessions_backfills_expiry_and_the_job_purges_ended_ones(
 
 def test_downgrade_below_sessions_leaves_documents_the_older_code_reads(empty: Engine) -> None:
     upgrade(empty)
-    store = SqlStore(empty)
+    store = SqlStore(empty, plaintext=True)
     with store.unit_of_work() as uow:
         uow.accounts.add(sample_account("acc-h", password_history=("hash:1", "hash:2")))
         uow.sessions.put(sample_session("t-1", "acc-h", expires_at=_NOW))
@@ -1020,18 +1021,6 @@ _SUBMITTER = Actor("m1", Role.MEMBER, "zhoushan")
 _DRAFT = {"title": "关于海岛交通的建议", "body": "正文", "category": "hot_issue"}
 
 
-@contextlib.contextmanager
-def _audit_tables_for_a_while(engine: Engine) -> Iterator[None]:
-    """The audit tables of today's schema beside an older revision, then gone again, so that
-    today's service can run a command there and the later upgrade creates them itself."""
-    tables = [s.audit, s.audit_heads]
-    metadata.create_all(engine, tables=tables)
-    try:
-        yield
-    finally:
-        metadata.drop_all(engine, tables=tables)
-
-
 def test_upgrade_to_0006_keeps_a_submission_key_valid_and_downgrade_keeps_only_those(
     empty: Engine,
 ) -> None:
@@ -1040,7 +1029,7 @@ def test_upgrade_to_0006_keeps_a_submission_key_valid_and_downgrade_keeps_only_t
     _at_revision(empty, "0005")
     qd = _service(empty)
     enrol(qd.store, _SUBMITTER)
-    with _audit_tables_for_a_while(empty):  # today's service records its commands
+    with audit_tables_for_a_while(empty):  # today's service records its commands
         item = qd.submit_new(_SUBMITTER, _DRAFT)
     fingerprint = intake.fingerprint(intake.draft_input(_DRAFT))
     with empty.begin() as conn:
@@ -1069,7 +1058,7 @@ def _two_person_history(engine: Engine) -> tuple[SqlStore, str]:
     """A store at head with a person whose log holds every kind 0007 adds: registered as a
     proposal, approved; an editor grant proposed and rejected; a policy set."""
     upgrade(engine)
-    store = SqlStore(engine)
+    store = SqlStore(engine, plaintext=True)
     policy = PasswordPolicy.for_profile(PasswordProfile.DJCP_LEVEL3)
     tighter = attrs.evolve(policy, min_length=12)
     member, editor = RoleGrant(Role.MEMBER, "zhoushan"), RoleGrant(Role.EDITOR, "zhoushan")
@@ -1127,7 +1116,7 @@ def test_downgrade_below_separation_leaves_account_events_the_older_code_reads(
 
 def test_upgrade_to_separation_keeps_every_grant_held(empty: Engine) -> None:
     _at_revision(empty, "0006")
-    store = SqlStore(empty)
+    store = SqlStore(empty, plaintext=True)
     with store.unit_of_work() as uow:
         uow.accounts.add(sample_account("acc-h"))
         uow.commit()

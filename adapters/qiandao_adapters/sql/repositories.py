@@ -99,6 +99,7 @@ from qiandao_adapters.sql.rows import (
     session_row,
     unit_row,
 )
+from qiandao_adapters.sql.sealing import SEALED, TEXT_SCOPE, Sealer, person_scope
 from qiandao_adapters.sql.statistics import statistics
 
 __all__ = [
@@ -118,7 +119,12 @@ T = TypeVar("T")
 
 
 class Transaction(Protocol):
-    """What a repository needs of its unit of work: statements and savepoints."""
+    """What a repository needs of its unit of work: statements, savepoints and its sealer."""
+
+    @property
+    def sealer(self) -> Sealer:
+        """Seals the rows written and opens the values read (encryption at rest)."""
+        ...
 
     def execute(
         self, statement: Executable, params: Any = None, *, write: bool = False
@@ -182,20 +188,31 @@ def _rowcount(result: Result[Any]) -> int:
     return result.rowcount if isinstance(result, CursorResult) else -1
 
 
+def _load(tx: Transaction, table: Table, row: Any, cls: type[T]) -> T:
+    """The aggregate in a row read with its key columns and ``doc`` (opened if sealed)."""
+    return loads(tx.sealer.open_doc(table, row), cls)
+
+
+def _docs(table: Table) -> Select[Any]:
+    """``SELECT`` the key columns and the document of ``table`` (what :func:`_load` reads)."""
+    stmt: Select[Any] = select(table.c.id, table.c.doc)
+    return stmt
+
+
 def _get(tx: Transaction, table: Table, key: str, cls: type[T], what: str) -> T:
     """The aggregate stored under ``key``, or NotFound naming ``what``."""
-    row = tx.execute(select(table.c.doc).where(table.c.id == key)).first()
+    row = tx.execute(_docs(table).where(table.c.id == key)).first()
     if row is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
-    return loads(row[0], cls)
+    return _load(tx, table, row, cls)
 
 
 def _list(tx: Transaction, table: Table, cls: type[T], jurisdiction: str | None) -> list[T]:
     """Every aggregate of ``table`` (of one jurisdiction, if given), by id."""
-    stmt = select(table.c.doc).order_by(table.c.id)
+    stmt = select(table.c.id, table.c.doc).order_by(table.c.id)
     if jurisdiction is not None:
         stmt = stmt.where(table.c.jurisdiction == jurisdiction)
-    return [loads(doc, cls) for doc in tx.execute(stmt).scalars()]
+    return [_load(tx, table, row, cls) for row in tx.execute(stmt)]
 
 
 def _insert_new(
@@ -209,8 +226,11 @@ def _insert_new(
 
 
 def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: str) -> None:
-    """Check the row's bounds and insert it in a savepoint, refusing a key already there."""
+    """Check the row's bounds and insert it (sealed, if its table is) in a savepoint, refusing a
+    key already there."""
     check_bounds(table, [row])
+    if table.name in SEALED:
+        row = tx.sealer.seal_row(table, row)
     with tx.atomic() as conn:
         _insert_new(conn, table, row, key, what)
 
@@ -353,7 +373,7 @@ def _lane_select(query: LaneQuery) -> Select[Any]:
     stmt: Select[Any]
     if lane not in ASSIGNMENT_LANES:
         conditions = [*_lane_scope(query), _I.c.lane == lane.value, *_item_after(query.after)]
-        stmt = select(_I.c.doc).where(*conditions).order_by(*_ITEM_LANE_ORDER)
+        stmt = _docs(_I).where(*conditions).order_by(*_ITEM_LANE_ORDER)
     else:
         conditions = [*_lane_scope(query), _lane_column(lane) == lane.value]
         if query.after is not None:
@@ -361,7 +381,8 @@ def _lane_select(query: LaneQuery) -> Select[Any]:
             keys = [(_A.c.priority, p.priority), (_A.c.due, p.when), (_A.c.id, p.id)]
             conditions.append(_after([*keys, (_A.c.item_id, p.item_id)]))
         stmt = (
-            select(_I.c.doc, _A.c.id.label("assignment_id"))
+            _docs(_I)
+            .add_columns(_A.c.id.label("assignment_id"))
             .select_from(_A)
             .join(_I, _I.c.id == _A.c.item_id)
             .where(*conditions)
@@ -383,8 +404,8 @@ def _lane_count(query: LaneQuery) -> Select[Any]:
     )
 
 
-def _lane_row(row: Any) -> tuple[Item, Assignment | None]:
-    item = loads(row.doc, Item)
+def _lane_row(tx: Transaction, row: Any) -> tuple[Item, Assignment | None]:
+    item = _load(tx, _I, row, Item)
     assignment_id = row._mapping.get("assignment_id")
     return item, None if assignment_id is None else item.assignment(assignment_id)
 
@@ -398,23 +419,29 @@ class SqlItems:
     def get(self, item_id: str) -> Item:
         return _get(self._tx, _I, item_id, Item, "信息")
 
-    def add(self, item: Item) -> None:
+    def _rows(self, item: Item) -> tuple[dict[str, Any], list[tuple[Table, list[dict[str, Any]]]]]:
+        """The item's row and child rows, bounds checked, sealed where they hold text."""
         row = item_row(item)
         children = item_children(item)
         check_bounds(_I, [row])
         for table, rows in children:
             check_bounds(table, rows)
+        sealer = self._tx.sealer
+        sealed = [
+            (table, sealer.seal_rows(table, rows) if table.name in SEALED else rows)
+            for table, rows in children
+        ]
+        return sealer.seal_row(_I, row), sealed
+
+    def add(self, item: Item) -> None:
+        row, children = self._rows(item)
         with self._tx.atomic() as conn:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
 
     def save(self, item: Item, expected_version: int) -> None:
-        row = item_row(item)
-        children = item_children(item)
-        check_bounds(_I, [row])
-        for table, rows in children:
-            check_bounds(table, rows)
+        row, children = self._rows(item)
         with self._tx.atomic() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
@@ -436,12 +463,12 @@ class SqlItems:
         limit: int | None,
         offset: int,
     ) -> list[Item]:
-        stmt = select(_I.c.doc).where(*conditions).order_by(*ordering)
+        stmt = _docs(_I).where(*conditions).order_by(*ordering)
         if limit is not None:
             stmt = stmt.limit(limit)
         if offset:
             stmt = stmt.offset(offset)
-        return [loads(doc, Item) for doc in self._tx.execute(stmt).scalars()]
+        return [_load(self._tx, _I, row, Item) for row in self._tx.execute(stmt)]
 
     def _issued_newest_first(self, query: ItemQuery) -> list[Item]:
         """Issued items newest first, then the never-issued ones by id, as two queries."""
@@ -493,7 +520,7 @@ class SqlItems:
             # (both indexed), and let the loaded doc decide (Assignment.provisional_pending)
             conditions.append(or_(_A.c.is_open == true(), _A.c.rating_pending_until.is_not(None)))
         stmt = (
-            select(_A.c.item_id, _A.c.id, _I.c.doc)
+            select(_A.c.item_id, _A.c.id, _I.c.doc, _I.c.id.label("item_key"))
             .join(_I, _I.c.id == _A.c.item_id)
             .where(and_(true(), *conditions))
             .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
@@ -505,7 +532,8 @@ class SqlItems:
         for row in self._tx.execute(stmt):
             item = loaded.get(row.item_id)
             if item is None:
-                item = loaded[row.item_id] = loads(row.doc, Item)
+                doc = self._tx.sealer.open("qd_items", "doc", [row.item_key], row.doc)
+                item = loaded[row.item_id] = loads(doc, Item)
             assignment = item.assignment(row.id)
             if assignment is not None and (
                 not query.provisional_only or assignment.provisional_pending
@@ -515,7 +543,7 @@ class SqlItems:
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         _check_paging(query.limit)
-        return [_lane_row(row) for row in self._tx.execute(_lane_select(query))]
+        return [_lane_row(self._tx, row) for row in self._tx.execute(_lane_select(query))]
 
     def lane_page(self, query: LaneQuery) -> tuple[list[tuple[Item, Assignment | None]], int]:
         """The page and the lane's total in one statement (one snapshot on every database):
@@ -525,7 +553,7 @@ class SqlItems:
         total = _lane_count(query).correlate(None).scalar_subquery().label("lane_total")
         found = self._tx.execute(_lane_select(query).add_columns(total)).all()
         if found:
-            return [_lane_row(row) for row in found], int(found[0].lane_total)
+            return [_lane_row(self._tx, row) for row in found], int(found[0].lane_total)
         if query.after is None and query.limit != 0:
             return [], 0
         return [], int(self._tx.execute(_lane_count(query)).scalar_one())
@@ -591,12 +619,15 @@ class SqlEvents:
 
     def append(self, events: Sequence[Event]) -> None:
         keyed = [(e.item_id, e.sequence) for e in events]
-        _append_in_sequence(self._tx, s.events, "item_id", keyed, [event_row(e) for e in events])
+        clear = [event_row(e) for e in events]
+        check_bounds(s.events, clear)  # before sealing reads a key from the database
+        rows = self._tx.sealer.seal_rows(s.events, clear)
+        _append_in_sequence(self._tx, s.events, "item_id", keyed, rows)
 
     def for_item(self, item_id: str) -> list[Event]:
         t = s.events
-        stmt = select(t.c.doc).where(t.c.item_id == item_id).order_by(t.c.sequence)
-        return [loads(doc, Event) for doc in self._tx.execute(stmt).scalars()]
+        stmt = _docs(t).where(t.c.item_id == item_id).order_by(t.c.sequence)
+        return [_load(self._tx, t, row, Event) for row in self._tx.execute(stmt)]
 
 
 class SqlOutbox:
@@ -612,20 +643,23 @@ class SqlOutbox:
         if not rows:
             return
         check_bounds(s.outbox, rows.values())
+        sealed = self._tx.sealer.seal_rows(s.outbox, list(rows.values()))
         with self._tx.atomic() as conn:
-            _insert_missing(conn, s.outbox, list(rows.values()), "notice_id")
+            _insert_missing(conn, s.outbox, sealed, "notice_id")
 
     def pending(self, limit: int) -> list[OutboxMessage]:
         _check_paging(limit)
         t = s.outbox
         stmt = (
-            select(t.c.doc, t.c.recorded_at, t.c.dispatched_at, t.c.attempts)
+            select(t.c.notice_id, t.c.doc, t.c.recorded_at, t.c.dispatched_at, t.c.attempts)
             .where(t.c.dispatched_at.is_(None))
             .order_by(t.c.attempts, t.c.recorded_at, t.c.seq)  # failing ones never starve
             .limit(limit)
         )
         return [
-            OutboxMessage(loads(row.doc, Notice), row.recorded_at, row.dispatched_at, row.attempts)
+            OutboxMessage(
+                _load(self._tx, t, row, Notice), row.recorded_at, row.dispatched_at, row.attempts
+            )
             for row in self._tx.execute(stmt)
         ]
 
@@ -656,34 +690,48 @@ class SqlAccounts:
     def get(self, account_id: str) -> Account:
         return _get(self._tx, s.accounts, account_id, Account, "账号")
 
+    def _first(self, stmt: Select[Any]) -> Account | None:
+        row = self._tx.execute(stmt).first()
+        return None if row is None else _load(self._tx, s.accounts, row, Account)
+
     def by_phone(self, phone: str) -> Account | None:
         t = s.accounts
-        doc = self._tx.execute(select(t.c.doc).where(t.c.phone == phone)).scalar()
-        return None if doc is None else loads(doc, Account)
+        lookups = self._tx.sealer.phone_lookups(phone)
+        return self._first(_docs(t).where(t.c.phone.in_(lookups)).order_by(t.c.id).limit(1))
 
     def by_external(self, provider: str, subject: str) -> Account | None:
         t, x = s.accounts, s.external_identities
         stmt = (
-            select(t.c.doc)
+            _docs(t)
             .join(x, x.c.account_id == t.c.id)
             .where(x.c.provider == provider, x.c.subject == subject)
         )
-        doc = self._tx.execute(stmt).scalar()
-        return None if doc is None else loads(doc, Account)
+        return self._first(stmt)
 
     def _check_phone(self, conn: Connection, account: Account) -> None:
         if account.phone is None:
             return
         t = s.accounts
+        lookups = self._tx.sealer.phone_lookups(account.phone)
         other = conn.execute(
-            select(t.c.id).where(t.c.phone == account.phone, t.c.id != account.id).limit(1)
+            select(t.c.id).where(t.c.phone.in_(lookups), t.c.id != account.id).limit(1)
         ).first()
         if other is not None:
             raise DuplicateAccount(phone_tail=account.phone[-4:])
 
-    def add(self, account: Account) -> None:
-        row, identities, grants = account_row(account), identity_rows(account), grant_rows(account)
+    def _row(self, account: Account) -> dict[str, Any]:
+        """The account's row sealed: the document under the person's key (under the text key
+        once departed), the phone as its blind-index token."""
+        row = account_row(account)
         check_bounds(s.accounts, [row])
+        sealer = self._tx.sealer
+        departed = account.status is AccountStatus.DELETED
+        row["phone"] = sealer.phone_token(account.phone)
+        scope = TEXT_SCOPE if departed else person_scope(account.id)
+        return sealer.seal_row(s.accounts, row, scope=scope)
+
+    def add(self, account: Account) -> None:
+        row, identities, grants = self._row(account), identity_rows(account), grant_rows(account)
         check_bounds(s.external_identities, identities)
         check_bounds(s.account_grants, grants)
         with self._tx.atomic() as conn:
@@ -693,8 +741,8 @@ class SqlAccounts:
             _insert_rows(conn, s.account_grants, grants)
 
     def save(self, account: Account, expected_version: int) -> None:
-        row, identities, grants = account_row(account), identity_rows(account), grant_rows(account)
-        check_bounds(s.accounts, [row])
+        """Save; an account saved departed loses its person key in the same transaction."""
+        row, identities, grants = self._row(account), identity_rows(account), grant_rows(account)
         check_bounds(s.external_identities, identities)
         check_bounds(s.account_grants, grants)
         x, g = s.external_identities, s.account_grants
@@ -712,24 +760,25 @@ class SqlAccounts:
             _insert_rows(conn, x, identities)
             conn.execute(delete(g).where(g.c.account_id == account.id))
             _insert_rows(conn, g, grants)
+            if account.status is AccountStatus.DELETED:
+                self._tx.sealer.destroy(person_scope(account.id))
 
     def count_failure(self, account_id: str, limit: int) -> int | None:
         """Read the row ``FOR UPDATE`` (SQLite: under its one writer) and write the new count in
         the same savepoint, so parallel counts wait for each other instead of colliding."""
         t = s.accounts
+        self._person_key(account_id)
         with self._tx.atomic() as conn:
-            doc = conn.execute(
-                select(t.c.doc).where(t.c.id == account_id).with_for_update()
-            ).scalar()
-            if doc is None:
+            found = conn.execute(_docs(t).where(t.c.id == account_id).with_for_update()).first()
+            if found is None:
                 raise NotFound(f"账号不存在：{account_id}", id=account_id)
-            current = loads(doc, Account)
+            current = _load(self._tx, t, found, Account)
             if current.status is not AccountStatus.ACTIVE or current.failed_attempts >= limit:
                 return None
             counted = attrs.evolve(
                 current, failed_attempts=current.failed_attempts + 1, version=current.version + 1
             )
-            row = account_row(counted)
+            row = self._row(counted)
             conn.execute(
                 update(t)
                 .where(t.c.id == account_id)
@@ -737,14 +786,25 @@ class SqlAccounts:
             )
         return counted.failed_attempts
 
+    def _person_key(self, account_id: str) -> None:
+        """Make sure a live account has its person key before a savepoint writes its row (a
+        key made inside one would be undone with it); a departed account gets none back."""
+        sealer, t = self._tx.sealer, s.accounts
+        scope = person_scope(account_id)
+        if not sealer.encrypting or sealer.key_of(scope, create=False) is not None:
+            return
+        status = self._tx.execute(select(t.c.status).where(t.c.id == account_id)).scalar()
+        if status is not None and status != AccountStatus.DELETED.value:
+            sealer.key_of(scope)
+
     def holders(self, role: Role, jurisdiction: str) -> list[Account]:
         t, g = s.accounts, s.account_grants
         held = select(g.c.account_id).where(
             g.c.jurisdiction == jurisdiction, g.c.role == role.value
         )
         live = t.c.status != AccountStatus.DELETED.value
-        stmt = select(t.c.doc).where(t.c.id.in_(held), live).order_by(t.c.id)
-        return [loads(doc, Account) for doc in self._tx.execute(stmt).scalars()]
+        stmt = _docs(t).where(t.c.id.in_(held), live).order_by(t.c.id)
+        return [_load(self._tx, t, row, Account) for row in self._tx.execute(stmt)]
 
     def events(self, account_id: str) -> list[AccountEvent]:
         e = s.account_events
@@ -765,6 +825,7 @@ class SqlAccounts:
     def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
         row = proposal_row(proposal)
         check_bounds(s.grant_proposals, [row])
+        row = self._tx.sealer.seal_row(s.grant_proposals, row)
         with self._tx.atomic() as conn:
             _compare_and_set(
                 conn,
@@ -782,14 +843,14 @@ class SqlAccounts:
         account_id: str | None = None,
     ) -> list[GrantProposal]:
         t = s.grant_proposals
-        stmt = select(t.c.doc).order_by(t.c.proposed_at, t.c.id)
+        stmt = _docs(t).order_by(t.c.proposed_at, t.c.id)
         if jurisdiction is not None:
             stmt = stmt.where(t.c.jurisdiction == jurisdiction)
         if state is not None:
             stmt = stmt.where(t.c.state == state.value)
         if account_id is not None:
             stmt = stmt.where(t.c.account_id == account_id)
-        return [loads(doc, GrantProposal) for doc in self._tx.execute(stmt).scalars()]
+        return [_load(self._tx, t, row, GrantProposal) for row in self._tx.execute(stmt)]
 
     def policy(self, jurisdiction: str) -> PolicyChange | None:
         t = s.password_policies
@@ -916,6 +977,7 @@ class SqlCommissions:
     def save(self, commission: Commission, expected_version: int) -> None:
         row = commission_row(commission)
         check_bounds(s.commissions, [row])
+        row = self._tx.sealer.seal_row(s.commissions, row)
         with self._tx.atomic() as conn:
             _compare_and_set(
                 conn,

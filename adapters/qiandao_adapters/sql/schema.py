@@ -63,6 +63,7 @@ __all__ = [
     "audit_targets",
     "commissions",
     "credits",
+    "data_keys",
     "events",
     "external_identities",
     "feedback",
@@ -93,6 +94,8 @@ IDEMPOTENCY_KEY_LENGTH = 320  # "<account id>:<client key of up to 200 character
 FINGERPRINT_LENGTH = 128
 COMMAND_LENGTH = 64  # a public command's name, e.g. "submit_new"
 DESTINATIONS_KEY_LENGTH = 128  # every destination value, sorted, comma-separated
+KEY_ID_LENGTH = 64  # a data key's id, a key-id token of qiandao.ports.crypto.Sealed
+SCOPE_LENGTH = ID_LENGTH + 16  # "text", "index" or "person:<account id>"
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {
     "mysql_engine": "InnoDB",
@@ -542,6 +545,22 @@ idempotency = Table(
     Column("fingerprint", Key(FINGERPRINT_LENGTH), nullable=False),
     _id("result_id", nullable=False),
     Column("command", Key(COMMAND_LENGTH), nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# The data keys of encryption at rest (0008), each wrapped by the key provider's key-encryption
+# key: the store-wide text key (one generation per ``keys rotate --reencrypt``), the blind-index
+# key, and one key per person (``person:<account id>``; deleted when the person departs).
+data_keys = Table(
+    "qd_data_keys",
+    metadata,
+    Column("key_id", Key(KEY_ID_LENGTH), primary_key=True),
+    Column("scope", Key(SCOPE_LENGTH), nullable=False),
+    Column("generation", Integer, nullable=False),
+    _code("algorithm", nullable=False),
+    Column("wrapped", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("scope", "generation"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -13,21 +13,53 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from qiandao.errors import KeyMissing
+from qiandao.ports.crypto import KeyProvider
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.engine import configure_sqlite, make_engine
 from qiandao_adapters.sql.errors import translated
+from qiandao_adapters.sql.sealing import KeyVault
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 
 __all__ = ["SqlStore"]
 
 
+def _default_keys() -> KeyProvider:
+    """The key provider the host configured (``QIANDAO_KEYS`` or ``QIANDAO_KEY_FILE``)."""
+    try:
+        from qiandao_adapters.crypto import configured_provider
+    except ImportError as exc:  # the crypto extra is not installed
+        raise KeyMissing(
+            "加密存储需要安装 crypto 扩展：pip install 'qiandao[crypto]'", cause=str(exc)
+        ) from None
+    found = configured_provider()
+    if found is None:
+        raise KeyMissing(variables="QIANDAO_KEYS, QIANDAO_KEY_FILE")
+    return found
+
+
 class SqlStore:
     """A store in a SQL database: ``url_or_engine`` is a SQLAlchemy URL or an engine (used as
-    it is, but a SQLite engine gets the hooks of :func:`configure_sqlite`)."""
+    it is, but a SQLite engine gets the hooks of :func:`configure_sqlite`).
+
+    Text and personal columns are encrypted at rest (:mod:`.sealing`) with data keys wrapped by
+    ``keys``; by default the keys the host configured in ``QIANDAO_KEYS`` or the file named by
+    ``QIANDAO_KEY_FILE``, and ``crypto.key_missing`` when there are none. ``plaintext=True``
+    (legacy databases and migration tests only) writes clear values and ignores ``keys``.
+    ``algorithm`` seals the values: ``SM4-GCM`` (国密) or ``AES-256-GCM``.
+    """
 
     def __init__(
-        self, url_or_engine: str | URL | Engine, *, busy_timeout: float = 30.0, **engine_kwargs: Any
+        self,
+        url_or_engine: str | URL | Engine,
+        *,
+        keys: KeyProvider | None = None,
+        plaintext: bool = False,
+        algorithm: str = "SM4-GCM",
+        busy_timeout: float = 30.0,
+        **engine_kwargs: Any,
     ) -> None:
+        self.vault = None if plaintext else KeyVault(keys or _default_keys(), algorithm=algorithm)
         if isinstance(url_or_engine, Engine):
             self.engine = url_or_engine
             self._owns_engine = False
@@ -38,7 +70,7 @@ class SqlStore:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work (its transaction begins on first use)."""
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.vault)
 
     def create_all(self) -> None:
         """Create the tables that are missing (tests, demos; production uses ``upgrade``)."""

@@ -36,6 +36,7 @@ from qiandao_adapters.sql.repositories import (
     SqlSessions,
     SqlUnits,
 )
+from qiandao_adapters.sql.sealing import KeyVault, Sealer
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -43,8 +44,9 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """One transaction over every repository; opened lazily, closed by commit or rollback."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, vault: KeyVault | None = None) -> None:
         self._engine = engine
+        self.sealer = Sealer(vault, self.execute, engine.dialect.name)
         self._conn: Connection | None = None
         self._deferred_writes = engine.dialect.name == "sqlite"
         self._writing = False
@@ -159,6 +161,7 @@ class SqlUnitOfWork:
         self._end(Connection.rollback)
 
     def _end(self, end: Callable[[Connection], None]) -> None:
+        self.sealer.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -169,6 +172,7 @@ class SqlUnitOfWork:
             conn.close()
 
     def _discard(self) -> None:
+        self.sealer.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return

@@ -9,7 +9,7 @@ seeded at sequence 0). No existing row changes; the log starts empty.
 Downgrade drops the three tables: the audit is lost (export or keep a backup first).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import mysql
 from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key, UtcDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
