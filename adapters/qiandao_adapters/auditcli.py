@@ -1,8 +1,9 @@
 """``python -m qiandao audit verify|checkpoint --url URL``: check the audit's chains, or bind
 their heads in a checkpoint and print the anchor to keep outside the database (第十九条).
 
-The audit key (when the service was given one) is read from ``--key-file`` (base64 text) or the
-environment variable ``QIANDAO_AUDIT_KEY`` (base64).
+The audit key is read from ``--key-file`` (base64 text) or the environment variable
+``QIANDAO_AUDIT_KEY`` (base64) when the service was given one; otherwise the store's own (its
+``audit`` data key, opened with the keys of ``QIANDAO_KEYS`` / ``QIANDAO_KEY_FILE``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     store = _store(args.url)
     try:
-        result = check_audit(store, audit_key=audit_key_from(args.key_file), anchor=args.anchor)
+        key = audit_key_from(args.key_file) or store.audit_key()
+        result = check_audit(store, audit_key=key, anchor=args.anchor)
     finally:
         store.dispose()
     if result.fault is None:

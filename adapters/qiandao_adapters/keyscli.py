@@ -6,12 +6,20 @@
   key-encryption key (and re-encrypt the values under a new data key).
 
 The keys come from ``QIANDAO_KEYS`` or the file named by ``QIANDAO_KEY_FILE``, as for the store.
+``encrypt`` and ``rotate`` are audited (``keys_encrypt`` / ``keys_rotate``, the operator's user
+and host as the request's client), refused runs too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
+import socket
+from datetime import datetime
 from typing import Any
+
+from qiandao import QiandaoError, record_operation, request_context
 
 __all__ = ["register"]
 
@@ -23,18 +31,43 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _now() -> datetime:
+    from qiandao_adapters.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def _kinds(report: Any) -> list[tuple[str, int]]:
+    """What the audit record says was done: re-wrapped keys, sealed values, tokenised phones."""
+    return [
+        ("rewrapped", report.rewrapped),
+        ("sealed", sum(report.sealed.values())),
+        ("phones_tokenised", report.phones),
+    ]
+
+
 def _run(args: argparse.Namespace) -> int:
     from qiandao_adapters.dbcli import _safe, sql_errors
     from qiandao_adapters.sql import SqlStore
     from qiandao_adapters.sql.keys import encrypt_in_place, rotate
 
+    action = f"keys_{args.keys_command}"
     with sql_errors(args.url, "无法维护密钥"):
         store = SqlStore(args.url)
         try:
-            if args.keys_command == "encrypt":
-                report = encrypt_in_place(store, batch=args.batch)
-            else:
-                report = rotate(store, reencrypt=args.reencrypt, batch=args.batch)
+            with request_context(client=f"qiandao-cli:{getpass.getuser()}@{socket.gethostname()}"):
+                try:
+                    if args.keys_command == "encrypt":
+                        report = encrypt_in_place(store, batch=args.batch)
+                    else:
+                        report = rotate(store, reencrypt=args.reencrypt, batch=args.batch)
+                except QiandaoError as error:  # the failed attempt is audited too, if it can be
+                    with contextlib.suppress(Exception):
+                        record_operation(store, action, at=_now(), code=error.code)
+                    raise
+                done = [kind for kind, n in _kinds(report) if n]
+                kept = tuple(k for k in (report.kek_id, report.text_key_id) if k)
+                record_operation(store, action, at=_now(), targets=kept, events=tuple(done))
         finally:
             store.dispose()
     sealed = sum(report.sealed.values())

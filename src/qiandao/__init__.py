@@ -4,7 +4,7 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 :class:`Qiandao` service with a store, a clock and its rules, then runs the commands.
 """
 
-from qiandao._auditing import AuditPurge, check_audit
+from qiandao._auditing import AuditPurge, check_audit, record_operation
 from qiandao._core import Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
@@ -322,6 +322,7 @@ __all__ = [
     "evolve",
     "load_schedule",
     "make_converter",
+    "record_operation",
     "replay",
     "request_context",
     "statistics_of",

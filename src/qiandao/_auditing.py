@@ -25,8 +25,10 @@ from qiandao.audit import (
     AuditQuery,
     AuditRecord,
     AuditVerification,
+    current_request,
     cursor_of,
     parse_cursor,
+    shard_of,
     verify_records,
 )
 from qiandao.errors import (
@@ -36,11 +38,11 @@ from qiandao.errors import (
     LimitExceeded,
     PermissionDenied,
 )
-from qiandao.ports.store import Store
+from qiandao.ports.store import AuditKeySource, Store
 from qiandao.rules.roles import Role
 from qiandao.rules.text import check_id
 
-__all__ = ["AuditCommands", "AuditPurge", "check_audit"]
+__all__ = ["AuditCommands", "AuditPurge", "check_audit", "record_operation"]
 
 MAX_PAGE = 500
 _BATCH = 10_000  # records read per statement while verifying
@@ -111,13 +113,16 @@ def check_audit(
 ) -> AuditVerification:
     """Check the whole audit of ``store`` (every shard's chain, the checkpoints, the heads)
     and name the first bad record. ``audit_key`` is the key the service was given (keyed
-    chains cannot be checked without it); ``anchor``, a checkpoint's ``"sequence:hash"`` kept
+    chains cannot be checked without it; by default the store's own, as the service uses it
+    by default); ``anchor``, a checkpoint's ``"sequence:hash"`` kept
     outside the database, also finds a truncation before it.
 
     The heads are read first and each chain is checked up to its head; records appended
     meanwhile are not checked, but a record beyond the head read afterwards (or in a shard
     without a head) is a fault: it was put there behind the library's back.
     """
+    if audit_key is None and isinstance(store, AuditKeySource):
+        audit_key = store.audit_key()
     with store.unit_of_work() as uow:
         heads = uow.audit.heads()
     records = functools.partial(_up_to_head, store, heads)
@@ -127,6 +132,36 @@ def check_audit(
         if stray is not None:
             result = attrs.evolve(result, fault=stray)
     return result
+
+
+def record_operation(
+    store: Store,
+    action: str,
+    *,
+    at: datetime,
+    targets: tuple[str, ...] = (),
+    events: tuple[str, ...] = (),
+    code: str | None = None,
+    audit_key: bytes | None = None,
+) -> None:
+    """Record an operator's action outside the service (``keys rotate`` on the command line):
+    no person (the request context may name the operator), refused when ``code`` is given.
+    Chained like every record, under ``audit_key`` or the store's own key."""
+    if audit_key is None and isinstance(store, AuditKeySource):
+        audit_key = store.audit_key()
+    outcome = AuditOutcome.SUCCEEDED if code is None else AuditOutcome.REFUSED
+    entry = AuditEntry(
+        at=at,
+        action=action,
+        outcome=outcome,
+        targets=targets,
+        events=events,
+        code=code,
+        context=current_request(),
+    )
+    with store.unit_of_work() as uow:
+        uow.audit.append(shard_of(None), entry, AuditChain(audit_key))
+        uow.commit()
 
 
 def _beyond_heads(store: Store) -> AuditFault | None:

@@ -39,7 +39,13 @@ from qiandao.notices import notices_for
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
-from qiandao.ports.store import IdempotencyRecord, OutboxMessage, Store, UnitOfWork
+from qiandao.ports.store import (
+    AuditKeySource,
+    IdempotencyRecord,
+    OutboxMessage,
+    Store,
+    UnitOfWork,
+)
 from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
@@ -225,7 +231,7 @@ class _Core:
         self.credential_delivery = credential_delivery
         self.new_id = ids
         self.dispatch_after_commit = dispatch_after_commit
-        self.audit_chain = AuditChain(audit_key)
+        self._audit_chain: AuditChain | None = None if audit_key is None else AuditChain(audit_key)
         if (
             not isinstance(audit_retention_days, int)
             or isinstance(audit_retention_days, bool)
@@ -243,6 +249,16 @@ class _Core:
         if not isinstance(jurisdiction, str):  # a host's value, e.g. from JSON
             raise InvalidInput("政协编码须为文本", field="jurisdiction")
         return self._rules.get(jurisdiction, self._default_rules)
+
+    @property
+    def audit_chain(self) -> AuditChain:
+        """How audit records are hashed: under the host's ``audit_key``, else the key the store
+        keeps (:class:`~qiandao.ports.store.AuditKeySource`, read once, outside any command's
+        transaction), else unkeyed SM3 / SHA-256."""
+        if self._audit_chain is None:
+            key = self.store.audit_key() if isinstance(self.store, AuditKeySource) else None
+            self._audit_chain = AuditChain(key)
+        return self._audit_chain
 
     def _platform(self) -> str:
         """The platform's own jurisdiction, whose admin acts in every jurisdiction."""
@@ -293,6 +309,7 @@ class _Core:
         """
         now = self.now()
         call = current_call() if audit else None
+        chain = self.audit_chain  # resolved before the transaction: it may read the store
         for attempt in range(1, attempts + 1):
             try:
                 with self.store.unit_of_work() as uow:
@@ -300,7 +317,7 @@ class _Core:
                     tx = Tx(self, uow, actor, now)
                     result = work(tx)
                     if call is not None and (not call.recorded or tx.audit_events):
-                        self._audit_in(tx, call, result)
+                        self._audit_in(tx, call, result, chain)
                     uow.commit()
                 break
             except ConcurrencyConflict as conflict:
@@ -332,7 +349,7 @@ class _Core:
         run = functools.partial(_run_once, key, work, again)
         return self._transact(actor, run, **options)  # type: ignore[arg-type]
 
-    def _audit_in(self, tx: Tx, call: Call, result: object) -> None:
+    def _audit_in(self, tx: Tx, call: Call, result: object, chain: AuditChain) -> None:
         """Append the call's record to the command's transaction: refused when the work
         returned an error to raise after commit (a counted failed sign-in)."""
         code = result.code if isinstance(result, QiandaoError) else None
@@ -347,14 +364,15 @@ class _Core:
             produced=(produced,) if isinstance(produced, str) else (),
             touched=tuple(tx.audit_targets),
         )
-        tx.uow.audit.append(shard_of(entry.account_id), entry, self.audit_chain)
+        tx.uow.audit.append(shard_of(entry.account_id), entry, chain)
 
     def _audit_alone(self, entry: AuditEntry) -> None:
         """Append one record in a short transaction of its own (a refusal, a read)."""
+        chain = self.audit_chain
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self.store.unit_of_work() as uow:
-                    uow.audit.append(shard_of(entry.account_id), entry, self.audit_chain)
+                    uow.audit.append(shard_of(entry.account_id), entry, chain)
                     uow.commit()
                 return
             except ConcurrencyConflict as conflict:

@@ -28,6 +28,7 @@ from qiandao.ports.store import Store
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
+from qiandao_adapters.memory import MemoryStore
 from tests.helpers import ZS, World, make_world
 from tests.sql.test_actors import CALLS, NOW, _ghosts, _grant, _service
 
@@ -315,3 +316,15 @@ def test_every_public_method_but_the_unrecorded_runs_audited() -> None:
     wrapped = {name for name in public if hasattr(getattr(Qiandao, name), "__wrapped__")}
     assert public >= UNRECORDED
     assert wrapped == public - UNRECORDED
+
+
+def test_a_sql_store_keys_the_chain_by_default(any_store: Store) -> None:
+    """Without an ``audit_key`` from the host, the SQL store's own audit key (a data key in
+    its key table) keys the chain: HMAC, so a rewrite by someone who can write the tables
+    does not verify; the memory store (nothing at rest) hashes unkeyed."""
+    w = make_world(store=any_store)
+    w.issued()
+    records = ordinary(any_store)
+    keyed = not isinstance(any_store, MemoryStore)
+    assert records and all(r.algorithm.startswith("HMAC-") == keyed for r in records)
+    assert check_audit(any_store).ok

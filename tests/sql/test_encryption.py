@@ -357,6 +357,7 @@ def test_rotation_online_and_resumed_after_a_crash(fresh: Backend) -> None:
 def test_key_commands_on_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from qiandao import check_audit
     from qiandao.cli import main
 
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
@@ -372,6 +373,17 @@ def test_key_commands_on_the_command_line(
     assert main(["keys", "encrypt", "--url", url]) == 0
     assert "qd_items.doc: 1" in capsys.readouterr().out
     assert main(["keys", "rotate", "--url", url, "--reencrypt"]) == 0
+    audited = SqlStore(url)
+    with audited.unit_of_work() as uow:
+        records = uow.audit.records("00")
+    assert [(r.action, r.outcome) for r in records] == [
+        ("keys_encrypt", "succeeded"),
+        ("keys_rotate", "succeeded"),
+    ]
+    assert "sealed" in records[0].entry.events and "sealed" in records[1].entry.events
+    assert records[1].entry.context.client is not None  # the operator's user and host
+    assert check_audit(audited).ok
+    audited.dispose()
     assert main(["keys", "generate"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("kek-1=")

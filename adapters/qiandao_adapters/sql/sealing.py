@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from qiandao_adapters.crypto import BlindIndex
 
 __all__ = [
+    "AUDIT_SCOPE",
     "INDEX_SCOPE",
     "SEALED",
     "TEXT_SCOPE",
@@ -54,6 +55,7 @@ __all__ = [
 
 TEXT_SCOPE = "text"
 INDEX_SCOPE = "index"
+AUDIT_SCOPE = "audit"  # the key of the audit chain's HMAC (never re-encrypted, only re-wrapped)
 _PERSON = "person:"
 _INDEX_KEY_BYTES = 32
 _SEALED_PREFIX = "v1:"
@@ -182,6 +184,10 @@ class KeyVault:
             lambda algorithm, raw: BlindIndex(raw, prefer_sm3=algorithm == "HMAC-SM3"),
         )
         return found
+
+    def raw(self, execute: Execute, key_id: str) -> bytes:
+        """The unwrapped bytes of data key ``key_id`` (the audit chain's HMAC key)."""
+        return self._unwrap(execute, key_id)[1]
 
     def forget(self, key_id: str) -> None:
         """Drop a destroyed key from the cache."""

@@ -18,7 +18,7 @@ from qiandao.ports.crypto import KeyProvider
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.engine import configure_sqlite, make_engine
 from qiandao_adapters.sql.errors import translated
-from qiandao_adapters.sql.sealing import KeyVault
+from qiandao_adapters.sql.sealing import AUDIT_SCOPE, KeyVault
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 
 __all__ = ["SqlStore"]
@@ -71,6 +71,20 @@ class SqlStore:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work (its transaction begins on first use)."""
         return SqlUnitOfWork(self.engine, self.vault)
+
+    def audit_key(self) -> bytes | None:
+        """The key of the audit chain's HMAC: a data key of its own in ``qd_data_keys`` (scope
+        ``audit``), wrapped like the others and made on first use; ``None`` in plaintext mode.
+        The service takes it when the host gives no ``audit_key``, so the chain is keyed."""
+        vault = self.vault
+        if vault is None:
+            return None
+        with self.unit_of_work() as uow:
+            key_id = uow.sealer.key_of(AUDIT_SCOPE)
+            assert key_id is not None
+            raw = vault.raw(uow.execute, key_id)
+            uow.commit()
+        return raw
 
     def create_all(self) -> None:
         """Create the tables that are missing (tests, demos; production uses ``upgrade``)."""

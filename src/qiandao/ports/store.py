@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -38,6 +38,7 @@ from qiandao.statistics import Statistics, StatisticsQuery
 __all__ = [
     "AccountRepository",
     "AssignmentQuery",
+    "AuditKeySource",
     "AuditRepository",
     "CommissionRepository",
     "EventRepository",
@@ -393,3 +394,11 @@ class Store(Protocol):
     """A storage backend: hands out units of work."""
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+
+@runtime_checkable
+class AuditKeySource(Protocol):
+    """A store that keeps a key for the audit chain's HMAC (the SQL store, in its key table):
+    the service uses it when the host gives no ``audit_key``."""
+
+    def audit_key(self) -> bytes | None: ...
