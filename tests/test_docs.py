@@ -81,6 +81,7 @@ def test_demo_runs_in_memory(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "陈主席签发" in out
     assert "严重逾期" in out
+    assert "哈希链校验：完好" in out  # the audit of everything the demo did verifies
     assert "演示结束" in out
 
 

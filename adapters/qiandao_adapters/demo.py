@@ -19,6 +19,7 @@ from qiandao import (
     Account,
     Actor,
     AdoptionLevel,
+    AuditQuery,
     FocusCategory,
     Lane,
     LeaderRank,
@@ -361,6 +362,26 @@ def run_demo(
             f"{UNITS[u.unit_id]}：交办{u.assigned}、答复{u.replied}、按时率{rate}、逾期{u.overdue}、"
             f"延期{u.extended}、申退{u.declined}、满意率{sat}"
         )
+    say.section("八、安全审计（第十九条）")
+    auditor = _first_sign_in(
+        qd,
+        phones,
+        qd.register(admin_actor, real_name="郑审计", phone="13905800011", role=Role.AUDIT_ADMIN),
+        "Qd#audit2026!",
+    )
+    every = qd.audit_log(auditor, AuditQuery(limit=500))
+    denials = [r for r in every.records if r.outcome == "refused"]
+    say(
+        f"审计记录 {len(every.records)} 条（每个命令、拒绝、登录、非公开读取、导出各一条，"
+        f"不含内容与密码），其中被拒绝 {len(denials)} 条；只有审计管理员郑审计能查看"
+    )
+    head = qd.audit_checkpoint()
+    verified = qd.verify_audit(auditor, anchor=f"{head.sequence}:{head.hash}")
+    algorithm = every.records[0].algorithm if every.records else "—"
+    say(
+        f"哈希链校验：{'完好' if verified.ok else '被篡改'}（{verified.records} 条，{algorithm}）；"
+        f"锚点 {head.sequence}:{head.hash[:16]}… 保存在数据库之外"
+    )
     delivered = len(notifier.notices)
     out("")
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
