@@ -434,3 +434,29 @@ def test_downgrade_below_0008_is_refused_once_a_key_exists(at_0007: Backend) -> 
         _at_revision(engine, "0007", down=True)
     with SqlStore(engine).unit_of_work() as uow:
         assert uow.items.get("item-sealed").id == "item-sealed"
+
+
+def test_departure_drops_the_registration_key_that_digests_the_phone(fresh: Backend) -> None:
+    """A registration's idempotency record holds an unkeyed digest of the request (name and
+    phone): departure deletes it with the person's key, so no digest outlives the person."""
+    store = SqlStore(fresh.engine)
+    office = Office(store)
+    account = office.qd.register(
+        office.admin,
+        real_name="钱离任",
+        phone="13905809999",
+        role=Role.SECURITY_ADMIN,
+        idempotency_key="reg-9999",
+    )
+    idempotency = s.idempotency
+
+    def kept() -> list[str]:
+        with store.unit_of_work() as uow:
+            rows = uow.execute(
+                select(idempotency.c.key).where(idempotency.c.result_id == account.id)
+            )
+            return list(rows.scalars())
+
+    assert kept() == [f"{office.admin.account_id}:reg-9999"]
+    office.qd.depart(office.auditor, account.id)
+    assert kept() == []

@@ -762,6 +762,9 @@ class SqlAccounts:
             _insert_rows(conn, g, grants)
             if account.status is AccountStatus.DELETED:
                 self._tx.sealer.destroy(person_scope(account.id))
+                # a registration's idempotency record digests the name and phone (unkeyed)
+                i = s.idempotency
+                conn.execute(delete(i).where(i.c.result_id == account.id))
 
     def count_failure(self, account_id: str, limit: int) -> int | None:
         """Read the row ``FOR UPDATE`` (SQLite: under its one writer) and write the new count in
