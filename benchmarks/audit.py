@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from qiandao import AuditChain, AuditEntry, AuditHead, AuditOutcome, check_audit
 from qiandao.audit import AUDIT_SHARDS, CHECKPOINT_SHARD
 from qiandao.rules.deadlines import SHANGHAI
+from qiandao_adapters.crypto import KeyRing
 from qiandao_adapters.sql import SqlStore
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import audit_row
@@ -34,8 +35,9 @@ BATCH = 10_000
 ACTIONS = ("submit_new", "pass_preliminary", "approve", "sign", "assign", "reply", "rate")
 
 
-def build(store: SqlStore, count: int, chain: AuditChain) -> None:
-    """Write ``count`` chained records (and checkpoints) straight into the store's tables."""
+def build(store: SqlStore, count: int, chain: AuditChain, every: int = 100_000) -> None:
+    """Write ``count`` chained records, and a checkpoint after each ``every``, straight into
+    the store's tables."""
     heads = {f"{n:02d}": AuditHead(f"{n:02d}") for n in range(AUDIT_SHARDS)}
     heads[CHECKPOINT_SHARD] = AuditHead(CHECKPOINT_SHARD)
     rows: list[dict[str, Any]] = []
@@ -56,7 +58,7 @@ def build(store: SqlStore, count: int, chain: AuditChain) -> None:
             record = chain.seal(heads[shard], entry)
             heads[shard] = AuditHead(shard, record.sequence, record.hash)
             rows.append(audit_row(record))
-            if (n + 1) % 100_000 == 0:
+            if (n + 1) % every == 0:
                 bound = tuple(
                     (h.shard, h.sequence, h.hash)
                     for h in heads.values()
@@ -106,7 +108,7 @@ def main() -> None:
     parser.add_argument("--url", help="a database URL (default: a new SQLite file)")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'audit.sqlite3'}"
-    store = SqlStore(url)
+    store = SqlStore(url, keys=KeyRing.generate())  # the log is keyed with KEY itself
     store.drop_all()
     store.create_all()
     chain = AuditChain(KEY)

@@ -153,21 +153,29 @@ def _one_round(code_root: Path | None, count: int, store: str = "memory") -> flo
 
 
 def make_store(kind: str) -> Store:
-    """A fresh store: ``memory``, ``sqlite`` (a new file) or a database URL (tables renewed)."""
+    """A fresh store: ``memory``, ``sqlite`` (a new file) or a database URL (tables renewed).
+
+    SQL stores take their keys from ``QIANDAO_KEYS`` (set by :func:`compare`), so that the same
+    call makes an encrypted store of this checkout and a store of a revision before encryption.
+    """
     if kind == "memory":
         return MemoryStore()
-    if kind == "sqlite":
-        return _sqlite()
     from qiandao_adapters.sql import SqlStore
 
-    store = SqlStore(kind)
-    store.drop_all()
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}" if kind == "sqlite" else kind
+    store = SqlStore(url)
+    if kind != "sqlite":
+        store.drop_all()
     store.create_all()
     return store
 
 
 def compare(rev: str, count: int, rounds: int, store: str = "memory") -> None:
     """Print this checkout's and ``rev``'s medians on ``store``, measured alternately."""
+    if not os.environ.get("QIANDAO_KEYS"):  # the rounds' SQL stores encrypt under one local key
+        from qiandao_adapters.crypto import KeyRing
+
+        os.environ["QIANDAO_KEYS"] = KeyRing.generate(algorithm="SM4-GCM").dumps().strip()
     other = _checkout(rev)
     mine: list[float] = []
     theirs: list[float] = []

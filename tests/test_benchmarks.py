@@ -49,3 +49,17 @@ def test_lanes_benchmark_measures_every_lane_of_every_role() -> None:
 def test_lifecycle_benchmark_measures_encryption_on_and_off() -> None:
     lifecycle = _load("lifecycle")
     assert lifecycle.encryption_cost(3, 1) > 0
+
+
+def test_audit_benchmark_builds_a_log_that_verifies(tmp_path: Path) -> None:
+    audit = _load("audit")
+    from qiandao import AuditChain, check_audit
+    from qiandao_adapters.crypto import KeyRing
+    from qiandao_adapters.sql import SqlStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'audit.db'}", keys=KeyRing.generate())
+    store.create_all()
+    audit.build(store, 250, AuditChain(audit.KEY), every=100)
+    assert check_audit(store, audit_key=audit.KEY).records == 250 + 2  # and two checkpoints
+    assert audit.bare_read_and_hash(store) == 252
+    store.dispose()
