@@ -1038,12 +1038,12 @@ class SqlAudit:
                 .values(sequence=record.sequence, hash=record.hash)
             )
             conn.execute(insert(s.audit).values(audit_row(record)))
-            if entry.targets:
+            if len(entry.targets) > 1:  # the first is the record's own column
                 conn.execute(
                     insert(s.audit_targets),
                     [
                         {"shard": shard, "sequence": record.sequence, "target_id": target}
-                        for target in entry.targets
+                        for target in entry.targets[1:]
                     ],
                 )
 
@@ -1075,10 +1075,13 @@ class SqlAudit:
         if query.target_id is not None:
             tt = s.audit_targets
             conditions.append(
-                exists().where(
-                    tt.c.target_id == query.target_id,
-                    tt.c.shard == t.c.shard,
-                    tt.c.sequence == t.c.sequence,
+                or_(
+                    t.c.target_id == query.target_id,
+                    exists().where(
+                        tt.c.target_id == query.target_id,
+                        tt.c.shard == t.c.shard,
+                        tt.c.sequence == t.c.sequence,
+                    ),
                 )
             )
         if query.since is not None:

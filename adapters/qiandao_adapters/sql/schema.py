@@ -607,8 +607,9 @@ audit_targets = Table(
     Index(None, "target_id"),
     **MYSQL_TABLE_OPTIONS,
 )
-"""Every target of each audit record, so that the audit query finds a record by any of them
-(an index of the document: not covered by the hash, and purged with its record)."""
+"""The targets of each audit record after its first (which is ``qd_audit.target_id``), so that
+the audit query finds a record by any of them (an index of the document: not covered by the
+hash, and purged with its record)."""
 
 audit_heads = Table(
     "qd_audit_heads",
