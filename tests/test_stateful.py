@@ -691,6 +691,21 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert {v.id for v in self.qd.inbox(unit, limit=INBOX_PAGE)} == waiting
 
 
+class VisibilityAtTheEnd:
+    """For the SQL machines: the unit-visibility invariant on the final state only. Each
+    unit's read of a non-public item commits an audit record, so checking it after every step
+    costs a transaction per item and unit; the memory machine checks it after every step."""
+
+    def units_see_items_only_through_live_assignments_or_publication(self) -> None:
+        """Not after each step (see the class)."""
+
+    def teardown(self) -> None:
+        """The visibility invariant once, on the final state, then the machine's own checks."""
+        assert isinstance(self, WorkflowMachine)
+        WorkflowMachine.units_see_items_only_through_live_assignments_or_publication(self)
+        super().teardown()  # type: ignore[misc]
+
+
 WorkflowMachine.TestCase.settings = settings(
     max_examples=int(
         os.environ.get("QIANDAO_STATEFUL_EXAMPLES", "200" if os.environ.get("CI") else "25")

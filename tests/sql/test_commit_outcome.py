@@ -40,7 +40,9 @@ def _proxied(backend: Backend, **options: object) -> Iterator[tuple[World, Commi
         through = through.update_query_dict({"sslmode": "disable"})
     engine = make_engine(through)
     try:
-        yield make_world(store=SqlStore(engine)), proxy
+        world = make_world(store=SqlStore(engine))
+        assert world.qd.audit_chain.key is not None  # made before the proxy is armed
+        yield world, proxy
     finally:
         engine.dispose()
         proxy.close()

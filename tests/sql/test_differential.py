@@ -13,18 +13,19 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import initialize, invariant
 
-from qiandao import Qiandao, QiandaoError
+from qiandao import JobReport, Qiandao, QiandaoError
 from qiandao.ports.store import ItemQuery, Store
 from qiandao_adapters.sql import SqlStore
 from tests import test_stateful as stateful
 from tests.sql.conftest import Backend
 
 _EXAMPLES = int(
-    os.environ.get("QIANDAO_SQL_STATEFUL_EXAMPLES", "20" if os.environ.get("CI") else "5")
+    os.environ.get("QIANDAO_SQL_STATEFUL_EXAMPLES", "12" if os.environ.get("CI") else "5")
 )
 
 
@@ -59,13 +60,16 @@ class Twin:
             if kind_l == "error":
                 assert left.code == right.code, (name, left.code, right.code)
                 raise left
+            if isinstance(left, JobReport) and isinstance(right, JobReport):
+                # the anchors of the two stores' audits differ (keyed on SQL, unkeyed in memory)
+                left, right = (attrs.evolve(r, audit_anchor="") for r in (left, right))
             assert left == right, name
             return left
 
         return both
 
 
-class DifferentialMachine(stateful.WorkflowMachine):
+class DifferentialMachine(stateful.VisibilityAtTheEnd, stateful.WorkflowMachine):
     """The workflow machine on memory, mirrored command by command on a SQL store."""
 
     make_sql: ClassVar[Callable[[], Store] | None] = None

@@ -23,7 +23,7 @@ from tests import test_stateful as stateful
 from tests.sql.conftest import Backend
 
 _EXAMPLES = int(
-    os.environ.get("QIANDAO_SQL_STATEFUL_EXAMPLES", "20" if os.environ.get("CI") else "6")
+    os.environ.get("QIANDAO_SQL_STATEFUL_EXAMPLES", "12" if os.environ.get("CI") else "6")
 )
 _SETTINGS = settings(
     max_examples=_EXAMPLES,
@@ -35,7 +35,7 @@ _SETTINGS = settings(
 _made: list[SqlStore] = []
 
 
-class SqlWorkflowMachine(stateful.WorkflowMachine):
+class SqlWorkflowMachine(stateful.VisibilityAtTheEnd, stateful.WorkflowMachine):
     """The same machine, its store swapped for the SQL store under test."""
 
     make_store: ClassVar[Callable[[], Store] | None] = None
