@@ -22,6 +22,7 @@ import attrs
 
 from qiandao.actor import Actor
 from qiandao.audit import AuditEntry, AuditOutcome, current_request
+from qiandao.rules.text import is_id
 
 __all__ = ["UNRECORDED", "Call", "audit_methods", "current_call", "entry_for"]
 
@@ -108,8 +109,6 @@ def entry_for(
 
 def _printable_id(value: object) -> str | None:
     """An id worth recording: text of 1 to 64 characters (anything else was refused anyway)."""
-    from qiandao.rules.text import is_id
-
     return value if is_id(value) else None
 
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from qiandao._audit import current_call
-from qiandao._core import Tx, _Core
+from qiandao._audit import Call, current_call, entry_for
+from qiandao._core import Tx, _Core, audit_key_of
 from qiandao.actor import Actor
 from qiandao.audit import (
     AUDIT_SHARDS,
@@ -25,7 +25,6 @@ from qiandao.audit import (
     AuditQuery,
     AuditRecord,
     AuditVerification,
-    current_request,
     cursor_of,
     parse_cursor,
     shard_of,
@@ -38,7 +37,7 @@ from qiandao.errors import (
     LimitExceeded,
     PermissionDenied,
 )
-from qiandao.ports.store import AuditKeySource, Store
+from qiandao.ports.store import Store
 from qiandao.rules.roles import Role
 from qiandao.rules.text import check_id
 
@@ -121,8 +120,7 @@ def check_audit(
     meanwhile are not checked, but a record beyond the head read afterwards (or in a shard
     without a head) is a fault: it was put there behind the library's back.
     """
-    if audit_key is None and isinstance(store, AuditKeySource):
-        audit_key = store.audit_key()
+    audit_key = audit_key_of(store, audit_key)
     with store.unit_of_work() as uow:
         heads = uow.audit.heads()
     records = functools.partial(_up_to_head, store, heads)
@@ -147,18 +145,9 @@ def record_operation(
     """Record an operator's action outside the service (``keys rotate`` on the command line):
     no person (the request context may name the operator), refused when ``code`` is given.
     Chained like every record, under ``audit_key`` or the store's own key."""
-    if audit_key is None and isinstance(store, AuditKeySource):
-        audit_key = store.audit_key()
+    audit_key = audit_key_of(store, audit_key)
     outcome = AuditOutcome.SUCCEEDED if code is None else AuditOutcome.REFUSED
-    entry = AuditEntry(
-        at=at,
-        action=action,
-        outcome=outcome,
-        targets=targets,
-        events=events,
-        code=code,
-        context=current_request(),
-    )
+    entry = entry_for(Call(action, None, list(targets)), at, outcome, code=code, events=events)
     with store.unit_of_work() as uow:
         uow.audit.append(shard_of(None), entry, AuditChain(audit_key))
         uow.commit()

@@ -256,8 +256,7 @@ class _Core:
         keeps (:class:`~qiandao.ports.store.AuditKeySource`, read once, outside any command's
         transaction), else unkeyed SM3 / SHA-256."""
         if self._audit_chain is None:
-            key = self.store.audit_key() if isinstance(self.store, AuditKeySource) else None
-            self._audit_chain = AuditChain(key)
+            self._audit_chain = AuditChain(audit_key_of(self.store))
         return self._audit_chain
 
     def _platform(self) -> str:
@@ -630,6 +629,14 @@ class Tx:
         if notices:
             self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
             self.queued += len(notices)
+
+
+def audit_key_of(store: Store, given: bytes | None = None) -> bytes | None:
+    """The key of the audit chain: the one given, else the store's own
+    (:class:`~qiandao.ports.store.AuditKeySource`), else ``None`` (unkeyed)."""
+    if given is None and isinstance(store, AuditKeySource):
+        return store.audit_key()
+    return given
 
 
 def _verify(uow: UnitOfWork, actor: Actor | None) -> None:

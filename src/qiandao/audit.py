@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import hashlib
 import hmac
 import json
@@ -294,6 +295,7 @@ def decode(document: str) -> tuple[str, int, AuditEntry, str, str]:
 _HASHES = {"SM3": "sm3", "SHA-256": "sha256"}
 
 
+@functools.cache
 def _platform_sm3() -> bool:
     try:
         hashlib.new("sm3")
