@@ -12,7 +12,7 @@ import threading
 from qiandao.events import EventKind
 from qiandao.ports.notify import Notice
 
-__all__ = ["LoggingNotifier", "RecordingNotifier"]
+__all__ = ["LoggingNotifier", "RecordingNotifier", "kind_label"]
 
 
 class RecordingNotifier:
@@ -88,7 +88,8 @@ class RecordingNotifier:
             self.calls = self.failures = self.dropped = 0
 
 
-def _kind_label(kind: str) -> str:
+def kind_label(kind: str) -> str:
+    """The Chinese label of an event kind (a host's own kind as it is)."""
     member = EventKind._value2member_map_.get(kind)
     return member.label if isinstance(member, EventKind) else kind
 
@@ -110,7 +111,7 @@ class LoggingNotifier:
             self.level,
             "通知 %s【%s】发送给 %s：%s（信息：%s，时间：%s）",
             notice.id,
-            _kind_label(notice.kind),
+            kind_label(notice.kind),
             "、".join(notice.recipients) or "（无收件人）",
             notice.text,
             notice.item_id or "无",

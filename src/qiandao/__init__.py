@@ -120,6 +120,15 @@ from qiandao.model import (
     Unit,
 )
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
+from qiandao.recipients import (
+    Contact,
+    RecipientKind,
+    RecipientName,
+    RecipientResolver,
+    Recipients,
+    parse_recipient,
+    resolve_recipients,
+)
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
 from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
 from qiandao.rules.lifecycle import AssignmentCommand, AssignmentState, ItemCommand, ItemState
@@ -201,6 +210,7 @@ __all__ = [
     "Commission",
     "CommissionProgress",
     "ConcurrencyConflict",
+    "Contact",
     "Context",
     "Credit",
     "CreditKey",
@@ -281,6 +291,10 @@ __all__ = [
     "RatingRules",
     "RatingWindowOpen",
     "ReasonRequired",
+    "RecipientKind",
+    "RecipientName",
+    "RecipientResolver",
+    "Recipients",
     "Reply",
     "RequestContext",
     "ReviewDecision",
@@ -322,9 +336,11 @@ __all__ = [
     "evolve",
     "load_schedule",
     "make_converter",
+    "parse_recipient",
     "record_operation",
     "replay",
     "request_context",
+    "resolve_recipients",
     "statistics_of",
     "structure",
     "unstructure",
