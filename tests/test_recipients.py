@@ -1,4 +1,4 @@
-"""Recipient names: every name the notices write parses back to itself; malformed ones are refused."""
+"""Recipient names: the names notices write parse back to themselves; malformed ones are refused."""
 
 from __future__ import annotations
 
