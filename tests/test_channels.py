@@ -3,6 +3,7 @@ it is signed, and that every failure raises (so the outbox retries) without leak
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import ssl
 import time
@@ -46,6 +47,7 @@ from tests.channel_servers import (
 )
 
 PHONE = "13912345678"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "channels.py"
 
 
 def everyone(names: Sequence[str]) -> Recipients:
@@ -464,3 +466,27 @@ def test_timestamps_are_unix_seconds_of_the_clock(gw: Gateway) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     WebhookNotifier(gw.url, secret=SECRET, clock=ManualClock(at)).send(sample_notice("evt-1"))
     assert gw.requests[0].headers["X-Qiandao-Timestamp"] == str(int(at.timestamp()))
+
+
+def test_the_example_wiring_sends_on_every_channel(gw: Gateway, smtp: MailServer) -> None:
+    spec = importlib.util.spec_from_file_location("channels_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    store = MemoryStore()
+    enrol(store, EDITOR)
+    env = {
+        "QIANDAO_SMS_URL": gw.url,
+        "QIANDAO_SMS_SECRET": SECRET.decode(),
+        "QIANDAO_SMTP_HOST": "127.0.0.1",
+        "QIANDAO_SMTP_SENDER": "noreply@zszx.gov.cn",
+    }
+    notifier = example.build_notifier(store, env)
+    sms, mail = notifier.channels
+    assert isinstance(sms, WebhookNotifier)
+    assert isinstance(mail, SmtpNotifier)
+    mail.port, mail.security = smtp.port, "none"
+    notice = sample_notice("evt-1", recipients=("role:editor@zhoushan",))
+    notifier.send(notice)  # the editor has no phone: no SMS; the directory has an address
+    assert gw.requests == []
+    assert [m.recipients for m in smtp.mails] == [("editor1@zszx.gov.cn",)]

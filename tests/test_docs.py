@@ -31,6 +31,7 @@ def blocks(path: Path, language: str) -> list[str]:
         "docs/rules.md",
         "docs/calendar.md",
         "docs/reference.md",
+        "docs/channels.md",
     ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
