@@ -162,6 +162,14 @@ class _Recorder:
         self.mails: list[Mail] = []
         self.lock = threading.Lock()
 
+    async def handle_RCPT(
+        self, server: SMTPServer, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address.startswith("refused"):  # a mailbox the server does not take
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(parsed, EmailMessage)

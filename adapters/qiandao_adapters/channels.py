@@ -283,31 +283,36 @@ class WebhookNotifier:
         self._post(notice, request)
 
     def _post(self, notice: Notice, request: urllib.request.Request) -> None:
-        def failed(why: str) -> NoticeDeliveryError:
-            return NoticeDeliveryError(
+        why = self._exchange(request)
+        if why is not None:  # raised outside the handler: no chained error carries the url
+            raise NoticeDeliveryError(
                 f"通知 {notice.id} 投递失败：网关 {self.host} {why}",
                 notice_id=notice.id,
                 channel="webhook",
             )
 
+    def _exchange(self, request: urllib.request.Request) -> str | None:
+        """Why the endpoint did not take the request, or ``None`` when it did."""
+        timed_out = f"超时（{self.timeout:g} 秒）"
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 status: int = response.status
                 answer: bytes = response.read(65536)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise failed(f"返回 HTTP {exc.code}") from None
+            return f"返回 HTTP {exc.code}"
         except TimeoutError:
-            raise failed(f"超时（{self.timeout:g} 秒）") from None
+            return timed_out
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None)
             if isinstance(reason, TimeoutError):
-                raise failed(f"超时（{self.timeout:g} 秒）") from None
-            raise failed(f"连接失败（{type(reason or exc).__name__}）") from None
+                return timed_out
+            return f"连接失败（{type(reason or exc).__name__}）"
         if not 200 <= status < 300:
-            raise failed(f"返回 HTTP {status}")
+            return f"返回 HTTP {status}"
         if self.accept is not None and not self.accept(status, answer):
-            raise failed(f"拒绝了通知（HTTP {status}）")
+            return f"拒绝了通知（HTTP {status}）"
+        return None
 
 
 # --- e-mail -----------------------------------------------------------------------------------
@@ -433,6 +438,16 @@ class SmtpNotifier:
         if not addresses:
             _unreachable(notice, "邮件", notice.recipients)
             return
+        why = self._deliver(notice, addresses)
+        if why is not None:  # raised outside the handler: nothing chained to it
+            raise NoticeDeliveryError(
+                f"通知 {notice.id} 投递失败：邮件服务器 {self.host}:{self.port} {why}",
+                notice_id=notice.id,
+                channel="smtp",
+            )
+
+    def _deliver(self, notice: Notice, addresses: list[str]) -> str | None:
+        """Why the server did not take the notice's message, or ``None`` when it did."""
         message = self.message(notice)
         try:
             with self._connect() as smtp:
@@ -440,15 +455,16 @@ class SmtpNotifier:
                     message, from_addr=self.envelope_sender, to_addrs=addresses
                 )
         except smtplib.SMTPResponseException as exc:
-            raise self._failed(notice, f"返回 {exc.smtp_code}") from None
+            return f"返回 {exc.smtp_code}"
         except smtplib.SMTPRecipientsRefused:
-            raise self._failed(notice, "拒收全部收件人") from None
+            return "拒收全部收件人"
         except TimeoutError:
-            raise self._failed(notice, f"超时（{self.timeout:g} 秒）") from None
+            return f"超时（{self.timeout:g} 秒）"
         except (smtplib.SMTPException, OSError) as exc:
-            raise self._failed(notice, f"连接失败（{type(exc).__name__}）") from None
+            return f"连接失败（{type(exc).__name__}）"
         if refused:
             log.warning("通知 %s：邮件服务器拒收 %d 个地址", notice.id, len(refused))
+        return None
 
     def _connect(self) -> smtplib.SMTP:
         context = self.ssl_context
@@ -472,10 +488,3 @@ class SmtpNotifier:
             smtp.close()
             raise
         return smtp
-
-    def _failed(self, notice: Notice, why: str) -> NoticeDeliveryError:
-        return NoticeDeliveryError(
-            f"通知 {notice.id} 投递失败：邮件服务器 {self.host}:{self.port} {why}",
-            notice_id=notice.id,
-            channel="smtp",
-        )
