@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import ssl
 import time
 import urllib.parse
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qiandao import (
     Contact,
@@ -499,3 +502,17 @@ def test_refused_mailboxes_partly_warn_and_wholly_raise(
     with pytest.raises(NoticeDeliveryError):
         mailer.send(sample_notice("evt-2", recipients=("only-the-first",)))
     assert len(smtp.mails) == 1
+
+
+@given(notice_id=st.text(min_size=1, max_size=60))
+def test_every_notice_id_gives_one_valid_message_id(notice_id: str) -> None:
+    mailer = SmtpNotifier(
+        "127.0.0.1",
+        sender="noreply@zszx.gov.cn",
+        resolver=everyone,
+        address_of=address,
+        security="none",
+    )
+    made = mailer.message_id(sample_notice(notice_id))
+    assert made == mailer.message_id(sample_notice(notice_id, text="另一条"))
+    assert re.fullmatch(r"<qiandao(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+@zszx\.gov\.cn>", made)

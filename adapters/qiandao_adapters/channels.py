@@ -154,7 +154,7 @@ def verify_signature(
 Body = bytes | str | Mapping[str, Any] | list[Any]
 Template = Mapping[str, Any] | Callable[[Mapping[str, Any]], Body]
 
-_WHOLE = re.compile(r"^\$(?:(\w+)|\{(\w+)\})$")
+_WHOLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")
 
 
 def _as_text(value: object) -> str:
@@ -167,7 +167,7 @@ def _fill(shape: object, fields: Mapping[str, Any]) -> object:
     """Fill a JSON-shaped template: a string that is only ``$field`` becomes the field's value
     (a list stays a list); other strings substitute ``$field`` as text (lists joined by commas)."""
     if isinstance(shape, str):
-        whole = _WHOLE.match(shape)
+        whole = _WHOLE.fullmatch(shape)
         if whole:
             return fields[whole.group(1) or whole.group(2)]
         return string.Template(shape).substitute({k: _as_text(v) for k, v in fields.items()})
@@ -319,9 +319,10 @@ class WebhookNotifier:
 
 Security = Literal["starttls", "ssl", "none"]
 _PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
-_ADDRESS = re.compile(r"^[^\s<>@,;:\"\\]+@[^\s<>@,;:\"\\]+$")
-_HEADER_SAFE = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
-_ID_LEFT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}$")
+# ASCII only: a mailbox needing SMTPUTF8 would fail on most servers, and on every retry
+_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+_ID_LEFT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}")
 
 
 def _default_compose(notice: Notice) -> tuple[str, str]:
@@ -373,7 +374,7 @@ class SmtpNotifier:
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
         envelope = email.utils.parseaddr(sender)[1]
-        if not _ADDRESS.match(envelope):
+        if not _ADDRESS.fullmatch(envelope):
             raise ValueError("sender must be an e-mail address / 发件人须为邮件地址")
         self.host = host
         self.port = port if port is not None else _PORTS[security]
@@ -398,9 +399,10 @@ class SmtpNotifier:
 
     def message_id(self, notice: Notice) -> str:
         """The ``Message-ID`` of ``notice``'s e-mail: the same for every delivery of it."""
-        left = notice.id if _ID_LEFT.match(notice.id) and ".." not in notice.id else None
-        left = left or hashlib.sha256(notice.id.encode()).hexdigest()[:40]
-        return f"<qiandao.{left.strip('.')}@{self.message_id_domain}>"
+        left = notice.id
+        if not _ID_LEFT.fullmatch(left) or ".." in left or left.startswith(".") or left[-1] == ".":
+            left = hashlib.sha256(notice.id.encode()).hexdigest()[:40]
+        return f"<qiandao.{left}@{self.message_id_domain}>"
 
     def message(self, notice: Notice) -> EmailMessage:
         """The e-mail of ``notice`` (without recipients: they go in the envelope)."""
@@ -413,7 +415,7 @@ class SmtpNotifier:
         message["Message-ID"] = self.message_id(notice)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
         for header, value in (("X-Qiandao-Notice-Id", notice.id), ("X-Qiandao-Kind", notice.kind)):
-            if _HEADER_SAFE.match(value):  # a host's odd id stays out of the headers
+            if _HEADER_SAFE.fullmatch(value):  # a host's odd id stays out of the headers
                 message[header] = value
         message.set_content(body, charset="utf-8")
         return message
@@ -426,7 +428,7 @@ class SmtpNotifier:
             address = self.address_of(contact)
             if address is None:
                 continue
-            if not _ADDRESS.match(address):
+            if not _ADDRESS.fullmatch(address):
                 log.warning("账号 %s 的邮件地址格式无效，已跳过", contact.account_id)
             elif address not in found:
                 found.append(address)
