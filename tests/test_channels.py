@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from qiandao import (
     Contact,
+    ExternalIdentity,
     InvalidInput,
     Qiandao,
     RecipientResolver,
@@ -516,3 +517,24 @@ def test_every_notice_id_gives_one_valid_message_id(notice_id: str) -> None:
     made = mailer.message_id(sample_notice(notice_id))
     assert made == mailer.message_id(sample_notice(notice_id, text="另一条"))
     assert re.fullmatch(r"<qiandao(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+@zszx\.gov\.cn>", made)
+
+
+def test_a_zhengding_relay_gets_the_people_s_zzd_ids(gw: Gateway) -> None:
+    def bound(names: Sequence[str]) -> Recipients:
+        return Recipients(
+            (
+                Contact("e1", "甲", None, tuple(names), frozenset({ExternalIdentity("zzd", "z1")})),
+                Contact("e2", "乙", None, tuple(names)),  # not bound: left out
+            ),
+            (),
+        )
+
+    template = {"userid_list": "$external_ids", "msg": {"msgtype": "text", "text": "$text"}}
+    relay = WebhookNotifier(
+        gw.url, secret=SECRET, resolver=bound, template=template, provider="zzd"
+    )
+    relay.send(sample_notice("evt-1", text="请签收"))
+    assert gw.requests[0].json() == {
+        "userid_list": ["z1"],
+        "msg": {"msgtype": "text", "text": "请签收"},
+    }

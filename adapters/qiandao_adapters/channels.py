@@ -81,17 +81,22 @@ TEMPLATE_FIELDS = (
     "names",
     "phones",
     "phone_list",
+    "external_ids",
 )
 """The fields a webhook template may use (see :func:`notice_fields`)."""
 
 
-def notice_fields(notice: Notice, recipients: Recipients | None = None) -> dict[str, Any]:
+def notice_fields(
+    notice: Notice, recipients: Recipients | None = None, provider: str | None = None
+) -> dict[str, Any]:
     """A notice as template fields: ``id``, ``kind``, ``kind_label`` (Chinese), ``text``, ``at``
     (ISO 8601 with offset), ``item_id`` (or ``None``), ``recipients`` (the names), and from the
-    resolved people ``account_ids``, ``names``, ``phones`` (lists) and ``phone_list`` (the phones
-    joined by commas); those four are empty without a resolver."""
+    resolved people ``account_ids``, ``names``, ``phones`` (lists), ``phone_list`` (the phones
+    joined by commas) and ``external_ids`` (their ids at ``provider``, e.g. 浙政钉, those bound);
+    these are empty without a resolver."""
     contacts: Sequence[Contact] = recipients.contacts if recipients is not None else ()
     phones = list(recipients.phones) if recipients is not None else []
+    subjects = (c.subject(provider) for c in contacts) if provider is not None else ()
     return {
         "id": notice.id,
         "kind": notice.kind,
@@ -104,6 +109,7 @@ def notice_fields(notice: Notice, recipients: Recipients | None = None) -> dict[
         "names": [c.name for c in contacts],
         "phones": phones,
         "phone_list": ",".join(phones),
+        "external_ids": [subject for subject in subjects if subject is not None],
     }
 
 
@@ -196,7 +202,8 @@ class WebhookNotifier:
 
     With a ``resolver`` the names become people first; ``phones_required`` (SMS) skips a notice
     that reaches no phone. A non-2xx answer, a redirect, a timeout, a refused connection, or
-    ``accept(status, body)`` returning false raises :class:`NoticeDeliveryError`.
+    ``accept(status, body)`` returning false raises :class:`NoticeDeliveryError`. ``provider``
+    names the external identity (e.g. the 浙政钉 provider's name) whose ids fill ``external_ids``.
     """
 
     def __init__(
@@ -214,6 +221,7 @@ class WebhookNotifier:
         idempotency_header: str = "Idempotency-Key",
         phones_required: bool = False,
         accept: Callable[[int, bytes], bool] | None = None,
+        provider: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -234,6 +242,7 @@ class WebhookNotifier:
         self.idempotency_header = idempotency_header
         self.phones_required = phones_required
         self.accept = accept
+        self.provider = provider
         self.clock: Clock = clock or SystemClock()
         self.host = _host(url)
         self._opener = urllib.request.build_opener(_RefuseRedirects())
@@ -248,7 +257,7 @@ class WebhookNotifier:
 
     def body(self, notice: Notice, recipients: Recipients | None = None) -> bytes:
         """The request body for ``notice`` (what is signed and sent)."""
-        fields = notice_fields(notice, recipients)
+        fields = notice_fields(notice, recipients, self.provider)
         if self.template is None:
             made: object = fields
         elif isinstance(self.template, Mapping):

@@ -18,7 +18,7 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.errors import InvalidInput, NotFound
-from qiandao.model import Account, AccountStatus
+from qiandao.model import Account, AccountStatus, ExternalIdentity
 from qiandao.notices import role_group, unit_group
 from qiandao.ports.store import Store, UnitOfWork
 from qiandao.rules.roles import Role
@@ -91,12 +91,18 @@ def parse_recipient(name: str) -> RecipientName:
 @attrs.frozen
 class Contact:
     """A person a notice reaches: the account, its real name, its mobile (for SMS; ``None`` if
-    the account has none) and the recipient names of the notice that reached it."""
+    the account has none), the recipient names of the notice that reached it, and the
+    account's external identities (a 浙政钉 relay addresses people by their 浙政钉 id)."""
 
     account_id: str
     name: str
     phone: str | None
     via: tuple[str, ...]
+    external_ids: frozenset[ExternalIdentity] = frozenset()
+
+    def subject(self, provider: str) -> str | None:
+        """The person's id at ``provider`` (e.g. 浙政钉), or ``None`` if not bound."""
+        return next((e.subject for e in self.external_ids if e.provider == provider), None)
 
     def __repr__(self) -> str:  # the phone stays out of logs and tracebacks
         masked = None if self.phone is None else f"{self.phone[:3]}****{self.phone[-4:]}"
@@ -158,7 +164,7 @@ def resolve_recipients(uow: UnitOfWork, names: Iterable[str]) -> Recipients:
         if not reached and raw not in unreached:
             unreached.append(raw)
     contacts = tuple(
-        Contact(account.id, account.real_name, account.phone, tuple(via))
+        Contact(account.id, account.real_name, account.phone, tuple(via), account.external_ids)
         for account, via in found.values()
     )
     return Recipients(contacts, tuple(unreached))

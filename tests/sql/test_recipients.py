@@ -60,6 +60,8 @@ def test_groups_become_their_active_people_each_once(any_store: Store) -> None:
     assert by_id["both"].via == ("role:editor@zhoushan", "unit:u-ocean")
     assert by_id["e1"].name == "编辑甲"
     assert by_id["e1"].phone == "13900000001"
+    assert by_id["e1"].subject("zzd") == "zzd-e1"  # the 浙政钉 id, for a work-notice relay
+    assert by_id["e1"].subject("nowhere") is None
     assert found.phones == ("13900000009", "13900000001", "13900000002", "13900000006")
     assert found.unreached == ()
 
