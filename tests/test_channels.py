@@ -123,11 +123,11 @@ def test_the_default_body_carries_every_field_and_is_signed(gw: Gateway) -> None
 def test_a_mapping_template_fills_fields_keeping_lists(gw: Gateway) -> None:
     template = {"mobiles": "$phones", "content": "【舟山政协】${text}", "biz": {"id": "$id"}}
     notifier = WebhookNotifier(gw.url, secret=SECRET, resolver=everyone, template=template)
-    notice = sample_notice("evt-1", text=NASTY_TEXT)
+    notice = sample_notice("evt-1", text=NASTY_TEXT + " $phones ${id} {text}")
     notifier.send(notice)
     assert gw.requests[0].json() == {
         "mobiles": ["13900000000", "13900000001"],
-        "content": "【舟山政协】" + NASTY_TEXT,
+        "content": "【舟山政协】" + NASTY_TEXT + " $phones ${id} {text}",  # filled once
         "biz": {"id": "evt-1"},
     }
     assert gw.requests[0].signed
@@ -538,3 +538,15 @@ def test_a_zhengding_relay_gets_the_people_s_zzd_ids(gw: Gateway) -> None:
         "userid_list": ["z1"],
         "msg": {"msgtype": "text", "text": "请签收"},
     }
+
+
+def test_an_odd_notice_id_gives_a_stable_idempotency_key(gw: Gateway) -> None:
+    odd = sample_notice("evt\r\nX-Injected: 1")
+    notifier = WebhookNotifier(gw.url, secret=SECRET)
+    notifier.send(odd)
+    notifier.send(odd)
+    first, again = gw.requests
+    assert "X-Injected" not in first.headers
+    assert first.headers["Idempotency-Key"] == again.headers["Idempotency-Key"]
+    assert first.headers["Idempotency-Key"].startswith("sha256:")
+    assert first.json()["id"] == odd.id

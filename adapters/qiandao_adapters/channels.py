@@ -113,6 +113,16 @@ def notice_fields(
     }
 
 
+_HEADER_SAFE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+
+
+def _header_key(notice_id: str) -> str:
+    """The notice id as a header value: itself, or (an odd id of a host) its SHA-256."""
+    if _HEADER_SAFE.fullmatch(notice_id):
+        return notice_id
+    return "sha256:" + hashlib.sha256(notice_id.encode()).hexdigest()
+
+
 def _host(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return parts.netloc.rpartition("@")[2] or "?"
@@ -284,7 +294,7 @@ class WebhookNotifier:
         for name, value in {
             **self.headers,
             "Content-Type": self.content_type,
-            self.idempotency_header: notice.id,
+            self.idempotency_header: _header_key(notice.id),
             self.timestamp_header: timestamp,
             self.signature_header: sign(self._secret, timestamp, body),
         }.items():
@@ -330,7 +340,6 @@ Security = Literal["starttls", "ssl", "none"]
 _PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 # ASCII only: a mailbox needing SMTPUTF8 would fail on most servers, and on every retry
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
-_HEADER_SAFE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
 _ID_LEFT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}")
 
 

@@ -1,7 +1,8 @@
 """Which events notify whom, and what the notice says (Chinese).
 
 Recipients are account ids, ``unit:<id>`` for a handling unit, or ``role:<role>@<jurisdiction>``
-for everyone holding a role in a jurisdiction; the host's notifier resolves the groups.
+for everyone holding a role in a jurisdiction; the notifier resolves the groups
+(:class:`qiandao.recipients.RecipientResolver` turns them into the active people behind them).
 
 A notice about a 涉密 item (``Item.secret``) says only :data:`SECRET_TEXT`: no title, body, note
 or reason ever goes into the outbox, a gateway or a log. Its reference is ``Notice.item_id``, the
