@@ -61,8 +61,8 @@ class Gateway:
 
 
 @contextmanager
-def gateway() -> Iterator[Gateway]:
-    """Run a :class:`Gateway` for the length of the block."""
+def gateway(tls: tuple[Path, Path] | None = None) -> Iterator[Gateway]:
+    """Run a :class:`Gateway` for the length of the block (over HTTPS with ``tls``)."""
     box: list[Gateway] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -98,7 +98,13 @@ def gateway() -> Iterator[Gateway]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    box.append(Gateway(f"http://127.0.0.1:{server.server_address[1]}"))
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    box.append(Gateway(f"{scheme}://127.0.0.1:{server.server_address[1]}"))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -550,3 +550,14 @@ def test_an_odd_notice_id_gives_a_stable_idempotency_key(gw: Gateway) -> None:
     assert first.headers["Idempotency-Key"] == again.headers["Idempotency-Key"]
     assert first.headers["Idempotency-Key"].startswith("sha256:")
     assert first.json()["id"] == odd.id
+
+
+def test_an_https_gateway_is_trusted_only_through_the_given_context(
+    tls: tuple[Path, Path],
+) -> None:
+    with gateway(tls) as secure:
+        with pytest.raises(NoticeDeliveryError):
+            WebhookNotifier(secure.url, secret=SECRET, timeout=2).send(sample_notice("evt-1"))
+        trusted = WebhookNotifier(secure.url, secret=SECRET, ssl_context=_trusting(tls))
+        trusted.send(sample_notice("evt-1"))
+        assert [r.signed for r in secure.requests] == [True]

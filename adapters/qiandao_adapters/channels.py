@@ -113,7 +113,7 @@ def notice_fields(
     }
 
 
-_HEADER_SAFE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?")
 
 
 def _header_key(notice_id: str) -> str:
@@ -130,7 +130,7 @@ def _host(url: str) -> str:
 
 def _unreachable(notice: Notice, channel: str, names: Sequence[str]) -> None:
     log.warning(
-        "通知 %s 未经%s发送：收件人 %s 无可送达的有效账号",
+        "通知 %s 未经%s发送：收件人 %s 中没有可送达的人（有效账号、地址或手机号）",
         notice.id,
         channel,
         "、".join(names) or "（无）",
@@ -214,6 +214,8 @@ class WebhookNotifier:
     that reaches no phone. A non-2xx answer, a redirect, a timeout, a refused connection, or
     ``accept(status, body)`` returning false raises :class:`NoticeDeliveryError`. ``provider``
     names the external identity (e.g. the 浙政钉 provider's name) whose ids fill ``external_ids``.
+    ``ssl_context`` verifies an ``https`` endpoint (default: the system's CAs; give one that
+    trusts a government intranet's own CA).
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class WebhookNotifier:
         phones_required: bool = False,
         accept: Callable[[int, bytes], bool] | None = None,
         provider: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
     ) -> None:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -255,7 +258,9 @@ class WebhookNotifier:
         self.provider = provider
         self.clock: Clock = clock or SystemClock()
         self.host = _host(url)
-        self._opener = urllib.request.build_opener(_RefuseRedirects())
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=ssl_context), _RefuseRedirects()
+        )
         if isinstance(template, Mapping):  # a wrong field name fails here, not at 3 a.m.
             try:
                 _fill(template, dict.fromkeys(TEMPLATE_FIELDS, ""))
