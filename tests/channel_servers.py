@@ -161,6 +161,7 @@ class Mail:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
+    raw: bytes
 
 
 class _Recorder:
@@ -180,7 +181,14 @@ class _Recorder:
         parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
-            self.mails.append(Mail(envelope.mail_from or "", tuple(envelope.rcpt_tos), parsed))
+            self.mails.append(
+                Mail(
+                    envelope.mail_from or "",
+                    tuple(envelope.rcpt_tos),
+                    parsed,
+                    envelope.original_content or b"",
+                )
+            )
         return "250 OK"
 
 

@@ -358,6 +358,7 @@ def test_the_mail_is_utf8_chinese_and_keyed_by_the_notice(smtp: MailServer) -> N
     assert message["X-Qiandao-Notice-Id"] == "evt-42"
     assert message.get_content_charset() == "utf-8"
     assert message["Content-Transfer-Encoding"] == "base64"
+    assert first.raw.isascii()  # 7-bit on the wire: encoded headers, base64 body
     body = message.get_content().replace("\r\n", "\n")
     assert "请签收：" + NASTY_TEXT in body
     assert "item-0001" in body
