@@ -149,6 +149,7 @@ from qiandao.statistics import (
 )
 from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
+from qiandao.workflow.actions import AllowedAction, allowed_actions
 from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 
 __version__ = "0.1.0"
@@ -170,6 +171,7 @@ __all__ = [
     "ActorRefused",
     "AdminSeparation",
     "AdoptionLevel",
+    "AllowedAction",
     "Assignment",
     "AssignmentCommand",
     "AssignmentState",
@@ -315,6 +317,7 @@ __all__ = [
     "YearOutOfRange",
     "YearSchedule",
     "__version__",
+    "allowed_actions",
     "bulletin",
     "check_audit",
     "credits_of",
