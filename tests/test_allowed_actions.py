@@ -451,3 +451,46 @@ def test_a_list_reads_its_names_in_one_call() -> None:
     assert all(v.names[ACTORS["member"].account_id] == NAMES["m1"] for v in views)
     page = listing.published(ACTORS["stranger"])
     assert len(page) == 3 and counting.calls == 2
+
+
+def test_windows_and_deadlines_close_what_they_close() -> None:
+    """申退 only within the decline window, 申请延期 only before the deadline, 评价 only while
+    the rating window is open, 办结 only once no rating window is open and unrated."""
+    qd, clock = world()
+    item_id = _issued(qd, {FORWARD})
+    qd.sign(ACTORS["head"], item_id)
+    (a,) = qd.assign(ACTORS["editor"], item_id, [("u-a", True)]).assignments
+    unit = ACTORS["unit_a"]
+    assert AllowedAction(AssignmentCommand.DECLINE, a.id) in qd.allowed_actions(unit, item_id)
+    clock.advance(days=7)  # past the 3 working days of the decline window
+    assert commands(qd.allowed_actions(unit, item_id)) == {AssignmentCommand.ACCEPT}
+    qd.accept(unit, item_id, a.id)
+    assert AssignmentCommand.REQUEST_EXTENSION in commands(qd.allowed_actions(unit, item_id))
+    clock.advance(days=21)  # past the 15th working day
+    assert commands(qd.allowed_actions(unit, item_id)) == {AssignmentCommand.REPLY}
+    qd.reply(unit, item_id, a.id, "已答复")
+    member, editor = ACTORS["member"], ACTORS["editor"]
+    assert AllowedAction(ItemCommand.RATE, a.id) in qd.allowed_actions(member, item_id)
+    assert ItemCommand.CLOSE not in commands(qd.allowed_actions(editor, item_id))
+    clock.advance(days=30)  # the rating window has closed, unrated
+    assert ItemCommand.RATE not in commands(qd.allowed_actions(member, item_id))
+    assert ItemCommand.CLOSE in commands(qd.allowed_actions(editor, item_id))
+
+
+def test_self_review_and_jurisdiction_are_applied() -> None:
+    qd, _ = world()
+    data = {"title": "标题", "body": "正文。", "category": "hot_issue"}
+    item = qd.submit_new(ACTORS["writer"], data)
+    reviews = {
+        ItemCommand.PASS_PRELIMINARY,
+        ItemCommand.RETURN_FOR_REVISION,
+        ItemCommand.REJECT,
+        ItemCommand.MERGE,
+    }
+    assert not reviews & commands(qd.allowed_actions(ACTORS["writer_editor"], item.id))
+    assert reviews <= commands(qd.allowed_actions(ACTORS["editor"], item.id))
+    assert ItemCommand.PASS_PRELIMINARY in commands(qd.allowed_actions(ACTORS["editor"], item.id))
+    with pytest.raises(NotFound):  # another jurisdiction's office does not see it
+        qd.allowed_actions(ACTORS["dh_editor"], item.id)
+    with pytest.raises(NotFound):  # nor does an administrator
+        qd.allowed_actions(ACTORS["admin"], item.id)
