@@ -12,7 +12,7 @@ and what a view shows of names, to whom.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import attrs
@@ -27,7 +27,6 @@ from qiandao import (
     AssignmentCommand,
     Destination,
     ItemCommand,
-    ItemState,
     NotFound,
     Qiandao,
     QiandaoError,
@@ -164,9 +163,7 @@ ITEM_RUNS: dict[ItemCommand, Runner] = {
     ItemCommand.SIGN: lambda q, a, i, _: q.sign(a, i.id),
     ItemCommand.ASSIGN: lambda q, a, i, _: q.assign(a, i.id, [_fresh_unit(q, i)]),
     ItemCommand.CLOSE: lambda q, a, i, _: q.close(a, i.id),
-    ItemCommand.RECORD_FEEDBACK: lambda q, a, i, _: q.record_implementation(
-        a, i.id, _today(q), R
-    ),
+    ItemCommand.RECORD_FEEDBACK: lambda q, a, i, _: q.record_implementation(a, i.id, _today(q), R),
     ItemCommand.SET_PUBLICATION_CONSENT: lambda q, a, i, _: q.set_publication_consent(
         a, i.id, a.account_id in i.opted_out
     ),
@@ -268,7 +265,9 @@ def walks(draw: st.DrawFn) -> tuple[Qiandao, str]:
     qd, clock = world()
     author = ACTORS[draw(st.sampled_from(AUTHORS))]
     peers = [a.account_id for a in ACTORS.values() if a.role is Role.MEMBER and a is not author]
-    coauthors = [p for p in peers if ACTORS["coauthor"].account_id == p and author.jurisdiction == ZS]
+    coauthors = [
+        p for p in peers if ACTORS["coauthor"].account_id == p and author.jurisdiction == ZS
+    ]
     data = {
         "title": "海岛渔民养老保险",
         "body": "渔民反映养老保险缴费年限计算不一致。",

@@ -52,7 +52,10 @@ def test_names_are_read_once_per_list_and_actions_match(store: SqlStore) -> None
         assert reads(table, four) == reads(table, one), table
     editor_view = qd.item_detail(ACTORS["editor"], first)
     assert editor_view.names["d1"] == NAMES["d1"]
-    assert {a.unit_name for a in editor_view.assignments} == {"市自然资源和规划局", "市海洋与渔业局"}
+    assert {a.unit_name for a in editor_view.assignments} == {
+        "市自然资源和规划局",
+        "市海洋与渔业局",
+    }
     mine = item.assignments[0].id
     assert qd.allowed_actions(ACTORS["unit_a"], first) == (
         AllowedAction(AssignmentCommand.ACCEPT, mine),
