@@ -43,6 +43,7 @@ from qiandao.testing import ManualClock
 from qiandao.workflow.actions import PROBE_REASON
 from qiandao_adapters.memory import MemoryStore
 from tests.helpers import DH, ZS, at
+from tests.wrappers import DelegatingUnitOfWork
 
 R = PROBE_REASON
 FORWARD = Destination.FORWARD_TO_DEPARTMENTS
@@ -108,7 +109,7 @@ def copy_of(qd: Qiandao) -> Qiandao:
     assert isinstance(source, MemoryStore)
     clone = MemoryStore()
     data = source._data
-    copied = {
+    copied: dict[str, Any] = {
         field.name: {
             key: list(value) if isinstance(value, list) else value
             for key, value in getattr(data, field.name).items()
@@ -288,9 +289,8 @@ def walks(draw: st.DrawFn) -> tuple[Qiandao, str]:
         if not steps:
             break
         onward = [step for step in steps if step[0].command in FORWARD_STEPS]
-        action, run, able_actors = draw(
-            st.sampled_from(onward if onward and draw(st.integers(0, 3)) else steps)
-        )
+        prefer_onward = bool(onward) and draw(st.integers(0, 3)) > 0
+        action, run, able_actors = draw(st.sampled_from(onward if prefer_onward else steps))
         destinations = draw(st.sets(st.sampled_from(list(Destination)), min_size=1))
         rating = draw(st.sampled_from([Rating.DISSATISFIED, Rating.SATISFIED]))
         for actor in draw(st.permutations(able_actors)):
@@ -316,7 +316,7 @@ def test_an_action_is_offered_exactly_when_running_it_succeeds(
     involved = sorted(
         {a.account_id + a.role.value: a for c in candidates(item) for a in able(item, c[0])}.items()
     )
-    if involved and data.draw(st.booleans()):  # mostly someone the tables let act
+    if bool(involved) and data.draw(st.booleans()):  # often someone the tables let act
         actor = data.draw(st.sampled_from([a for _, a in involved]))
     else:
         actor = data.draw(st.sampled_from(list(ACTORS.values())))
@@ -419,20 +419,10 @@ class _CountingDirectory:
         return self._inner.names(account_ids, unit_ids)
 
 
-class _CountingUnitOfWork:
+class _CountingUnitOfWork(DelegatingUnitOfWork):
     def __init__(self, inner: Any, store: CountingStore) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> Any:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
 
     @property
     def directory(self) -> _CountingDirectory:
@@ -443,8 +433,9 @@ def test_a_list_reads_its_names_in_one_call() -> None:
     qd, clock = world()
     for _ in range(3):
         qd.sign(ACTORS["head"], _issued(qd, {FORWARD}))
-    counting = CountingStore(qd.store)  # type: ignore[arg-type]
-    listing = Qiandao(counting, clock=clock, calendar=qd.calendar, rules=RULES)  # type: ignore[arg-type]
+    assert isinstance(qd.store, MemoryStore)
+    counting = CountingStore(qd.store)
+    listing = Qiandao(counting, clock=clock, calendar=qd.calendar, rules=RULES)
     views = listing.my_items(ACTORS["member"])
     assert len(views) == 3 and counting.calls == 1
     assert all(v.names[ACTORS["member"].account_id] == NAMES["m1"] for v in views)
