@@ -484,3 +484,15 @@ def test_self_review_and_jurisdiction_are_applied() -> None:
         qd.allowed_actions(ACTORS["dh_editor"], item.id)
     with pytest.raises(NotFound):  # nor does an administrator
         qd.allowed_actions(ACTORS["admin"], item.id)
+
+
+def test_asking_about_a_non_public_item_is_audited_as_a_read() -> None:
+    qd, _ = world()
+    data = {"title": "标题", "body": "正文。", "category": "hot_issue", "secret": True}
+    item = qd.submit_new(ACTORS["member"], data)
+    qd.allowed_actions(ACTORS["editor"], item.id)
+    with qd.store.unit_of_work() as uow:
+        records = [r for shard in uow.audit.shards() for r in uow.audit.records(shard)]
+    (asked,) = [r.entry for r in records if r.entry.action == "allowed_actions"]
+    assert asked.account_id == ACTORS["editor"].account_id
+    assert item.id in asked.targets and asked.secret
