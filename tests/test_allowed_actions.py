@@ -27,6 +27,7 @@ from qiandao import (
     AssignmentCommand,
     Destination,
     ItemCommand,
+    ItemView,
     NotFound,
     Qiandao,
     QiandaoError,
@@ -34,6 +35,8 @@ from qiandao import (
     Role,
     RoleGrant,
     Unit,
+    structure,
+    unstructure,
 )
 from qiandao.model import Item
 from qiandao.rules.deadlines import local_day
@@ -496,3 +499,25 @@ def test_asking_about_a_non_public_item_is_audited_as_a_read() -> None:
     (asked,) = [r.entry for r in records if r.entry.action == "allowed_actions"]
     assert asked.account_id == ACTORS["editor"].account_id
     assert item.id in asked.targets and asked.secret
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        AllowedAction(AssignmentCommand.REHANDLE, "a-1"),  # a value both enums have
+        AllowedAction(ItemCommand.RATE, "a-1"),
+        AllowedAction(ItemCommand.SIGN),
+    ],
+)
+def test_an_action_reads_back_from_its_wire_form(action: AllowedAction) -> None:
+    assert structure(unstructure(action), AllowedAction) == action
+
+
+def test_a_view_reads_back_from_its_wire_form() -> None:
+    qd, _ = world()
+    item_id = _issued(qd, {FORWARD})
+    qd.sign(ACTORS["head"], item_id)
+    qd.assign(ACTORS["editor"], item_id, [("u-a", True)])
+    for who in ("editor", "unit_a", "member"):
+        view = qd.item_detail(ACTORS[who], item_id)
+        assert structure(unstructure(view), ItemView) == view

@@ -41,9 +41,13 @@ _PROBE_ID: Final = "\x00probe"  # never a real id: ids have no control character
 @attrs.frozen
 class AllowedAction:
     """One command the actor may run now; ``assignment_id`` names the assignment it acts on
-    (assignment commands and 评价), ``None`` for commands on the whole item."""
+    (assignment commands and 评价), ``None`` for commands on the whole item.
 
-    command: ItemCommand | AssignmentCommand
+    ``command`` is an :class:`AssignmentCommand` where one has the value (``rehandle`` is the
+    assignment's 重新办理), else an :class:`ItemCommand`: that is how a wire value reads back.
+    """
+
+    command: AssignmentCommand | ItemCommand
     assignment_id: str | None = None
 
 
