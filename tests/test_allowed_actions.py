@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from qiandao import (
@@ -310,6 +310,7 @@ def walks(draw: st.DrawFn) -> tuple[Qiandao, str]:
     return qd, item_id
 
 
+@settings(max_examples=min(settings().max_examples, 80))  # CI: bounded (each ~0.1 s)
 @given(walks(), st.data())
 def test_an_action_is_offered_exactly_when_running_it_succeeds(
     walk: tuple[Qiandao, str], data: st.DataObject
