@@ -400,6 +400,11 @@ def test_views_name_what_the_actor_may_see_in_one_directory_call() -> None:
     assert unit_view.names == {} and unit_view.lead_author_id is None
     assert unit_view.assignments[0].unit_name == "市自然资源和规划局"
     assert commands(unit_view.actions) == {AssignmentCommand.ACCEPT, AssignmentCommand.DECLINE}
+    other_unit = qd.item_detail(ACTORS["unit_b"], item_id)  # a published reader, not assigned
+    assert set(other_unit.names) == {"m1", "m2"}  # the published authors; no reviewer, no editor
+    assert other_unit.assignments == () and other_unit.actions == ()
+    stranger = qd.item_detail(ACTORS["stranger"], item_id)
+    assert set(stranger.names) == {"m1", "m2"} and stranger.actions == ()
 
 
 class CountingStore:
