@@ -329,6 +329,7 @@ def test_an_action_is_offered_exactly_when_running_it_succeeds(
         action for action, run in candidates(item) if succeeds(qd, actor, item, action, run)
     )
     event(f"{item.state.value} {len(item.assignments)} assignments, {len(expected)} allowed")
+    event("assignment states: " + ",".join(sorted({a.state.value for a in item.assignments})))
     assert offered(qd, actor, item_id) == expected, (item.state, who)
     assert load(qd, item_id) == item  # asking changes nothing
 
