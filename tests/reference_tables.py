@@ -49,6 +49,7 @@ DESCRIBED = (
     "RequestContext",
     "ItemView",
     "AssignmentView",
+    "AllowedAction",
     "LanePage",
     "OverdueReview",
     "SignIn",

@@ -94,7 +94,9 @@ def check_returned(qd: Qiandao, actor: Actor, returned: Item) -> None:
     assert returned.as_seen(level, actor.unit_id) == returned, (
         f"{actor.role.value} at {level.value} received a field item_detail hides"
     )
-    assert qd._view_of(returned, level, qd.now()) == detail
+    with qd.store.unit_of_work() as uow:
+        labels = qd._labels(uow, [returned])
+    assert qd._view_of(actor, returned, level, qd.now(), labels) == detail
     assert returned == stored.as_seen(level, actor.unit_id)  # the state the command saved
 
 

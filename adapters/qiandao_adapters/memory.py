@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -38,6 +38,7 @@ from qiandao.ports.store import (
     IdempotencyRecord,
     ItemQuery,
     LaneQuery,
+    Names,
     OutboxMessage,
     ReviewWaitQuery,
 )
@@ -471,6 +472,19 @@ class _Units:
         return sorted(found, key=lambda u: u.id)
 
 
+class _Directory:
+    """Names read through the unit of work's tables (its own staged writes included)."""
+
+    def __init__(self, accounts: _Table[Account], units: _Table[Unit]) -> None:
+        self._accounts = accounts
+        self._units = units
+
+    def names(self, account_ids: Collection[str], unit_ids: Collection[str]) -> Names:
+        people = {i: a.real_name for i in set(account_ids) if (a := self._accounts.get(i))}
+        units = {i: u.name for i in set(unit_ids) if (u := self._units.get(i))}
+        return Names(accounts=people, units=units)
+
+
 class _Commissions:
     def __init__(self, table: _Table[Commission]) -> None:
         self._t = table
@@ -618,6 +632,10 @@ class MemoryUnitOfWork:
             table = _Table(self._data.commissions, "约稿", _commission_version, self._dirty)
             self._commissions = _Commissions(table)
         return self._commissions
+
+    @property
+    def directory(self) -> _Directory:
+        return _Directory(self.accounts.table, self.units._t)
 
     @property
     def idempotency(self) -> _Idempotency:

@@ -158,6 +158,7 @@ from qiandao.statistics import (
 )
 from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
+from qiandao.workflow.actions import AllowedAction, allowed_actions
 from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 
 __version__ = "0.1.0"
@@ -179,6 +180,7 @@ __all__ = [
     "ActorRefused",
     "AdminSeparation",
     "AdoptionLevel",
+    "AllowedAction",
     "Assignment",
     "AssignmentCommand",
     "AssignmentState",
@@ -329,6 +331,7 @@ __all__ = [
     "YearOutOfRange",
     "YearSchedule",
     "__version__",
+    "allowed_actions",
     "bulletin",
     "check_audit",
     "credits_of",

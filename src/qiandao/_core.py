@@ -250,6 +250,10 @@ class _Core:
             raise InvalidInput("政协编码须为文本", field="jurisdiction")
         return self._rules.get(jurisdiction, self._default_rules)
 
+    def _jurisdictions(self) -> frozenset[str]:
+        """The jurisdictions the service has rules for (reporting up must name one)."""
+        return frozenset({*self._rules, self._default_rules.jurisdiction})
+
     @property
     def audit_chain(self) -> AuditChain:
         """How audit records are hashed: under the host's ``audit_key``, else the key the store

@@ -194,12 +194,11 @@ class FeedbackCommands(_Core):
         parent's items, so the new item itself is not returned).
         """
         check_ids(item_id=item_id)
-        known = frozenset({*self._rules, self._default_rules.jurisdiction})
         work = functools.partial(
             _report_up,
             actor=actor,
             item_id=item_id,
-            known=known,
+            known=self._jurisdictions(),
             to_jurisdiction=to_jurisdiction,
         )
         key = once(actor, idempotency_key, "report_up", item_id, to_jurisdiction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -9,8 +10,8 @@ import attrs
 from qiandao._core import Actor, _Core, check_ids, unit_of
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import InvalidInput, NotFound, PermissionDenied
-from qiandao.model import Assignment, Feedback, Item, ReviewRecord, TextVersion
-from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
+from qiandao.model import Assignment, Channel, Feedback, Item, ReviewRecord, TextVersion
+from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery, Names, UnitOfWork
 from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
 from qiandao.rules.lifecycle import (
@@ -20,7 +21,9 @@ from qiandao.rules.lifecycle import (
 from qiandao.rules.points import Period, RankedScore
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, Role
+from qiandao.rules.tiers import Destination
 from qiandao.statistics import StatisticsQuery
+from qiandao.workflow.actions import AllowedAction, allowed_actions
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
 
@@ -33,28 +36,63 @@ class AssignmentView:
 
     assignment: Assignment
     status: DeadlineStatus | None  # None once replied, reassigned or cancelled
+    unit_name: str = ""  # the unit's display name ("" for a unit the store no longer knows)
 
 
 @attrs.frozen
 class ItemView:
-    """An item as one actor may see it; fields the actor may not see are empty."""
+    """An item as one actor may see it, with what a page shows of it: fields the actor may
+    not see are empty, and ``names`` names only the people the view shows.
+
+    ``names`` maps the account ids of the authors, of the reviewers in ``reviews`` and of the
+    editors of ``texts`` to their real names; ``actions`` are the commands the caller may run
+    on the item now (:func:`~qiandao.Qiandao.allowed_actions`).
+    """
 
     id: str
     access: Access
     state: ItemState
+    version: int
     jurisdiction: str
+    jurisdiction_name: str
     title: str
     body: str
     category: str
+    channel: Channel  # ``WITHHELD`` where the authors are not shown
+    sector: str
     urgent: bool
+    secret: bool
     published: bool
     lead_author_id: str | None
+    submitted_at: datetime | None
     issued_at: datetime | None
+    destinations: tuple[Destination, ...] = ()
+    coauthor_ids: tuple[str, ...] = ()
+    names: Mapping[str, str] = attrs.field(factory=dict)
     texts: tuple[TextVersion, ...] = ()
     reviews: tuple[ReviewRecord, ...] = ()
     assignments: tuple[AssignmentView, ...] = ()
     # 第十一条: authors and the office read all; a unit reads what is shared with units
     feedback: tuple[Feedback, ...] = ()
+    actions: tuple[AllowedAction, ...] = ()
+
+
+@attrs.frozen
+class Labels:
+    """The display names a batch of views shows, read in one store call."""
+
+    names: Names = attrs.field(factory=Names)
+    jurisdictions: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def named_people(seen: Item) -> set[str]:
+    """The accounts a view of ``seen`` (``Item.as_seen``) names: the authors, reviewers and
+    text editors it shows (below ``FULL`` the projection holds no editor or reviewer)."""
+    people = {seen.lead_author_id, *seen.coauthor_ids}
+    people.update(r.actor_id for r in seen.reviews)
+    people.update(t.editor_id for t in seen.texts)
+    people.discard("")
+    return people
 
 
 def _page(limit: int, offset: int = 0) -> None:
@@ -65,50 +103,122 @@ def _page(limit: int, offset: int = 0) -> None:
 class QueryCommands(_Core):
     """Read-side questions; every answer is filtered by what the asking actor may see."""
 
-    def _view(
-        self, actor: Actor, item: Item, now: datetime, level: Access | None = None
-    ) -> ItemView:
+    def _jurisdiction_name(self, uow: UnitOfWork, code: str) -> str:
+        """The display name of a jurisdiction: its rules' name, else the code itself."""
+        rules = self._rules.get(code)
+        if rules is None and code == self._default_rules.jurisdiction:
+            rules = self._default_rules
+        return code if rules is None else rules.name
+
+    def _labels(self, uow: UnitOfWork, seen: Iterable[Item]) -> Labels:
+        """Every name the views of ``seen`` show, in one directory call for the whole batch."""
+        shown = list(seen)
+        people = set().union(*(named_people(i) for i in shown))
+        units = {a.unit_id for i in shown for a in i.assignments}
+        codes = {i.jurisdiction for i in shown}
+        names = uow.directory.names(people, units) if people or units else Names()
+        return Labels(names, {c: self._jurisdiction_name(uow, c) for c in codes})
+
+    def _seen(self, actor: Actor, item: Item, level: Access | None = None) -> tuple[Item, Access]:
+        """The item projected to the actor's access level; an invisible item is "not found"."""
         level = level or access(actor.viewer(), item.access_facts())
         if level is Access.NONE:
             raise NotFound(f"信息不存在：{item.id}", id=item.id)
-        return self._view_of(item.as_seen(level, actor.unit_id), level, now)
+        return item.as_seen(level, actor.unit_id), level
 
-    def _view_of(self, seen: Item, level: Access, now: datetime) -> ItemView:
+    def _views_in(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        items: Sequence[Item],
+        now: datetime,
+        level: Access | None = None,
+    ) -> list[ItemView]:
+        """The views of ``items`` for ``actor``, their names read in one call on ``uow``."""
+        seen = [self._seen(actor, item, level) for item in items]
+        labels = self._labels(uow, (i for i, _ in seen))
+        return [self._view_of(actor, i, lv, now, labels) for i, lv in seen]
+
+    def _actions(self, actor: Actor, seen: Item, now: datetime) -> tuple[AllowedAction, ...]:
+        """What ``actor`` may run on the item now, decided on the facts already loaded."""
+        ctx = self._context(seen.jurisdiction, now)
+        return allowed_actions(ctx, actor, seen, self._jurisdictions())
+
+    def _view_of(
+        self, actor: Actor, seen: Item, level: Access, now: datetime, labels: Labels
+    ) -> ItemView:
         """The view of an item already projected to ``level`` (``Item.as_seen``), with each
-        open assignment's deadline status at ``now``; it drops nothing ``seen`` still holds
-        that the view shows, so a command's result maps to the detail of the same actor."""
+        open assignment's deadline status at ``now``, the names ``labels`` holds for it and the
+        actor's allowed actions; it drops nothing ``seen`` still holds that the view shows, so
+        a command's result maps to the detail of the same actor."""
         rules = self.rules_for(seen.jurisdiction).deadlines
+        units = labels.names.units
         views = tuple(
-            AssignmentView(a, classify(self.calendar, a.due, now, rules) if a.open else None)
+            AssignmentView(
+                a,
+                classify(self.calendar, a.due, now, rules) if a.open else None,
+                units.get(a.unit_id, ""),
+            )
             for a in seen.assignments
         )
+        people = labels.names.accounts
         return ItemView(
             id=seen.id,
             access=level,
             state=seen.state,
+            version=seen.version,
             jurisdiction=seen.jurisdiction,
+            jurisdiction_name=labels.jurisdictions.get(seen.jurisdiction, seen.jurisdiction),
             title=seen.title,
             body=seen.body,
             category=seen.category.label,
+            channel=seen.channel,
+            sector=seen.sector,
             urgent=seen.urgent,
+            secret=seen.secret,
             published=seen.published,
             lead_author_id=seen.lead_author_id or None,
+            submitted_at=seen.submitted_at,
             issued_at=seen.issued_at,
+            destinations=tuple(d for d in Destination if d in seen.destinations),
+            coauthor_ids=seen.coauthor_ids,
+            names={p: people[p] for p in sorted(named_people(seen)) if p in people},
             texts=seen.texts if level is Access.FULL else (),
             reviews=seen.reviews,
             assignments=views,
             feedback=seen.feedback,
+            actions=self._actions(actor, seen, now),
         )
 
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:
         """One item, filtered by the actor's access; an invisible item is "not found"."""
         check_ids(item_id=item_id)
+        now = self.now()
         with self._reading(actor) as uow:
             item = uow.items.get(item_id)
-        view = self._view(actor, item, self.now())
+            (view,) = self._views_in(uow, actor, [item], now)
         if not item.published:  # a non-public read is audited before it is returned
             self._audit_read(secret=item.secret)
         return view
+
+    def allowed_actions(self, actor: Actor, item_id: str) -> tuple[AllowedAction, ...]:
+        """The commands the actor may run on the item now (for buttons and menus).
+
+        Each is decided by the command's own rules on the facts as stored (role and state,
+        author and lead author, the signer's tier, self-review, the unit's own assignment,
+        jurisdiction, windows and deadlines), so an action listed here is one the command
+        accepts with valid input, and one not listed is refused. Read like ``item_detail``: an
+        invisible item is "not found", and a non-public item's read is audited.
+        """
+        check_ids(item_id=item_id)
+        now = self.now()
+        with self._reading(actor) as uow:
+            item = uow.items.get(item_id)
+        seen, _ = self._seen(actor, item)
+        actions = self._actions(actor, seen, now)
+        if not item.published:
+            self._audit_read(secret=item.secret)
+        return actions
 
     def my_items(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
         """The actor's own items (as lead author or co-author), newest first."""
@@ -127,13 +237,13 @@ class QueryCommands(_Core):
         now = self.now()
         with self._reading(actor) as uow:
             items = uow.items.find(query)
-        return [self._view(actor, i, now, Access.PUBLISHED) for i in items]
+            return self._views_in(uow, actor, items, now, Access.PUBLISHED)
 
     def _views(self, actor: Actor, query: ItemQuery) -> list[ItemView]:
         now = self.now()
         with self._reading(actor) as uow:
             items = uow.items.find(query)
-        views = [self._view(actor, i, now) for i in items]
+            views = self._views_in(uow, actor, items, now)
         self._audit_listing(items)
         return views
 
@@ -163,10 +273,12 @@ class QueryCommands(_Core):
                 limit=limit,
             )
             pairs = uow.items.assignments(query)
+            views = self._views_in(uow, actor, [item for item, _ in pairs], now)
         out = []
-        for item, a in pairs:
-            view = self._view(actor, item, now)
-            out.append((view, AssignmentView(a, classify(self.calendar, a.due, now, rules))))
+        for view, (_, a) in zip(views, pairs, strict=True):
+            unit_name = next((v.unit_name for v in view.assignments if v.assignment.id == a.id), "")
+            status = classify(self.calendar, a.due, now, rules)
+            out.append((view, AssignmentView(a, status, unit_name)))
         self._audit_listing(item for item, _ in pairs)
         return out
 

@@ -24,7 +24,7 @@ from qiandao.ports.store import ItemOrder, ItemQuery, LaneQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemState
 from qiandao.rules.roles import OFFICE_ROLES, SIGNER_ROLES, SUBMITTER_ROLES
-from qiandao.workflow.timeliness import review_wait, wait_cutoffs
+from qiandao.workflow.timeliness import ReviewWaitFacts, review_wait, wait_cutoffs
 
 __all__ = ["LaneCommands", "LanePage", "OverdueReview"]
 
@@ -104,13 +104,14 @@ class LaneCommands(QueryCommands):
             if cursor is not None:
                 query = attrs.evolve(query, after=decode_cursor(cursor, chosen, scope))
             rows, total = uow.items.lane_page(attrs.evolve(query, limit=limit + 1))
-        more = len(rows) > limit
-        rows = rows[:limit]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            views = self._views_in(uow, actor, [item for item, _ in rows], now)
         following = None
         if more:
             following = encode_cursor(chosen, scope, lane_position(chosen, *rows[-1]))
         page = LanePage(
-            items=tuple(self._view(actor, item, now) for item, _ in rows),
+            items=tuple(views),
             total=total,
             next_cursor=following,
             lane=chosen,
@@ -169,27 +170,21 @@ class LaneCommands(QueryCommands):
         query = ReviewWaitQuery(
             before, urgent_before, jurisdiction=actor.jurisdiction, limit=_REVIEW_BATCH
         )
-        found: list[OverdueReview] = []
-        shown: list[Item] = []
+        found: list[tuple[Item, ReviewWaitFacts]] = []
         with self._reading(actor) as uow:
             while len(found) < limit:
                 batch = uow.items.review_waits(query)
                 for item in batch:
                     wait = review_wait(self.calendar, intake, item, today)
                     if wait is not None and wait.overdue:
-                        view = self._view(actor, item, now)
-                        shown.append(item)
-                        found.append(
-                            OverdueReview(
-                                view,
-                                wait.stage,
-                                wait.since,
-                                wait.waited_workdays,
-                                wait.window_workdays,
-                            )
-                        )
+                        found.append((item, wait))
                 if len(batch) < _REVIEW_BATCH:
                     break
                 query = attrs.evolve(query, after=item_position(batch[-1]))
-        self._audit_listing(shown[:limit])
-        return found[:limit]
+            found = found[:limit]
+            views = self._views_in(uow, actor, [item for item, _ in found], now)
+        self._audit_listing(item for item, _ in found)
+        return [
+            OverdueReview(view, w.stage, w.since, w.waited_workdays, w.window_workdays)
+            for view, (_, w) in zip(views, found, strict=True)
+        ]

@@ -7,6 +7,8 @@ names every bad field by path, e.g. ``required field missing @ $.title``.
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -54,6 +56,31 @@ def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
     raise ValueError(f"无效取值 {value!r}，可选：{allowed}")
 
 
+def _is_enum_union(kind: Any) -> bool:
+    """``A | B`` of labelled enums (``AllowedAction.command``)."""
+    args = typing.get_args(kind)
+    return (
+        typing.get_origin(kind) in (typing.Union, types.UnionType)
+        and len(args) > 1
+        and all(isinstance(a, type) and issubclass(a, LabelledEnum) for a in args)
+    )
+
+
+def _structure_enum_union(value: Any, kind: Any) -> LabelledEnum:
+    """The member of the first enum of the union that has the value (a value two enums share,
+    such as ``rehandle``, is the first one's)."""
+    members: tuple[type[LabelledEnum], ...] = typing.get_args(kind)
+    for cls in members:
+        if isinstance(value, cls):
+            return value
+    for cls in members:
+        member = cls._value2member_map_.get(value) if isinstance(value, str) else None
+        if isinstance(member, cls):
+            return member
+    allowed = ", ".join(m.value for cls in members for m in cls)
+    raise ValueError(f"无效取值 {value!r}，可选：{allowed}")
+
+
 def _structure_strict(kind: type) -> Any:
     def hook(value: Any, _: type) -> Any:
         if type(value) is not kind:
@@ -90,6 +117,7 @@ def make_converter() -> cattrs.Converter:
     for kind in (str, int, bool, float):
         converter.register_structure_hook(kind, _structure_strict(kind))
     converter.register_structure_hook(LabelledEnum, _structure_enum)
+    converter.register_structure_hook_func(_is_enum_union, _structure_enum_union)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
     converter.register_unstructure_hook(LabelledEnum, lambda e: e.value)
     return converter

@@ -38,6 +38,7 @@ Call = Callable[[Qiandao, Actor], object]
 CALLS: dict[str, tuple[Role, Call]] = {
     "accept": (Role.HANDLING_UNIT, lambda q, a: q.accept(a, "i", "a")),
     "account_history": (Role.AUDIT_ADMIN, lambda q, a: q.account_history(a, "x")),
+    "allowed_actions": (Role.EDITOR, lambda q, a: q.allowed_actions(a, "i")),
     "approve": (Role.DEPUTY, lambda q, a: q.approve(a, "i")),
     "approve_extension": (Role.EDITOR, lambda q, a: q.approve_extension(a, "i", "a")),
     "assessment": (Role.EDITOR, lambda q, a: q.assessment(a, 2026)),

@@ -10,7 +10,7 @@ import pytest
 
 from qiandao import Actor, PasswordPolicy, PasswordProfile, Role
 from qiandao.errors import QiandaoError
-from qiandao.model import AccountStatus
+from qiandao.model import AccountStatus, Channel
 from qiandao.ports.store import Store
 from qiandao.testing import enrol
 from tests.helpers import DH, ZS, World, fails, make_world
@@ -91,14 +91,13 @@ def test_key_scope_cannot_collide_between_two_accounts() -> None:
 
 
 def test_unit_result_does_not_reveal_the_submitters_kind() -> None:
-    """``Item.as_seen`` keeps ``channel`` (derived from the submitter's role: 委员/信息员/联系点/
-    组织/约稿), which ``item_detail`` (ItemView) does not show: a command's result tells a unit
-    what kind of person wrote the item, more than its detail does."""
+    """``channel`` is derived from the submitter's role (委员/信息员/联系点/组织/约稿): neither a
+    command's result nor ``item_detail`` tells a unit what kind of person wrote the item."""
     w = _memory_world()
     item, (a,) = w.assigned(("u-a", True))
     result = w.qd.accept(w.unit("u-a"), item.id, a.id)
-    assert not hasattr(w.qd.item_detail(w.unit("u-a"), item.id), "channel")
-    assert result.channel != item.channel or result.channel is None
+    assert w.qd.item_detail(w.unit("u-a"), item.id).channel is Channel.WITHHELD
+    assert result.channel is Channel.WITHHELD is not item.channel
 
 
 # --- attacks that held ------------------------------------------------------------------------

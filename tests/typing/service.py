@@ -9,6 +9,8 @@ from qiandao import (
     Account,
     Actor,
     AdoptionLevel,
+    AllowedAction,
+    AssignmentCommand,
     AssignmentView,
     Bulletin,
     ChinaWorkdays,
@@ -20,6 +22,7 @@ from qiandao import (
     GroupLine,
     InviteeProgress,
     Item,
+    ItemCommand,
     ItemView,
     JobReport,
     LeaderRank,
@@ -88,6 +91,9 @@ def feedback_and_commissions(qd: Qiandao, office: Actor, author: Actor, item: st
 def queries(qd: Qiandao, actor: Actor, item: str, a: str) -> None:
     assert_type(qd.item_detail(actor, item), ItemView)
     assert_type(qd.item_detail(actor, item).assignments, tuple[AssignmentView, ...])
+    assert_type(qd.item_detail(actor, item).actions, tuple[AllowedAction, ...])
+    assert_type(qd.allowed_actions(actor, item), tuple[AllowedAction, ...])
+    assert_type(qd.allowed_actions(actor, item)[0].command, AssignmentCommand | ItemCommand)
     assert_type(qd.my_items(actor, limit=20, offset=0), list[ItemView])
     assert_type(qd.published(actor), list[ItemView])
     assert_type(qd.inbox(actor, limit=50), list[ItemView])

@@ -10,7 +10,7 @@ rows returned, and give the same rows in the same order as :mod:`qiandao.queries
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -72,6 +72,7 @@ from qiandao.ports.store import (
     ItemOrder,
     ItemQuery,
     LaneQuery,
+    Names,
     OutboxMessage,
     ReviewWaitQuery,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "SqlAccounts",
     "SqlAudit",
     "SqlCommissions",
+    "SqlDirectory",
     "SqlEvents",
     "SqlIdempotency",
     "SqlItems",
@@ -963,6 +965,31 @@ class SqlUnits:
 
     def list(self, jurisdiction: str | None = None) -> list[Unit]:
         return _list(self._tx, s.units, Unit, jurisdiction)
+
+
+class SqlDirectory:
+    """Display names: one ``SELECT ... IN`` per table, the keys of the sealed account documents
+    unwrapped in one more read (only those not cached yet)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def _docs_of(self, table: Table, ids: Collection[str]) -> list[Any]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        rows = list(self._tx.execute(_docs(table).where(table.c.id.in_(wanted))))
+        self._tx.sealer.warm(table, rows)
+        return rows
+
+    def names(self, account_ids: Collection[str], unit_ids: Collection[str]) -> Names:
+        a, u = s.accounts, s.units
+        people = {
+            row.id: _load(self._tx, a, row, Account).real_name
+            for row in self._docs_of(a, account_ids)
+        }
+        units = {row.id: _load(self._tx, u, row, Unit).name for row in self._docs_of(u, unit_ids)}
+        return Names(accounts=people, units=units)
 
 
 class SqlCommissions:

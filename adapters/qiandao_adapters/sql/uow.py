@@ -29,6 +29,7 @@ from qiandao_adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
     SqlCommissions,
+    SqlDirectory,
     SqlEvents,
     SqlIdempotency,
     SqlItems,
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.sessions = SqlSessions(self)
         self.units = SqlUnits(self)
         self.commissions = SqlCommissions(self)
+        self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
 

@@ -6,7 +6,7 @@ Queries take small value objects so a SQL store can push them down to the databa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -41,6 +41,7 @@ __all__ = [
     "AuditKeySource",
     "AuditRepository",
     "CommissionRepository",
+    "DirectoryRepository",
     "EventRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
@@ -48,6 +49,7 @@ __all__ = [
     "ItemQuery",
     "ItemRepository",
     "LaneQuery",
+    "Names",
     "OutboxMessage",
     "OutboxRepository",
     "ReviewWaitQuery",
@@ -155,6 +157,15 @@ class IdempotencyRecord:
     fingerprint: str
     result_id: str
     command: str
+
+
+@attrs.frozen
+class Names:
+    """Display names by id: accounts' real names and units' names. An id the store does not
+    know is absent (a caller shows the id, or nothing)."""
+
+    accounts: Mapping[str, str] = attrs.field(factory=dict)
+    units: Mapping[str, str] = attrs.field(factory=dict)
 
 
 class ItemRepository(Protocol):
@@ -299,6 +310,19 @@ class UnitRepository(Protocol):
     def list(self, jurisdiction: str | None = None) -> list[Unit]: ...
 
 
+class DirectoryRepository(Protocol):
+    """Who is who, for display: the names a page of views shows, in one call."""
+
+    def names(self, account_ids: Collection[str], unit_ids: Collection[str]) -> Names:
+        """The real names of the accounts and the names of the units with these ids.
+
+        One call answers a whole list: a database store reads each table once (``IN``), never
+        once per id, and opens names sealed at rest in the same call. Departed accounts keep
+        their names (attribution stays); unknown ids are left out.
+        """
+        ...
+
+
 class CommissionRepository(Protocol):
     """Commissions (约稿)."""
 
@@ -374,6 +398,8 @@ class UnitOfWork(Protocol):
     def units(self) -> UnitRepository: ...
     @property
     def commissions(self) -> CommissionRepository: ...
+    @property
+    def directory(self) -> DirectoryRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
     @property

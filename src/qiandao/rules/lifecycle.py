@@ -252,10 +252,13 @@ def next_assignment_state(
 
 
 def allowed_item_commands(state: ItemState, role: Role) -> frozenset[ItemCommand]:
-    """Commands ``role`` may run on an item in ``state`` (for menus and inbox badges)."""
+    """Commands the table lets ``role`` run on an item in ``state``: roles only, with no
+    relation applied (author, signer tier, own assignment, windows). For menus use
+    :func:`qiandao.workflow.actions.allowed_actions` (``Qiandao.allowed_actions``)."""
     return frozenset(c for (s, c, r) in ITEM_TRANSITIONS if s == state and r == role)
 
 
 def allowed_assignment_commands(state: AssignmentState, role: Role) -> frozenset[AssignmentCommand]:
-    """Commands ``role`` may run on an assignment in ``state``."""
+    """Commands the table lets ``role`` run on an assignment in ``state`` (roles only, as
+    :func:`allowed_item_commands`)."""
     return frozenset(c for (s, c, r) in ASSIGNMENT_TRANSITIONS if s == state and r == role)

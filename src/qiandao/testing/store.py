@@ -91,6 +91,7 @@ from qiandao.ports.store import (
     ItemOrder,
     ItemQuery,
     LaneQuery,
+    Names,
     OutboxMessage,
     ReviewWaitQuery,
     Store,
@@ -465,6 +466,39 @@ class StoreContract(abc.ABC):
             loaded_session = uow.sessions.get(session.token_hash)
             assert loaded_session is not None
             _aware(loaded_session.created_at, loaded_session.last_seen)
+
+    def test_directory_names_accounts_and_units_in_one_call(self) -> None:
+        people = [
+            sample_account(f"member-{n:03}", f"1380057{n:04}", real_name=f"委员{n} 'x'; --")
+            for n in range(1, 4)
+        ]
+        departed = attrs.evolve(
+            sample_account("member-009", None, real_name="离任委员"),
+            status=AccountStatus.DELETED,
+            password_hash=None,
+            external_ids=frozenset(),
+        )
+        units = [sample_unit("unit-ocean"), sample_unit("unit-old", active=False, name="旧单位")]
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for account in (*people, departed):
+                uow.accounts.add(account)
+            for unit in units:
+                uow.units.add(unit)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            wanted = [p.id for p in people[:2]] + [departed.id, "nobody"]
+            names = uow.directory.names(wanted, ["unit-ocean", "unit-old", "no-unit"])
+            assert names.accounts == {
+                "member-001": people[0].real_name,
+                "member-002": people[1].real_name,
+                "member-009": "离任委员",  # attribution stays after departure
+            }
+            assert names.units == {"unit-ocean": units[0].name, "unit-old": "旧单位"}
+            assert uow.directory.names([], []) == Names()
+        with store.unit_of_work() as uow:  # the unit of work's own writes are named too
+            uow.units.add(sample_unit("unit-new", name="新单位"))
+            assert uow.directory.names((), {"unit-new"}).units == {"unit-new": "新单位"}
 
     def test_commission_save_is_compare_and_set(self) -> None:
         commission = sample_commission("commission-01")
