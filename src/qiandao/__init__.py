@@ -119,6 +119,7 @@ from qiandao.model import (
     TextVersion,
     Unit,
 )
+from qiandao.paging import Page
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
 from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
@@ -262,6 +263,7 @@ __all__ = [
     "NotFound",
     "OutcomeUnknown",
     "OverdueReview",
+    "Page",
     "PasswordChangeRequired",
     "PasswordPolicy",
     "PasswordPolicyTooWeak",
