@@ -6,6 +6,7 @@ The in-memory store answers with these; a SQL store must return the same rows in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,9 +69,11 @@ def item_matches(item: Item, query: ItemQuery) -> bool:
 def order_position(order: ItemOrder, item: Item) -> LanePosition:
     """The sort key of ``item`` in ``order``: (rank, instant, id); ``item_id`` is the id.
 
-    Newest first: rank 0, creation. Urgent first: rank 0 for urgent items (急事急报), then
-    submission (creation before it). Issued newest first: rank 0 and the issue instant, or
-    rank 1 and :data:`NEVER_ISSUED` for an item never issued (listed last, by id).
+    Newest first: rank 0, creation, newest first (ties: the greater id first). Urgent first:
+    rank 0 for urgent items (急事急报), then submission (creation before it), oldest first
+    (ties: the smaller id first). Issued newest first: rank 0 and the issue instant, newest
+    first (ties: the greater id first), or rank 1 and :data:`NEVER_ISSUED` for an item never
+    issued (listed last, by id).
     """
     if order is ItemOrder.URGENT_FIRST:
         when = item.submitted_at or item.created_at
@@ -87,15 +90,36 @@ def _micros(when: datetime) -> int:
     return (when - NEVER_ISSUED) // _MICROSECOND
 
 
-def _sort_key(order: ItemOrder, position: LanePosition) -> tuple[int, int, str]:
-    """What ``order`` compares: rank, then the instant (newest first unless urgent first),
-    then the id."""
+@functools.total_ordering
+class _Reversed:
+    """A string that sorts in reverse (ids of a newest-first order: the later id first)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.text < self.text
+
+
+def _sort_key(order: ItemOrder, position: LanePosition) -> tuple[int, int, str | _Reversed]:
+    """What ``order`` compares: rank, then the instant and the id, both descending in the
+    newest-first orders (one direction: an index on (instant, id) read backwards serves it),
+    ascending urgent first; the never issued (rank 1) by id alone, ascending."""
     when = position.when
-    if order is ItemOrder.ISSUED_NEWEST_FIRST and position.priority == 1:
-        when = NEVER_ISSUED  # the never issued sort by id alone
     instant = _micros(when if isinstance(when, datetime) else NEVER_ISSUED)
-    rising = order is ItemOrder.URGENT_FIRST
-    return (position.priority, instant if rising else -instant, position.id)
+    if order is ItemOrder.URGENT_FIRST:
+        return (position.priority, instant, position.id)
+    if order is ItemOrder.ISSUED_NEWEST_FIRST and position.priority == 1:
+        return (1, 0, position.id)
+    return (position.priority, -instant, _Reversed(position.id))
 
 
 def filter_items(items: Iterable[Item], query: ItemQuery) -> list[Item]:

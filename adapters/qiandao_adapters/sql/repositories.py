@@ -319,12 +319,13 @@ _URGENT_WHEN = func.coalesce(_I.c.submitted_at, _I.c.created_at)
 
 def _ordering(order: ItemOrder) -> list[Any]:
     """The keyset order of ``order`` (``qiandao.queries.order_position``), issued items only
-    for ``ISSUED_NEWEST_FIRST`` (the never issued follow by id, as a second query)."""
+    for ``ISSUED_NEWEST_FIRST`` (the never issued follow by id, as a second query). One
+    direction per order, so an ascending index on (instant, id) read backwards serves it."""
     if order is ItemOrder.URGENT_FIRST:
         return [_I.c.priority.asc(), _URGENT_WHEN.asc(), _I.c.id.asc()]
     if order is ItemOrder.ISSUED_NEWEST_FIRST:
-        return [_I.c.issued_at.desc(), _I.c.id.asc()]
-    return [_I.c.created_at.desc(), _I.c.id.asc()]
+        return [_I.c.issued_at.desc(), _I.c.id.desc()]
+    return [_I.c.created_at.desc(), _I.c.id.desc()]
 
 
 def _check_paging(limit: int | None) -> None:
@@ -334,12 +335,20 @@ def _check_paging(limit: int | None) -> None:
 
 def _beyond(keys: Sequence[tuple[Any, Any, bool]]) -> ColumnElement[bool]:
     """Rows strictly after the given values in the lexicographic order of their columns, each
-    (column, value, descending)."""
+    (column, value, descending). The first column is also bounded on its own (``>=``, or
+    ``<=`` descending): a range an index can seek to, so a deep page starts where it starts
+    instead of reading and discarding every row before it."""
+    column, value, descending = keys[0]
+    bound: ColumnElement[bool] = column <= value if descending else column >= value
+    return and_(bound, _strictly_after(keys))
+
+
+def _strictly_after(keys: Sequence[tuple[Any, Any, bool]]) -> ColumnElement[bool]:
     column, value, descending = keys[0]
     later: ColumnElement[bool] = column < value if descending else column > value
     if len(keys) == 1:
         return later
-    return or_(later, and_(column == value, _beyond(keys[1:])))
+    return or_(later, and_(column == value, _strictly_after(keys[1:])))
 
 
 def _after(keys: Sequence[tuple[Any, Any]]) -> ColumnElement[bool]:
@@ -361,7 +370,8 @@ def _order_after(order: ItemOrder, position: LanePosition | None) -> list[Column
         return [false()]  # every row of newest first has rank 0: none comes after rank 1
     else:
         keys = [(_I.c.created_at, p.when, True)]
-    return [_beyond([*keys, (_I.c.id, p.id, False)])]
+    descending = order is not ItemOrder.URGENT_FIRST
+    return [_beyond([*keys, (_I.c.id, p.id, descending)])]
 
 
 def _item_after(position: LanePosition | None) -> list[ColumnElement[bool]]:

@@ -1503,13 +1503,14 @@ class StoreContract(abc.ABC):
                     ordered = filter_items(corpus, attrs.evolve(query, order=order))
                     marks = [ordered[len(ordered) // 2], ordered[-1]] if ordered else []
                     for after in [None, *(order_position(order, i) for i in marks)]:
-                        for limit in (None, 0, 1, 3):
+                        for limit in (None, 0, 3) if after is None else (None, 2):
                             paged = attrs.evolve(query, order=order, limit=limit, after=after)
                             expected = filter_items(corpus, paged)
-                            found = uow.items.find(paged)
+                            found, total = uow.items.find_page(paged)
                             assert _ids(found) == _ids(expected), paged
-                            assert found == expected, paged
-                            assert uow.items.find_page(paged) == (expected, expected_count)
+                            assert (found, total) == (expected, expected_count), paged
+                            if limit == 2:
+                                assert uow.items.find(paged) == expected, paged
                     assert uow.items.count(attrs.evolve(query, order=order)) == expected_count
 
     def test_item_pages_walk_every_row_once_with_inserts_between_pages(self) -> None:
