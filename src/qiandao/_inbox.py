@@ -58,9 +58,14 @@ class ItemView:
     feedback: tuple[Feedback, ...] = ()
 
 
-def _after(cursor: str | None, listing: str, scope: str) -> LanePosition | None:
-    """The position a list's cursor holds (``None``: the first page); checked first."""
-    return None if cursor is None else decode_position(cursor, listing, scope)
+def _after(
+    cursor: str | None, listing: str, scope: str, *, rows: bool = False
+) -> LanePosition | None:
+    """The position a list's cursor holds (``None``: the first page); checked first.
+    ``rows``: a list of assignment rows (a due day, the assignment and item ids)."""
+    if cursor is None:
+        return None
+    return decode_position(cursor, listing, scope, dated=rows, paired=rows)
 
 
 def _listing_scope(actor: Actor) -> str:
@@ -186,7 +191,7 @@ class QueryCommands(_Core):
         """
         check_limit(limit)
         listing = "overdue_very" if very else "overdue"
-        after = _after(cursor, listing, _listing_scope(actor))
+        after = _after(cursor, listing, _listing_scope(actor), rows=True)
         now = self.now()
         today = local_day(now)
         if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:

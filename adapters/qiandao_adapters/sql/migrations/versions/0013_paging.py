@@ -23,8 +23,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _T = "qd_items"
-_NEW = (("published", "issued_at", "id"), ("created_at", "id"))
-_OLD = (("published", "issued_at"), ("created_at",))
+_NEW: tuple[tuple[str, ...], ...] = (("published", "issued_at", "id"), ("created_at", "id"))
+_OLD: tuple[tuple[str, ...], ...] = (("published", "issued_at"), ("created_at",))
 
 
 def _name(columns: Sequence[str]) -> str:
