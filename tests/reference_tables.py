@@ -49,6 +49,7 @@ DESCRIBED = (
     "RequestContext",
     "ItemView",
     "AssignmentView",
+    "Page",
     "LanePage",
     "OverdueReview",
     "SignIn",
