@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -151,35 +148,22 @@ def report(title: str, figures: dict[str, float], depth: int) -> None:
 
 def _in_process(code_root: Path | None, args: argparse.Namespace) -> dict[str, float]:
     """:func:`measure` in a fresh process, on ``code_root``'s library (this checkout: None)."""
-    import os
+    from lifecycle import run_fresh  # benchmarks/lifecycle.py
 
-    env = dict(os.environ)
-    if code_root is not None:
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(code_root / "src"), str(code_root / "adapters"), env.get("PYTHONPATH", "")]
-        )
     script = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import paging;"
         "url = sys.argv[5] or None;"
         "print(json.dumps(paging.measure(url, *map(int, sys.argv[2:5]))))"
     )
-    argv = [str(Path(__file__).parent), str(args.items), str(args.depth), str(args.runs)]
-    out = subprocess.run(
-        [sys.executable, "-c", script, *argv, args.url or ""],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tempfile.gettempdir(),
-    ).stdout
-    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    argv = (str(args.items), str(args.depth), str(args.runs), args.url or "")
+    figures: dict[str, float] = run_fresh(code_root, script, *argv)
     return figures
 
 
 def compare(args: argparse.Namespace) -> None:
-    from lifecycle import _checkout  # benchmarks/lifecycle.py
+    from lifecycle import checkout  # benchmarks/lifecycle.py
 
-    other = _checkout(args.compare)
+    other = checkout(args.compare)
     rounds: dict[str, list[dict[str, float]]] = {"then": [], "now": []}
     for _ in range(args.rounds):
         rounds["then"].append(_in_process(other, args))

@@ -255,3 +255,29 @@ def test_the_memory_store_is_the_reference_of_the_walk() -> None:
     qd = _service(store)
     ids, totals = _walk(lambda **k: qd.my_items(MEMBER, **k), 1, lambda _t: None)
     assert ids == ["it-002", "it-001", "it-000"] and totals == [3, 3, 3]
+
+
+def test_overdue_reviews_page_oldest_first_with_inserts_between_pages(any_store: Store) -> None:
+    """Items waiting at 初审 since January: all late in June. One that has waited longer
+    arrives between pages: it sorts before the cursor, so it is counted but not shown."""
+
+    def waiting(n: int) -> Item:
+        item = _item(n, MEMBER.account_id, published=False)
+        return attrs.evolve(item, jurisdiction=J, state_since=item.created_at, reviews=())
+
+    _seed(any_store, [waiting(10 + n) for n in range(7)])
+    qd = _service(any_store)
+    walked: list[str] = []
+    totals: list[int] = []
+    cursor = None
+    while True:
+        page = qd.overdue_reviews(EDITOR, limit=3, cursor=cursor)
+        walked += [r.item.id for r in page.items]
+        totals.append(page.total)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        _seed(any_store, [waiting(len(totals) - 1)])  # it-000, it-001: older than every row
+    assert walked == [f"it-{10 + n:03d}" for n in range(7)]
+    assert totals == [7, 8, 9]
+    _invalid(lambda: qd.overdue_reviews(Actor("e2", Role.EDITOR, "dinghai"), cursor=cursor))
