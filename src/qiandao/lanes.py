@@ -183,6 +183,9 @@ def signer_keys(role: Role, rules: TierRules) -> frozenset[str]:
 class LanePosition:
     """Where a row sorts in its lane: (priority, when, id, item_id), compared in that order.
 
+    Every keyset list uses it as its cursor's key (:mod:`qiandao.paging`); the item lists
+    compare it in their own order (:func:`qiandao.queries.order_position`).
+
     ``when`` is the instant the item entered its state (item lanes) or the due day (assignment
     lanes); ``id`` is the item id or the assignment id.
     """
