@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from qiandao import SHANGHAI, Account, Actor, Qiandao, Rating, Role, Unit
 from qiandao.ports.store import Store
@@ -113,7 +114,7 @@ def encryption_cost(count: int, rounds: int) -> float:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _checkout(rev: str) -> Path:
+def checkout(rev: str) -> Path:
     """``src`` and ``adapters`` of git revision ``rev``, unpacked into a temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="qiandao-bench-"))
     archive = subprocess.run(
@@ -128,28 +129,35 @@ def _checkout(rev: str) -> Path:
     return folder
 
 
-def _one_round(code_root: Path | None, count: int, store: str = "memory") -> float:
-    """Items per second of one round in a fresh process (``code_root``: another tree) on
-    ``store`` (``memory``, ``sqlite`` or a database URL)."""
+def run_fresh(code_root: Path | None, script: str, *argv: str) -> Any:
+    """The JSON value a ``python -c script`` prints last, run in a fresh process from a
+    temporary folder, on ``code_root``'s library (``None``: this checkout's); ``argv[0]`` is
+    this folder, so the script can import the benchmarks."""
     env = dict(os.environ)
     if code_root is not None:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(code_root / "src"), str(code_root / "adapters"), env.get("PYTHONPATH", "")]
         )
-    script = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import lifecycle;"
-        "n = int(sys.argv[2]); store = lifecycle.make_store(sys.argv[3]);"
-        "print(json.dumps(n / lifecycle.lifecycles(store, n)))"
-    )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(Path(__file__).parent), str(count), store],
+        [sys.executable, "-c", script, str(Path(__file__).parent), *argv],
         check=True,
         capture_output=True,
         text=True,
         env=env,
         cwd=tempfile.gettempdir(),
     ).stdout
-    return float(json.loads(out.strip().splitlines()[-1]))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _one_round(code_root: Path | None, count: int, store: str = "memory") -> float:
+    """Items per second of one round in a fresh process (``code_root``: another tree) on
+    ``store`` (``memory``, ``sqlite`` or a database URL)."""
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import lifecycle;"
+        "n = int(sys.argv[2]); store = lifecycle.make_store(sys.argv[3]);"
+        "print(json.dumps(n / lifecycle.lifecycles(store, n)))"
+    )
+    return float(run_fresh(code_root, script, str(count), store))
 
 
 def make_store(kind: str) -> Store:
@@ -176,7 +184,7 @@ def compare(rev: str, count: int, rounds: int, store: str = "memory") -> None:
         from qiandao_adapters.crypto import KeyRing
 
         os.environ["QIANDAO_KEYS"] = KeyRing.generate(algorithm="SM4-GCM").dumps().strip()
-    other = _checkout(rev)
+    other = checkout(rev)
     mine: list[float] = []
     theirs: list[float] = []
     for _ in range(rounds):

@@ -50,6 +50,7 @@ DESCRIBED = (
     "ItemView",
     "AssignmentView",
     "AllowedAction",
+    "Page",
     "LanePage",
     "OverdueReview",
     "SignIn",

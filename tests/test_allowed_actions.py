@@ -446,11 +446,11 @@ def test_a_list_reads_its_names_in_one_call() -> None:
     assert isinstance(qd.store, MemoryStore)
     counting = CountingStore(qd.store)
     listing = Qiandao(counting, clock=clock, calendar=qd.calendar, rules=RULES)
-    views = listing.my_items(ACTORS["member"])
+    views = listing.my_items(ACTORS["member"]).items
     assert len(views) == 3 and counting.calls == 1
     assert all(v.names[ACTORS["member"].account_id] == NAMES["m1"] for v in views)
     page = listing.published(ACTORS["stranger"])
-    assert len(page) == 3 and counting.calls == 2
+    assert len(page.items) == 3 and counting.calls == 2
 
 
 def test_windows_and_deadlines_close_what_they_close() -> None:

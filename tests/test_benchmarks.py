@@ -63,3 +63,9 @@ def test_audit_benchmark_builds_a_log_that_verifies(tmp_path: Path) -> None:
     assert check_audit(store, audit_key=audit.KEY).records == 250 + 2  # and two checkpoints
     assert audit.bare_read_and_hash(store) == 252
     store.dispose()
+
+
+def test_paging_benchmark_reaches_a_deep_page_by_cursor() -> None:
+    paging = _load("paging")
+    figures = paging.measure(None, 40, 25, 1)  # asserts each page's row count
+    assert set(figures) == {"published_first", "published_deep", "my_items_first", "my_items_deep"}

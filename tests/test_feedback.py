@@ -298,7 +298,7 @@ def test_commission_progress(w: World) -> None:
         ("cp1", 0, 0),
     ]
     assert (progress.submitted, progress.adopted) == (1, 1)
-    assert w.qd.my_items(w.stranger) == []
+    assert w.qd.my_items(w.stranger).items == ()
     assert progress.outstanding == ("cp1",)
     assert not progress.overdue
     w.clock.set(at(2026, 4, 1))

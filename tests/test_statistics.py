@@ -152,7 +152,8 @@ def test_credit_keys_carry_a_level_or_a_rank_only_where_they_belong() -> None:
 
 
 class _NoScanItems:
-    """An item repository that refuses unbounded ``find`` and ``assignments`` calls."""
+    """An item repository that refuses unbounded ``find`` and ``assignments`` calls (and
+    their pages)."""
 
     def __init__(self, inner: ItemRepository, calls: list[str]) -> None:
         self._inner = inner
@@ -166,10 +167,20 @@ class _NoScanItems:
         self._calls.append("find")
         return self._inner.find(query)
 
+    def find_page(self, query: ItemQuery) -> tuple[list[Item], int]:
+        assert query.limit is not None, f"unbounded find_page: {query}"
+        self._calls.append("find_page")
+        return self._inner.find_page(query)
+
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
         assert query.limit is not None, f"unbounded assignments: {query}"
         self._calls.append("assignments")
         return self._inner.assignments(query)
+
+    def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
+        assert query.limit is not None, f"unbounded assignment_page: {query}"
+        self._calls.append("assignment_page")
+        return self._inner.assignment_page(query)
 
     def statistics(self, query: StatisticsQuery) -> Statistics:
         self._calls.append("statistics")
@@ -250,10 +261,9 @@ def test_every_query_of_the_service_is_bounded() -> None:
             qd.published(actor)
     assert qd.inbox(w.head)
     for actor in (w.editor, w.deputy, w.unit("u-b")):
-        assert qd.overdue(actor)
+        assert qd.overdue(actor).items
         qd.overdue(actor, very=True)
-    assert "find" in store.calls
-    assert "assignments" in store.calls
+    assert {"find", "find_page", "assignment_page"} <= set(store.calls)
 
 
 def test_reply_records_the_working_days_since_assignment() -> None:

@@ -313,7 +313,7 @@ def run_demo(
     published = qd.published(actors["officer"])
     say(
         f"信息已录用、非涉密、作者未表示不公开 → 系统内公开：{item.published}；"
-        f"公开列表 {len(published)} 条"
+        f"公开列表 {published.total} 条"
     )
 
     say.section("六、逾期提醒（第十条）")
@@ -343,7 +343,7 @@ def run_demo(
         say(f"定时任务：{text}（本次 {report.reminders_sent} 条）")
     overdue = qd.overdue(editor)
     very = qd.overdue(editor, very=True)
-    say(f"逾期清单 {len(overdue)} 件，严重逾期 {len(very)} 件：《{overdue[0][0].title}》")
+    say(f"逾期清单 {overdue.total} 件，严重逾期 {very.total} 件：《{overdue.items[0][0].title}》")
 
     say.section("七、季度通报与考核（第十一、十三条）")
     clock.set(_at("2026-12-01", 9))

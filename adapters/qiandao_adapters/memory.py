@@ -43,8 +43,11 @@ from qiandao.ports.store import (
     ReviewWaitQuery,
 )
 from qiandao.queries import (
+    assignment_page,
     filter_assignments,
     filter_items,
+    item_matches,
+    item_page,
     lane_counts,
     lane_page,
     lane_rows,
@@ -222,10 +225,16 @@ class _Items:
         return filter_items(self._t.values(), query)
 
     def count(self, query: ItemQuery) -> int:
-        return len(filter_items(self._t.values(), attrs.evolve(query, limit=None, offset=0)))
+        return sum(1 for item in self._t.values() if item_matches(item, query))
+
+    def find_page(self, query: ItemQuery) -> tuple[list[Item], int]:
+        return item_page(self._t.values(), query)
 
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
         return filter_assignments(self._t.values(), query)
+
+    def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
+        return assignment_page(self._t.values(), query)
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         return lane_rows(self._t.values(), query)

@@ -119,6 +119,7 @@ from qiandao.model import (
     TextVersion,
     Unit,
 )
+from qiandao.paging import Page
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
     Contact,
@@ -274,6 +275,7 @@ __all__ = [
     "NotFound",
     "OutcomeUnknown",
     "OverdueReview",
+    "Page",
     "PasswordChangeRequired",
     "PasswordPolicy",
     "PasswordPolicyTooWeak",

@@ -9,9 +9,12 @@ import attrs
 
 from qiandao._core import Actor, _Core, check_ids, unit_of
 from qiandao.calendar import DeadlineExplanation
-from qiandao.errors import InvalidInput, NotFound, PermissionDenied
+from qiandao.errors import NotFound, PermissionDenied
+from qiandao.lanes import LanePosition
 from qiandao.model import Assignment, Channel, Feedback, Item, ReviewRecord, TextVersion
+from qiandao.paging import Page, check_limit, decode_position, encode_position
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery, Names, UnitOfWork
+from qiandao.queries import assignment_position, order_position
 from qiandao.reporting import Bulletin, bulletin
 from qiandao.rules.deadlines import DeadlineStatus, classify, local_day
 from qiandao.rules.lifecycle import (
@@ -26,8 +29,6 @@ from qiandao.statistics import StatisticsQuery
 from qiandao.workflow.actions import AllowedAction, allowed_actions
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
-
-MAX_PAGE = 500
 
 
 @attrs.frozen
@@ -95,9 +96,21 @@ def named_people(seen: Item) -> set[str]:
     return people
 
 
-def _page(limit: int, offset: int = 0) -> None:
-    if type(limit) is not int or not 0 < limit <= MAX_PAGE or type(offset) is not int or offset < 0:
-        raise InvalidInput(f"分页参数不合法（每页1至{MAX_PAGE}条）", field="limit")
+def _after(
+    cursor: str | None, listing: str, scope: str, *, rows: bool = False
+) -> LanePosition | None:
+    """The position a list's cursor holds (``None``: the first page); checked first.
+    ``rows``: a list of assignment rows (a due day, the assignment and item ids)."""
+    if cursor is None:
+        return None
+    return decode_position(cursor, listing, scope, dated=rows, paired=rows)
+
+
+def _listing_scope(actor: Actor) -> str:
+    """What a cursor of a list scoped by role is bound to: the unit, or role and place."""
+    if actor.role is Role.HANDLING_UNIT:
+        return f"unit:{actor.unit_id}"
+    return f"{actor.role.value}@{actor.jurisdiction}"
 
 
 class QueryCommands(_Core):
@@ -220,24 +233,54 @@ class QueryCommands(_Core):
             self._audit_read(secret=item.secret)
         return actions
 
-    def my_items(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
-        """The actor's own items (as lead author or co-author), newest first."""
-        _page(limit, offset)
-        query = ItemQuery(author_id=actor.account_id, limit=limit, offset=offset)
-        return self._views(actor, query)
+    def my_items(
+        self, actor: Actor, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[ItemView]:
+        """The actor's own items (as lead author or co-author), newest first, a page at a time.
 
-    def published(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[ItemView]:
-        """Published items (第十四条), newest issued first; 涉密 items never appear."""
-        _page(limit, offset)
+        ``cursor``: the ``next_cursor`` of the previous page (``None``: the first page); one of
+        another list or account is ``input.invalid`` (field ``cursor``).
+        """
+        check_limit(limit)
+        listing = "my_items"
+        after = _after(cursor, listing, actor.account_id)
+        query = ItemQuery(author_id=actor.account_id, after=after)
+        return self._item_page(actor, query, limit, listing, actor.account_id)
+
+    def published(
+        self, actor: Actor, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[ItemView]:
+        """Published items (第十四条), newest issued first, a page at a time; 涉密 items never
+        appear. ``cursor`` as in :meth:`my_items`."""
+        check_limit(limit)
+        listing, scope = "published", "public"
+        after = _after(cursor, listing, scope)
         if actor.role in ADMIN_ROLES:
             raise PermissionDenied("系统管理人员不查看信息内容", article="设计§2.8")
-        query = ItemQuery(
-            published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, limit=limit, offset=offset
-        )
+        query = ItemQuery(published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, after=after)
+        return self._item_page(actor, query, limit, listing, scope, Access.PUBLISHED)
+
+    def _item_page(
+        self,
+        actor: Actor,
+        query: ItemQuery,
+        limit: int,
+        listing: str,
+        scope: str,
+        level: Access | None = None,
+    ) -> Page[ItemView]:
+        """One keyset page of ``query`` (one row more is read, to know whether one follows),
+        its total, and the cursor of the next page; the non-public items it shows audited."""
         now = self.now()
         with self._reading(actor) as uow:
-            items = uow.items.find(query)
-            return self._views_in(uow, actor, items, now, Access.PUBLISHED)
+            found, total = uow.items.find_page(attrs.evolve(query, limit=limit + 1))
+            items = found[:limit]
+            views = self._views_in(uow, actor, items, now, level)
+        following = None
+        if len(found) > limit:
+            following = encode_position(listing, scope, order_position(query.order, items[-1]))
+        self._audit_listing(items)
+        return Page(tuple(views), total, following)
 
     def _views(self, actor: Actor, query: ItemQuery) -> list[ItemView]:
         now = self.now()
@@ -248,14 +291,17 @@ class QueryCommands(_Core):
         return views
 
     def overdue(
-        self, actor: Actor, *, very: bool = False, limit: int = 100
-    ) -> list[tuple[ItemView, AssignmentView]]:
-        """Assignments whose unit owes a reply past the deadline (or very overdue), oldest first.
+        self, actor: Actor, *, very: bool = False, limit: int = 100, cursor: str | None = None
+    ) -> Page[tuple[ItemView, AssignmentView]]:
+        """Assignments whose unit owes a reply past the deadline (or very overdue), oldest due
+        first, a page at a time (``cursor`` as in :meth:`my_items`).
 
         A declined assignment waits on the office, not the unit, and is not listed. The cut-off
         date is computed once so the store can answer with one indexed query.
         """
-        _page(limit)
+        check_limit(limit)
+        listing = "overdue_very" if very else "overdue"
+        after = _after(cursor, listing, _listing_scope(actor), rows=True)
         now = self.now()
         today = local_day(now)
         if actor.role not in OFFICE_ROLES and actor.role is not Role.HANDLING_UNIT:
@@ -270,17 +316,24 @@ class QueryCommands(_Core):
                 unit_id=unit_of(actor) if actor.role is Role.HANDLING_UNIT else None,
                 states=AWAITING_UNIT_STATES,
                 due_before=cutoff,
-                limit=limit,
+                limit=limit + 1,
+                after=after,
             )
-            pairs = uow.items.assignments(query)
+            found, total = uow.items.assignment_page(query)
+            pairs = found[:limit]
             views = self._views_in(uow, actor, [item for item, _ in pairs], now)
-        out = []
+        following = None
+        if len(found) > limit:
+            position = assignment_position(*pairs[-1])
+            following = encode_position(listing, _listing_scope(actor), position)
+        rows = []
         for view, (_, a) in zip(views, pairs, strict=True):
             unit_name = next((v.unit_name for v in view.assignments if v.assignment.id == a.id), "")
-            status = classify(self.calendar, a.due, now, rules)
-            out.append((view, AssignmentView(a, status, unit_name)))
+            rows.append(
+                (view, AssignmentView(a, classify(self.calendar, a.due, now, rules), unit_name))
+            )
         self._audit_listing(item for item, _ in pairs)
-        return out
+        return Page(tuple(rows), total, following)
 
     def explain_deadline(
         self, actor: Actor, item_id: str, assignment_id: str

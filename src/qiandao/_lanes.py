@@ -7,19 +7,19 @@ from datetime import datetime
 import attrs
 
 from qiandao._core import Actor, unit_of
-from qiandao._inbox import ItemView, QueryCommands, _page
+from qiandao._inbox import ItemView, QueryCommands, _after, _listing_scope
 from qiandao.errors import PermissionDenied
 from qiandao.lanes import (
+    ASSIGNMENT_LANES,
     UNIT_LANES,
     Lane,
-    decode_cursor,
-    encode_cursor,
     item_position,
     lane_position,
     lanes_of,
     signer_keys,
 )
 from qiandao.model import Item, ReviewStage
+from qiandao.paging import Page, check_limit, decode_position, encode_position
 from qiandao.ports.store import ItemOrder, ItemQuery, LaneQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.lifecycle import ItemState
@@ -32,17 +32,14 @@ _REVIEW_BATCH = 200  # candidates read per round while looking for overdue revie
 
 
 @attrs.frozen
-class LanePage:
-    """One page of a lane: its rows as the actor may see them, the lane's total, and the cursor
-    of the next page (``None`` on the last page).
+class LanePage(Page[ItemView]):
+    """One page of a lane: a :class:`~qiandao.paging.Page` of its rows as the actor may see
+    them, with the lane it is of.
 
     ``assignment_ids`` names, per row, the assignment it is about (assignment lanes: 申退待处理,
     延期待批, 待签收, 办理中, 重新办理), ``None`` in item lanes.
     """
 
-    items: tuple[ItemView, ...]
-    total: int
-    next_cursor: str | None
     lane: Lane
     assignment_ids: tuple[str | None, ...] = ()
 
@@ -96,20 +93,22 @@ class LaneCommands(QueryCommands):
         self, actor: Actor, lane: Lane | str, limit: int, cursor: str | None
     ) -> tuple[LanePage, list[Item]]:
         """One page of a lane and its items as stored (for the audit of the listing)."""
-        _page(limit)
+        check_limit(limit)
         chosen = Lane.parse(lane)
         now = self.now()
         with self._reading(actor) as uow:
             query, scope = self._lane_query(actor, chosen)
             if cursor is not None:
-                query = attrs.evolve(query, after=decode_cursor(cursor, chosen, scope))
+                dated = chosen in ASSIGNMENT_LANES
+                after = decode_position(cursor, chosen.value, scope, dated=dated, paired=dated)
+                query = attrs.evolve(query, after=after)
             rows, total = uow.items.lane_page(attrs.evolve(query, limit=limit + 1))
             more = len(rows) > limit
             rows = rows[:limit]
             views = self._views_in(uow, actor, [item for item, _ in rows], now)
         following = None
         if more:
-            following = encode_cursor(chosen, scope, lane_position(chosen, *rows[-1]))
+            following = encode_position(chosen.value, scope, lane_position(chosen, *rows[-1]))
         page = LanePage(
             items=tuple(views),
             total=total,
@@ -130,7 +129,7 @@ class LaneCommands(QueryCommands):
     def inbox(self, actor: Actor, *, limit: int = 50) -> list[ItemView]:
         """What awaits the actor: the first rows of each of its lanes, urgent first, an item
         once. Submitters: their drafts, returned, in-handling and replied items, urgent first."""
-        _page(limit)
+        check_limit(limit)
         if actor.role in SUBMITTER_ROLES:
             states = frozenset(
                 {ItemState.DRAFT, ItemState.RETURNED, ItemState.REPLIED, ItemState.HANDLING}
@@ -157,10 +156,20 @@ class LaneCommands(QueryCommands):
         self._audit_listing(shown[v.id] for v in listed)
         return listed
 
-    def overdue_reviews(self, actor: Actor, *, limit: int = 100) -> list[OverdueReview]:
+    def overdue_reviews(
+        self, actor: Actor, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[OverdueReview]:
         """Items of the actor's jurisdiction waiting at 初审, 审核 or 签发 past their window
-        (第五条), urgent first, then oldest. Office roles only."""
-        _page(limit)
+        (第五条), urgent first, then oldest, a page at a time (``cursor`` as in
+        :meth:`my_items`). Office roles only.
+
+        Whether a wait is past its window is counted in working days, so every page reads the
+        items waiting since before the cut-offs (a backlog, not the history) and counts them
+        for the total.
+        """
+        check_limit(limit)
+        listing = "overdue_reviews"
+        after = _after(cursor, listing, _listing_scope(actor))
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看审核超时清单", article="第五条")
         now = self.now()
@@ -170,21 +179,27 @@ class LaneCommands(QueryCommands):
         query = ReviewWaitQuery(
             before, urgent_before, jurisdiction=actor.jurisdiction, limit=_REVIEW_BATCH
         )
-        found: list[tuple[Item, ReviewWaitFacts]] = []
+        late: list[tuple[Item, ReviewWaitFacts]] = []
         with self._reading(actor) as uow:
-            while len(found) < limit:
+            while True:
                 batch = uow.items.review_waits(query)
                 for item in batch:
                     wait = review_wait(self.calendar, intake, item, today)
                     if wait is not None and wait.overdue:
-                        found.append((item, wait))
+                        late.append((item, wait))
                 if len(batch) < _REVIEW_BATCH:
                     break
                 query = attrs.evolve(query, after=item_position(batch[-1]))
-            found = found[:limit]
-            views = self._views_in(uow, actor, [item for item, _ in found], now)
-        self._audit_listing(item for item, _ in found)
-        return [
+            rest = [pair for pair in late if after is None or item_position(pair[0]) > after]
+            shown = rest[:limit]
+            views = self._views_in(uow, actor, [item for item, _ in shown], now)
+        found = tuple(
             OverdueReview(view, w.stage, w.since, w.waited_workdays, w.window_workdays)
-            for view, (_, w) in zip(views, found, strict=True)
-        ]
+            for view, (_, w) in zip(views, shown, strict=True)
+        )
+        following = None
+        if len(rest) > limit:
+            position = item_position(shown[-1][0])
+            following = encode_position(listing, _listing_scope(actor), position)
+        self._audit_listing(item for item, _ in shown)
+        return Page(found, len(late), following)

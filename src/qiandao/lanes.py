@@ -10,22 +10,17 @@ key changes between pages may move across them). Stores filter and sort on the s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
-import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import MappingProxyType
 
 import attrs
 
 from qiandao._enum import LabelledEnum
-from qiandao.errors import InvalidInput
 from qiandao.model import Assignment, Item, ReviewStage
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import SIGNER_ROLES, Role
-from qiandao.rules.text import is_id
 from qiandao.rules.tiers import Destination, TierRules, may_sign
 
 __all__ = [
@@ -36,9 +31,7 @@ __all__ = [
     "Lane",
     "LanePosition",
     "assignment_lane",
-    "decode_cursor",
     "destinations_key",
-    "encode_cursor",
     "entered_state_at",
     "item_lane",
     "item_position",
@@ -190,6 +183,9 @@ def signer_keys(role: Role, rules: TierRules) -> frozenset[str]:
 class LanePosition:
     """Where a row sorts in its lane: (priority, when, id, item_id), compared in that order.
 
+    Every keyset list uses it as its cursor's key (:mod:`qiandao.paging`); the item lists
+    compare it in their own order (:func:`qiandao.queries.order_position`).
+
     ``when`` is the instant the item entered its state (item lanes) or the due day (assignment
     lanes); ``id`` is the item id or the assignment id.
     """
@@ -210,66 +206,3 @@ def lane_position(lane: Lane, item: Item, assignment: Assignment | None = None) 
     if lane not in ASSIGNMENT_LANES or assignment is None:
         return item_position(item)
     return LanePosition(priority(item.urgent), assignment.due, assignment.id, item.id)
-
-
-def encode_cursor(lane: Lane, scope: str, position: LanePosition) -> str:
-    """The opaque cursor of a page's last row, bound to its lane and scope."""
-    when = position.when.isoformat()
-    raw = [1, lane.value, scope, position.priority, when, position.id, position.item_id]
-    text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput("分页游标无效或不属于该队列", field="cursor")
-
-
-def _cursor_id(value: object) -> str | None:
-    """``value`` if it is an id every store can compare: a ``str`` of at most ``ID_LENGTH``
-    characters, encodable as UTF-8 (no lone surrogate), without control characters (NUL)."""
-    return value if is_id(value) else None
-
-
-def decode_cursor(cursor: object, lane: Lane, scope: str) -> LanePosition:
-    """The position a cursor of ``lane`` and ``scope`` holds; ``input.invalid`` otherwise.
-
-    A cursor is not signed: it only carries a position, which every store can compare (an
-    instant that converts to UTC, ids a store may hold). Whoever presents it is still limited
-    by the scope filters of the lane query.
-    """
-    if not isinstance(cursor, str) or not 0 < len(cursor) <= 1000:
-        raise _bad_cursor()
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode())
-    except (ValueError, UnicodeError, binascii.Error):
-        raise _bad_cursor() from None
-    if not (isinstance(raw, list) and len(raw) == 7):
-        raise _bad_cursor()
-    version, lane_code, bound, rank, when, row_id, item_id = raw
-    if (
-        type(version) is not int  # not 1.0, not true
-        or version != 1
-        or lane_code != lane.value
-        or bound != scope
-        or type(rank) is not int
-        or rank not in (0, 1)
-        or not isinstance(when, str)
-    ):
-        raise _bad_cursor()
-    row_id, item_id = _cursor_id(row_id), _cursor_id(item_id)
-    if row_id is None or item_id is None or (lane not in ASSIGNMENT_LANES and item_id != row_id):
-        raise _bad_cursor()
-    moment: datetime | date
-    try:
-        if lane in ASSIGNMENT_LANES:
-            moment = date.fromisoformat(when)
-        else:
-            moment = datetime.fromisoformat(when)
-            if moment.utcoffset() is None:
-                raise _bad_cursor()
-            # every store compares instants in UTC; one that leaves datetime's range is refused
-            moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _bad_cursor() from None
-    return LanePosition(rank, moment, row_id, item_id)

@@ -6,8 +6,9 @@ The in-memory store answers with these; a SQL store must return the same rows in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qiandao.lanes import (
@@ -21,6 +22,7 @@ from qiandao.lanes import (
     item_lane,
     item_position,
     lane_position,
+    priority,
     review_reminded,
 )
 from qiandao.model import Assignment, Item
@@ -33,16 +35,23 @@ from qiandao.ports.store import (
 )
 
 __all__ = [
+    "NEVER_ISSUED",
+    "assignment_page",
+    "assignment_position",
     "filter_assignments",
     "filter_items",
     "item_matches",
+    "item_page",
     "lane_counts",
     "lane_page",
     "lane_rows",
+    "order_position",
     "review_waits",
 ]
 
-_EPOCH = datetime.fromisoformat("1900-01-01T00:00:00+00:00")
+NEVER_ISSUED = datetime(1900, 1, 1, tzinfo=UTC)
+"""The instant in the sort key of an item never issued (rank 1: after every issued item)."""
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def item_matches(item: Item, query: ItemQuery) -> bool:
@@ -57,26 +66,96 @@ def item_matches(item: Item, query: ItemQuery) -> bool:
     )
 
 
-def _order_key(order: ItemOrder) -> Callable[[Item], tuple[Any, ...]]:
+def order_position(order: ItemOrder, item: Item) -> LanePosition:
+    """The sort key of ``item`` in ``order``: (rank, instant, id); ``item_id`` is the id.
+
+    Newest first: rank 0, creation, newest first (ties: the greater id first). Urgent first:
+    rank 0 for urgent items (急事急报), then submission (creation before it), oldest first
+    (ties: the smaller id first). Issued newest first: rank 0 and the issue instant, newest
+    first (ties: the greater id first), or rank 1 and :data:`NEVER_ISSUED` for an item never
+    issued (listed last, by id).
+    """
     if order is ItemOrder.URGENT_FIRST:
-        return lambda i: (not i.urgent, i.submitted_at or i.created_at, i.id)
+        when = item.submitted_at or item.created_at
+        return LanePosition(priority(item.urgent), when, item.id, item.id)
     if order is ItemOrder.ISSUED_NEWEST_FIRST:
-        return lambda i: (-(i.issued_at or _EPOCH).timestamp(), i.id)
-    return lambda i: (-i.created_at.timestamp(), i.id)
+        if item.issued_at is None:
+            return LanePosition(1, NEVER_ISSUED, item.id, item.id)
+        return LanePosition(0, item.issued_at, item.id, item.id)
+    return LanePosition(0, item.created_at, item.id, item.id)
+
+
+def _micros(when: datetime) -> int:
+    """An instant as whole microseconds since :data:`NEVER_ISSUED` (exact, unlike a float)."""
+    return (when - NEVER_ISSUED) // _MICROSECOND
+
+
+@functools.total_ordering
+class _Reversed:
+    """A string that sorts in reverse (ids of a newest-first order: the later id first)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.text < self.text
+
+
+def _sort_key(order: ItemOrder, position: LanePosition) -> tuple[int, int, str | _Reversed]:
+    """What ``order`` compares: rank, then the instant and the id, both descending in the
+    newest-first orders (one direction: an index on (instant, id) read backwards serves it),
+    ascending urgent first; the never issued (rank 1) by id alone, ascending."""
+    when = position.when
+    instant = _micros(when if isinstance(when, datetime) else NEVER_ISSUED)
+    if order is ItemOrder.URGENT_FIRST:
+        return (position.priority, instant, position.id)
+    if order is ItemOrder.ISSUED_NEWEST_FIRST and position.priority == 1:
+        return (1, 0, position.id)
+    return (position.priority, -instant, _Reversed(position.id))
 
 
 def filter_items(items: Iterable[Item], query: ItemQuery) -> list[Item]:
-    """The items matching ``query``, ordered and paged."""
-    found = sorted((i for i in items if item_matches(i, query)), key=_order_key(query.order))
-    end = None if query.limit is None else query.offset + query.limit
-    return found[query.offset : end]
+    """The items matching ``query``, ordered, after ``query.after``, at most ``limit``."""
+    order = query.order
+    keyed = [
+        (_sort_key(order, order_position(order, i)), i) for i in items if item_matches(i, query)
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    if query.after is not None:
+        after = _sort_key(order, query.after)
+        keyed = [pair for pair in keyed if pair[0] > after]
+    found = [i for _, i in keyed]
+    return found if query.limit is None else found[: query.limit]
 
 
-def filter_assignments(
+def item_page(items: Iterable[Item], query: ItemQuery) -> tuple[list[Item], int]:
+    """One page of items (:func:`filter_items`) and the filter's total, from the same items."""
+    pool = list(items)
+    return filter_items(pool, query), sum(1 for i in pool if item_matches(i, query))
+
+
+def assignment_position(item: Item, assignment: Assignment) -> LanePosition:
+    """The sort key of an assignment row: its due day, its id, its item's id."""
+    return LanePosition(0, assignment.due, assignment.id, item.id)
+
+
+def _assignment_key(position: LanePosition) -> tuple[Any, str, str]:
+    return (position.when, position.id, position.item_id)
+
+
+def _assignment_rows(
     items: Iterable[Item], query: AssignmentQuery
 ) -> list[tuple[Item, Assignment]]:
-    """(item, assignment) pairs matching ``query``, by due date then assignment id."""
-    found = [
+    """Every (item, assignment) row of the query's filter, unordered."""
+    return [
         (item, a)
         for item in items
         if query.jurisdiction is None or item.jurisdiction == query.jurisdiction
@@ -94,8 +173,30 @@ def filter_assignments(
             )
         )
     ]
-    found.sort(key=lambda pair: (pair[1].due, pair[1].id))
+
+
+def filter_assignments(
+    items: Iterable[Item], query: AssignmentQuery
+) -> list[tuple[Item, Assignment]]:
+    """(item, assignment) pairs matching ``query``, by due date, assignment id, item id; after
+    ``query.after``, at most ``limit``."""
+
+    def key(pair: tuple[Item, Assignment]) -> tuple[Any, str, str]:
+        return _assignment_key(assignment_position(*pair))
+
+    found = sorted(_assignment_rows(items, query), key=key)
+    if query.after is not None:
+        after = _assignment_key(query.after)
+        found = [pair for pair in found if key(pair) > after]
     return found if query.limit is None else found[: query.limit]
+
+
+def assignment_page(
+    items: Iterable[Item], query: AssignmentQuery
+) -> tuple[list[tuple[Item, Assignment]], int]:
+    """One page of assignment rows (:func:`filter_assignments`) and the filter's total."""
+    pool = list(items)
+    return filter_assignments(pool, query), len(_assignment_rows(pool, query))
 
 
 def _lane_rows(items: Iterable[Item], query: LaneQuery) -> list[tuple[Item, Assignment | None]]:

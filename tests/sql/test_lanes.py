@@ -208,7 +208,7 @@ def test_a_unit_account_without_a_unit_sees_no_queue_and_no_overdue_list(world: 
     w = world
     w.assigned()
     w.clock.advance(days=60)  # the assignment is overdue, very overdue
-    assert len(w.qd.overdue(w.unit("u-a"), very=True)) == 1
+    assert w.qd.overdue(w.unit("u-a"), very=True).total == 1
     nowhere = Actor("u-none", Role.HANDLING_UNIT, ZS)
     unverified: list[Callable[[], object]] = [
         partial(w.qd.overdue, nowhere),
@@ -302,7 +302,7 @@ def test_a_late_preliminary_review_is_reminded_once_to_the_editors(world: World)
     urgent = _submit(w, "急件", urgent=True)
     w.clock.set(at(2026, 3, 4, 10))  # Wednesday: the urgent window (1 day) has passed
     assert w.qd.run_due_jobs().reviews_reminded == 1
-    assert [r.item.id for r in w.qd.overdue_reviews(w.editor)] == [urgent.id]
+    assert [r.item.id for r in w.qd.overdue_reviews(w.editor).items] == [urgent.id]
     w.clock.set(at(2026, 3, 6, 10))  # Friday: the 3-day window ends Thursday
     report = w.qd.run_due_jobs()
     assert report.reviews_reminded == 1
@@ -313,7 +313,7 @@ def test_a_late_preliminary_review_is_reminded_once_to_the_editors(world: World)
     assert event.actor_id == SYSTEM_ACTOR_ID
     sent = [n for n in w.notifier.sent if n.id == event.id]
     assert [n.recipients for n in sent] == [(role_group(Role.EDITOR, ZS),)]
-    late = w.qd.overdue_reviews(w.deputy)
+    late = w.qd.overdue_reviews(w.deputy).items
     assert [r.item.id for r in late] == [urgent.id, item.id]
     assert (late[1].stage, late[1].waited_workdays, late[1].window_workdays) == (
         ReviewStage.PRELIMINARY,
@@ -339,7 +339,7 @@ def test_each_stage_entry_has_its_own_window_and_reminder(world: World) -> None:
     secretary = Actor("s1", Role.SECRETARY_GENERAL, ZS)
     enrol(w.store, secretary)
     w.qd.send_back(secretary, item.id, "请补充")
-    assert w.qd.overdue_reviews(w.editor) == []  # back at 审核: a new window
+    assert w.qd.overdue_reviews(w.editor).total == 0  # back at 审核: a new window
     w.clock.set(at(2026, 3, 13, 10))
     assert w.qd.run_due_jobs().reviews_reminded == 1
     stages = [o.stage for o in w.load(item.id).review_overruns]

@@ -208,7 +208,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0009"
+    assert version == "0013"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -1149,3 +1149,23 @@ def test_upgrade_to_0009_seeds_every_head_and_downgrade_drops_the_audit(empty: E
         tables = set(inspect(conn).get_table_names())
     assert "qd_audit" not in tables and "qd_audit_heads" not in tables
     assert "qd_items" in tables
+
+
+def test_0013_gives_the_item_indexes_their_tie_breaking_id_and_downgrade_restores_them(
+    empty: Engine,
+) -> None:
+    """Keyset pages seek on (published, issued_at, id) and (created_at, id); the downgrade to
+    0009 puts back the indexes without the id."""
+
+    def item_indexes() -> set[str]:
+        with empty.connect() as conn:
+            return {str(ix["name"]) for ix in inspect(conn).get_indexes("qd_items")}
+
+    upgrade(empty)
+    after = item_indexes()
+    assert {"ix_qd_items_published_issued_at_id", "ix_qd_items_created_at_id"} <= after
+    assert not {"ix_qd_items_published_issued_at", "ix_qd_items_created_at"} & after
+    _at_revision(empty, "0009", down=True)
+    before = item_indexes()
+    assert {"ix_qd_items_published_issued_at", "ix_qd_items_created_at"} <= before
+    assert not {"ix_qd_items_published_issued_at_id", "ix_qd_items_created_at_id"} & before

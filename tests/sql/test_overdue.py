@@ -56,8 +56,8 @@ def test_a_declined_assignment_past_due_is_not_overdue(any_store: Store) -> None
     enrol(any_store, EDITOR, declined_unit)
     qd = Qiandao(any_store, clock=ManualClock(datetime(2025, 5, 6, 9, tzinfo=SHANGHAI)))
 
-    listed = [a.assignment.id for _, a in qd.overdue(EDITOR)]
+    listed = [a.assignment.id for _, a in qd.overdue(EDITOR).items]
     assert listed == ["asg-pending", "asg-asked"]
-    very = [a.assignment.id for _, a in qd.overdue(EDITOR, very=True)]
+    very = [a.assignment.id for _, a in qd.overdue(EDITOR, very=True).items]
     assert very == ["asg-pending", "asg-asked"]  # due before 18 April (ten working days back)
-    assert qd.overdue(declined_unit) == []
+    assert qd.overdue(declined_unit).items == ()

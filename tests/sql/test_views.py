@@ -35,14 +35,14 @@ def test_names_are_read_once_per_list_and_actions_match(store: SqlStore) -> None
     item = qd.assign(ACTORS["editor"], first, [("u-a", True), "u-b"])
     member = ACTORS["member"]
     with statements(store) as one:
-        (view,) = qd.my_items(member)
+        (view,) = qd.my_items(member).items
     assert {p: view.names[p] for p in ("m1", "m2", "d1")} == {  # opened from sealed rows
         p: NAMES[p] for p in ("m1", "m2", "d1")
     }
     for _ in range(3):
         qd.sign(ACTORS["head"], _issued(qd, {FORWARD}))
     with statements(store) as four:
-        views = qd.my_items(member)
+        views = qd.my_items(member).items
     assert len(views) == 4
 
     def reads(table: str, run: list[str]) -> int:

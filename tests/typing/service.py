@@ -26,6 +26,8 @@ from qiandao import (
     ItemView,
     JobReport,
     LeaderRank,
+    OverdueReview,
+    Page,
     PasswordPolicy,
     PersonLine,
     PolicyChange,
@@ -94,10 +96,13 @@ def queries(qd: Qiandao, actor: Actor, item: str, a: str) -> None:
     assert_type(qd.item_detail(actor, item).actions, tuple[AllowedAction, ...])
     assert_type(qd.allowed_actions(actor, item), tuple[AllowedAction, ...])
     assert_type(qd.allowed_actions(actor, item)[0].command, AssignmentCommand | ItemCommand)
-    assert_type(qd.my_items(actor, limit=20, offset=0), list[ItemView])
-    assert_type(qd.published(actor), list[ItemView])
+    assert_type(qd.my_items(actor, limit=20, cursor=None), Page[ItemView])
+    assert_type(qd.published(actor), Page[ItemView])
+    assert_type(qd.published(actor).items, tuple[ItemView, ...])
+    assert_type(qd.my_items(actor).next_cursor, str | None)
     assert_type(qd.inbox(actor, limit=50), list[ItemView])
-    assert_type(qd.overdue(actor, very=True), list[tuple[ItemView, AssignmentView]])
+    assert_type(qd.overdue(actor, very=True), Page[tuple[ItemView, AssignmentView]])
+    assert_type(qd.overdue_reviews(actor, cursor=None), Page[OverdueReview])
     assert_type(qd.explain_deadline(actor, item, a), DeadlineExplanation)
     assert_type(qd.explain_deadline(actor, item, a).text(), str)
     report = qd.quarterly_bulletin(actor, 2026, 4)

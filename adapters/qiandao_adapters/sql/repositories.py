@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     delete,
     exists,
+    false,
     func,
     insert,
     or_,
@@ -315,28 +316,64 @@ def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
     return found
 
 
+_URGENT_WHEN = func.coalesce(_I.c.submitted_at, _I.c.created_at)
+
+
 def _ordering(order: ItemOrder) -> list[Any]:
+    """The keyset order of ``order`` (``qiandao.queries.order_position``), issued items only
+    for ``ISSUED_NEWEST_FIRST`` (the never issued follow by id, as a second query). One
+    direction per order, so an ascending index on (instant, id) read backwards serves it."""
     if order is ItemOrder.URGENT_FIRST:
-        return [
-            _I.c.urgent.desc(),
-            func.coalesce(_I.c.submitted_at, _I.c.created_at).asc(),
-            _I.c.id.asc(),
-        ]
-    return [_I.c.created_at.desc(), _I.c.id.asc()]
+        return [_I.c.priority.asc(), _URGENT_WHEN.asc(), _I.c.id.asc()]
+    if order is ItemOrder.ISSUED_NEWEST_FIRST:
+        return [_I.c.issued_at.desc(), _I.c.id.desc()]
+    return [_I.c.created_at.desc(), _I.c.id.desc()]
 
 
-def _check_paging(limit: int | None, offset: int = 0) -> None:
-    if (limit is not None and limit < 0) or offset < 0:
-        raise InvalidInput("分页参数不能为负数", limit=limit, offset=offset)
+def _check_paging(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise InvalidInput("分页参数不能为负数", limit=limit)
+
+
+def _beyond(keys: Sequence[tuple[Any, Any, bool]]) -> ColumnElement[bool]:
+    """Rows strictly after the given values in the lexicographic order of their columns, each
+    (column, value, descending). The first column is also bounded on its own (``>=``, or
+    ``<=`` descending): a range an index can seek to, so a deep page starts where it starts
+    instead of reading and discarding every row before it."""
+    column, value, descending = keys[0]
+    bound: ColumnElement[bool] = column <= value if descending else column >= value
+    return and_(bound, _strictly_after(keys))
+
+
+def _strictly_after(keys: Sequence[tuple[Any, Any, bool]]) -> ColumnElement[bool]:
+    column, value, descending = keys[0]
+    later: ColumnElement[bool] = column < value if descending else column > value
+    if len(keys) == 1:
+        return later
+    return or_(later, and_(column == value, _strictly_after(keys[1:])))
 
 
 def _after(keys: Sequence[tuple[Any, Any]]) -> ColumnElement[bool]:
-    """Rows strictly after the given values in the lexicographic order of their columns."""
-    column, value = keys[0]
-    if len(keys) == 1:
-        later: ColumnElement[bool] = column > value
-        return later
-    return or_(column > value, and_(column == value, _after(keys[1:])))
+    """Rows strictly after the given values, every column ascending."""
+    return _beyond([(column, value, False) for column, value in keys])
+
+
+def _order_after(order: ItemOrder, position: LanePosition | None) -> list[ColumnElement[bool]]:
+    """The keyset condition of ``order`` after ``position`` (issued newest first: the issued
+    part's, for a position of rank 0)."""
+    if position is None:
+        return []
+    p = position
+    if order is ItemOrder.URGENT_FIRST:
+        keys = [(_I.c.priority, p.priority, False), (_URGENT_WHEN, p.when, False)]
+    elif order is ItemOrder.ISSUED_NEWEST_FIRST:
+        keys = [(_I.c.issued_at, p.when, True)]
+    elif p.priority != 0:
+        return [false()]  # every row of newest first has rank 0: none comes after rank 1
+    else:
+        keys = [(_I.c.created_at, p.when, True)]
+    descending = order is not ItemOrder.URGENT_FIRST
+    return [_beyond([*keys, (_I.c.id, p.id, descending)])]
 
 
 def _item_after(position: LanePosition | None) -> list[ColumnElement[bool]]:
@@ -412,6 +449,32 @@ def _lane_row(tx: Transaction, row: Any) -> tuple[Item, Assignment | None]:
     return item, None if assignment_id is None else item.assignment(assignment_id)
 
 
+def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
+    """The conditions of an assignment query on the assignments table (``after`` aside)."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.jurisdiction is not None:
+        conditions.append(_A.c.jurisdiction == query.jurisdiction)
+    if query.unit_id is not None:
+        conditions.append(_A.c.unit_id == query.unit_id)
+    if query.states is not None:
+        conditions.append(_A.c.state.in_(sorted(state.value for state in query.states)))
+        if query.states and query.states <= OPEN_ASSIGNMENT_STATES:
+            # implied by the states; lets the (jurisdiction | unit, is_open, due, id)
+            # indexes answer "open work, oldest due first" without a sort
+            conditions.append(_A.c.is_open == true())
+    if query.due_before is not None:
+        conditions.append(_A.c.due < query.due_before)
+    if query.rating_closed_before is not None:
+        conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
+    if query.reminders_done is not None:
+        conditions.append(_A.c.reminders_done == query.reminders_done)
+    if query.provisional_only:
+        # no column says "provisional": narrow to open work and windows awaiting a rating
+        # (both indexed), and let the loaded doc decide (Assignment.provisional_pending)
+        conditions.append(or_(_A.c.is_open == true(), _A.c.rating_pending_until.is_not(None)))
+    return conditions
+
+
 class SqlItems:
     """Items with their child rows (authors, assignments, texts, feedback, credits)."""
 
@@ -453,85 +516,111 @@ class SqlItems:
                 _insert_rows(conn, table, rows)
 
     def find(self, query: ItemQuery) -> list[Item]:
-        _check_paging(query.limit, query.offset)
-        if query.order is ItemOrder.ISSUED_NEWEST_FIRST:
-            return self._issued_newest_first(query)
-        return self._page(_conditions(query), _ordering(query.order), query.limit, query.offset)
+        return self._find(query, counted=False)[0]
+
+    def find_page(self, query: ItemQuery) -> tuple[list[Item], int]:
+        """The page, and the total as a scalar subquery of the page's statement (one snapshot);
+        counted apart only when the page is empty (after a cursor, or ``limit`` 0)."""
+        found, total = self._find(query, counted=True)
+        if total is None:
+            total = 0 if query.after is None and query.limit != 0 else self.count(query)
+        return found, total
+
+    def _find(self, query: ItemQuery, *, counted: bool) -> tuple[list[Item], int | None]:
+        _check_paging(query.limit)
+        base = _conditions(query)
+        total = None
+        if counted:
+            total = select(func.count()).select_from(_I).where(*base).correlate(None)
+        order, after = query.order, query.after
+        if order is not ItemOrder.ISSUED_NEWEST_FIRST:
+            conditions = [*base, *_order_after(order, after)]
+            return self._page(conditions, _ordering(order), query.limit, total)
+        # Issued items newest first, then the never-issued ones by id, as two queries: one
+        # ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
+        # paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at,
+        # id) index, so a page of published items costs the page, not the whole list.
+        issued: list[Item] = []
+        count = None
+        if after is None or after.priority == 0:
+            conditions = [*base, _I.c.issued_at.is_not(None), *_order_after(order, after)]
+            issued, count = self._page(conditions, _ordering(order), query.limit, total)
+            if query.limit is not None and len(issued) >= query.limit:
+                return issued, count
+        conditions = [*base, _I.c.issued_at.is_(None)]
+        if after is not None and after.priority == 1:
+            conditions.append(_I.c.id > after.id)
+        rest = None if query.limit is None else query.limit - len(issued)
+        never, more = self._page(conditions, [_I.c.id.asc()], rest, total)
+        return issued + never, more if count is None else count
 
     def _page(
         self,
         conditions: Sequence[ColumnElement[bool]],
         ordering: Sequence[Any],
         limit: int | None,
-        offset: int,
-    ) -> list[Item]:
+        total: Select[Any] | None = None,
+    ) -> tuple[list[Item], int | None]:
+        """Items in ``ordering``, at most ``limit``, and the value of ``total`` (a count
+        statement) read with them, ``None`` when no row came back or none was asked."""
         stmt = _docs(_I).where(*conditions).order_by(*ordering)
+        if total is not None:
+            stmt = stmt.add_columns(total.scalar_subquery().label("found_total"))
         if limit is not None:
             stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
-        return [_load(self._tx, _I, row, Item) for row in self._tx.execute(stmt)]
-
-    def _issued_newest_first(self, query: ItemQuery) -> list[Item]:
-        """Issued items newest first, then the never-issued ones by id, as two queries."""
-        # One ``ORDER BY CASE WHEN issued_at IS NULL …`` would sort every matching row before
-        # paging; ``issued_at DESC, id`` alone is read in order from the (published, issued_at)
-        # index, so a page of published items costs the page, not the whole list.
-        base = _conditions(query)
-        issued = self._page(
-            [*base, _I.c.issued_at.is_not(None)],
-            [_I.c.issued_at.desc(), _I.c.id.asc()],
-            query.limit,
-            query.offset,
-        )
-        if query.limit is not None and len(issued) == query.limit:
-            return issued
-        skip = 0
-        if not issued and query.offset:
-            count = select(func.count()).select_from(_I).where(*base, _I.c.issued_at.is_not(None))
-            skip = query.offset - int(self._tx.execute(count).scalar_one())
-        rest = None if query.limit is None else query.limit - len(issued)
-        never = self._page([*base, _I.c.issued_at.is_(None)], [_I.c.id.asc()], rest, skip)
-        return issued + never
+        rows = self._tx.execute(stmt).all()
+        found = [_load(self._tx, _I, row, Item) for row in rows]
+        return found, int(rows[0].found_total) if rows and total is not None else None
 
     def count(self, query: ItemQuery) -> int:
         stmt = select(func.count()).select_from(_I).where(*_conditions(query))
         return int(self._tx.execute(stmt).scalar_one())
 
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
-        _check_paging(query.limit)
-        conditions: list[ColumnElement[bool]] = []
-        if query.jurisdiction is not None:
-            conditions.append(_A.c.jurisdiction == query.jurisdiction)
-        if query.unit_id is not None:
-            conditions.append(_A.c.unit_id == query.unit_id)
-        if query.states is not None:
-            conditions.append(_A.c.state.in_(sorted(state.value for state in query.states)))
-            if query.states and query.states <= OPEN_ASSIGNMENT_STATES:
-                # implied by the states; lets the (jurisdiction | unit, is_open, due, id)
-                # indexes answer "open work, oldest due first" without a sort
-                conditions.append(_A.c.is_open == true())
-        if query.due_before is not None:
-            conditions.append(_A.c.due < query.due_before)
-        if query.rating_closed_before is not None:
-            conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
-        if query.reminders_done is not None:
-            conditions.append(_A.c.reminders_done == query.reminders_done)
+        return self._assignments(query, counted=False)[0]
+
+    def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
+        """The page, and the total as a scalar subquery of its statement (one snapshot);
+        counted apart when the page is empty, or loaded when ``provisional_only`` (decided on
+        the loaded doc)."""
+        found, total = self._assignments(query, counted=True)
         if query.provisional_only:
-            # no column says "provisional": narrow to open work and windows awaiting a rating
-            # (both indexed), and let the loaded doc decide (Assignment.provisional_pending)
-            conditions.append(or_(_A.c.is_open == true(), _A.c.rating_pending_until.is_not(None)))
+            total = len(self.assignments(attrs.evolve(query, after=None, limit=None)))
+        elif total is None:
+            total = 0 if query.after is None and query.limit != 0 else self._count(query)
+        return found, total
+
+    def _count(self, query: AssignmentQuery) -> int:
+        stmt = select(func.count()).select_from(_A).where(*_assignment_filter(query))
+        return int(self._tx.execute(stmt).scalar_one())
+
+    def _assignments(
+        self, query: AssignmentQuery, *, counted: bool
+    ) -> tuple[list[tuple[Item, Assignment]], int | None]:
+        _check_paging(query.limit)
+        conditions = _assignment_filter(query)
+        if query.after is not None:
+            p = query.after
+            conditions.append(
+                _after([(_A.c.due, p.when), (_A.c.id, p.id), (_A.c.item_id, p.item_id)])
+            )
         stmt = (
             select(_A.c.item_id, _A.c.id, _I.c.doc, _I.c.id.label("item_key"))
             .join(_I, _I.c.id == _A.c.item_id)
             .where(and_(true(), *conditions))
             .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
         )
+        if counted and not query.provisional_only:
+            count = select(func.count()).select_from(_A).where(*_assignment_filter(query))
+            stmt = stmt.add_columns(count.correlate(None).scalar_subquery().label("found_total"))
         if query.limit is not None and not query.provisional_only:
             stmt = stmt.limit(query.limit)
         loaded: dict[str, Item] = {}
         found: list[tuple[Item, Assignment]] = []
+        total = None
         for row in self._tx.execute(stmt):
+            if counted and not query.provisional_only:
+                total = int(row.found_total)
             item = loaded.get(row.item_id)
             if item is None:
                 doc = self._tx.sealer.open("qd_items", "doc", [row.item_key], row.doc)
@@ -541,7 +630,7 @@ class SqlItems:
                 not query.provisional_only or assignment.provisional_pending
             ):
                 found.append((item, assignment))
-        return found if query.limit is None else found[: query.limit]
+        return (found if query.limit is None else found[: query.limit]), total
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         _check_paging(query.limit)
@@ -604,7 +693,7 @@ class SqlItems:
             conditions.append(_I.c.jurisdiction == query.jurisdiction)
         if query.reminded is not None:
             conditions.append(_I.c.review_reminded == query.reminded)
-        return self._page(conditions, _ITEM_LANE_ORDER, query.limit, 0)
+        return self._page(conditions, _ITEM_LANE_ORDER, query.limit)[0]
 
     def statistics(self, query: StatisticsQuery) -> Statistics:
         return statistics(self._tx.execute, query)

@@ -234,8 +234,9 @@ items = Table(
     Index("ix_qd_items_review_waits", "review_reminded", "lane", "priority", "state_since"),
     Index(None, "state"),
     Index(None, "jurisdiction", "state"),
-    Index(None, "published", "issued_at"),
-    Index(None, "created_at"),
+    # keyset pages of published items and of an author's items (read backwards: newest first)
+    Index(None, "published", "issued_at", "id"),
+    Index(None, "created_at", "id"),
     Index(None, "commission_id"),
     # covers the breakdown query (an index-only scan of one period)
     Index(

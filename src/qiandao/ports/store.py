@@ -72,7 +72,11 @@ class ItemOrder(LabelledEnum):
 
 @attrs.frozen
 class ItemQuery:
-    """A filter over items; ``None`` means "any". Results ordered by ``order`` then id."""
+    """A filter over items; ``None`` means "any". Results ordered by ``order`` then id.
+
+    ``after``: only items whose sort key (:func:`qiandao.queries.order_position` of ``order``)
+    comes strictly after this position: a keyset page, whose cost does not grow with its depth.
+    """
 
     jurisdiction: str | None = None
     states: frozenset[ItemState] | None = None
@@ -82,12 +86,16 @@ class ItemQuery:
     commission_id: str | None = None
     order: ItemOrder = ItemOrder.NEWEST_FIRST
     limit: int | None = None
-    offset: int = 0
+    after: LanePosition | None = None
 
 
 @attrs.frozen
 class AssignmentQuery:
-    """A filter over assignments, ordered by due date then assignment id."""
+    """A filter over assignments, ordered by due date then assignment id (then item id).
+
+    ``after``: only rows strictly after this position (``when`` the due day, ``id`` the
+    assignment id, ``item_id`` its item; ``priority`` 0): a keyset page.
+    """
 
     jurisdiction: str | None = None
     unit_id: str | None = None
@@ -99,6 +107,7 @@ class AssignmentQuery:
     reminders_done: bool | None = None  # whether the very-overdue reminder has gone out
     # only a provisional date still to keep: an open reply deadline or an unrated rating window
     provisional_only: bool = False
+    after: LanePosition | None = None
 
 
 @attrs.frozen
@@ -175,8 +184,22 @@ class ItemRepository(Protocol):
     def add(self, item: Item) -> None: ...  # ConcurrencyConflict if the id exists
     def save(self, item: Item, expected_version: int) -> None: ...  # ConcurrencyConflict
     def find(self, query: ItemQuery) -> list[Item]: ...
-    def count(self, query: ItemQuery) -> int: ...
+    def count(self, query: ItemQuery) -> int:
+        """How many items match the query's filter (``after`` and ``limit`` ignored)."""
+        ...
+
+    def find_page(self, query: ItemQuery) -> tuple[list[Item], int]:
+        """One page (as :meth:`find`) and the filter's total (as :meth:`count`), both read
+        from one snapshot: a row committed meanwhile by another session is in both or in
+        neither."""
+        ...
+
     def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]: ...
+    def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
+        """One page (as :meth:`assignments`) and how many rows the filter has (``after`` and
+        ``limit`` ignored), both read from one snapshot."""
+        ...
+
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         """One page of a lane: (item, assignment) rows, the assignment ``None`` in item lanes."""
         ...

@@ -98,11 +98,15 @@ from qiandao.ports.store import (
     UnitOfWork,
 )
 from qiandao.queries import (
+    assignment_page,
+    assignment_position,
     filter_assignments,
     filter_items,
+    item_page,
     lane_counts,
     lane_page,
     lane_rows,
+    order_position,
     review_waits,
 )
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
@@ -275,6 +279,29 @@ def _walk_from(
         rows += page
         after = lane_position(query.lane, *page[-1])
     return rows
+
+
+def _first_in_every_order(template: Item, n: int) -> Item:
+    """A copy of ``template`` (its filters' answers kept) that sorts before every row of the
+    corpus in every :class:`ItemOrder`: newest, issued last, urgent and submitted first."""
+    return attrs.evolve(
+        template,
+        id=f"zz-new-{n:04d}",
+        urgent=True,
+        created_at=datetime(2031, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+        submitted_at=datetime(2001, 1, 1, tzinfo=UTC) - timedelta(minutes=n),
+        issued_at=datetime(2031, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+        assignments=(),
+    )
+
+
+def _due_first(template: Item, n: int) -> Item:
+    """A copy of ``template`` whose assignments are due before every corpus row's."""
+    early = date(2001, 1, 1) - timedelta(days=n)
+    assignments = tuple(
+        attrs.evolve(a, id=f"zz-new-{n:04d}-{a.id}", due=early) for a in template.assignments
+    )
+    return attrs.evolve(template, id=f"zz-new-{n:04d}", assignments=assignments)
 
 
 class StoreContract(abc.ABC):
@@ -1498,21 +1525,88 @@ class StoreContract(abc.ABC):
     # --- queries --------------------------------------------------------------------------
 
     def test_find_and_count_match_the_reference_for_every_filter(self) -> None:
+        """Every filter, order, keyset position (none, a middle row, the last row) and limit:
+        the rows of ``find``, the page and total of ``find_page``, and ``count``."""
         corpus = query_corpus()
         store = self.seeded_store(items=corpus)
-        pagings = [(None, 0), (3, 0), (3, 2), (0, 0), (None, 5), (50, 100), (1, 15)]
         with store.unit_of_work() as uow:
             for query in qst.ITEM_FILTERS:
                 expected_count = len(filter_items(corpus, query))
                 assert uow.items.count(query) == expected_count, query
                 for order in ItemOrder:
-                    for limit, offset in pagings:
-                        paged = attrs.evolve(query, order=order, limit=limit, offset=offset)
-                        expected = filter_items(corpus, paged)
-                        found = uow.items.find(paged)
-                        assert _ids(found) == _ids(expected), paged
-                        assert found == expected, paged
-                        assert uow.items.count(paged) == expected_count, paged
+                    ordered = filter_items(corpus, attrs.evolve(query, order=order))
+                    marks = [ordered[len(ordered) // 2], ordered[-1]] if ordered else []
+                    for after in [None, *(order_position(order, i) for i in marks)]:
+                        for limit in (None, 0, 3) if after is None else (None, 2):
+                            paged = attrs.evolve(query, order=order, limit=limit, after=after)
+                            expected = filter_items(corpus, paged)
+                            found, total = uow.items.find_page(paged)
+                            assert _ids(found) == _ids(expected), paged
+                            assert (found, total) == (expected, expected_count), paged
+                            if limit == 2:
+                                assert uow.items.find(paged) == expected, paged
+                    assert uow.items.count(attrs.evolve(query, order=order)) == expected_count
+
+    def test_item_pages_walk_every_row_once_with_inserts_between_pages(self) -> None:
+        """Paging by keyset, in every order: each row exactly once and in order, although
+        rows sorting before the cursor are committed between pages; each total counts them."""
+        pool = query_corpus()
+        store = self.seeded_store(items=pool)
+        template = next(i for i in pool if i.published and not i.urgent)
+        filters = (ItemQuery(), ItemQuery(published_only=True))
+        for order, base in itertools.product(ItemOrder, filters):
+            query = attrs.evolve(base, order=order)
+            expected = filter_items(pool, query)
+            walked: list[Item] = []
+            after: LanePosition | None = None
+            while True:
+                with store.unit_of_work() as uow:
+                    page, total = uow.items.find_page(attrs.evolve(query, after=after, limit=3))
+                assert total == len(filter_items(pool, query)), (query, after)
+                walked += page
+                if len(page) < 3:
+                    break
+                after = order_position(order, page[-1])
+                first = _first_in_every_order(template, len(pool))
+                with store.unit_of_work() as uow:
+                    uow.items.add(first)
+                    uow.commit()
+                pool.append(first)
+            assert walked == expected, query
+            assert len(pool) > len(query_corpus())  # rows were inserted meanwhile
+
+    def test_assignment_pages_walk_every_row_once_with_inserts_between_pages(self) -> None:
+        corpus = query_corpus()
+        store = self.seeded_store(items=corpus)
+        pool = list(corpus)
+        template = next(i for i in corpus if i.assignments)
+        queries = (
+            AssignmentQuery(),
+            AssignmentQuery(jurisdiction=template.jurisdiction),
+            AssignmentQuery(unit_id=template.assignments[0].unit_id),
+            AssignmentQuery(provisional_only=True),
+        )
+        for query in queries:
+            expected = filter_assignments(pool, query)
+            walked: list[tuple[Item, Assignment]] = []
+            after: LanePosition | None = None
+            while True:
+                with store.unit_of_work() as uow:
+                    page, total = uow.items.assignment_page(
+                        attrs.evolve(query, after=after, limit=2)
+                    )
+                assert total == len(filter_assignments(pool, query)), (query, after)
+                walked += page
+                if len(page) < 2:
+                    break
+                after = assignment_position(*page[-1])
+                early = _due_first(template, len(pool))
+                with store.unit_of_work() as uow:
+                    uow.items.add(early)
+                    uow.commit()
+                pool.append(early)
+            assert _pairs(walked) == _pairs(expected), query
+            assert walked == expected, query
 
     def test_assignments_match_the_reference_for_every_filter(self) -> None:
         corpus = query_corpus()
@@ -1598,11 +1692,14 @@ class StoreContract(abc.ABC):
                     assert uow.items.get(item.id) == item
                 for query in queries:
                     assert uow.items.find(query) == filter_items(items, query)
-                    unpaged = attrs.evolve(query, limit=None, offset=0)
+                    assert uow.items.find_page(query) == item_page(items, query)
+                    unpaged = attrs.evolve(query, limit=None, after=None)
                     assert uow.items.count(query) == len(filter_items(items, unpaged))
                 for assignment_query in assignment_queries:
                     expected = filter_assignments(items, assignment_query)
                     assert uow.items.assignments(assignment_query) == expected
+                    page = assignment_page(items, assignment_query)
+                    assert uow.items.assignment_page(assignment_query) == page
 
         check()
 

@@ -34,8 +34,10 @@ from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
+from qiandao.lanes import LanePosition
 from qiandao.model import Item
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery
+from qiandao.queries import NEVER_ISSUED
 from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
 from qiandao.rules.points import Period
 from qiandao.rules.rating import Rating
@@ -47,8 +49,10 @@ __all__ = [
     "ASSIGNMENT_FILTERS",
     "ITEM_FILTERS",
     "STATISTICS_QUERIES",
+    "assignment_positions",
     "assignment_queries",
     "destinations",
+    "item_positions",
     "item_queries",
     "items",
     "statistics_items",
@@ -133,7 +137,28 @@ def item_queries() -> st.SearchStrategy[ItemQuery]:
         commission_id=st.none() | st.sampled_from(_COMMISSIONS),
         order=st.sampled_from(ItemOrder),
         limit=st.none() | st.integers(0, 5),
-        offset=st.integers(0, 4),
+        after=st.none() | item_positions(),
+    )
+
+
+def item_positions() -> st.SearchStrategy[LanePosition]:
+    """Keyset positions among :func:`items` (any order's: rank, instant, id), as a cursor may
+    hold them: the instants of the pool, the never-issued instant, and ids of the pool."""
+    return st.builds(
+        lambda rank, when, item_id: LanePosition(rank, when, item_id, item_id),
+        st.sampled_from((0, 1)),
+        st.sampled_from((*_INSTANTS, NEVER_ISSUED)),
+        _item_ids(),
+    )
+
+
+def assignment_positions() -> st.SearchStrategy[LanePosition]:
+    """Keyset positions of assignment rows among :func:`items`: a due day, ids of the pool."""
+    return st.builds(
+        lambda due, item_id, index: LanePosition(0, due, f"{item_id}-a{index}", item_id),
+        st.sampled_from(_DUES),
+        _item_ids(),
+        st.sampled_from((0, 1)),
     )
 
 
@@ -148,6 +173,7 @@ def assignment_queries() -> st.SearchStrategy[AssignmentQuery]:
         due_before=st.none() | st.sampled_from(_DUES),
         limit=st.none() | st.integers(0, 4),
         provisional_only=st.booleans(),
+        after=st.none() | assignment_positions(),
     )
 
 
