@@ -5,8 +5,6 @@ from __future__ import annotations
 import enum
 from typing import Self
 
-from qiandao.errors import InvalidInput
-
 __all__ = ["LabelledEnum"]
 
 
@@ -29,15 +27,19 @@ class LabelledEnum(str, enum.Enum):
         return self._value_
 
     @classmethod
-    def parse(cls, raw: object) -> Self:
-        """Return the member for a value, a member name or a Chinese label."""
+    def parse(cls, raw: object, field: str = "") -> Self:
+        """Return the member for a value, a member name or a Chinese label.
+
+        ``field`` is the payload path the value came from (``"rating"``, ``"destinations[0]"``),
+        named by the ``InvalidInput`` raised for anything else.
+        """
+        from qiandao.errors import InvalidInput  # errors' ErrorKind is itself a LabelledEnum
+
         if isinstance(raw, cls):
             return raw
         if isinstance(raw, str):
             for member in cls:
                 if raw in (member.value, member.name, member.label):
                     return member
-        raise InvalidInput(
-            f"无效的{cls.__name__}取值：{raw!r}",
-            field=cls.__name__,
-        )
+        allowed = "、".join(m.value for m in cls)
+        raise InvalidInput(f"无效的取值：{raw!r}（可选：{allowed}）", field=field)

@@ -120,7 +120,7 @@ class QueryCommands(_Core):
         """Published items (第十四条), newest issued first; 涉密 items never appear."""
         _page(limit, offset)
         if actor.role in ADMIN_ROLES:
-            raise PermissionDenied("系统管理人员不查看信息内容", article="设计§2.8")
+            raise PermissionDenied("系统管理人员不查看信息内容", article="第十九条")
         query = ItemQuery(
             published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, limit=limit, offset=offset
         )

@@ -97,7 +97,7 @@ class LaneCommands(QueryCommands):
     ) -> tuple[LanePage, list[Item]]:
         """One page of a lane and its items as stored (for the audit of the listing)."""
         _page(limit)
-        chosen = Lane.parse(lane)
+        chosen = Lane.parse(lane, "lane")
         now = self.now()
         with self._reading(actor) as uow:
             query, scope = self._lane_query(actor, chosen)

@@ -1,0 +1,371 @@
+"""The JSON form of everything qiandao returns, and JSON Schemas of its inputs and views.
+
+:func:`to_json` turns any view, result or error into JSON-native data (dicts, lists, strings,
+numbers, booleans, ``None``) through one converter driven by the attrs fields, so a new field or
+a new result type needs no work here: every labelled enum becomes ``{"code", "label"}``, an
+instant ISO 8601 with its offset (``+08:00`` for Asia/Shanghai), a day ISO 8601, a set a sorted
+list, a mapping keyed by an enum a mapping keyed by its wire code, an error its
+:meth:`~qiandao.QiandaoError.as_dict`, and an :class:`~qiandao.Account` the masked
+:class:`~qiandao.AccountView` (never a password hash). :func:`from_json` structures what a host
+receives (a draft payload, a role grant, a password policy) with every bad field named by path.
+
+:func:`schema` gives a JSON Schema (draft 2020-12), derived from the same types: a command's
+name (``"draft"``) gives the object of its arguments (all but the ``actor`` the host
+authenticates), ``"<command>.result"`` what it returns, a class name (``"ItemView"``) its JSON
+form. ``python -m qiandao schema [NAME]`` prints them.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections.abc as abc
+import copy
+import datetime as dt
+import enum
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias, TypeVar
+
+import attrs
+import cattrs
+
+from qiandao._enum import LabelledEnum
+from qiandao.converter import make_converter, structure
+from qiandao.errors import ErrorKind, InvalidInput, QiandaoError
+from qiandao.model import Account, AccountView
+
+__all__ = [
+    "DIALECT",
+    "JSON",
+    "NOT_JSON_COMMANDS",
+    "NOT_JSON_TYPES",
+    "command_names",
+    "from_json",
+    "make_json_converter",
+    "schema",
+    "schemas",
+    "to_json",
+]
+
+JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
+"""JSON-native data, as :func:`json.dumps` writes it."""
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+NOT_JSON_COMMANDS = frozenset({"adopt_calendar"})
+"""Methods whose arguments are Python objects (a calendar), not data a host receives as JSON."""
+
+NOT_JSON_TYPES = frozenset({"Account", "Context"})
+"""Exported classes that never leave the library as JSON: the stored account (it leaves as an
+:class:`~qiandao.AccountView`) and the workflow's context (it holds the calendar)."""
+
+T = TypeVar("T")
+
+
+def _enum_json(member: LabelledEnum) -> dict[str, str]:
+    return {"code": member.value, "label": member.label}
+
+
+def _key(key: Any) -> str:
+    """A mapping key as JSON allows: an enum's wire code, else the key as text."""
+    return key.value if isinstance(key, enum.Enum) else str(key)
+
+
+def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
+    """A wire code, or the ``{"code", "label"}`` object :func:`to_json` writes."""
+    if isinstance(value, Mapping) and set(value) <= {"code", "label"} and "code" in value:
+        value = value["code"]
+    member = cls._value2member_map_.get(value) if isinstance(value, str) else None
+    if isinstance(member, cls):
+        return member
+    raise ValueError(f"无效取值 {value!r}，可选：" + "、".join(m.value for m in cls))
+
+
+def _is_mapping(kind: Any) -> bool:
+    origin = typing.get_origin(kind) or kind
+    return isinstance(origin, type) and issubclass(origin, abc.Mapping)
+
+
+def make_json_converter() -> cattrs.Converter:
+    """The converter of :mod:`qiandao.converter` with the JSON view's unstructuring hooks."""
+    converter = make_converter()
+    converter.register_unstructure_hook(LabelledEnum, _enum_json)
+    converter.register_unstructure_hook(QiandaoError, lambda error: error.as_dict())
+    converter.register_unstructure_hook(
+        Account, lambda account: converter.unstructure(AccountView.of(account, None))
+    )
+    converter.register_unstructure_hook(dt.timedelta, dt.timedelta.total_seconds)
+    converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode("ascii"))
+    converter.register_unstructure_hook_func(
+        _is_mapping,
+        lambda mapping: {_key(k): converter.unstructure(v) for k, v in mapping.items()},
+    )
+    converter.register_structure_hook(LabelledEnum, _structure_enum)
+    return converter
+
+
+_CONVERTER = make_json_converter()
+
+
+def _native(value: Any, path: str) -> JSON:
+    """``value`` checked to be JSON-native, so that no host serialiser meets a stray object."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, list | tuple):
+        return [_native(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _native(v, f"{path}.{k}") for k, v in value.items()}
+    raise TypeError(f"{path}: {type(value).__name__} has no JSON form")
+
+
+def to_json(value: object) -> JSON:
+    """``value`` (any view, result, error, or a list or tuple of them) as JSON-native data."""
+    return _native(_CONVERTER.unstructure(value), "$")
+
+
+def from_json(data: object, cls: type[T], *, what: str = "输入") -> T:
+    """Structure received JSON into ``cls`` (``DraftInput``, ``RoleGrant``, ...); enums as wire
+    codes or ``{"code", ...}``. Bad data: ``InvalidInput`` naming every bad field by path."""
+    return structure(data, cls, error=InvalidInput, what=what, converter=_CONVERTER)
+
+
+# --- JSON Schema --------------------------------------------------------------------------
+
+_SCALARS: dict[type, dict[str, Any]] = {
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    str: {"type": "string"},
+    type(None): {"type": "null"},
+    dt.datetime: {"type": "string", "format": "date-time"},
+    dt.date: {"type": "string", "format": "date"},
+    dt.timedelta: {"type": "number"},
+    bytes: {"type": "string", "contentEncoding": "base64"},
+}
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "kind": {"enum": [k.value for k in ErrorKind]},
+        "http_status": {"enum": sorted({k.http_status for k in ErrorKind})},
+        "message": {"type": "string"},
+        "article": {"type": "string", "pattern": "^(第[一二三四五六七八九十]+条)?$"},
+        "field": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["path", "message"],
+                "additionalProperties": False,
+            },
+        },
+        "details": {"type": "object"},
+    },
+    "required": ["code", "kind", "http_status", "message", "article", "field", "errors", "details"],
+    "additionalProperties": False,
+}
+
+
+class _Builder:
+    """Schemas of Python types, for the JSON a host receives (``output``) or sends."""
+
+    def __init__(self, *, output: bool) -> None:
+        self.output = output
+        self.defs: dict[str, Any] = {}
+
+    def of(self, kind: Any) -> dict[str, Any]:
+        if kind is None:
+            kind = type(None)
+        if kind is Any or kind is object:
+            return {}
+        if kind in _SCALARS:
+            return dict(_SCALARS[kind])
+        origin = typing.get_origin(kind)
+        if origin in (typing.Union, types.UnionType):
+            return self._union(typing.get_args(kind))
+        if origin is typing.Literal:
+            return {"enum": list(typing.get_args(kind))}
+        if origin is not None:
+            return self._generic(origin, typing.get_args(kind))
+        if isinstance(kind, type):
+            return self._class(kind)
+        raise TypeError(f"no JSON Schema for {kind!r}")
+
+    def _union(self, members: tuple[Any, ...]) -> dict[str, Any]:
+        chosen = list(members)
+        if any(isinstance(m, type) and issubclass(m, LabelledEnum) for m in chosen):
+            chosen = [m for m in chosen if m is not str]  # ``Role | str``: the wire codes
+        if any(isinstance(m, type) and attrs.has(m) for m in chosen):
+            chosen = [m for m in chosen if not _is_mapping(m)]  # ``DraftInput | Mapping``
+        parts = [self.of(m) for m in chosen]
+        return parts[0] if len(parts) == 1 else {"anyOf": parts}
+
+    def _generic(self, origin: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        if _is_mapping(origin):
+            key, value = args or (str, Any)
+            found: dict[str, Any] = {"type": "object", "additionalProperties": self.of(value)}
+            if isinstance(key, type) and issubclass(key, enum.Enum):
+                found["propertyNames"] = {"enum": [m.value for m in key]}
+            return found
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            items = [self.of(a) for a in args]
+            return {
+                "type": "array",
+                "prefixItems": items,
+                "items": False,
+                "minItems": len(items),
+            }
+        if isinstance(origin, type) and issubclass(origin, abc.Iterable):
+            found = {"type": "array", "items": self.of(args[0]) if args else {}}
+            if issubclass(origin, abc.Set) and not self.output:
+                found["uniqueItems"] = True
+            return found
+        raise TypeError(f"no JSON Schema for {origin!r}[{args!r}]")
+
+    def _class(self, kind: type) -> dict[str, Any]:
+        if issubclass(kind, QiandaoError):
+            self.defs.setdefault("QiandaoError", _ERROR_SCHEMA)
+            return {"$ref": "#/$defs/QiandaoError"}
+        if self.output and kind is Account:
+            kind = AccountView  # the only form in which an account leaves the library
+        if issubclass(kind, LabelledEnum):
+            codes = [m.value for m in kind]
+            if not self.output:
+                return {"type": "string", "enum": codes}
+            self.defs.setdefault(
+                kind.__name__,
+                {
+                    "type": "object",
+                    "properties": {"code": {"enum": codes}, "label": {"type": "string"}},
+                    "required": ["code", "label"],
+                    "additionalProperties": False,
+                },
+            )
+            return {"$ref": f"#/$defs/{kind.__name__}"}
+        if attrs.has(kind):
+            if kind.__name__ not in self.defs:
+                self.defs[kind.__name__] = {}  # placeholder: recursive types end here
+                self.defs[kind.__name__] = self._attrs(kind)
+            return {"$ref": f"#/$defs/{kind.__name__}"}
+        raise TypeError(f"no JSON Schema for {kind.__name__}")
+
+    def _attrs(self, kind: type) -> dict[str, Any]:
+        hints = typing.get_type_hints(kind)
+        fields = attrs.fields(kind)
+        required = [
+            f.name for f in fields if self.output or f.default is attrs.NOTHING and f.init
+        ]
+        return {
+            "type": "object",
+            "title": kind.__name__,
+            "description": _summary(kind),
+            "properties": {f.name: self.of(hints[f.name]) for f in fields if f.init},
+            "required": required,
+            "additionalProperties": False,
+        }
+
+    def document(self, root: dict[str, Any], title: str) -> dict[str, Any]:
+        found = {"$schema": DIALECT, "$id": f"urn:qiandao:{title}", "title": title, **root}
+        if self.defs:
+            found["$defs"] = dict(sorted(self.defs.items()))
+        return found
+
+
+def _summary(obj: object) -> str:
+    return (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
+
+
+def _service() -> type:
+    from qiandao.service import Qiandao  # the facade imports every chapter; this module not
+
+    return Qiandao
+
+
+def command_names() -> tuple[str, ...]:
+    """The public methods of ``Qiandao`` whose arguments and result have a JSON Schema."""
+    return tuple(
+        name
+        for name, value in inspect.getmembers(_service(), inspect.isfunction)
+        if not name.startswith("_") and name not in NOT_JSON_COMMANDS
+    )
+
+
+def _signature(name: str) -> inspect.Signature:
+    method: Callable[..., Any] = getattr(_service(), name)
+    return inspect.signature(method, eval_str=True)
+
+
+def _command_schema(name: str) -> dict[str, Any]:
+    builder = _Builder(output=False)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in _signature(name).parameters.values():
+        if parameter.name in ("self", "actor"):
+            continue
+        properties[parameter.name] = builder.of(parameter.annotation)
+        if parameter.default is parameter.empty:
+            required.append(parameter.name)
+    method = getattr(_service(), name)
+    root = {
+        "description": _summary(method),
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    return builder.document(root, name)
+
+
+def _result_schema(name: str) -> dict[str, Any]:
+    builder = _Builder(output=True)
+    root = builder.of(_signature(name).return_annotation)
+    return builder.document(root, f"{name}.result")
+
+
+def _exported_types() -> dict[str, type]:
+    import qiandao
+
+    found: dict[str, type] = {}
+    for name in qiandao.__all__:
+        value = getattr(qiandao, name)
+        if name not in NOT_JSON_TYPES and isinstance(value, type):
+            if attrs.has(value) or issubclass(value, LabelledEnum | QiandaoError):
+                found[name] = value
+    return found
+
+
+def _view_schema(kind: type) -> dict[str, Any]:
+    builder = _Builder(output=True)
+    if issubclass(kind, QiandaoError):
+        return builder.document(dict(_ERROR_SCHEMA), kind.__name__)
+    return builder.document(builder.of(kind), kind.__name__)
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema named ``name``: a command's arguments (``"draft"``), a command's result
+    (``"draft.result"``), or a type's JSON form (``"ItemView"``, ``"QiandaoError"``)."""
+    return copy.deepcopy(_schema(name))  # a caller may change its copy
+
+
+@functools.cache
+def _schema(name: str) -> dict[str, Any]:
+    commands = command_names()
+    if name in commands:
+        return _command_schema(name)
+    if name.endswith(".result") and name.removesuffix(".result") in commands:
+        return _result_schema(name.removesuffix(".result"))
+    kind = _exported_types().get(name)
+    if kind is None:
+        raise InvalidInput(f"没有名为 {name} 的模式", field="name")
+    return _view_schema(kind)
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """Every schema by name: each command's arguments and result, and each exported type."""
+    names = [*command_names(), *(f"{n}.result" for n in command_names()), *_exported_types()]
+    return {name: schema(name) for name in names}
