@@ -16,7 +16,7 @@ from typing import Any
 
 from qiandao import (
     SHANGHAI,
-    Account,
+    AccountView,
     Actor,
     AdoptionLevel,
     AuditQuery,
@@ -387,10 +387,13 @@ def run_demo(
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
 
 
-def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: Account, new: str) -> Actor:
+def _first_sign_in(
+    qd: Qiandao, phones: RecordingDelivery, account: AccountView, new: str
+) -> Actor:
     """Sign in with the password delivered to the person's phone and change it at once."""
-    initial = phones.password_of(account.phone or "")
-    first = qd.sign_in(account.phone or "", initial)
+    phone = phones.phone_of(account.id)  # the returned view shows the number masked
+    initial = phones.password_of(phone)
+    first = qd.sign_in(phone, initial)
     return qd.authenticate(qd.change_password(first.token, initial, new).token)
 
 

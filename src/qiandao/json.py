@@ -113,7 +113,7 @@ _CONVERTER = make_json_converter()
 def _native(value: Any, path: str) -> JSON:
     """``value`` checked to be JSON-native, so that no host serialiser meets a stray object."""
     if value is None or isinstance(value, str | bool | int | float):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, list | tuple):
         return [_native(v, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
