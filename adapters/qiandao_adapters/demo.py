@@ -387,9 +387,7 @@ def run_demo(
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
 
 
-def _first_sign_in(
-    qd: Qiandao, phones: RecordingDelivery, account: AccountView, new: str
-) -> Actor:
+def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: AccountView, new: str) -> Actor:
     """Sign in with the password delivered to the person's phone and change it at once."""
     phone = phones.phone_of(account.id)  # the returned view shows the number masked
     initial = phones.password_of(phone)

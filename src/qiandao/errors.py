@@ -8,13 +8,14 @@ refusal enforces; empty for purely technical refusals, which no article governs)
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Set as AbstractSet
+from datetime import date
+from typing import Any, ClassVar, Self
 
 import attrs
-
-from qiandao._enum import LabelledEnum
 
 __all__ = [
     "AccountError",
@@ -51,6 +52,7 @@ __all__ = [
     "JurisdictionDenied",
     "KeyMissing",
     "KeyUnknown",
+    "LabelledEnum",
     "LastGrant",
     "LimitExceeded",
     "NotFound",
@@ -73,6 +75,43 @@ __all__ = [
     "WrongSigner",
     "YearOutOfRange",
 ]
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members also carry a Chinese ``label`` for display.
+
+    The value is the stable code stored and exchanged; the label is what a person reads.
+    (It lives here, beside the ``InvalidInput`` its :meth:`parse` raises and the
+    :class:`ErrorKind` built on it; :mod:`qiandao._enum` re-exports it.)
+    """
+
+    _value_: str
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    def __str__(self) -> str:
+        return self._value_
+
+    @classmethod
+    def parse(cls, raw: object, field: str = "") -> Self:
+        """Return the member for a value, a member name or a Chinese label.
+
+        ``field`` is the payload path the value came from (``"rating"``, ``"destinations[0]"``),
+        named by the ``InvalidInput`` raised for anything else.
+        """
+        if isinstance(raw, cls):
+            return raw
+        if isinstance(raw, str):
+            for member in cls:
+                if raw in (member.value, member.name, member.label):
+                    return member
+        allowed = "、".join(m.value for m in cls)
+        raise InvalidInput(f"无效的取值：{raw!r}（可选：{allowed}）", field=field)
 
 
 class ErrorKind(LabelledEnum):
@@ -119,6 +158,23 @@ def _problem(text: str) -> FieldProblem:
     if match is None:
         return FieldProblem("", text)
     return FieldProblem((match["path"] or "").removeprefix("."), match["message"])
+
+
+def _native(value: Any) -> Any:
+    """A detail as JSON-native data: enums by wire code, days and instants in ISO 8601."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, date):  # and datetime: ISO 8601 with its offset
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(_native(k)): _native(v) for k, v in value.items()}
+    if isinstance(value, AbstractSet):
+        return sorted((_native(v) for v in value), key=str)
+    if isinstance(value, list | tuple):
+        return [_native(v) for v in value]
+    return str(value)
 
 
 class QiandaoError(Exception):
@@ -172,8 +228,6 @@ class QiandaoError(Exception):
     def as_dict(self) -> dict[str, Any]:
         """The JSON-native form a host sends: code, kind, status, message, article, field,
         field errors (``[{"path", "message"}]``) and the other details."""
-        from qiandao.json import to_json  # the JSON module renders every value this way
-
         return {
             "code": self.code,
             "kind": self.kind.value,
@@ -183,7 +237,7 @@ class QiandaoError(Exception):
             "field": self.field,
             "errors": [{"path": p.path, "message": p.message} for p in self.errors],
             "details": {
-                str(k): to_json(v) for k, v in self.details.items() if k not in {"field", "errors"}
+                str(k): _native(v) for k, v in self.details.items() if k not in {"field", "errors"}
             },
         }
 

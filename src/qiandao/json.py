@@ -24,6 +24,7 @@ import datetime as dt
 import enum
 import functools
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -257,9 +258,7 @@ class _Builder:
     def _attrs(self, kind: type) -> dict[str, Any]:
         hints = typing.get_type_hints(kind)
         fields = attrs.fields(kind)
-        required = [
-            f.name for f in fields if self.output or f.default is attrs.NOTHING and f.init
-        ]
+        required = [f.name for f in fields if self.output or f.default is attrs.NOTHING and f.init]
         return {
             "type": "object",
             "title": kind.__name__,
@@ -328,11 +327,10 @@ def _result_schema(name: str) -> dict[str, Any]:
 
 
 def _exported_types() -> dict[str, type]:
-    import qiandao
-
+    package = sys.modules[__name__.rpartition(".")[0]]  # imported before this module
     found: dict[str, type] = {}
-    for name in qiandao.__all__:
-        value = getattr(qiandao, name)
+    for name in package.__all__:
+        value = getattr(package, name)
         if name not in NOT_JSON_TYPES and isinstance(value, type):
             if attrs.has(value) or issubclass(value, LabelledEnum | QiandaoError):
                 found[name] = value

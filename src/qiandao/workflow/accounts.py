@@ -430,7 +430,9 @@ def check_admin_scope_over(actor: Actor, account: Account, platform: str) -> Non
 
 
 def _person(real_name: object, phone: object) -> tuple[str, str]:
-    return clean_text(real_name, "real_name", label="姓名", max_chars=_MAX_NAME_CHARS), normalise_phone(phone)
+    return clean_text(
+        real_name, "real_name", label="姓名", max_chars=_MAX_NAME_CHARS
+    ), normalise_phone(phone)
 
 
 def check_place(raw: object) -> str:

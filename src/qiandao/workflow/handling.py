@@ -194,7 +194,9 @@ def assign(
     lead among the item's open assignments.
     """
     state = item_step(actor, item, ItemCommand.ASSIGN)
-    why = clean_text(note, "note", label="说明", max_chars=ctx.rules.intake.max_reason_chars, required=False)
+    why = clean_text(
+        note, "note", label="说明", max_chars=ctx.rules.intake.max_reason_chars, required=False
+    )
     busy = {a.unit_id for a in item.open_assignments}
     found = [(_check_unit(item, unit), lead) for unit, lead in units]
     for unit, _ in found:

@@ -239,10 +239,14 @@ def revised_text(
         return None
     intake = ctx.rules.intake
     new_title = (
-        item.title if title is None else clean_text(title, "title", label="标题", max_chars=intake.max_title_chars)
+        item.title
+        if title is None
+        else clean_text(title, "title", label="标题", max_chars=intake.max_title_chars)
     )
     new_body = (
-        item.body if body is None else clean_text(body, "body", label="正文", max_chars=intake.max_body_chars)
+        item.body
+        if body is None
+        else clean_text(body, "body", label="正文", max_chars=intake.max_body_chars)
     )
     if item.body_withheld:
         new_body = SECRET_STUB
