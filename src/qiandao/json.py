@@ -18,7 +18,6 @@ form. ``python -m qiandao schema [NAME]`` prints them.
 from __future__ import annotations
 
 import base64
-import collections.abc as abc
 import copy
 import datetime as dt
 import enum
@@ -27,6 +26,7 @@ import inspect
 import sys
 import types
 import typing
+from collections import abc
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
@@ -258,12 +258,13 @@ class _Builder:
     def _attrs(self, kind: type) -> dict[str, Any]:
         hints = typing.get_type_hints(kind)
         fields = attrs.fields(kind)
-        required = [f.name for f in fields if self.output or f.default is attrs.NOTHING and f.init]
+        shown = [f for f in fields if self.output or f.init]  # the JSON holds every field
+        required = [f.name for f in shown if self.output or f.default is attrs.NOTHING]
         return {
             "type": "object",
             "title": kind.__name__,
             "description": _summary(kind),
-            "properties": {f.name: self.of(hints[f.name]) for f in fields if f.init},
+            "properties": {f.name: self.of(hints[f.name]) for f in shown},
             "required": required,
             "additionalProperties": False,
         }
@@ -331,9 +332,12 @@ def _exported_types() -> dict[str, type]:
     found: dict[str, type] = {}
     for name in package.__all__:
         value = getattr(package, name)
-        if name not in NOT_JSON_TYPES and isinstance(value, type):
-            if attrs.has(value) or issubclass(value, LabelledEnum | QiandaoError):
-                found[name] = value
+        if (
+            name not in NOT_JSON_TYPES
+            and isinstance(value, type)
+            and (attrs.has(value) or issubclass(value, LabelledEnum | QiandaoError))
+        ):
+            found[name] = value
     return found
 
 
