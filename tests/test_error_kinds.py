@@ -26,7 +26,7 @@ from qiandao import (
 from qiandao.rules.tiers import check_destinations
 from tests.helpers import make_world
 
-I, A, P, N, C, U = (
+IN, AU, P, N, C, U = (
     ErrorKind.INVALID_INPUT,
     ErrorKind.NOT_SIGNED_IN,
     ErrorKind.PERMISSION,
@@ -37,15 +37,15 @@ I, A, P, N, C, U = (
 
 KINDS: dict[str, ErrorKind] = {
     "qiandao.error": C,
-    "input.invalid": I,
-    "input.too_large": I,
-    "input.channel_mismatch": I,
-    "rules.invalid": I,
-    "calendar.error": I,
-    "calendar.invalid_date": I,
-    "calendar.invalid_count": I,
-    "calendar.year_out_of_range": I,
-    "calendar.schedule_invalid": I,
+    "input.invalid": IN,
+    "input.too_large": IN,
+    "input.channel_mismatch": IN,
+    "rules.invalid": IN,
+    "calendar.error": IN,
+    "calendar.invalid_date": IN,
+    "calendar.invalid_count": IN,
+    "calendar.year_out_of_range": IN,
+    "calendar.schedule_invalid": IN,
     "not_found": N,
     "permission.denied": P,
     "permission.signer_tier": P,
@@ -53,11 +53,11 @@ KINDS: dict[str, ErrorKind] = {
     "permission.self_review": P,
     "permission.self_approval": P,
     "state.invalid_transition": C,
-    "reason.required": I,
+    "reason.required": IN,
     "deadline.passed": C,
     "rating.window_closed": C,
     "rating.window_open": C,
-    "secrecy.refused": I,
+    "secrecy.refused": IN,
     "store.conflict": C,
     "store.idempotency_conflict": C,
     "store.unavailable": U,
@@ -68,17 +68,17 @@ KINDS: dict[str, ErrorKind] = {
     "audit.retention": C,
     "account.error": C,
     "account.duplicate": C,
-    "account.auth_failed": A,
-    "account.actor_refused": A,
-    "account.session_expired": A,
+    "account.auth_failed": AU,
+    "account.actor_refused": AU,
+    "account.session_expired": AU,
     "account.locked": P,
     "account.password_change_required": P,
     "account.grant_required": P,
     "account.hasher_missing": U,
     "account.delivery_missing": U,
     "account.delivery_failed": U,
-    "account.password_policy": I,
-    "account.policy_too_weak": I,
+    "account.password_policy": IN,
+    "account.policy_too_weak": IN,
     "account.grant_not_held": C,
     "account.grant_held": C,
     "account.last_grant": C,
@@ -91,14 +91,16 @@ KINDS: dict[str, ErrorKind] = {
     "crypto.unavailable": U,
 }
 
-STATUS = {I: 422, A: 401, P: 403, N: 404, C: 409, U: 503}
+STATUS = {IN: 422, AU: 401, P: 403, N: 404, C: 409, U: 503}
 
 ARTICLES = {  # 第一条 … 第二十一条 of the regulation (/work/shared/seed)
     "第" + name + "条"
     for name in (
-        "一 二 三 四 五 六 七 八 九 十 十一 十二 十三 十四 十五 十六 十七 十八 十九 二十 "
-        "二十一"
-    ).split()
+        *["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"],
+        *("十" + n for n in ["一", "二", "三", "四", "五", "六", "七", "八", "九"]),
+        "二十",
+        "二十一",
+    )
 }
 TECHNICAL = {"store.conflict", "store.idempotency_conflict", "store.unavailable"}
 TECHNICAL |= {"store.outcome_unknown", "input.invalid", "input.too_large", "not_found"}

@@ -107,9 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     schema.add_argument("name", nargs="?", help="模式名称 / schema name（省略：全部 / all）")
-    schema.add_argument(
-        "--list", action="store_true", help="只列出全部名称 / list the names only"
-    )
+    schema.add_argument("--list", action="store_true", help="只列出全部名称 / list the names only")
     schema.set_defaults(handler=_schema)
 
     for entry in entry_points(group="qiandao.cli"):
