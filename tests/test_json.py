@@ -259,7 +259,7 @@ def test_a_view_with_a_wrong_field_fails_its_schema() -> None:
 def test_the_error_of_a_refused_command_matches_the_error_schema() -> None:
     world = make_world()
     refused: list[QiandaoError] = []
-    stranger = Actor("nobody", Role.MEMBER, ZS)
+    stranger = Actor("nobody", Role.MEMBER, ZS)  # no such account
     for attempt in (
         lambda: world.qd.draft(world.member, {"title": 1, "body": "", "category": "x"}),
         lambda: world.qd.item_detail(stranger, "missing"),
@@ -270,4 +270,4 @@ def test_the_error_of_a_refused_command_matches_the_error_schema() -> None:
         refused.append(caught.value)
     for error in refused:
         _validate("QiandaoError", to_json(error))
-    assert [e.http_status for e in refused] == [422, 404, 404]
+    assert [e.http_status for e in refused] == [422, 401, 404]  # nobody: not signed in
