@@ -162,18 +162,9 @@ class Recorded(returned.Checked):
         super().__init__(qd)
         self.calls: list[tuple[str, dict[str, Any], object]] = []
 
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self.qd, name)
-        if name.startswith("_") or not inspect.ismethod(found):
-            return found
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = found(*args, **kwargs)
-            bound = inspect.signature(found).bind(*args, **kwargs).arguments
-            self.calls.append((name, dict(bound), result))
-            return result
-
-        return call
+    def returned(self, name: str, arguments: dict[str, Any], result: object) -> None:
+        super().returned(name, arguments, result)
+        self.calls.append((name, dict(arguments), result))
 
 
 def _arguments(arguments: dict[str, Any]) -> dict[str, Any]:

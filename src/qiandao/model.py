@@ -525,23 +525,17 @@ class AccountView:
         """The view of ``account`` for the person ``viewer_id`` (``None``: nobody in particular):
         the full phone only when the viewer is the account's own person."""
         own = viewer_id is not None and viewer_id == account.id
+        # field by field, as the view declares them: a field added to Account is not shown
+        # until the view names it (an allow-list, never a copy of the record)
+        shown = {
+            f.name: getattr(account, f.name)
+            for f in attrs.fields(cls)
+            if f.name not in ("phone", "phone_masked")
+        }
         return cls(
-            id=account.id,
-            version=account.version,
-            real_name=account.real_name,
-            grants=account.grants,
-            jurisdiction=account.jurisdiction,
-            created_at=account.created_at,
+            **shown,
             phone=account.phone if own else mask_phone(account.phone),
             phone_masked=not own and account.phone is not None,
-            status=account.status,
-            must_change_password=account.must_change_password,
-            password_changed_at=account.password_changed_at,
-            failed_attempts=account.failed_attempts,
-            locked_until=account.locked_until,
-            lock_reason=account.lock_reason,
-            external_ids=account.external_ids,
-            deleted_at=account.deleted_at,
         )
 
 
