@@ -16,6 +16,7 @@ import pytest
 
 import qiandao
 import qiandao.cli
+import qiandao.json
 from qiandao import (
     SHANGHAI,
     Actor,
@@ -172,6 +173,41 @@ def _arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return {k: unstructure(v) for k, v in arguments.items() if k != "actor"}
 
 
+def _holds(full: Any, part: Any) -> bool:
+    """``full`` holds ``part`` (a payload object may leave out fields that have defaults)."""
+    if isinstance(part, dict):
+        return isinstance(full, dict) and all(_holds(full.get(k), v) for k, v in part.items())
+    if isinstance(part, list):
+        return (
+            isinstance(full, list)
+            and len(full) == len(part)
+            and all(_holds(f, p) for f, p in zip(full, part, strict=True))
+        )
+    return bool(full == part)
+
+
+def test_command_arguments_name_every_bad_field() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        qiandao.json.arguments(
+            "assign", {"item_id": 3, "units": ["u-a", ["u-b", "lead"]], "colour": "red"}
+        )
+    paths = [e.path for e in caught.value.errors]
+    assert {"item_id", "units[1]"} <= set(paths) and caught.value.field == "item_id"
+    with pytest.raises(InvalidInput) as caught:
+        qiandao.json.arguments("draft", {"data": {"title": 1, "category": "hot_issue"}})
+    assert {e.path for e in caught.value.errors} == {"data.title", "data.body"}
+    with pytest.raises(InvalidInput) as caught:
+        qiandao.json.arguments("no_such_command", {})
+    assert caught.value.field == "name"
+
+
+def test_a_host_runs_a_command_from_its_json_body() -> None:
+    world = make_world()
+    body = {"data": {"title": "海岛交通", "body": "渔民出行难。", "category": "hot_issue"}}
+    item = world.qd.draft(world.member, **qiandao.json.arguments("draft", body))
+    assert item.title == "海岛交通"
+
+
 def _instances(value: object) -> list[object]:
     """Every attrs instance inside a result (views, values), to check against its own schema."""
     if attrs.has(type(value)):
@@ -220,7 +256,10 @@ def test_real_payloads_and_views_match_their_schemas() -> None:
     names = set(schemas())
     seen: set[str] = set()
     for name, arguments, result in [*qd.calls, *account_qd.calls]:
-        _validate(name, _arguments(arguments))
+        body = json.loads(json.dumps(_arguments(arguments), ensure_ascii=False))
+        _validate(name, body)
+        parsed = qiandao.json.arguments(name, body)  # what a host passes on as **kwargs
+        assert _holds(json.loads(json.dumps(unstructure(parsed), ensure_ascii=False)), body)
         data = to_json(result)
         assert json.loads(json.dumps(data, ensure_ascii=False)) == data
         _validate(f"{name}.result", data)

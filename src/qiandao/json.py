@@ -43,6 +43,7 @@ __all__ = [
     "JSON",
     "NOT_JSON_COMMANDS",
     "NOT_JSON_TYPES",
+    "arguments",
     "command_names",
     "from_json",
     "make_json_converter",
@@ -85,6 +86,28 @@ def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
     raise ValueError(f"无效取值 {value!r}，可选：" + "、".join(m.value for m in cls))
 
 
+def _structure_first(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """Unions of plain types (``str | tuple[str, bool]``): the first member that structures."""
+
+    def hook(value: Any, union: Any) -> Any:
+        for member in typing.get_args(union):
+            try:
+                return converter.structure(value, member)
+            except (cattrs.BaseValidationError, ValueError, TypeError):
+                continue
+        raise ValueError(f"取值不合法：{value!r}")
+
+    return hook
+
+
+def _plain_union(kind: Any) -> bool:
+    """A union cattrs cannot tell apart by itself: not ``X | None``, not of attrs classes."""
+    if typing.get_origin(kind) not in (typing.Union, types.UnionType):
+        return False
+    members = [m for m in typing.get_args(kind) if m is not type(None)]
+    return len(members) > 1 and not all(attrs.has(m) for m in members)
+
+
 def _is_mapping(kind: Any) -> bool:
     origin = typing.get_origin(kind) or kind
     return isinstance(origin, type) and issubclass(origin, abc.Mapping)
@@ -105,6 +128,7 @@ def make_json_converter() -> cattrs.Converter:
         lambda mapping: {_key(k): converter.unstructure(v) for k, v in mapping.items()},
     )
     converter.register_structure_hook(LabelledEnum, _structure_enum)
+    converter.register_structure_hook_func(_plain_union, _structure_first(converter))
     return converter
 
 
@@ -131,6 +155,56 @@ def from_json(data: object, cls: type[T], *, what: str = "输入") -> T:
     """Structure received JSON into ``cls`` (``DraftInput``, ``RoleGrant``, ...); enums as wire
     codes or ``{"code", ...}``. Bad data: ``InvalidInput`` naming every bad field by path."""
     return structure(data, cls, error=InvalidInput, what=what, converter=_CONVERTER)
+
+
+def _canonical(kind: Any) -> Any:
+    """The type a JSON value of ``kind`` is structured into: ``Role | str`` is the enum (wire
+    codes), ``DraftInput | Mapping`` the class, an iterable a tuple."""
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        members = list(args)
+        if any(isinstance(m, type) and issubclass(m, LabelledEnum) for m in members):
+            members = [m for m in members if m is not str]
+        if any(isinstance(m, type) and attrs.has(m) for m in members):
+            members = [m for m in members if not _is_mapping(m)]
+        chosen = tuple(_canonical(m) for m in members)
+        return chosen[0] if len(chosen) == 1 else functools.reduce(lambda a, b: a | b, chosen)
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return tuple[tuple(_canonical(a) for a in args)]  # type: ignore[misc]
+    if isinstance(origin, type) and issubclass(origin, abc.Iterable) and not _is_mapping(origin):
+        return tuple[_canonical(args[0]) if args else Any, ...]  # type: ignore[misc]
+    return kind
+
+
+@functools.cache
+def _arguments_class(name: str) -> type:
+    fields = {
+        p.name: attrs.field(
+            type=_canonical(p.annotation),
+            default=attrs.NOTHING if p.default is p.empty else p.default,
+            kw_only=True,
+        )
+        for p in _signature(name).parameters.values()
+        if p.name not in ("self", "actor")
+    }
+    return attrs.make_class(f"{name}_arguments", fields, frozen=True)
+
+
+def arguments(name: str, data: object) -> dict[str, Any]:
+    """The keyword arguments of command ``name`` from a JSON request body (every argument but
+    the ``actor``, which the host takes from the session), as :func:`schema` describes them::
+
+        item = qd.draft(actor, **arguments("draft", body))
+
+    Enums as wire codes (or ``{"code", ...}``), days and instants ISO 8601. Bad data:
+    ``InvalidInput`` naming every bad field by path (``data.title``, ``units[1]``).
+    """
+    if not isinstance(name, str) or name not in command_names():
+        raise InvalidInput(f"没有名为 {name} 的命令", field="name")
+    cls = _arguments_class(name)
+    found: object = structure(data, cls, what="请求参数", converter=_CONVERTER)
+    return {f.name: getattr(found, f.name) for f in attrs.fields(cls)}
 
 
 # --- JSON Schema --------------------------------------------------------------------------
