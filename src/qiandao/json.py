@@ -3,7 +3,8 @@
 :func:`to_json` turns any view, result or error into JSON-native data (dicts, lists, strings,
 numbers, booleans, ``None``) through one converter driven by the attrs fields, so a new field or
 a new result type needs no work here: every labelled enum becomes ``{"code", "label"}``, an
-instant ISO 8601 with its offset (``+08:00`` for Asia/Shanghai), a day ISO 8601, a set a sorted
+instant ISO 8601 in Asia/Shanghai with its offset (``+08:00``, whichever zone the store
+returned: SQL stores give UTC), a day ISO 8601, a set a sorted
 list, a mapping keyed by an enum a mapping keyed by its wire code, an error its
 :meth:`~qiandao.QiandaoError.as_dict`, and an :class:`~qiandao.Account` the masked
 :class:`~qiandao.AccountView` (never a password hash). :func:`from_json` structures what a host
@@ -37,6 +38,7 @@ from qiandao._enum import LabelledEnum
 from qiandao.converter import make_converter, structure
 from qiandao.errors import ErrorKind, InvalidInput, QiandaoError
 from qiandao.model import Account, AccountView
+from qiandao.rules.deadlines import SHANGHAI
 
 __all__ = [
     "DIALECT",
@@ -69,6 +71,12 @@ T = TypeVar("T")
 
 def _enum_json(member: LabelledEnum) -> dict[str, str]:
     return {"code": member.value, "label": member.label}
+
+
+def _instant(value: dt.datetime) -> str:
+    """An instant in ISO 8601, in Asia/Shanghai (``+08:00``) whatever zone the store gave it,
+    so that the same view reads the same from every store."""
+    return (value.astimezone(SHANGHAI) if value.utcoffset() is not None else value).isoformat()
 
 
 def _key(key: Any) -> str:
@@ -121,6 +129,7 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(
         Account, lambda account: converter.unstructure(AccountView.of(account, None))
     )
+    converter.register_unstructure_hook(dt.datetime, _instant)
     converter.register_unstructure_hook(dt.timedelta, dt.timedelta.total_seconds)
     converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode("ascii"))
     converter.register_unstructure_hook_func(
