@@ -152,7 +152,7 @@ def run_demo(
         actors[key] = qd.authenticate(changed.token)
         if key == "member":
             say(
-                f"系统管理员注册委员{name}，用户名为手机号（已规范化；管理员只看到 {account.phone}）；"
+                f"系统管理员注册委员{name}，用户名为手机号（管理员只看到 {account.phone}）；"
                 "安全管理员批准后，初始密码以短信发给本人，管理员看不到"
             )
             say(
