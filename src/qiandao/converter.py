@@ -51,12 +51,15 @@ def _structure_datetime(value: Any, _: type) -> datetime:
 
 
 def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
+    """A member, its wire code, or the ``{"code", "label"}`` object ``qiandao.json`` writes."""
     if isinstance(value, cls):
         return value
+    if isinstance(value, dict) and set(value) <= {"code", "label"} and "code" in value:
+        value = value["code"]
     member = cls._value2member_map_.get(value) if isinstance(value, str) else None
     if isinstance(member, cls):
         return member
-    allowed = ", ".join(m.value for m in cls)
+    allowed = "、".join(m.value for m in cls)
     raise ValueError(f"无效取值 {value!r}，可选：{allowed}")
 
 

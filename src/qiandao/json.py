@@ -28,7 +28,7 @@ import sys
 import types
 import typing
 from collections import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
 import attrs
@@ -84,16 +84,6 @@ def _key(key: Any) -> str:
     return key.value if isinstance(key, enum.Enum) else str(key)
 
 
-def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
-    """A wire code, or the ``{"code", "label"}`` object :func:`to_json` writes."""
-    if isinstance(value, Mapping) and set(value) <= {"code", "label"} and "code" in value:
-        value = value["code"]
-    member = cls._value2member_map_.get(value) if isinstance(value, str) else None
-    if isinstance(member, cls):
-        return member
-    raise ValueError(f"无效取值 {value!r}，可选：" + "、".join(m.value for m in cls))
-
-
 def _structure_first(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """Unions of plain types (``str | tuple[str, bool]``): the first member that structures."""
 
@@ -136,7 +126,6 @@ def make_json_converter() -> cattrs.Converter:
         _is_mapping,
         lambda mapping: {_key(k): converter.unstructure(v) for k, v in mapping.items()},
     )
-    converter.register_structure_hook(LabelledEnum, _structure_enum)
     converter.register_structure_hook_func(_plain_union, _structure_first(converter))
     return converter
 
@@ -166,18 +155,24 @@ def from_json(data: object, cls: type[T], *, what: str = "输入") -> T:
     return structure(data, cls, error=InvalidInput, what=what, converter=_CONVERTER)
 
 
+def _chosen(members: tuple[Any, ...]) -> list[Any]:
+    """The members of an argument's union a JSON value takes: ``Role | str`` the enum (wire
+    codes), ``DraftInput | Mapping`` the class."""
+    chosen = list(members)
+    if any(isinstance(m, type) and issubclass(m, LabelledEnum) for m in chosen):
+        chosen = [m for m in chosen if m is not str]
+    if any(isinstance(m, type) and attrs.has(m) for m in chosen):
+        chosen = [m for m in chosen if not _is_mapping(m)]
+    return chosen
+
+
 def _canonical(kind: Any) -> Any:
     """The type a JSON value of ``kind`` is structured into: ``Role | str`` is the enum (wire
     codes), ``DraftInput | Mapping`` the class, an iterable a tuple."""
     origin = typing.get_origin(kind)
     args = typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
-        members = list(args)
-        if any(isinstance(m, type) and issubclass(m, LabelledEnum) for m in members):
-            members = [m for m in members if m is not str]
-        if any(isinstance(m, type) and attrs.has(m) for m in members):
-            members = [m for m in members if not _is_mapping(m)]
-        chosen = tuple(_canonical(m) for m in members)
+        chosen = tuple(_canonical(m) for m in _chosen(args))
         return chosen[0] if len(chosen) == 1 else functools.reduce(lambda a, b: a | b, chosen)
     if origin is tuple and args and args[-1] is not Ellipsis:
         return tuple[tuple(_canonical(a) for a in args)]  # type: ignore[misc]
@@ -281,12 +276,7 @@ class _Builder:
         raise TypeError(f"no JSON Schema for {kind!r}")
 
     def _union(self, members: tuple[Any, ...]) -> dict[str, Any]:
-        chosen = list(members)
-        if any(isinstance(m, type) and issubclass(m, LabelledEnum) for m in chosen):
-            chosen = [m for m in chosen if m is not str]  # ``Role | str``: the wire codes
-        if any(isinstance(m, type) and attrs.has(m) for m in chosen):
-            chosen = [m for m in chosen if not _is_mapping(m)]  # ``DraftInput | Mapping``
-        parts = [self.of(m) for m in chosen]
+        parts = [self.of(m) for m in _chosen(members)]
         return parts[0] if len(parts) == 1 else {"anyOf": parts}
 
     def _generic(self, origin: Any, args: tuple[Any, ...]) -> dict[str, Any]:
