@@ -1,9 +1,9 @@
-"""A county CPPCC host embedding qiandao: its own rules, an SQLite file, a JSON-ish API.
+"""A county CPPCC host embedding qiandao: its own rules, an SQLite file, a JSON API.
 
 Run: ``python examples/county_host.py [DB_URL]``. Shows how a host wires the service (store,
 clock, rules, notifier, hasher, credential delivery), signs people in, turns each JSON request
 into ``authenticate`` (the session token names the actor, never the request body) and a
-command, and maps errors to responses.
+command, and answers with ``qiandao.json.to_json`` and each error's own ``http_status``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qiandao import AuditQuery, Qiandao, QiandaoError, Role, RuleSet, Unit, request_context
+from qiandao.json import to_json
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
 from qiandao_adapters.delivery import RecordingDelivery
@@ -44,7 +45,8 @@ def build_service(url: str, phones: RecordingDelivery) -> Qiandao:
 
 
 def handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
-    """A tiny request dispatcher, as a web handler would do it: every refusal becomes a 4xx.
+    """A tiny request dispatcher, as a web handler would do it: results go out as
+    ``qiandao.json.to_json`` gives them, refusals with their own ``http_status``.
 
     The actor comes from the session token on every request (``authenticate``), and every
     command checks it again against the stored account. The request's source address, client
@@ -61,23 +63,12 @@ def _handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
         actor = qd.authenticate(token)
         if request["op"] == "submit":
             item = qd.submit_new(actor, request["payload"], idempotency_key=request.get("key"))
-            return {"status": 201, "id": item.id, "state": item.state.label}
+            return {"status": 201, "item": to_json(item)}
         if request["op"] == "inbox":
-            return {"status": 200, "items": [v.title for v in qd.inbox(actor)]}
+            return {"status": 200, "items": to_json(qd.inbox(actor))}
         return {"status": 400, "error": {"code": "op.unknown"}}
-    except QiandaoError as error:
-        status = _STATUS.get(error.code, _STATUS.get(error.code.split(".")[0], 422))
-        return {"status": status, "error": error.as_dict()}
-
-
-# HTTP status by error-code family; everything else (input, state, reason…) is 422.
-_STATUS = {
-    "not_found": 404,
-    "permission": 403,
-    "store": 409,
-    "store.unavailable": 503,
-    "account": 401,
-}
+    except QiandaoError as error:  # every code has a kind, and the kind its HTTP status
+        return {"status": error.http_status, "error": error.as_dict()}
 
 
 def sign_up(qd: Qiandao, phones: RecordingDelivery, phone: str, password: str) -> str:

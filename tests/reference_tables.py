@@ -64,6 +64,7 @@ DESCRIBED = (
     "InviteeProgress",
     "Actor",
     "Account",
+    "AccountView",
     "RoleGrant",
     "AccountEvent",
     "Item",
@@ -169,15 +170,28 @@ def _enums() -> str:
 
 def _errors() -> str:
     out = [
-        "| `code` | 类 class | 默认条款 article | 默认消息 default message | 何时 when |",
-        "|---|---|---|---|---|",
+        "| `code` | 类 class | 类别 kind | HTTP | 默认条款 article | 默认消息 default message "
+        "| 何时 when |",
+        "|---|---|---|---|---|---|---|",
     ]
     for cls in error_classes():
         parent = cls.__mro__[1].__name__ if cls is not qiandao.QiandaoError else "Exception"
         out.append(
-            f"| `{cls.code}` | `{cls.__name__}`（{parent}） | {cls.article or '—'} | "
+            f"| `{cls.code}` | `{cls.__name__}`（{parent}） | `{cls.kind.value}` | "
+            f"{cls.kind.http_status} | {cls.article or '—'} | "
             f"{_cell(cls.default_message)} | {_cell(_first_line(cls))} |"
         )
+    return "\n".join(out) + "\n"
+
+
+def _kinds() -> str:
+    out = [
+        "| 类别 kind | 含义 label | HTTP | 代码 codes |",
+        "|---|---|---|---|",
+    ]
+    for kind in qiandao.ErrorKind:
+        codes = ", ".join(f"`{c.code}`" for c in error_classes() if c.kind is kind)
+        out.append(f"| `{kind.value}` | {kind.label} | {kind.http_status} | {codes} |")
     return "\n".join(out) + "\n"
 
 
@@ -209,6 +223,7 @@ def _values() -> str:
 RENDERERS: dict[str, Callable[[], str]] = {
     "enums": _enums,
     "errors": _errors,
+    "kinds": _kinds,
     "values": _values,
 }
 

@@ -18,12 +18,14 @@ or an account was checked.
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ from hypothesis.stateful import rule
 import qiandao._core
 from qiandao import (
     Access,
-    Account,
+    AccountView,
     Actor,
     AdoptionLevel,
     Commission,
@@ -58,7 +60,7 @@ from qiandao_adapters.memory import MemoryStore
 from tests import test_stateful as stateful
 from tests.helpers import ZS, FakeZzd, World, at, make_world
 
-RESULT_TYPES = (Item, Account, Commission, SignIn, Actor)
+RESULT_TYPES = (Item, AccountView, Commission, SignIn, Actor)
 """What a command may return that holds data about people or items."""
 
 
@@ -100,9 +102,19 @@ def check_returned(qd: Qiandao, actor: Actor, returned: Item) -> None:
     assert returned == stored.as_seen(level, actor.unit_id)  # the state the command saved
 
 
-def check_account(account: Account) -> None:
-    """No command hands out a password hash (an admin could crack it offline, 第十九条)."""
-    assert (account.password_hash, account.password_history) == (None, ())
+MASKED = re.compile(r"^1\d{2}\*{4}\d{4}$")
+
+
+def check_account(view: AccountView, viewer_id: str | None) -> None:
+    """No command hands out a password hash (an admin could crack it offline, 第十九条), nor
+    a phone number but to its own person."""
+    assert not {"password_hash", "password_history"} & set(attrs.fields_dict(type(view)))
+    if view.phone is None:
+        return
+    if viewer_id == view.id:
+        assert not view.phone_masked and MASKED.match(view.phone) is None, "own phone masked"
+    else:
+        assert view.phone_masked and MASKED.match(view.phone), "another person's phone shown"
 
 
 class Checked:
@@ -120,10 +132,14 @@ class Checked:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             result = found(*args, **kwargs)
-            self.check(name, args[0] if args else None, result)
+            self.returned(name, inspect.signature(found).bind(*args, **kwargs).arguments, result)
             return result
 
         return call
+
+    def returned(self, name: str, arguments: dict[str, Any], result: object) -> None:
+        """A call returned ``result``: check it (``tests/test_json.py`` also records it)."""
+        self.check(name, arguments.get("actor", arguments.get("token")), result)
 
     def check(self, name: str, actor: object, result: object) -> None:
         parts = result if isinstance(result, tuple) else (result,)
@@ -134,8 +150,10 @@ class Checked:
             if isinstance(part, Item):
                 assert isinstance(actor, Actor), name
                 check_returned(self.qd, actor, part)
-            elif isinstance(part, Account):
-                check_account(part)
+            elif isinstance(part, AccountView):
+                # a token's command (bind_external) acts for the token's own person
+                own = actor.account_id if isinstance(actor, Actor) else None
+                check_account(part, part.id if name == "bind_external" else own)
 
 
 # --- the property over random runs --------------------------------------------------------
@@ -375,6 +393,8 @@ def account_commands(qd: Checked, delivery: RecordingDelivery) -> None:
     qd.revoke_role(admin, account.id, RoleGrant(Role.INFO_OFFICER, ZS))
     qd.report_theft(admin, account.id)
     qd.unlock(admin, account.id)
+    qd.report_theft(Actor(account.id, Role.MEMBER, ZS), account.id)  # the person themself
+    qd.unlock(admin, account.id)
     qd.depart(admin, account.id)
 
 
@@ -402,7 +422,8 @@ def test_every_item_command_returns_the_callers_view() -> None:
 def test_every_account_command_returns_no_credentials() -> None:
     qd, delivery = _account_service()
     account_commands(qd, delivery)
-    assert qd.seen[Account] == commands_returning(Account)
+    assert qd.seen[AccountView] == commands_returning(AccountView)
+    assert qd.seen[AccountView] >= {"register", "bind_external", "report_theft", "depart"}
     assert qd.seen[SignIn] | qd.seen[Actor] == (
         commands_returning(SignIn) | commands_returning(Actor)
     )
@@ -446,8 +467,22 @@ def test_a_receipt_with_hidden_fields_is_caught() -> None:
         Checked(world.qd).check("accept", stranger, world.load(item.id))
 
 
-def test_a_returned_hash_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shown_phone_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An admin reading a person's number through a returned account is caught."""
     qd, delivery = _account_service()
-    monkeypatch.setattr(Account, "without_credentials", lambda account: account)
-    with pytest.raises(AssertionError):
+    real = AccountView.of.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        AccountView, "of", classmethod(lambda cls, account, _: real(cls, account, account.id))
+    )
+    with pytest.raises(AssertionError, match="another person's phone shown"):
+        account_commands(qd, delivery)
+
+
+def test_a_masked_own_phone_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    qd, delivery = _account_service()
+    real = AccountView.of.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        AccountView, "of", classmethod(lambda cls, account, _: real(cls, account, None))
+    )
+    with pytest.raises(AssertionError, match="own phone masked"):
         account_commands(qd, delivery)

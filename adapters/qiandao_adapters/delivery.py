@@ -64,6 +64,15 @@ class RecordingDelivery:
                     return delivered.password
         raise KeyError(phone)
 
+    def phone_of(self, account_id: str) -> str:
+        """The phone the last password for ``account_id`` went to (``KeyError`` if none): what a
+        test knows of a person whose returned account shows the number masked."""
+        with self._lock:
+            for delivered in reversed(self.sent):
+                if delivered.account_id == account_id:
+                    return delivered.phone
+        raise KeyError(account_id)
+
 
 class ConsoleDelivery:
     """Prints each new password as the SMS the person would get (for the demo; never production).

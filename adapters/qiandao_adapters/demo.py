@@ -16,7 +16,7 @@ from typing import Any
 
 from qiandao import (
     SHANGHAI,
-    Account,
+    AccountView,
     Actor,
     AdoptionLevel,
     AuditQuery,
@@ -145,13 +145,14 @@ def run_demo(
         account = qd.register(admin_actor, real_name=name, phone=phone, role=role, unit_id=unit)
         (proposal,) = qd.grant_proposals(security)
         qd.approve_grant(security, proposal.id)
-        initial = phones.password_of(account.phone or "")
-        first = qd.sign_in(account.phone or "", initial)
+        number = phones.phone_of(account.id)  # the admin's view shows it masked
+        initial = phones.password_of(number)
+        first = qd.sign_in(number, initial)
         changed = qd.change_password(first.token, initial, f"Qd#{key}2026!")
         actors[key] = qd.authenticate(changed.token)
         if key == "member":
             say(
-                f"系统管理员注册委员{name}，用户名为手机号 {account.phone}（已规范化）；"
+                f"系统管理员注册委员{name}，用户名为手机号（管理员只看到 {account.phone}）；"
                 "安全管理员批准后，初始密码以短信发给本人，管理员看不到"
             )
             say(
@@ -387,10 +388,11 @@ def run_demo(
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
 
 
-def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: Account, new: str) -> Actor:
+def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: AccountView, new: str) -> Actor:
     """Sign in with the password delivered to the person's phone and change it at once."""
-    initial = phones.password_of(account.phone or "")
-    first = qd.sign_in(account.phone or "", initial)
+    phone = phones.phone_of(account.id)  # the returned view shows the number masked
+    initial = phones.password_of(phone)
+    first = qd.sign_in(phone, initial)
     return qd.authenticate(qd.change_password(first.token, initial, new).token)
 
 

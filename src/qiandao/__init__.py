@@ -56,6 +56,8 @@ from qiandao.errors import (
     DeliveryFailed,
     DeliveryMissing,
     DuplicateAccount,
+    ErrorKind,
+    FieldProblem,
     GrantAlreadyHeld,
     GrantNotHeld,
     GrantRequired,
@@ -91,12 +93,14 @@ from qiandao.errors import (
     YearOutOfRange,
 )
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
+from qiandao.json import from_json, schema, schemas, to_json
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
     AccountEventKind,
     AccountStatus,
+    AccountView,
     Assignment,
     Channel,
     Commission,
@@ -177,6 +181,7 @@ __all__ = [
     "AccountLocked",
     "AccountRules",
     "AccountStatus",
+    "AccountView",
     "Actor",
     "ActorRefused",
     "AdminSeparation",
@@ -233,6 +238,7 @@ __all__ = [
     "DraftInput",
     "Due",
     "DuplicateAccount",
+    "ErrorKind",
     "Event",
     "EventKind",
     "ExplainedDay",
@@ -241,6 +247,7 @@ __all__ = [
     "ExternalIdentity",
     "Feedback",
     "FeedbackKind",
+    "FieldProblem",
     "FocusCategory",
     "GrantAlreadyHeld",
     "GrantNotHeld",
@@ -339,6 +346,7 @@ __all__ = [
     "credits_of",
     "current_request",
     "evolve",
+    "from_json",
     "load_schedule",
     "make_converter",
     "parse_recipient",
@@ -346,7 +354,10 @@ __all__ = [
     "replay",
     "request_context",
     "resolve_recipients",
+    "schema",
+    "schemas",
     "statistics_of",
     "structure",
+    "to_json",
     "unstructure",
 ]

@@ -53,6 +53,7 @@ from qiandao.model import (
     Account,
     AccountEvent,
     AccountEventKind,
+    AccountView,
     ExternalIdentity,
     GrantProposal,
     ProposalState,
@@ -479,11 +480,16 @@ class AccountCommands(_Core):
         return self._transact_once(actor, key, work, again, any_conflict=True, attempts=_CONTENDED)
 
     def _account(
-        self, actor: Actor | None, work: Callable[[Tx], Account], key: Once | None = None
-    ) -> Account:
-        """:meth:`_contended` for a command returning an account, returned without credentials
-        (``Account.without_credentials``)."""
-        return self._contended(actor, work, key, _account_again).without_credentials()
+        self,
+        actor: Actor | None,
+        work: Callable[[Tx], Account],
+        key: Once | None = None,
+    ) -> AccountView:
+        """:meth:`_contended` for a command returning an account, returned as the
+        :class:`AccountView` the actor may see: no credentials, the phone masked but to the
+        person themself."""
+        account = self._contended(actor, work, key, _account_again)
+        return AccountView.of(account, actor.account_id if actor else None)
 
     # --- registration ---------------------------------------------------------------------
 
@@ -497,7 +503,7 @@ class AccountCommands(_Core):
         jurisdiction: str | None = None,
         unit_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Account:
+    ) -> AccountView:
         """Register a real-name account (第十六条); returns it, never its password.
 
         Only the system admin registers. The username is the normalised mobile number; unit
@@ -524,11 +530,12 @@ class AccountCommands(_Core):
             delivery=delivery,
         )
         key = once(actor, idempotency_key, "register", request)
-        return self._transact_once(actor, key, work, _account_again).without_credentials()
+        account = self._transact_once(actor, key, work, _account_again)
+        return AccountView.of(account, actor.account_id)
 
     def bootstrap_admin(
         self, *, real_name: str, phone: str, jurisdiction: str | None = None
-    ) -> tuple[Account, str]:
+    ) -> tuple[AccountView, str]:
         """Create the first 系统管理员 of an empty store; returns it and its initial password, once.
 
         Refused (``PermissionDenied``) as soon as any account exists: from then on only a
@@ -545,7 +552,7 @@ class AccountCommands(_Core):
             functools.partial(_bootstrap_admin, request=request, issue=issue),
             any_conflict=True,
         )
-        return account.without_credentials(), password
+        return AccountView.of(account, None), password
 
     # --- sign-in and sessions -------------------------------------------------------------
 
@@ -661,7 +668,7 @@ class AccountCommands(_Core):
 
     def report_theft(
         self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
-    ) -> Account:
+    ) -> AccountView:
         """Report stolen credentials (第十七条): lock the account and end all its sessions.
 
         The account's owner or the system admin may report; only the admin unlocks.
@@ -676,7 +683,7 @@ class AccountCommands(_Core):
 
     def unlock(
         self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
-    ) -> Account:
+    ) -> AccountView:
         """Unlock a locked account with a new random initial password; returns the account only.
 
         The old password is no longer trusted (theft) or was forgotten (lockout), so the next
@@ -700,7 +707,7 @@ class AccountCommands(_Core):
 
     def depart(
         self, actor: Actor, account_id: str, *, idempotency_key: str | None = None
-    ) -> Account:
+    ) -> AccountView:
         """Delete the account of someone who left (第十七条): no sign-in, credentials or bindings.
 
         The row stays (id and real name) so items, ratings and audit records remain attributed.
@@ -796,7 +803,7 @@ class AccountCommands(_Core):
     ) -> tuple[GrantProposal, ...]:
         """Grant proposals of a jurisdiction (pending by default; ``None``: any state), oldest
         first; for the security and system admins of its scope (the platform's: every one)."""
-        wanted = None if state is None else ProposalState.parse(state)
+        wanted = None if state is None else ProposalState.parse(state, "state")
         place = accounts.check_proposal_reader(actor, jurisdiction, self._platform())
         work = functools.partial(_proposals, jurisdiction=place, state=wanted)
         return self._read(actor, work)
@@ -836,7 +843,7 @@ class AccountCommands(_Core):
 
     def revoke_role(
         self, actor: Actor, account_id: str, grant: RoleGrant, *, idempotency_key: str | None = None
-    ) -> Account:
+    ) -> AccountView:
         """Revoke one role grant (第十七条); the sessions that selected it end.
 
         Refused: a grant not held (``GrantNotHeld``), the last grant (``LastGrant``: departure
@@ -873,7 +880,7 @@ class AccountCommands(_Core):
             raise InvalidInput(f"未配置外部登录方式：{provider}", field="provider")
         return accounts.verified_identity(provider, source.verify(ticket))
 
-    def bind_external(self, token: str, provider: str, ticket: str) -> Account:
+    def bind_external(self, token: str, provider: str, ticket: str) -> AccountView:
         """Bind an external identity (浙政钉 scan) to the signed-in account (第十七条).
 
         One identity binds one account, and an account has one identity per provider.
@@ -882,7 +889,8 @@ class AccountCommands(_Core):
         self._read(None, functools.partial(_full_session, key=key))
         identity = self._external_identity(provider, ticket)
         work = functools.partial(_bind_external, key=key, identity=identity)
-        return self._account(None, work)
+        account = self._contended(None, work, None, _account_again)
+        return AccountView.of(account, account.id)  # the person themself
 
     def sign_in_external(self, provider: str, ticket: str) -> SignIn:
         """Sign in with an external identity already bound to an account (浙政钉 scan).

@@ -1,43 +1,11 @@
-"""Enumerations that carry a Chinese label beside their stable English value."""
+"""Enumerations that carry a Chinese label beside their stable English value.
+
+:class:`LabelledEnum` is defined in :mod:`qiandao.errors`, beside the ``InvalidInput`` its
+``parse`` raises and the ``ErrorKind`` built on it; this module is where the package imports it.
+"""
 
 from __future__ import annotations
 
-import enum
-from typing import Self
-
-from qiandao.errors import InvalidInput
+from qiandao.errors import LabelledEnum
 
 __all__ = ["LabelledEnum"]
-
-
-class LabelledEnum(str, enum.Enum):
-    """A string enum whose members also carry a Chinese ``label`` for display.
-
-    The value is the stable code stored and exchanged; the label is what a person reads.
-    """
-
-    _value_: str
-    label: str
-
-    def __new__(cls, value: str, label: str) -> Self:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
-
-    def __str__(self) -> str:
-        return self._value_
-
-    @classmethod
-    def parse(cls, raw: object) -> Self:
-        """Return the member for a value, a member name or a Chinese label."""
-        if isinstance(raw, cls):
-            return raw
-        if isinstance(raw, str):
-            for member in cls:
-                if raw in (member.value, member.name, member.label):
-                    return member
-        raise InvalidInput(
-            f"无效的{cls.__name__}取值：{raw!r}",
-            field=cls.__name__,
-        )

@@ -79,7 +79,7 @@ class FeedbackCommands(_Core):
         Authors read every feedback record; the handling units only those shared with them.
         """
         check_ids(item_id=item_id)
-        chosen = AdoptionLevel.parse(level)
+        chosen = AdoptionLevel.parse(level, "level")
         return self._on_item(
             actor,
             item_id,
@@ -105,7 +105,7 @@ class FeedbackCommands(_Core):
     ) -> Item:
         """领导批示: who (name and rank), when, and what the leader wrote (shareable with units)."""
         check_ids(item_id=item_id)
-        chosen = LeaderRank.parse(rank)
+        chosen = LeaderRank.parse(rank, "rank")
         return self._on_item(
             actor,
             item_id,

@@ -247,7 +247,7 @@ class HandlingCommands(_Core):
     ) -> Item:
         """评价: the author rates a unit's reply; a given rating may change until closing."""
         check_ids(item_id=item_id, assignment_id=assignment_id)
-        grade = Rating.parse(rating)
+        grade = Rating.parse(rating, "rating")
         return self._on_item(actor, item_id, idempotency_key, handling.rate, assignment_id, grade)
 
     def order_rehandle(

@@ -256,7 +256,7 @@ class QueryCommands(_Core):
         listing, scope = "published", "public"
         after = _after(cursor, listing, scope)
         if actor.role in ADMIN_ROLES:
-            raise PermissionDenied("系统管理人员不查看信息内容", article="设计§2.8")
+            raise PermissionDenied("系统管理人员不查看信息内容", article="第十九条")
         query = ItemQuery(published_only=True, order=ItemOrder.ISSUED_NEWEST_FIRST, after=after)
         return self._item_page(actor, query, limit, listing, scope, Access.PUBLISHED)
 

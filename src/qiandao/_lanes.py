@@ -94,7 +94,7 @@ class LaneCommands(QueryCommands):
     ) -> tuple[LanePage, list[Item]]:
         """One page of a lane and its items as stored (for the audit of the listing)."""
         check_limit(limit)
-        chosen = Lane.parse(lane)
+        chosen = Lane.parse(lane, "lane")
         now = self.now()
         with self._reading(actor) as uow:
             query, scope = self._lane_query(actor, chosen)

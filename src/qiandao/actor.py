@@ -18,7 +18,7 @@ def _identifier(_: object, attribute: attrs.Attribute[str], value: object) -> No
 
 
 def _role(value: object) -> Role:
-    return Role.parse(value)
+    return Role.parse(value, "role")
 
 
 @attrs.frozen

@@ -1,4 +1,5 @@
-"""The ``qiandao`` command line: calendar questions here; adapters add commands by entry point.
+"""The ``qiandao`` command line: calendar questions and JSON Schemas here; adapters add commands
+by entry point.
 
 Packages register extra sub-commands in the ``qiandao.cli`` entry-point group (a callable taking
 the sub-parsers object), so this module never imports an adapter.
@@ -64,6 +65,19 @@ def _years(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from qiandao.json import schema, schemas
+
+    if args.list:
+        print("\n".join(schemas()))
+        return 0
+    found = schema(args.name) if args.name else schemas()
+    print(json.dumps(found, ensure_ascii=False, indent=2))
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m qiandao", description="qiandao 社情民意工作流程库命令行"
@@ -80,6 +94,21 @@ def _build_parser() -> argparse.ArgumentParser:
     years = cal_commands.add_parser("years", help="列出官方安排年份与临时推算年份")
     years.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
     years.set_defaults(handler=_years)
+
+    schema = commands.add_parser(
+        "schema",
+        help="打印 JSON Schema（命令参数、返回值与视图）/ print the JSON Schemas",
+        description=(
+            "打印 JSON Schema（draft 2020-12）：命令名（如 draft）为其参数，"
+            "“命令名.result”为其返回值，类型名（如 ItemView、QiandaoError）为其 JSON 形式；"
+            "不给名称则打印全部。 / Print JSON Schemas (draft 2020-12): a command's name "
+            "(draft) gives its arguments, '<command>.result' its result, a type's name "
+            "(ItemView, QiandaoError) its JSON form; no name prints them all."
+        ),
+    )
+    schema.add_argument("name", nargs="?", help="模式名称 / schema name（省略：全部 / all）")
+    schema.add_argument("--list", action="store_true", help="只列出全部名称 / list the names only")
+    schema.set_defaults(handler=_schema)
 
     for entry in entry_points(group="qiandao.cli"):
         entry.load()(commands)

@@ -31,14 +31,20 @@ def _structure_date(value: Any, _: type) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        return date.fromisoformat(value)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     raise ValueError(f"须为 ISO 日期：{value!r}")
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
     result = value if isinstance(value, datetime) else None
     if isinstance(value, str):
-        result = datetime.fromisoformat(value)
+        try:
+            result = datetime.fromisoformat(value)
+        except ValueError:
+            result = None
     if result is None:
         raise ValueError(f"须为 ISO 时间：{value!r}")
     if result.utcoffset() is None:
@@ -47,12 +53,15 @@ def _structure_datetime(value: Any, _: type) -> datetime:
 
 
 def _structure_enum(value: Any, cls: type[LabelledEnum]) -> LabelledEnum:
+    """A member, its wire code, or the ``{"code", "label"}`` object ``qiandao.json`` writes."""
     if isinstance(value, cls):
         return value
+    if isinstance(value, dict) and set(value) <= {"code", "label"} and "code" in value:
+        value = value["code"]
     member = cls._value2member_map_.get(value) if isinstance(value, str) else None
     if isinstance(member, cls):
         return member
-    allowed = ", ".join(m.value for m in cls)
+    allowed = "、".join(m.value for m in cls)
     raise ValueError(f"无效取值 {value!r}，可选：{allowed}")
 
 
@@ -81,10 +90,13 @@ def _structure_enum_union(value: Any, kind: Any) -> LabelledEnum:
     raise ValueError(f"无效取值 {value!r}，可选：{allowed}")
 
 
+_KIND_NAMES = {str: "文本", int: "整数", bool: "布尔值", float: "数字"}
+
+
 def _structure_strict(kind: type) -> Any:
     def hook(value: Any, _: type) -> Any:
         if type(value) is not kind:
-            raise ValueError(f"须为 {kind.__name__}：{value!r}")
+            raise ValueError(f"须为{_KIND_NAMES[kind]}：{value!r}")
         return value
 
     return hook
@@ -127,10 +139,15 @@ CONVERTER = make_converter()
 
 
 def _describe(exc: BaseException, kind: type | None) -> str:
-    text = cattrs.v.format_exception(exc, kind)
+    """A problem in Chinese (the converter's hooks raise Chinese ``ValueError`` messages)."""
+    if isinstance(exc, KeyError):
+        return "缺少必填字段"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return "含有未知字段：" + "、".join(sorted(exc.extra_fields))
     if isinstance(exc, ValueError) and str(exc):
-        return f"{text}: {exc}"
-    return text
+        return str(exc)
+    expected = getattr(kind, "__name__", None)
+    return f"类型不符，应为 {expected}" if expected else "取值不合法"
 
 
 def _messages(exc: BaseException) -> list[str]:
@@ -145,10 +162,12 @@ def structure(
     *,
     error: type[QiandaoError] = InvalidInput,
     what: str = "输入",
+    converter: cattrs.Converter | None = None,
 ) -> T:
-    """Structure ``data`` into ``cls``; every problem is named by path in the raised error."""
+    """Structure ``data`` into ``cls``; every problem is named by path in the raised error
+    (``details["errors"]``: ``消息 @ $.path``; the error's ``errors``: path and message)."""
     try:
-        return CONVERTER.structure(data, cls)
+        return (converter or CONVERTER).structure(data, cls)
     except QiandaoError:
         raise
     except (cattrs.BaseValidationError, ForbiddenExtraKeysError) as exc:

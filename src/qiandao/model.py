@@ -33,6 +33,7 @@ __all__ = [
     "AccountEvent",
     "AccountEventKind",
     "AccountStatus",
+    "AccountView",
     "Assignment",
     "Channel",
     "Commission",
@@ -54,6 +55,7 @@ __all__ = [
     "Session",
     "TextVersion",
     "Unit",
+    "mask_phone",
 ]
 
 
@@ -458,6 +460,7 @@ class Account:
     After departure the account is kept for attribution with no phone, credentials or bindings.
     ``password_history`` holds the hashes of the passwords replaced most recently (newest
     first; with ``password_hash``, the policy's ``history`` last passwords), never the passwords.
+    The store's record: commands and queries return an :class:`AccountView` instead.
     """
 
     id: str
@@ -478,16 +481,62 @@ class Account:
     deleted_at: datetime | None = None
     password_history: tuple[str, ...] = attrs.field(default=(), repr=False)
 
-    def without_credentials(self) -> Account:
-        """The account as a command returns it: ``password_hash`` and ``password_history``
-        emptied, so no caller (an admin least of all, 第十九条) can take hashes to crack offline.
-        """
-        return attrs.evolve(self, password_hash=None, password_history=())
-
     def holds(self, roles: Role | Iterable[Role], jurisdiction: str | None = None) -> bool:
         """Whether a grant of the account is one of ``roles`` (in ``jurisdiction``, if given)."""
         wanted = {roles} if isinstance(roles, Role) else set(roles)
         return any(g.role in wanted and jurisdiction in (None, g.jurisdiction) for g in self.grants)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """A mobile number as others see it: the first three and last four digits (``139****0001``)."""
+    if phone is None:
+        return None
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
+
+
+@attrs.frozen
+class AccountView:
+    """An account as every command and query returns it (第十七、十九条).
+
+    It never carries the password hash or history (an administrator could crack them offline),
+    and ``phone`` is masked (``139****0001``, ``phone_masked`` true) for everyone but the person
+    themself, so that a host cannot leak a number through a return value it did not mean to show.
+    """
+
+    id: str
+    version: int
+    real_name: str
+    grants: tuple[RoleGrant, ...]
+    jurisdiction: str
+    created_at: datetime
+    phone: str | None
+    phone_masked: bool
+    status: AccountStatus
+    must_change_password: bool
+    password_changed_at: datetime | None
+    failed_attempts: int
+    locked_until: datetime | None
+    lock_reason: str
+    external_ids: frozenset[ExternalIdentity]
+    deleted_at: datetime | None
+
+    @classmethod
+    def of(cls, account: Account, viewer_id: str | None) -> AccountView:
+        """The view of ``account`` for the person ``viewer_id`` (``None``: nobody in particular):
+        the full phone only when the viewer is the account's own person."""
+        own = viewer_id is not None and viewer_id == account.id
+        # field by field, as the view declares them: a field added to Account is not shown
+        # until the view names it (an allow-list, never a copy of the record)
+        shown = {
+            f.name: getattr(account, f.name)
+            for f in attrs.fields(cls)
+            if f.name not in ("phone", "phone_masked")
+        }
+        return cls(
+            **shown,
+            phone=account.phone if own else mask_phone(account.phone),
+            phone_masked=not own and account.phone is not None,
+        )
 
 
 class AccountEventKind(LabelledEnum):

@@ -13,6 +13,7 @@ from qiandao import (
     Account,
     AccountEvent,
     AccountEventKind,
+    AccountView,
     Actor,
     AdoptionLevel,
     LeaderRank,
@@ -607,7 +608,7 @@ def test_an_admin_who_unlocks_a_locked_chair_never_gets_the_new_password(office:
     office.qd.report_theft(Actor(chair, Role.CHAIR, ZS), chair)
     before = len(office.phones.sent)
     unlocked = office.qd.unlock(office.admin, chair)
-    assert isinstance(unlocked, Account)
+    assert isinstance(unlocked, AccountView) and unlocked.phone_masked
     assert (unlocked.status.value, unlocked.must_change_password) == ("active", True)
     (delivered,) = office.phones.sent[before:]
     assert (delivered.account_id, delivered.phone) == (chair, PHONE)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import assert_type
 
 from qiandao import (
-    Account,
+    AccountView,
     Actor,
     AdoptionLevel,
     AllowedAction,
@@ -128,8 +128,8 @@ def jobs_dispatch_and_setup(qd: Qiandao) -> None:
 
 def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     registered = qd.register(admin, real_name="王小明", phone=phone, role="member")
-    assert_type(registered, Account)
-    assert_type(qd.bootstrap_admin(real_name="管理员", phone=phone), tuple[Account, str])
+    assert_type(registered, AccountView)
+    assert_type(qd.bootstrap_admin(real_name="管理员", phone=phone), tuple[AccountView, str])
     signed = qd.sign_in(phone, "initial password")
     assert_type(signed, SignIn)
     assert_type(signed.actor, Actor | None)  # None until the first password change
@@ -137,10 +137,10 @@ def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     assert_type(qd.change_password(token, "old", "new password!9"), SignIn)
     assert_type(qd.authenticate(token), Actor)
     assert_type(qd.sign_out(token), None)
-    assert_type(qd.report_theft(admin, "acc-1"), Account)
-    assert_type(qd.unlock(admin, "acc-1"), Account)
-    assert_type(qd.depart(admin, "acc-1"), Account)
-    assert_type(qd.bind_external(token, "zzd", "ticket"), Account)
+    assert_type(qd.report_theft(admin, "acc-1"), AccountView)
+    assert_type(qd.unlock(admin, "acc-1"), AccountView)
+    assert_type(qd.depart(admin, "acc-1"), AccountView)
+    assert_type(qd.bind_external(token, "zzd", "ticket"), AccountView)
     assert_type(qd.sign_in_external("zzd", "ticket"), SignIn)
     assert_type(qd.password_policy("zhoushan"), PasswordPolicy)
     proposal = qd.grant_role(admin, "acc-1", "editor", "zhoushan")

@@ -44,29 +44,35 @@ def check_id(value: object, field: str) -> str:
     return value
 
 
-def clean_text(value: object, field: str, *, max_chars: int, required: bool = True) -> str:
+def clean_text(
+    value: object, field: str, *, label: str = "", max_chars: int, required: bool = True
+) -> str:
     """Return ``value`` stripped, or raise ``InvalidInput``/``LimitExceeded`` naming the field.
+
+    ``field`` is the payload path in English (the error's ``field``); ``label`` the Chinese
+    name the message uses (``field`` if none).
 
     Refused as ``input.invalid``: a lone surrogate, a control character other than a newline,
     carriage return or tab, and a bidi embedding, override or isolate (U+202A–U+202E,
     U+2066–U+2069), which would make text display otherwise than it reads.
     """
+    name = label or field
     if not isinstance(value, str):
-        raise InvalidInput(f"{field}必须是文本", field=field)
+        raise InvalidInput(f"{name}必须是文本", field=field)
     text = value.strip()
     if required and not text:
-        raise InvalidInput(f"{field}不能为空", field=field)
+        raise InvalidInput(f"{name}不能为空", field=field)
     if len(text) > max_chars:
         raise LimitExceeded(
-            f"{field}超过{max_chars}字的上限", field=field, limit=max_chars, length=len(text)
+            f"{name}超过{max_chars}字的上限", field=field, limit=max_chars, length=len(text)
         )
     if _NOT_IN_TEXT.search(text) is not None:
-        raise InvalidInput(f"{field}含有非法字符", field=field)
+        raise InvalidInput(f"{name}含有非法字符", field=field)
     return text
 
 
 def require_reason(value: object, *, max_chars: int, article: str = "第十条") -> str:
     """A written reason (decline, send-back, rejection, extension): non-empty, bounded."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ReasonRequired(f"须书面说明理由（{article}）", article=article)
-    return clean_text(value, "理由", max_chars=max_chars)
+        raise ReasonRequired(f"须书面说明理由（{article}）", article=article, field="reason")
+    return clean_text(value, "reason", label="理由", max_chars=max_chars)

@@ -72,7 +72,7 @@ def check_destinations(value: Iterable[Destination | str]) -> frozenset[Destinat
     elif isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidInput("报送去向须为列表", field="destinations", article="第九条")
     else:
-        chosen = frozenset(Destination.parse(v) for v in value)
+        chosen = frozenset(Destination.parse(v, f"destinations[{i}]") for i, v in enumerate(value))
     if not chosen:
         raise InvalidInput(
             "至少须确定一个报送去向（第九条）", field="destinations", article="第九条"

@@ -430,12 +430,14 @@ def check_admin_scope_over(actor: Actor, account: Account, platform: str) -> Non
 
 
 def _person(real_name: object, phone: object) -> tuple[str, str]:
-    return clean_text(real_name, "姓名", max_chars=_MAX_NAME_CHARS), normalise_phone(phone)
+    return clean_text(
+        real_name, "real_name", label="姓名", max_chars=_MAX_NAME_CHARS
+    ), normalise_phone(phone)
 
 
 def check_place(raw: object) -> str:
     """A jurisdiction named at the boundary, checked as text (所属政协)."""
-    return clean_text(raw, "所属政协", max_chars=_MAX_JURISDICTION_CHARS)
+    return clean_text(raw, "jurisdiction", label="所属政协", max_chars=_MAX_JURISDICTION_CHARS)
 
 
 def registration(
@@ -457,7 +459,7 @@ def registration(
 
 def _role_and_unit(role: object, unit_id: object) -> Role:
     """The role of a grant; only a 承办单位 grant names a unit, and it must (第十条)."""
-    chosen = Role.parse(role)
+    chosen = Role.parse(role, "role")
     if unit_id is not None and chosen is not Role.HANDLING_UNIT:
         raise InvalidInput("只有承办单位账号可以关联承办单位", field="unit_id")
     if chosen is Role.HANDLING_UNIT and (not isinstance(unit_id, str) or not unit_id.strip()):

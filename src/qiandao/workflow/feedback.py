@@ -96,8 +96,10 @@ def _day(ctx: Context, value: object) -> date:
     return value
 
 
-def _text(ctx: Context, value: object, field: str, *, required: bool) -> str:
-    return clean_text(value, field, max_chars=ctx.rules.intake.max_body_chars, required=required)
+def _text(ctx: Context, value: object, field: str, label: str, *, required: bool) -> str:
+    return clean_text(
+        value, field, label=label, max_chars=ctx.rules.intake.max_body_chars, required=required
+    )
 
 
 def _shared(value: object) -> bool:
@@ -166,7 +168,7 @@ def record_adoption(
     day = _feedback_day(ctx, actor, item, on)
     if any(f.kind is FeedbackKind.ADOPTION and f.level is level for f in item.feedback):
         raise InvalidInput(f"已登记过{level.label}采用情况", field="level")
-    text = _text(ctx, note, "说明", required=False)
+    text = _text(ctx, note, "note", "说明", required=False)
     return _recorded(
         ctx, actor, FeedbackKind.ADOPTION, day, shared_with_units, text=text, level=level
     )
@@ -185,8 +187,8 @@ def record_instruction(
 ) -> Decision:
     """领导批示: who (name and rank), when, and what the leader wrote; units read it if shared."""
     day = _feedback_day(ctx, actor, item, on)
-    name = clean_text(leader, "批示领导", max_chars=100)
-    body = _text(ctx, text, "批示内容", required=True)
+    name = clean_text(leader, "leader", label="批示领导", max_chars=100)
+    body = _text(ctx, text, "text", "批示内容", required=True)
     instruction = FeedbackKind.INSTRUCTION
     return _recorded(
         ctx, actor, instruction, day, shared_with_units, text=body, leader=name, rank=rank
@@ -204,7 +206,7 @@ def record_implementation(
 ) -> Decision:
     """落实情况: how the item's suggestions were carried out; units read it if shared."""
     day = _feedback_day(ctx, actor, item, on)
-    body = _text(ctx, text, "落实情况", required=True)
+    body = _text(ctx, text, "text", "落实情况", required=True)
     return _recorded(ctx, actor, FeedbackKind.IMPLEMENTATION, day, shared_with_units, text=body)
 
 
@@ -251,7 +253,7 @@ def _report_target(source: Item, known: Iterable[str], to_jurisdiction: str | No
     target = (
         parent
         if to_jurisdiction is None
-        else clean_text(to_jurisdiction, "报送对象", max_chars=100)
+        else clean_text(to_jurisdiction, "to_jurisdiction", label="报送对象", max_chars=100)
     )
     if target is None or target == source.jurisdiction:
         raise InvalidInput("不能报送本级政协", field="to_jurisdiction", article="第二十条")
@@ -333,7 +335,7 @@ def _invitee_ids(invitee_ids: object) -> tuple[str, ...]:
 
 
 def _topic(ctx: Context, topic: str) -> str:
-    return clean_text(topic, "约稿主题", max_chars=ctx.rules.intake.max_title_chars)
+    return clean_text(topic, "topic", label="约稿主题", max_chars=ctx.rules.intake.max_title_chars)
 
 
 def check_commission(

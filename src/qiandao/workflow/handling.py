@@ -194,7 +194,9 @@ def assign(
     lead among the item's open assignments.
     """
     state = item_step(actor, item, ItemCommand.ASSIGN)
-    why = clean_text(note, "说明", max_chars=ctx.rules.intake.max_reason_chars, required=False)
+    why = clean_text(
+        note, "note", label="说明", max_chars=ctx.rules.intake.max_reason_chars, required=False
+    )
     busy = {a.unit_id for a in item.open_assignments}
     found = [(_check_unit(item, unit), lead) for unit, lead in units]
     for unit, _ in found:
@@ -367,7 +369,7 @@ def reply(ctx: Context, actor: Actor, item: Item, assignment_id: str, text: str)
     can average them without a calendar.
     """
     assignment, state = assignment_step(actor, item, assignment_id, _AC.REPLY)
-    body = clean_text(text, "答复", max_chars=ctx.rules.intake.max_body_chars)
+    body = clean_text(text, "text", label="答复", max_chars=ctx.rules.intake.max_body_chars)
     closes, provisional = _stored_due(rating_window(ctx.calendar, ctx.today, ctx.rules.rating))
     replied = attrs.evolve(
         assignment,

@@ -160,9 +160,9 @@ def _check_coauthor(actor: Actor, account: Account) -> None:
 def _texts(ctx: Context, data: DraftInput) -> tuple[str, str, str]:
     intake = ctx.rules.intake
     return (
-        clean_text(data.title, "标题", max_chars=intake.max_title_chars),
-        clean_text(data.body, "正文", max_chars=intake.max_body_chars),
-        clean_text(data.sector, "界别", max_chars=100, required=False),
+        clean_text(data.title, "title", label="标题", max_chars=intake.max_title_chars),
+        clean_text(data.body, "body", label="正文", max_chars=intake.max_body_chars),
+        clean_text(data.sector, "sector", label="界别", max_chars=100, required=False),
     )
 
 
@@ -239,10 +239,14 @@ def revised_text(
         return None
     intake = ctx.rules.intake
     new_title = (
-        item.title if title is None else clean_text(title, "标题", max_chars=intake.max_title_chars)
+        item.title
+        if title is None
+        else clean_text(title, "title", label="标题", max_chars=intake.max_title_chars)
     )
     new_body = (
-        item.body if body is None else clean_text(body, "正文", max_chars=intake.max_body_chars)
+        item.body
+        if body is None
+        else clean_text(body, "body", label="正文", max_chars=intake.max_body_chars)
     )
     if item.body_withheld:
         new_body = SECRET_STUB

@@ -56,7 +56,9 @@ def _review(
 
 
 def _note(ctx: Context, note: str) -> str:
-    return clean_text(note, "意见", max_chars=ctx.rules.intake.max_reason_chars, required=False)
+    return clean_text(
+        note, "note", label="意见", max_chars=ctx.rules.intake.max_reason_chars, required=False
+    )
 
 
 def _reasoned(
