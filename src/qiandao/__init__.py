@@ -66,6 +66,7 @@ from qiandao.errors import (
     InvalidTransition,
     InvalidWorkdayCount,
     JurisdictionDenied,
+    JurisdictionExists,
     KeyMissing,
     KeyUnknown,
     LastGrant,
@@ -86,6 +87,8 @@ from qiandao.errors import (
     SelfReviewForbidden,
     SessionExpired,
     StoreUnavailable,
+    UnitBusy,
+    UnitExists,
     WindowClosed,
     WrongSigner,
     YearOutOfRange,
@@ -93,6 +96,7 @@ from qiandao.errors import (
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
+    ZHOUSHAN_JURISDICTIONS,
     Account,
     AccountEvent,
     AccountEventKind,
@@ -108,6 +112,7 @@ from qiandao.model import (
     FocusCategory,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     Reply,
     ReviewDecision,
@@ -118,6 +123,8 @@ from qiandao.model import (
     Session,
     TextVersion,
     Unit,
+    UnitEvent,
+    UnitEventKind,
 )
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
@@ -157,6 +164,7 @@ __all__ = [
     "CONVERTER",
     "SHANGHAI",
     "SYSTEM_ACTOR_ID",
+    "ZHOUSHAN_JURISDICTIONS",
     "Access",
     "AccessFacts",
     "Account",
@@ -249,7 +257,9 @@ __all__ = [
     "ItemState",
     "ItemView",
     "JobReport",
+    "Jurisdiction",
     "JurisdictionDenied",
+    "JurisdictionExists",
     "KeyMissing",
     "KeyProvider",
     "KeyUnknown",
@@ -306,7 +316,11 @@ __all__ = [
     "TextVersion",
     "TierRules",
     "Unit",
+    "UnitBusy",
     "UnitCounts",
+    "UnitEvent",
+    "UnitEventKind",
+    "UnitExists",
     "UnitLine",
     "Viewer",
     "WindowClosed",

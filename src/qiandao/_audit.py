@@ -39,6 +39,7 @@ _ID_NAMES = (
     "assignment_id",
     "account_id",
     "unit_id",
+    "into_unit_id",
     "commission_id",
     "proposal_id",
 )

@@ -157,7 +157,15 @@ def _uuid() -> str:
 
 
 ID_PARAMETERS = frozenset(
-    {"item_id", "into_item_id", "assignment_id", "account_id", "unit_id", "commission_id"}
+    {
+        "item_id",
+        "into_item_id",
+        "assignment_id",
+        "account_id",
+        "unit_id",
+        "into_unit_id",
+        "commission_id",
+    }
 )
 """Parameters of a public command or query that name a stored record by id."""
 
@@ -530,6 +538,10 @@ class Tx:
     def context(self, jurisdiction: str) -> Context:
         """The decision context for an item of ``jurisdiction``."""
         return self._core._context(jurisdiction, self.now)
+
+    def platform(self) -> str:
+        """The platform's own jurisdiction, whose system admin acts in every jurisdiction."""
+        return self._core._platform()
 
     def stage(self, item: Item | None, decision: Decision, *, actor_id: str | None = None) -> Item:
         """Evolve ``item`` by the decided events and stage the save, the events and notices.
