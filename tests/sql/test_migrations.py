@@ -208,7 +208,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0009"
+    assert version == "0010"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -1149,3 +1149,67 @@ def test_upgrade_to_0009_seeds_every_head_and_downgrade_drops_the_audit(empty: E
         tables = set(inspect(conn).get_table_names())
     assert "qd_audit" not in tables and "qd_audit_heads" not in tables
     assert "qd_items" in tables
+
+
+# --- 0010: units and jurisdictions as data ----------------------------------------------------
+
+
+def test_upgrade_to_0010_versions_every_unit_and_seeds_the_jurisdictions(empty: Engine) -> None:
+    """A unit written before 0010 reads at version 1 and can be renamed by command; the
+    downgrade leaves a unit document the older code reads, and is refused after a merge."""
+    _at_revision(empty, "0009")
+    old = sample_unit("u-old-1")
+    with empty.begin() as conn:
+        row = {"id": old.id, "jurisdiction": old.jurisdiction, "active": True}
+        body = {"id": old.id, "name": old.name, "jurisdiction": old.jurisdiction, "active": True}
+        conn.execute(
+            insert(light_table("qd_units", *(column(k) for k in (*row, "doc")))),
+            [{**row, "doc": json.dumps(body, ensure_ascii=False)}],
+        )
+    _at_revision(empty, "0010")
+    _assert_no_drift(empty)
+    store = SqlStore(empty, plaintext=True)
+    with store.unit_of_work() as uow:
+        assert uow.units.get(old.id) == old
+        assert [j.code for j in uow.jurisdictions.list()] == [
+            "zhoushan",
+            "zhoushan.daishan",
+            "zhoushan.dinghai",
+            "zhoushan.putuo",
+            "zhoushan.shengsi",
+        ]
+    admin = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
+    qd = _service(empty)
+    enrol(qd.store, admin)
+    assert qd.rename_unit(admin, old.id, "新名称").version == 2
+    qd.add_unit(admin, "u-new-1", "新单位")
+    qd.retire_unit(admin, "u-new-1")
+    _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        docs = dict(conn.execute(text("SELECT id, doc FROM qd_units")).all())
+        tables = set(inspect(conn).get_table_names())
+    assert "qd_jurisdictions" not in tables and "qd_unit_events" not in tables
+    assert json.loads(docs[old.id]) == {**body, "name": "新名称"}
+    assert json.loads(docs["u-new-1"])["active"] is False
+
+
+def test_downgrade_below_0010_is_refused_while_an_item_records_a_unit_merge(
+    empty: Engine,
+) -> None:
+    upgrade(empty)
+    with empty.begin() as conn:
+        conn.execute(
+            insert(s.events).values(
+                id="e-1",
+                item_id="i-1",
+                sequence=1,
+                kind="unit_merged",
+                actor_id="admin-1",
+                at=datetime(2026, 3, 2, tzinfo=UTC),
+                doc="{}",
+            )
+        )
+    with pytest.raises(RuntimeError, match="unit_merged"):
+        _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        assert "qd_jurisdictions" in set(inspect(conn).get_table_names())

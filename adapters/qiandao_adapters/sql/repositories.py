@@ -60,10 +60,12 @@ from qiandao.model import (
     Commission,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     RoleGrant,
     Session,
     Unit,
+    UnitEvent,
 )
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
@@ -92,11 +94,13 @@ from qiandao_adapters.sql.rows import (
     identity_rows,
     item_children,
     item_row,
+    jurisdiction_row,
     loads,
     outbox_row,
     policy_row,
     proposal_row,
     session_row,
+    unit_event_row,
     unit_row,
 )
 from qiandao_adapters.sql.sealing import SEALED, TEXT_SCOPE, Sealer, person_scope
@@ -109,6 +113,7 @@ __all__ = [
     "SqlEvents",
     "SqlIdempotency",
     "SqlItems",
+    "SqlJurisdictions",
     "SqlOutbox",
     "SqlSessions",
     "SqlUnits",
@@ -961,8 +966,79 @@ class SqlUnits:
     def add(self, unit: Unit) -> None:
         _add(self._tx, s.units, unit_row(unit), "id", "承办单位")
 
+    def save(self, unit: Unit, expected_version: int) -> None:
+        row = unit_row(unit)
+        check_bounds(s.units, [row])
+        with self._tx.atomic() as conn:
+            _compare_and_set(
+                conn,
+                s.units,
+                key=unit.id,
+                expected_version=expected_version,
+                values=row,
+                what="承办单位",
+            )
+
+    def events(self, unit_id: str) -> list[UnitEvent]:
+        e = s.unit_events
+        stmt = select(e.c.doc).where(e.c.unit_id == unit_id).order_by(e.c.sequence)
+        return [loads(doc, UnitEvent) for doc in self._tx.execute(stmt).scalars()]
+
+    def append_events(self, events: Sequence[UnitEvent]) -> None:
+        keyed = [(e.unit_id, e.sequence) for e in events]
+        rows = [unit_event_row(e) for e in events]
+        _append_in_sequence(self._tx, s.unit_events, "unit_id", keyed, rows)
+
     def list(self, jurisdiction: str | None = None) -> list[Unit]:
         return _list(self._tx, s.units, Unit, jurisdiction)
+
+
+class SqlJurisdictions:
+    """Jurisdictions with their names and parent links (clear columns: public facts)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def _select(self) -> Select[Any]:
+        j = s.jurisdictions
+        stmt: Select[Any] = select(j.c.code, j.c.name, j.c.parent, j.c.version)
+        return stmt
+
+    def get(self, code: str) -> Jurisdiction | None:
+        row = self._tx.execute(self._select().where(s.jurisdictions.c.code == code)).first()
+        return None if row is None else Jurisdiction(row.code, row.name, row.parent, row.version)
+
+    def add(self, jurisdiction: Jurisdiction) -> None:
+        row = jurisdiction_row(jurisdiction)
+        check_bounds(s.jurisdictions, [row])
+        with self._tx.atomic() as conn:
+            _insert_new(conn, s.jurisdictions, row, "code", "政协")
+
+    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None:
+        j = s.jurisdictions
+        row = jurisdiction_row(jurisdiction)
+        check_bounds(j, [row])
+        with self._tx.atomic() as conn:
+            result = conn.execute(
+                update(j)
+                .where(j.c.code == jurisdiction.code, j.c.version == expected_version)
+                .values({k: v for k, v in row.items() if k != "code"})
+            )
+            if _rowcount(result) != 1:
+                raise ConcurrencyConflict(id=jurisdiction.code, expected=expected_version)
+
+    def list(self) -> list[Jurisdiction]:
+        stmt = self._select().order_by(s.jurisdictions.c.code)
+        rows = self._tx.execute(stmt)
+        return [Jurisdiction(r.code, r.name, r.parent, r.version) for r in rows]
+
+    def names(self, codes: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(codes))
+        if not wanted:
+            return {}
+        j = s.jurisdictions
+        stmt = select(j.c.code, j.c.name).where(j.c.code.in_(wanted))
+        return {row.code: row.name for row in self._tx.execute(stmt)}
 
 
 class SqlCommissions:

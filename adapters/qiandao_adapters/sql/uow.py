@@ -32,6 +32,7 @@ from qiandao_adapters.sql.repositories import (
     SqlEvents,
     SqlIdempotency,
     SqlItems,
+    SqlJurisdictions,
     SqlOutbox,
     SqlSessions,
     SqlUnits,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(self)
         self.sessions = SqlSessions(self)
         self.units = SqlUnits(self)
+        self.jurisdictions = SqlJurisdictions(self)
         self.commissions = SqlCommissions(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
