@@ -157,6 +157,7 @@ from qiandao.statistics import (
 from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
 from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
+from qiandao.workflow.units import NewUnit
 
 __version__ = "0.1.0"
 
@@ -269,6 +270,7 @@ __all__ = [
     "LastGrant",
     "LeaderRank",
     "LimitExceeded",
+    "NewUnit",
     "NotFound",
     "OutcomeUnknown",
     "OverdueReview",

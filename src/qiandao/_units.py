@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Sequence
 
 import attrs
 
 from qiandao._core import Actor, Tx, _Core, check_ids, once
-from qiandao.errors import InvalidInput, JurisdictionDenied, NotFound
+from qiandao.errors import InvalidInput, JurisdictionDenied, NotFound, QiandaoError
 from qiandao.events import Change, EventKind
 from qiandao.model import (
     AccountEventKind,
@@ -29,8 +30,9 @@ from qiandao.ports.store import AssignmentQuery
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
 from qiandao.workflow import units as decide
+from qiandao.workflow.units import NewUnit
 
-__all__ = ["UnitCommands"]
+__all__ = ["NewUnit", "UnitCommands"]
 
 
 def _record(
@@ -78,6 +80,27 @@ def _add_unit(tx: Tx, actor: Actor, unit_id: str, name: str, jurisdiction: str) 
     tx.uow.units.add(unit)
     _record(tx, unit, UnitEventKind.ADDED)
     return unit
+
+
+def _import_units(tx: Tx, actor: Actor, rows: Sequence[tuple[str, str, str, bool]]) -> list[Unit]:
+    """Add every unit in one transaction; the first refusal names its row (``details["row"]``,
+    from 0) and nothing is added."""
+    added: list[Unit] = []
+    for row, (unit_id, name, jurisdiction, active) in enumerate(rows):
+        try:
+            unit = _add_unit(tx, actor, unit_id, name, jurisdiction)
+            if not active:
+                unit = _retire_unit(tx, actor, unit_id)
+        except QiandaoError as error:
+            raise _at_row(error, row) from None
+        added.append(unit)
+    return added
+
+
+def _at_row(error: QiandaoError, row: int) -> QiandaoError:
+    """``error`` naming the import row it refused (``details["row"]``, from 0)."""
+    error.details = {**error.details, "row": row}
+    return error
 
 
 def _rename_unit(tx: Tx, actor: Actor, unit_id: str, name: str) -> Unit:
@@ -220,6 +243,39 @@ class UnitCommands(_Core):
         )
         key = once(actor, idempotency_key, "add_unit", unit_id, label, place)
         return self._transact_once(actor, key, work, _unit_again)
+
+    def import_units(self, actor: Actor, units: Sequence[NewUnit]) -> list[Unit]:
+        """导入承办单位: add many units in one transaction, all or nothing (a first set-up, a
+        reorganisation's list). Each is checked as :meth:`add_unit` (an inactive one is then
+        retired); the first refusal carries ``details["row"]`` (its index, from 0) and nothing
+        is added. Not idempotent by key: run again, it is refused as ``unit.duplicate``."""
+        if isinstance(units, str | bytes) or not isinstance(units, Sequence):
+            raise InvalidInput("承办单位列表须为序列", field="units")
+        rows: list[tuple[str, str, str, bool]] = []
+        for row, unit in enumerate(units):
+            try:
+                rows.append(self._import_row(actor, unit))
+            except QiandaoError as error:
+                raise _at_row(error, row) from None
+        if len({unit_id for unit_id, *_ in rows}) != len(rows):
+            raise InvalidInput("导入的承办单位编号重复", field="units")
+        work = functools.partial(_import_units, actor=actor, rows=rows)
+        return self._transact(actor, work)
+
+    def _import_row(self, actor: Actor, unit: object) -> tuple[str, str, str, bool]:
+        """One import row, checked at the boundary like :meth:`add_unit`'s arguments."""
+        if not isinstance(unit, NewUnit):
+            raise InvalidInput("承办单位须为 NewUnit", field="units")
+        check_ids(unit_id=unit.id)
+        place = actor.jurisdiction if unit.jurisdiction is None else unit.jurisdiction
+        if type(unit.active) is not bool:
+            raise InvalidInput("是否启用须为布尔值", field="active")
+        return (
+            unit.id,
+            decide.check_name(unit.name),
+            decide.check_code(place, "jurisdiction"),
+            unit.active,
+        )
 
     def rename_unit(
         self, actor: Actor, unit_id: str, name: str, *, idempotency_key: str | None = None

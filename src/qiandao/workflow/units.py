@@ -29,6 +29,7 @@ from qiandao.rules.text import clean_text
 __all__ = [
     "JURISDICTION_CODE_CHARS",
     "NAME_CHARS",
+    "NewUnit",
     "check_code",
     "check_name",
     "moved_assignment",
@@ -42,6 +43,19 @@ __all__ = [
     "retired_unit",
     "units_merged",
 ]
+
+
+@attrs.frozen
+class NewUnit:
+    """One unit of an import (:meth:`~qiandao.Qiandao.import_units`): id, name, jurisdiction
+    (``None``: the admin's own) and whether it starts active (``False``: added, then retired,
+    e.g. a unit already gone whose id old records name)."""
+
+    id: str
+    name: str
+    jurisdiction: str | None = None
+    active: bool = True
+
 
 NAME_CHARS = 100
 """The longest name of a unit or jurisdiction."""

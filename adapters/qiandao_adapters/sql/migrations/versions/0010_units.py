@@ -94,8 +94,7 @@ def downgrade() -> None:
     ).scalar()
     if merges:
         raise RuntimeError(
-            f"不能降级到 0009：{merges} 条信息事件记录了承办单位合并（unit_merged），"
-            "旧版本无法读取"
+            f"不能降级到 0009：{merges} 条信息事件记录了承办单位合并（unit_merged），旧版本无法读取"
         )
     for unit_id, doc in bind.execute(sa.select(_units.c.id, _units.c.doc)).all():
         body = json.loads(doc)
