@@ -1186,7 +1186,9 @@ def test_upgrade_to_0010_versions_every_unit_and_seeds_the_jurisdictions(empty: 
     qd.retire_unit(admin, "u-new-1")
     _at_revision(empty, "0009", down=True)
     with empty.connect() as conn:
-        docs = dict(conn.execute(text("SELECT id, doc FROM qd_units")).all())
+        docs: dict[str, str] = {
+            row.id: row.doc for row in conn.execute(text("SELECT id, doc FROM qd_units"))
+        }
         tables = set(inspect(conn).get_table_names())
     assert "qd_jurisdictions" not in tables and "qd_unit_events" not in tables
     assert json.loads(docs[old.id]) == {**body, "name": "新名称"}

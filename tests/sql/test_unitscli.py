@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qiandao import AuditQuery, Qiandao, Role
+from qiandao import Actor, AuditQuery, Qiandao, Role, Unit
 from qiandao.cli import main
-from qiandao.testing import ManualClock
+from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from tests.helpers import at
@@ -109,9 +109,7 @@ def test_units_import_then_list(
     assert record.entry.role == "system_admin"
 
 
-def _auditor(backend: Backend) -> tuple[Qiandao, object]:
-    from qiandao import Actor
-    from qiandao.testing import enrol
+def _auditor(backend: Backend) -> tuple[Qiandao, Actor]:
 
     qd = _service(backend)
     auditor = Actor("audit-1", Role.AUDIT_ADMIN, "zhoushan")
@@ -142,8 +140,6 @@ def test_a_bad_row_imports_nothing_and_names_its_line(
     store = backend.store()
     assert _bootstrap(backend.url) == 0
     with store.unit_of_work() as uow:  # a unit already there
-        from qiandao import Unit
-
         uow.units.add(Unit("u-a", "已有单位", "zhoushan"))
         uow.commit()
     capsys.readouterr()
