@@ -20,7 +20,7 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from qiandao._audit import Call, current_call, entry_for
+from qiandao._audit import ID_NAMES, Call, current_call, entry_for
 from qiandao.actor import Actor
 from qiandao.audit import MIN_RETENTION_DAYS, AuditChain, AuditEntry, AuditOutcome, shard_of
 from qiandao.converter import unstructure
@@ -156,17 +156,7 @@ def _uuid() -> str:
     return uuid.uuid4().hex
 
 
-ID_PARAMETERS = frozenset(
-    {
-        "item_id",
-        "into_item_id",
-        "assignment_id",
-        "account_id",
-        "unit_id",
-        "into_unit_id",
-        "commission_id",
-    }
-)
+ID_PARAMETERS = frozenset(ID_NAMES)
 """Parameters of a public command or query that name a stored record by id."""
 
 

@@ -240,6 +240,25 @@ def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: 
         _insert_new(conn, table, row, key, what)
 
 
+def _save(
+    tx: Transaction,
+    table: Table,
+    row: Mapping[str, Any],
+    key: str,
+    expected_version: int,
+    what: str,
+) -> None:
+    """Check the row's bounds and compare-and-set it (sealed, if its table is) in a savepoint:
+    the save of a one-row aggregate keyed by ``id``."""
+    check_bounds(table, [row])
+    if table.name in SEALED:
+        row = tx.sealer.seal_row(table, row)
+    with tx.atomic() as conn:
+        _compare_and_set(
+            conn, table, key=key, expected_version=expected_version, values=row, what=what
+        )
+
+
 def _compare_and_set(
     conn: Connection,
     table: Table,
@@ -261,6 +280,12 @@ def _compare_and_set(
     if actual is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
     raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
+
+
+def _log_of(tx: Transaction, table: Table, key: str, owner: str, cls: type[T]) -> list[T]:
+    """The clear documents of ``owner``'s log in ``table`` (by its ``key`` column), in order."""
+    stmt = select(table.c.doc).where(table.c[key] == owner).order_by(table.c.sequence)
+    return [loads(doc, cls) for doc in tx.execute(stmt).scalars()]
 
 
 def _append_in_sequence(
@@ -815,9 +840,7 @@ class SqlAccounts:
         return [_load(self._tx, t, row, Account) for row in self._tx.execute(stmt)]
 
     def events(self, account_id: str) -> list[AccountEvent]:
-        e = s.account_events
-        stmt = select(e.c.doc).where(e.c.account_id == account_id).order_by(e.c.sequence)
-        return [loads(doc, AccountEvent) for doc in self._tx.execute(stmt).scalars()]
+        return _log_of(self._tx, s.account_events, "account_id", account_id, AccountEvent)
 
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         keyed = [(e.account_id, e.sequence) for e in events]
@@ -832,17 +855,7 @@ class SqlAccounts:
 
     def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
         row = proposal_row(proposal)
-        check_bounds(s.grant_proposals, [row])
-        row = self._tx.sealer.seal_row(s.grant_proposals, row)
-        with self._tx.atomic() as conn:
-            _compare_and_set(
-                conn,
-                s.grant_proposals,
-                key=proposal.id,
-                expected_version=expected_version,
-                values=row,
-                what="角色申请",
-            )
+        _save(self._tx, s.grant_proposals, row, proposal.id, expected_version, "角色申请")
 
     def proposals(
         self,
@@ -872,9 +885,7 @@ class SqlAccounts:
         return None if doc is None else loads(doc, PolicyChange)
 
     def policy_changes(self, jurisdiction: str) -> list[PolicyChange]:
-        t = s.password_policies
-        stmt = select(t.c.doc).where(t.c.jurisdiction == jurisdiction).order_by(t.c.sequence)
-        return [loads(doc, PolicyChange) for doc in self._tx.execute(stmt).scalars()]
+        return _log_of(self._tx, s.password_policies, "jurisdiction", jurisdiction, PolicyChange)
 
     def append_policy_change(self, change: PolicyChange) -> None:
         keyed = [(change.jurisdiction, change.sequence)]
@@ -967,22 +978,10 @@ class SqlUnits:
         _add(self._tx, s.units, unit_row(unit), "id", "承办单位")
 
     def save(self, unit: Unit, expected_version: int) -> None:
-        row = unit_row(unit)
-        check_bounds(s.units, [row])
-        with self._tx.atomic() as conn:
-            _compare_and_set(
-                conn,
-                s.units,
-                key=unit.id,
-                expected_version=expected_version,
-                values=row,
-                what="承办单位",
-            )
+        _save(self._tx, s.units, unit_row(unit), unit.id, expected_version, "承办单位")
 
     def events(self, unit_id: str) -> list[UnitEvent]:
-        e = s.unit_events
-        stmt = select(e.c.doc).where(e.c.unit_id == unit_id).order_by(e.c.sequence)
-        return [loads(doc, UnitEvent) for doc in self._tx.execute(stmt).scalars()]
+        return _log_of(self._tx, s.unit_events, "unit_id", unit_id, UnitEvent)
 
     def append_events(self, events: Sequence[UnitEvent]) -> None:
         keyed = [(e.unit_id, e.sequence) for e in events]
@@ -1055,17 +1054,7 @@ class SqlCommissions:
 
     def save(self, commission: Commission, expected_version: int) -> None:
         row = commission_row(commission)
-        check_bounds(s.commissions, [row])
-        row = self._tx.sealer.seal_row(s.commissions, row)
-        with self._tx.atomic() as conn:
-            _compare_and_set(
-                conn,
-                s.commissions,
-                key=commission.id,
-                expected_version=expected_version,
-                values=row,
-                what="约稿",
-            )
+        _save(self._tx, s.commissions, row, commission.id, expected_version, "约稿")
 
     def list(self, jurisdiction: str | None = None) -> list[Commission]:
         return _list(self._tx, s.commissions, Commission, jurisdiction)

@@ -305,16 +305,20 @@ def grant_rows(account: Account) -> list[Row]:
     ]
 
 
-def account_event_row(event: AccountEvent) -> Row:
-    """The ``qd_account_events`` row of ``event``."""
+def _log_row(event: AccountEvent | UnitEvent) -> Row:
+    """The columns every event log row has: sequence, kind, actor, instant, document."""
     return {
-        "account_id": event.account_id,
         "sequence": event.sequence,
         "kind": event.kind.value,
         "actor_id": event.actor_id,
         "at": event.at,
         "doc": dumps(event),
     }
+
+
+def account_event_row(event: AccountEvent) -> Row:
+    """The ``qd_account_events`` row of ``event``."""
+    return {"account_id": event.account_id, **_log_row(event)}
 
 
 def identity_rows(account: Account) -> list[Row]:
@@ -373,14 +377,7 @@ def unit_row(unit: Unit) -> Row:
 
 def unit_event_row(event: UnitEvent) -> Row:
     """The ``qd_unit_events`` row of ``event``."""
-    return {
-        "unit_id": event.unit_id,
-        "sequence": event.sequence,
-        "kind": event.kind.value,
-        "actor_id": event.actor_id,
-        "at": event.at,
-        "doc": dumps(event),
-    }
+    return {"unit_id": event.unit_id, **_log_row(event)}
 
 
 def jurisdiction_row(jurisdiction: Jurisdiction) -> Row:
