@@ -17,7 +17,8 @@ Subclass it in a test module whose class name starts with ``Test`` and pytest co
 Hooks and knobs of :class:`StoreContract`:
 
 - ``make_store()`` (required): a new, **empty** store each call (a test, or one Hypothesis
-  example, may call it several times).
+  example, may call it several times), holding only the seeded jurisdictions
+  (:data:`~qiandao.model.ZHOUSHAN_JURISDICTIONS`) that every new store starts with.
 - ``discard_store(store)``: release one made store after the test (close an engine, drop a
   schema); default does nothing.
 - ``interleaved_writes``: ``True`` if two units of work in one thread may *both* stage writes
