@@ -194,6 +194,12 @@ def test_merging_moves_open_work_and_grants_and_keeps_the_history(w: World) -> N
     )
     events = w.events(item.id)
     assert [e.kind for e in events[assignment_events:]] == [EventKind.UNIT_MERGED]
+    notice = w.notifier.sent[-1]  # the surviving unit is told of the work it took over
+    assert (notice.kind, notice.recipients, notice.item_id) == (
+        "unit_merged",
+        ("unit:u-b",),
+        item.id,
+    )
     assert replay(events) == stored  # the item is still its events
     assigned = {
         e.change.assignment.unit_id
