@@ -47,6 +47,7 @@ from qiandao.model import (
     ReviewOverrun,
     ReviewStage,
     RoleGrant,
+    Unit,
 )
 from qiandao.ports.store import LaneQuery
 from qiandao.queries import lane_counts, lane_rows
@@ -80,7 +81,6 @@ from qiandao_adapters.sql.rows import (
     loads,
     overrun_rows,
     text_rows,
-    unit_row,
 )
 from qiandao_adapters.sql.schema import Key
 from tests.helpers import World, make_world
@@ -432,6 +432,28 @@ def _old_doc(account: Account, role: Role, unit_id: str | None) -> dict[str, Any
     return {**doc, "role": role.value, "unit_id": unit_id}
 
 
+_OLD_UNITS = light_table(
+    "qd_units", column("id"), column("jurisdiction"), column("active"), column("doc")
+)
+"""``qd_units`` as revisions before 0010 knew it (no ``version``)."""
+
+
+def _old_unit(unit: Unit) -> dict[str, Any]:
+    """The ``qd_units`` row of ``unit`` as code before 0010 wrote it."""
+    body = {
+        "id": unit.id,
+        "name": unit.name,
+        "jurisdiction": unit.jurisdiction,
+        "active": unit.active,
+    }
+    return {
+        "id": unit.id,
+        "jurisdiction": unit.jurisdiction,
+        "active": unit.active,
+        "doc": json.dumps(body, ensure_ascii=False),
+    }
+
+
 def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
     """An account of every role (a unit account, a departed one, one bound to 浙政钉) and a
     live session, written as 0002 kept them; their role, jurisdiction and unit by id."""
@@ -475,7 +497,7 @@ def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
     del session["grant"]
     session.pop("expires_at", None)  # 0002 knew no such key
     with engine.begin() as conn:
-        conn.execute(insert(s.units), [unit_row(sample_unit("u-'%_", jurisdiction="dinghai"))])
+        conn.execute(insert(_OLD_UNITS), [_old_unit(sample_unit("u-'%_", jurisdiction="dinghai"))])
         conn.execute(insert(_OLD_ACCOUNTS), rows)
         conn.execute(
             insert(s.external_identities),
@@ -1159,13 +1181,10 @@ def test_upgrade_to_0010_versions_every_unit_and_seeds_the_jurisdictions(empty: 
     downgrade leaves a unit document the older code reads, and is refused after a merge."""
     _at_revision(empty, "0009")
     old = sample_unit("u-old-1")
+    row = _old_unit(old)
+    body = json.loads(row["doc"])
     with empty.begin() as conn:
-        row = {"id": old.id, "jurisdiction": old.jurisdiction, "active": True}
-        body = {"id": old.id, "name": old.name, "jurisdiction": old.jurisdiction, "active": True}
-        conn.execute(
-            insert(light_table("qd_units", *(column(k) for k in (*row, "doc")))),
-            [{**row, "doc": json.dumps(body, ensure_ascii=False)}],
-        )
+        conn.execute(insert(_OLD_UNITS), [row])
     _at_revision(empty, "0010")
     _assert_no_drift(empty)
     store = SqlStore(empty, plaintext=True)
