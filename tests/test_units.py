@@ -22,6 +22,7 @@ from qiandao import (
 )
 from qiandao._core import Actor
 from qiandao.audit import AuditQuery
+from qiandao.ports.store import AssignmentQuery
 from qiandao.testing import enrol
 from tests.helpers import DH, ZS, World, at, fails, make_world
 
@@ -295,3 +296,67 @@ def test_report_up_follows_the_stored_parent_link(w: World) -> None:
     # the dotted code is the fallback only: the city is no longer 定海's parent
     second = w.issued(w.county)
     fails("input.invalid", lambda: w.qd.report_up(w.county["editor"], second.id, ZS))
+
+
+# --- a property over any sequence of unit commands ----------------------------------------------
+
+_IDS = st.sampled_from(["u-a", "u-b", "u-c", "u-old", "u-dh", "u-n1", "u-n2"])
+_ACTORS = st.sampled_from([ADMIN, DH_ADMIN, SECURITY])
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), _ACTORS, _IDS, st.sampled_from(["新局", "", ZS, DH])),
+        st.tuples(st.just("rename"), _ACTORS, _IDS, st.sampled_from(["改名", " ", "x" * 101])),
+        st.tuples(st.just("merge"), _ACTORS, _IDS, _IDS),
+        st.tuples(st.just("retire"), _ACTORS, _IDS, st.just("")),
+    ),
+    max_size=8,
+)
+
+
+def _step(w: World, step: tuple[str, Actor, str, str]) -> None:
+    kind, actor, unit_id, other = step
+    if kind == "add":
+        place = other if other in (ZS, DH) else None
+        w.qd.add_unit(actor, unit_id, other if place is None else "新局", place)
+    elif kind == "rename":
+        w.qd.rename_unit(actor, unit_id, other)
+    elif kind == "merge":
+        w.qd.merge_units(actor, unit_id, other)
+    else:
+        w.qd.retire_unit(actor, unit_id)
+
+
+@given(steps=_STEPS)
+def test_any_sequence_of_unit_commands_keeps_units_and_work_consistent(
+    steps: list[tuple[str, Actor, str, str]],
+) -> None:
+    """Whatever the admins try: a refusal changes nothing; each unit is its last event; a
+    merged unit is retired and names an existing unit of its jurisdiction; no open assignment
+    is left with a retired unit."""
+    w = make_world()
+    enrol(w.store, ADMIN, DH_ADMIN, SECURITY)
+    w.assigned(("u-a", True), "u-b")
+    for step in steps:
+        before = snapshot(w)
+        try:
+            _step(w, step)
+        except Exception as error:
+            assert getattr(error, "code", "").split(".")[0] in {
+                "input",
+                "permission",
+                "unit",
+            }, error
+            assert snapshot(w) == before
+    with w.store.unit_of_work() as uow:
+        units = {u.id: u for u in uow.units.list()}
+        for unit in units.values():
+            events = uow.units.events(unit.id)
+            if events:
+                assert events[-1].unit == unit
+                assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+            if unit.merged_into is not None:
+                assert not unit.active
+                assert units[unit.merged_into].jurisdiction == unit.jurisdiction
+        for _, assignment in uow.items.assignments(AssignmentQuery()):
+            if assignment.open:
+                assert units[assignment.unit_id].active
