@@ -257,8 +257,11 @@ class UnitCommands(_Core):
                 rows.append(self._import_row(actor, unit))
             except QiandaoError as error:
                 raise _at_row(error, row) from None
-        if len({unit_id for unit_id, *_ in rows}) != len(rows):
-            raise InvalidInput("导入的承办单位编号重复", field="units")
+        seen: set[str] = set()
+        for row, (unit_id, *_) in enumerate(rows):
+            if unit_id in seen:
+                raise InvalidInput(f"导入的承办单位编号重复：{unit_id}", field="units", row=row)
+            seen.add(unit_id)
         work = functools.partial(_import_units, actor=actor, rows=rows)
         return self._transact(actor, work)
 
