@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from qiandao import AuditQuery, Qiandao, QiandaoError, Role, RuleSet, Unit, request_context
+from qiandao import AuditQuery, Qiandao, QiandaoError, Role, RuleSet, request_context
 from qiandao.json import to_json
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
@@ -82,14 +82,13 @@ def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(tempfile.mkdtemp()) / 'putuo.db'}"
     phones = RecordingDelivery()
     qd = build_service(url, phones)
-    with qd.store.unit_of_work() as uow:
-        uow.units.add(Unit("putuo-water", "普陀区水利局", PUTUO))
-        uow.commit()
     # The installer's first admin (run once on an empty store); the system admin registers the
     # security admin, then proposes the county's people, and the security admin approves them
     # (三员分立: only then do their initial passwords go to their phones).
     _, admin_password = qd.bootstrap_admin(real_name="系统管理员", phone="13905800100")
     admin = qd.authenticate(sign_up_admin(qd, admin_password))
+    # Handling units are the system admin's commands (checked, audited, an event each).
+    qd.add_unit(admin, "putuo-water", "普陀区水利局", PUTUO)
     qd.register(admin, real_name="安全管理员", phone="13905800109", role=Role.SECURITY_ADMIN)
     security = qd.authenticate(sign_up(qd, phones, "13905800109", "Putuo#secure2026"))
     people = {"张海": ("13905800101", Role.MEMBER), "李渔": ("13905800102", Role.EDITOR)}

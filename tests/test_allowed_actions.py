@@ -389,7 +389,7 @@ def test_views_name_what_the_actor_may_see_in_one_directory_call() -> None:
     qd.sign(ACTORS["head"], item_id)
     qd.assign(ACTORS["editor"], item_id, [("u-a", True)])
     editor_view = qd.item_detail(ACTORS["editor"], item_id)
-    assert editor_view.jurisdiction_name == "舟山市政协"
+    assert editor_view.jurisdiction_name == "舟山市"  # the stored jurisdiction's name
     assert editor_view.names[ACTORS["member"].account_id] == NAMES["m1"]
     assert editor_view.names[ACTORS["coauthor"].account_id] == NAMES["m2"]
     assert editor_view.names[ACTORS["deputy"].account_id] == NAMES["d1"]  # a reviewer

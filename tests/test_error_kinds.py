@@ -37,6 +37,9 @@ IN, AU, P, N, C, U = (
 
 KINDS: dict[str, ErrorKind] = {
     "qiandao.error": C,
+    "unit.busy": C,
+    "unit.duplicate": C,
+    "jurisdiction.duplicate": C,
     "input.invalid": IN,
     "input.too_large": IN,
     "input.channel_mismatch": IN,

@@ -28,7 +28,6 @@ from qiandao import (
     Rating,
     Role,
     RoleGrant,
-    Unit,
 )
 from qiandao.ports.store import Store
 from qiandao.testing import ManualClock
@@ -115,10 +114,6 @@ def run_demo(
     _, admin_password = qd.bootstrap_admin(real_name="周系统", phone="13905800000")
     admin = qd.sign_in("13905800000", admin_password)
     admin = qd.change_password(admin.token, admin_password, "Admin#2026zs")
-    with store.unit_of_work() as uow:
-        for unit_id, name in UNITS.items():
-            uow.units.add(Unit(unit_id, name, J))
-        uow.commit()
     people = {
         "member": ("张海舟", "139 0580 0001", Role.MEMBER, None),
         "officer": ("林晓渔", "+86 139-0580-0002", Role.INFO_OFFICER, None),
@@ -130,6 +125,8 @@ def run_demo(
         "agri": ("农业局联络员", "13905800008", Role.HANDLING_UNIT, "agri"),
     }
     admin_actor = qd.authenticate(admin.token)
+    for unit_id, name in UNITS.items():  # the system admin's commands, audited
+        qd.add_unit(admin_actor, unit_id, name, J)
     security = _first_sign_in(
         qd,
         phones,

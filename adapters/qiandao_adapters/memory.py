@@ -21,6 +21,7 @@ from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
 from qiandao.lanes import Lane
 from qiandao.model import (
+    ZHOUSHAN_JURISDICTIONS,
     Account,
     AccountEvent,
     AccountStatus,
@@ -28,10 +29,12 @@ from qiandao.model import (
     Commission,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     RoleGrant,
     Session,
     Unit,
+    UnitEvent,
 )
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -179,6 +182,18 @@ def _commission_version(commission: Commission) -> int:
     return commission.version
 
 
+def _unit_version(unit: Unit) -> int:
+    return unit.version
+
+
+def _jurisdiction_version(jurisdiction: Jurisdiction) -> int:
+    return jurisdiction.version
+
+
+def _seeded() -> dict[str, Jurisdiction]:
+    return {j.code: j for j in ZHOUSHAN_JURISDICTIONS}
+
+
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
@@ -190,6 +205,8 @@ class _Data:
     policy_changes: dict[str, tuple[PolicyChange, ...]] = attrs.Factory(dict)
     sessions: dict[str, Session] = attrs.Factory(dict)
     units: dict[str, Unit] = attrs.Factory(dict)
+    unit_events: dict[str, tuple[UnitEvent, ...]] = attrs.Factory(dict)
+    jurisdictions: dict[str, Jurisdiction] = attrs.Factory(_seeded)
     commissions: dict[str, Commission] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
@@ -467,14 +484,25 @@ class _Sessions:
 
 
 class _Units:
-    def __init__(self, table: _Table[Unit]) -> None:
+    def __init__(self, table: _Table[Unit], events: _Table[tuple[UnitEvent, ...]]) -> None:
         self._t = table
+        self._events = events
 
     def get(self, unit_id: str) -> Unit:
         return self._t.require(unit_id)
 
     def add(self, unit: Unit) -> None:
         self._t.add(unit.id, unit)
+
+    def save(self, unit: Unit, expected_version: int) -> None:
+        self._t.save(unit.id, unit, expected_version)
+
+    def events(self, unit_id: str) -> list[UnitEvent]:
+        return list(self._events.get(unit_id) or ())
+
+    def append_events(self, events: Sequence[UnitEvent]) -> None:
+        for event in events:
+            _append_next(self._events, event.unit_id, event.sequence, event)
 
     def list(self, jurisdiction: str | None = None) -> list[Unit]:
         found = [u for u in self._t.values() if jurisdiction in (None, u.jurisdiction)]
@@ -492,6 +520,27 @@ class _Directory:
         people = {i: a.real_name for i in set(account_ids) if (a := self._accounts.get(i))}
         units = {i: u.name for i in set(unit_ids) if (u := self._units.get(i))}
         return Names(accounts=people, units=units)
+
+
+class _Jurisdictions:
+    def __init__(self, table: _Table[Jurisdiction]) -> None:
+        self._t = table
+
+    def get(self, code: str) -> Jurisdiction | None:
+        return self._t.get(code)
+
+    def add(self, jurisdiction: Jurisdiction) -> None:
+        self._t.add(jurisdiction.code, jurisdiction)
+
+    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None:
+        self._t.save(jurisdiction.code, jurisdiction, expected_version)
+
+    def list(self) -> list[Jurisdiction]:
+        return sorted(self._t.values(), key=lambda j: j.code)
+
+    def names(self, codes: Sequence[str]) -> dict[str, str]:
+        found = (self._t.get(code) for code in dict.fromkeys(codes))
+        return {j.code: j.name for j in found if j is not None}
 
 
 class _Commissions:
@@ -612,6 +661,7 @@ class MemoryUnitOfWork:
         self._accounts: _Accounts | None = None
         self._sessions: _Sessions | None = None
         self._units: _Units | None = None
+        self._jurisdictions: _Jurisdictions | None = None
         self._commissions: _Commissions | None = None
         self._idempotency: _Idempotency | None = None
         self._audit: _Audit | None = None
@@ -632,8 +682,17 @@ class MemoryUnitOfWork:
     @property
     def units(self) -> _Units:
         if self._units is None:
-            self._units = _Units(_Table(self._data.units, "承办单位", None, self._dirty))
+            table = _Table(self._data.units, "承办单位", _unit_version, self._dirty)
+            events = _Table(self._data.unit_events, "承办单位事件", len, self._dirty)
+            self._units = _Units(table, events)
         return self._units
+
+    @property
+    def jurisdictions(self) -> _Jurisdictions:
+        if self._jurisdictions is None:
+            table = _Table(self._data.jurisdictions, "政协", _jurisdiction_version, self._dirty)
+            self._jurisdictions = _Jurisdictions(table)
+        return self._jurisdictions
 
     @property
     def commissions(self) -> _Commissions:

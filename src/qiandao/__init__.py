@@ -68,6 +68,7 @@ from qiandao.errors import (
     InvalidTransition,
     InvalidWorkdayCount,
     JurisdictionDenied,
+    JurisdictionExists,
     KeyMissing,
     KeyUnknown,
     LastGrant,
@@ -88,6 +89,8 @@ from qiandao.errors import (
     SelfReviewForbidden,
     SessionExpired,
     StoreUnavailable,
+    UnitBusy,
+    UnitExists,
     WindowClosed,
     WrongSigner,
     YearOutOfRange,
@@ -96,6 +99,7 @@ from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
 from qiandao.json import from_json, schema, schemas, to_json
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
+    ZHOUSHAN_JURISDICTIONS,
     Account,
     AccountEvent,
     AccountEventKind,
@@ -112,6 +116,7 @@ from qiandao.model import (
     FocusCategory,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     Reply,
     ReviewDecision,
@@ -122,6 +127,8 @@ from qiandao.model import (
     Session,
     TextVersion,
     Unit,
+    UnitEvent,
+    UnitEventKind,
 )
 from qiandao.paging import Page
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
@@ -165,6 +172,7 @@ from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
 from qiandao.workflow.actions import AllowedAction, allowed_actions
 from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
+from qiandao.workflow.units import NewUnit
 
 __version__ = "0.1.0"
 
@@ -172,6 +180,7 @@ __all__ = [
     "CONVERTER",
     "SHANGHAI",
     "SYSTEM_ACTOR_ID",
+    "ZHOUSHAN_JURISDICTIONS",
     "Access",
     "AccessFacts",
     "Account",
@@ -269,7 +278,9 @@ __all__ = [
     "ItemState",
     "ItemView",
     "JobReport",
+    "Jurisdiction",
     "JurisdictionDenied",
+    "JurisdictionExists",
     "KeyMissing",
     "KeyProvider",
     "KeyUnknown",
@@ -279,6 +290,7 @@ __all__ = [
     "LastGrant",
     "LeaderRank",
     "LimitExceeded",
+    "NewUnit",
     "NotFound",
     "OutcomeUnknown",
     "OverdueReview",
@@ -331,7 +343,11 @@ __all__ = [
     "TextVersion",
     "TierRules",
     "Unit",
+    "UnitBusy",
     "UnitCounts",
+    "UnitEvent",
+    "UnitEventKind",
+    "UnitExists",
     "UnitLine",
     "Viewer",
     "WindowClosed",

@@ -24,7 +24,7 @@ from qiandao.actor import Actor
 from qiandao.audit import AuditEntry, AuditOutcome, current_request
 from qiandao.rules.text import is_id
 
-__all__ = ["UNRECORDED", "Call", "audit_methods", "current_call", "entry_for"]
+__all__ = ["ID_NAMES", "UNRECORDED", "Call", "audit_methods", "current_call", "entry_for"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,12 +33,13 @@ UNRECORDED = frozenset({"authenticate", "dispatch", "now", "rules_for", "passwor
 refusal of which the host sees on every expired page), the outbox worker's polls, the clock,
 the rules and the public password policy."""
 
-_ID_NAMES = (
+ID_NAMES = (
     "item_id",
     "into_item_id",
     "assignment_id",
     "account_id",
     "unit_id",
+    "into_unit_id",
     "commission_id",
     "proposal_id",
 )
@@ -116,7 +117,7 @@ def audited(name: str, function: F) -> F:
     """``function`` (a public method) run as an audited call named ``name``."""
     parameters = list(inspect.signature(function).parameters)[1:]  # without self
     actor_at = parameters.index("actor") if "actor" in parameters else None
-    id_at = [(n, parameters.index(n)) for n in _ID_NAMES if n in parameters]
+    id_at = [(n, parameters.index(n)) for n in ID_NAMES if n in parameters]
 
     @functools.wraps(function)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from qiandao._audit import Call, current_call, entry_for
+from qiandao._audit import ID_NAMES, Call, current_call, entry_for
 from qiandao.actor import Actor
 from qiandao.audit import MIN_RETENTION_DAYS, AuditChain, AuditEntry, AuditOutcome, shard_of
 from qiandao.converter import unstructure
@@ -156,9 +156,7 @@ def _uuid() -> str:
     return uuid.uuid4().hex
 
 
-ID_PARAMETERS = frozenset(
-    {"item_id", "into_item_id", "assignment_id", "account_id", "unit_id", "commission_id"}
-)
+ID_PARAMETERS = frozenset(ID_NAMES)
 """Parameters of a public command or query that name a stored record by id."""
 
 
@@ -534,6 +532,10 @@ class Tx:
     def context(self, jurisdiction: str) -> Context:
         """The decision context for an item of ``jurisdiction``."""
         return self._core._context(jurisdiction, self.now)
+
+    def platform(self) -> str:
+        """The platform's own jurisdiction, whose system admin acts in every jurisdiction."""
+        return self._core._platform()
 
     def stage(self, item: Item | None, decision: Decision, *, actor_id: str | None = None) -> Item:
         """Evolve ``item`` by the decided events and stage the save, the events and notices.

@@ -27,7 +27,11 @@ def _report_up(
     """Create the parent's new item, then link the source to it; returns the linked source."""
     source = tx.uow.items.get(item_id)
     ctx = tx.context(source.jurisdiction)
-    created, linked = feedback.report_up(ctx, actor, source, known, to_jurisdiction)
+    stored = tx.uow.jurisdictions.get(source.jurisdiction)
+    parents = {} if stored is None else {stored.code: stored.parent}
+    if stored is not None and stored.parent is not None:
+        known = known | {stored.parent}
+    created, linked = feedback.report_up(ctx, actor, source, known, to_jurisdiction, parents)
     tx.create(created)
     return tx.stage(source, linked)
 
@@ -187,7 +191,8 @@ class FeedbackCommands(_Core):
     ) -> Item:
         """A county editor reports an adopted item up to its parent CPPCC: a new linked item.
 
-        The target is the parent of the item's jurisdiction (``zhoushan.putuo`` → ``zhoushan``);
+        The target is the parent of the item's jurisdiction: the stored link
+        (:meth:`jurisdictions`), else the dotted code's (``zhoushan.putuo`` → ``zhoushan``);
         a ``to_jurisdiction`` given must name it. The new item enters the parent's 初审
         (SUBMITTED) with the same authors and the county's issued text, by 集体报送. Returns the
         county item, whose ``reported_as`` names the new one (the county editor does not read the

@@ -116,13 +116,6 @@ def _listing_scope(actor: Actor) -> str:
 class QueryCommands(_Core):
     """Read-side questions; every answer is filtered by what the asking actor may see."""
 
-    def _jurisdiction_name(self, uow: UnitOfWork, code: str) -> str:
-        """The display name of a jurisdiction: its rules' name, else the code itself."""
-        rules = self._rules.get(code)
-        if rules is None and code == self._default_rules.jurisdiction:
-            rules = self._default_rules
-        return code if rules is None else rules.name
-
     def _labels(self, uow: UnitOfWork, seen: Iterable[Item]) -> Labels:
         """Every name the views of ``seen`` show, in one directory call for the whole batch."""
         shown = list(seen)
@@ -130,7 +123,15 @@ class QueryCommands(_Core):
         units = {a.unit_id for i in shown for a in i.assignments}
         codes = {i.jurisdiction for i in shown}
         names = uow.directory.names(people, units) if people or units else Names()
-        return Labels(names, {c: self._jurisdiction_name(uow, c) for c in codes})
+        stored = uow.jurisdictions.names(sorted(codes)) if codes else {}
+        return Labels(names, {c: stored.get(c) or self._rule_name(c) for c in codes})
+
+    def _rule_name(self, code: str) -> str:
+        """A jurisdiction the store does not hold: its rules' name, else the code itself."""
+        rules = self._rules.get(code)
+        if rules is None and code == self._default_rules.jurisdiction:
+            rules = self._default_rules
+        return code if rules is None else rules.name
 
     def _seen(self, actor: Actor, item: Item, level: Access | None = None) -> tuple[Item, Access]:
         """The item projected to the actor's access level; an invisible item is "not found"."""

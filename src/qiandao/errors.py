@@ -50,6 +50,7 @@ __all__ = [
     "InvalidTransition",
     "InvalidWorkdayCount",
     "JurisdictionDenied",
+    "JurisdictionExists",
     "KeyMissing",
     "KeyUnknown",
     "LabelledEnum",
@@ -71,6 +72,8 @@ __all__ = [
     "SelfReviewForbidden",
     "SessionExpired",
     "StoreUnavailable",
+    "UnitBusy",
+    "UnitExists",
     "WindowClosed",
     "WrongSigner",
     "YearOutOfRange",
@@ -386,6 +389,33 @@ class InvalidTransition(QiandaoError):
     kind = ErrorKind.CONFLICT
     article = "第九条"
     default_message = "当前状态下不能执行此操作"
+
+
+class UnitBusy(InvalidTransition):
+    """A unit with open assignments cannot be retired: merge it into the unit taking its work
+    over, or let the assignments finish first (第十条)."""
+
+    code = "unit.busy"
+    article = "第十条"
+    default_message = "该承办单位尚有未办结的交办，不能撤销；请先合并到承接单位"
+
+
+class UnitExists(QiandaoError):
+    """A unit id is taken (units are never deleted, so an id is never reused)."""
+
+    code = "unit.duplicate"
+    kind = ErrorKind.CONFLICT
+    article = "第十条"
+    default_message = "承办单位编号已存在"
+
+
+class JurisdictionExists(QiandaoError):
+    """A jurisdiction code is taken."""
+
+    code = "jurisdiction.duplicate"
+    kind = ErrorKind.CONFLICT
+    article = "第十五条"
+    default_message = "政协编码已存在"
 
 
 class ReasonRequired(QiandaoError):

@@ -60,6 +60,7 @@ class EventKind(LabelledEnum):
     DEADLINE_RECOMPUTED = "deadline_recomputed", "重算办理期限"
     RATING_WINDOW_RECOMPUTED = "rating_window_recomputed", "重算评价期限"
     REVIEW_OVERDUE = "review_overdue", "审核超时提醒"
+    UNIT_MERGED = "unit_merged", "承办单位合并，交办转至承接单位"
 
 
 @attrs.frozen

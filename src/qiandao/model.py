@@ -29,6 +29,7 @@ from qiandao.rules.tiers import Destination
 
 __all__ = [
     "ID_LENGTH",
+    "ZHOUSHAN_JURISDICTIONS",
     "Account",
     "AccountEvent",
     "AccountEventKind",
@@ -45,6 +46,7 @@ __all__ = [
     "FocusCategory",
     "GrantProposal",
     "Item",
+    "Jurisdiction",
     "ProposalState",
     "Reply",
     "ReviewDecision",
@@ -55,6 +57,8 @@ __all__ = [
     "Session",
     "TextVersion",
     "Unit",
+    "UnitEvent",
+    "UnitEventKind",
     "mask_phone",
 ]
 
@@ -399,12 +403,77 @@ class Item:
 
 @attrs.frozen
 class Unit:
-    """A handling unit (承办单位) of a jurisdiction."""
+    """A handling unit (承办单位) of a jurisdiction.
+
+    A retired unit stays (``active`` false) so past assignments keep naming it; after a
+    government reorganisation ``merged_into`` names the unit that took its work over.
+    ``version`` moves with every change (compare-and-set on save).
+    """
 
     id: str
     name: str
     jurisdiction: str
     active: bool = True
+    version: int = 1
+    merged_into: str | None = None
+
+
+class UnitEventKind(LabelledEnum):
+    """What happened to a handling unit (its event log)."""
+
+    ADDED = "added", "新增承办单位"
+    RENAMED = "renamed", "承办单位更名"
+    MERGED = "merged", "并入其他承办单位"
+    ABSORBED = "absorbed", "承接被合并单位"
+    RETIRED = "retired", "撤销承办单位"
+
+
+@attrs.frozen
+class UnitEvent:
+    """One change of a unit, in order: who did it, when, and the unit as it became.
+
+    ``other`` is the unit at the other end of a merge; ``moved_assignments`` and
+    ``moved_grants`` count what a merge moved to the surviving unit.
+    """
+
+    unit_id: str
+    sequence: int
+    kind: UnitEventKind
+    actor_id: str
+    at: datetime
+    unit: Unit
+    other: str | None = None
+    moved_assignments: int = 0
+    moved_grants: int = 0
+
+
+@attrs.frozen
+class Jurisdiction:
+    """A CPPCC jurisdiction (政协): the city or a county, its display name and its parent.
+
+    ``code`` is the id used everywhere (``zhoushan``, ``zhoushan.putuo``); ``parent`` is the
+    CPPCC one level up that a county reports to (第二十条), ``None`` for the city.
+    """
+
+    code: str
+    name: str
+    parent: str | None = None
+    version: int = 1
+
+    @property
+    def id(self) -> str:
+        """The code, as the id a command's result is found again by (idempotency keys)."""
+        return self.code
+
+
+ZHOUSHAN_JURISDICTIONS = (
+    Jurisdiction("zhoushan", "舟山市"),
+    Jurisdiction("zhoushan.dinghai", "定海区", "zhoushan"),
+    Jurisdiction("zhoushan.putuo", "普陀区", "zhoushan"),
+    Jurisdiction("zhoushan.daishan", "岱山县", "zhoushan"),
+    Jurisdiction("zhoushan.shengsi", "嵊泗县", "zhoushan"),
+)
+"""The jurisdictions every new store starts with: 舟山市 and its four 县（区）."""
 
 
 @attrs.frozen

@@ -71,6 +71,7 @@ _TO_UNIT = frozenset(
         _K.ASSIGNMENT_CANCELLED,
         _K.REASSIGNED,
         _K.DEADLINE_RECOMPUTED,
+        _K.UNIT_MERGED,  # the surviving unit learns of the work it took over
     }
 )
 

@@ -9,6 +9,7 @@ from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
 from qiandao._lanes import LaneCommands
 from qiandao._review import ReviewCommands
+from qiandao._units import UnitCommands
 
 __all__ = ["Qiandao"]
 
@@ -21,6 +22,7 @@ class Qiandao(
     JobCommands,
     LaneCommands,
     AccountCommands,
+    UnitCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

@@ -69,10 +69,12 @@ def reset_schema(engine: Engine) -> None:
 
 
 def clear_tables(engine: Engine) -> None:
-    """Delete every row, children first."""
+    """Delete every row, children first; the seeded jurisdictions are put back (a new store
+    holds them)."""
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(delete(table))
+        conn.execute(schema.jurisdictions.insert(), schema.jurisdiction_seed_rows())
 
 
 @attrs.define

@@ -16,7 +16,17 @@ import attrs
 import pytest
 from sqlalchemy import event
 
-from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Rating, Role, RoleGrant, Unit
+from qiandao import (
+    SHANGHAI,
+    Actor,
+    NewUnit,
+    Qiandao,
+    QiandaoError,
+    Rating,
+    Role,
+    RoleGrant,
+    Unit,
+)
 from qiandao.model import AccountStatus
 from qiandao.ports.store import Store
 from qiandao.testing import ManualClock, enrol
@@ -130,6 +140,25 @@ CALLS: dict[str, tuple[Role, Call]] = {
         Role.AUDIT_ADMIN,
         lambda q, a: q.password_policy_changes(a, J),
     ),
+    "add_unit": (Role.SYSTEM_ADMIN, lambda q, a: q.add_unit(a, "u-new", "新单位")),
+    "import_units": (
+        Role.SYSTEM_ADMIN,
+        lambda q, a: q.import_units(a, [NewUnit("u-new", "新单位")]),
+    ),
+    "rename_unit": (Role.SYSTEM_ADMIN, lambda q, a: q.rename_unit(a, "u-1", "新名")),
+    "merge_units": (Role.SYSTEM_ADMIN, lambda q, a: q.merge_units(a, "u-1", "u-2")),
+    "retire_unit": (Role.SYSTEM_ADMIN, lambda q, a: q.retire_unit(a, "u-1")),
+    "units": (Role.EDITOR, lambda q, a: q.units(a)),
+    "unit_history": (Role.SYSTEM_ADMIN, lambda q, a: q.unit_history(a, "u-1")),
+    "add_jurisdiction": (
+        Role.SYSTEM_ADMIN,
+        lambda q, a: q.add_jurisdiction(a, "zhoushan.x", "新区", J),
+    ),
+    "rename_jurisdiction": (
+        Role.SYSTEM_ADMIN,
+        lambda q, a: q.rename_jurisdiction(a, OTHER, "定海"),
+    ),
+    "jurisdictions": (Role.MEMBER, lambda q, a: q.jurisdictions(a)),
 }
 
 

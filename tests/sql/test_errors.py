@@ -40,7 +40,7 @@ def _account(account_id: str, phone: str | None) -> dict[str, Any]:
 
 
 def _unit(unit_id: str) -> dict[str, Any]:
-    return {"id": unit_id, "jurisdiction": "zhoushan", "active": True, "doc": "{}"}
+    return {"id": unit_id, "jurisdiction": "zhoushan", "active": True, "version": 1, "doc": "{}"}
 
 
 def _event(event_id: str, sequence: int) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from qiandao.model import (
     ReviewOverrun,
     ReviewStage,
     RoleGrant,
+    Unit,
 )
 from qiandao.ports.store import LaneQuery
 from qiandao.queries import lane_counts, lane_rows
@@ -80,7 +81,6 @@ from qiandao_adapters.sql.rows import (
     loads,
     overrun_rows,
     text_rows,
-    unit_row,
 )
 from qiandao_adapters.sql.schema import Key
 from tests.helpers import World, make_world
@@ -432,6 +432,28 @@ def _old_doc(account: Account, role: Role, unit_id: str | None) -> dict[str, Any
     return {**doc, "role": role.value, "unit_id": unit_id}
 
 
+_OLD_UNITS = light_table(
+    "qd_units", column("id"), column("jurisdiction"), column("active"), column("doc")
+)
+"""``qd_units`` as revisions before 0010 knew it (no ``version``)."""
+
+
+def _old_unit(unit: Unit) -> dict[str, Any]:
+    """The ``qd_units`` row of ``unit`` as code before 0010 wrote it."""
+    body = {
+        "id": unit.id,
+        "name": unit.name,
+        "jurisdiction": unit.jurisdiction,
+        "active": unit.active,
+    }
+    return {
+        "id": unit.id,
+        "jurisdiction": unit.jurisdiction,
+        "active": unit.active,
+        "doc": json.dumps(body, ensure_ascii=False),
+    }
+
+
 def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
     """An account of every role (a unit account, a departed one, one bound to 浙政钉) and a
     live session, written as 0002 kept them; their role, jurisdiction and unit by id."""
@@ -475,7 +497,7 @@ def _people_at_0002(engine: Engine) -> dict[str, tuple[Role, str, str | None]]:
     del session["grant"]
     session.pop("expires_at", None)  # 0002 knew no such key
     with engine.begin() as conn:
-        conn.execute(insert(s.units), [unit_row(sample_unit("u-'%_", jurisdiction="dinghai"))])
+        conn.execute(insert(_OLD_UNITS), [_old_unit(sample_unit("u-'%_", jurisdiction="dinghai"))])
         conn.execute(insert(_OLD_ACCOUNTS), rows)
         conn.execute(
             insert(s.external_identities),
@@ -1169,3 +1191,65 @@ def test_0013_gives_the_item_indexes_their_tie_breaking_id_and_downgrade_restore
     before = item_indexes()
     assert {"ix_qd_items_published_issued_at", "ix_qd_items_created_at"} <= before
     assert not {"ix_qd_items_published_issued_at_id", "ix_qd_items_created_at_id"} & before
+
+
+# --- 0010: units and jurisdictions as data ----------------------------------------------------
+
+
+def test_upgrade_to_0010_versions_every_unit_and_seeds_the_jurisdictions(empty: Engine) -> None:
+    """A unit written before 0010 reads at version 1 and can be renamed by command; the
+    downgrade leaves a unit document the older code reads, and is refused after a merge."""
+    _at_revision(empty, "0009")
+    old = sample_unit("u-old-1")
+    row = _old_unit(old)
+    body = json.loads(row["doc"])
+    with empty.begin() as conn:
+        conn.execute(insert(_OLD_UNITS), [row])
+    _at_revision(empty, "0010")  # (drift from the models is checked at head elsewhere)
+    store = SqlStore(empty, plaintext=True)
+    with store.unit_of_work() as uow:
+        assert uow.units.get(old.id) == old
+        assert [j.code for j in uow.jurisdictions.list()] == [
+            "zhoushan",
+            "zhoushan.daishan",
+            "zhoushan.dinghai",
+            "zhoushan.putuo",
+            "zhoushan.shengsi",
+        ]
+    admin = Actor("admin-1", Role.SYSTEM_ADMIN, "zhoushan")
+    qd = _service(empty)
+    enrol(qd.store, admin)
+    assert qd.rename_unit(admin, old.id, "新名称").version == 2
+    qd.add_unit(admin, "u-new-1", "新单位")
+    qd.retire_unit(admin, "u-new-1")
+    _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        docs: dict[str, str] = {
+            row.id: row.doc for row in conn.execute(text("SELECT id, doc FROM qd_units"))
+        }
+        tables = set(inspect(conn).get_table_names())
+    assert "qd_jurisdictions" not in tables and "qd_unit_events" not in tables
+    assert json.loads(docs[old.id]) == {**body, "name": "新名称"}
+    assert json.loads(docs["u-new-1"])["active"] is False
+
+
+def test_downgrade_below_0010_is_refused_while_an_item_records_a_unit_merge(
+    empty: Engine,
+) -> None:
+    upgrade(empty)
+    with empty.begin() as conn:
+        conn.execute(
+            insert(s.events).values(
+                id="e-1",
+                item_id="i-1",
+                sequence=1,
+                kind="unit_merged",
+                actor_id="admin-1",
+                at=datetime(2026, 3, 2, tzinfo=UTC),
+                doc="{}",
+            )
+        )
+    with pytest.raises(RuntimeError, match="unit_merged"):
+        _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        assert "qd_jurisdictions" in set(inspect(conn).get_table_names())

@@ -61,10 +61,12 @@ from qiandao.model import (
     Commission,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     RoleGrant,
     Session,
     Unit,
+    UnitEvent,
 )
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
@@ -94,11 +96,13 @@ from qiandao_adapters.sql.rows import (
     identity_rows,
     item_children,
     item_row,
+    jurisdiction_row,
     loads,
     outbox_row,
     policy_row,
     proposal_row,
     session_row,
+    unit_event_row,
     unit_row,
 )
 from qiandao_adapters.sql.sealing import SEALED, TEXT_SCOPE, Sealer, person_scope
@@ -112,6 +116,7 @@ __all__ = [
     "SqlEvents",
     "SqlIdempotency",
     "SqlItems",
+    "SqlJurisdictions",
     "SqlOutbox",
     "SqlSessions",
     "SqlUnits",
@@ -238,6 +243,25 @@ def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: 
         _insert_new(conn, table, row, key, what)
 
 
+def _save(
+    tx: Transaction,
+    table: Table,
+    row: Mapping[str, Any],
+    key: str,
+    expected_version: int,
+    what: str,
+) -> None:
+    """Check the row's bounds and compare-and-set it (sealed, if its table is) in a savepoint:
+    the save of a one-row aggregate keyed by ``id``."""
+    check_bounds(table, [row])
+    if table.name in SEALED:
+        row = tx.sealer.seal_row(table, row)
+    with tx.atomic() as conn:
+        _compare_and_set(
+            conn, table, key=key, expected_version=expected_version, values=row, what=what
+        )
+
+
 def _compare_and_set(
     conn: Connection,
     table: Table,
@@ -259,6 +283,12 @@ def _compare_and_set(
     if actual is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
     raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
+
+
+def _log_of(tx: Transaction, table: Table, key: str, owner: str, cls: type[T]) -> list[T]:
+    """The clear documents of ``owner``'s log in ``table`` (by its ``key`` column), in order."""
+    stmt = select(table.c.doc).where(table.c[key] == owner).order_by(table.c.sequence)
+    return [loads(doc, cls) for doc in tx.execute(stmt).scalars()]
 
 
 def _append_in_sequence(
@@ -901,9 +931,7 @@ class SqlAccounts:
         return [_load(self._tx, t, row, Account) for row in self._tx.execute(stmt)]
 
     def events(self, account_id: str) -> list[AccountEvent]:
-        e = s.account_events
-        stmt = select(e.c.doc).where(e.c.account_id == account_id).order_by(e.c.sequence)
-        return [loads(doc, AccountEvent) for doc in self._tx.execute(stmt).scalars()]
+        return _log_of(self._tx, s.account_events, "account_id", account_id, AccountEvent)
 
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         keyed = [(e.account_id, e.sequence) for e in events]
@@ -918,17 +946,7 @@ class SqlAccounts:
 
     def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
         row = proposal_row(proposal)
-        check_bounds(s.grant_proposals, [row])
-        row = self._tx.sealer.seal_row(s.grant_proposals, row)
-        with self._tx.atomic() as conn:
-            _compare_and_set(
-                conn,
-                s.grant_proposals,
-                key=proposal.id,
-                expected_version=expected_version,
-                values=row,
-                what="角色申请",
-            )
+        _save(self._tx, s.grant_proposals, row, proposal.id, expected_version, "角色申请")
 
     def proposals(
         self,
@@ -958,9 +976,7 @@ class SqlAccounts:
         return None if doc is None else loads(doc, PolicyChange)
 
     def policy_changes(self, jurisdiction: str) -> list[PolicyChange]:
-        t = s.password_policies
-        stmt = select(t.c.doc).where(t.c.jurisdiction == jurisdiction).order_by(t.c.sequence)
-        return [loads(doc, PolicyChange) for doc in self._tx.execute(stmt).scalars()]
+        return _log_of(self._tx, s.password_policies, "jurisdiction", jurisdiction, PolicyChange)
 
     def append_policy_change(self, change: PolicyChange) -> None:
         keyed = [(change.jurisdiction, change.sequence)]
@@ -1052,6 +1068,17 @@ class SqlUnits:
     def add(self, unit: Unit) -> None:
         _add(self._tx, s.units, unit_row(unit), "id", "承办单位")
 
+    def save(self, unit: Unit, expected_version: int) -> None:
+        _save(self._tx, s.units, unit_row(unit), unit.id, expected_version, "承办单位")
+
+    def events(self, unit_id: str) -> list[UnitEvent]:
+        return _log_of(self._tx, s.unit_events, "unit_id", unit_id, UnitEvent)
+
+    def append_events(self, events: Sequence[UnitEvent]) -> None:
+        keyed = [(e.unit_id, e.sequence) for e in events]
+        rows = [unit_event_row(e) for e in events]
+        _append_in_sequence(self._tx, s.unit_events, "unit_id", keyed, rows)
+
     def list(self, jurisdiction: str | None = None) -> list[Unit]:
         return _list(self._tx, s.units, Unit, jurisdiction)
 
@@ -1081,6 +1108,54 @@ class SqlDirectory:
         return Names(accounts=people, units=units)
 
 
+class SqlJurisdictions:
+    """Jurisdictions with their names and parent links (clear columns: public facts)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def _select(self) -> Select[Any]:
+        j = s.jurisdictions
+        stmt: Select[Any] = select(j.c.code, j.c.name, j.c.parent, j.c.version)
+        return stmt
+
+    def get(self, code: str) -> Jurisdiction | None:
+        row = self._tx.execute(self._select().where(s.jurisdictions.c.code == code)).first()
+        return None if row is None else Jurisdiction(row.code, row.name, row.parent, row.version)
+
+    def add(self, jurisdiction: Jurisdiction) -> None:
+        row = jurisdiction_row(jurisdiction)
+        check_bounds(s.jurisdictions, [row])
+        with self._tx.atomic() as conn:
+            _insert_new(conn, s.jurisdictions, row, "code", "政协")
+
+    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None:
+        j = s.jurisdictions
+        row = jurisdiction_row(jurisdiction)
+        check_bounds(j, [row])
+        with self._tx.atomic() as conn:
+            result = conn.execute(
+                update(j)
+                .where(j.c.code == jurisdiction.code, j.c.version == expected_version)
+                .values({k: v for k, v in row.items() if k != "code"})
+            )
+            if _rowcount(result) != 1:
+                raise ConcurrencyConflict(id=jurisdiction.code, expected=expected_version)
+
+    def list(self) -> list[Jurisdiction]:
+        stmt = self._select().order_by(s.jurisdictions.c.code)
+        rows = self._tx.execute(stmt)
+        return [Jurisdiction(r.code, r.name, r.parent, r.version) for r in rows]
+
+    def names(self, codes: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(codes))
+        if not wanted:
+            return {}
+        j = s.jurisdictions
+        stmt = select(j.c.code, j.c.name).where(j.c.code.in_(wanted))
+        return {row.code: row.name for row in self._tx.execute(stmt)}
+
+
 class SqlCommissions:
     """Commissions (约稿)."""
 
@@ -1095,17 +1170,7 @@ class SqlCommissions:
 
     def save(self, commission: Commission, expected_version: int) -> None:
         row = commission_row(commission)
-        check_bounds(s.commissions, [row])
-        row = self._tx.sealer.seal_row(s.commissions, row)
-        with self._tx.atomic() as conn:
-            _compare_and_set(
-                conn,
-                s.commissions,
-                key=commission.id,
-                expected_version=expected_version,
-                values=row,
-                what="约稿",
-            )
+        _save(self._tx, s.commissions, row, commission.id, expected_version, "约稿")
 
     def list(self, jurisdiction: str | None = None) -> list[Commission]:
         return _list(self._tx, s.commissions, Commission, jurisdiction)

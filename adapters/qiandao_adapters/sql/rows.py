@@ -37,8 +37,10 @@ from qiandao.model import (
     Commission,
     GrantProposal,
     Item,
+    Jurisdiction,
     Session,
     Unit,
+    UnitEvent,
 )
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
@@ -66,6 +68,7 @@ __all__ = [
     "identity_rows",
     "item_children",
     "item_row",
+    "jurisdiction_row",
     "loads",
     "outbox_row",
     "overrun_rows",
@@ -73,6 +76,7 @@ __all__ = [
     "proposal_row",
     "session_row",
     "text_rows",
+    "unit_event_row",
     "unit_row",
 ]
 
@@ -301,16 +305,20 @@ def grant_rows(account: Account) -> list[Row]:
     ]
 
 
-def account_event_row(event: AccountEvent) -> Row:
-    """The ``qd_account_events`` row of ``event``."""
+def _log_row(event: AccountEvent | UnitEvent) -> Row:
+    """The columns every event log row has: sequence, kind, actor, instant, document."""
     return {
-        "account_id": event.account_id,
         "sequence": event.sequence,
         "kind": event.kind.value,
         "actor_id": event.actor_id,
         "at": event.at,
         "doc": dumps(event),
     }
+
+
+def account_event_row(event: AccountEvent) -> Row:
+    """The ``qd_account_events`` row of ``event``."""
+    return {"account_id": event.account_id, **_log_row(event)}
 
 
 def identity_rows(account: Account) -> list[Row]:
@@ -362,7 +370,23 @@ def unit_row(unit: Unit) -> Row:
         "id": unit.id,
         "jurisdiction": unit.jurisdiction,
         "active": unit.active,
+        "version": unit.version,
         "doc": dumps(unit),
+    }
+
+
+def unit_event_row(event: UnitEvent) -> Row:
+    """The ``qd_unit_events`` row of ``event``."""
+    return {"unit_id": event.unit_id, **_log_row(event)}
+
+
+def jurisdiction_row(jurisdiction: Jurisdiction) -> Row:
+    """The ``qd_jurisdictions`` row of ``jurisdiction``."""
+    return {
+        "code": jurisdiction.code,
+        "name": jurisdiction.name,
+        "parent": jurisdiction.parent,
+        "version": jurisdiction.version,
     }
 
 

@@ -71,12 +71,15 @@ __all__ = [
     "idempotency",
     "item_authors",
     "items",
+    "jurisdiction_seed_rows",
+    "jurisdictions",
     "metadata",
     "outbox",
     "password_policies",
     "review_overruns",
     "sessions",
     "text_versions",
+    "unit_events",
     "units",
 ]
 
@@ -84,6 +87,7 @@ __all__ = [
 
 CODE_LENGTH = 32  # enum values (states, roles, kinds)
 JURISDICTION_LENGTH = 64
+JURISDICTION_NAME_LENGTH = 100  # qiandao.workflow.units.NAME_CHARS
 SECTOR_LENGTH = 100  # the intake limit of 界别
 CREDIT_KIND_LENGTH = 64  # "reported_to_principal_or_province" is longer than a code
 PHONE_LENGTH = 128  # room for a keyed blind index instead of the plain number
@@ -524,9 +528,58 @@ units = Table(
     Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("doc", Document, nullable=False),
+    Column("version", Integer, nullable=False),  # compare-and-set on save (0010)
     Index(None, "jurisdiction"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# Each unit's event log (0010): added, renamed, merged, absorbed, retired; the document is the
+# UnitEvent, the unit as it became.
+unit_events = Table(
+    "qd_unit_events",
+    metadata,
+    Column(
+        "unit_id",
+        Key(ID_LENGTH),
+        ForeignKey("qd_units.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("sequence", Integer, nullable=False),
+    _code("kind", nullable=False),
+    _id("actor_id", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("doc", Document, nullable=False),
+    PrimaryKeyConstraint("unit_id", "sequence"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Jurisdictions as data (0010): code, display name, parent link (the CPPCC reported to).
+jurisdictions = Table(
+    "qd_jurisdictions",
+    metadata,
+    Column("code", Key(JURISDICTION_LENGTH), primary_key=True),
+    Column("name", Key(JURISDICTION_NAME_LENGTH), nullable=False),
+    Column("parent", Key(JURISDICTION_LENGTH), nullable=True),
+    Column("version", Integer, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+
+def jurisdiction_seed_rows() -> list[dict[str, Any]]:
+    """The rows of the jurisdictions every new store starts with (舟山市 and its 县（区）)."""
+    from qiandao.model import ZHOUSHAN_JURISDICTIONS
+
+    return [
+        {"code": j.code, "name": j.name, "parent": j.parent, "version": j.version}
+        for j in ZHOUSHAN_JURISDICTIONS
+    ]
+
+
+def _seed_jurisdictions(target: Table, connection: Any, **_: Any) -> None:
+    connection.execute(target.insert(), jurisdiction_seed_rows())
+
+
+event.listen(jurisdictions, "after_create", _seed_jurisdictions)
 
 commissions = Table(
     "qd_commissions",

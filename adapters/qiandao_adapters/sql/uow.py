@@ -33,6 +33,7 @@ from qiandao_adapters.sql.repositories import (
     SqlEvents,
     SqlIdempotency,
     SqlItems,
+    SqlJurisdictions,
     SqlOutbox,
     SqlSessions,
     SqlUnits,
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(self)
         self.sessions = SqlSessions(self)
         self.units = SqlUnits(self)
+        self.jurisdictions = SqlJurisdictions(self)
         self.commissions = SqlCommissions(self)
         self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)

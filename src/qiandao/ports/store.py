@@ -25,10 +25,12 @@ from qiandao.model import (
     Commission,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     RoleGrant,
     Session,
     Unit,
+    UnitEvent,
 )
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
@@ -48,6 +50,7 @@ __all__ = [
     "ItemOrder",
     "ItemQuery",
     "ItemRepository",
+    "JurisdictionRepository",
     "LaneQuery",
     "Names",
     "OutboxMessage",
@@ -326,11 +329,39 @@ class SessionRepository(Protocol):
 
 
 class UnitRepository(Protocol):
-    """Handling units."""
+    """Handling units, each with its event log (added, renamed, merged, retired).
+
+    Units are never deleted: a retired unit keeps its id for the assignments that name it.
+    Unit events are append-only; ``(unit_id, sequence)`` is unique, sequences run 1, 2, 3….
+    """
 
     def get(self, unit_id: str) -> Unit: ...  # NotFound
-    def add(self, unit: Unit) -> None: ...
-    def list(self, jurisdiction: str | None = None) -> list[Unit]: ...
+    def add(self, unit: Unit) -> None: ...  # ConcurrencyConflict if the id exists
+    def save(self, unit: Unit, expected_version: int) -> None: ...  # NotFound / Conflict
+    def events(self, unit_id: str) -> list[UnitEvent]: ...  # in sequence order
+    def append_events(self, events: Sequence[UnitEvent]) -> None:
+        """Append events; a sequence that is not the unit's next is a ConcurrencyConflict."""
+        ...
+
+    def list(self, jurisdiction: str | None = None) -> list[Unit]: ...  # by id
+
+
+class JurisdictionRepository(Protocol):
+    """Jurisdictions (政协) with their display names and parent links.
+
+    A new store holds :data:`~qiandao.model.ZHOUSHAN_JURISDICTIONS` (舟山市 and its four
+    县（区）): the memory store from construction, the SQL store from its migration (and
+    ``create_all``).
+    """
+
+    def get(self, code: str) -> Jurisdiction | None: ...
+    def add(self, jurisdiction: Jurisdiction) -> None: ...  # ConcurrencyConflict if taken
+    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None: ...
+    def list(self) -> list[Jurisdiction]: ...  # by code
+    def names(self, codes: Sequence[str]) -> dict[str, str]:
+        """The display names of the known ``codes`` in one read (unknown codes left out): what
+        a view shows next to a jurisdiction code."""
+        ...
 
 
 class DirectoryRepository(Protocol):
@@ -419,6 +450,8 @@ class UnitOfWork(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def units(self) -> UnitRepository: ...
+    @property
+    def jurisdictions(self) -> JurisdictionRepository: ...
     @property
     def commissions(self) -> CommissionRepository: ...
     @property

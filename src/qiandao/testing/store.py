@@ -17,7 +17,8 @@ Subclass it in a test module whose class name starts with ``Test`` and pytest co
 Hooks and knobs of :class:`StoreContract`:
 
 - ``make_store()`` (required): a new, **empty** store each call (a test, or one Hypothesis
-  example, may call it several times).
+  example, may call it several times), holding only the seeded jurisdictions
+  (:data:`~qiandao.model.ZHOUSHAN_JURISDICTIONS`) that every new store starts with.
 - ``discard_store(store)``: release one made store after the test (close an engine, drop a
   schema); default does nothing.
 - ``interleaved_writes``: ``True`` if two units of work in one thread may *both* stage writes
@@ -74,6 +75,7 @@ from qiandao.errors import (
 from qiandao.events import Event
 from qiandao.lanes import ASSIGNMENT_LANES, Lane, LanePosition, lane_position, signer_keys
 from qiandao.model import (
+    ZHOUSHAN_JURISDICTIONS,
     Account,
     AccountEvent,
     AccountEventKind,
@@ -81,9 +83,13 @@ from qiandao.model import (
     Assignment,
     GrantProposal,
     Item,
+    Jurisdiction,
     ProposalState,
     RoleGrant,
     Session,
+    Unit,
+    UnitEvent,
+    UnitEventKind,
 )
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -179,6 +185,17 @@ def _session(uow: UnitOfWork, token_hash: str) -> Session:
     found = uow.sessions.get(token_hash)
     assert found is not None
     return found
+
+
+def _code(jurisdiction: Jurisdiction) -> str:
+    return jurisdiction.code
+
+
+def _unit_event(
+    unit: Unit, sequence: int, kind: UnitEventKind, other: str | None = None
+) -> UnitEvent:
+    """A unit event by the admin at a fixed instant (the unit as it became)."""
+    return UnitEvent(unit.id, sequence, kind, "admin-01", T0, unit, other, sequence, 1)
 
 
 def _conflict() -> AbstractContextManager[None]:
@@ -549,6 +566,76 @@ class StoreContract(abc.ABC):
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.commissions.get(commission.id) == linked
+
+    def test_unit_save_is_compare_and_set_and_its_events_append_in_order(self) -> None:
+        unit = sample_unit("unit-1")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.units.add(unit)
+            uow.units.append_events([_unit_event(unit, 1, UnitEventKind.ADDED)])
+            uow.commit()
+        merged = attrs.evolve(unit, active=False, merged_into="unit-2", version=2)
+        with store.unit_of_work() as uow:
+            uow.units.save(merged, expected_version=1)
+            event = _unit_event(merged, 2, UnitEventKind.MERGED, other="unit-2")
+            uow.units.append_events([event])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.units.get("unit-1") == merged
+            assert uow.units.events("unit-1") == [
+                _unit_event(unit, 1, UnitEventKind.ADDED),
+                event,
+            ]
+            assert uow.units.events("unit-2") == []
+        with _conflict(), store.unit_of_work() as uow:
+            uow.units.save(attrs.evolve(unit, name="过期写入", version=2), expected_version=1)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:  # a sequence already taken
+            uow.units.append_events([_unit_event(unit, 2, UnitEventKind.RENAMED)])
+            uow.commit()
+        with _stale_or_missing(), store.unit_of_work() as uow:
+            uow.units.save(sample_unit("unit-none", version=2), expected_version=1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.units.get("unit-1") == merged
+            assert len(uow.units.events("unit-1")) == 2
+
+    def test_a_new_store_holds_the_zhoushan_jurisdictions(self) -> None:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            assert uow.jurisdictions.list() == sorted(ZHOUSHAN_JURISDICTIONS, key=_code)
+            assert uow.jurisdictions.get("zhoushan.putuo") == Jurisdiction(
+                "zhoushan.putuo", "普陀区", "zhoushan"
+            )
+            assert uow.jurisdictions.get("nowhere") is None
+            assert uow.jurisdictions.names(["zhoushan.shengsi", "nowhere", "zhoushan"]) == {
+                "zhoushan.shengsi": "嵊泗县",
+                "zhoushan": "舟山市",
+            }
+            assert uow.jurisdictions.names([]) == {}
+
+    def test_jurisdictions_add_and_rename_by_compare_and_set(self) -> None:
+        added = Jurisdiction("zhoushan.xinqu", "新区 " + NASTY_TEXT[:40], "zhoushan")
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.jurisdictions.add(added)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.jurisdictions.add(Jurisdiction("zhoushan.xinqu", "重复"))
+            uow.commit()
+        renamed = attrs.evolve(added, name="舟山群岛新区", version=2)
+        with store.unit_of_work() as uow:
+            uow.jurisdictions.save(renamed, expected_version=1)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            uow.jurisdictions.save(attrs.evolve(added, name="过期", version=2), 1)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.jurisdictions.get("zhoushan.xinqu") == renamed
+            assert [j.code for j in uow.jurisdictions.list()] == sorted(
+                [*(j.code for j in ZHOUSHAN_JURISDICTIONS), "zhoushan.xinqu"]
+            )
+            assert uow.jurisdictions.names(["zhoushan.xinqu"]) == {"zhoushan.xinqu": "舟山群岛新区"}
 
     def test_lists_filter_by_jurisdiction_in_id_order(self) -> None:
         store = self.new_store()

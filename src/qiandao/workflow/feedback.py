@@ -7,7 +7,7 @@ CPPCC (第十五、二十条), and 约稿 (第七条) with its progress.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import attrs
@@ -247,9 +247,21 @@ def reclassify(ctx: Context, actor: Actor, item: Item, secret: bool, reason: str
 # --- reporting up (第十五、二十条) -----------------------------------------------------------
 
 
-def _report_target(source: Item, known: Iterable[str], to_jurisdiction: str | None) -> str:
-    """The parent CPPCC of the source's jurisdiction; a named target must be that parent."""
-    parent = parent_jurisdiction(source.jurisdiction)
+def _report_target(
+    source: Item,
+    known: Iterable[str],
+    to_jurisdiction: str | None,
+    parents: Mapping[str, str | None] | None = None,
+) -> str:
+    """The parent CPPCC of the source's jurisdiction; a named target must be that parent.
+
+    The parent is the stored link (``parents``) where the store has the jurisdiction, else
+    :func:`~qiandao.rules.ruleset.parent_jurisdiction` of its dotted code.
+    """
+    if parents is not None and source.jurisdiction in parents:
+        parent = parents[source.jurisdiction]
+    else:
+        parent = parent_jurisdiction(source.jurisdiction)
     target = (
         parent
         if to_jurisdiction is None
@@ -300,15 +312,18 @@ def report_up(
     source: Item,
     known: Iterable[str],
     to_jurisdiction: str | None = None,
+    parents: Mapping[str, str | None] | None = None,
 ) -> tuple[Decision, Decision]:
     """A county editor reports an adopted item up to its parent CPPCC (第二十条).
 
-    ``known`` are the jurisdictions the service has rules for; ``to_jurisdiction``, if given,
-    must be the parent. Returns the decisions for the new item (DRAFTED, SUBMITTED: it enters the
-    parent's 初审) and for the source (REPORTED_UP, linking the two).
+    ``known`` are the jurisdictions the service has rules for (or stores); ``to_jurisdiction``,
+    if given, must be the parent; ``parents`` the stored parent links (authoritative where
+    present, else the dotted code's parent). Returns the decisions for the new item
+    (DRAFTED, SUBMITTED: it enters the parent's 初审) and for the source (REPORTED_UP,
+    linking the two).
     """
     state = _step_not_credited(actor, source, ItemCommand.REPORT_UP)
-    target = _report_target(source, known, to_jurisdiction)
+    target = _report_target(source, known, to_jurisdiction, parents)
     if source.reported_as is not None:
         raise InvalidTransition(
             "该信息已报送上级政协", article="第二十条", reported_as=source.reported_as
