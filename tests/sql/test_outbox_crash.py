@@ -176,7 +176,7 @@ def test_a_dispatch_failure_after_commit_does_not_fail_the_command(raw_store: St
         store.crash_commits = 1
         return original(limit)
 
-    qd.dispatch = failing_dispatch  # type: ignore[method-assign]
+    qd.dispatch = failing_dispatch  # type: ignore[method-assign,assignment]
     item = qd.submit_new(MEMBER, PAYLOAD)  # committed, then dispatch crashes: no exception
     with raw_store.unit_of_work() as uow:
         assert uow.items.get(item.id) == item

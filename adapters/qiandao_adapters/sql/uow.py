@@ -32,6 +32,7 @@ from qiandao_adapters.sql.repositories import (
     SqlEvents,
     SqlIdempotency,
     SqlItems,
+    SqlLeases,
     SqlOutbox,
     SqlSessions,
     SqlUnits,
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
         self.items = SqlItems(self)
         self.events = SqlEvents(self)
         self.outbox = SqlOutbox(self)
+        self.leases = SqlLeases(self)
         self.accounts = SqlAccounts(self)
         self.sessions = SqlSessions(self)
         self.units = SqlUnits(self)
