@@ -5,9 +5,9 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 """
 
 from qiandao._auditing import AuditPurge, check_audit, record_operation
-from qiandao._core import Actor, DispatchReport
+from qiandao._core import DISPATCH_LEASE, Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
-from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
+from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy, PolicyChange
@@ -119,6 +119,7 @@ from qiandao.model import (
     TextVersion,
     Unit,
 )
+from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.reporting import Bulletin, GroupLine, PersonLine, UnitLine, bulletin, credits_of
 from qiandao.rules.deadlines import SHANGHAI, DeadlineRules, DeadlineStatus, Due, WorkdayCalendar
@@ -155,6 +156,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CONVERTER",
+    "DISPATCH_LEASE",
+    "JOB_LEASE",
+    "JOB_LEASE_NAME",
     "SHANGHAI",
     "SYSTEM_ACTOR_ID",
     "Access",
@@ -260,6 +264,7 @@ __all__ = [
     "LeaderRank",
     "LimitExceeded",
     "NotFound",
+    "OutboxState",
     "OutcomeUnknown",
     "OverdueReview",
     "PasswordChangeRequired",
@@ -283,6 +288,7 @@ __all__ = [
     "ReasonRequired",
     "Reply",
     "RequestContext",
+    "RetryPolicy",
     "ReviewDecision",
     "ReviewOverrun",
     "ReviewRecord",
