@@ -336,7 +336,7 @@ def register(commands: Any) -> None:
     run = _described(
         jobs_sub,
         "run",
-        "运行一次定时任务（提醒、评价期、会话清理、审计检查点）· one pass of the job",
+        "运行一次定时任务（提醒、评价期、会话、审计检查点）· one pass of the job",
     )
     _common(run, service=True)
     run.set_defaults(handler=_jobs_run)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -83,9 +83,8 @@ def _run_migration(engine: Engine, step: Callable[[], None]) -> None:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    with engine.begin() as conn:
-        with Operations.context(MigrationContext.configure(conn)):
-            step()
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        step()
 
 
 def reset_schema(engine: Engine) -> None:
