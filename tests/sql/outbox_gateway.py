@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import urllib.request
 from collections import Counter
@@ -35,6 +36,22 @@ class HttpNotifier:
 def http_notifier() -> HttpNotifier:
     """The worker's ``--notifier tests.sql.outbox_gateway:http_notifier``."""
     return HttpNotifier(os.environ[GATEWAY_VARIABLE])
+
+
+def worker_command(url: str, *options: str) -> list[str]:
+    """``python -m qiandao worker`` on ``url``, sending into the gateway of the environment."""
+    notifier = f"{__name__}:http_notifier"
+    return [
+        sys.executable,
+        "-m",
+        "qiandao",
+        "worker",
+        "--url",
+        url,
+        "--notifier",
+        notifier,
+        *options,
+    ]
 
 
 class Gateway:

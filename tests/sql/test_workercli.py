@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from qiandao import AuditQuery, OutboxState, Qiandao, RetryPolicy
 from qiandao.cli import main
 from qiandao_adapters.sql import SqlStore
 from tests.helpers import Notifier, World, make_world
-from tests.sql.outbox_gateway import GATEWAY_VARIABLE, Gateway
+from tests.sql.outbox_gateway import GATEWAY_VARIABLE, Gateway, worker_command
 
 DRAFT = {"title": "关于渔港码头照明的建议", "body": "夜间作业照明不足。", "category": "hot_issue"}
 
@@ -125,8 +124,7 @@ def test_the_worker_sends_pending_notices_and_stops_cleanly_on_sigterm(
     with Gateway() as gateway:
         env = {**os.environ, GATEWAY_VARIABLE: gateway.url}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "qiandao", "worker", "--url", url, "--interval", "0.1"]
-            + ["--jobs-every", "0", "--notifier", "tests.sql.outbox_gateway:http_notifier"],
+            worker_command(url, "--interval", "0.1", "--jobs-every", "0"),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
