@@ -63,3 +63,11 @@ def test_audit_benchmark_builds_a_log_that_verifies(tmp_path: Path) -> None:
     assert check_audit(store, audit_key=audit.KEY).records == 250 + 2  # and two checkpoints
     assert audit.bare_read_and_hash(store) == 252
     store.dispose()
+
+
+def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
+    outbox = _load("outbox")
+    lines: list[str] = []
+    growth = outbox.run(30, 3, report=lines.append)
+    assert set(growth) == {"memory", "sqlite"} and all(g > 0 for g in growth.values())
+    assert len(lines) == 6
