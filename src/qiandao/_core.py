@@ -506,12 +506,13 @@ class _Core:
         self,
         limit: int = 100,
         *,
-        lease: timedelta = DISPATCH_LEASE,
+        lease: timedelta | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> DispatchReport:
         """Send up to ``limit`` due notices, at least once, each by one dispatcher at a time.
 
-        The notices are claimed for this dispatcher (``dispatcher_id``) until ``now + lease`` in
+        The notices are claimed for this dispatcher (``dispatcher_id``) until ``now + lease``
+        (``DISPATCH_LEASE`` unless given) in
         one short unit of work; sending happens with no transaction open (a slow gateway never
         holds database locks), and nothing is sent once the lease has run out (another
         dispatcher may have taken the notice). The results are marked afterwards in one short
@@ -522,8 +523,7 @@ class _Core:
         """
         if self.notifier is None:
             return DispatchReport(0, 0)
-        if lease <= timedelta(0):
-            raise InvalidInput("租约时长须为正", field="lease")
+        lease = _positive_lease(lease, DISPATCH_LEASE)
         now = self.now()
         with self.store.unit_of_work() as uow:
             claimed = uow.outbox.claim(limit, now, lease, self.dispatcher_id)
@@ -680,6 +680,16 @@ class Tx:
         if notices:
             self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
             self.queued += len(notices)
+
+
+def _positive_lease(lease: object, default: timedelta) -> timedelta:
+    """``lease``, or ``default`` for ``None``; anything but a positive ``timedelta`` is
+    ``input.invalid`` (field ``lease``)."""
+    if lease is None:
+        return default
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise InvalidInput("租约时长须为正的时间段", field="lease")
+    return lease
 
 
 def audit_key_of(store: Store, given: bytes | None = None) -> bytes | None:

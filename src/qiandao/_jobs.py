@@ -17,8 +17,8 @@ from types import MappingProxyType
 import attrs
 
 from qiandao._auditing import AuditCommands
-from qiandao._core import Tx
-from qiandao.errors import ConcurrencyConflict, InvalidInput
+from qiandao._core import Tx, _positive_lease
+from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
 from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
@@ -125,7 +125,7 @@ class JobCommands(AuditCommands):
         ids += [item.id for item, _ in expired]
         return list(dict.fromkeys(ids))
 
-    def run_due_jobs(self, *, lease: timedelta = JOB_LEASE) -> JobReport:
+    def run_due_jobs(self, *, lease: timedelta | None = None) -> JobReport:
         """Send due reminders (each status once per deadline), close expired rating windows and
         purge ended sessions (``Session.expires_at`` passed, by index, in batches); then write
         an audit checkpoint binding every audit chain's head (its anchor in the report).
@@ -135,13 +135,12 @@ class JobCommands(AuditCommands):
         Notices are left for the worker's ``dispatch()`` (sent after the run when
         ``dispatch_after_commit``).
 
-        The run holds a lease (``JOB_LEASE_NAME``, for ``lease``): while another instance's run
-        holds it, this one does nothing and reports ``skipped``; the lease is released at the
-        end, and a crashed run's lease runs out.
+        The run holds a lease (``JOB_LEASE_NAME``, for ``lease``, ``JOB_LEASE`` unless given):
+        while another instance's run holds it, this one does nothing and reports ``skipped``;
+        the lease is released at the end, and a crashed run's lease runs out.
         """
+        lease = _positive_lease(lease, JOB_LEASE)
         now = self.now()
-        if lease <= timedelta(0):
-            raise InvalidInput("租约时长须为正", field="lease")
         owner = self.dispatcher_id
         take = functools.partial(_take_lease, owner=owner, until=now + lease)
         if not self._transact(None, take, dispatch=False):  # the run's first, audited, record
