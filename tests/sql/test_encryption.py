@@ -96,12 +96,14 @@ def raw_values(engine: Engine) -> list[str]:
     found: list[str] = []
     inspector = inspect(engine)
     present = set(inspector.get_table_names())
+    columns = {
+        table: [table.c[c["name"]] for c in inspector.get_columns(table.name)]
+        for table in metadata.sorted_tables
+        if table.name in present
+    }
     with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            if table.name not in present:
-                continue
-            columns = [table.c[c["name"]] for c in inspector.get_columns(table.name)]
-            for row in conn.execute(select(*columns)):
+        for table, read in columns.items():
+            for row in conn.execute(select(*read)):
                 found.extend(str(v) for v in row)
     return found
 
