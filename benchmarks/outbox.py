@@ -23,18 +23,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from qiandao import SHANGHAI, Actor, OutboxState, Qiandao, Rating, Role, Unit
+from lifecycle import ACTORS, MEMBER, PAYLOAD, J, one_lifecycle  # benchmarks/lifecycle.py
+
+from qiandao import SHANGHAI, OutboxState, Qiandao, Unit
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import OutboxMessage, Store
 from qiandao.testing import ManualClock, enrol
 
-J = "zhoushan"
-MEMBER = Actor("m1", Role.MEMBER, J)
-EDITOR = Actor("e1", Role.EDITOR, J)
-DEPUTY = Actor("d1", Role.DEPUTY, J)
-HEAD = Actor("h1", Role.OFFICE_HEAD, J)
-UNIT = Actor("u1", Role.HANDLING_UNIT, J, "unit-1")
-PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文" * 200, "category": "hot_issue"}
 START = datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)
 _BATCH = 2_000
 
@@ -56,23 +51,14 @@ def _prepare(store: Store) -> None:
     with store.unit_of_work() as uow:
         uow.units.add(Unit("unit-1", "市交通运输局", J))
         uow.commit()
-    enrol(store, MEMBER, EDITOR, DEPUTY, HEAD, UNIT)
+    enrol(store, *ACTORS)
 
 
 def notices_per_lifecycle(make: Callable[[], Store]) -> list[OutboxMessage]:
     """The outbox rows one full lifecycle leaves (submit to rating, published)."""
     store = make()
     _prepare(store)
-    qd = _service(store)
-    item = qd.submit_new(MEMBER, PAYLOAD)
-    qd.pass_preliminary(EDITOR, item.id, destinations=["forward_to_departments"])
-    qd.approve(DEPUTY, item.id)
-    qd.sign(HEAD, item.id)
-    item = qd.assign(EDITOR, item.id, ["unit-1"])
-    assignment = item.assignments[0].id
-    qd.accept(UNIT, item.id, assignment)
-    qd.reply(UNIT, item.id, assignment, "已办理")
-    qd.rate(MEMBER, item.id, assignment, Rating.SATISFIED)
+    one_lifecycle(_service(store))
     with store.unit_of_work() as uow:
         return uow.outbox.pending(1_000)
 

@@ -992,10 +992,7 @@ class StoreContract(abc.ABC):
             assert [m.notice.id for m in uow.outbox.pending(100)] == ids
 
     def test_outbox_mark_dispatched_and_failed(self) -> None:
-        messages = [
-            sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
-            for n in range(4)
-        ]
+        messages = _minute_apart(4)
         store = self.seeded_store(messages=messages)
         later = T0 + timedelta(hours=2)
         with store.unit_of_work() as uow:
@@ -1036,10 +1033,7 @@ class StoreContract(abc.ABC):
                 uow.outbox.mark_failed("evt-none", later, None)
 
     def test_outbox_claim_takes_due_unleased_notices_under_a_lease(self) -> None:
-        messages = [
-            sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
-            for n in range(5)
-        ]
+        messages = _minute_apart(5)
         store = self.seeded_store(messages=messages)
         now = T0 + timedelta(minutes=10)
         lease = timedelta(minutes=5)
@@ -1929,3 +1923,11 @@ class StoreContract(abc.ABC):
             records = uow.audit.records("05")
         assert [r.sequence for r in records] == list(range(1, 3 * count + 1))
         assert all(b.previous == a.hash for a, b in itertools.pairwise(records))
+
+
+def _minute_apart(count: int) -> list[OutboxMessage]:
+    """``count`` pending messages ``evt-0``, ``evt-1``, … recorded a minute apart from T0."""
+    return [
+        sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
+        for n in range(count)
+    ]
