@@ -102,7 +102,7 @@ def raw_values(engine: Engine) -> list[str]:
         if table.name in present
     }
     with engine.connect() as conn:
-        for table, read in columns.items():
+        for read in columns.values():
             for row in conn.execute(select(*read)):
                 found.extend(str(v) for v in row)
     return found
