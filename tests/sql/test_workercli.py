@@ -4,17 +4,22 @@ pending and stops cleanly on SIGTERM with nothing left claimed."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from qiandao import AuditQuery, OutboxState, Qiandao, RetryPolicy
+from qiandao import AuditQuery, DispatchReport, JobReport, OutboxState, Qiandao, RetryPolicy
 from qiandao.cli import main
 from qiandao_adapters.sql import SqlStore
+from qiandao_adapters.workercli import run_worker
 from tests.helpers import Notifier, World, make_world
 from tests.sql.outbox_gateway import GATEWAY_VARIABLE, Gateway, worker_command
 
@@ -63,6 +68,7 @@ def test_outbox_list_retry_and_discard_dead_letters(
     assert main(["outbox", "list", "--failed", "--url", url]) == 0
     listed = capsys.readouterr().out
     assert first in listed and second in listed and "dead" in listed
+    assert DRAFT["title"] not in listed and "role:" not in listed  # no text, no recipients
     assert main(["outbox", "retry", first, "--url", url]) == 0
     assert main(["outbox", "discard", second, "--url", url]) == 0
     capsys.readouterr()
@@ -143,3 +149,41 @@ def test_the_worker_sends_pending_notices_and_stops_cleanly_on_sigterm(
     with w.qd.store.unit_of_work() as uow:
         assert uow.outbox.pending(100) == []
     w.qd.store.dispose()  # type: ignore[attr-defined]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _OnePass:
+    """A service stand-in: one job run and one dispatch, then the stop is set (a SIGTERM)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.calls: list[str] = []
+
+    def run_due_jobs(self) -> JobReport:
+        self.calls.append("jobs")
+        return JobReport(ratings_closed=1)
+
+    def dispatch(self, limit: int, **options: Any) -> DispatchReport:
+        self.calls.append(f"dispatch {limit} {options['lease']}")
+        assert options["stop"]() is False
+        self.stop.set()
+        return DispatchReport(sent=3, failed=1, dead=1)
+
+
+def test_the_worker_loop_shows_progress_on_a_terminal_and_stops_when_told() -> None:
+    stop = threading.Event()
+    qd = _OnePass(stop)
+    out = _Terminal()
+    progress = run_worker(
+        qd, interval=0.01, jobs_every=60, batch=7, lease=timedelta(seconds=9), stop=stop, out=out
+    )
+    assert qd.calls == ["jobs", "dispatch 7 0:00:09"]
+    assert (progress.sent, progress.failed, progress.dead, progress.runs) == (3, 1, 1, 1)
+    assert out.getvalue().startswith("\r") and "已投递 3" in out.getvalue()
+    plain = io.StringIO()
+    run_worker(qd, interval=0.01, jobs_every=0, batch=7, lease=timedelta(1), stop=stop, out=plain)
+    assert plain.getvalue() == ""  # not a terminal: no progress line (and stopped at once)
