@@ -339,8 +339,13 @@ class _Outbox:
             next_attempt_at=retry_at or message.next_attempt_at,
         )
 
-    def release(self, owner: str) -> int:
-        mine = [m for m in self._waiting() if m.claimed_by == owner]
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
+        chosen = None if notice_ids is None else set(notice_ids)
+        mine = [
+            m
+            for m in self._waiting()
+            if m.claimed_by == owner and (chosen is None or m.notice.id in chosen)
+        ]
         for message in mine:
             self._change(message.notice.id)
         return len(mine)

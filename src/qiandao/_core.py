@@ -542,11 +542,12 @@ class _Core:
                 failed.append((message, type(error).__name__))
             else:
                 sent.append(message.notice.id)
-        dead = self._mark(sent, failed, unsent=len(claimed) > len(sent) + len(failed))
+        done = len(sent) + len(failed)
+        dead = self._mark(sent, failed, [m.notice.id for m in claimed[done:]])
         return DispatchReport(len(sent), len(failed), dead)
 
     def _mark(
-        self, sent: list[str], failed: list[tuple[OutboxMessage, str]], *, unsent: bool
+        self, sent: list[str], failed: list[tuple[OutboxMessage, str]], unsent: list[str]
     ) -> int:
         """Record a batch's results in one unit of work; returns how many notices died."""
         dead = 0
@@ -558,8 +559,8 @@ class _Core:
                 retry_at = self.outbox_retry.next_attempt(message.attempts + 1, at)
                 dead += retry_at is None
                 uow.outbox.mark_failed(message.notice.id, at, retry_at, error)
-            if unsent:
-                uow.outbox.release(self.dispatcher_id)
+            if unsent:  # only this batch's: another thread of this instance may hold others
+                uow.outbox.release(self.dispatcher_id, unsent)
             uow.commit()
         return dead
 

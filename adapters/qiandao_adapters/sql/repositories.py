@@ -733,13 +733,17 @@ class SqlOutbox:
             values["next_attempt_at"] = retry_at
         self._update(notice_id, values, states=(OutboxState.PENDING,))
 
-    def release(self, owner: str) -> int:
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
         t = s.outbox
         stmt = (
             update(t)
             .where(t.c.claimed_by == owner, t.c.state == OutboxState.PENDING.value)
             .values(claimed_by=None, lease_until=None)
         )
+        if notice_ids is not None:
+            if not notice_ids:
+                return 0
+            stmt = stmt.where(t.c.notice_id.in_(list(notice_ids)))
         return max(_rowcount(self._tx.execute(stmt, write=True)), 0)
 
     def list_failed(self, limit: int) -> list[OutboxMessage]:

@@ -246,8 +246,9 @@ class OutboxRepository(Protocol):
         ``None``, dead; its lease ends. A notice no longer pending is left as it is."""
         ...
 
-    def release(self, owner: str) -> int:
-        """End ``owner``'s leases on notices still pending (a dispatcher stopping); how many."""
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
+        """End ``owner``'s leases on notices still pending: those of ``notice_ids``, or all of
+        them when ``None`` (a dispatcher stopping); how many."""
         ...
 
     def list_failed(self, limit: int) -> list[OutboxMessage]:

@@ -1055,7 +1055,9 @@ class StoreContract(abc.ABC):
             assert len(uow.outbox.pending(10)) == 5  # claimed notices are still pending
         later = now + timedelta(minutes=1)
         with store.unit_of_work() as uow:  # the failed one is due now; b stops and lets go
-            assert uow.outbox.release("disp-b") == 2
+            assert uow.outbox.release("disp-b", ["evt-3", "evt-1", "evt-none"]) == 1
+            assert uow.outbox.release("disp-b", []) == 0
+            assert uow.outbox.release("disp-b") == 1
             uow.commit()
         with store.unit_of_work() as uow:
             third = uow.outbox.claim(10, later, lease, "disp-c")
