@@ -69,3 +69,11 @@ def test_paging_benchmark_reaches_a_deep_page_by_cursor() -> None:
     paging = _load("paging")
     figures = paging.measure(None, 40, 25, 1)  # asserts each page's row count
     assert set(figures) == {"published_first", "published_deep", "my_items_first", "my_items_deep"}
+
+
+def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
+    outbox = _load("outbox")
+    lines: list[str] = []
+    growth = outbox.run(30, 3, report=lines.append)
+    assert set(growth) == {"memory", "sqlite"} and all(g > 0 for g in growth.values())
+    assert len(lines) == 6

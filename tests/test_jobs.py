@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
+from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao.errors import ConcurrencyConflict
 from qiandao.events import EventKind
 from qiandao.model import Item
@@ -14,6 +14,7 @@ from qiandao.ports.store import UnitOfWork
 from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, end_of_day
 from qiandao.rules.rating import Rating
 from qiandao.rules.ruleset import RuleSet
+from qiandao.service import Qiandao
 from tests.helpers import DH, World, at, fails, make_world
 
 S = DeadlineStatus
@@ -179,6 +180,8 @@ def test_a_failing_notifier_loses_nothing(w: World) -> None:
     assert all(m.attempts >= 1 for m in pending)
     assert run_at(w, at(2026, 3, 18, 12)).reminders_sent == 0  # nothing re-decided
     w.notifier.failing = False
+    assert w.qd.dispatch().sent == 0  # the failed reminders wait for their next attempt
+    w.clock.set(at(2026, 3, 18, 13))  # the backoff's cap has passed
     dispatched = w.qd.dispatch()
     assert dispatched.sent == 2 and dispatched.failed == 0
     assert w.outbox() == []
@@ -217,3 +220,35 @@ def test_a_conflict_on_one_item_does_not_stop_the_others(
     report = run_at(w, at(2026, 3, 18, 10))
     assert (report.conflicts, report.reminders[S.DUE_SOON]) == (0, 1)
     assert w.load(victim.id).assignments[0].reminders == {S.DUE_SOON}
+
+
+# --- one run at a time across instances -------------------------------------------------------
+
+
+def test_a_run_while_another_instance_holds_the_lease_does_nothing(w: World) -> None:
+    item, _ = w.assigned("u-a", "u-b")
+    now = at(2026, 3, 18)
+    with w.qd.store.unit_of_work() as uow:  # another instance's run, still going
+        assert uow.leases.acquire(JOB_LEASE_NAME, "other-instance", now, now + JOB_LEASE)
+        uow.commit()
+    assert run_at(w, now) == JobReport(skipped=True)
+    assert reminder_count(w, item.id) == 0
+    report = run_at(w, now + JOB_LEASE)  # its lease ran out (it crashed): this one runs
+    assert (report.skipped, report.reminders[S.DUE_SOON]) == (False, 2)
+    with w.qd.store.unit_of_work() as uow:  # released at the end of the run
+        assert uow.leases.acquire(JOB_LEASE_NAME, "other-instance", now + JOB_LEASE, now)
+    assert run_at(w, now + 2 * JOB_LEASE).reminders_sent == 0
+
+
+def test_the_lease_is_released_when_a_run_fails(w: World) -> None:
+    w.assigned("u-a")
+    boom = RuntimeError("数据库断开")
+
+    def fail(*_: object) -> list[str]:
+        raise boom
+
+    w.qd._candidate_items = fail  # type: ignore[method-assign,assignment]
+    with pytest.raises(RuntimeError):
+        run_at(w, at(2026, 3, 18))
+    other = Qiandao(w.qd.store, clock=w.clock)
+    assert other.run_due_jobs().skipped is False

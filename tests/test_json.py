@@ -244,7 +244,6 @@ def _queries(qd: Recorded, world: Any) -> None:
     qd.password_policy(ZS)
     qd.now()
     qd.run_due_jobs()
-    qd.dispatch()
 
 
 def test_real_payloads_and_views_match_their_schemas() -> None:

@@ -4,14 +4,18 @@ after commit, survive a failing notifier, and reach the recorder exactly once (d
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from qiandao._core import Actor, DispatchReport
+from qiandao._core import DISPATCH_LEASE, Actor, DispatchReport
 from qiandao.errors import QiandaoError
 from qiandao.events import EventKind
 from qiandao.model import Item
+from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import SHANGHAI
@@ -175,9 +179,13 @@ def test_a_failing_notifier_loses_nothing() -> None:
     (message,) = setup.pending()
     assert message.attempts == 1
     assert [message.notice.id] == setup.event_ids(item.id, EventKind.SUBMITTED)
+    assert message.next_attempt_at == START + timedelta(seconds=30)  # the policy's base
 
+    assert setup.qd.dispatch() == DispatchReport(sent=0, failed=0)  # not due yet
+    setup.clock.advance(seconds=30)
     assert setup.qd.dispatch() == DispatchReport(sent=0, failed=1)
-    assert [m.attempts for m in setup.pending()] == [2]
+    (message,) = setup.pending()
+    assert (message.attempts, message.next_attempt_at) == (2, START + timedelta(seconds=90))
 
     setup.clock.advance(minutes=5)
     assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
@@ -195,6 +203,7 @@ def test_one_failing_notice_does_not_hold_back_the_others() -> None:
     expected = setup.event_ids(item.id, *_NOTIFYING)
     assert setup.recorder.ids == expected[1:]
     assert [m.notice.id for m in setup.pending()] == expected[:1]
+    setup.clock.advance(minutes=1)
     assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
     assert sorted(setup.recorder.ids) == sorted(expected)
 
@@ -216,7 +225,9 @@ def test_a_notice_sent_twice_is_delivered_once() -> None:
 
     setup = Setup(notifier=Flaky())
     item = setup.qd.submit_new(MEMBER, DRAFT)
-    assert [m.attempts for m in setup.pending()] == [1]
+    (message,) = setup.pending()
+    assert (message.attempts, message.last_error) == (1, "TimeoutError")  # the type, no text
+    setup.clock.advance(minutes=1)
     assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
 
     assert recorder.ids == setup.event_ids(item.id, EventKind.SUBMITTED)
@@ -224,9 +235,9 @@ def test_a_notice_sent_twice_is_delivered_once() -> None:
     assert setup.pending() == []
 
 
-def test_two_dispatchers_at_once_deliver_once() -> None:
-    # A second dispatcher runs while the first is sending: both see the notice pending and
-    # both send it (at least once); the recorder keeps one.
+def test_a_second_dispatcher_skips_the_notices_another_has_claimed() -> None:
+    # A second dispatcher runs while the first is sending: the notice is claimed under the
+    # first one's lease, so the second sends nothing.
     recorder = RecordingNotifier()
     setup = Setup(dispatch_after_commit=False)
     other = Qiandao(setup.store, clock=setup.clock, notifier=recorder)
@@ -240,10 +251,136 @@ def test_two_dispatchers_at_once_deliver_once() -> None:
     item = setup.qd.submit_new(MEMBER, DRAFT)
     assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
 
-    assert reports == [DispatchReport(sent=1, failed=0)]
+    assert reports == [DispatchReport(sent=0, failed=0)]
     assert recorder.ids == setup.event_ids(item.id, EventKind.SUBMITTED)
-    assert (recorder.calls, recorder.dropped) == (2, 1)
+    assert (recorder.calls, recorder.dropped) == (1, 0)
     assert setup.pending() == []
+
+
+def test_a_crashed_dispatchers_notices_are_sent_when_its_lease_runs_out() -> None:
+    setup = Setup(dispatch_after_commit=False)
+    item = setup.qd.submit_new(MEMBER, DRAFT)
+    with setup.store.unit_of_work() as uow:  # claimed, then the dispatcher died
+        uow.outbox.claim(10, START, DISPATCH_LEASE, "crashed")
+        uow.commit()
+    assert setup.qd.dispatch() == DispatchReport(sent=0, failed=0)
+    setup.clock.advance(seconds=int(DISPATCH_LEASE.total_seconds()) - 1)
+    assert setup.qd.dispatch() == DispatchReport(sent=0, failed=0)
+    setup.clock.advance(seconds=1)
+    assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
+    assert setup.recorder.ids == setup.event_ids(item.id, EventKind.SUBMITTED)
+
+
+def test_nothing_is_sent_after_the_lease_runs_out_and_a_stop_releases_the_rest() -> None:
+    setup = Setup(dispatch_after_commit=False)
+    item = setup.through_signing()
+    expected = setup.event_ids(item.id, *_NOTIFYING)
+
+    def slow(notice: Notice) -> None:  # each send takes two minutes
+        setup.clock.advance(minutes=2)
+
+    setup.qd.notifier = _Delegate(setup.recorder, slow)
+    lease = timedelta(minutes=3)
+    assert setup.qd.dispatch(lease=lease) == DispatchReport(sent=2, failed=0)
+    assert setup.recorder.ids == expected[:2]
+    assert [m.claimed_by for m in setup.pending()] == [None, None]  # released at once
+    stops = iter([False, True])
+    assert setup.qd.dispatch(stop=lambda: next(stops)) == DispatchReport(sent=1, failed=0)
+    (left,) = setup.pending()
+    assert (left.notice.id, left.claimed_by, left.attempts) == (expected[3], None, 0)
+    assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
+    assert setup.recorder.ids == expected
+
+
+def test_a_notice_that_keeps_failing_backs_off_then_is_dead_until_retried() -> None:
+    policy = RetryPolicy(base=timedelta(minutes=1), factor=3, cap=timedelta(minutes=5))
+    policy = attrs.evolve(policy, max_attempts=4)
+    setup = Setup(dispatch_after_commit=False)
+    setup.qd.outbox_retry = policy
+    item = setup.qd.submit_new(MEMBER, DRAFT)
+    setup.recorder.fail_next(100)
+    waits = []
+    for _ in range(3):
+        assert setup.qd.dispatch() == DispatchReport(sent=0, failed=1)
+        (message,) = setup.pending()
+        waits.append(message.next_attempt_at - setup.clock.now())
+        setup.clock.advance(seconds=int(waits[-1].total_seconds()) - 1)
+        assert setup.qd.dispatch() == DispatchReport(sent=0, failed=0)  # waits its turn
+        setup.clock.advance(seconds=1)
+    assert waits == [timedelta(minutes=1), timedelta(minutes=3), timedelta(minutes=5)]
+    assert setup.qd.dispatch() == DispatchReport(sent=0, failed=1, dead=1)
+    assert setup.pending() == []
+    with setup.store.unit_of_work() as uow:
+        (dead,) = uow.outbox.list_failed(10)
+    assert (dead.state, dead.attempts) == (OutboxState.DEAD, 4)
+    setup.clock.advance(days=1)
+    assert setup.qd.dispatch() == DispatchReport(sent=0, failed=0)  # dead: never again
+    setup.recorder.fail_next(0)
+    with setup.store.unit_of_work() as uow:
+        assert uow.outbox.retry(dead.notice.id, setup.clock.now())
+        uow.commit()
+    assert setup.qd.dispatch() == DispatchReport(sent=1, failed=0)
+    assert setup.recorder.ids == setup.event_ids(item.id, EventKind.SUBMITTED)
+
+
+def test_a_failing_notice_is_not_retried_by_every_command() -> None:
+    calls: list[str] = []
+
+    class Down:
+        def send(self, notice: Notice) -> None:
+            calls.append(notice.id)
+            raise ConnectionError("网关不可用")
+
+    setup = Setup(notifier=Down())
+    first = setup.qd.submit_new(MEMBER, DRAFT)
+    for _ in range(3):  # more commands within the backoff: the failed notice waits
+        setup.qd.submit_new(MEMBER, DRAFT)
+    submitted = setup.event_ids(first.id, EventKind.SUBMITTED)
+    assert calls.count(submitted[0]) == 1
+    assert len(calls) == 4
+
+
+def test_commands_do_not_dispatch_by_default() -> None:
+    setup = Setup()
+    qd = Qiandao(setup.store, clock=setup.clock, notifier=setup.recorder)
+    qd.submit_new(MEMBER, DRAFT)
+    assert setup.recorder.notices == []
+    assert len(setup.pending()) == 1
+    assert qd.dispatch() == DispatchReport(sent=1, failed=0)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"base": timedelta(0)},
+        {"factor": 0.5},
+        {"cap": timedelta(seconds=-1)},
+        {"max_attempts": 0},
+        {"max_attempts": 2.5},
+        {"factor": True},
+    ],
+)
+def test_a_retry_policy_refuses_nonsense(changes: dict[str, object]) -> None:
+    with pytest.raises(QiandaoError) as refused:
+        RetryPolicy(**changes)  # type: ignore[arg-type]
+    assert refused.value.code == "input.invalid"
+
+
+@given(
+    attempts=st.integers(min_value=1, max_value=200),
+    base=st.integers(min_value=1, max_value=3600),
+    factor=st.floats(min_value=1, max_value=10),
+    cap=st.integers(min_value=1, max_value=86_400),
+)
+def test_backoff_grows_never_shrinks_and_stays_under_the_cap(
+    attempts: int, base: int, factor: float, cap: int
+) -> None:
+    policy = RetryPolicy(timedelta(seconds=base), factor, timedelta(seconds=cap), 1000)
+    delay, following = policy.delay(attempts), policy.delay(attempts + 1)
+    assert timedelta(0) < delay <= following <= timedelta(seconds=cap)
+    assert delay == min(timedelta(seconds=cap), timedelta(seconds=base)) or attempts > 1
+    assert policy.next_attempt(attempts, START) == START + delay
+    assert RetryPolicy(max_attempts=attempts).next_attempt(attempts, START) is None
 
 
 # --- refused commands record nothing ----------------------------------------------------------
@@ -298,8 +435,10 @@ def test_the_service_runs_on_the_system_clock() -> None:
     before = datetime.now(SHANGHAI)
     store = MemoryStore()
     enrol(store, MEMBER)
-    item = Qiandao(store, clock=clock, notifier=recorder).submit_new(MEMBER, DRAFT)
+    qd = Qiandao(store, clock=clock, notifier=recorder)
+    item = qd.submit_new(MEMBER, DRAFT)
     after = datetime.now(SHANGHAI)
+    assert qd.dispatch() == DispatchReport(sent=1, failed=0)
     now = clock.now()
     assert now.tzinfo is SHANGHAI
     assert before <= item.created_at <= after <= now

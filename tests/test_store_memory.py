@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
-from qiandao.testing import NotifierContract, StoreContract, sample_notice
+from qiandao.testing import NotifierContract, StoreContract, sample_notice, sample_outbox_message
 from qiandao_adapters.memory import MemoryStore
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 
@@ -105,3 +109,70 @@ class TestLoggingNotifier(NotifierContract):
         assert record.levelno == logging.WARNING
         assert "host.custom" in record.getMessage()
         assert LoggingNotifier().logger.name == "qiandao.notices"
+
+
+# --- the outbox's pending index -----------------------------------------------------------------
+
+_T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "sent", "failed", "dead", "claim", "release", "retry", "discard"]),
+        st.integers(min_value=0, max_value=5),
+        st.booleans(),  # commit, else roll back
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=_OPS)
+def test_the_pending_index_is_exactly_the_committed_pending_notices(
+    ops: list[tuple[str, int, bool]],
+) -> None:
+    store = MemoryStore()
+    for op, n, commit in ops:
+        notice_id = f"evt-{n}"
+        with store.unit_of_work() as uow:
+            known = {m.notice.id for m in uow.outbox.pending(100)} | {
+                m.notice.id for m in uow.outbox.list_failed(100)
+            }
+            if op == "add":
+                uow.outbox.add([sample_outbox_message(notice_id)])
+            elif op == "claim":
+                uow.outbox.claim(n, _T0, timedelta(minutes=1), "d")
+            elif op == "release":
+                uow.outbox.release("d")
+            elif op in ("sent", "failed", "dead") and notice_id in known:
+                if op == "sent":
+                    uow.outbox.mark_dispatched(notice_id, _T0)
+                else:
+                    retry_at = _T0 if op == "failed" else None
+                    uow.outbox.mark_failed(notice_id, _T0, retry_at)
+            elif op == "retry" and notice_id in known:
+                uow.outbox.retry(notice_id, _T0)
+            elif op == "discard" and notice_id in known:
+                uow.outbox.discard(notice_id)
+            if commit:
+                uow.commit()
+        data = store._data
+        pending = {k for k, m in data.outbox.items() if m.state is OutboxState.PENDING}
+        assert set(data.outbox_pending) == pending
+        with store.unit_of_work() as uow:
+            assert {m.notice.id for m in uow.outbox.pending(100)} == pending
+
+
+def test_dispatching_does_not_walk_the_history() -> None:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.outbox.add([sample_outbox_message(f"old-{n}") for n in range(500)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        for n in range(500):
+            uow.outbox.mark_dispatched(f"old-{n}", _T0)
+        uow.outbox.add([sample_outbox_message("new")])
+        uow.commit()
+    assert list(store._data.outbox_pending) == ["new"]
+    with store.unit_of_work() as uow:
+        uow.outbox._t.values = None  # type: ignore[assignment,method-assign]  # a scan would fail
+        (claimed,) = uow.outbox.claim(10, _T0 + timedelta(days=1), timedelta(minutes=1), "d")
+    assert claimed.notice.id == "new"

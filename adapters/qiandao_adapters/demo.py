@@ -106,6 +106,7 @@ def run_demo(
         hasher=Argon2Hasher.fast(),
         credential_delivery=phones,
         ids=lambda: f"{next(counter):05d}",
+        dispatch_after_commit=True,  # the demo shows each notice as it is sent; hosts run a worker
     )
     say = _Trail(clock, out)
     out(f"千岛议家 · 社情民意工作流程演示（存储：{where}）")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -36,6 +36,7 @@ from qiandao.model import (
     Unit,
     UnitEvent,
 )
+from qiandao.outbox import OutboxState
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -199,6 +200,8 @@ class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
     events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
     outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
+    outbox_pending: dict[str, None] = attrs.Factory(dict)
+    leases: dict[str, _Lease] = attrs.Factory(dict)
     accounts: dict[str, Account] = attrs.Factory(dict)
     account_events: dict[str, tuple[AccountEvent, ...]] = attrs.Factory(dict)
     proposals: dict[str, GrantProposal] = attrs.Factory(dict)
@@ -290,29 +293,139 @@ class _Events:
         return list(self._t.get(item_id) or ())
 
 
+class _OutboxTable(_Table[OutboxMessage]):
+    """The outbox, with an index of the pending notices kept at commit (a scan never walks
+    the dispatched history)."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]]) -> None:
+        super().__init__(data.outbox, "通知", None, dirty)
+        self.index = data.outbox_pending  # ids of pending notices, in the order first recorded
+
+    def apply(self) -> None:
+        staged = self.staged
+        super().apply()
+        for key, message in staged.items():
+            if message.state is OutboxState.PENDING:
+                self.index.setdefault(key, None)
+            else:
+                self.index.pop(key, None)
+
+
 class _Outbox:
-    def __init__(self, table: _Table[OutboxMessage]) -> None:
+    def __init__(self, table: _OutboxTable, hold: Callable[[], None]) -> None:
         self._t = table
+        self._hold = hold
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             if self._t.get(message.notice.id) is None:
                 self._t.put(message.notice.id, message)
 
+    def _waiting(self) -> list[OutboxMessage]:
+        """Pending notices (committed and staged) by next attempt, then recorded order."""
+        index = self._t.index
+        ids = [*index, *(key for key in self._t.staged if key not in index)]
+        found = [self._t.get(key) for key in ids]
+        waiting = [m for m in found if m is not None and m.state is OutboxState.PENDING]
+        waiting.sort(key=lambda m: m.next_attempt_at)  # stable: recorded order within an instant
+        return waiting
+
     def pending(self, limit: int) -> list[OutboxMessage]:
-        waiting = [m for m in self._t.values() if m.dispatched_at is None]
-        # fewest failed attempts first, so notices that keep failing never starve new ones;
-        # the sort is stable: insertion order within an instant
-        waiting.sort(key=lambda m: (m.attempts, m.recorded_at))
-        return waiting[:limit]
+        return self._waiting()[:limit]
+
+    def claim(self, limit: int, now: datetime, lease: timedelta, owner: str) -> list[OutboxMessage]:
+        self._hold()  # one claimer at a time, until this unit of work ends
+        claimed = [
+            attrs.evolve(m, claimed_by=owner, lease_until=now + lease)
+            for m in self._waiting()
+            if m.next_attempt_at <= now and (m.lease_until is None or m.lease_until <= now)
+        ][:limit]
+        for message in claimed:
+            self._t.put(message.notice.id, message)
+        return claimed
+
+    def _change(self, notice_id: str, **changes: Any) -> None:
+        message = self._t.require(notice_id)
+        self._t.put(notice_id, attrs.evolve(message, claimed_by=None, lease_until=None, **changes))
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
-        message = self._t.require(notice_id)
-        self._t.put(notice_id, attrs.evolve(message, dispatched_at=at))
+        self._change(notice_id, state=OutboxState.DISPATCHED, dispatched_at=at)
 
-    def mark_failed(self, notice_id: str) -> None:
+    def mark_failed(
+        self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
+    ) -> None:
         message = self._t.require(notice_id)
-        self._t.put(notice_id, attrs.evolve(message, attempts=message.attempts + 1))
+        if message.state is not OutboxState.PENDING:
+            return
+        self._change(
+            notice_id,
+            attempts=message.attempts + 1,
+            last_attempt_at=at,
+            last_error=error or None,
+            state=OutboxState.PENDING if retry_at is not None else OutboxState.DEAD,
+            next_attempt_at=retry_at or message.next_attempt_at,
+        )
+
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
+        chosen = None if notice_ids is None else set(notice_ids)
+        mine = [
+            m
+            for m in self._waiting()
+            if m.claimed_by == owner and (chosen is None or m.notice.id in chosen)
+        ]
+        for message in mine:
+            self._change(message.notice.id)
+        return len(mine)
+
+    def list_failed(self, limit: int) -> list[OutboxMessage]:
+        dead = [m for m in self._t.values() if m.state is OutboxState.DEAD]
+        dead.sort(key=lambda m: m.last_attempt_at or m.recorded_at, reverse=True)
+        return dead[:limit]
+
+    def _open(self, notice_id: str) -> bool:
+        return self._t.require(notice_id).state in _OPEN
+
+    def retry(self, notice_id: str, at: datetime) -> bool:
+        if not self._open(notice_id):
+            return False
+        self._change(notice_id, state=OutboxState.PENDING, attempts=0, next_attempt_at=at)
+        return True
+
+    def discard(self, notice_id: str) -> bool:
+        if not self._open(notice_id):
+            return False
+        self._change(notice_id, state=OutboxState.DISCARDED)
+        return True
+
+
+_OPEN = frozenset({OutboxState.PENDING, OutboxState.DEAD})
+"""States an operator may retry or discard a notice in."""
+
+
+@attrs.frozen
+class _Lease:
+    owner: str
+    until: datetime
+
+
+class _Leases:
+    def __init__(self, table: _Table[_Lease], hold: Callable[[], None]) -> None:
+        self._t = table
+        self._hold = hold
+
+    def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        self._hold()
+        current = self._t.get(name)
+        if current is not None and current.owner != owner and current.until > now:
+            return False
+        self._t.put(name, _Lease(owner, until))
+        return True
+
+    def release(self, name: str, owner: str) -> None:
+        self._hold()
+        current = self._t.get(name)
+        if current is not None and current.owner == owner:
+            self._t.delete(name)
 
 
 class _Accounts:
@@ -657,7 +770,7 @@ class MemoryUnitOfWork:
         # every command touches these three; the others are made on first use
         self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
         self.events = _Events(_Table(data.events, "事件", len, dirty))
-        self.outbox = _Outbox(_Table(data.outbox, "通知", None, dirty))
+        self.outbox = _Outbox(_OutboxTable(data, dirty), self._hold)
         self._accounts: _Accounts | None = None
         self._sessions: _Sessions | None = None
         self._units: _Units | None = None
@@ -665,6 +778,13 @@ class MemoryUnitOfWork:
         self._commissions: _Commissions | None = None
         self._idempotency: _Idempotency | None = None
         self._audit: _Audit | None = None
+        self._leases: _Leases | None = None
+
+    @property
+    def leases(self) -> _Leases:
+        if self._leases is None:
+            self._leases = _Leases(_Table(self._data.leases, "租约", None, self._dirty), self._hold)
+        return self._leases
 
     @property
     def accounts(self) -> _Accounts:

@@ -5,9 +5,9 @@ Modelled on Zhoushan CPPCC's "千岛议家" and its regulation (21 articles). A 
 """
 
 from qiandao._auditing import AuditPurge, check_audit, record_operation
-from qiandao._core import Actor, DispatchReport
+from qiandao._core import DISPATCH_LEASE, Actor, DispatchReport
 from qiandao._inbox import AssignmentView, ItemView
-from qiandao._jobs import SYSTEM_ACTOR_ID, JobReport
+from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao.accounts import PasswordPolicy, PolicyChange
@@ -130,6 +130,7 @@ from qiandao.model import (
     UnitEvent,
     UnitEventKind,
 )
+from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.paging import Page
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
@@ -178,6 +179,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CONVERTER",
+    "DISPATCH_LEASE",
+    "JOB_LEASE",
+    "JOB_LEASE_NAME",
     "SHANGHAI",
     "SYSTEM_ACTOR_ID",
     "ZHOUSHAN_JURISDICTIONS",
@@ -292,6 +296,7 @@ __all__ = [
     "LimitExceeded",
     "NewUnit",
     "NotFound",
+    "OutboxState",
     "OutcomeUnknown",
     "OverdueReview",
     "Page",
@@ -320,6 +325,7 @@ __all__ = [
     "Recipients",
     "Reply",
     "RequestContext",
+    "RetryPolicy",
     "ReviewDecision",
     "ReviewOverrun",
     "ReviewRecord",

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import attrs
@@ -36,6 +36,7 @@ from qiandao.errors import (
 from qiandao.events import Event, evolve
 from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
+from qiandao.outbox import RetryPolicy
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
@@ -53,7 +54,16 @@ from qiandao.rules.text import check_id, clean_text
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
-__all__ = ["Actor", "DispatchReport", "Once", "Tx", "check_ids", "once", "seen_by"]
+__all__ = [
+    "DISPATCH_LEASE",
+    "Actor",
+    "DispatchReport",
+    "Once",
+    "Tx",
+    "check_ids",
+    "once",
+    "seen_by",
+]
 
 _log = logging.getLogger("qiandao")
 
@@ -146,10 +156,16 @@ def item_again(tx: Tx, item_id: str) -> Item:
 
 @attrs.frozen
 class DispatchReport:
-    """What one outbox dispatch did."""
+    """What one outbox dispatch did: notices sent, sends failed, and of those, notices now dead
+    (no attempt left: they wait in ``outbox list --failed``)."""
 
     sent: int
     failed: int
+    dead: int = 0
+
+
+DISPATCH_LEASE = timedelta(minutes=5)
+"""How long a dispatcher holds the notices it claimed: nothing is sent after it runs out."""
 
 
 def _uuid() -> str:
@@ -206,7 +222,9 @@ class _Core:
         identity_providers: Sequence[IdentityProvider] = (),
         credential_delivery: CredentialDelivery | None = None,
         ids: Callable[[], str] = _uuid,
-        dispatch_after_commit: bool = True,
+        dispatch_after_commit: bool = False,
+        outbox_retry: RetryPolicy | None = None,
+        dispatcher_id: str | None = None,
         audit_key: bytes | None = None,
         audit_retention_days: int = MIN_RETENTION_DAYS,
     ) -> None:
@@ -229,6 +247,8 @@ class _Core:
         self.credential_delivery = credential_delivery
         self.new_id = ids
         self.dispatch_after_commit = dispatch_after_commit
+        self.outbox_retry = outbox_retry if outbox_retry is not None else RetryPolicy()
+        self.dispatcher_id = dispatcher_id if dispatcher_id is not None else f"qd-{_uuid()}"
         self._audit_chain: AuditChain | None = None if audit_key is None else AuditChain(audit_key)
         if (
             not isinstance(audit_retention_days, int)
@@ -484,35 +504,67 @@ class _Core:
             except Exception:  # the notices stay in the outbox for the next dispatch
                 _log.warning("提交后投递通知失败，通知保留在发件箱中", exc_info=True)
 
-    def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Send pending notices, at least once; a notice whose send fails stays pending.
+    def dispatch(
+        self,
+        limit: int = 100,
+        *,
+        lease: timedelta | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> DispatchReport:
+        """Send up to ``limit`` due notices, at least once, each by one dispatcher at a time.
 
-        Sending happens with no transaction open (a slow gateway never holds database locks);
-        the results are marked afterwards in one short unit of work. A crash in between only
-        means the same notices are sent again, and receivers drop repeats by notice id.
+        The notices are claimed for this dispatcher (``dispatcher_id``) until ``now + lease``
+        (``DISPATCH_LEASE`` unless given) in
+        one short unit of work; sending happens with no transaction open (a slow gateway never
+        holds database locks), and nothing is sent once the lease has run out (another
+        dispatcher may have taken the notice). The results are marked afterwards in one short
+        unit of work: a failed notice waits by the ``outbox_retry`` policy, then is dead. A
+        crash in between only means the notices are sent again when their lease expires, and
+        receivers drop repeats by notice id. ``stop`` (asked before each send) ends the batch
+        early, e.g. on SIGTERM; the notices not sent are released for others at once.
         """
         if self.notifier is None:
             return DispatchReport(0, 0)
+        lease = _positive_lease(lease, DISPATCH_LEASE)
+        now = self.now()
         with self.store.unit_of_work() as uow:
-            pending = uow.outbox.pending(limit)
+            claimed = uow.outbox.claim(limit, now, lease, self.dispatcher_id)
+            uow.commit()
+        if not claimed:
+            return DispatchReport(0, 0)
         sent: list[str] = []
-        failed: list[str] = []
-        for message in pending:
+        failed: list[tuple[OutboxMessage, str]] = []
+        expires = now + lease
+        for message in claimed:
+            if (stop is not None and stop()) or self.now() >= expires:
+                break
             try:
                 self.notifier.send(message.notice)
-            except Exception:  # any notifier failure keeps the notice pending
-                failed.append(message.notice.id)
+            except Exception as error:  # any notifier failure: tried again later
+                failed.append((message, type(error).__name__))
             else:
                 sent.append(message.notice.id)
-        if pending:
-            with self.store.unit_of_work() as uow:
-                at = self.now()
-                for notice_id in sent:
-                    uow.outbox.mark_dispatched(notice_id, at)
-                for notice_id in failed:
-                    uow.outbox.mark_failed(notice_id)
-                uow.commit()
-        return DispatchReport(len(sent), len(failed))
+        done = len(sent) + len(failed)
+        dead = self._mark(sent, failed, [m.notice.id for m in claimed[done:]])
+        return DispatchReport(len(sent), len(failed), dead)
+
+    def _mark(
+        self, sent: list[str], failed: list[tuple[OutboxMessage, str]], unsent: list[str]
+    ) -> int:
+        """Record a batch's results in one unit of work; returns how many notices died."""
+        dead = 0
+        with self.store.unit_of_work() as uow:
+            at = self.now()
+            for notice_id in sent:
+                uow.outbox.mark_dispatched(notice_id, at)
+            for message, error in failed:
+                retry_at = self.outbox_retry.next_attempt(message.attempts + 1, at)
+                dead += retry_at is None
+                uow.outbox.mark_failed(message.notice.id, at, retry_at, error)
+            if unsent:  # only this batch's: another thread of this instance may hold others
+                uow.outbox.release(self.dispatcher_id, unsent)
+            uow.commit()
+        return dead
 
 
 class Tx:
@@ -635,6 +687,16 @@ class Tx:
         if notices:
             self.uow.outbox.add([OutboxMessage(n, self.now) for n in notices])
             self.queued += len(notices)
+
+
+def _positive_lease(lease: object, default: timedelta) -> timedelta:
+    """``lease``, or ``default`` for ``None``; anything but a positive ``timedelta`` is
+    ``input.invalid`` (field ``lease``)."""
+    if lease is None:
+        return default
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise InvalidInput("租约时长须为正的时间段", field="lease")
+    return lease
 
 
 def audit_key_of(store: Store, given: bytes | None = None) -> bytes | None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import attrs
 
 from qiandao._auditing import AuditCommands
-from qiandao._core import Tx
+from qiandao._core import Tx, _positive_lease
 from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
 from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
@@ -26,7 +26,7 @@ from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.workflow import jobs, timeliness
 from qiandao.workflow.jobs import REMINDER_STATUSES
 
-__all__ = ["SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
+__all__ = ["JOB_LEASE", "JOB_LEASE_NAME", "SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
 
 SYSTEM_ACTOR_ID = "system:jobs"
 """The ``actor_id`` of events the periodic job records (no account has this id)."""
@@ -48,6 +48,7 @@ class JobReport:
     reviews_reminded: int = 0  # review stages past their window (第五条), reminded once each
     sessions_purged: int = 0  # sessions ended (idle, lifetime) deleted from the store
     audit_anchor: str = ""  # the checkpoint written at the end of the run, "sequence:hash"
+    skipped: bool = False  # another instance held the job's lease: this run did nothing
 
     @property
     def reminders_sent(self) -> int:
@@ -69,6 +70,20 @@ def _remind_review(tx: Tx, item_id: str) -> int:
     decision = timeliness.review_overdue(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return len(decision)
+
+
+JOB_LEASE_NAME = "run_due_jobs"
+"""The lease row the periodic job runs under (one run at a time across instances)."""
+JOB_LEASE = timedelta(minutes=30)
+"""How long a run holds the job's lease; a crashed run's lease lets the next one in after it."""
+
+
+def _take_lease(tx: Tx, owner: str, until: datetime) -> bool:
+    return tx.uow.leases.acquire(JOB_LEASE_NAME, owner, tx.now, until)
+
+
+def _end_lease(tx: Tx, owner: str) -> None:
+    tx.uow.leases.release(JOB_LEASE_NAME, owner)
 
 
 _PURGE_BATCH = 500
@@ -110,16 +125,34 @@ class JobCommands(AuditCommands):
         ids += [item.id for item, _ in expired]
         return list(dict.fromkeys(ids))
 
-    def run_due_jobs(self) -> JobReport:
+    def run_due_jobs(self, *, lease: timedelta | None = None) -> JobReport:
         """Send due reminders (each status once per deadline), close expired rating windows and
         purge ended sessions (``Session.expires_at`` passed, by index, in batches); then write
         an audit checkpoint binding every audit chain's head (its anchor in the report).
 
         The clock says when. Each item is decided and saved in its own unit of work; an item
         changed concurrently is skipped (counted in ``conflicts``) and picked up by the next run.
-        Notices are dispatched after the run; a failing notifier leaves them pending for a later
-        ``dispatch()``.
+        Notices are left for the worker's ``dispatch()`` (sent after the run when
+        ``dispatch_after_commit``).
+
+        The run holds a lease (``JOB_LEASE_NAME``, for ``lease``, ``JOB_LEASE`` unless given):
+        while another instance's run holds it, this one does nothing and reports ``skipped``;
+        the lease is released at the end, and a crashed run's lease runs out.
         """
+        lease = _positive_lease(lease, JOB_LEASE)
+        now = self.now()
+        owner = self.dispatcher_id
+        take = functools.partial(_take_lease, owner=owner, until=now + lease)
+        if not self._transact(None, take, dispatch=False):  # the run's first, audited, record
+            return JobReport(skipped=True)
+        try:
+            return self._run_due_jobs()
+        finally:
+            end = functools.partial(_end_lease, owner=owner)
+            self._transact(None, end, dispatch=False, audit=False)
+
+    def _run_due_jobs(self) -> JobReport:
+        """One run of the periodic job, under its lease."""
         reminders: dict[DeadlineStatus, int] = {}
         ratings_closed = conflicts = 0
         for item_id in self._candidate_items(self.now()):

@@ -59,8 +59,9 @@ JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | 
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-NOT_JSON_COMMANDS = frozenset({"adopt_calendar"})
-"""Methods whose arguments are Python objects (a calendar), not data a host receives as JSON."""
+NOT_JSON_COMMANDS = frozenset({"adopt_calendar", "dispatch"})
+"""Methods whose arguments are Python objects (a calendar, a stop callback), not data a host
+receives as JSON."""
 
 NOT_JSON_TYPES = frozenset({"Account", "Context"})
 """Exported classes that never leave the library as JSON: the stored account (it leaves as an

@@ -18,6 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -54,10 +55,36 @@ def audit_tables_for_a_while(engine: Engine) -> Iterator[None]:
     them itself."""
     tables = [schema.audit, schema.audit_targets, schema.audit_heads]
     metadata.create_all(engine, tables=tables)
+    outbox = _revision_module("0011_outbox_leases")  # the outbox's states and leases
+    _run_migration(engine, outbox.upgrade)
     try:
         yield
     finally:
+        _run_migration(engine, outbox.downgrade)
         metadata.drop_all(engine, tables=tables)
+
+
+def _revision_module(name: str) -> Any:
+    """A migration script of ``sql/migrations/versions`` as a module."""
+    import importlib.util
+
+    from qiandao_adapters.sql import migrations
+
+    path = Path(migrations.__file__).parent / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_qd_revision_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_migration(engine: Engine, step: Callable[[], None]) -> None:
+    """Run one revision's ``upgrade`` or ``downgrade`` outside Alembic's version bookkeeping."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    with engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        step()
 
 
 def reset_schema(engine: Engine) -> None:

@@ -44,6 +44,7 @@ LISTINGS = frozenset(
         "explain_deadline",
         "grant_proposals",
         "inbox",
+        "jurisdictions",
         "lane",
         "lane_counts",
         "my_items",
@@ -51,6 +52,8 @@ LISTINGS = frozenset(
         "overdue_reviews",
         "password_policy_changes",
         "published",
+        "unit_history",
+        "units",
     }
 )
 

@@ -91,14 +91,19 @@ def read_back(store: SqlStore, person: str) -> str:
 
 
 def raw_values(engine: Engine) -> list[str]:
-    """Every value of every qiandao table, as text (``SELECT`` on the raw columns)."""
+    """Every value of every qiandao table, as text (``SELECT`` on the raw columns the
+    database has: an older revision lacks some)."""
     found: list[str] = []
-    present = set(inspect(engine).get_table_names())
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    columns = {
+        table: [table.c[c["name"]] for c in inspector.get_columns(table.name)]
+        for table in metadata.sorted_tables
+        if table.name in present
+    }
     with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            if table.name not in present:
-                continue
-            for row in conn.execute(select(table)):
+        for read in columns.values():
+            for row in conn.execute(select(*read)):
                 found.extend(str(v) for v in row)
     return found
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy import (
     table as light_table,
@@ -82,7 +83,7 @@ from qiandao_adapters.sql.rows import (
     overrun_rows,
     text_rows,
 )
-from qiandao_adapters.sql.schema import Key
+from qiandao_adapters.sql.schema import Key, UtcDateTime
 from tests.helpers import World, make_world
 from tests.helpers import at as lane_at
 from tests.sql.conftest import Backend, audit_tables_for_a_while, reset_schema
@@ -1253,3 +1254,67 @@ def test_downgrade_below_0010_is_refused_while_an_item_records_a_unit_merge(
         _at_revision(empty, "0009", down=True)
     with empty.connect() as conn:
         assert "qd_jurisdictions" in set(inspect(conn).get_table_names())
+
+
+# --- 0011: the outbox's states and leases -----------------------------------------------------
+
+
+def test_upgrade_to_0011_gives_outbox_rows_a_state_and_downgrade_keeps_dead_ones_sent(
+    empty: Engine,
+) -> None:
+    _at_revision(empty, "0009")
+    recorded = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    rows: list[dict[str, Any]] = [
+        {"notice_id": "evt-sent", "dispatched_at": recorded + timedelta(minutes=1)},
+        {"notice_id": "evt-wait", "dispatched_at": None},
+        {"notice_id": "evt-dead", "dispatched_at": None},
+    ]
+    legacy = light_table(
+        "qd_outbox",
+        column("notice_id"),
+        column("recorded_at", UtcDateTime()),
+        column("dispatched_at", UtcDateTime()),
+        column("attempts"),
+        column("doc"),
+    )
+    with empty.begin() as conn:
+        conn.execute(
+            insert(legacy),
+            [{**r, "recorded_at": recorded, "attempts": 1, "doc": "{}"} for r in rows],
+        )
+    upgrade(empty)
+    _assert_no_drift(empty)
+    t = s.outbox
+
+    def states() -> dict[str, tuple[str, datetime]]:
+        with empty.connect() as conn:
+            found = conn.execute(select(t.c.notice_id, t.c.state, t.c.next_attempt_at)).all()
+        return {r.notice_id: (r.state, r.next_attempt_at) for r in found}
+
+    assert states() == {
+        "evt-sent": ("dispatched", recorded),
+        "evt-wait": ("pending", recorded),  # due at once
+        "evt-dead": ("pending", recorded),
+    }
+    failed_at = recorded + timedelta(hours=1)
+    with empty.begin() as conn:
+        conn.execute(
+            update(t)
+            .where(t.c.notice_id == "evt-dead")
+            .values(state="dead", last_attempt_at=failed_at)
+        )
+    _at_revision(empty, "0009", down=True)
+    assert "qd_leases" not in inspect(empty).get_table_names()
+    with empty.connect() as conn:
+        sent = dict(conn.execute(select(legacy.c.notice_id, legacy.c.dispatched_at)).all())
+    assert sent == {  # the older code would send a dead notice forever: it counts as sent
+        "evt-sent": recorded + timedelta(minutes=1),
+        "evt-wait": None,
+        "evt-dead": failed_at,
+    }
+    upgrade(empty)
+    assert {k: v[0] for k, v in states().items()} == {
+        "evt-sent": "dispatched",
+        "evt-wait": "pending",
+        "evt-dead": "dispatched",
+    }

@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from qiandao import SHANGHAI, Actor, Qiandao, QiandaoError, Role, Unit
+from qiandao import (
+    DISPATCH_LEASE,
+    SHANGHAI,
+    Actor,
+    DispatchReport,
+    Qiandao,
+    QiandaoError,
+    Role,
+    Unit,
+)
 from qiandao.ports.store import ItemQuery, Store, UnitOfWork
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.notifiers import RecordingNotifier
@@ -107,6 +116,8 @@ def test_crash_during_dispatch_loses_nothing(raw_store: Store) -> None:
     assert report.failed == 2
     assert report.sent == 1
     assert _pending(raw_store) == 2
+    assert qd.dispatch() == DispatchReport(0, 0)  # the failed ones wait (backoff)
+    qd.clock.advance(minutes=1)  # type: ignore[attr-defined]
     report = qd.dispatch()
     assert (report.sent, report.failed) == (2, 0)
     assert len(notifier.notices) == 3
@@ -115,20 +126,38 @@ def test_crash_during_dispatch_loses_nothing(raw_store: Store) -> None:
 
 def test_crash_after_send_before_mark_resends_and_dedupes(raw_store: Store) -> None:
     store = CrashingStore(raw_store)
-    notifier = RecordingNotifier()
+    notifier = _CrashAfterSending(store)
     qd = _service(store, notifier, dispatch=False)
     qd.submit_new(MEMBER, PAYLOAD)
     qd.submit_new(MEMBER, {**PAYLOAD, "title": "第二条"})
-    store.crash_commits = 1  # sends succeed, then the process dies before marking them
+    notifier.armed = True  # sends succeed, then the process dies before marking them
     with pytest.raises(Crash):
         qd.dispatch()
     assert len(notifier.notices) == 2
     assert _pending(raw_store) == 2
-    report = qd.dispatch()  # at least once: sent again, dropped by id at the receiver
+    restarted = _service(store, notifier, dispatch=False)
+    assert restarted.dispatch() == DispatchReport(0, 0)  # the dead process's lease still runs
+    restarted.clock.advance(seconds=DISPATCH_LEASE.total_seconds())  # type: ignore[attr-defined]
+    report = restarted.dispatch()  # at least once: sent again, dropped by id at the receiver
     assert report.sent == 2
     assert len(notifier.notices) == 2
     assert notifier.dropped == 2
     assert _pending(raw_store) == 0
+
+
+class _CrashAfterSending(RecordingNotifier):
+    """Delivers; once ``armed``, the next commit (the marking of the batch) dies."""
+
+    def __init__(self, store: CrashingStore) -> None:
+        super().__init__()
+        self.store = store
+        self.armed = False
+
+    def send(self, notice: Any) -> None:
+        super().send(notice)
+        if self.armed:
+            self.armed = False
+            self.store.crash_commits = 1
 
 
 def test_refused_command_records_no_notice(raw_store: Store) -> None:
@@ -173,11 +202,11 @@ def test_a_dispatch_failure_after_commit_does_not_fail_the_command(raw_store: St
     original = qd.dispatch
 
     def failing_dispatch(limit: int = 100) -> Any:
-        store.crash_commits = 1
+        store.crash_commits = 1  # the claim dies
         return original(limit)
 
-    qd.dispatch = failing_dispatch  # type: ignore[method-assign]
+    qd.dispatch = failing_dispatch  # type: ignore[method-assign,assignment]
     item = qd.submit_new(MEMBER, PAYLOAD)  # committed, then dispatch crashes: no exception
     with raw_store.unit_of_work() as uow:
         assert uow.items.get(item.id) == item
-    assert _pending(raw_store) == 1  # sent once, not marked: will be sent again (at least once)
+    assert _pending(raw_store) == 1  # not claimed, not sent: the next dispatch sends it

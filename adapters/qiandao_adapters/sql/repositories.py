@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -68,6 +68,7 @@ from qiandao.model import (
     Unit,
     UnitEvent,
 )
+from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -117,6 +118,7 @@ __all__ = [
     "SqlIdempotency",
     "SqlItems",
     "SqlJurisdictions",
+    "SqlLeases",
     "SqlOutbox",
     "SqlSessions",
     "SqlUnits",
@@ -768,35 +770,158 @@ class SqlOutbox:
         with self._tx.atomic() as conn:
             _insert_missing(conn, s.outbox, sealed, "notice_id")
 
+    def _messages(self, stmt: Select[Any], *, write: bool = False) -> list[OutboxMessage]:
+        t = s.outbox
+        return [
+            OutboxMessage(
+                _load(self._tx, t, row, Notice),
+                row.recorded_at,
+                row.dispatched_at,
+                row.attempts,
+                OutboxState.parse(row.state),
+                row.next_attempt_at,
+                row.claimed_by,
+                row.lease_until,
+                row.last_attempt_at,
+                row.last_error,
+            )
+            for row in self._tx.execute(stmt, write=write)
+        ]
+
     def pending(self, limit: int) -> list[OutboxMessage]:
         _check_paging(limit)
         t = s.outbox
         stmt = (
-            select(t.c.notice_id, t.c.doc, t.c.recorded_at, t.c.dispatched_at, t.c.attempts)
-            .where(t.c.dispatched_at.is_(None))
-            .order_by(t.c.attempts, t.c.recorded_at, t.c.seq)  # failing ones never starve
+            _OUTBOX.where(t.c.state == OutboxState.PENDING.value)
+            .order_by(t.c.next_attempt_at, t.c.seq)
             .limit(limit)
         )
-        return [
-            OutboxMessage(
-                _load(self._tx, t, row, Notice), row.recorded_at, row.dispatched_at, row.attempts
-            )
-            for row in self._tx.execute(stmt)
-        ]
+        return self._messages(stmt)
 
-    def _update(self, notice_id: str, values: Mapping[str, Any]) -> None:
+    def claim(self, limit: int, now: datetime, lease: timedelta, owner: str) -> list[OutboxMessage]:
+        _check_paging(limit)
         t = s.outbox
-        result = self._tx.execute(
-            update(t).where(t.c.notice_id == notice_id).values(values), write=True
+        stmt = (
+            _OUTBOX.where(
+                t.c.state == OutboxState.PENDING.value,
+                t.c.next_attempt_at <= now,
+                or_(t.c.lease_until.is_(None), t.c.lease_until <= now),
+            )
+            .order_by(t.c.next_attempt_at, t.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite: the write transaction is the lock
         )
-        if _rowcount(result) == 0:
+        found = self._messages(stmt, write=True)
+        if not found:
+            return []
+        until = now + lease
+        ids = [m.notice.id for m in found]
+        values = {"claimed_by": owner, "lease_until": until}
+        self._tx.execute(update(t).where(t.c.notice_id.in_(ids)).values(values), write=True)
+        return [attrs.evolve(m, claimed_by=owner, lease_until=until) for m in found]
+
+    def _update(
+        self, notice_id: str, values: Mapping[str, Any], *, states: Sequence[OutboxState] = ()
+    ) -> bool:
+        """Update the notice (only in one of ``states``, if given); whether it changed, or
+        ``not_found`` when there is no such notice."""
+        t = s.outbox
+        stmt = update(t).where(t.c.notice_id == notice_id)
+        if states:
+            stmt = stmt.where(t.c.state.in_([state.value for state in states]))
+        released = {"claimed_by": None, "lease_until": None, **values}
+        if _rowcount(self._tx.execute(stmt.values(released), write=True)) > 0:
+            return True
+        if self._tx.execute(select(t.c.seq).where(t.c.notice_id == notice_id)).first() is None:
             raise NotFound(f"通知不存在：{notice_id}", id=notice_id)
+        return False
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
-        self._update(notice_id, {"dispatched_at": at})
+        self._update(notice_id, {"dispatched_at": at, "state": OutboxState.DISPATCHED.value})
 
-    def mark_failed(self, notice_id: str) -> None:
-        self._update(notice_id, {"attempts": s.outbox.c.attempts + 1})
+    def mark_failed(
+        self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
+    ) -> None:
+        t = s.outbox
+        values: dict[str, Any] = {
+            "attempts": t.c.attempts + 1,
+            "last_attempt_at": at,
+            "last_error": error[: s.ERROR_LENGTH] or None,
+        }
+        if retry_at is None:
+            values["state"] = OutboxState.DEAD.value
+        else:
+            values["next_attempt_at"] = retry_at
+        self._update(notice_id, values, states=(OutboxState.PENDING,))
+
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
+        t = s.outbox
+        stmt = (
+            update(t)
+            .where(t.c.claimed_by == owner, t.c.state == OutboxState.PENDING.value)
+            .values(claimed_by=None, lease_until=None)
+        )
+        if notice_ids is not None:
+            if not notice_ids:
+                return 0
+            stmt = stmt.where(t.c.notice_id.in_(list(notice_ids)))
+        return max(_rowcount(self._tx.execute(stmt, write=True)), 0)
+
+    def list_failed(self, limit: int) -> list[OutboxMessage]:
+        _check_paging(limit)
+        t = s.outbox
+        stmt = (
+            _OUTBOX.where(t.c.state == OutboxState.DEAD.value)
+            .order_by(t.c.last_attempt_at.desc(), t.c.seq.desc())
+            .limit(limit)
+        )
+        return self._messages(stmt)
+
+    def retry(self, notice_id: str, at: datetime) -> bool:
+        values = {"state": OutboxState.PENDING.value, "attempts": 0, "next_attempt_at": at}
+        return self._update(notice_id, values, states=_OPEN_NOTICES)
+
+    def discard(self, notice_id: str) -> bool:
+        values = {"state": OutboxState.DISCARDED.value}
+        return self._update(notice_id, values, states=_OPEN_NOTICES)
+
+
+_OUTBOX: Select[Any] = select(
+    s.outbox.c.notice_id,
+    s.outbox.c.doc,
+    s.outbox.c.recorded_at,
+    s.outbox.c.dispatched_at,
+    s.outbox.c.attempts,
+    s.outbox.c.state,
+    s.outbox.c.next_attempt_at,
+    s.outbox.c.claimed_by,
+    s.outbox.c.lease_until,
+    s.outbox.c.last_attempt_at,
+    s.outbox.c.last_error,
+)
+_OPEN_NOTICES = (OutboxState.PENDING, OutboxState.DEAD)
+
+
+class SqlLeases:
+    """Named leases (the periodic job's run): taken by a conditional update of their row."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        t = s.leases
+        with self._tx.atomic() as conn:
+            _insert_missing(conn, t, [{"name": name, "owner": owner, "lease_until": now}], "name")
+        stmt = (
+            update(t)
+            .where(t.c.name == name, or_(t.c.owner == owner, t.c.lease_until <= now))
+            .values(owner=owner, lease_until=until)
+        )
+        return _rowcount(self._tx.execute(stmt, write=True)) > 0
+
+    def release(self, name: str, owner: str) -> None:
+        t = s.leases
+        self._tx.execute(delete(t).where(t.c.name == name, t.c.owner == owner), write=True)
 
 
 # --- accounts and sessions ------------------------------------------------------------------

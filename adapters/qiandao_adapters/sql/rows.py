@@ -421,6 +421,12 @@ def outbox_row(message: OutboxMessage) -> Row:
         "dispatched_at": message.dispatched_at,
         "attempts": message.attempts,
         "doc": dumps(message.notice),
+        "state": message.state.value,
+        "next_attempt_at": message.next_attempt_at,
+        "claimed_by": message.claimed_by,
+        "lease_until": message.lease_until,
+        "last_attempt_at": message.last_attempt_at,
+        "last_error": message.last_error,
     }
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "items",
     "jurisdiction_seed_rows",
     "jurisdictions",
+    "leases",
     "metadata",
     "outbox",
     "password_policies",
@@ -99,6 +100,8 @@ FINGERPRINT_LENGTH = 128
 COMMAND_LENGTH = 64  # a public command's name, e.g. "submit_new"
 DESTINATIONS_KEY_LENGTH = 128  # every destination value, sorted, comma-separated
 KEY_ID_LENGTH = 64  # a data key's id, a key-id token of qiandao.ports.crypto.Sealed
+OWNER_LENGTH = 128  # a dispatcher's id, e.g. "<host>:<pid>:<random>"
+ERROR_LENGTH = 128  # the type name of a notifier's last failure
 SCOPE_LENGTH = ID_LENGTH + 16  # "text", "index" or "person:<account id>"
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {
@@ -403,8 +406,25 @@ outbox = Table(
     Column("dispatched_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("doc", Document, nullable=False),
+    # 0011: the state, backoff and the dispatcher's lease
+    _code("state", nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_by", Key(OWNER_LENGTH), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", Key(ERROR_LENGTH), nullable=True),
     UniqueConstraint("notice_id"),
-    Index(None, "dispatched_at", "attempts", "recorded_at", "seq"),
+    Index(None, "state", "next_attempt_at", "seq"),  # what a dispatcher claims next
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Named leases (0011): one holder at a time until ``lease_until`` (the periodic job's run).
+leases = Table(
+    "qd_leases",
+    metadata,
+    Column("name", Key(CODE_LENGTH), primary_key=True),
+    Column("owner", Key(OWNER_LENGTH), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -34,6 +34,7 @@ from qiandao_adapters.sql.repositories import (
     SqlIdempotency,
     SqlItems,
     SqlJurisdictions,
+    SqlLeases,
     SqlOutbox,
     SqlSessions,
     SqlUnits,
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.items = SqlItems(self)
         self.events = SqlEvents(self)
         self.outbox = SqlOutbox(self)
+        self.leases = SqlLeases(self)
         self.accounts = SqlAccounts(self)
         self.sessions = SqlSessions(self)
         self.units = SqlUnits(self)

@@ -7,7 +7,7 @@ Queries take small value objects so a SQL store can push them down to the databa
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -32,6 +32,7 @@ from qiandao.model import (
     Unit,
     UnitEvent,
 )
+from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
@@ -52,6 +53,7 @@ __all__ = [
     "ItemRepository",
     "JurisdictionRepository",
     "LaneQuery",
+    "LeaseRepository",
     "Names",
     "OutboxMessage",
     "OutboxRepository",
@@ -148,12 +150,25 @@ class ReviewWaitQuery:
 
 @attrs.frozen
 class OutboxMessage:
-    """A notice recorded in the same transaction as its change; dispatched after commit."""
+    """A notice recorded in the same transaction as its change; dispatched after commit.
+
+    ``next_attempt_at``: when it may be sent (first its ``recorded_at``, after a failure the
+    backoff's time); ``claimed_by`` / ``lease_until``: the dispatcher sending it, until when;
+    ``last_error``: the type of the last failure (never its text, which may quote recipients).
+    """
 
     notice: Notice
     recorded_at: datetime
     dispatched_at: datetime | None = None
     attempts: int = 0
+    state: OutboxState = OutboxState.PENDING
+    next_attempt_at: datetime = attrs.field(
+        default=attrs.Factory(lambda self: self.recorded_at, takes_self=True)
+    )
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
 
 
 @attrs.frozen
@@ -240,12 +255,65 @@ class EventRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    """Notices waiting to be dispatched."""
+    """Notices waiting to be dispatched, claimed under a lease by one dispatcher at a time."""
 
-    def add(self, messages: Sequence[OutboxMessage]) -> None: ...
-    def pending(self, limit: int) -> list[OutboxMessage]: ...  # fewest attempts, then recorded
-    def mark_dispatched(self, notice_id: str, at: datetime) -> None: ...
-    def mark_failed(self, notice_id: str) -> None: ...
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Record new notices (a notice id already recorded is left as it is)."""
+        ...
+
+    def pending(self, limit: int) -> list[OutboxMessage]:
+        """Pending notices, due or not, claimed or not: by next attempt, then recorded order."""
+        ...
+
+    def claim(self, limit: int, now: datetime, lease: timedelta, owner: str) -> list[OutboxMessage]:
+        """Take up to ``limit`` pending notices due at ``now`` whose lease (if any) has expired,
+        in the order of :meth:`pending`, for ``owner`` until ``now + lease``; returns them as
+        claimed. Two dispatchers never claim the same notice while a lease runs (``FOR UPDATE
+        SKIP LOCKED`` on a server, the one writer on SQLite, the commit lock in memory)."""
+        ...
+
+    def mark_dispatched(self, notice_id: str, at: datetime) -> None:
+        """The notice was sent (``not_found`` if unknown); its lease ends."""
+        ...
+
+    def mark_failed(
+        self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
+    ) -> None:
+        """A send failed at ``at``: one more attempt, tried again at ``retry_at`` or, when
+        ``None``, dead; its lease ends. A notice no longer pending is left as it is."""
+        ...
+
+    def release(self, owner: str, notice_ids: Sequence[str] | None = None) -> int:
+        """End ``owner``'s leases on notices still pending: those of ``notice_ids``, or all of
+        them when ``None`` (a dispatcher stopping); how many."""
+        ...
+
+    def list_failed(self, limit: int) -> list[OutboxMessage]:
+        """Dead notices, the latest failure first."""
+        ...
+
+    def retry(self, notice_id: str, at: datetime) -> bool:
+        """Make a dead or pending notice pending again, due at ``at``, attempts reset; ``False``
+        when it was dispatched or discarded (nothing changes); ``not_found`` if unknown."""
+        ...
+
+    def discard(self, notice_id: str) -> bool:
+        """Give up a dead or pending notice (kept, state ``discarded``); ``False`` when it was
+        dispatched or discarded already; ``not_found`` if unknown."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: at most one holder of a name until its lease runs out (the periodic job)."""
+
+    def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Hold ``name`` for ``owner`` until ``until`` if nobody else holds it at ``now``
+        (a lease ``owner`` holds already is extended); whether it is held."""
+        ...
+
+    def release(self, name: str, owner: str) -> None:
+        """End ``owner``'s lease on ``name`` (nothing if someone else holds it)."""
+        ...
 
 
 class AccountRepository(Protocol):
@@ -444,6 +512,8 @@ class UnitOfWork(Protocol):
     def events(self) -> EventRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def leases(self) -> LeaseRepository: ...
     @property
     def accounts(self) -> AccountRepository: ...
     @property

@@ -422,9 +422,9 @@ def sample_notice(notice_id: str = "evt-0001", **changes: Any) -> Notice:
 
 
 def sample_outbox_message(notice_id: str = "evt-0001", **changes: Any) -> OutboxMessage:
-    """A pending outbox message carrying :func:`sample_notice`."""
-    message = OutboxMessage(notice=sample_notice(notice_id), recorded_at=_at(3))
-    return attrs.evolve(message, **changes)
+    """A pending outbox message carrying :func:`sample_notice` (due when recorded)."""
+    fields: dict[str, Any] = {"notice": sample_notice(notice_id), "recorded_at": _at(3)}
+    return OutboxMessage(**{**fields, **changes})
 
 
 def sample_events(item: Item, *, first: int = 1, prefix: str = "evt") -> list[Event]:

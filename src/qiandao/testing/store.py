@@ -91,6 +91,7 @@ from qiandao.model import (
     UnitEvent,
     UnitEventKind,
 )
+from qiandao.outbox import OutboxState
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -1139,35 +1140,189 @@ class StoreContract(abc.ABC):
             assert [m.notice.id for m in uow.outbox.pending(100)] == ids
 
     def test_outbox_mark_dispatched_and_failed(self) -> None:
-        messages = [
-            sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
-            for n in range(4)
-        ]
+        messages = _minute_apart(4)
         store = self.seeded_store(messages=messages)
+        later = T0 + timedelta(hours=2)
         with store.unit_of_work() as uow:
             uow.outbox.mark_dispatched("evt-1", T0 + timedelta(hours=1))
-            uow.outbox.mark_failed("evt-2")
+            uow.outbox.mark_failed("evt-2", T0 + timedelta(hours=1), later, "TimeoutError")
             uow.commit()
         with store.unit_of_work() as uow:
             pending = uow.outbox.pending(100)
-            # fewest failed attempts first: a notice that keeps failing never starves new ones
+            # by next attempt: a failed notice waits behind the new ones until its time
             assert [m.notice.id for m in pending] == ["evt-0", "evt-3", "evt-2"]
             assert [m.attempts for m in pending] == [0, 0, 1]
-            uow.outbox.mark_failed("evt-2")
-            uow.outbox.mark_dispatched("evt-0", T0 + timedelta(hours=2))
-            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-3", "evt-2"]
+            failed = pending[2]
+            assert (failed.next_attempt_at, failed.last_error) == (later, "TimeoutError")
+            assert failed.last_attempt_at == T0 + timedelta(hours=1)
+            assert failed.state is OutboxState.PENDING and failed.notice == messages[2].notice
+            _aware(failed.next_attempt_at, failed.last_attempt_at)
+            uow.outbox.mark_failed("evt-2", later, None)
+            uow.outbox.mark_dispatched("evt-0", later)
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-3"]
         with store.unit_of_work() as uow:  # not committed: unchanged
             assert [m.attempts for m in uow.outbox.pending(100)] == [0, 0, 1]
-            uow.outbox.mark_failed("evt-2")
+            uow.outbox.mark_failed("evt-2", later, None, "ConnectionError")  # no attempt left
             uow.commit()
         with store.unit_of_work() as uow:
-            assert [(m.notice.id, m.attempts) for m in uow.outbox.pending(100)] == [
-                ("evt-0", 0),
-                ("evt-3", 0),
-                ("evt-2", 2),
-            ]
-            assert uow.outbox.pending(100)[2].notice == messages[2].notice
-            assert [m.notice.id for m in uow.outbox.pending(1)] == ["evt-0"]
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-0", "evt-3"]
+            (dead,) = uow.outbox.list_failed(10)
+            assert (dead.notice.id, dead.state, dead.attempts) == ("evt-2", OutboxState.DEAD, 2)
+            assert dead.last_error == "ConnectionError"
+            uow.outbox.mark_failed("evt-2", later, later)  # a dead notice stays dead
+            uow.outbox.mark_failed("evt-1", later, later)  # a sent one stays sent
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [m.notice.id for m in uow.outbox.list_failed(10)] == ["evt-2"]
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-0", "evt-3"]
+            with pytest.raises(NotFound):
+                uow.outbox.mark_dispatched("evt-none", later)
+            with pytest.raises(NotFound):
+                uow.outbox.mark_failed("evt-none", later, None)
+
+    def test_outbox_claim_takes_due_unleased_notices_under_a_lease(self) -> None:
+        messages = _minute_apart(5)
+        store = self.seeded_store(messages=messages)
+        now = T0 + timedelta(minutes=10)
+        lease = timedelta(minutes=5)
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_failed("evt-0", now, now + timedelta(minutes=1))  # not due yet
+            uow.commit()
+        with store.unit_of_work() as uow:
+            first = uow.outbox.claim(2, now, lease, "disp-a")
+            uow.commit()
+        assert [m.notice.id for m in first] == ["evt-1", "evt-2"]
+        assert {(m.claimed_by, m.lease_until) for m in first} == {("disp-a", now + lease)}
+        assert first[0].notice == messages[1].notice
+        with store.unit_of_work() as uow:  # the leased ones are skipped
+            second = uow.outbox.claim(10, now, lease, "disp-b")
+            uow.commit()
+        assert [m.notice.id for m in second] == ["evt-3", "evt-4"]
+        with store.unit_of_work() as uow:
+            assert uow.outbox.claim(10, now, lease, "disp-c") == []
+            assert len(uow.outbox.pending(10)) == 5  # claimed notices are still pending
+        later = now + timedelta(minutes=1)
+        with store.unit_of_work() as uow:  # the failed one is due now; b stops and lets go
+            assert uow.outbox.release("disp-b", ["evt-3", "evt-1", "evt-none"]) == 1
+            assert uow.outbox.release("disp-b", []) == 0
+            assert uow.outbox.release("disp-b") == 1
+            uow.commit()
+        with store.unit_of_work() as uow:
+            third = uow.outbox.claim(10, later, lease, "disp-c")
+            uow.commit()
+        assert [m.notice.id for m in third] == ["evt-3", "evt-4", "evt-0"]
+        with store.unit_of_work() as uow:  # a's lease ran out (a crashed): d takes its notices
+            uow.outbox.mark_dispatched("evt-3", later)
+            fourth = uow.outbox.claim(10, now + lease, lease, "disp-d")
+            uow.commit()
+        assert [m.notice.id for m in fourth] == ["evt-1", "evt-2"]
+        with store.unit_of_work() as uow:
+            assert uow.outbox.release("disp-a") == 0  # a's claims were taken over
+            holders = {m.notice.id: m.claimed_by for m in uow.outbox.pending(10)}
+            assert holders == {
+                "evt-0": "disp-c",
+                "evt-4": "disp-c",
+                "evt-1": "disp-d",
+                "evt-2": "disp-d",
+            }
+            assert uow.outbox.claim(0, now + lease, lease, "disp-e") == []
+
+    def test_outbox_retry_and_discard_a_dead_notice(self) -> None:
+        messages = [sample_outbox_message(f"evt-{n}") for n in range(3)]
+        store = self.seeded_store(messages=messages)
+        at = T0 + timedelta(days=1)
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_failed("evt-0", T0 + timedelta(hours=1), None, "OSError")
+            uow.outbox.mark_failed("evt-1", T0 + timedelta(hours=2), None, "OSError")
+            uow.outbox.mark_dispatched("evt-2", T0)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [m.notice.id for m in uow.outbox.list_failed(10)] == ["evt-1", "evt-0"]
+            assert [m.notice.id for m in uow.outbox.list_failed(1)] == ["evt-1"]
+            assert uow.outbox.retry("evt-0", at) is True
+            assert uow.outbox.discard("evt-1") is True
+            assert uow.outbox.retry("evt-2", at) is False  # sent: nothing to retry
+            assert uow.outbox.discard("evt-2") is False
+            with pytest.raises(NotFound):
+                uow.outbox.retry("evt-none", at)
+            with pytest.raises(NotFound):
+                uow.outbox.discard("evt-none")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.list_failed(10) == []
+            (again,) = uow.outbox.pending(10)
+            assert (again.notice.id, again.attempts, again.next_attempt_at) == ("evt-0", 0, at)
+            assert again.state is OutboxState.PENDING
+            assert [m.notice.id for m in uow.outbox.claim(10, at, timedelta(1), "d")] == ["evt-0"]
+            assert uow.outbox.discard("evt-1") is False  # discarded already
+            assert uow.outbox.retry("evt-1", at) is False
+            uow.commit()
+
+    def test_threads_claiming_the_outbox_never_share_a_notice(self) -> None:
+        self._require_threads()
+        total = 40
+        messages = [
+            sample_outbox_message(f"evt-{n:03d}", recorded_at=T0 + timedelta(seconds=n))
+            for n in range(total)
+        ]
+        store = self.seeded_store(messages=messages)
+        claimed: list[list[str]] = [[] for _ in range(self.thread_count)]
+        errors: list[BaseException] = []
+        now = T0 + timedelta(hours=1)
+
+        def claimer(index: int) -> None:
+            try:
+                while True:
+                    try:
+                        with store.unit_of_work() as uow:
+                            batch = uow.outbox.claim(3, now, timedelta(hours=1), f"d-{index}")
+                            uow.commit()
+                    except ConcurrencyConflict as conflict:
+                        if conflict.details.get("retryable"):
+                            continue
+                        raise
+                    if not batch:
+                        return
+                    claimed[index] += [m.notice.id for m in batch]
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        run_threads(claimer, self.thread_count)
+        assert errors == []
+        every = [notice_id for batch in claimed for notice_id in batch]
+        assert sorted(every) == [m.notice.id for m in messages]  # each once, none left over
+
+    # --- leases ---------------------------------------------------------------------------
+
+    def test_a_named_lease_has_one_holder_until_it_runs_out(self) -> None:
+        store = self.new_store()
+        until = T0 + timedelta(minutes=30)
+
+        def acquire(owner: str, now: datetime, ends: datetime = until) -> bool:
+            with store.unit_of_work() as uow:
+                held = uow.leases.acquire("run_due_jobs", owner, now, ends)
+                uow.commit()
+            return held
+
+        def release(owner: str) -> None:
+            with store.unit_of_work() as uow:
+                uow.leases.release("run_due_jobs", owner)
+                uow.commit()
+
+        assert acquire("a", T0) is True
+        assert acquire("b", T0 + timedelta(minutes=1)) is False
+        assert acquire("a", T0 + timedelta(minutes=1), until + timedelta(minutes=5)) is True
+        assert acquire("b", until) is False  # a extended its lease
+        with store.unit_of_work() as uow:  # not committed: nothing taken
+            assert uow.leases.acquire("other", "b", T0, until) is True
+        release("b")  # not b's: nothing changes
+        assert acquire("b", T0 + timedelta(minutes=2)) is False
+        release("a")
+        assert acquire("b", T0 + timedelta(minutes=2)) is True
+        assert acquire("c", until + timedelta(seconds=1)) is True  # b's lease ran out
+        with store.unit_of_work() as uow:
+            assert uow.leases.acquire("other", "b", T0, until) is True
+            uow.commit()
 
     def test_outbox_adding_the_same_notice_twice_keeps_one(self) -> None:
         first = sample_outbox_message("evt-1")
@@ -1988,3 +2143,11 @@ class StoreContract(abc.ABC):
             records = uow.audit.records("05")
         assert [r.sequence for r in records] == list(range(1, 3 * count + 1))
         assert all(b.previous == a.hash for a, b in itertools.pairwise(records))
+
+
+def _minute_apart(count: int) -> list[OutboxMessage]:
+    """``count`` pending messages ``evt-0``, ``evt-1``, … recorded a minute apart from T0."""
+    return [
+        sample_outbox_message(f"evt-{n}", recorded_at=T0 + timedelta(minutes=n))
+        for n in range(count)
+    ]
