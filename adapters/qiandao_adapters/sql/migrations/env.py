@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -14,6 +16,11 @@ def _include_name(name: str | None, type_: str, _parents: object) -> bool:
     return type_ != "table" or (name is not None and name.startswith("qd_"))
 
 
+def _applied(*, step: Any, **_others: object) -> None:
+    """Record each revision as it is applied, so a failure can name the next one."""
+    context.config.attributes.setdefault("applied", []).append(step.up_revision_id)
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -22,6 +29,7 @@ def _configure(connection: Connection) -> None:
         include_name=_include_name,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        on_version_apply=_applied,
     )
     with context.begin_transaction():
         context.run_migrations()
