@@ -303,7 +303,10 @@ class StoreNotMigrated(StoreUnavailable):
     migrations (``python -m qiandao db upgrade``) before the store is used; nothing was written."""
 
     code = "store.not_migrated"
-    default_message = "数据库尚未建表或未升级到本版本的结构，请先运行 python -m qiandao db upgrade --url <数据库URL>"
+    default_message = (
+        "数据库尚未建表或未升级到本版本的结构，"
+        "请先运行 python -m qiandao db upgrade --url <数据库URL>"
+    )
 
 
 class StoreSchemaUnknown(StoreUnavailable):

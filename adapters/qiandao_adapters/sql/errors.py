@@ -168,7 +168,8 @@ _HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
             "timeout expired",
             "timed out",
         ),
-        "检查数据库服务器是否在运行、URL 中的主机与端口 / is the server up, are host and port right?",
+        "检查数据库服务器是否在运行、URL 中的主机与端口"
+        " / is the server up, are host and port right?",
     ),
     (
         ("unable to open database",),
@@ -176,7 +177,8 @@ _HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (
         ("already exists", "duplicate column"),
-        "库中已有同名的表或列（可能由 create_all 或其他程序建立）：请用空库升级，或核对结构后再标记版本"
+        "库中已有同名的表或列（可能由 create_all 或其他程序建立）："
+        "请用空库升级，或核对结构后再标记版本"
         " / a table or column of that name exists already: upgrade an empty database",
     ),
     (
