@@ -53,6 +53,7 @@ class Setup:
             clock=self.clock,
             notifier=notifier or self.recorder,
             dispatch_after_commit=dispatch_after_commit,
+            hasher=None,
         )
 
     def pending(self) -> list[OutboxMessage]:
@@ -154,7 +155,7 @@ def test_without_dispatch_after_commit_notices_wait_for_dispatch() -> None:
 def test_a_service_without_a_notifier_keeps_notices_pending() -> None:
     store = MemoryStore()
     enrol(store, MEMBER)
-    qd = Qiandao(store, clock=ManualClock(START))
+    qd = Qiandao(store, clock=ManualClock(START), hasher=None)
     item = qd.submit_new(MEMBER, DRAFT)
     assert qd.dispatch() == DispatchReport(sent=0, failed=0)
     with store.unit_of_work() as uow:
@@ -229,7 +230,7 @@ def test_two_dispatchers_at_once_deliver_once() -> None:
     # both send it (at least once); the recorder keeps one.
     recorder = RecordingNotifier()
     setup = Setup(dispatch_after_commit=False)
-    other = Qiandao(setup.store, clock=setup.clock, notifier=recorder)
+    other = Qiandao(setup.store, clock=setup.clock, notifier=recorder, hasher=None)
     reports: list[DispatchReport] = []
 
     def race(notice: Notice) -> None:
@@ -298,7 +299,7 @@ def test_the_service_runs_on_the_system_clock() -> None:
     before = datetime.now(SHANGHAI)
     store = MemoryStore()
     enrol(store, MEMBER)
-    item = Qiandao(store, clock=clock, notifier=recorder).submit_new(MEMBER, DRAFT)
+    item = Qiandao(store, clock=clock, notifier=recorder, hasher=None).submit_new(MEMBER, DRAFT)
     after = datetime.now(SHANGHAI)
     now = clock.now()
     assert now.tzinfo is SHANGHAI

@@ -160,7 +160,7 @@ def test_a_command_run_by_the_notifier_is_recorded(any_store: Store) -> None:
     part of the outer call (``_CALL`` is still set) and leaves no record of its own."""
     w = make_world(store=any_store)
     relay = _Relay()
-    qd = Qiandao(any_store, clock=w.clock, rules=w.qd._rules, notifier=relay)
+    qd = Qiandao(any_store, clock=w.clock, rules=w.qd._rules, notifier=relay, hasher=None)
     relay.qd, relay.actor = qd, w.member
     before = ordinary(any_store)
     qd.submit_new(w.member, {"title": "标题", "body": "正文", "category": "hot_issue"})
