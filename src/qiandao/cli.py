@@ -64,6 +64,13 @@ def _years(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagram(args: argparse.Namespace) -> int:
+    from qiandao.rules.diagram import lifecycle_diagram
+
+    print(lifecycle_diagram(args.kind), end="")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m qiandao", description="qiandao 社情民意工作流程库命令行"
@@ -80,6 +87,23 @@ def _build_parser() -> argparse.ArgumentParser:
     years = cal_commands.add_parser("years", help="列出官方安排年份与临时推算年份")
     years.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
     years.set_defaults(handler=_years)
+
+    from qiandao.rules.diagram import DIAGRAMS
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="生命周期图（Mermaid）/ the item or assignment lifecycle as a Mermaid diagram",
+        description="由状态转移表生成信息或交办的生命周期图（Mermaid stateDiagram-v2）。"
+        " Prints the lifecycle, generated from the transition tables, as Mermaid.",
+    )
+    diagram.add_argument(
+        "kind",
+        nargs="?",
+        default="item",
+        choices=DIAGRAMS,
+        help="item 信息（默认 default）或 assignment 交办",
+    )
+    diagram.set_defaults(handler=_diagram)
 
     for entry in entry_points(group="qiandao.cli"):
         entry.load()(commands)
