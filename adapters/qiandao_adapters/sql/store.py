@@ -8,6 +8,7 @@ of work) and :mod:`.errors` (driver errors translated). URLs look like ``sqlite:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,13 +17,17 @@ from sqlalchemy.engine import URL
 from qiandao.errors import KeyMissing
 from qiandao.ports.crypto import KeyProvider
 from qiandao_adapters.sql import schema as s
-from qiandao_adapters.sql.engine import configure_sqlite, make_engine
+from qiandao_adapters.sql.engine import READ_PHASE, configure_sqlite, make_engine
 from qiandao_adapters.sql.errors import translated
 from qiandao_adapters.sql.migrations import check_revision, upgrade
 from qiandao_adapters.sql.sealing import AUDIT_SCOPE, KeyVault
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 
 __all__ = ["SqlStore"]
+
+
+_AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Engines whose database passed the revision check."""
 
 
 def _default_keys() -> KeyProvider:
@@ -79,13 +84,18 @@ class SqlStore:
         self._checked = not check_revision
         if create:
             upgrade(self.engine)
+            _AT_HEAD.add(self.engine)
             self._checked = True
 
     def _check(self) -> None:
-        """Refuse a database not at the migrations' head (see the class docstring)."""
-        where = self.engine.url.render_as_string(hide_password=True)
-        with translated(), self.engine.connect() as connection:
-            check_revision(connection, where)
+        """Refuse a database not at the migrations' head (see the class docstring); an engine
+        found at head is not asked again, by this store or another on the same engine."""
+        if self.engine not in _AT_HEAD:
+            where = self.engine.url.render_as_string(hide_password=True)
+            with translated(), self.engine.connect() as connection:
+                connection.execution_options(**{READ_PHASE: True})  # SQLite: no write lock
+                check_revision(connection, where)
+            _AT_HEAD.add(self.engine)
         self._checked = True
 
     def unit_of_work(self) -> SqlUnitOfWork:

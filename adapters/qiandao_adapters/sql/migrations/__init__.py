@@ -19,9 +19,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from qiandao.errors import (
     InvalidInput,
@@ -45,6 +45,7 @@ __all__ = [
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 VERSION_TABLE = "qd_alembic_version"
+_VERSIONS = table(VERSION_TABLE, column("version_num"))
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
@@ -88,12 +89,26 @@ def head_revision() -> str:
     return head
 
 
+def _stamped(connection: Connection) -> str | None:
+    """The revision in the version table, read with one statement; ``None`` when the table is
+    missing or empty."""
+    try:
+        found = connection.execute(select(_VERSIONS.c.version_num)).scalars().all()
+    except DBAPIError:  # no version table (PostgreSQL aborts the transaction: roll it back)
+        connection.rollback()
+        return None
+    return found[0] if len(found) == 1 else _current(connection)
+
+
 def check_revision(connection: Connection, url: str) -> None:
     """Refuse a database the store cannot use: no qiandao tables or an older revision
     (``StoreNotMigrated``, telling the host to run ``db upgrade``), or a revision this code does
     not know (``StoreSchemaUnknown``). Tables made by ``metadata.create_all`` (tests, demos)
-    carry no revision and pass. ``url`` is shown in the message, without its password."""
-    current = _current(connection)
+    carry no revision and pass. ``url`` is shown in the message, without its password.
+
+    One statement when the database is at head (the version table read directly); the catalog
+    is consulted only when that table is missing."""
+    current = _stamped(connection)
     head = head_revision()
     if current == head:
         return
