@@ -84,9 +84,17 @@ def _safe(url: str) -> str:
 
 def register(commands: Any) -> None:
     """Add ``db`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
-    db = commands.add_parser("db", help="数据库迁移（Alembic）")
+    db = commands.add_parser("db", help="数据库迁移（Alembic）/ database migrations")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    up = db_commands.add_parser("upgrade", help="创建或升级数据库到最新结构")
-    up.add_argument("--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db")
-    up.add_argument("--revision", default="head", help="目标版本，默认 head")
+    up = db_commands.add_parser(
+        "upgrade",
+        help="创建或升级数据库到最新结构 / create or upgrade the database to the newest schema",
+        description="创建或升级数据库；失败时打印数据库的报错、失败的版本与建议，退出码 2。"
+        " Creates or upgrades the database; on failure prints the database's message, the"
+        " revision that failed and a hint, and exits with 2.",
+    )
+    up.add_argument(
+        "--url", required=True, help="数据库 URL，如 / database URL, e.g. sqlite:///qiandao.db"
+    )
+    up.add_argument("--revision", default="head", help="目标版本，默认 / target revision: head")
     up.set_defaults(handler=_upgrade)
