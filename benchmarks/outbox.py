@@ -44,7 +44,9 @@ class _Null:
 def _service(store: Store) -> Qiandao:
     counter = itertools.count()
     clock = ManualClock(START)
-    return Qiandao(store, clock=clock, notifier=_Null(), ids=lambda: f"{next(counter):012d}")
+    return Qiandao(
+        store, clock=clock, notifier=_Null(), ids=lambda: f"{next(counter):012d}", hasher=None
+    )
 
 
 def _prepare(store: Store) -> None:

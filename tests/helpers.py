@@ -146,7 +146,9 @@ def make_world(
         ZS: city_rules or RuleSet.zhoushan(),
         DH: county_rules or RuleSet(jurisdiction=DH, name="定海区政协"),
     }
-    qd = Qiandao(store, clock=clock, rules=rules, notifier=notifier, dispatch_after_commit=True)
+    qd = Qiandao(
+        store, clock=clock, rules=rules, notifier=notifier, hasher=None, dispatch_after_commit=True
+    )
     city = _people(ZS, "")
     county = _people(DH, "dh-")
     units = {

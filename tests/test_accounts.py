@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import pytest
 
-from qiandao import AccountView, HasherMissing, SignIn
+from qiandao import AccountView, HasherMissing, Qiandao, SignIn
 from qiandao._accounts import AccountCommands
 from qiandao._core import Actor
 from qiandao.accounts import (
@@ -349,9 +349,20 @@ def test_bootstrap_admin_only_on_an_empty_store(clock: ManualClock) -> None:
         svc.bootstrap_admin(real_name="另一人", phone="13600136000")
 
 
-def test_without_a_hasher_passwords_are_refused(store: MemoryStore, clock: ManualClock) -> None:
+def test_a_service_without_a_hasher_choice_is_refused_at_construction(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    for service in (_Svc, Qiandao):
+        with pytest.raises(HasherMissing) as caught:
+            service(store, clock=clock)
+        assert caught.value.code == "account.hasher_missing"
+        assert caught.value.details["field"] == "hasher"
+
+
+def test_with_hasher_none_passwords_are_refused(store: MemoryStore, clock: ManualClock) -> None:
+    svc = _Svc(store, clock=clock, hasher=None)
     with pytest.raises(HasherMissing) as caught:
-        _register(_Svc(store, clock=clock))
+        _register(svc)
     assert isinstance(caught.value, QiandaoError)
 
 

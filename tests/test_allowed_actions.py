@@ -102,7 +102,7 @@ def world(store: MemoryStore | Any = None) -> tuple[Qiandao, ManualClock]:
             account = Account(account_id, 1, name, tuple(held), homes[account_id], clock.now())
             uow.accounts.add(account)
         uow.commit()
-    return Qiandao(store, clock=clock, rules=RULES), clock
+    return Qiandao(store, clock=clock, rules=RULES, hasher=None), clock
 
 
 def copy_of(qd: Qiandao) -> Qiandao:
@@ -120,7 +120,7 @@ def copy_of(qd: Qiandao) -> Qiandao:
         for field in attrs.fields(type(data))
     }
     clone._data = attrs.evolve(data, **copied)
-    return Qiandao(clone, clock=qd.clock, calendar=qd.calendar, rules=RULES)
+    return Qiandao(clone, clock=qd.clock, calendar=qd.calendar, rules=RULES, hasher=None)
 
 
 # --- running a candidate command with valid input ---------------------------------------------
@@ -134,8 +134,9 @@ def _fresh_unit(qd: Qiandao, item: Item) -> str:
             return unit.id
     fresh = f"u-new-{len(item.assignments)}"
     with qd.store.unit_of_work() as uow:
-        uow.units.add(Unit(fresh, "新设单位", item.jurisdiction))
-        uow.commit()
+        if fresh not in {u.id for u in uow.units.list(item.jurisdiction)}:
+            uow.units.add(Unit(fresh, "新设单位", item.jurisdiction))
+            uow.commit()
     return fresh
 
 
@@ -445,7 +446,7 @@ def test_a_list_reads_its_names_in_one_call() -> None:
         qd.sign(ACTORS["head"], _issued(qd, {FORWARD}))
     assert isinstance(qd.store, MemoryStore)
     counting = CountingStore(qd.store)
-    listing = Qiandao(counting, clock=clock, calendar=qd.calendar, rules=RULES)
+    listing = Qiandao(counting, clock=clock, calendar=qd.calendar, rules=RULES, hasher=None)
     views = listing.my_items(ACTORS["member"]).items
     assert len(views) == 3 and counting.calls == 1
     assert all(v.names[ACTORS["member"].account_id] == NAMES["m1"] for v in views)

@@ -32,7 +32,7 @@ GOOD = {"title": "关于海岛交通的建议", "body": "正文", "category": "h
 def qd() -> Qiandao:
     store = MemoryStore()
     enrol(store, MEMBER, EDITOR)
-    return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
+    return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)), hasher=None)
 
 
 def _count(qd: Qiandao) -> int:

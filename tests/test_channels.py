@@ -271,7 +271,7 @@ def test_the_outbox_keeps_what_the_gateway_refused_and_phones_stay_out_of_the_au
         phones_required=True,
     )
     clock = ManualClock(T0)
-    qd = Qiandao(store, clock=clock, notifier=sms, dispatch_after_commit=False)
+    qd = Qiandao(store, clock=clock, notifier=sms, dispatch_after_commit=False, hasher=None)
     qd.submit_new(MEMBER, {"title": "渔港建议", "body": "正文", "category": "hot_issue"})
     gw.status = 503
     refused = qd.dispatch()

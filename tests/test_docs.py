@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from qiandao_adapters.crypto import SM4_GCM, KeyRing
+
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
@@ -42,6 +44,9 @@ def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     if doc == "docs/calendar.md":  # the documented file format, used by the load example
         (tmp_path / "schedule-2027.toml").write_text(toml_blocks[0], encoding="utf-8")
     monkeypatch.chdir(tmp_path)
+    # the examples are production-shaped: the SQL store's key comes from the environment
+    monkeypatch.setenv("QIANDAO_KEYS", KeyRing.generate(key_id="kek-1", algorithm=SM4_GCM).dumps())
+    monkeypatch.delenv("QIANDAO_KEY_FILE", raising=False)
     ran = 0
     for code in blocks(path, "python"):
         if "/etc/" in code:  # a deployment path, shown for illustration

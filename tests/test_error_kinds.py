@@ -37,6 +37,9 @@ IN, AU, P, N, C, U = (
 
 KINDS: dict[str, ErrorKind] = {
     "qiandao.error": C,
+    "store.not_migrated": U,
+    "store.schema_unknown": U,
+    "store.migration_failed": U,
     "unit.busy": C,
     "unit.duplicate": C,
     "jurisdiction.duplicate": C,
@@ -107,7 +110,12 @@ ARTICLES = {  # 第一条 … 第二十一条 of the regulation (/work/shared/se
 }
 TECHNICAL = {"store.conflict", "store.idempotency_conflict", "store.unavailable"}
 TECHNICAL |= {"store.outcome_unknown", "input.invalid", "input.too_large", "not_found"}
-TECHNICAL |= {"qiandao.error"}
+TECHNICAL |= {
+    "qiandao.error",
+    "store.not_migrated",
+    "store.schema_unknown",
+    "store.migration_failed",
+}
 
 
 def _walk(cls: type[QiandaoError]) -> Iterator[type[QiandaoError]]:

@@ -57,6 +57,7 @@ class Setup:
             clock=self.clock,
             notifier=notifier or self.recorder,
             dispatch_after_commit=dispatch_after_commit,
+            hasher=None,
         )
 
     def pending(self) -> list[OutboxMessage]:
@@ -158,7 +159,7 @@ def test_without_dispatch_after_commit_notices_wait_for_dispatch() -> None:
 def test_a_service_without_a_notifier_keeps_notices_pending() -> None:
     store = MemoryStore()
     enrol(store, MEMBER)
-    qd = Qiandao(store, clock=ManualClock(START))
+    qd = Qiandao(store, clock=ManualClock(START), hasher=None)
     item = qd.submit_new(MEMBER, DRAFT)
     assert qd.dispatch() == DispatchReport(sent=0, failed=0)
     with store.unit_of_work() as uow:
@@ -240,7 +241,7 @@ def test_a_second_dispatcher_skips_the_notices_another_has_claimed() -> None:
     # first one's lease, so the second sends nothing.
     recorder = RecordingNotifier()
     setup = Setup(dispatch_after_commit=False)
-    other = Qiandao(setup.store, clock=setup.clock, notifier=recorder)
+    other = Qiandao(setup.store, clock=setup.clock, notifier=recorder, hasher=None)
     reports: list[DispatchReport] = []
 
     def race(notice: Notice) -> None:
@@ -342,7 +343,7 @@ def test_a_failing_notice_is_not_retried_by_every_command() -> None:
 
 def test_commands_do_not_dispatch_by_default() -> None:
     setup = Setup()
-    qd = Qiandao(setup.store, clock=setup.clock, notifier=setup.recorder)
+    qd = Qiandao(setup.store, clock=setup.clock, notifier=setup.recorder, hasher=None)
     qd.submit_new(MEMBER, DRAFT)
     assert setup.recorder.notices == []
     assert len(setup.pending()) == 1
@@ -435,7 +436,7 @@ def test_the_service_runs_on_the_system_clock() -> None:
     before = datetime.now(SHANGHAI)
     store = MemoryStore()
     enrol(store, MEMBER)
-    qd = Qiandao(store, clock=clock, notifier=recorder)
+    qd = Qiandao(store, clock=clock, notifier=recorder, hasher=None)
     item = qd.submit_new(MEMBER, DRAFT)
     after = datetime.now(SHANGHAI)
     assert qd.dispatch() == DispatchReport(sent=1, failed=0)

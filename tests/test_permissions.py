@@ -50,7 +50,7 @@ class Setup:
         self.clock = ManualClock(START)
         self.store = MemoryStore()
         rules = {CITY: RuleSet.zhoushan(), COUNTY: RuleSet(jurisdiction=COUNTY, name="定海区政协")}
-        self.qd = Qiandao(self.store, clock=self.clock, rules=rules)
+        self.qd = Qiandao(self.store, clock=self.clock, rules=rules, hasher=None)
         self.author = Actor("author", author_role, COUNTY)
         self.staff = {role: Actor(f"staff-{role.value}", role, COUNTY) for role in Role}
         with self.store.unit_of_work() as uow:

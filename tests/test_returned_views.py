@@ -195,7 +195,9 @@ class ViewsMachine(stateful.WorkflowMachine):
     def use_store(self, store: Store) -> None:
         """Run on ``store`` instead (before the initializer)."""
         self.store = store
-        qd = Qiandao(store, clock=self.clock, calendar=stateful.CALENDAR, rules=stateful.RULES)
+        qd = Qiandao(
+            store, clock=self.clock, calendar=stateful.CALENDAR, rules=stateful.RULES, hasher=None
+        )
         self.checked = Checked(qd)
         self.qd = self.checked  # type: ignore[assignment]
 

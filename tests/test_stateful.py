@@ -192,7 +192,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock(datetime(2026, 9, 21, 9, tzinfo=SHANGHAI))
         self.store = STORE_FACTORY()
-        self.qd = Qiandao(self.store, clock=self.clock, calendar=CALENDAR, rules=RULES)
+        self.qd = Qiandao(self.store, clock=self.clock, calendar=CALENDAR, rules=RULES, hasher=None)
         self.known: set[str] = set()
 
     @initialize()

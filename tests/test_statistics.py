@@ -226,7 +226,7 @@ def _busy_world() -> World:
 def test_bulletin_and_assessment_come_from_store_statistics() -> None:
     w = _busy_world()
     store = _NoScanStore(w.store)
-    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules)
+    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
     quarter = qd.quarterly_bulletin(w.editor, 2026, 1)
     assert store.calls == ["statistics"]
     ranking = qd.assessment(w.editor, 2026)
@@ -246,7 +246,7 @@ def test_bulletin_and_assessment_come_from_store_statistics() -> None:
 def test_every_query_of_the_service_is_bounded() -> None:
     w = _busy_world()
     store = _NoScanStore(w.store)
-    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules)
+    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
     actors = [
         *w.city.values(),
         *w.units.values(),
@@ -280,7 +280,7 @@ def test_signer_inbox_pages_past_items_for_other_signers() -> None:
     """A head's items beyond the first page of items awaiting the secretary-general."""
     w = make_world()
     store = _NoScanStore(w.store)
-    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules)
+    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
 
     def awaiting(destination: str) -> str:
         item = w.qd.submit_new(w.member, {"title": "待签", "body": "正文", "category": "hot_issue"})

@@ -70,7 +70,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
     store = _store(args.url)
     try:
-        qd = Qiandao(store, clock=SystemClock(), audit_key=audit_key_from(args.key_file))
+        qd = Qiandao(
+            store, clock=SystemClock(), audit_key=audit_key_from(args.key_file), hasher=None
+        )
         head = qd.audit_checkpoint()
     finally:
         store.dispose()

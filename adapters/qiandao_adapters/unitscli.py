@@ -39,6 +39,7 @@ def _service(url: str, **options: Any) -> Any:
     from qiandao_adapters.clock import SystemClock
     from qiandao_adapters.sql import SqlStore
 
+    options.setdefault("hasher", None)  # only ``admin bootstrap`` handles a password
     return Qiandao(SqlStore(url), clock=SystemClock(), dispatch_after_commit=False, **options)
 
 

@@ -87,6 +87,7 @@ def _service(args: argparse.Namespace, store: Any, *, notifier: Any = None) -> A
         notifier=notifier,
         dispatcher_id=_dispatcher_id(),
         audit_key=audit_key_from(args.key_file),
+        hasher=None,
     )
 
 

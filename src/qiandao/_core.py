@@ -9,6 +9,7 @@ retries happen (and where the actor check and the audit record belong).
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import hashlib
 import json
@@ -28,6 +29,7 @@ from qiandao.errors import (
     AuditRetention,
     AuditUnavailable,
     ConcurrencyConflict,
+    HasherMissing,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
@@ -168,6 +170,25 @@ DISPATCH_LEASE = timedelta(minutes=5)
 """How long a dispatcher holds the notices it claimed: nothing is sent after it runs out."""
 
 
+class Required(enum.Enum):
+    """The default of a constructor argument the host must give, even if only as ``None``."""
+
+    ARGUMENT = "required"
+
+
+def _chosen_hasher(hasher: PasswordHasher | Required | None) -> PasswordHasher | None:
+    """The host's hasher, refused at construction when the host made no choice: a service
+    that handles passwords fails on its first start rather than on its first sign-in."""
+    if isinstance(hasher, Required):
+        raise HasherMissing(
+            "构造 Qiandao 时须选择密码哈希器：如 hasher=Argon2Hasher()"
+            "（from qiandao_adapters.argon2_hasher import Argon2Hasher）；"
+            "在别处完成登录、不处理密码的宿主请明确传入 hasher=None",
+            field="hasher",
+        )
+    return hasher
+
+
 def _uuid() -> str:
     return uuid.uuid4().hex
 
@@ -218,7 +239,7 @@ class _Core:
         calendar: WorkdayCalendar | None = None,
         rules: RuleSet | Mapping[str, RuleSet] | None = None,
         notifier: Notifier | None = None,
-        hasher: PasswordHasher | None = None,
+        hasher: PasswordHasher | Required | None = Required.ARGUMENT,
         identity_providers: Sequence[IdentityProvider] = (),
         credential_delivery: CredentialDelivery | None = None,
         ids: Callable[[], str] = _uuid,
@@ -242,7 +263,7 @@ class _Core:
             self._rules = dict(rules or {})
             self._default_rules = self._rules.get("zhoushan", RuleSet.zhoushan())
         self.notifier = notifier
-        self.hasher = hasher
+        self.hasher = _chosen_hasher(hasher)
         self.identity_providers = {p.name: p for p in identity_providers}
         self.credential_delivery = credential_delivery
         self.new_id = ids

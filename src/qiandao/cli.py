@@ -78,6 +78,13 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagram(args: argparse.Namespace) -> int:
+    from qiandao.rules.diagram import lifecycle_diagram
+
+    print(lifecycle_diagram(args.kind), end="")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m qiandao", description="qiandao 社情民意工作流程库命令行"
@@ -109,6 +116,23 @@ def _build_parser() -> argparse.ArgumentParser:
     schema.add_argument("name", nargs="?", help="模式名称 / schema name（省略：全部 / all）")
     schema.add_argument("--list", action="store_true", help="只列出全部名称 / list the names only")
     schema.set_defaults(handler=_schema)
+
+    from qiandao.rules.diagram import DIAGRAMS
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="生命周期图（Mermaid）/ the item or assignment lifecycle as a Mermaid diagram",
+        description="由状态转移表生成信息或交办的生命周期图（Mermaid stateDiagram-v2）。"
+        " Prints the lifecycle, generated from the transition tables, as Mermaid.",
+    )
+    diagram.add_argument(
+        "kind",
+        nargs="?",
+        default="item",
+        choices=DIAGRAMS,
+        help="item 信息（默认 default）或 assignment 交办",
+    )
+    diagram.set_defaults(handler=_diagram)
 
     for entry in entry_points(group="qiandao.cli"):
         entry.load()(commands)

@@ -56,6 +56,7 @@ __all__ = [
     "LabelledEnum",
     "LastGrant",
     "LimitExceeded",
+    "MigrationFailed",
     "NotFound",
     "OutcomeUnknown",
     "PasswordChangeRequired",
@@ -71,6 +72,8 @@ __all__ = [
     "SelfApproval",
     "SelfReviewForbidden",
     "SessionExpired",
+    "StoreNotMigrated",
+    "StoreSchemaUnknown",
     "StoreUnavailable",
     "UnitBusy",
     "UnitExists",
@@ -485,6 +488,35 @@ class StoreUnavailable(QiandaoError):
     code = "store.unavailable"
     kind = ErrorKind.UNAVAILABLE
     default_message = "数据库暂不可用，本次操作未生效"
+
+
+class StoreNotMigrated(StoreUnavailable):
+    """The database has no qiandao tables, or an older revision of them: the host must run the
+    migrations (``python -m qiandao db upgrade``) before the store is used; nothing was written."""
+
+    code = "store.not_migrated"
+    default_message = (
+        "数据库尚未建表或未升级到本版本的结构，"
+        "请先运行 python -m qiandao db upgrade --url <数据库URL>"
+    )
+
+
+class StoreSchemaUnknown(StoreUnavailable):
+    """The database is at a migration revision this code does not know (upgraded by a newer
+    qiandao): running older code on it could corrupt data, so the store refuses it."""
+
+    code = "store.schema_unknown"
+    default_message = (
+        "数据库结构版本不为本版本 qiandao 所知（可能已由更新的版本升级），请升级 qiandao"
+    )
+
+
+class MigrationFailed(StoreUnavailable):
+    """A migration failed while upgrading the database: ``details`` names the revision that
+    failed (``revision``), the database's own message (``cause``) and what to check (``hint``)."""
+
+    code = "store.migration_failed"
+    default_message = "数据库升级失败"
 
 
 class OutcomeUnknown(QiandaoError):

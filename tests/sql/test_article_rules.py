@@ -34,7 +34,7 @@ PAYLOAD = {"title": "关于海岛交通的建议", "body": "正文", "category":
 def service(store: Store, *others: Actor) -> Qiandao:
     """A service over ``store`` whose people (this module's and ``others``) have accounts."""
     enrol(store, *(a for a, _ in AUTHORS.values()), EDITOR, DEPUTY, CHAIR, *others)
-    return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)))
+    return Qiandao(store, clock=ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)), hasher=None)
 
 
 def snapshot(qd: Qiandao) -> tuple[object, ...]:

@@ -118,6 +118,7 @@ def test_a_refused_actor_is_recorded_with_the_refusal(any_store: Store, name: st
 
 def _world(store: Store, **options: Any) -> World:
     world = make_world(store=store)
+    options.setdefault("hasher", None)
     world.qd = Qiandao(store, clock=world.clock, rules=world.qd._rules, **options)
     enrol(store, AUDITOR, COUNTY_AUDITOR, at=world.clock.now())
     return world
@@ -244,7 +245,7 @@ def test_purge_keeps_retention_leaves_a_checkpoint_and_the_rest_verifies(
     w.issued()
     assert check_audit(any_store, audit_key=KEY).ok
     with pytest.raises(QiandaoError) as short:
-        Qiandao(any_store, clock=w.clock, audit_retention_days=90)
+        Qiandao(any_store, clock=w.clock, audit_retention_days=90, hasher=None)
     assert short.value.code == "audit.retention"
 
 
@@ -292,7 +293,7 @@ class _NoAuditStore:
 def test_no_audit_no_access(any_store: Store) -> None:
     store = _NoAuditStore(any_store)
     w = _world(any_store)
-    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules)
+    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
     item = qd.draft(w.member, {"title": "标题", "body": "正文", "category": "hot_issue"})
     store.failing = True
     with pytest.raises(QiandaoError) as failed:

@@ -161,7 +161,12 @@ def test_a_command_run_by_the_notifier_is_recorded(any_store: Store) -> None:
     w = make_world(store=any_store)
     relay = _Relay()
     qd = Qiandao(
-        any_store, clock=w.clock, rules=w.qd._rules, notifier=relay, dispatch_after_commit=True
+        any_store,
+        clock=w.clock,
+        rules=w.qd._rules,
+        notifier=relay,
+        hasher=None,
+        dispatch_after_commit=True,
     )
     relay.qd, relay.actor = qd, w.member
     before = ordinary(any_store)

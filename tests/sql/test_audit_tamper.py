@@ -94,7 +94,7 @@ class Raw:
 def _busy_log(store: Store) -> Raw:
     """A log of commands by several people over two days, with a checkpoint between."""
     w = make_world(store=store)
-    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, audit_key=KEY)
+    qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, audit_key=KEY, hasher=None)
     w.qd = qd
     enrol(store, AUDITOR, at=w.clock.now())
     w.issued()

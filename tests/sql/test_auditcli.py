@@ -23,7 +23,7 @@ def _logged(url: str) -> SqlStore:
     store = SqlStore(url)
     store.create_all()
     w = make_world(store=store)
-    w.qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, audit_key=KEY)
+    w.qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, audit_key=KEY, hasher=None)
     w.issued()
     return store
 

@@ -37,6 +37,7 @@ def _service(store: Store, clock: Any) -> Qiandao:
         calendar=stateful.CALENDAR,
         rules=stateful.RULES,
         ids=lambda: f"id{next(counter):08d}",
+        hasher=None,
     )
 
 

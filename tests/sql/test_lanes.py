@@ -390,7 +390,9 @@ def _meanwhile(engine: Engine, marker: str, act: Callable[[], object]) -> Iterat
 
 def _other_service(backend: Backend, w: World) -> Qiandao:
     """A second service on the same database (its own sessions)."""
-    return Qiandao(SqlStore(backend.engine), clock=w.clock, rules={ZS: RuleSet.zhoushan()})
+    return Qiandao(
+        SqlStore(backend.engine), clock=w.clock, rules={ZS: RuleSet.zhoushan()}, hasher=None
+    )
 
 
 def test_a_page_and_its_total_come_from_one_snapshot(backend: Backend) -> None:

@@ -68,7 +68,9 @@ def raw_store(any_store: Store) -> Store:
 def _service(store: Store, notifier: RecordingNotifier, *, dispatch: bool = True) -> Qiandao:
     clock = ManualClock(datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
     enrol(store, MEMBER, EDITOR)
-    return Qiandao(store, clock=clock, notifier=notifier, dispatch_after_commit=dispatch)
+    return Qiandao(
+        store, clock=clock, notifier=notifier, dispatch_after_commit=dispatch, hasher=None
+    )
 
 
 def _pending(store: Store) -> int:

@@ -186,8 +186,9 @@ def test_events_keep_typed_change_fields(store: SqlStore) -> None:
 
 @pytest.fixture
 def unreachable(tmp_path: object) -> SqlStore:
-    """A store whose database cannot be opened: any statement would fail as unavailable."""
-    return SqlStore(f"sqlite:///{tmp_path}/no-such-directory/qiandao.db")
+    """A store whose database cannot be opened: any statement would fail as unavailable (the
+    revision check, a statement too, is off)."""
+    return SqlStore(f"sqlite:///{tmp_path}/no-such-directory/qiandao.db", check_revision=False)
 
 
 def _first_event(event_id: str) -> Event:

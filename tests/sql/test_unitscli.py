@@ -38,7 +38,7 @@ def _csv(tmp_path: Path, text: str) -> str:
 def _service(backend: Backend) -> Qiandao:
     from qiandao_adapters.sql import SqlStore
 
-    return Qiandao(SqlStore(backend.engine), clock=ManualClock(at(2026, 3, 2)))
+    return Qiandao(SqlStore(backend.engine), clock=ManualClock(at(2026, 3, 2)), hasher=None)
 
 
 def test_bootstrap_shows_the_password_once_and_only_on_an_empty_store(

@@ -44,6 +44,7 @@ def _dead_notices(w: World) -> list[str]:
         rules=w.qd._rules,
         notifier=down,
         outbox_retry=RetryPolicy(max_attempts=1),
+        hasher=None,
     )
     for _ in range(2):
         w.qd.submit_new(w.member, DRAFT)

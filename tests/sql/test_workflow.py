@@ -48,7 +48,11 @@ class SqlWorkflowMachine(stateful.VisibilityAtTheEnd, stateful.WorkflowMachine):
         type(self).machines += 1
         self.store = make_store()
         self.qd = Qiandao(
-            self.store, clock=self.clock, calendar=stateful.CALENDAR, rules=stateful.RULES
+            self.store,
+            clock=self.clock,
+            calendar=stateful.CALENDAR,
+            rules=stateful.RULES,
+            hasher=None,
         )
 
 

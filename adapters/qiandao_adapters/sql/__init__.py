@@ -12,7 +12,12 @@ Needs the ``sql`` extra (``pip install 'qiandao[sql]'``, plus ``postgres`` or ``
 """
 
 from qiandao_adapters.sql.engine import configure_sqlite, make_engine
-from qiandao_adapters.sql.migrations import alembic_config, current_revision, upgrade
+from qiandao_adapters.sql.migrations import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from qiandao_adapters.sql.schema import metadata
 from qiandao_adapters.sql.store import SqlStore
 from qiandao_adapters.sql.uow import SqlUnitOfWork
@@ -23,6 +28,7 @@ __all__ = [
     "alembic_config",
     "configure_sqlite",
     "current_revision",
+    "head_revision",
     "make_engine",
     "metadata",
     "upgrade",

@@ -33,7 +33,7 @@ from qiandao.errors import (
     StoreUnavailable,
 )
 
-__all__ = ["translate", "translated"]
+__all__ = ["cause_of", "hint_for", "translate", "translated"]
 
 # Constraint names (PostgreSQL, MySQL/MariaDB) and SQLite's "table.column" spellings of the
 # unique constraints that mean "this person is already registered".
@@ -145,3 +145,69 @@ def translated() -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from error
+
+
+# What to check, by words of the database's own message (lower case), first match wins.
+_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("password authentication failed", "access denied for user", "authentication failed"),
+        "检查 URL 中的用户名与密码 / check the user name and password in the URL",
+    ),
+    (
+        ('database "', "unknown database"),
+        "数据库不存在：请先建库（MariaDB/MySQL 用 utf8mb4）/ create the database first",
+    ),
+    (
+        (
+            "connection refused",
+            "could not connect",
+            "can't connect",
+            "could not translate host",
+            "name or service not known",
+            "no route to host",
+            "timeout expired",
+            "timed out",
+        ),
+        "检查数据库服务器是否在运行、URL 中的主机与端口"
+        " / is the server up, are host and port right?",
+    ),
+    (
+        ("unable to open database",),
+        "无法打开 SQLite 文件：检查目录是否存在且可写 / does the SQLite file's directory exist?",
+    ),
+    (
+        ("already exists", "duplicate column"),
+        "库中已有同名的表或列（可能由 create_all 或其他程序建立）："
+        "请用空库升级，或核对结构后再标记版本"
+        " / a table or column of that name exists already: upgrade an empty database",
+    ),
+    (
+        ("readonly", "read-only", "read only", "permission denied", "command denied"),
+        "数据库或其文件不可写：检查文件权限与数据库用户的建表权限"
+        " / the database is read-only for this user: check file and DDL permissions",
+    ),
+    (
+        ("database is locked", "lock wait timeout", "lock timeout"),
+        "另一进程正占用数据库，请稍后重试 / another process holds the database: retry later",
+    ),
+)
+_DEFAULT_HINT = "修复上述问题后重新运行 db upgrade / fix the cause above and run db upgrade again"
+
+
+def cause_of(error: BaseException, password: str | None = None) -> str:
+    """The database's own message of ``error`` on one line (the driver's text, not the SQL or
+    its parameters), with ``password`` masked should the driver repeat it."""
+    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    text = " ".join(str(orig).split()) or type(orig).__name__
+    if password:
+        text = text.replace(password, "***")
+    return text[:500]
+
+
+def hint_for(cause: str) -> str:
+    """What a host should check, given the database's message ``cause``."""
+    lowered = cause.lower()
+    for words, hint in _HINTS:
+        if any(word in lowered for word in words):
+            return hint
+    return _DEFAULT_HINT

@@ -8,6 +8,7 @@ of work) and :mod:`.errors` (driver errors translated). URLs look like ``sqlite:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,12 +17,17 @@ from sqlalchemy.engine import URL
 from qiandao.errors import KeyMissing
 from qiandao.ports.crypto import KeyProvider
 from qiandao_adapters.sql import schema as s
-from qiandao_adapters.sql.engine import configure_sqlite, make_engine
+from qiandao_adapters.sql.engine import READ_PHASE, configure_sqlite, make_engine
 from qiandao_adapters.sql.errors import translated
+from qiandao_adapters.sql.migrations import check_revision, upgrade
 from qiandao_adapters.sql.sealing import AUDIT_SCOPE, KeyVault
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 
 __all__ = ["SqlStore"]
+
+
+_AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Engines whose database passed the revision check."""
 
 
 def _default_keys() -> KeyProvider:
@@ -47,6 +53,12 @@ class SqlStore:
     ``QIANDAO_KEY_FILE``, and ``crypto.key_missing`` when there are none. ``plaintext=True``
     (legacy databases and migration tests only) writes clear values and ignores ``keys``.
     ``algorithm`` seals the values: ``SM4-GCM`` (国密) or ``AES-256-GCM``.
+
+    The first unit of work checks, once, that the database is at the migrations' head:
+    ``store.not_migrated`` (run ``python -m qiandao db upgrade``) on an empty or older database,
+    ``store.schema_unknown`` on one a newer qiandao upgraded. ``create=True`` (suits embedded
+    SQLite) upgrades the database to head here instead. ``check_revision=False`` (migration tests
+    only) skips the check.
     """
 
     def __init__(
@@ -57,6 +69,8 @@ class SqlStore:
         plaintext: bool = False,
         algorithm: str = "SM4-GCM",
         busy_timeout: float = 30.0,
+        create: bool = False,
+        check_revision: bool = True,
         **engine_kwargs: Any,
     ) -> None:
         self.vault = None if plaintext else KeyVault(keys or _default_keys(), algorithm=algorithm)
@@ -67,9 +81,27 @@ class SqlStore:
         else:
             self.engine = make_engine(url_or_engine, busy_timeout=busy_timeout, **engine_kwargs)
             self._owns_engine = True
+        self._checked = not check_revision
+        if create:
+            upgrade(self.engine)
+            _AT_HEAD.add(self.engine)
+            self._checked = True
+
+    def _check(self) -> None:
+        """Refuse a database not at the migrations' head (see the class docstring); an engine
+        found at head is not asked again, by this store or another on the same engine."""
+        if self.engine not in _AT_HEAD:
+            where = self.engine.url.render_as_string(hide_password=True)
+            with translated(), self.engine.connect() as connection:
+                connection.execution_options(**{READ_PHASE: True})  # SQLite: no write lock
+                check_revision(connection, where)
+            _AT_HEAD.add(self.engine)
+        self._checked = True
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work (its transaction begins on first use)."""
+        if not self._checked:
+            self._check()
         return SqlUnitOfWork(self.engine, self.vault)
 
     def audit_key(self) -> bytes | None:
@@ -90,6 +122,7 @@ class SqlStore:
         """Create the tables that are missing (tests, demos; production uses ``upgrade``)."""
         with translated():
             s.metadata.create_all(self.engine)
+        self._checked = True
 
     def drop_all(self) -> None:
         """Drop every qiandao table (tests only)."""

@@ -12,6 +12,7 @@ from qiandao.rules.deadlines import (
     WorkdayCalendar,
     classify,
 )
+from qiandao.rules.diagram import lifecycle_diagram
 from qiandao.rules.lifecycle import (
     ASSIGNMENT_TRANSITIONS,
     ITEM_TRANSITIONS,
@@ -58,6 +59,7 @@ __all__ = [
     "check_signer",
     "classify",
     "is_published",
+    "lifecycle_diagram",
     "load_schedule",
     "next_assignment_state",
     "next_item_state",

@@ -11,6 +11,7 @@ A new revision, for developers of qiandao::
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -18,16 +19,33 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from qiandao.errors import InvalidInput
+from qiandao.errors import (
+    InvalidInput,
+    MigrationFailed,
+    StoreNotMigrated,
+    StoreSchemaUnknown,
+    StoreUnavailable,
+)
 from qiandao_adapters.sql.engine import make_engine
+from qiandao_adapters.sql.errors import cause_of, hint_for
 
-__all__ = ["SCRIPT_LOCATION", "VERSION_TABLE", "alembic_config", "current_revision", "upgrade"]
+__all__ = [
+    "SCRIPT_LOCATION",
+    "VERSION_TABLE",
+    "alembic_config",
+    "check_revision",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 VERSION_TABLE = "qd_alembic_version"
+_VERSIONS = table(VERSION_TABLE, column("version_num"))
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
@@ -59,10 +77,78 @@ def current_revision(url_or_engine: str | URL | Engine) -> str | None:
             engine.dispose()
 
 
-def _check_target(config: Config, current: str | None, revision: str) -> None:
+@functools.cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The newest migration revision this code knows (the schema the store reads and writes)."""
+    head = _script().get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def _stamped(connection: Connection) -> str | None:
+    """The revision in the version table, read with one statement; ``None`` when the table is
+    missing or empty."""
+    try:
+        found = connection.execute(select(_VERSIONS.c.version_num)).scalars().all()
+    except DBAPIError:  # no version table (PostgreSQL aborts the transaction: roll it back)
+        connection.rollback()
+        return None
+    return found[0] if len(found) == 1 else _current(connection)
+
+
+def check_revision(connection: Connection, url: str) -> None:
+    """Refuse a database the store cannot use: no qiandao tables or an older revision
+    (``StoreNotMigrated``, telling the host to run ``db upgrade``), or a revision this code does
+    not know (``StoreSchemaUnknown``). Tables made by ``metadata.create_all`` (tests, demos)
+    carry no revision and pass. ``url`` is shown in the message, without its password.
+
+    One statement when the database is at head (the version table read directly); the catalog
+    is consulted only when that table is missing."""
+    current = _stamped(connection)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        if inspect(connection).has_table("qd_items"):
+            return
+        raise StoreNotMigrated(
+            f"数据库中没有 qiandao 的表（空库），请先运行 python -m qiandao db upgrade --url {url}"
+            "（嵌入式 SQLite 也可用 SqlStore(..., create=True) 在启动时建表）",
+            current=None,
+            head=head,
+        )
+    _check_known(current)
+    raise StoreNotMigrated(
+        f"数据库结构版本为 {current}，本版本 qiandao 需要 {head}，"
+        f"请先运行 python -m qiandao db upgrade --url {url}",
+        current=current,
+        head=head,
+    )
+
+
+def _check_known(current: str | None) -> None:
+    """Refuse a database at a revision this code does not know (a newer qiandao's)."""
+    if current is None:
+        return
+    try:
+        _script().get_revision(current)
+    except CommandError:
+        raise StoreSchemaUnknown(
+            f"数据库结构版本 {current} 不为本版本 qiandao 所知（最新为 {head_revision()}），"
+            "可能已由更新的 qiandao 升级：请升级 qiandao，数据库未作任何修改",
+            current=current,
+            head=head_revision(),
+        ) from None
+
+
+def _check_target(current: str | None, revision: str) -> None:
     """Refuse an unknown revision, and one older than the database's (upgrade never downgrades;
     Alembic would silently do nothing)."""
-    script = ScriptDirectory.from_config(config)
+    script = _script()
     try:
         target = script.get_revision(revision)
     except CommandError as exc:
@@ -84,21 +170,59 @@ def _check_target(config: Config, current: str | None, revision: str) -> None:
         )
 
 
+def _failing(current: str | None, applied: list[str]) -> str | None:
+    """The revision that was running when an upgrade from ``current`` failed, given those
+    ``applied`` before it: the one after the last applied (linear history)."""
+    script = _script()
+    last = applied[-1] if applied else current
+    if last is None:
+        return script.get_base()
+    following = script.get_revision(last)
+    nexts = sorted(following.nextrev) if following is not None else []
+    return nexts[0] if nexts else None
+
+
+def _failure(exc: SQLAlchemyError, url: URL, step: str | None) -> StoreUnavailable:
+    """The error an upgrade raises: the database's message, the revision that failed (``None``
+    if the database could not be reached) and a hint, the URL without its password."""
+    cause = cause_of(exc, url.password if isinstance(url.password, str) else None)
+    hint = hint_for(cause)
+    where = url.render_as_string(hide_password=True)
+    if step is None:
+        return StoreUnavailable(
+            f"无法连接数据库 {where}：{cause}。{hint}", cause=cause, hint=hint, url=where
+        )
+    return MigrationFailed(
+        f"数据库升级在版本 {step} 失败（{where}）：{cause}。{hint}",
+        revision=step,
+        cause=cause,
+        hint=hint,
+        url=where,
+    )
+
+
 def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str | None:
     """Bring the database up to ``revision`` (default: the newest), creating it from empty.
 
     Returns the database's revision afterwards. A ``revision`` older than the database's is
     refused (``InvalidInput``, ``input.invalid``, ``details["current"]``): upgrade never
-    downgrades. An unknown revision is ``input.invalid`` too.
+    downgrades. An unknown revision is ``input.invalid`` too; a database at a revision this code
+    does not know is ``store.schema_unknown``. A database that cannot be reached is
+    ``store.unavailable`` and a migration that fails ``store.migration_failed``, both with the
+    database's own message (``details["cause"]``) and a ``hint``.
     """
     if isinstance(url_or_engine, Engine):
         engine, owned = url_or_engine, False
     else:
         engine, owned = make_engine(url_or_engine), True
+    config = alembic_config()
+    started: list[str | None] = []
     try:
-        config = alembic_config()
         with engine.begin() as connection:
-            _check_target(config, _current(connection), revision)
+            current = _current(connection)
+            started.append(current)
+            _check_known(current)
+            _check_target(current, revision)
             config.attributes["connection"] = connection
             try:
                 command.upgrade(config, revision)
@@ -107,6 +231,9 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str | 
                     f"无法升级到版本 {revision!r}：{exc}", field="revision", revision=revision
                 ) from exc
             return _current(connection)
+    except SQLAlchemyError as exc:
+        step = _failing(started[0], config.attributes.get("applied", [])) if started else None
+        raise _failure(exc, engine.url, step) from exc
     finally:
         if owned:
             engine.dispose()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy import Connection
 
 from qiandao_adapters.sql.engine import make_engine
@@ -14,6 +18,13 @@ def _include_name(name: str | None, type_: str, _parents: object) -> bool:
     return type_ != "table" or (name is not None and name.startswith("qd_"))
 
 
+def _applied(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    """Record each revision as it is applied, so a failure can name the next one."""
+    context.config.attributes.setdefault("applied", []).append(step.up_revision_id)
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -22,6 +33,7 @@ def _configure(connection: Connection) -> None:
         include_name=_include_name,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        on_version_apply=_applied,
     )
     with context.begin_transaction():
         context.run_migrations()
