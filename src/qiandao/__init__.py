@@ -91,6 +91,7 @@ from qiandao.errors import (
     YearOutOfRange,
 )
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
+from qiandao.feed import FeedEntry, FeedPage
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
     Account,
@@ -226,6 +227,8 @@ __all__ = [
     "ExtensionDecision",
     "ExtensionRequest",
     "ExternalIdentity",
+    "FeedEntry",
+    "FeedPage",
     "Feedback",
     "FeedbackKind",
     "FocusCategory",
