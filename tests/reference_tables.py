@@ -50,6 +50,8 @@ DESCRIBED = (
     "ItemView",
     "AssignmentView",
     "LanePage",
+    "FeedPage",
+    "FeedEntry",
     "OverdueReview",
     "SignIn",
     "JobReport",
