@@ -59,6 +59,7 @@ from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
 from qiandao.testing import ManualClock, enrol
 from qiandao.testing.builders import (
     sample_account,
+    sample_events,
     sample_item,
     sample_session,
     sample_unit,
@@ -74,6 +75,7 @@ from qiandao_adapters.sql.rows import (
     assignment_row,
     credit_from_row,
     dumps,
+    event_row,
     feedback_rows,
     item_children,
     item_row,
@@ -1149,3 +1151,53 @@ def test_upgrade_to_0009_seeds_every_head_and_downgrade_drops_the_audit(empty: E
         tables = set(inspect(conn).get_table_names())
     assert "qd_audit" not in tables and "qd_audit_heads" not in tables
     assert "qd_items" in tables
+
+
+# --- 0012: the change feed's positions ----------------------------------------------------------
+
+
+def _positions(engine: Engine) -> list[tuple[int, str, int]]:
+    e = s.events
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.c.position, e.c.item_id, e.c.sequence).order_by(e.c.position))
+        return [(r.position, r.item_id, r.sequence) for r in rows]
+
+
+def test_upgrade_to_0012_numbers_events_in_time_order_and_the_store_goes_on(empty: Engine) -> None:
+    """Existing events get positions 1..n in (at, item_id, sequence) order, the head is n, a
+    store on the upgraded database numbers on from there; the downgrade drops both."""
+    _at_revision(empty, "0009")
+    a, b = sample_item("item-a"), sample_item("item-b")
+    base = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    instants = {("item-a", 1): 0, ("item-b", 1): 1, ("item-a", 2): 1, ("item-b", 2): 3}
+    events = [
+        attrs.evolve(e, at=base + timedelta(minutes=instants[(e.item_id, e.sequence)]))
+        for e in (*sample_events(a)[:2], *sample_events(b, prefix="evb")[:2])
+    ]
+    with empty.begin() as conn:
+        conn.execute(insert(s.events), [event_row(e) for e in events])
+    upgrade(empty)
+    _assert_no_drift(empty)
+    assert _positions(empty) == [
+        (1, "item-a", 1),
+        (2, "item-a", 2),  # a tie at minute 1: item id, then sequence
+        (3, "item-b", 1),
+        (4, "item-b", 2),
+    ]
+    with empty.connect() as conn:
+        assert conn.execute(select(s.event_log_head.c.position)).scalar_one() == 4
+    store = SqlStore(empty, plaintext=True)
+    with store.unit_of_work() as uow:
+        uow.events.append(sample_events(a)[2:3])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        logged = uow.events.since(3, 10)
+    assert [(x.position, x.event.item_id, x.event.sequence) for x in logged] == [
+        (4, "item-b", 2),
+        (5, "item-a", 3),
+    ]
+    _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        assert "qd_event_log_head" not in set(inspect(conn).get_table_names())
+        assert "position" not in {c["name"] for c in inspect(conn).get_columns("qd_events")}
+        assert conn.execute(select(func.count()).select_from(s.events)).scalar_one() == 5
