@@ -3,14 +3,12 @@ through ``events_since`` (every event once, in order), and the visibility cuts o
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from qiandao import Access, Actor, EventKind, FeedEntry, Role
 from qiandao.ports.store import Store
 from qiandao.testing import enrol
-from qiandao.testing._support import JOIN_SECONDS, run_threads
+from qiandao.testing._support import run_threads_while_polling
 from tests.helpers import ZS, World, make_world
 
 INTEGRATION = Actor("int-zs", Role.INTEGRATION, ZS)
@@ -41,7 +39,6 @@ def test_a_follower_sees_every_committed_command_once_in_order(w: World) -> None
     members = [Actor(f"mw{n}", Role.MEMBER, ZS) for n in range(WRITERS)]
     enrol(w.store, *members)
     errors: list[BaseException] = []
-    done = threading.Event()
     seen: list[FeedEntry] = []
 
     def writer(index: int) -> None:
@@ -52,27 +49,16 @@ def test_a_follower_sees_every_committed_command_once_in_order(w: World) -> None
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    def follower() -> None:
-        cursor = None
-        try:
-            while True:
-                finished = done.is_set()
-                page = w.qd.events_since(INTEGRATION, cursor, 3)
-                seen.extend(page.items)
-                cursor = page.next_cursor
-                if finished and page.caught_up:
-                    return
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+    cursor = None
 
-    reader = threading.Thread(target=follower, daemon=True, name="feed-follower")
-    reader.start()
-    try:
-        run_threads(writer, WRITERS)
-    finally:
-        done.set()
-        reader.join(JOIN_SECONDS)
-    assert not reader.is_alive()
+    def follow(finished: bool) -> bool:
+        nonlocal cursor
+        page = w.qd.events_since(INTEGRATION, cursor, 3)
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        return finished and page.caught_up
+
+    run_threads_while_polling(writer, WRITERS, follow)
     assert errors == []
     whole, _ = _follow(w, w.editor)
     assert len(whole) == WRITERS * PER_WRITER * 2  # drafted and submitted, each

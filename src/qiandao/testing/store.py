@@ -113,7 +113,7 @@ from qiandao.rules.ruleset import PasswordProfile
 from qiandao.rules.tiers import TierRules
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
-from qiandao.testing._support import JOIN_SECONDS, run_threads
+from qiandao.testing._support import JOIN_SECONDS, run_threads, run_threads_while_polling
 from qiandao.testing.builders import (
     NASTY_TEXT,
     T0,
@@ -926,7 +926,6 @@ class StoreContract(abc.ABC):
         store = self.new_store()
         per_thread = 6
         errors: list[BaseException] = []
-        done = threading.Event()
         seen: list[LoggedEvent] = []
 
         def writer(index: int) -> None:
@@ -942,28 +941,17 @@ class StoreContract(abc.ABC):
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
-        def follower() -> None:
-            after = 0
-            try:
-                while True:
-                    finished = done.is_set()  # read before the page: a last pass after the end
-                    page = self._log(store, after=after, page=5)
-                    seen.extend(page)
-                    if page:
-                        after = page[-1].position
-                    elif finished:
-                        return
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+        after = 0
 
-        reader = threading.Thread(target=follower, daemon=True, name="contract-follower")
-        reader.start()
-        try:
-            run_threads(writer, self.thread_count)
-        finally:
-            done.set()
-            reader.join(JOIN_SECONDS)
-        assert not reader.is_alive()
+        def follow(finished: bool) -> bool:
+            nonlocal after
+            page = self._log(store, after=after, page=5)
+            seen.extend(page)
+            if page:
+                after = page[-1].position
+            return finished and not page  # a last pass after every writer ended
+
+        run_threads_while_polling(writer, self.thread_count, follow)
         assert errors == []
         logged = self._log(store, page=10_000)
         assert len(logged) == self.thread_count * per_thread * 2
