@@ -91,14 +91,17 @@ def read_back(store: SqlStore, person: str) -> str:
 
 
 def raw_values(engine: Engine) -> list[str]:
-    """Every value of every qiandao table, as text (``SELECT`` on the raw columns)."""
+    """Every value of every qiandao table, as text (``SELECT`` on the raw columns the
+    database has: an older revision lacks some)."""
     found: list[str] = []
-    present = set(inspect(engine).get_table_names())
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             if table.name not in present:
                 continue
-            for row in conn.execute(select(table)):
+            there = {c["name"] for c in inspector.get_columns(table.name)}
+            for row in conn.execute(select(*(c for c in table.c if c.name in there))):
                 found.extend(str(v) for v in row)
     return found
 
