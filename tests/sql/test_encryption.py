@@ -94,9 +94,9 @@ def raw_values(engine: Engine) -> list[str]:
     """Every value of every qiandao table, as text (``SELECT`` on the raw columns the
     database has: an older revision lacks some)."""
     found: list[str] = []
-    inspector = inspect(engine)
-    present = set(inspector.get_table_names())
+    present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
+        inspector = inspect(conn)
         for table in metadata.sorted_tables:
             if table.name not in present:
                 continue
