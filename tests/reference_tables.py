@@ -52,6 +52,8 @@ DESCRIBED = (
     "AllowedAction",
     "Page",
     "LanePage",
+    "FeedPage",
+    "FeedEntry",
     "OverdueReview",
     "SignIn",
     "JobReport",

@@ -42,6 +42,7 @@ from qiandao.ports.store import (
     IdempotencyRecord,
     ItemQuery,
     LaneQuery,
+    LoggedEvent,
     Names,
     OutboxMessage,
     ReviewWaitQuery,
@@ -199,6 +200,7 @@ def _seeded() -> dict[str, Jurisdiction]:
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
     events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
+    feed: list[Event] = attrs.Factory(list)  # every event in commit order: position = index + 1
     outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
     outbox_pending: dict[str, None] = attrs.Factory(dict)
     leases: dict[str, _Lease] = attrs.Factory(dict)
@@ -282,15 +284,23 @@ def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V
 
 
 class _Events:
-    def __init__(self, table: _Table[tuple[Event, ...]]) -> None:
+    def __init__(self, table: _Table[tuple[Event, ...]], feed: list[Event]) -> None:
         self._t = table
+        self._feed = feed
+        self.staged: list[Event] = []  # numbered at commit, under the lock, in commit order
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
             _append_next(self._t, event.item_id, event.sequence, event)
+        self.staged.extend(events)
 
     def for_item(self, item_id: str) -> list[Event]:
         return list(self._t.get(item_id) or ())
+
+    def since(self, position: int, limit: int) -> list[LoggedEvent]:
+        start = max(position, 0)
+        found = self._feed[start : start + limit]  # one slice: never a half-appended commit
+        return [LoggedEvent(start + n, event) for n, event in enumerate(found, start=1)]
 
 
 class _OutboxTable(_Table[OutboxMessage]):
@@ -769,7 +779,7 @@ class MemoryUnitOfWork:
         self._dirty = dirty
         # every command touches these three; the others are made on first use
         self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
-        self.events = _Events(_Table(data.events, "事件", len, dirty))
+        self.events = _Events(_Table(data.events, "事件", len, dirty), data.feed)
         self.outbox = _Outbox(_OutboxTable(data, dirty), self._hold)
         self._accounts: _Accounts | None = None
         self._sessions: _Sessions | None = None
@@ -865,6 +875,7 @@ class MemoryUnitOfWork:
                 self._accounts.verify()
             for table in self._dirty:
                 table.apply()
+            self._data.feed.extend(self.events.staged)
             if self._audit is not None:
                 self._audit.apply()
         finally:
@@ -881,6 +892,7 @@ class MemoryUnitOfWork:
         for table in self._dirty:
             table.reset()
         self._dirty.clear()
+        self.events.staged = []
         if self._audit is not None:
             self._audit.reset()
         self._release()

@@ -99,6 +99,7 @@ from qiandao.errors import (
     YearOutOfRange,
 )
 from qiandao.events import Change, Event, EventKind, ItemPatch, evolve, replay
+from qiandao.feed import FeedEntry, FeedPage
 from qiandao.json import from_json, schema, schemas, to_json
 from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
@@ -261,6 +262,8 @@ __all__ = [
     "ExtensionDecision",
     "ExtensionRequest",
     "ExternalIdentity",
+    "FeedEntry",
+    "FeedPage",
     "Feedback",
     "FeedbackKind",
     "FieldProblem",

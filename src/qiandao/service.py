@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qiandao._accounts import AccountCommands
 from qiandao._audit import audit_methods
+from qiandao._feed import FeedCommands
 from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
@@ -23,6 +24,7 @@ class Qiandao(
     LaneCommands,
     AccountCommands,
     UnitCommands,
+    FeedCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

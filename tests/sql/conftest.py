@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, inspect, text
 
 from qiandao.ports.store import Store
 from qiandao_adapters.memory import MemoryStore
@@ -50,17 +50,28 @@ def server_url(backend: str) -> str:
 
 @contextlib.contextmanager
 def audit_tables_for_a_while(engine: Engine) -> Iterator[None]:
-    """The audit tables of today's schema beside an older revision, then gone again, so that
-    today's service (which records every command) can run there and a later upgrade creates
-    them itself."""
-    tables = [schema.audit, schema.audit_targets, schema.audit_heads]
+    """The audit tables (0009) and the event log's positions (0012: ``qd_event_log_head`` and
+    ``qd_events.position``) of today's schema beside an older revision, then gone again, so
+    that today's service (which records every command and numbers every event) can run there
+    and a later upgrade creates them itself."""
+    tables = [schema.audit, schema.audit_targets, schema.audit_heads, schema.event_log_head]
     metadata.create_all(engine, tables=tables)
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("qd_events")}
+    added = "position" not in columns
+    if added:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE qd_events ADD COLUMN {quote('position')} BIGINT"))
     outbox = _revision_module("0011_outbox_leases")  # the outbox's states and leases
     _run_migration(engine, outbox.upgrade)
     try:
         yield
     finally:
         _run_migration(engine, outbox.downgrade)
+        if added:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE qd_events DROP COLUMN {quote('position')}"))
         metadata.drop_all(engine, tables=tables)
 
 

@@ -64,6 +64,7 @@ CALLS: dict[str, tuple[Role, Call]] = {
     "depart": (Role.SYSTEM_ADMIN, lambda q, a: q.depart(a, "x")),
     "draft": (Role.MEMBER, lambda q, a: q.draft(a, PAYLOAD)),
     "edit_draft": (Role.MEMBER, lambda q, a: q.edit_draft(a, "i", title="标题")),
+    "events_since": (Role.INTEGRATION, lambda q, a: q.events_since(a, None)),
     "explain_deadline": (Role.EDITOR, lambda q, a: q.explain_deadline(a, "i", "a")),
     "grant_role": (Role.SYSTEM_ADMIN, lambda q, a: q.grant_role(a, "x", Role.MEMBER, J)),
     "inbox": (Role.CHAIR, lambda q, a: q.inbox(a)),

@@ -41,6 +41,7 @@ LISTINGS = frozenset(
     {
         "account_history",
         "commission_progress",
+        "events_since",
         "explain_deadline",
         "grant_proposals",
         "inbox",

@@ -52,6 +52,7 @@ def _event(event_id: str, sequence: int) -> dict[str, Any]:
         "actor_id": "m1",
         "at": NOW,
         "doc": "{}",
+        "position": int(event_id.removeprefix("e-")),  # unique: only the sequence collides
     }
 
 

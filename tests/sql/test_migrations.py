@@ -15,9 +15,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import (
     Boolean,
+    Column,
     Date,
     Engine,
     Integer,
+    Table,
     Text,
     UniqueConstraint,
     column,
@@ -61,6 +63,7 @@ from qiandao.statistics import StatisticsQuery, credits_of, statistics_of
 from qiandao.testing import ManualClock, enrol
 from qiandao.testing.builders import (
     sample_account,
+    sample_events,
     sample_item,
     sample_session,
     sample_unit,
@@ -76,6 +79,7 @@ from qiandao_adapters.sql.rows import (
     assignment_row,
     credit_from_row,
     dumps,
+    event_row,
     feedback_rows,
     item_children,
     item_row,
@@ -297,6 +301,11 @@ def _downgradable(items: list[Item]) -> list[Item]:
         attrs.evolve(i, channel=Channel.MEMBER) if i.channel is Channel.COLLECTIVE else i
         for i in items
     ]
+
+
+def _before_0012(table: Table) -> list[Column[Any]]:
+    """The columns of ``table`` a revision before 0012 has (``qd_events.position`` is new)."""
+    return [c for c in table.c if not (table is s.events and c.name == "position")]
 
 
 def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
@@ -923,7 +932,7 @@ def test_downgrade_below_lanes_is_refused_while_collective_items_exist(empty: En
     def everything() -> dict[str, Any]:
         with empty.connect() as conn:
             return {
-                t.name: sorted(tuple(r) for r in conn.execute(select(t)))
+                t.name: sorted(tuple(r) for r in conn.execute(select(*_before_0012(t))))
                 for t in (s.items, s.events, s.assignments, s.review_overruns, s.account_events)
             }
 
@@ -1250,6 +1259,7 @@ def test_downgrade_below_0010_is_refused_while_an_item_records_a_unit_merge(
                 actor_id="admin-1",
                 at=datetime(2026, 3, 2, tzinfo=UTC),
                 doc="{}",
+                position=1,
             )
         )
     with pytest.raises(RuntimeError, match="unit_merged"):
@@ -1320,3 +1330,53 @@ def test_upgrade_to_0011_gives_outbox_rows_a_state_and_downgrade_keeps_dead_ones
         "evt-wait": "pending",
         "evt-dead": "dispatched",
     }
+
+
+# --- 0012: the change feed's positions ----------------------------------------------------------
+
+
+def _positions(engine: Engine) -> list[tuple[int, str, int]]:
+    e = s.events
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.c.position, e.c.item_id, e.c.sequence).order_by(e.c.position))
+        return [(r.position, r.item_id, r.sequence) for r in rows]
+
+
+def test_upgrade_to_0012_numbers_events_in_time_order_and_the_store_goes_on(empty: Engine) -> None:
+    """Existing events get positions 1..n in (at, item_id, sequence) order, the head is n, a
+    store on the upgraded database numbers on from there; the downgrade drops both."""
+    _at_revision(empty, "0009")
+    a, b = sample_item("item-a"), sample_item("item-b")
+    base = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    instants = {("item-a", 1): 0, ("item-b", 1): 1, ("item-a", 2): 1, ("item-b", 2): 3}
+    events = [
+        attrs.evolve(e, at=base + timedelta(minutes=instants[(e.item_id, e.sequence)]))
+        for e in (*sample_events(a)[:2], *sample_events(b, prefix="evb")[:2])
+    ]
+    with empty.begin() as conn:
+        conn.execute(insert(s.events), [event_row(e) for e in events])
+    upgrade(empty)
+    _assert_no_drift(empty)
+    assert _positions(empty) == [
+        (1, "item-a", 1),
+        (2, "item-a", 2),  # a tie at minute 1: item id, then sequence
+        (3, "item-b", 1),
+        (4, "item-b", 2),
+    ]
+    with empty.connect() as conn:
+        assert conn.execute(select(s.event_log_head.c.position)).scalar_one() == 4
+    store = SqlStore(empty, plaintext=True)
+    with store.unit_of_work() as uow:
+        uow.events.append(sample_events(a)[2:3])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        logged = uow.events.since(3, 10)
+    assert [(x.position, x.event.item_id, x.event.sequence) for x in logged] == [
+        (4, "item-b", 2),
+        (5, "item-a", 3),
+    ]
+    _at_revision(empty, "0009", down=True)
+    with empty.connect() as conn:
+        assert "qd_event_log_head" not in set(inspect(conn).get_table_names())
+        assert "position" not in {c["name"] for c in inspect(conn).get_columns("qd_events")}
+        assert conn.execute(select(func.count()).select_from(s.events)).scalar_one() == 5

@@ -76,6 +76,7 @@ from qiandao.ports.store import (
     ItemOrder,
     ItemQuery,
     LaneQuery,
+    LoggedEvent,
     Names,
     OutboxMessage,
     ReviewWaitQuery,
@@ -735,22 +736,82 @@ class SqlItems:
 
 
 class SqlEvents:
-    """The append-only event log, numbered per item."""
+    """The append-only event log, numbered per item and, at commit, store-wide.
+
+    ``append`` checks each event's sequence and seals its row; the rows are inserted by
+    :meth:`flush`, which the unit of work calls last before COMMIT (or a read of the log calls
+    first): it locks ``qd_event_log_head``, numbers the rows after its position and moves it.
+    The lock is held only from there to the end of the transaction, and the next commit numbers
+    only after this one ended, so positions follow commit order: a follower reading
+    ``position > p`` never finds a lower position committed later (no event skipped).
+    """
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+        self._pending: list[dict[str, Any]] = []
+        self._following: dict[str, int] = {}  # each item's next sequence, pending rows included
 
     def append(self, events: Sequence[Event]) -> None:
-        keyed = [(e.item_id, e.sequence) for e in events]
         clear = [event_row(e) for e in events]
         check_bounds(s.events, clear)  # before sealing reads a key from the database
-        rows = self._tx.sealer.seal_rows(s.events, clear)
-        _append_in_sequence(self._tx, s.events, "item_id", keyed, rows)
+        following = dict(self._following)
+        for event in events:
+            if event.item_id not in following:
+                t = s.events
+                last = self._tx.execute(
+                    select(func.max(t.c.sequence)).where(t.c.item_id == event.item_id)
+                ).scalar()
+                following[event.item_id] = (last or 0) + 1
+            if event.sequence != following[event.item_id]:
+                raise ConcurrencyConflict(
+                    f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
+                )
+            following[event.item_id] += 1
+        self._pending += self._tx.sealer.seal_rows(s.events, clear)
+        self._following = following
+
+    def flush(self) -> None:
+        """Number the appended rows after the log's head and insert them (see the class)."""
+        rows, self._pending = self._pending, []
+        self._following = {}
+        if not rows:
+            return
+        h = s.event_log_head
+        locked = select(h.c.position).where(h.c.name == s.EVENT_LOG).with_for_update()
+        with self._tx.atomic() as conn:
+            last = conn.execute(locked).scalar()
+            if last is None:  # an emptied head table: made again, whoever comes first
+                top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
+                _insert_missing(conn, h, [{"name": s.EVENT_LOG, "position": top}], "name")
+                last = conn.execute(locked).scalar_one()
+            numbered = [{**row, "position": last + n} for n, row in enumerate(rows, start=1)]
+            conn.execute(update(h).where(h.c.name == s.EVENT_LOG).values(position=last + len(rows)))
+            conn.execute(insert(s.events), numbered)
+
+    def reset(self) -> None:
+        """Forget the rows not flushed (the transaction ended without them)."""
+        self._pending = []
+        self._following = {}
 
     def for_item(self, item_id: str) -> list[Event]:
+        self.flush()
         t = s.events
         stmt = _docs(t).where(t.c.item_id == item_id).order_by(t.c.sequence)
         return [_load(self._tx, t, row, Event) for row in self._tx.execute(stmt)]
+
+    def since(self, position: int, limit: int) -> list[LoggedEvent]:
+        _check_paging(limit)
+        t = s.events
+        stmt = (
+            select(t.c.id, t.c.doc, t.c.position)
+            .where(t.c.position > position)
+            .order_by(t.c.position)
+            .limit(limit)
+        )
+        return [
+            LoggedEvent(row.position, _load(self._tx, t, row, Event))
+            for row in self._tx.execute(stmt)
+        ]
 
 
 class SqlOutbox:

@@ -48,6 +48,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from qiandao.model import ID_LENGTH
 
 __all__ = [
+    "EVENT_LOG",
     "ID_LENGTH",
     "Counter",
     "Document",
@@ -64,6 +65,7 @@ __all__ = [
     "commissions",
     "credits",
     "data_keys",
+    "event_log_head",
     "events",
     "external_identities",
     "feedback",
@@ -392,9 +394,32 @@ events = Table(
     _id("actor_id", nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("doc", Document, nullable=False),
+    # the store-wide position of the change feed (0012): 1, 2, 3... in commit order
+    Column("position", BigInteger, nullable=False),
     UniqueConstraint("item_id", "sequence"),
+    UniqueConstraint("position"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+EVENT_LOG = "events"
+"""The one row of ``qd_event_log_head``."""
+
+event_log_head = Table(
+    "qd_event_log_head",
+    metadata,
+    Column("name", Key(CODE_LENGTH), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+"""The last position given to an event (0012): one row, locked by each commit that appends
+events from the moment it numbers them to its end, so positions follow commit order."""
+
+
+def _seed_event_log_head(target: Table, connection: Any, **_: Any) -> None:
+    connection.execute(target.insert(), [{"name": EVENT_LOG, "position": 0}])
+
+
+event.listen(event_log_head, "after_create", _seed_event_log_head)
 
 outbox = Table(
     "qd_outbox",

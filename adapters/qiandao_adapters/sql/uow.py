@@ -155,6 +155,7 @@ class SqlUnitOfWork:
         if self._lost is not None:
             lost, self._lost = self._lost, None
             raise lost
+        self.events.flush()  # numbers the events last: the log's head is locked from here on
         try:
             self._end(Connection.commit)
         except (StoreUnavailable, sa_exc.DBAPIError) as error:
@@ -168,6 +169,7 @@ class SqlUnitOfWork:
 
     def _end(self, end: Callable[[Connection], None]) -> None:
         self.sealer.reset()
+        self.events.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -179,6 +181,7 @@ class SqlUnitOfWork:
 
     def _discard(self) -> None:
         self.sealer.reset()
+        self.events.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return

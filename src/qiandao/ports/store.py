@@ -54,6 +54,7 @@ __all__ = [
     "JurisdictionRepository",
     "LaneQuery",
     "LeaseRepository",
+    "LoggedEvent",
     "Names",
     "OutboxMessage",
     "OutboxRepository",
@@ -247,11 +248,30 @@ class ItemRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class LoggedEvent:
+    """An event with its position in the store-wide log (the change feed's cursor)."""
+
+    position: int
+    event: Event
+
+
 class EventRepository(Protocol):
-    """The append-only event log; (item_id, sequence) is unique."""
+    """The append-only event log; (item_id, sequence) is unique.
+
+    Besides its per-item sequence, every event gets a store-wide ``position`` when its unit of
+    work commits: positions are unique, start at 1 and increase in commit order, so an event
+    committed after a reader's :meth:`since` has a greater position than every event that read
+    returned (a follower that stores the last position it read never skips one). A rolled-back
+    unit of work uses up no position (our stores number without gaps).
+    """
 
     def append(self, events: Sequence[Event]) -> None: ...  # ConcurrencyConflict on a duplicate
     def for_item(self, item_id: str) -> list[Event]: ...
+    def since(self, position: int, limit: int) -> list[LoggedEvent]:
+        """The committed events with a position greater than ``position``, in position order,
+        at most ``limit`` (``limit`` from 1)."""
+        ...
 
 
 class OutboxRepository(Protocol):

@@ -62,12 +62,18 @@ def access(viewer: Viewer, facts: AccessFacts) -> Access:
     Administrators see no content; a draft or a withdrawn item is its authors' alone; authors and
     their jurisdiction's office see everything (for 涉密 items only office staff on the
     need-to-know list besides the editor, deputy and signers of that jurisdiction); a unit sees the
-    issued text of items assigned to it; anyone signed in sees published items.
+    issued text of items assigned to it; a system integration account (数据中心, 检索系统) reads
+    its jurisdiction's items that are neither drafts nor 涉密 as the office does (``FULL``); anyone
+    signed in sees published items.
     """
     if viewer.role in ADMIN_ROLES:
         return Access.NONE
     if facts.author_only:
         return Access.FULL if viewer.account_id in facts.author_ids else Access.NONE
+    if viewer.role is Role.INTEGRATION and facts.secret:
+        return Access.NONE  # a non-classified system never receives 涉密 content (保密法)
+    if viewer.role is Role.INTEGRATION and viewer.jurisdiction == facts.jurisdiction:
+        return Access.FULL
     if viewer.account_id in facts.author_ids or viewer.account_id in facts.need_to_know:
         return Access.FULL
     if viewer.role in OFFICE_ROLES and viewer.jurisdiction == facts.jurisdiction:

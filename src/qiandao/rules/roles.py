@@ -26,6 +26,7 @@ class Role(LabelledEnum):
     SECRETARY_GENERAL = "secretary_general", "市政协秘书长"
     CHAIR = "chair", "市政协主席"
     HANDLING_UNIT = "handling_unit", "承办单位"
+    INTEGRATION = "integration", "系统对接账号"
     SYSTEM_ADMIN = "system_admin", "系统管理员"
     SECURITY_ADMIN = "security_admin", "安全管理员"
     AUDIT_ADMIN = "audit_admin", "审计管理员"

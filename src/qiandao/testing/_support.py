@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-__all__ = ["JOIN_SECONDS", "property_of", "run_threads"]
+__all__ = ["JOIN_SECONDS", "property_of", "run_threads", "run_threads_while_polling"]
 
 #: How long a test waits for one of its threads before calling it stuck.
 JOIN_SECONDS = 60.0
@@ -28,6 +28,34 @@ def run_threads(target: Callable[[int], None], count: int) -> None:
         thread.join(JOIN_SECONDS)
     stuck = [t.name for t in threads if t.is_alive()]
     assert not stuck, f"threads still running (deadlock?): {stuck}"
+
+
+def run_threads_while_polling(
+    target: Callable[[int], None], count: int, poll: Callable[[bool], bool]
+) -> None:
+    """:func:`run_threads` while one more thread calls ``poll(finished)`` until it returns
+    ``True``; ``finished`` says every ``target`` had ended before that call, so a poll that
+    sees ``finished`` sees all they did. An error of ``poll`` is raised here after the join."""
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def poller() -> None:
+        try:
+            while not poll(done.is_set()):
+                pass
+        except BaseException as exc:  # raised below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=poller, daemon=True, name="contract-poller")
+    thread.start()
+    try:
+        run_threads(target, count)
+    finally:
+        done.set()
+        thread.join(JOIN_SECONDS)
+    assert not thread.is_alive(), "the polling thread is still running (deadlock?)"
+    if errors:
+        raise errors[0]
 
 
 def property_of(

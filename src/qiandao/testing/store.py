@@ -46,6 +46,7 @@ from __future__ import annotations
 import abc
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -98,6 +99,7 @@ from qiandao.ports.store import (
     ItemOrder,
     ItemQuery,
     LaneQuery,
+    LoggedEvent,
     Names,
     OutboxMessage,
     ReviewWaitQuery,
@@ -123,7 +125,7 @@ from qiandao.rules.ruleset import PasswordProfile
 from qiandao.rules.tiers import TierRules
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 from qiandao.testing import strategies as qst
-from qiandao.testing._support import JOIN_SECONDS, run_threads
+from qiandao.testing._support import JOIN_SECONDS, run_threads, run_threads_while_polling
 from qiandao.testing.builders import (
     NASTY_TEXT,
     T0,
@@ -1008,6 +1010,104 @@ class StoreContract(abc.ABC):
         with store.unit_of_work() as uow:
             assert [e.id for e in uow.events.for_item(item.id)] == [events[0].id, "evt-first"]
 
+    # --- the store-wide event log (the change feed) ---------------------------------------
+
+    def _log(self, store: Store, *, after: int = 0, page: int = 1000) -> list[LoggedEvent]:
+        with store.unit_of_work() as uow:
+            return uow.events.since(after, page)
+
+    def test_event_positions_follow_commit_order_and_page_by_position(self) -> None:
+        first, second = sample_item("item-0001"), sample_item("item-0002")
+        a, b = sample_events(first), sample_events(second)
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.items.add(first)
+            uow.items.add(second)
+            uow.events.append(a[:2])
+            uow.events.append(b[:1])
+            uow.commit()
+        with store.unit_of_work() as early, store.unit_of_work() as late:
+            late.events.append(a[2:4])  # appended first, committed last
+            early.events.append(b[1:3])
+            early.commit()
+            late.commit()
+        logged = self._log(store)
+        assert [entry.event for entry in logged] == [*a[:2], b[0], *b[1:3], *a[2:4]]
+        positions = [entry.position for entry in logged]
+        assert positions == sorted(set(positions)) and positions[0] >= 1
+        for entry in logged:
+            _aware(entry.event.at)
+        pages: list[LoggedEvent] = []
+        after = 0
+        while page := self._log(store, after=after, page=2):
+            assert len(page) <= 2
+            pages += page
+            after = page[-1].position
+        assert pages == logged
+        assert self._log(store, after=positions[-1]) == []
+        assert self._log(store, after=positions[2], page=1) == [logged[3]]
+
+    def test_uncommitted_and_rolled_back_events_take_no_place_in_the_log(self) -> None:
+        item = sample_item("item-0001")
+        events = sample_events(item)
+        store = self.seeded_store(items=[item], events=events[:1])
+        with store.unit_of_work() as uow:
+            uow.events.append(events[1:3])
+            assert [e.event for e in self._log(store)] == events[:1]  # not committed yet
+            uow.rollback()
+        with pytest.raises(_Boom), store.unit_of_work() as uow:
+            uow.events.append(events[1:2])
+            raise _Boom
+        with store.unit_of_work() as uow:
+            uow.events.append(events[1:3])
+            uow.commit()
+        logged = self._log(store)
+        assert [e.event for e in logged] == events[:3]
+        assert [e.position for e in logged] == sorted({e.position for e in logged})
+
+    def test_a_follower_reading_while_threads_commit_sees_every_event_once_in_order(
+        self,
+    ) -> None:
+        """Writers commit at random moments (a pause between append and commit) while a
+        follower pages through the log by its last position: it must see every committed event
+        exactly once, in position order, even where a store numbers events before commit."""
+        self._require_threads()
+        store = self.new_store()
+        per_thread = 6
+        errors: list[BaseException] = []
+        seen: list[LoggedEvent] = []
+
+        def writer(index: int) -> None:
+            pause = itertools.cycle([0.0, 0.003, 0.0, 0.001, 0.006])
+            try:
+                for n in range(per_thread):
+                    item = sample_item(f"item-{index}-{n}")
+                    with store.unit_of_work() as uow:
+                        uow.items.add(item)
+                        uow.events.append(sample_events(item)[:2])
+                        time.sleep(next(pause) * (index + 1) / 2)
+                        uow.commit()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        after = 0
+
+        def follow(finished: bool) -> bool:
+            nonlocal after
+            page = self._log(store, after=after, page=5)
+            seen.extend(page)
+            if page:
+                after = page[-1].position
+            return finished and not page  # a last pass after every writer ended
+
+        run_threads_while_polling(writer, self.thread_count, follow)
+        assert errors == []
+        logged = self._log(store, page=10_000)
+        assert len(logged) == self.thread_count * per_thread * 2
+        assert seen == logged  # each once, in position order, none skipped
+        ids = [entry.event.id for entry in seen]
+        assert len(set(ids)) == len(ids)
+
     # --- all or nothing -------------------------------------------------------------------
 
     def _stage_everything(self, uow: UnitOfWork, tag: str = "") -> None:
@@ -1028,6 +1128,7 @@ class StoreContract(abc.ABC):
         assert uow.items.count(ItemQuery()) == 0
         assert uow.items.assignments(AssignmentQuery()) == []
         assert uow.events.for_item(f"item-staged{tag}") == []
+        assert uow.events.since(0, 100) == []
         assert uow.outbox.pending(100) == []
         with _not_found():
             uow.accounts.get(f"acc-staged{tag}")
