@@ -1,9 +1,11 @@
 """A county CPPCC host embedding qiandao: its own rules, an SQLite file, a JSON API.
 
-Run: ``python examples/county_host.py [DB_URL]``. Shows how a host wires the service (store,
-clock, rules, notifier, hasher, credential delivery), signs people in, turns each JSON request
-into ``authenticate`` (the session token names the actor, never the request body) and a
-command, and answers with ``qiandao.json.to_json`` and each error's own ``http_status``.
+Run: ``QIANDAO_KEYS=$(python -m qiandao keys generate) python examples/county_host.py [DB_URL]``.
+Shows how a host wires the service (store, clock, rules, notifier, hasher, credential delivery),
+signs people in, turns each JSON request into ``authenticate`` (the session token names the
+actor, never the request body) and a command whose arguments come from
+``qiandao.json.arguments``, and answers with ``qiandao.json.to_json`` and each error's own
+``http_status``: no status table or converter of its own.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from qiandao import AuditQuery, Qiandao, QiandaoError, Role, RuleSet, request_context
-from qiandao.json import to_json
+from qiandao.json import arguments, to_json
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.notifiers import LoggingNotifier
-from qiandao_adapters.sql import SqlStore, upgrade
+from qiandao_adapters.sql import SqlStore
 
 HERE = Path(__file__).parent
 PUTUO = "zhoushan.putuo"
@@ -28,14 +30,17 @@ PUTUO = "zhoushan.putuo"
 
 def build_service(url: str, phones: RecordingDelivery) -> Qiandao:
     """The composition root: the one place where ports meet adapters."""
-    upgrade(url)  # create or migrate the schema (Alembic)
     rules = {"zhoushan": RuleSet.zhoushan(), PUTUO: RuleSet.from_toml(HERE / "putuo.toml")}
     return Qiandao(
         # encrypted at rest with the key-encryption key in QIANDAO_KEYS (or QIANDAO_KEY_FILE);
         # in production pass keys=<your KMS KeyProvider>
-        SqlStore(url),
+        # create=True: an embedded SQLite file is created or upgraded here; on PostgreSQL or
+        # MariaDB run `python -m qiandao db upgrade --url …` at deploy time instead
+        SqlStore(url, create=True),
         clock=SystemClock(),
         rules=rules,
+        # notices wait in the outbox; `python -m qiandao worker --url …` sends them (claimed under
+        # a lease, retried with backoff, dead-lettered after the last attempt): out of the request
         notifier=LoggingNotifier(),
         hasher=Argon2Hasher(),
         # initial passwords go to the person, never to the admin: plug in the SMS gateway here
@@ -44,31 +49,37 @@ def build_service(url: str, phones: RecordingDelivery) -> Qiandao:
     )
 
 
-def handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
-    """A tiny request dispatcher, as a web handler would do it: results go out as
-    ``qiandao.json.to_json`` gives them, refusals with their own ``http_status``.
+# The commands and queries this portal exposes: anything else is 404 (an allow-list, so a new
+# library method is not reachable until the host decides to offer it).
+EXPOSED = frozenset(
+    {"submit_new", "draft", "item_detail", "my_items", "published", "inbox", "lane", "rate"}
+)
+CREATED = frozenset({"submit_new", "draft"})
 
-    The actor comes from the session token on every request (``authenticate``), and every
-    command checks it again against the stored account. The request's source address, client
+
+def handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
+    """One JSON request, as a web handler would run it: ``{"op": <method>, "body": {...}}``.
+
+    The actor comes from the session token on every request (``authenticate``), never from the
+    body, and every command checks it again against the stored account. The body becomes the
+    method's keyword arguments through ``qiandao.json.arguments`` (every bad field named by its
+    path); the result goes out as ``qiandao.json.to_json`` gives it (views carry names, dates with
+    their offset, enums as ``{"code", "label"}`` and the caller's allowed actions); a refusal goes
+    out as ``error.as_dict()`` with its own ``http_status``. The request's source address, client
     and id go into the audit record of whatever the command does (``request_context``).
     """
     with request_context(
         source_address=request.get("ip"), client="putuo-portal/1.0", request_id=request.get("id")
     ):
-        return _handle(qd, token, request)
-
-
-def _handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        actor = qd.authenticate(token)
-        if request["op"] == "submit":
-            item = qd.submit_new(actor, request["payload"], idempotency_key=request.get("key"))
-            return {"status": 201, "item": to_json(item)}
-        if request["op"] == "inbox":
-            return {"status": 200, "items": to_json(qd.inbox(actor))}
-        return {"status": 400, "error": {"code": "op.unknown"}}
-    except QiandaoError as error:  # every code has a kind, and the kind its HTTP status
-        return {"status": error.http_status, "error": error.as_dict()}
+        op = request.get("op")
+        if op not in EXPOSED:
+            return {"status": 404, "error": {"code": "op.unknown"}}
+        try:
+            actor = qd.authenticate(token)
+            result = getattr(qd, op)(actor, **arguments(op, request.get("body", {})))
+        except QiandaoError as error:  # every code has a kind, and the kind its HTTP status
+            return {"status": error.http_status, "error": error.as_dict()}
+        return {"status": 201 if op in CREATED else 200, "result": to_json(result)}
 
 
 def sign_up(qd: Qiandao, phones: RecordingDelivery, phone: str, password: str) -> str:
@@ -100,15 +111,19 @@ def main() -> None:
     editor = sign_up(qd, phones, "13905800102", "Putuo#editor2026")
     print("普陀区答复期限：", qd.rules_for(PUTUO).deadlines.reply_workdays, "个工作日")
     good = {"title": "关于桃花岛供水管网改造的建议", "body": "……", "category": "hot_issue"}
-    print(
-        json.dumps(
-            handle(qd, member, {"op": "submit", "payload": good, "key": "k1", "ip": "10.8.0.21"}),
-            ensure_ascii=False,
-        )
-    )
-    bad = {"title": "", "body": "……", "category": "weather"}
-    print(json.dumps(handle(qd, member, {"op": "submit", "payload": bad}), ensure_ascii=False))
-    print(json.dumps(handle(qd, editor, {"op": "inbox"}), ensure_ascii=False))
+    submit = {
+        "op": "submit_new",
+        "body": {"data": good, "idempotency_key": "k1"},
+        "ip": "10.8.0.21",
+    }
+    show(handle(qd, member, submit))
+    bad = {"title": "", "body": "……", "category": "weather"}  # 422, every bad field by its path
+    show(handle(qd, member, {"op": "submit_new", "body": {"data": bad}}))
+    show(handle(qd, member, {"op": "lane", "body": {"lane": "preliminary"}}))  # 403: not the member's
+    first = handle(qd, editor, {"op": "lane", "body": {"lane": "preliminary", "limit": 1}})
+    show(first)  # a page: items (each with its allowed actions), total, next_cursor
+    show(handle(qd, member, {"op": "my_items", "body": {"limit": 10}}))
+    print("发件箱投递（生产环境由 worker 完成）：", qd.dispatch())
     # The audit administrator (registered by the system admin like the security admin) reads
     # the audit: every command above left a record, without any content or password.
     qd.register(admin, real_name="审计管理员", phone="13905800108", role=Role.AUDIT_ADMIN)
@@ -117,6 +132,11 @@ def main() -> None:
     refused = [r for r in page.records if r.outcome == "refused"]
     print("审计记录：", len(page.records), "条，其中拒绝", len(refused), "条")
     print("审计校验：", "完好" if qd.verify_audit(auditor).ok else "被篡改")
+
+
+def show(response: dict[str, Any]) -> None:
+    """Print a response as the portal would send it."""
+    print(json.dumps(response, ensure_ascii=False)[:600])
 
 
 def sign_up_admin(qd: Qiandao, initial: str) -> str:

@@ -11,7 +11,15 @@ from qiandao._core import Actor, _Core, check_ids, unit_of
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import NotFound, PermissionDenied
 from qiandao.lanes import LanePosition
-from qiandao.model import Assignment, Channel, Feedback, Item, ReviewRecord, TextVersion
+from qiandao.model import (
+    Assignment,
+    Channel,
+    Feedback,
+    FocusCategory,
+    Item,
+    ReviewRecord,
+    TextVersion,
+)
 from qiandao.paging import Page, check_limit, decode_position, encode_position
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery, Names, UnitOfWork
 from qiandao.queries import assignment_position, order_position
@@ -58,7 +66,7 @@ class ItemView:
     jurisdiction_name: str
     title: str
     body: str
-    category: str
+    category: FocusCategory
     channel: Channel  # ``WITHHELD`` where the authors are not shown
     sector: str
     urgent: bool
@@ -185,7 +193,7 @@ class QueryCommands(_Core):
             jurisdiction_name=labels.jurisdictions.get(seen.jurisdiction, seen.jurisdiction),
             title=seen.title,
             body=seen.body,
-            category=seen.category.label,
+            category=seen.category,
             channel=seen.channel,
             sector=seen.sector,
             urgent=seen.urgent,

@@ -1,6 +1,6 @@
-"""A recording HTTP gateway on loopback and a minimal notifier that POSTs to it (test-local: the
-worker loads ``http_notifier`` by its ``--notifier`` import spec; the gateway's URL comes from
-``QD_TEST_GATEWAY_URL``)."""
+"""A recording HTTP gateway on loopback that checks each request's HMAC signature, and the
+library's ``WebhookNotifier`` POSTing to it (the worker loads ``http_notifier`` by its
+``--notifier`` import spec; the gateway's URL comes from ``QD_TEST_GATEWAY_URL``)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,22 @@ import json
 import os
 import sys
 import threading
-import urllib.request
 from collections import Counter
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from qiandao.ports.notify import Notice
+from qiandao_adapters.channels import WebhookNotifier, verify_signature
 
 GATEWAY_VARIABLE = "QD_TEST_GATEWAY_URL"
 
 
-class HttpNotifier:
-    """POSTs each notice's id and kind as JSON; anything but a 2xx reply is a failed send."""
-
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.url = url
-        self.timeout = timeout
-
-    def send(self, notice: Notice) -> None:
-        body = json.dumps({"id": notice.id, "kind": notice.kind}).encode()
-        request = urllib.request.Request(
-            self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-            reply.read()
+SECRET = b"soak-shared-secret"
 
 
-def http_notifier() -> HttpNotifier:
-    """The worker's ``--notifier tests.sql.outbox_gateway:http_notifier``."""
-    return HttpNotifier(os.environ[GATEWAY_VARIABLE])
+def http_notifier() -> WebhookNotifier:
+    """The worker's ``--notifier tests.sql.outbox_gateway:http_notifier``: the library's own
+    webhook notifier (HMAC-signed, the notice id as its idempotency header)."""
+    return WebhookNotifier(os.environ[GATEWAY_VARIABLE], secret=SECRET, timeout=5.0)
 
 
 def worker_command(url: str, *options: str) -> list[str]:
@@ -66,9 +54,17 @@ class Gateway:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                payload = json.loads(self.rfile.read(length))
-                if gateway.fail:
-                    self.send_response(503)
+                body = self.rfile.read(length)
+                payload = json.loads(body)
+                signed = verify_signature(
+                    SECRET,
+                    self.headers.get("X-Qiandao-Timestamp", ""),
+                    body,
+                    self.headers.get("X-Qiandao-Signature", ""),
+                    now=datetime.now(UTC),
+                )
+                if gateway.fail or not signed:  # an unsigned notice is refused (and retried)
+                    self.send_response(503 if signed else 401)
                 else:
                     with gateway.lock:
                         gateway.received[payload["id"]] += 1
