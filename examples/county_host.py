@@ -119,7 +119,9 @@ def main() -> None:
     show(handle(qd, member, submit))
     bad = {"title": "", "body": "……", "category": "weather"}  # 422, every bad field by its path
     show(handle(qd, member, {"op": "submit_new", "body": {"data": bad}}))
-    show(handle(qd, member, {"op": "lane", "body": {"lane": "preliminary"}}))  # 403: not the member's
+    show(
+        handle(qd, member, {"op": "lane", "body": {"lane": "preliminary"}})
+    )  # 403: not the member's
     first = handle(qd, editor, {"op": "lane", "body": {"lane": "preliminary", "limit": 1}})
     show(first)  # a page: items (each with its allowed actions), total, next_cursor
     show(handle(qd, member, {"op": "my_items", "body": {"limit": 10}}))

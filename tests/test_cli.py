@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
-from qiandao.cli import main
+from qiandao.cli import _build_parser, main
 
 
 def test_due_prints_date_and_explanation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,3 +71,37 @@ def test_python_dash_m_runs() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("2026-12-17")
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def _bilingual(text: str | None) -> bool:
+    """Chinese, and an English word that is not a URL, a file, a variable or an acronym."""
+    words = [w for w in re.split(r"[\s，、（）()/]+", text or "") if not re.search(r"[:/.$_]", w)]
+    return bool(re.search(r"[\u4e00-\u9fff]", text or "")) and any(
+        re.fullmatch(r"[a-z]{3,}[a-z-]*", w) for w in words
+    )
+
+
+def test_every_command_and_option_has_help_in_chinese_and_english() -> None:
+    """Every sub-command (the adapters' included) and every option's help names itself in
+    Chinese and in English, so an operator reads ``--help`` in either."""
+    missing = []
+    for prog, parser in _parsers(_build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                continue
+            if not _bilingual(action.help):
+                missing.append(f"{prog} {'/'.join(action.option_strings) or action.dest}")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    if not _bilingual(choice.help):
+                        missing.append(f"{prog} {choice.dest}")
+    assert missing == []

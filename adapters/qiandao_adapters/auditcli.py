@@ -82,13 +82,24 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``audit`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
-    audit = commands.add_parser("audit", help="安全审计（第十九条）")
+    audit = commands.add_parser("audit", help="安全审计（第十九条）/ the security audit")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="校验全部审计记录的哈希链，指出第一条坏记录")
-    checkpoint = audit_commands.add_parser("checkpoint", help="写入检查点并输出锚点")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="校验全部审计记录的哈希链，指出第一条坏记录 / verify the chains",
+    )
+    checkpoint = audit_commands.add_parser(
+        "checkpoint", help="写入检查点并输出锚点 / write a checkpoint, print its anchor"
+    )
     for parser in (verify, checkpoint):
-        parser.add_argument("--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db")
-        parser.add_argument("--key-file", help=f"审计密钥文件（base64），默认读 ${KEY_VARIABLE}")
-    verify.add_argument("--anchor", help="以前保存的锚点“序号:哈希”，也查出其前的截断")
+        parser.add_argument(
+            "--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db / database URL"
+        )
+        parser.add_argument(
+            "--key-file", help=f"审计密钥文件（base64），默认读 ${KEY_VARIABLE} / audit key file"
+        )
+    verify.add_argument(
+        "--anchor", help="以前保存的锚点“序号:哈希”，也查出其前的截断 / a saved anchor seq:hash"
+    )
     verify.set_defaults(handler=_verify)
     checkpoint.set_defaults(handler=_checkpoint)

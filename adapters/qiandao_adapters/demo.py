@@ -420,7 +420,14 @@ def _main(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``demo`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
-    parser = commands.add_parser("demo", help="运行舟山“千岛议家”端到端演示")
-    parser.add_argument("--url", help="数据库 URL（默认：临时目录中的嵌入式 SQLite 文件）")
-    parser.add_argument("--memory", action="store_true", help="使用内存存储")
+    parser = commands.add_parser(
+        "demo", help="运行舟山“千岛议家”端到端演示 / run the end-to-end demo"
+    )
+    parser.add_argument(
+        "--url",
+        help="数据库 URL（默认：临时目录中的嵌入式 SQLite 文件）/ database URL",
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="使用内存存储 / use the in-memory store"
+    )
     parser.set_defaults(handler=_main)

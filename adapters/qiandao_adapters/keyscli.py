@@ -83,17 +83,30 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add ``keys`` to the ``python -m qiandao`` command line (entry point ``qiandao.cli``)."""
-    keys = commands.add_parser("keys", help="加密存储的密钥维护")
+    keys = commands.add_parser("keys", help="加密存储的密钥维护 / keys of the encrypted store")
     sub = keys.add_subparsers(dest="keys_command", required=True)
-    gen = sub.add_parser("generate", help="生成一个新的密钥加密密钥（SM4，写入 QIANDAO_KEYS）")
-    gen.add_argument("--id", default="kek-1", help="密钥编号，默认 kek-1")
+    gen = sub.add_parser(
+        "generate",
+        help="生成一个新的密钥加密密钥（SM4，写入 QIANDAO_KEYS）/ generate a key-encryption key",
+    )
+    gen.add_argument("--id", default="kek-1", help="密钥编号，默认 kek-1 / key id")
     gen.set_defaults(handler=_generate)
-    enc = sub.add_parser("encrypt", help="就地加密旧数据库中的明文（可重复运行）")
-    rot = sub.add_parser("rotate", help="用当前密钥加密密钥重新包装数据密钥")
+    enc = sub.add_parser(
+        "encrypt", help="就地加密旧数据库中的明文（可重复运行）/ encrypt plaintext rows in place"
+    )
+    rot = sub.add_parser(
+        "rotate", help="用当前密钥加密密钥重新包装数据密钥 / re-wrap the data keys"
+    )
     rot.add_argument(
-        "--reencrypt", action="store_true", help="同时生成新的数据密钥并分批重新加密数据"
+        "--reencrypt",
+        action="store_true",
+        help="同时生成新的数据密钥并分批重新加密数据 / also new data keys, re-encrypt",
     )
     for command in (enc, rot):
-        command.add_argument("--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db")
-        command.add_argument("--batch", type=int, default=500, help="每批行数，默认 500")
+        command.add_argument(
+            "--url", required=True, help="数据库 URL，如 sqlite:///qiandao.db / database URL"
+        )
+        command.add_argument(
+            "--batch", type=int, default=500, help="每批行数，默认 500 / rows per batch"
+        )
         command.set_defaults(handler=_run)

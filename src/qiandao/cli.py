@@ -87,19 +87,32 @@ def _diagram(args: argparse.Namespace) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m qiandao", description="qiandao 社情民意工作流程库命令行"
+        prog="python -m qiandao",
+        description="qiandao 社情民意工作流程库命令行 / the qiandao command line",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    cal = commands.add_parser("calendar", help="工作日日历（第十条办理期限）")
+    cal = commands.add_parser(
+        "calendar", help="工作日日历（第十条办理期限）/ the working-day calendar"
+    )
     cal_commands = cal.add_subparsers(dest="calendar_command", required=True)
-    due = cal_commands.add_parser("due", help="计算第N个工作日的到期日并说明")
-    due.add_argument("start", help="交办日期 YYYY-MM-DD（当日不计）")
-    due.add_argument("workdays", nargs="?", default="15", help="工作日数，默认15")
-    due.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
+    due = cal_commands.add_parser(
+        "due", help="计算第N个工作日的到期日并说明 / the due date N working days on, explained"
+    )
+    due.add_argument("start", help="交办日期 YYYY-MM-DD（当日不计）/ the start day (not counted)")
+    due.add_argument(
+        "workdays", nargs="?", default="15", help="工作日数，默认15 / working days, default 15"
+    )
+    due.add_argument(
+        "--schedule", help="追加的节假日安排文件（TOML 或 JSON）/ an extra holiday schedule file"
+    )
     due.set_defaults(handler=_due)
-    years = cal_commands.add_parser("years", help="列出官方安排年份与临时推算年份")
-    years.add_argument("--schedule", help="追加的节假日安排文件（TOML 或 JSON）")
+    years = cal_commands.add_parser(
+        "years", help="列出官方安排年份与临时推算年份 / official and provisional years"
+    )
+    years.add_argument(
+        "--schedule", help="追加的节假日安排文件（TOML 或 JSON）/ an extra holiday schedule file"
+    )
     years.set_defaults(handler=_years)
 
     schema = commands.add_parser(
@@ -130,7 +143,7 @@ def _build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="item",
         choices=DIAGRAMS,
-        help="item 信息（默认 default）或 assignment 交办",
+        help="item 信息（默认）或 assignment 交办 / item (default) or assignment",
     )
     diagram.set_defaults(handler=_diagram)
 
