@@ -52,7 +52,7 @@ def _office(store: Store) -> Office:
 
 
 def _walk(
-    listing: Callable[..., Page[Any]], size: int, between: Callable[[int], None]
+    listing: Callable[..., Page[Any]], size: int, between: Callable[[int], object]
 ) -> tuple[list[Any], list[int]]:
     """Every row of a list, page by page, calling ``between`` after each full page."""
     rows: list[Any] = []
