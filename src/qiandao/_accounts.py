@@ -64,9 +64,8 @@ from qiandao.model import (
 from qiandao.paging import (
     EPOCH,
     Page,
-    check_limit,
     page_of,
-    position_after,
+    page_start,
     sequence_id,
 )
 from qiandao.ports.security import CredentialDelivery, PasswordHasher
@@ -827,21 +826,13 @@ class AccountCommands(_Core):
         first, a page at a time; for the security and system admins of its scope (the
         platform's: every one). ``cursor``: the previous page's ``next_cursor``; one of another
         list, filter or account is ``input.invalid`` (field ``cursor``)."""
-        check_limit(limit)
         wanted = None if state is None else ProposalState.parse(state, "state")
         listing = f"grant_proposals:{jurisdiction}:{None if wanted is None else wanted.value}"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         place = accounts.check_proposal_reader(actor, jurisdiction, self._platform())
         work = functools.partial(_proposals, jurisdiction=place, state=wanted)
         rows = self._read(actor, work)
-        return page_of(
-            rows,
-            _proposal_position,
-            limit=limit,
-            after=after,
-            listing=listing,
-            scope=actor.account_id,
-        )
+        return page_of(rows, _proposal_position, limit, after, listing, actor.account_id)
 
     def set_password_policy(
         self,
@@ -873,21 +864,13 @@ class AccountCommands(_Core):
     ) -> Page[PolicyChange]:
         """A jurisdiction's password policy changes in order, a page at a time (``cursor`` as
         in :meth:`grant_proposals`); the audit admin of its scope alone (三员分立, 第十九条)."""
-        check_limit(limit)
         accounts.require_audit_admin(actor)
         place = accounts.check_place(jurisdiction)
         listing = f"password_policy_changes:{place}"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         accounts.check_admin_scope(actor, place, self._platform())
         rows = self._read(actor, functools.partial(_policy_changes, jurisdiction=place))
-        return page_of(
-            rows,
-            _sequence_position,
-            limit=limit,
-            after=after,
-            listing=listing,
-            scope=actor.account_id,
-        )
+        return page_of(rows, _sequence_position, limit, after, listing, actor.account_id)
 
     def revoke_role(
         self, actor: Actor, account_id: str, grant: RoleGrant, *, idempotency_key: str | None = None
@@ -916,22 +899,14 @@ class AccountCommands(_Core):
         For the audit admin whose scope covers the account alone (三员分立, 第十七、十九条): the
         system admin whose acts it records does not read it.
         """
-        check_limit(limit)
         check_ids(account_id=account_id)
         listing = f"account_history:{account_id}"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         work = functools.partial(
             _account_history, actor=actor, account_id=account_id, platform=self._platform()
         )
         rows = self._read(actor, work)
-        return page_of(
-            rows,
-            _sequence_position,
-            limit=limit,
-            after=after,
-            listing=listing,
-            scope=actor.account_id,
-        )
+        return page_of(rows, _sequence_position, limit, after, listing, actor.account_id)
 
     # --- external identity (浙政钉) --------------------------------------------------------
 

@@ -27,7 +27,7 @@ from qiandao.model import (
     UnitEvent,
     UnitEventKind,
 )
-from qiandao.paging import EPOCH, Page, check_limit, page_of, position_after, sequence_id
+from qiandao.paging import EPOCH, Page, page_of, page_start, sequence_id
 from qiandao.ports.store import AssignmentQuery
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
@@ -349,28 +349,24 @@ class UnitCommands(_Core):
         its own jurisdiction's units, except the platform's system admin (第十五条).
         ``cursor``: the previous page's ``next_cursor``; one of another list or account is
         ``input.invalid`` (field ``cursor``)."""
-        check_limit(limit)
         place = decide.check_code(
             actor.jurisdiction if jurisdiction is None else jurisdiction, "jurisdiction"
         )
         listing = f"units:{place}"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         self._check_reach(actor, place)
         with self._reading(actor) as uow:
             rows = uow.units.list(place)
-        return page_of(
-            rows, _id_position, limit=limit, after=after, listing=listing, scope=actor.account_id
-        )
+        return page_of(rows, _id_position, limit, after, listing, actor.account_id)
 
     def unit_history(
         self, actor: Actor, unit_id: str, *, limit: int = 50, cursor: str | None = None
     ) -> Page[UnitEvent]:
         """A unit's events, in order, a page at a time (``cursor`` as in :meth:`units`): for
         the system admin who manages it."""
-        check_limit(limit)
         check_ids(unit_id=unit_id)
         listing = f"unit_history:{unit_id}"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         with self._reading(actor) as uow:
             try:
                 unit = uow.units.get(unit_id)
@@ -379,14 +375,7 @@ class UnitCommands(_Core):
                 raise
             decide.require_unit_admin(actor, unit.jurisdiction, self._platform())
             rows = uow.units.events(unit_id)
-        return page_of(
-            rows,
-            _event_position,
-            limit=limit,
-            after=after,
-            listing=listing,
-            scope=actor.account_id,
-        )
+        return page_of(rows, _event_position, limit, after, listing, actor.account_id)
 
     # --- jurisdictions --------------------------------------------------------------------
 
@@ -425,14 +414,11 @@ class UnitCommands(_Core):
     ) -> Page[Jurisdiction]:
         """Every jurisdiction with its name and parent, by code, a page at a time (public
         facts: any actor; ``cursor`` as in :meth:`units`)."""
-        check_limit(limit)
         listing = "jurisdictions"
-        after = position_after(cursor, listing, actor.account_id)
+        after = page_start(limit, cursor, listing, actor.account_id)
         with self._reading(actor) as uow:
             rows = uow.jurisdictions.list()
-        return page_of(
-            rows, _id_position, limit=limit, after=after, listing=listing, scope=actor.account_id
-        )
+        return page_of(rows, _id_position, limit, after, listing, actor.account_id)
 
     def _check_reach(self, actor: Actor, jurisdiction: str) -> None:
         """An actor reads its own jurisdiction's units; the platform's system admin any."""

@@ -34,7 +34,7 @@ __all__ = [
     "decode_position",
     "encode_position",
     "page_of",
-    "position_after",
+    "page_start",
     "sequence_id",
 ]
 
@@ -142,7 +142,6 @@ def _sort_key(position: LanePosition) -> tuple[int, datetime, str, str]:
 def page_of(
     rows: Iterable[T],
     key: Callable[[T], LanePosition],
-    *,
     limit: int,
     after: LanePosition | None,
     listing: str,
@@ -160,6 +159,8 @@ def page_of(
     return Page(tuple(items), len(ordered), following)
 
 
-def position_after(cursor: str | None, listing: str, scope: str) -> LanePosition | None:
-    """The position a cursor of ``listing`` and ``scope`` holds (``None``: the first page)."""
+def page_start(limit: int, cursor: str | None, listing: str, scope: str) -> LanePosition | None:
+    """Where a page of ``listing`` and ``scope`` starts: after the position its cursor holds
+    (``None``: the first page); the ``limit`` and the cursor checked first."""
+    check_limit(limit)
     return None if cursor is None else decode_position(cursor, listing, scope)
