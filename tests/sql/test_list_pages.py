@@ -14,10 +14,12 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qiandao import SHANGHAI, Actor, Page, Qiandao, QiandaoError, Role
 from qiandao.lanes import LanePosition
-from qiandao.paging import EPOCH, MAX_PAGE, encode_position
+from qiandao.paging import EPOCH, MAX_PAGE, encode_position, page_of, page_start, sequence_id
 from qiandao.ports.store import Store
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
@@ -227,3 +229,38 @@ def test_foreign_and_forged_cursors_of_these_lists_are_refused(any_store: Store)
     assert {u.jurisdiction for u in page.items} == {ZS}
     assert page.total == qd.units(EDITOR).total
     assert all(not u.id.startswith("u-dh") for u in page.items)
+
+
+@given(
+    st.lists(st.integers(0, 50), unique=True, max_size=30),
+    st.integers(1, 7),
+    st.lists(st.integers(0, 50), max_size=5),
+)
+def test_a_service_page_walk_yields_each_row_once_in_order(
+    keys: list[int], size: int, inserted: list[int]
+) -> None:
+    """The rule of ``page_of``: with rows added between pages, each row is seen at most once,
+    in order; every row there from the start is seen; each total counts the whole list."""
+    rows = [sequence_id(k) for k in keys]
+    extra = iter(sequence_id(k) for k in inserted)
+
+    def position(row: str) -> LanePosition:
+        return LanePosition(0, EPOCH, row, row)
+
+    def listing(limit: int, cursor: str | None) -> Page[str]:
+        after = page_start(limit, cursor, "rule", "s")
+        return page_of(list(dict.fromkeys(rows)), position, limit, after, "rule", "s")
+
+    def insert(_turn: int) -> None:
+        rows.append(next(extra, rows[0]))
+
+    if not rows:
+        assert listing(size, None) == Page((), 0, None)
+        return
+    first = sorted(rows)
+    if len(first) <= size:
+        assert listing(size, None) == Page(tuple(first), len(first), None)
+        return
+    seen, totals = _walk(listing, size, insert)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen) and set(first) <= set(seen)
+    assert totals == sorted(totals) and totals[-1] == len(set(rows))
