@@ -105,7 +105,7 @@ def main() -> None:
     people = {"张海": ("13905800101", Role.MEMBER), "李渔": ("13905800102", Role.EDITOR)}
     for name, (phone, role) in people.items():
         qd.register(admin, real_name=name, phone=phone, role=role, jurisdiction=PUTUO)
-    for proposal in qd.grant_proposals(security, jurisdiction=PUTUO):
+    for proposal in qd.grant_proposals(security, jurisdiction=PUTUO).items:
         qd.approve_grant(security, proposal.id)
     member = sign_up(qd, phones, "13905800101", "Putuo#member2026")
     editor = sign_up(qd, phones, "13905800102", "Putuo#editor2026")

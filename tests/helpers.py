@@ -207,7 +207,7 @@ def register_approved(qd: Qiandao, admin: Actor, **fields: Any) -> Account:
     """Register a content account (only a proposal) and have :data:`SECURITY` approve it
     (both admins must have accounts: ``qiandao.testing.enrol``)."""
     pending = qd.register(admin, **fields)
-    for proposal in qd.grant_proposals(SECURITY):
+    for proposal in qd.grant_proposals(SECURITY).items:
         if proposal.account_id == pending.id:
             qd.approve_grant(SECURITY, proposal.id)
     with qd.store.unit_of_work() as uow:

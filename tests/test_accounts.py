@@ -94,7 +94,7 @@ def svc(store: MemoryStore, clock: ManualClock) -> _Svc:
 
 def _approve(svc: _Svc, account: AccountView) -> Account:
     """The account once the security admin approved its pending grants (三员分立)."""
-    for proposal in svc.grant_proposals(SECURITY):
+    for proposal in svc.grant_proposals(SECURITY).items:
         if proposal.account_id == account.id:
             svc.approve_grant(SECURITY, proposal.id)
     return svc._read(None, lambda tx: tx.uow.accounts.get(account.id))

@@ -210,7 +210,7 @@ def test_the_integration_role_is_granted_only_through_a_proposal(w: World) -> No
     pending = qd.register(SYSTEM, real_name="数据中心", phone="13905800077", role="integration")
     with w.store.unit_of_work() as uow:
         assert uow.accounts.get(pending.id).grants == ()
-    (proposal,) = [p for p in qd.grant_proposals(SECURITY) if p.account_id == pending.id]
+    (proposal,) = [p for p in qd.grant_proposals(SECURITY).items if p.account_id == pending.id]
     assert proposal.grant.role is Role.INTEGRATION
     qd.approve_grant(SECURITY, proposal.id)
     with w.store.unit_of_work() as uow:

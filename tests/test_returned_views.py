@@ -382,7 +382,7 @@ def account_commands(qd: Checked, delivery: RecordingDelivery) -> None:
     officer = qd.register(admin, real_name="吴安全", phone="13700137000", role="security_admin")
     security = Actor(officer.id, Role.SECURITY_ADMIN, officer.jurisdiction)
     account = qd.register(admin, real_name="张三", phone="13800138000", role=Role.MEMBER)
-    (proposal,) = qd.grant_proposals(security)
+    (proposal,) = qd.grant_proposals(security).items
     qd.approve_grant(security, proposal.id)
     first = qd.sign_in("13800138000", delivery.password_of("13800138000"))
     signed = qd.change_password(first.token, delivery.password_of("13800138000"), "Haidao#2026wind")

@@ -244,14 +244,14 @@ def test_merge_refusals_change_nothing(w: World) -> None:
 
 
 def test_units_are_listed_within_the_actors_jurisdiction(w: World) -> None:
-    assert [u.id for u in w.qd.units(w.editor)] == ["u-a", "u-b", "u-c", "u-old"]
-    assert [u.id for u in w.qd.units(w.county["editor"])] == ["u-dh"]
+    assert [u.id for u in w.qd.units(w.editor).items] == ["u-a", "u-b", "u-c", "u-old"]
+    assert [u.id for u in w.qd.units(w.county["editor"]).items] == ["u-dh"]
     fails("permission.jurisdiction", lambda: w.qd.units(w.county["editor"], ZS))
     fails("permission.jurisdiction", lambda: w.qd.units(DH_ADMIN, ZS))
-    assert [u.id for u in w.qd.units(ADMIN, DH)] == ["u-dh"]
+    assert [u.id for u in w.qd.units(ADMIN, DH).items] == ["u-dh"]
     fails("input.invalid", lambda: w.qd.units(ADMIN, "有空格 x"))
     w.qd.rename_unit(ADMIN, "u-a", "新名")
-    assert [e.kind for e in w.qd.unit_history(ADMIN, "u-a")] == [UnitEventKind.RENAMED]
+    assert [e.kind for e in w.qd.unit_history(ADMIN, "u-a").items] == [UnitEventKind.RENAMED]
     fails("permission.denied", lambda: w.qd.unit_history(w.editor, "u-a"))
     fails("permission.jurisdiction", lambda: w.qd.unit_history(DH_ADMIN, "u-a"))
 
@@ -260,7 +260,9 @@ def test_units_are_listed_within_the_actors_jurisdiction(w: World) -> None:
 
 
 def test_jurisdictions_are_data_the_platform_admin_keeps(w: World) -> None:
-    assert w.qd.jurisdictions(w.member) == sorted(ZHOUSHAN_JURISDICTIONS, key=lambda j: j.code)
+    listed = w.qd.jurisdictions(w.member)
+    assert listed.items == tuple(sorted(ZHOUSHAN_JURISDICTIONS, key=lambda j: j.code))
+    assert listed.total == len(ZHOUSHAN_JURISDICTIONS)
     added = w.qd.add_jurisdiction(ADMIN, "zhoushan.xinqu", "舟山群岛新区", "zhoushan")
     assert added == Jurisdiction("zhoushan.xinqu", "舟山群岛新区", "zhoushan")
     renamed = w.qd.rename_jurisdiction(ADMIN, "zhoushan.xinqu", "新区")

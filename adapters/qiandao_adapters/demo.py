@@ -141,7 +141,7 @@ def run_demo(
     actors: dict[str, Actor] = {}
     for key, (name, phone, role, unit) in people.items():
         account = qd.register(admin_actor, real_name=name, phone=phone, role=role, unit_id=unit)
-        (proposal,) = qd.grant_proposals(security)
+        (proposal,) = qd.grant_proposals(security).items
         qd.approve_grant(security, proposal.id)
         number = phones.phone_of(account.id)  # the admin's view shows it masked
         initial = phones.password_of(number)
@@ -402,7 +402,7 @@ def _office_head(
     phones: RecordingDelivery,
 ) -> Actor:
     account = qd.register(admin, real_name="赵主任", phone="13905800009", role=Role.OFFICE_HEAD)
-    (proposal,) = qd.grant_proposals(security)
+    (proposal,) = qd.grant_proposals(security).items
     qd.approve_grant(security, proposal.id)
     actors["office_head"] = _first_sign_in(qd, phones, account, "Qd#head2026!")
     return actors["office_head"]

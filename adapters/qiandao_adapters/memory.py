@@ -728,6 +728,10 @@ class _Audit:
         found.sort(key=lambda r: r.position)
         return found[: query.limit + 1]
 
+    def count(self, query: AuditQuery) -> int:
+        records = self._data.audit_records.values()
+        return sum(1 for rows in records for r in rows if _audit_matches(r, query))
+
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
         last = None
         for record in self._data.audit_records.get(shard, ()):

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from qiandao.errors import InvalidInput, QiandaoError
+from qiandao.model import Unit
+from qiandao.paging import MAX_PAGE
 
 __all__ = ["register"]
 
@@ -183,7 +185,14 @@ def _list(args: argparse.Namespace) -> int:
     qd = _service(args.url)
     try:
         actor = _acting_admin(qd, args.acting)
-        found = qd.units(actor, args.jurisdiction)
+        found: list[Unit] = []
+        cursor: str | None = None
+        while True:  # every page: the list is the whole jurisdiction's
+            page = qd.units(actor, args.jurisdiction, limit=MAX_PAGE, cursor=cursor)
+            found.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
     finally:
         qd.store.dispose()
     writer = csv.writer(sys.stdout, lineterminator="\n")

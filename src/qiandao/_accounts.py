@@ -49,6 +49,7 @@ from qiandao.errors import (
     NotFound,
     PasswordPolicyViolation,
 )
+from qiandao.lanes import LanePosition
 from qiandao.model import (
     Account,
     AccountEvent,
@@ -59,6 +60,13 @@ from qiandao.model import (
     ProposalState,
     RoleGrant,
     Session,
+)
+from qiandao.paging import (
+    EPOCH,
+    Page,
+    page_of,
+    page_start,
+    sequence_id,
 )
 from qiandao.ports.security import CredentialDelivery, PasswordHasher
 from qiandao.ports.store import IdempotencyRecord
@@ -342,6 +350,17 @@ def _account_history(
 ) -> tuple[AccountEvent, ...]:
     accounts.check_history_reader(actor, tx.uow.accounts.get(account_id), platform)
     return tuple(tx.uow.accounts.events(account_id))
+
+
+def _proposal_position(proposal: GrantProposal) -> LanePosition:
+    """A proposal's place in its list: oldest first, then by id."""
+    return LanePosition(0, proposal.proposed_at, proposal.id, proposal.id)
+
+
+def _sequence_position(event: AccountEvent | PolicyChange) -> LanePosition:
+    """An event's place in its log: by its sequence number."""
+    key = sequence_id(event.sequence)
+    return LanePosition(0, EPOCH, key, key)
 
 
 def _proposals(
@@ -800,13 +819,20 @@ class AccountCommands(_Core):
         *,
         jurisdiction: str | None = None,
         state: ProposalState | str | None = "pending",
-    ) -> tuple[GrantProposal, ...]:
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[GrantProposal]:
         """Grant proposals of a jurisdiction (pending by default; ``None``: any state), oldest
-        first; for the security and system admins of its scope (the platform's: every one)."""
+        first, a page at a time; for the security and system admins of its scope (the
+        platform's: every one). ``cursor``: the previous page's ``next_cursor``; one of another
+        list, filter or account is ``input.invalid`` (field ``cursor``)."""
         wanted = None if state is None else ProposalState.parse(state, "state")
+        listing = f"grant_proposals:{jurisdiction}:{None if wanted is None else wanted.value}"
+        after = page_start(limit, cursor, listing, actor.account_id)
         place = accounts.check_proposal_reader(actor, jurisdiction, self._platform())
         work = functools.partial(_proposals, jurisdiction=place, state=wanted)
-        return self._read(actor, work)
+        rows = self._read(actor, work)
+        return page_of(rows, _proposal_position, limit, after, listing, actor.account_id)
 
     def set_password_policy(
         self,
@@ -833,13 +859,18 @@ class AccountCommands(_Core):
         key = once(actor, idempotency_key, "set_password_policy", place, policy)
         return self._contended(actor, work, key, _policy_change_again)
 
-    def password_policy_changes(self, actor: Actor, jurisdiction: str) -> tuple[PolicyChange, ...]:
-        """A jurisdiction's password policy changes in order; the audit admin of its scope
-        alone (三员分立, 第十九条)."""
+    def password_policy_changes(
+        self, actor: Actor, jurisdiction: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[PolicyChange]:
+        """A jurisdiction's password policy changes in order, a page at a time (``cursor`` as
+        in :meth:`grant_proposals`); the audit admin of its scope alone (三员分立, 第十九条)."""
         accounts.require_audit_admin(actor)
         place = accounts.check_place(jurisdiction)
+        listing = f"password_policy_changes:{place}"
+        after = page_start(limit, cursor, listing, actor.account_id)
         accounts.check_admin_scope(actor, place, self._platform())
-        return self._read(actor, functools.partial(_policy_changes, jurisdiction=place))
+        rows = self._read(actor, functools.partial(_policy_changes, jurisdiction=place))
+        return page_of(rows, _sequence_position, limit, after, listing, actor.account_id)
 
     def revoke_role(
         self, actor: Actor, account_id: str, grant: RoleGrant, *, idempotency_key: str | None = None
@@ -859,17 +890,23 @@ class AccountCommands(_Core):
         key = once(actor, idempotency_key, "revoke_role", account_id, grant)
         return self._account(actor, work, key)
 
-    def account_history(self, actor: Actor, account_id: str) -> tuple[AccountEvent, ...]:
-        """The account's events in order (registration, grants, locks, departure, …).
+    def account_history(
+        self, actor: Actor, account_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[AccountEvent]:
+        """The account's events in order (registration, grants, locks, departure, …), a page
+        at a time (``cursor`` as in :meth:`grant_proposals`).
 
         For the audit admin whose scope covers the account alone (三员分立, 第十七、十九条): the
         system admin whose acts it records does not read it.
         """
         check_ids(account_id=account_id)
+        listing = f"account_history:{account_id}"
+        after = page_start(limit, cursor, listing, actor.account_id)
         work = functools.partial(
             _account_history, actor=actor, account_id=account_id, platform=self._platform()
         )
-        return self._read(actor, work)
+        rows = self._read(actor, work)
+        return page_of(rows, _sequence_position, limit, after, listing, actor.account_id)
 
     # --- external identity (浙政钉) --------------------------------------------------------
 

@@ -277,4 +277,5 @@ def _audit_page(query: AuditQuery, tx: Tx) -> AuditPage:
     found = tx.uow.audit.query(query)
     page = tuple(found[: query.limit])
     more = len(found) > query.limit
-    return AuditPage(page, cursor_of(page[-1]) if more and page else None)
+    total = tx.uow.audit.count(query)
+    return AuditPage(page, total, cursor_of(page[-1]) if more and page else None)

@@ -17,6 +17,7 @@ import attrs
 from qiandao._core import Actor, Tx, _Core, check_ids, once
 from qiandao.errors import InvalidInput, JurisdictionDenied, NotFound, QiandaoError
 from qiandao.events import Change, EventKind
+from qiandao.lanes import LanePosition
 from qiandao.model import (
     AccountEventKind,
     Assignment,
@@ -26,6 +27,7 @@ from qiandao.model import (
     UnitEvent,
     UnitEventKind,
 )
+from qiandao.paging import EPOCH, Page, page_of, page_start, sequence_id
 from qiandao.ports.store import AssignmentQuery
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
@@ -216,6 +218,17 @@ def _jurisdiction_again(tx: Tx, code: str) -> Jurisdiction:
     return stored
 
 
+def _id_position(row: Unit | Jurisdiction) -> LanePosition:
+    """A unit's or jurisdiction's place in its list: by id (a jurisdiction's code)."""
+    return LanePosition(0, EPOCH, row.id, row.id)
+
+
+def _event_position(event: UnitEvent) -> LanePosition:
+    """A unit event's place in its log: by its sequence number."""
+    key = sequence_id(event.sequence)
+    return LanePosition(0, EPOCH, key, key)
+
+
 class UnitCommands(_Core):
     """Handling units and jurisdictions: commands of the 系统管理员, queries of everyone."""
 
@@ -323,20 +336,37 @@ class UnitCommands(_Core):
         key = once(actor, idempotency_key, "retire_unit", unit_id)
         return self._transact_once(actor, key, work, _unit_again)
 
-    def units(self, actor: Actor, jurisdiction: str | None = None) -> list[Unit]:
+    def units(
+        self,
+        actor: Actor,
+        jurisdiction: str | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Unit]:
         """The handling units of a jurisdiction (default: the actor's own), retired ones
-        included (``active``, ``merged_into``), by id. An actor lists only its own
-        jurisdiction's units, except the platform's system admin (第十五条)."""
+        included (``active``, ``merged_into``), by id, a page at a time. An actor lists only
+        its own jurisdiction's units, except the platform's system admin (第十五条).
+        ``cursor``: the previous page's ``next_cursor``; one of another list or account is
+        ``input.invalid`` (field ``cursor``)."""
         place = decide.check_code(
             actor.jurisdiction if jurisdiction is None else jurisdiction, "jurisdiction"
         )
+        listing = f"units:{place}"
+        after = page_start(limit, cursor, listing, actor.account_id)
         self._check_reach(actor, place)
         with self._reading(actor) as uow:
-            return uow.units.list(place)
+            rows = uow.units.list(place)
+        return page_of(rows, _id_position, limit, after, listing, actor.account_id)
 
-    def unit_history(self, actor: Actor, unit_id: str) -> list[UnitEvent]:
-        """A unit's events, in order: for the system admin who manages it."""
+    def unit_history(
+        self, actor: Actor, unit_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[UnitEvent]:
+        """A unit's events, in order, a page at a time (``cursor`` as in :meth:`units`): for
+        the system admin who manages it."""
         check_ids(unit_id=unit_id)
+        listing = f"unit_history:{unit_id}"
+        after = page_start(limit, cursor, listing, actor.account_id)
         with self._reading(actor) as uow:
             try:
                 unit = uow.units.get(unit_id)
@@ -344,7 +374,8 @@ class UnitCommands(_Core):
                 decide.require_unit_admin(actor, actor.jurisdiction, self._platform())
                 raise
             decide.require_unit_admin(actor, unit.jurisdiction, self._platform())
-            return uow.units.events(unit_id)
+            rows = uow.units.events(unit_id)
+        return page_of(rows, _event_position, limit, after, listing, actor.account_id)
 
     # --- jurisdictions --------------------------------------------------------------------
 
@@ -378,10 +409,16 @@ class UnitCommands(_Core):
         key = once(actor, idempotency_key, "rename_jurisdiction", place, label)
         return self._transact_once(actor, key, work, _jurisdiction_again)
 
-    def jurisdictions(self, actor: Actor) -> list[Jurisdiction]:
-        """Every jurisdiction with its name and parent, by code (public facts: any actor)."""
+    def jurisdictions(
+        self, actor: Actor, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[Jurisdiction]:
+        """Every jurisdiction with its name and parent, by code, a page at a time (public
+        facts: any actor; ``cursor`` as in :meth:`units`)."""
+        listing = "jurisdictions"
+        after = page_start(limit, cursor, listing, actor.account_id)
         with self._reading(actor) as uow:
-            return uow.jurisdictions.list()
+            rows = uow.jurisdictions.list()
+        return page_of(rows, _id_position, limit, after, listing, actor.account_id)
 
     def _check_reach(self, actor: Actor, jurisdiction: str) -> None:
         """An actor reads its own jurisdiction's units; the platform's system admin any."""

@@ -379,9 +379,11 @@ class AuditQuery:
 
 @attrs.frozen
 class AuditPage:
-    """One page of audit records and the cursor of the next (``None`` on the last page)."""
+    """One page of audit records, how many records the whole query matches (its filter,
+    counted), and the cursor of the next page (``None`` on the last page)."""
 
     records: tuple[AuditRecord, ...]
+    total: int
     next_cursor: str | None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 
@@ -25,12 +26,25 @@ from qiandao.errors import InvalidInput
 from qiandao.lanes import LanePosition
 from qiandao.rules.text import is_id
 
-__all__ = ["MAX_PAGE", "Page", "check_limit", "decode_position", "encode_position"]
+__all__ = [
+    "EPOCH",
+    "MAX_PAGE",
+    "Page",
+    "check_limit",
+    "decode_position",
+    "encode_position",
+    "page_of",
+    "page_start",
+    "sequence_id",
+]
 
 T = TypeVar("T")
 
 MAX_PAGE = 500
 """The largest ``limit`` a list accepts."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The instant of a position whose list is not sorted on time (ids or sequences only)."""
 
 _VERSION = 1
 _MAX_CURSOR = 1000
@@ -110,3 +124,43 @@ def decode_position(
     except (ValueError, OverflowError):
         raise _bad_cursor() from None
     return LanePosition(rank, moment, row_id, item_id)
+
+
+def sequence_id(sequence: int) -> str:
+    """A sequence number as an id that sorts as text in number order (a position's id)."""
+    return f"{sequence:012d}"
+
+
+def _sort_key(position: LanePosition) -> tuple[int, datetime, str, str]:
+    """``position`` as a tuple that compares as the list's order (days as midnight UTC)."""
+    when = position.when
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, tzinfo=UTC)
+    return (position.priority, when, position.id, position.item_id)
+
+
+def page_of(
+    rows: Iterable[T],
+    key: Callable[[T], LanePosition],
+    limit: int,
+    after: LanePosition | None,
+    listing: str,
+    scope: str,
+) -> Page[T]:
+    """One page of a short list the store returns whole: sorted on ``key``, the rows strictly
+    after ``after`` (a decoded cursor), at most ``limit``; the total counts every row."""
+    ordered = sorted(rows, key=lambda row: _sort_key(key(row)))
+    start = _sort_key(after) if after is not None else None
+    rest = [row for row in ordered if start is None or _sort_key(key(row)) > start]
+    items = rest[:limit]
+    following = None
+    if len(rest) > limit:
+        following = encode_position(listing, scope, key(items[-1]))
+    return Page(tuple(items), len(ordered), following)
+
+
+def page_start(limit: int, cursor: str | None, listing: str, scope: str) -> LanePosition | None:
+    """Where a page of ``listing`` and ``scope`` starts: after the position its cursor holds
+    (``None``: the first page); the ``limit`` and the cursor checked first."""
+    check_limit(limit)
+    return None if cursor is None else decode_position(cursor, listing, scope)

@@ -208,6 +208,8 @@ def test_only_the_audit_admin_reads_the_audit_and_the_query_is_recorded(any_stor
     assert len(page.records) == 2 and page.next_cursor is not None
     rest = w.qd.audit_log(AUDITOR, AuditQuery(after=page.next_cursor, limit=500))
     seen = [*page.records, *rest.records]
+    assert rest.next_cursor is None and len(seen) == rest.total  # the filter, counted
+    assert page.total >= 2 and rest.total >= page.total  # the first query is recorded too
     assert {"submit_new", "sign"} <= {r.entry.action for r in seen}
     queries = w.qd.audit_log(AUDITOR, AuditQuery(action="audit_log", limit=500)).records
     by_whom = sorted((r.entry.account_id, r.entry.outcome, r.entry.code) for r in queries)
@@ -219,6 +221,9 @@ def test_only_the_audit_admin_reads_the_audit_and_the_query_is_recorded(any_stor
     local = w.qd.audit_log(COUNTY_AUDITOR, AuditQuery(limit=500))
     assert {r.entry.jurisdiction for r in local.records} == {"zhoushan.dinghai"}
     assert county.id in {t for r in local.records for t in r.entry.targets}
+    assert local.total == len(local.records) < rest.total  # the county's records, counted
+    small = w.qd.audit_log(COUNTY_AUDITOR, AuditQuery(limit=1))
+    assert small.total == len(local.records) + 1 and small.next_cursor is not None
     mine = w.qd.audit_log(AUDITOR, AuditQuery(account_id=w.member.account_id, limit=500))
     assert {r.entry.account_id for r in mine.records} == {w.member.account_id}
 

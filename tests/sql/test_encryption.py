@@ -69,7 +69,7 @@ def populate(store: SqlStore) -> tuple[Office, str]:
         uow.commit()
     proposed = office.qd.grant_role(office.admin, person, Role.EDITOR, "zhoushan")
     assert proposed is not None
-    for proposal in office.qd.grant_proposals(office.security):
+    for proposal in office.qd.grant_proposals(office.security).items:
         if proposal.account_id == person:
             office.qd.reject_grant(office.security, proposal.id, REASON_MARK)
     return office, person

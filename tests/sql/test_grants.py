@@ -92,7 +92,7 @@ class Office:
 
     def approve(self, account_id: str) -> Account:
         """The account once the security admin approved its pending grants."""
-        for proposal in self.qd.grant_proposals(self.security):
+        for proposal in self.qd.grant_proposals(self.security).items:
             if proposal.account_id == account_id:
                 self.qd.approve_grant(self.security, proposal.id)
         return self.account(account_id)
@@ -315,14 +315,19 @@ def test_a_county_admin_cannot_act_on_a_person_holding_a_city_grant(office: Offi
         lambda: qd.unlock(county_admin, person),
         lambda: qd.depart(county_admin, person),
         lambda: qd.report_theft(county_admin, person),
-        lambda: qd.account_history(county_auditor, person),
+        lambda: qd.account_history(county_auditor, person).items,
     ):
         _unchanged(office, person, "permission.jurisdiction", call)
     assert office.sign_in().grants == (RoleGrant(Role.MEMBER, COUNTY), CITY_SECRETARY)
     # the platform's auditor covers both; once the city grant is gone, the county's does too
-    assert qd.account_history(office.auditor, person)[-1].kind is AccountEventKind.PASSWORD_CHANGED
+    assert (
+        qd.account_history(office.auditor, person).items[-1].kind
+        is AccountEventKind.PASSWORD_CHANGED
+    )
     qd.revoke_role(office.admin, person, CITY_SECRETARY)
-    assert qd.account_history(county_auditor, person)[-1].kind is AccountEventKind.GRANT_REVOKED
+    assert (
+        qd.account_history(county_auditor, person).items[-1].kind is AccountEventKind.GRANT_REVOKED
+    )
     assert qd.report_theft(county_admin, person).status.value == "locked"
     assert qd.unlock(county_admin, person).status.value == "active"
     assert qd.depart(county_admin, person).status.value == "deleted"
@@ -362,7 +367,7 @@ def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None
     fails("account.auth_failed", lambda: qd.sign_in_external("zzd", "ok:thief"))
     with office.store.unit_of_work() as uow:
         assert uow.accounts.by_external("zzd", "thief") is None
-    history = qd.account_history(office.auditor, person)
+    history = qd.account_history(office.auditor, person).items
     assert [(e.kind, e.actor_id) for e in history[4:]] == [
         (AccountEventKind.IDENTITY_BOUND, person),
         (AccountEventKind.LOCKED, person),
@@ -375,14 +380,14 @@ def test_a_thiefs_binding_is_removed_by_the_theft_report(office: Office) -> None
     qd.bind_external(own.token, "zzd", "ok:owner")
     qd.bind_external(own.token, "zzd", "ok:owner")
     assert qd.sign_in_external("zzd", "ok:owner").actor == Actor(person, Role.MEMBER, ZS)
-    kinds = [e.kind for e in qd.account_history(office.auditor, person)]
+    kinds = [e.kind for e in qd.account_history(office.auditor, person).items]
     assert kinds.count(AccountEventKind.IDENTITY_BOUND) == 2
 
 
 def test_a_theft_report_without_bindings_records_no_unbinding(office: Office) -> None:
     person = office.person()
     office.qd.report_theft(office.admin, person)
-    history = office.qd.account_history(office.auditor, person)
+    history = office.qd.account_history(office.auditor, person).items
     assert history[-1].kind is AccountEventKind.LOCKED
     assert AccountEventKind.IDENTITY_UNBOUND not in {e.kind for e in history}
 
@@ -415,7 +420,7 @@ def test_every_account_change_is_an_event_the_audit_admin_alone_reads(office: Of
     office.qd.revoke_role(office.admin, person, EDITOR)
     office.qd.report_theft(Actor(person, Role.MEMBER, ZS), person)
     office.qd.unlock(office.admin, person)
-    history = office.qd.account_history(office.auditor, person)
+    history = office.qd.account_history(office.auditor, person).items
     admin, security = office.admin.account_id, office.security.account_id
     assert [(e.sequence, e.kind, e.actor_id, e.grant) for e in history] == [
         (1, AccountEventKind.REGISTERED, admin, None),
@@ -433,11 +438,14 @@ def test_every_account_change_is_an_event_the_audit_admin_alone_reads(office: Of
         fails("permission.denied", functools.partial(office.qd.account_history, reader, person))
     fails(
         "permission.jurisdiction",
-        lambda: office.qd.account_history(Actor("a", Role.AUDIT_ADMIN, "dinghai"), person),
+        lambda: office.qd.account_history(Actor("a", Role.AUDIT_ADMIN, "dinghai"), person).items,
     )
     office.qd.depart(office.admin, person)
-    assert office.qd.account_history(office.auditor, person)[-1].kind is AccountEventKind.DEPARTED
-    own = office.qd.account_history(office.auditor, office.admin_id)
+    assert (
+        office.qd.account_history(office.auditor, person).items[-1].kind
+        is AccountEventKind.DEPARTED
+    )
+    own = office.qd.account_history(office.auditor, office.admin_id).items
     assert [(e.kind, e.actor_id) for e in own] == [
         (AccountEventKind.REGISTERED, office.admin_id),
         (AccountEventKind.PASSWORD_CHANGED, office.admin_id),
@@ -631,7 +639,7 @@ def test_a_password_not_delivered_registers_and_unlocks_nothing(office: Office) 
     )
     other = "13800138009"
     pending = office.qd.register(office.admin, real_name="李四", phone=other, role="member")
-    (proposal,) = office.qd.grant_proposals(office.security)
+    (proposal,) = office.qd.grant_proposals(office.security).items
     office.phones.fail_next()
     _unchanged(
         office,
@@ -639,7 +647,7 @@ def test_a_password_not_delivered_registers_and_unlocks_nothing(office: Office) 
         "account.delivery_failed",
         lambda: office.qd.approve_grant(office.security, proposal.id),
     )
-    assert office.qd.grant_proposals(office.security) == (proposal,)  # still pending
+    assert office.qd.grant_proposals(office.security).items == (proposal,)  # still pending
     with office.store.unit_of_work() as uow:
         assert uow.accounts.get(pending.id).password_hash is None
         assert uow.accounts.get(chair).status.value == "locked"

@@ -49,7 +49,9 @@ def test_proposal_of_a_departed_system_admin_cannot_be_approved(office: Office) 
     enrol(office.store, rogue)
     pending = qd.register(rogue, real_name="李四", phone="13900139000", role=Role.CHAIR)
     qd.depart(office.admin, rogue.account_id)
-    (proposal,) = [p for p in qd.grant_proposals(office.security) if p.account_id == pending.id]
+    (proposal,) = [
+        p for p in qd.grant_proposals(office.security).items if p.account_id == pending.id
+    ]
     with pytest.raises(QiandaoError):
         qd.approve_grant(office.security, proposal.id)
 
@@ -63,7 +65,9 @@ def test_approval_of_a_theft_locked_pending_registration_is_refused(office: Offi
     pending = qd.register(office.admin, real_name="李四", phone="13900139000", role=Role.CHAIR)
     qd.report_theft(office.admin, pending.id)
     assert office.account(pending.id).status is AccountStatus.LOCKED
-    (proposal,) = [p for p in qd.grant_proposals(office.security) if p.account_id == pending.id]
+    (proposal,) = [
+        p for p in qd.grant_proposals(office.security).items if p.account_id == pending.id
+    ]
     with pytest.raises(QiandaoError):
         qd.approve_grant(office.security, proposal.id)
 
@@ -114,7 +118,7 @@ def test_register_reject_reregister_gives_no_password(office: Office) -> None:
     qd = office.qd
     sent = len(office.phones.sent)
     first = qd.register(office.admin, real_name="周", phone="13900139001", role=Role.CHAIR)
-    (p,) = [x for x in qd.grant_proposals(office.security) if x.account_id == first.id]
+    (p,) = [x for x in qd.grant_proposals(office.security).items if x.account_id == first.id]
     qd.reject_grant(office.security, p.id, "不符合条件")
     again = qd.register(office.admin, real_name="周", phone="13900139001", role=Role.CHAIR)
     assert again.id != first.id and again.grants == ()
@@ -127,7 +131,7 @@ def test_county_security_admin_cannot_approve_city_proposal(office: Office) -> N
     county_security = Actor("sec-dh", Role.SECURITY_ADMIN, DH)
     enrol(office.store, county_security)
     pending = qd.register(office.admin, real_name="李四", phone="13900139000", role=Role.CHAIR)
-    (p,) = [x for x in qd.grant_proposals(office.security) if x.account_id == pending.id]
+    (p,) = [x for x in qd.grant_proposals(office.security).items if x.account_id == pending.id]
     fails(
         "permission.jurisdiction",
         functools.partial(qd.approve_grant, county_security, p.id),

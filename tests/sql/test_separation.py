@@ -44,11 +44,11 @@ def _unchanged(office: Office, account_id: str, code: str, call: Callable[[], ob
 
 
 def _proposals(office: Office) -> object:
-    return office.qd.grant_proposals(office.security, state=None)
+    return office.qd.grant_proposals(office.security, state=None).items
 
 
 def _kinds(office: Office, account_id: str) -> list[AccountEventKind]:
-    return [e.kind for e in office.qd.account_history(office.auditor, account_id)]
+    return [e.kind for e in office.qd.account_history(office.auditor, account_id).items]
 
 
 # --- the takeover of the issue, refused at every step -------------------------------------------
@@ -75,7 +75,7 @@ def test_the_takeover_of_a_chair_is_refused_at_every_step(office: Office) -> Non
     assert office.account(pending.id).password_hash is None
     assert office.phones.sent[sent:] == []  # no password was issued to anyone
     fails("account.auth_failed", functools.partial(qd.sign_in, OWN_PHONE, PASSWORD))
-    (proposal,) = qd.grant_proposals(office.security)
+    (proposal,) = qd.grant_proposals(office.security).items
     assert (proposal.account_id, proposal.proposer_id) == (pending.id, admin_id)
     assert proposal.grant == RoleGrant(Role.CHAIR, ZS)
     # 3. approve their own proposal: not as system admin, and not as the proposer in any role
@@ -140,7 +140,7 @@ def test_a_registered_person_signs_in_only_after_the_security_admin_approves(
 ) -> None:
     qd = office.qd
     pending = qd.register(office.admin, real_name="张三", phone=PHONE, role=Role.EDITOR)
-    (proposal,) = qd.grant_proposals(office.admin)  # the proposer sees it too
+    (proposal,) = qd.grant_proposals(office.admin).items  # the proposer sees it too
     assert proposal.state is ProposalState.PENDING
     for who in (office.admin, office.auditor, Actor("m", Role.MEMBER, ZS)):
         _unchanged(
@@ -161,7 +161,7 @@ def test_a_registered_person_signs_in_only_after_the_security_admin_approves(
         "permission.jurisdiction",
         functools.partial(qd.grant_proposals, county_security, jurisdiction=ZS),
     )
-    assert qd.grant_proposals(county_security) == ()
+    assert qd.grant_proposals(county_security).items == ()
     approved = qd.approve_grant(office.security, proposal.id)
     assert (approved.state, approved.decider_id, approved.decided_at) == (
         ProposalState.APPROVED,
@@ -181,8 +181,8 @@ def test_a_registered_person_signs_in_only_after_the_security_admin_approves(
         functools.partial(qd.reject_grant, office.security, proposal.id, "再驳回"),
     ):
         _unchanged(office, pending.id, "state.invalid_transition", call)
-    assert qd.grant_proposals(office.security) == ()
-    assert qd.grant_proposals(office.security, state="approved") == (approved,)
+    assert qd.grant_proposals(office.security).items == ()
+    assert qd.grant_proposals(office.security, state="approved").items == (approved,)
     fails("not_found", functools.partial(qd.approve_grant, office.security, "p-unknown"))
 
 
@@ -323,7 +323,10 @@ def test_the_security_admin_alone_sets_the_policy_and_every_decision_uses_it(
         "input.invalid",
         functools.partial(qd.set_password_policy, office.security, ZS, not_a_policy),
     )
-    assert qd.password_policy(ZS) == DJCP and qd.password_policy_changes(office.auditor, ZS) == ()
+    assert (
+        qd.password_policy(ZS) == DJCP
+        and qd.password_policy_changes(office.auditor, ZS).items == ()
+    )
     change = qd.set_password_policy(office.security, ZS, TIGHTER)
     assert (change.sequence, change.policy, change.previous, change.actor_id) == (
         1,
@@ -347,7 +350,7 @@ def test_the_security_admin_alone_sets_the_policy_and_every_decision_uses_it(
     )
     assert "too_short" in short.details["failures"]
     # the log is read by the audit admin alone
-    assert qd.password_policy_changes(office.auditor, ZS) == (change,)
+    assert qd.password_policy_changes(office.auditor, ZS).items == (change,)
     for who in (office.admin, office.security):
         fails("permission.denied", functools.partial(qd.password_policy_changes, who, ZS))
     back = qd.set_password_policy(office.security, ZS, DJCP)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import assert_type
 
 from qiandao import (
+    AccountEvent,
     AccountView,
     Actor,
     AdoptionLevel,
@@ -25,6 +26,7 @@ from qiandao import (
     ItemCommand,
     ItemView,
     JobReport,
+    Jurisdiction,
     LeaderRank,
     OverdueReview,
     Page,
@@ -36,6 +38,8 @@ from qiandao import (
     Rating,
     RuleSet,
     SignIn,
+    Unit,
+    UnitEvent,
     UnitLine,
 )
 
@@ -145,9 +149,13 @@ def accounts(qd: Qiandao, admin: Actor, phone: str, token: str) -> None:
     assert_type(qd.password_policy("zhoushan"), PasswordPolicy)
     proposal = qd.grant_role(admin, "acc-1", "editor", "zhoushan")
     assert_type(proposal, GrantProposal)
-    assert_type(qd.grant_proposals(admin), tuple[GrantProposal, ...])
+    assert_type(qd.grant_proposals(admin), Page[GrantProposal])
     assert_type(qd.approve_grant(admin, proposal.id), GrantProposal)
     assert_type(qd.reject_grant(admin, proposal.id, "理由"), GrantProposal)
     policy = qd.password_policy("zhoushan")
     assert_type(qd.set_password_policy(admin, "zhoushan", policy), PolicyChange)
-    assert_type(qd.password_policy_changes(admin, "zhoushan"), tuple[PolicyChange, ...])
+    assert_type(qd.password_policy_changes(admin, "zhoushan"), Page[PolicyChange])
+    assert_type(qd.account_history(admin, "acc-1", limit=10), Page[AccountEvent])
+    assert_type(qd.units(admin, cursor=None), Page[Unit])
+    assert_type(qd.unit_history(admin, "u-1"), Page[UnitEvent])
+    assert_type(qd.jurisdictions(admin), Page[Jurisdiction])

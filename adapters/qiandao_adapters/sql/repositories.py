@@ -1433,30 +1433,13 @@ class SqlAudit:
         )
         return [audit_record(row._mapping) for row in self._tx.execute(statement)]
 
+    def count(self, query: AuditQuery) -> int:
+        statement = select(func.count()).select_from(s.audit).where(*_audit_filter(query))
+        return int(self._tx.execute(statement).scalar_one())
+
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         t = s.audit
-        conditions: list[ColumnElement[bool]] = []
-        for column, value in ((t.c.account_id, query.account_id), (t.c.action, query.action)):
-            if value is not None:
-                conditions.append(column == value)
-        if query.target_id is not None:
-            tt = s.audit_targets
-            conditions.append(
-                or_(
-                    t.c.target_id == query.target_id,
-                    exists().where(
-                        tt.c.target_id == query.target_id,
-                        tt.c.shard == t.c.shard,
-                        tt.c.sequence == t.c.sequence,
-                    ),
-                )
-            )
-        if query.since is not None:
-            conditions.append(t.c.at >= query.since)
-        if query.until is not None:
-            conditions.append(t.c.at < query.until)
-        if query.jurisdictions is not None:
-            conditions.append(t.c.jurisdiction.in_(sorted(query.jurisdictions)))
+        conditions = _audit_filter(query)
         if query.after is not None:
             at, shard, sequence = parse_cursor(query.after)
             conditions.append(
@@ -1490,3 +1473,31 @@ class SqlAudit:
         with self._tx.atomic() as conn:
             result = conn.execute(delete(t).where(t.c.shard == shard, t.c.sequence <= through))
         return int(result.rowcount)
+
+
+def _audit_filter(query: AuditQuery) -> list[ColumnElement[bool]]:
+    """The conditions of an audit query's filter (its cursor apart)."""
+    t = s.audit
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in ((t.c.account_id, query.account_id), (t.c.action, query.action)):
+        if value is not None:
+            conditions.append(column == value)
+    if query.target_id is not None:
+        tt = s.audit_targets
+        conditions.append(
+            or_(
+                t.c.target_id == query.target_id,
+                exists().where(
+                    tt.c.target_id == query.target_id,
+                    tt.c.shard == t.c.shard,
+                    tt.c.sequence == t.c.sequence,
+                ),
+            )
+        )
+    if query.since is not None:
+        conditions.append(t.c.at >= query.since)
+    if query.until is not None:
+        conditions.append(t.c.at < query.until)
+    if query.jurisdictions is not None:
+        conditions.append(t.c.jurisdiction.in_(sorted(query.jurisdictions)))
+    return conditions

@@ -513,6 +513,11 @@ class AuditRepository(Protocol):
         matches any of a record's targets."""
         ...
 
+    def count(self, query: AuditQuery) -> int:
+        """How many records match the query's filter, wherever its cursor and limit stand
+        (the total of the audit's pages)."""
+        ...
+
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
         """The last record of the shard's longest prefix whose records are all older than
         ``before`` (``None`` if its first record is not)."""

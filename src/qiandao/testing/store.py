@@ -2207,6 +2207,14 @@ class StoreContract(abc.ABC):
             assert len(first) == 5  # one more than the limit: there is a next page
             rest = uow.audit.query(AuditQuery(limit=100, after=cursor_of(first[3])))
             assert [r.position for r in first[:4] + rest] == [r.position for r in found]
+            # the total counts the filter wherever the cursor stands
+            assert uow.audit.count(everything) == 9 == uow.audit.count(AuditQuery(limit=1))
+            assert uow.audit.count(AuditQuery(action="act")) == 4
+            assert uow.audit.count(AuditQuery(account_id="p1", after=cursor_of(first[3]))) == 3
+            assert uow.audit.count(AuditQuery(target_id="t4")) == 1
+            assert uow.audit.count(AuditQuery(since=at_minute(2), until=at_minute(5))) == 3
+            assert uow.audit.count(AuditQuery(jurisdictions=frozenset({"daishan"}))) == 3
+            assert uow.audit.count(AuditQuery(action="none")) == 0
 
     def test_audit_last_before_and_purge_keep_a_suffix(self) -> None:
         store = self.new_store()
