@@ -1,0 +1,83 @@
+"""Adversarial review of the embedding kit on every store (memory, SQLite, and the servers when
+configured): the change feed judged on the item as it is now, cursors that grant nothing, unit
+commands and the outbox's manual retry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qiandao import Access, Role
+from qiandao._core import Actor
+from qiandao.json import to_json
+from qiandao.ports.store import Store
+from qiandao.testing import enrol
+from tests.helpers import DH, ZS, World, fails, make_world
+
+ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, ZS)
+DH_ADMIN = Actor("admin-dh", Role.SYSTEM_ADMIN, DH)
+INTEGRATION = Actor("int-zs", Role.INTEGRATION, ZS)
+INTEGRATION_DH = Actor("int-dh", Role.INTEGRATION, DH)
+DRAFT = {"title": "标题", "body": "正文", "category": "hot_issue"}
+
+
+@pytest.fixture
+def w(any_store: Store) -> World:
+    world = make_world(store=any_store)
+    enrol(world.store, ADMIN, DH_ADMIN, INTEGRATION, INTEGRATION_DH)
+    return world
+
+
+def _shown(w: World, actor: Actor) -> set[str]:
+    return {e.item_id for e in w.qd.events_since(actor, None, 500).items}
+
+
+def test_an_item_made_secret_after_publication_leaves_every_outside_feed(w: World) -> None:
+    item = w.issued()
+    assert item.id in _shown(w, w.stranger) and item.id in _shown(w, INTEGRATION_DH)
+    w.qd.reclassify(w.editor, item.id, True, "涉及敏感信息")
+    for reader in (w.stranger, INTEGRATION_DH, w.county["member"], w.unit("u-dh")):
+        assert item.id not in _shown(w, reader)
+    assert item.id in _shown(w, w.editor)
+
+
+def test_a_reader_of_another_jurisdiction_sees_only_published_entries(w: World) -> None:
+    published = w.issued()
+    draft = w.qd.draft(w.member, DRAFT)
+    submitted = w.qd.submit_new(w.member, DRAFT)
+    page = w.qd.events_since(INTEGRATION_DH, None, 500)
+    assert {e.item_id for e in page.items} == {published.id}
+    assert all(e.access is Access.PUBLISHED and e.actor_id == "" for e in page.items)
+    text = json.dumps(to_json(page), ensure_ascii=False)
+    assert draft.id not in text and submitted.id not in text
+
+
+def test_a_cursor_past_everything_or_at_zero_grants_nothing_new(w: World) -> None:
+    w.qd.submit_new(w.member, DRAFT)
+    far = w.qd.events_since(w.stranger, "999999999999999999", 500)
+    assert far.items == () and far.caught_up
+    zero = w.qd.events_since(w.stranger, "0", 500)
+    assert zero.items == ()
+    fails("input.invalid", lambda: w.qd.events_since(w.stranger, "-1"))
+    fails("input.invalid", lambda: w.qd.events_since(w.stranger, "1" * 19))
+    fails("input.invalid", lambda: w.qd.events_since(w.stranger, "１２"))  # full-width digits
+
+
+def test_a_merge_across_jurisdictions_moves_nothing(w: World) -> None:
+    item, _ = w.accepted("u-a")
+    fails("permission.jurisdiction", lambda: w.qd.merge_units(DH_ADMIN, "u-a", "u-dh"))
+    fails("input.invalid", lambda: w.qd.merge_units(ADMIN, "u-a", "u-dh"))
+    assert [a.unit_id for a in w.load(item.id).assignments] == ["u-a"]
+
+
+def test_a_sent_notice_cannot_be_queued_again(w: World) -> None:
+    w.issued()
+    assert w.notifier.sent
+    with w.store.unit_of_work() as uow:
+        for notice in w.notifier.sent:
+            assert uow.outbox.retry(notice.id, w.clock.now()) is False
+            assert uow.outbox.discard(notice.id) is False
+        uow.commit()
+    with w.store.unit_of_work() as uow:
+        assert uow.outbox.pending(1000) == []
