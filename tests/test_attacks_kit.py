@@ -4,7 +4,10 @@ untrusted caller. A test here documents a claim that held, or (``xfail``) a hole
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -246,3 +249,25 @@ def test_a_huge_body_is_refused_by_the_command_not_stored(w: World) -> None:
     args = arguments("draft", body)
     fails("input.too_large", lambda: w.qd.draft(w.member, **args))
     assert w.qd.my_items(w.member).total == 0
+
+
+def _county_host() -> ModuleType:
+    path = Path(__file__).parent.parent / "examples" / "county_host.py"
+    spec = importlib.util.spec_from_file_location("county_host_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_dispatcher_answers_every_malformed_request_without_crashing(
+    w: World,
+) -> None:
+    host = _county_host()
+    for op in (["draft"], {"x": 1}, None, 3, "sign_in", "bootstrap_admin", "__class__"):
+        assert host.handle(w.qd, "no-token", {"op": op}) == {
+            "status": 404,
+            "error": {"code": "op.unknown"},
+        }
+    answer = host.handle(w.qd, "no-token", {"op": "draft", "body": {"data": DRAFT}})
+    assert answer["status"] == 401  # the actor comes from the token, never from the body
