@@ -271,3 +271,29 @@ def test_the_example_dispatcher_answers_every_malformed_request_without_crashing
         }
     answer = host.handle(w.qd, "no-token", {"op": "draft", "body": {"data": DRAFT}})
     assert answer["status"] == 401  # the actor comes from the token, never from the body
+
+
+def test_another_callers_idempotency_key_replays_nothing(w: World) -> None:
+    w.qd.rename_unit(ADMIN, "u-a", "新名称", idempotency_key="k-1")
+    fails(
+        "permission.denied",
+        lambda: w.qd.rename_unit(w.member, "u-a", "新名称", idempotency_key="k-1"),
+    )
+    fails(
+        "permission.jurisdiction",
+        lambda: w.qd.rename_unit(DH_ADMIN, "u-a", "新名称", idempotency_key="k-1"),
+    )
+    w.qd.add_unit(ADMIN, "u-new", "新单位", idempotency_key="k-2")
+    fails(
+        "permission.denied",
+        lambda: w.qd.add_unit(SECURITY, "u-new", "新单位", idempotency_key="k-2"),
+    )
+
+
+def test_unit_lists_and_histories_stay_in_their_jurisdiction(w: World) -> None:
+    fails("permission.jurisdiction", lambda: w.qd.units(DH_ADMIN, ZS))
+    fails("permission.jurisdiction", lambda: w.qd.units(w.county["editor"], ZS))
+    fails("permission.jurisdiction", lambda: w.qd.unit_history(DH_ADMIN, "u-a"))
+    for actor in (w.member, w.unit("u-a"), AUDITOR):
+        for unit_id in ("u-a", "no-such-unit"):
+            fails("permission.denied", lambda a=actor, u=unit_id: w.qd.unit_history(a, u))
