@@ -5,6 +5,7 @@ commands and the outbox's manual retry."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -81,3 +82,24 @@ def test_a_sent_notice_cannot_be_queued_again(w: World) -> None:
         uow.commit()
     with w.store.unit_of_work() as uow:
         assert uow.outbox.pending(1000) == []
+
+
+def test_an_operator_retry_does_not_free_a_notice_a_worker_is_sending(w: World) -> None:
+    """Worker A has claimed a notice and is sending it; the operator runs ``outbox retry`` on
+    it: worker B must not claim it before A's lease ends, or the notice goes out twice."""
+    w.notifier.failing = True
+    w.qd.submit_new(w.member, DRAFT)
+    now, lease = w.clock.now() + timedelta(days=1), timedelta(minutes=5)  # past any backoff
+    with w.store.unit_of_work() as uow:
+        (message,) = uow.outbox.claim(1, now, lease, "worker-a")
+        uow.commit()
+    with w.store.unit_of_work() as uow:
+        assert uow.outbox.retry(message.notice.id, now) is True
+        uow.commit()
+    with w.store.unit_of_work() as uow:
+        assert uow.outbox.claim(10, now, lease, "worker-b") == []
+        uow.commit()
+    with w.store.unit_of_work() as uow:  # once A's lease has run out, it is due again
+        (again,) = uow.outbox.claim(10, now + lease, lease, "worker-b")
+        assert again.notice.id == message.notice.id and again.attempts == 0
+        uow.commit()
