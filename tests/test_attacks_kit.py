@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -94,7 +95,7 @@ def test_allowed_actions_does_not_tell_an_invisible_item_from_a_missing_one(w: W
     submitted = w.qd.submit_new(w.member, DRAFT)
     for actor in (w.stranger, w.unit("u-a"), w.county["editor"], w.county["member"]):
         for item_id in (draft.id, submitted.id, "no-such-item"):
-            fails("not_found", lambda a=actor, i=item_id: w.qd.allowed_actions(a, i))
+            fails("not_found", partial(w.qd.allowed_actions, actor, item_id))
 
 
 def test_allowed_actions_offers_a_county_office_nothing_on_a_city_item(w: World) -> None:
@@ -193,8 +194,8 @@ def test_a_caller_without_the_role_cannot_probe_which_unit_ids_exist(
     w: World, command: Any
 ) -> None:
     for actor in (w.member, w.unit("u-a"), SECURITY):
-        known = fails("permission.denied", lambda a=actor: command(w.qd, a, "u-c"))
-        unknown = fails("permission.denied", lambda a=actor: command(w.qd, a, "no-such-unit"))
+        known = fails("permission.denied", partial(command, w.qd, actor, "u-c"))
+        unknown = fails("permission.denied", partial(command, w.qd, actor, "no-such-unit"))
         assert known.code == unknown.code
 
 
@@ -296,4 +297,4 @@ def test_unit_lists_and_histories_stay_in_their_jurisdiction(w: World) -> None:
     fails("permission.jurisdiction", lambda: w.qd.unit_history(DH_ADMIN, "u-a"))
     for actor in (w.member, w.unit("u-a"), AUDITOR):
         for unit_id in ("u-a", "no-such-unit"):
-            fails("permission.denied", lambda a=actor, u=unit_id: w.qd.unit_history(a, u))
+            fails("permission.denied", partial(w.qd.unit_history, actor, unit_id))
