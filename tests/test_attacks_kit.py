@@ -15,7 +15,7 @@ import pytest
 
 from qiandao import Access, Role
 from qiandao._core import Actor
-from qiandao.json import arguments, to_json
+from qiandao.json import arguments, command_names, schema, to_json
 from qiandao.lanes import LanePosition
 from qiandao.model import Account, AccountView
 from qiandao.paging import encode_position
@@ -298,3 +298,19 @@ def test_unit_lists_and_histories_stay_in_their_jurisdiction(w: World) -> None:
     for actor in (w.member, w.unit("u-a"), AUDITOR):
         for unit_id in ("u-a", "no-such-unit"):
             fails("permission.denied", partial(w.qd.unit_history, actor, unit_id))
+
+
+def test_no_command_result_schema_carries_a_credential_hash() -> None:
+    for name in command_names():
+        text = json.dumps(schema(f"{name}.result"))
+        assert "password_hash" not in text and "token_hash" not in text, name
+        assert "password_history" not in text, name
+
+
+def test_huge_lists_in_a_body_are_refused_at_once(w: World) -> None:
+    item = w.issued()
+    many = [f"x{n}" for n in range(100_000)]
+    fails("input.invalid", lambda: w.qd.assign(w.editor, item.id, ["u-a"] * 100_000))
+    body = {"data": {**DRAFT, "coauthor_ids": many}}
+    fails("input.invalid", lambda: w.qd.submit_new(w.member, **arguments("submit_new", body)))
+    assert w.load(item.id).assignments == ()

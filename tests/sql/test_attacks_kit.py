@@ -103,3 +103,11 @@ def test_an_operator_retry_does_not_free_a_notice_a_worker_is_sending(w: World) 
         (again,) = uow.outbox.claim(10, now + lease, lease, "worker-b")
         assert again.notice.id == message.notice.id and again.attempts == 0
         uow.commit()
+
+
+def test_thousands_of_unknown_unit_ids_are_refused_and_change_nothing(w: World) -> None:
+    item = w.issued()
+    many = [f"x{n}" for n in range(5_000)]
+    error = fails("not_found", lambda: w.qd.assign(w.editor, item.id, many))
+    assert error.code == "not_found"
+    assert w.load(item.id).assignments == ()
