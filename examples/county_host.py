@@ -72,7 +72,7 @@ def handle(qd: Qiandao, token: str, request: dict[str, Any]) -> dict[str, Any]:
         source_address=request.get("ip"), client="putuo-portal/1.0", request_id=request.get("id")
     ):
         op = request.get("op")
-        if op not in EXPOSED:
+        if not isinstance(op, str) or op not in EXPOSED:  # a list or object is not a name
             return {"status": 404, "error": {"code": "op.unknown"}}
         try:
             actor = qd.authenticate(token)

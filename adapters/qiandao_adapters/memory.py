@@ -398,7 +398,10 @@ class _Outbox:
     def retry(self, notice_id: str, at: datetime) -> bool:
         if not self._open(notice_id):
             return False
-        self._change(notice_id, state=OutboxState.PENDING, attempts=0, next_attempt_at=at)
+        # the lease stays: a dispatcher sending it now must not see it claimed and sent again
+        message = self._t.require(notice_id)
+        again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0, next_attempt_at=at)
+        self._t.put(notice_id, again)
         return True
 
     def discard(self, notice_id: str) -> bool:

@@ -105,8 +105,15 @@ def _at_row(error: QiandaoError, row: int) -> QiandaoError:
     return error
 
 
+def _managed_unit(tx: Tx, actor: Actor, unit_id: str) -> Unit:
+    """The stored unit, once the actor is known to be a system admin: a caller without the role
+    is refused before the store is read, so it cannot tell which unit ids exist."""
+    decide.require_unit_admin(actor, actor.jurisdiction, tx.platform())
+    return _stored_unit(tx, unit_id)
+
+
 def _rename_unit(tx: Tx, actor: Actor, unit_id: str, name: str) -> Unit:
-    unit = _stored_unit(tx, unit_id)
+    unit = _managed_unit(tx, actor, unit_id)
     renamed = decide.renamed_unit(actor, unit, name, tx.platform())
     if renamed is None:
         return unit
@@ -116,7 +123,7 @@ def _rename_unit(tx: Tx, actor: Actor, unit_id: str, name: str) -> Unit:
 
 
 def _retire_unit(tx: Tx, actor: Actor, unit_id: str) -> Unit:
-    unit = _stored_unit(tx, unit_id)
+    unit = _managed_unit(tx, actor, unit_id)
     decide.require_unit_admin(actor, unit.jurisdiction, tx.platform())
     retired = decide.retired_unit(actor, unit, len(_open_assignments(tx, unit)), tx.platform())
     tx.uow.units.save(retired, unit.version)
@@ -127,7 +134,7 @@ def _retire_unit(tx: Tx, actor: Actor, unit_id: str) -> Unit:
 def _merge_units(tx: Tx, actor: Actor, unit_id: str, into_unit_id: str) -> Unit:
     """Retire ``unit_id`` into ``into_unit_id``: its open assignments and handling-unit grants
     move to the survivor; replied, rated and closed work keeps the retired unit's id."""
-    retired = _stored_unit(tx, unit_id)
+    retired = _managed_unit(tx, actor, unit_id)
     decide.require_unit_admin(actor, retired.jurisdiction, tx.platform())
     try:
         survivor = tx.uow.units.get(into_unit_id)

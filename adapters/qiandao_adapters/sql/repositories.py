@@ -882,15 +882,20 @@ class SqlOutbox:
         return [attrs.evolve(m, claimed_by=owner, lease_until=until) for m in found]
 
     def _update(
-        self, notice_id: str, values: Mapping[str, Any], *, states: Sequence[OutboxState] = ()
+        self,
+        notice_id: str,
+        values: Mapping[str, Any],
+        *,
+        states: Sequence[OutboxState] = (),
+        release: bool = True,
     ) -> bool:
-        """Update the notice (only in one of ``states``, if given); whether it changed, or
-        ``not_found`` when there is no such notice."""
+        """Update the notice (only in one of ``states``, if given), ending its lease unless
+        ``release`` is false; whether it changed, or ``not_found`` when there is no such notice."""
         t = s.outbox
         stmt = update(t).where(t.c.notice_id == notice_id)
         if states:
             stmt = stmt.where(t.c.state.in_([state.value for state in states]))
-        released = {"claimed_by": None, "lease_until": None, **values}
+        released = {"claimed_by": None, "lease_until": None, **values} if release else values
         if _rowcount(self._tx.execute(stmt.values(released), write=True)) > 0:
             return True
         if self._tx.execute(select(t.c.seq).where(t.c.notice_id == notice_id)).first() is None:
@@ -940,7 +945,8 @@ class SqlOutbox:
 
     def retry(self, notice_id: str, at: datetime) -> bool:
         values = {"state": OutboxState.PENDING.value, "attempts": 0, "next_attempt_at": at}
-        return self._update(notice_id, values, states=_OPEN_NOTICES)
+        # the lease stays: a dispatcher sending it now must not see it claimed and sent again
+        return self._update(notice_id, values, states=_OPEN_NOTICES, release=False)
 
     def discard(self, notice_id: str) -> bool:
         values = {"state": OutboxState.DISCARDED.value}

@@ -313,8 +313,9 @@ class OutboxRepository(Protocol):
         ...
 
     def retry(self, notice_id: str, at: datetime) -> bool:
-        """Make a dead or pending notice pending again, due at ``at``, attempts reset; ``False``
-        when it was dispatched or discarded (nothing changes); ``not_found`` if unknown."""
+        """Make a dead or pending notice pending again, due at ``at``, attempts reset (a running
+        lease is kept, so a notice being sent is not claimed twice); ``False`` when it was
+        dispatched or discarded (nothing changes); ``not_found`` if unknown."""
         ...
 
     def discard(self, notice_id: str) -> bool:

@@ -1359,6 +1359,23 @@ class StoreContract(abc.ABC):
             assert uow.outbox.retry("evt-1", at) is False
             uow.commit()
 
+    def test_outbox_retry_keeps_a_running_lease(self) -> None:
+        """An operator's retry of a notice a dispatcher is sending leaves it claimed until the
+        lease ends: another dispatcher claiming it at once would send it twice."""
+        store = self.seeded_store(messages=[sample_outbox_message("evt-0")])
+        now, lease = T0 + timedelta(days=10), timedelta(minutes=5)  # due by then
+        with store.unit_of_work() as uow:
+            assert [m.notice.id for m in uow.outbox.claim(1, now, lease, "disp-a")] == ["evt-0"]
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.retry("evt-0", now) is True
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.claim(1, now, lease, "disp-b") == []
+            later = uow.outbox.claim(1, now + lease, lease, "disp-b")
+            assert [m.notice.id for m in later] == ["evt-0"]
+            uow.commit()
+
     def test_threads_claiming_the_outbox_never_share_a_notice(self) -> None:
         self._require_threads()
         total = 40
