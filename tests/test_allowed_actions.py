@@ -105,6 +105,13 @@ def world(store: MemoryStore | Any = None) -> tuple[Qiandao, ManualClock]:
     return Qiandao(store, clock=clock, rules=RULES, hasher=None), clock
 
 
+def _copied(table: Any) -> Any:
+    """A table of the memory store's data, copied deep enough that writes to it stay there."""
+    if isinstance(table, list):
+        return list(table)
+    return {key: list(v) if isinstance(v, list) else v for key, v in table.items()}
+
+
 def copy_of(qd: Qiandao) -> Qiandao:
     """The same service over a copy of its memory store: a command tried there changes nothing
     here."""
@@ -113,11 +120,7 @@ def copy_of(qd: Qiandao) -> Qiandao:
     clone = MemoryStore()
     data = source._data
     copied: dict[str, Any] = {
-        field.name: {
-            key: list(value) if isinstance(value, list) else value
-            for key, value in getattr(data, field.name).items()
-        }
-        for field in attrs.fields(type(data))
+        field.name: _copied(getattr(data, field.name)) for field in attrs.fields(type(data))
     }
     clone._data = attrs.evolve(data, **copied)
     return Qiandao(clone, clock=qd.clock, calendar=qd.calendar, rules=RULES, hasher=None)
