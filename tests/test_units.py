@@ -91,9 +91,10 @@ def test_unit_commands_are_for_the_system_admin_of_the_units_jurisdiction(w: Wor
         unchanged(w, "permission.denied", lambda a=actor: w.qd.merge_units(a, "u-a", "u-b"))
     # a county admin manages its own units only (第十五条)
     unchanged(w, "permission.jurisdiction", lambda: w.qd.add_unit(DH_ADMIN, "u-x", "某局", ZS))
-    unchanged(w, "permission.jurisdiction", lambda: w.qd.rename_unit(DH_ADMIN, "u-a", "某局"))
-    unchanged(w, "permission.jurisdiction", lambda: w.qd.retire_unit(DH_ADMIN, "u-c"))
-    unchanged(w, "permission.jurisdiction", lambda: w.qd.merge_units(DH_ADMIN, "u-a", "u-b"))
+    # another jurisdiction's unit answers as an unknown one (no probing which units exist)
+    unchanged(w, "input.invalid", lambda: w.qd.rename_unit(DH_ADMIN, "u-a", "某局"))
+    unchanged(w, "input.invalid", lambda: w.qd.retire_unit(DH_ADMIN, "u-c"))
+    unchanged(w, "input.invalid", lambda: w.qd.merge_units(DH_ADMIN, "u-a", "u-b"))
     assert w.qd.add_unit(DH_ADMIN, "u-dh3", "定海区文旅局").jurisdiction == DH
     # an actor the store does not hold is refused before anything
     ghost = Actor("ghost", Role.SYSTEM_ADMIN, ZS)
@@ -253,7 +254,7 @@ def test_units_are_listed_within_the_actors_jurisdiction(w: World) -> None:
     w.qd.rename_unit(ADMIN, "u-a", "新名")
     assert [e.kind for e in w.qd.unit_history(ADMIN, "u-a").items] == [UnitEventKind.RENAMED]
     fails("permission.denied", lambda: w.qd.unit_history(w.editor, "u-a"))
-    fails("permission.jurisdiction", lambda: w.qd.unit_history(DH_ADMIN, "u-a"))
+    fails("not_found", lambda: w.qd.unit_history(DH_ADMIN, "u-a"))  # as an unknown unit
 
 
 # --- jurisdictions ------------------------------------------------------------------------------

@@ -109,7 +109,19 @@ def _managed_unit(tx: Tx, actor: Actor, unit_id: str) -> Unit:
     """The stored unit, once the actor is known to be a system admin: a caller without the role
     is refused before the store is read, so it cannot tell which unit ids exist."""
     decide.require_unit_admin(actor, actor.jurisdiction, tx.platform())
-    return _stored_unit(tx, unit_id)
+    return _reachable_unit(tx, actor, unit_id, "unit_id")
+
+
+def _reachable_unit(tx: Tx, actor: Actor, unit_id: str, field: str) -> Unit:
+    """The unit if the actor manages its jurisdiction; one of another jurisdiction answers as an
+    unknown id does, so a county admin cannot tell which other units exist (第十五条)."""
+    try:
+        unit = tx.uow.units.get(unit_id)
+    except NotFound:
+        unit = None
+    if unit is None or actor.jurisdiction not in (unit.jurisdiction, tx.platform()):
+        raise InvalidInput(f"承办单位不存在：{unit_id}", field=field)
+    return unit
 
 
 def _rename_unit(tx: Tx, actor: Actor, unit_id: str, name: str) -> Unit:
@@ -136,10 +148,7 @@ def _merge_units(tx: Tx, actor: Actor, unit_id: str, into_unit_id: str) -> Unit:
     move to the survivor; replied, rated and closed work keeps the retired unit's id."""
     retired = _managed_unit(tx, actor, unit_id)
     decide.require_unit_admin(actor, retired.jurisdiction, tx.platform())
-    try:
-        survivor = tx.uow.units.get(into_unit_id)
-    except NotFound:
-        raise InvalidInput(f"承办单位不存在：{into_unit_id}", field="into_unit_id") from None
+    survivor = _reachable_unit(tx, actor, into_unit_id, "into_unit_id")
     gone, kept = decide.units_merged(actor, retired, survivor, tx.platform())
     moved = _move_assignments(tx, retired, survivor)
     grants = _move_grants(tx, retired, survivor)
@@ -375,12 +384,10 @@ class UnitCommands(_Core):
         listing = f"unit_history:{unit_id}"
         after = page_start(limit, cursor, listing, actor.account_id)
         with self._reading(actor) as uow:
-            try:
-                unit = uow.units.get(unit_id)
-            except NotFound:
-                decide.require_unit_admin(actor, actor.jurisdiction, self._platform())
-                raise
-            decide.require_unit_admin(actor, unit.jurisdiction, self._platform())
+            decide.require_unit_admin(actor, actor.jurisdiction, self._platform())
+            unit = uow.units.get(unit_id)  # NotFound
+            if actor.jurisdiction not in (unit.jurisdiction, self._platform()):
+                raise NotFound(f"承办单位不存在：{unit_id}", id=unit_id)  # as if unknown (第十五条)
             rows = uow.units.events(unit_id)
         return page_of(rows, _event_position, limit, after, listing, actor.account_id)
 
