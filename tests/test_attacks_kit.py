@@ -20,6 +20,7 @@ from qiandao.lanes import LanePosition
 from qiandao.model import Account, AccountView
 from qiandao.paging import encode_position
 from qiandao.testing import enrol
+from qiandao.workflow.handling import MAX_UNITS_PER_ASSIGN
 from tests.helpers import DH, ZS, World, fails, make_world
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, ZS)
@@ -328,7 +329,11 @@ def test_no_command_result_schema_carries_a_credential_hash() -> None:
 def test_huge_lists_in_a_body_are_refused_at_once(w: World) -> None:
     item = w.issued()
     many = [f"x{n}" for n in range(100_000)]
-    fails("input.invalid", lambda: w.qd.assign(w.editor, item.id, ["u-a"] * 100_000))
+    fails("input.too_large", lambda: w.qd.assign(w.editor, item.id, ["u-a"] * 100_000))
+    fails("input.too_large", lambda: w.qd.assign(w.editor, item.id, many))  # each looked up
+    fails(
+        "input.too_large", lambda: w.qd.assign(w.editor, item.id, many[: MAX_UNITS_PER_ASSIGN + 1])
+    )
     body = {"data": {**DRAFT, "coauthor_ids": many}}
     fails("input.invalid", lambda: w.qd.submit_new(w.member, **arguments("submit_new", body)))
     assert w.load(item.id).assignments == ()

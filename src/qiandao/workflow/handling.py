@@ -13,7 +13,7 @@ from datetime import date
 import attrs
 
 from qiandao.actor import Actor
-from qiandao.errors import InvalidInput, InvalidTransition, NotFound
+from qiandao.errors import InvalidInput, InvalidTransition, LimitExceeded, NotFound
 from qiandao.events import Change, EventKind, ItemPatch
 from qiandao.model import Assignment, ExtensionDecision, ExtensionRequest, Item, Reply, Unit
 from qiandao.rules.deadlines import (
@@ -46,6 +46,7 @@ from qiandao.workflow.context import Context, Decision
 from qiandao.workflow.guards import assignment_step, find_assignment, item_step
 
 __all__ = [
+    "MAX_UNITS_PER_ASSIGN",
     "accept",
     "approve_extension",
     "assign",
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 _AC = AssignmentCommand
+
+MAX_UNITS_PER_ASSIGN = 50
+"""The most units one 交办 names: more is a mistake or an attack (each is looked up)."""
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -81,6 +85,12 @@ def unit_entries(units: Sequence[str | tuple[str, bool]]) -> list[tuple[str, boo
     """Normalise ``units``: ``(unit_id, lead)`` pairs (a JSON pair is fine); a bare id is 协办."""
     if isinstance(units, str | bytes) or not isinstance(units, Sequence):
         raise InvalidInput("承办单位须为列表", field="units")
+    if len(units) > MAX_UNITS_PER_ASSIGN:
+        raise LimitExceeded(
+            f"一次交办至多{MAX_UNITS_PER_ASSIGN}个承办单位",
+            field="units",
+            limit=MAX_UNITS_PER_ASSIGN,
+        )
     entries: list[tuple[str, bool]] = []
     for index, entry in enumerate(units):
         if isinstance(entry, str):
