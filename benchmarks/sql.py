@@ -547,8 +547,11 @@ def explain(engine: Engine, statement: str, params: Any) -> list[str]:
 
 
 def run_sql(engine: Engine, captured: Sequence[tuple[str, Any]]) -> None:
-    """Run captured statements as the driver received them, one connection each."""
+    """Run the captured reads as the driver received them, one connection each (the audit
+    record an audited listing writes, and its transaction control, are not the peer's work)."""
     for statement, params in captured:
+        if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
         with engine.connect() as conn:
             conn.exec_driver_sql(statement, params).all()
 

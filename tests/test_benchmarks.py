@@ -39,7 +39,7 @@ def test_lifecycle_benchmark_runs_a_few_items() -> None:
 
 def test_lanes_benchmark_measures_every_lane_of_every_role() -> None:
     lanes = _load("lanes")
-    figures = lanes.measure(300, runs=1, report=lambda _line: None)
+    figures = lanes.measure(60, runs=1, report=lambda _line: None)
     from qiandao.lanes import Lane
 
     measured = {key.split("/")[1] for key in figures}

@@ -47,7 +47,7 @@ def test_returned_views_on_sqlite(sqlite_directory: Path) -> None:
     SqliteViewsMachine.runs = 0
     try:
         SqliteViewsMachine.TestCase.settings = settings(
-            max_examples=max(settings().max_examples // 10, 3),
+            max_examples=max(settings().max_examples // 20, 3),
             stateful_step_count=30,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
