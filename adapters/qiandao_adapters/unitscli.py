@@ -181,18 +181,36 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _every(fetch: Any) -> list[Any]:
+    """Every row of a paged list, following its cursors."""
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(limit=MAX_PAGE, cursor=cursor)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
 def _list(args: argparse.Namespace) -> int:
+    from qiandao.errors import JurisdictionDenied
+
     qd = _service(args.url)
     try:
         actor = _acting_admin(qd, args.acting)
+        codes = (
+            [args.jurisdiction]
+            if args.jurisdiction is not None
+            else [j.code for j in _every(lambda **page: qd.jurisdictions(actor, **page))]
+        )
         found: list[Unit] = []
-        cursor: str | None = None
-        while True:  # every page: the list is the whole jurisdiction's
-            page = qd.units(actor, args.jurisdiction, limit=MAX_PAGE, cursor=cursor)
-            found.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        for code in codes:  # without --jurisdiction: every one the admin manages
+            try:
+                found.extend(_every(lambda **page: qd.units(actor, code, **page)))  # noqa: B023
+            except JurisdictionDenied:
+                if args.jurisdiction is not None:
+                    raise
     finally:
         qd.store.dispose()
     writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -253,6 +271,7 @@ def register(commands: Any) -> None:
     load.add_argument("file", help="UTF-8 CSV 文件 / UTF-8 CSV file")
     load.set_defaults(handler=_import)
     listing.add_argument(
-        "--jurisdiction", help="政协编码，默认管理员本级 / jurisdiction code (default: the admin's)"
+        "--jurisdiction",
+        help="政协编码，默认可管理的全部政协 / jurisdiction code (default: all it manages)",
     )
     listing.set_defaults(handler=_list)
