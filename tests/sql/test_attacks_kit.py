@@ -14,6 +14,7 @@ from qiandao._core import Actor
 from qiandao.json import to_json
 from qiandao.ports.store import Store
 from qiandao.testing import enrol
+from qiandao.workflow.handling import MAX_UNITS_PER_ASSIGN
 from tests.helpers import DH, ZS, World, fails, make_world
 
 ADMIN = Actor("admin-1", Role.SYSTEM_ADMIN, ZS)
@@ -67,7 +68,7 @@ def test_a_cursor_past_everything_or_at_zero_grants_nothing_new(w: World) -> Non
 
 def test_a_merge_across_jurisdictions_moves_nothing(w: World) -> None:
     item, _ = w.accepted("u-a")
-    fails("permission.jurisdiction", lambda: w.qd.merge_units(DH_ADMIN, "u-a", "u-dh"))
+    fails("input.invalid", lambda: w.qd.merge_units(DH_ADMIN, "u-a", "u-dh"))  # u-a: as unknown
     fails("input.invalid", lambda: w.qd.merge_units(ADMIN, "u-a", "u-dh"))
     assert [a.unit_id for a in w.load(item.id).assignments] == ["u-a"]
 
@@ -108,6 +109,6 @@ def test_an_operator_retry_does_not_free_a_notice_a_worker_is_sending(w: World) 
 def test_thousands_of_unknown_unit_ids_are_refused_and_change_nothing(w: World) -> None:
     item = w.issued()
     many = [f"x{n}" for n in range(5_000)]
-    error = fails("not_found", lambda: w.qd.assign(w.editor, item.id, many))
-    assert error.code == "not_found"
+    fails("input.too_large", lambda: w.qd.assign(w.editor, item.id, many))  # before any lookup
+    fails("not_found", lambda: w.qd.assign(w.editor, item.id, many[:MAX_UNITS_PER_ASSIGN]))
     assert w.load(item.id).assignments == ()
