@@ -57,14 +57,6 @@ def _record(
     tx.audit_targets.append(unit.id)
 
 
-def _stored_unit(tx: Tx, unit_id: str) -> Unit:
-    """The unit; an unknown id is ``input.invalid`` (field ``unit_id``) for an admin."""
-    try:
-        return tx.uow.units.get(unit_id)
-    except NotFound:
-        raise InvalidInput(f"承办单位不存在：{unit_id}", field="unit_id") from None
-
-
 def _open_assignments(tx: Tx, unit: Unit) -> list[tuple[Item, Assignment]]:
     query = AssignmentQuery(
         jurisdiction=unit.jurisdiction, unit_id=unit.id, states=OPEN_ASSIGNMENT_STATES
@@ -119,7 +111,7 @@ def _reachable_unit(tx: Tx, actor: Actor, unit_id: str, field: str) -> Unit:
         unit = tx.uow.units.get(unit_id)
     except NotFound:
         unit = None
-    if unit is None or actor.jurisdiction not in (unit.jurisdiction, tx.platform()):
+    if unit is None or not decide.administers(actor, unit.jurisdiction, tx.platform()):
         raise InvalidInput(f"承办单位不存在：{unit_id}", field=field)
     return unit
 
@@ -136,7 +128,6 @@ def _rename_unit(tx: Tx, actor: Actor, unit_id: str, name: str) -> Unit:
 
 def _retire_unit(tx: Tx, actor: Actor, unit_id: str) -> Unit:
     unit = _managed_unit(tx, actor, unit_id)
-    decide.require_unit_admin(actor, unit.jurisdiction, tx.platform())
     retired = decide.retired_unit(actor, unit, len(_open_assignments(tx, unit)), tx.platform())
     tx.uow.units.save(retired, unit.version)
     _record(tx, retired, UnitEventKind.RETIRED)
@@ -147,7 +138,6 @@ def _merge_units(tx: Tx, actor: Actor, unit_id: str, into_unit_id: str) -> Unit:
     """Retire ``unit_id`` into ``into_unit_id``: its open assignments and handling-unit grants
     move to the survivor; replied, rated and closed work keeps the retired unit's id."""
     retired = _managed_unit(tx, actor, unit_id)
-    decide.require_unit_admin(actor, retired.jurisdiction, tx.platform())
     survivor = _reachable_unit(tx, actor, into_unit_id, "into_unit_id")
     gone, kept = decide.units_merged(actor, retired, survivor, tx.platform())
     moved = _move_assignments(tx, retired, survivor)
@@ -386,7 +376,7 @@ class UnitCommands(_Core):
         with self._reading(actor) as uow:
             decide.require_unit_admin(actor, actor.jurisdiction, self._platform())
             unit = uow.units.get(unit_id)  # NotFound
-            if actor.jurisdiction not in (unit.jurisdiction, self._platform()):
+            if not decide.administers(actor, unit.jurisdiction, self._platform()):
                 raise NotFound(f"承办单位不存在：{unit_id}", id=unit_id)  # as if unknown (第十五条)
             rows = uow.units.events(unit_id)
         return page_of(rows, _event_position, limit, after, listing, actor.account_id)

@@ -30,6 +30,7 @@ __all__ = [
     "JURISDICTION_CODE_CHARS",
     "NAME_CHARS",
     "NewUnit",
+    "administers",
     "check_code",
     "check_name",
     "moved_assignment",
@@ -83,13 +84,19 @@ def check_code(value: object, field: str = "code") -> str:
     return value
 
 
+def administers(actor: Actor, jurisdiction: str, platform: str) -> bool:
+    """Whether the actor's place reaches ``jurisdiction``: its own, or every one from the
+    platform's (the role is checked by :func:`require_unit_admin`)."""
+    return actor.jurisdiction in (jurisdiction, platform)
+
+
 def require_unit_admin(actor: Actor, jurisdiction: str, platform: str) -> None:
     """Only a 系统管理员 of the unit's jurisdiction (or of the platform's) manages its units."""
     if actor.role is not Role.SYSTEM_ADMIN:
         raise PermissionDenied(
             "只有系统管理员可以管理承办单位", article="第十条", role=actor.role.value
         )
-    if actor.jurisdiction not in (jurisdiction, platform):
+    if not administers(actor, jurisdiction, platform):
         raise JurisdictionDenied(jurisdiction=jurisdiction)
 
 
