@@ -271,6 +271,21 @@ def test_watermark_text() -> None:
     assert watermark_text(account, datetime(2026, 11, 26, 2, tzinfo=UTC)).endswith("10:00")
 
 
+def test_watermark_names_the_verified_actor_and_the_time(svc: _Svc, clock: ManualClock) -> None:
+    account, signed = _ready(svc)
+    assert signed.actor is not None
+    clock.advance(minutes=7)
+    assert svc.watermark(signed.actor) == watermark_text(account, clock.now())
+    assert svc.watermark(signed.actor).startswith("张三 8000 ")
+    # a forged actor (another role, or an account that is not there) gets no watermark
+    with pytest.raises(QiandaoError) as refused:
+        svc.watermark(Actor(account.id, Role.EDITOR, "zhoushan"))
+    assert refused.value.code == "account.actor_refused"
+    with pytest.raises(QiandaoError) as unknown:
+        svc.watermark(Actor("ghost", Role.MEMBER, "zhoushan"))
+    assert unknown.value.code == "account.actor_refused"
+
+
 # --- registration -------------------------------------------------------------------------
 
 

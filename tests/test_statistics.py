@@ -235,8 +235,16 @@ def test_bulletin_and_assessment_come_from_store_statistics() -> None:
         items = uow.items.find(ItemQuery())
     today = local_day(w.clock.now())
     table = w.qd.rules_for(ZS).points
-    assert quarter == reference_bulletin(items, Period.quarter(2026, 1), table, CALENDAR, today)
+    expected = reference_bulletin(items, Period.quarter(2026, 1), table, CALENDAR, today)
+    assert attrs.evolve(quarter, names={}, unit_names={}) == expected
     assert quarter.people and quarter.units and quarter.by_category
+    # the lines' people and units come with their display names, read in the same statistics call
+    with w.store.unit_of_work() as uow:
+        named = uow.directory.names({p.person_id for p in quarter.people}, set())
+    assert quarter.names == named.accounts and set(quarter.names) == {
+        p.person_id for p in quarter.people
+    }
+    assert set(quarter.unit_names) == {"u-a", "u-b", "u-c"}
     assert {u.unit_id: u.overdue for u in quarter.units} == {"u-a": 0, "u-b": 1, "u-c": 1}
     assert quarter.units[0].average_reply_workdays == 3
     year = reference_bulletin(items, Period.year(2026), table, CALENDAR, today)

@@ -38,6 +38,7 @@ from qiandao.accounts import (
     normalise_password,
     normalise_phone,
     usable_password,
+    watermark_text,
 )
 from qiandao.errors import (
     AccountError,
@@ -889,6 +890,18 @@ class AccountCommands(_Core):
         )
         key = once(actor, idempotency_key, "revoke_role", account_id, grant)
         return self._account(actor, work, key)
+
+    def watermark(self, actor: Actor) -> str:
+        """The 第十八条 screen watermark for the actor's pages: real name, the phone's last four
+        digits and the time now (Shanghai), from the actor's own verified account.
+
+        Hosts overlay it on every page and export so that a photograph names its taker; it
+        reads only the caller's own account, so it is not an audited read.
+        """
+        now = self.now()
+        with self._reading(actor) as uow:
+            account = uow.accounts.get(actor.account_id)
+        return watermark_text(account, now)
 
     def account_history(
         self, actor: Actor, account_id: str, *, limit: int = 50, cursor: str | None = None

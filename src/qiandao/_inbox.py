@@ -370,7 +370,12 @@ class QueryCommands(_Core):
         query = StatisticsQuery(actor.jurisdiction, period, local_day(self.now()))
         with self._reading(actor) as uow:
             stats = uow.items.statistics(query)
-        result = bulletin(stats, self.rules_for(actor.jurisdiction).points)
+            result = bulletin(stats, self.rules_for(actor.jurisdiction).points)
+            people = {line.person_id for line in result.people}
+            units = {line.unit_id for line in result.units}
+            found = uow.directory.names(people, units) if people or units else None
+        if found is not None:
+            result = attrs.evolve(result, names=found.accounts, unit_names=found.units)
         self._audit_read()  # an export (第十八条): audited before it is returned
         return result
 

@@ -88,6 +88,10 @@ class Bulletin:
     by_jurisdiction: tuple[GroupLine, ...]
     ranking: tuple[RankedScore, ...]
     overdue_reviews: int = 0  # review stages past their window (第五条), see Statistics
+    # display names by id: people's real names and units' names; an id the store no longer
+    # knows is absent (the line shows the id)
+    names: Mapping[str, str] = attrs.field(factory=dict)
+    unit_names: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def _rate(part: int, whole: int) -> float | None:
