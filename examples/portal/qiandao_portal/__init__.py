@@ -1,0 +1,1 @@
+"""The reference portal of qiandao (examples/portal): see docs/portal.md."""
