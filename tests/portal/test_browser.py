@@ -46,8 +46,8 @@ class People:
         self.served = served
         self.pages: dict[str, Page] = {}
 
-    def __call__(self, key: str, *, viewport: ViewportSize = DESKTOP) -> Page:
-        if key not in self.pages:
+    def __call__(self, key: str, *, viewport: ViewportSize = DESKTOP, tag: str = "") -> Page:
+        if key + tag not in self.pages:
             context = self.browser.new_context(viewport=viewport, locale="zh-CN")
             page = context.new_page()
             account = self.served.demo.accounts[key]
@@ -56,8 +56,8 @@ class People:
             page.fill("input[name=password]", account.password)
             page.click("button[type=submit]")
             expect(page.locator("header .role")).to_be_visible()
-            self.pages[key] = page
-        return self.pages[key]
+            self.pages[key + tag] = page
+        return self.pages[key + tag]
 
     def open(self, key: str, path: str) -> Page:
         page = self(key)
@@ -161,7 +161,7 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     member.select_option("select[name=category]", "hot_issue")
     member.check("input[name=urgent]")
     member.click("button[value=submit]")
-    expect(member.locator("dd.state")).to_have_attribute("data-state", "submitted")
+    expect(member.locator("dl.facts .state")).to_have_attribute("data-state", "submitted")
     item_id = member.locator("article.item").get_attribute("data-item")
     assert item_id
     item_path = f"/items/{item_id}"
@@ -201,7 +201,7 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     assert "sign" in buttons_match(people, "chair", item_id)
     shot(chair, "05-chair-sign")
     act(chair, "sign", {"note": "同意报送"})
-    expect(chair.locator("dd.state")).to_have_attribute("data-state", "issued")
+    expect(chair.locator("dl.facts .state")).to_have_attribute("data-state", "issued")
 
     # -- assignment to two units, hrss leading (第十条)
     editor.goto(url + item_path)
@@ -305,6 +305,15 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     auditor = people.open("auditor", "/audit?verify=1")
     expect(auditor.locator(".verify")).to_have_attribute("data-ok", "true")
 
-    # -- on a phone: the unit's item page and the member's list
-    phone = people("agri", viewport=PHONE) if False else None
-    assert phone is None
+    # -- on a phone: the member's list and item, the unit's queue
+    member_phone = people("member", viewport=PHONE, tag="phone")
+    member_phone.goto(url + "/mine")
+    expect(member_phone.locator(f'tr[data-item="{item_id}"]')).to_have_count(1)
+    shot(member_phone, "13-phone-member-items")
+    member_phone.goto(url + item_path)
+    shot(member_phone, "14-phone-member-item")
+    width = member_phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # nothing runs off the side of the phone's screen
+    unit_phone = people("hrss", viewport=PHONE, tag="phone")
+    unit_phone.goto(url + "/lanes")
+    shot(unit_phone, "15-phone-unit-lanes")

@@ -488,7 +488,12 @@ def security(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
 def audit(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The audit admin's page: the latest records and the chain's verification."""
     actor = page.actor
-    records = page.qd.audit_log(actor, AuditQuery(limit=50))
+    query = AuditQuery(
+        action=request.query_params.get("action") or None,
+        after=request.query_params.get("cursor") or None,
+        limit=50,
+    )
+    records = page.qd.audit_log(actor, query)
     verified = page.qd.verify_audit(actor) if request.query_params.get("verify") else None
     return page.render(
         "audit.html",
