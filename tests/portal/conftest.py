@@ -40,7 +40,7 @@ class Served:
     demo: DemoData
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -54,7 +54,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("portal")
     qd, phones = build(f"sqlite:///{folder / 'portal.sqlite3'}", fast_hash=True)
     demo = seed(qd, phones)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(qd), host="127.0.0.1", port=port, log_level="warning")
     )

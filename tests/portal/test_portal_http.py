@@ -4,8 +4,15 @@ watermark, and bad input refused with nothing written. Each test attacks one cla
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from qiandao_portal.app import create_app
@@ -16,6 +23,9 @@ from starlette.testclient import TestClient
 
 from qiandao import Qiandao
 from qiandao.ports.store import ItemQuery
+from tests.portal.conftest import ROOT, free_port
+
+APP = ROOT / "examples" / "portal" / "app.py"
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -180,3 +190,41 @@ def test_bad_input_is_named_and_writes_nothing(served: tuple[Qiandao, DemoData])
     assert 'data-code="input.invalid"' in answer.text
     assert "data.category" in answer.text
     assert item_count(qd) == before
+
+
+def test_one_command_starts_the_portal_with_demo_data(tmp_path: Path) -> None:
+    """``python examples/portal/app.py --demo-data``: a database, accounts printed once, served."""
+    port = free_port()
+    command = [sys.executable, str(APP), "--demo-data", "--port", str(port), "--fast-hash"]
+    server = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "/login" in line:
+                break
+        printed = "".join(lines)
+        assert "13905800001" in printed and "首次登录须修改" in printed
+        assert (tmp_path / "qiandao-portal.sqlite3").exists()
+        deadline = time.monotonic() + 20
+        while True:  # the address is printed just before uvicorn starts listening
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as got:
+                    assert got.status == 200
+                    assert "登录" in got.read().decode()
+                    break
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -7,28 +7,42 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from qiandao import Qiandao, QiandaoError
+from qiandao import Account, Qiandao, QiandaoError
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
 from qiandao_adapters.crypto import configured_provider, local_key_file
-from qiandao_adapters.delivery import RecordingDelivery
+from qiandao_adapters.delivery import ConsoleDelivery, RecordingDelivery
 from qiandao_adapters.notifiers import LoggingNotifier
 from qiandao_adapters.sql import SqlStore
 from qiandao_portal.app import create_app
 from qiandao_portal.demo import DemoData, seed
 
-__all__ = ["build", "main", "print_credentials"]
+__all__ = ["DemoPhones", "build", "main", "print_credentials"]
 
 DEFAULT_FILE = "qiandao-portal.sqlite3"
 
 
-def build(url: str, *, fast_hash: bool = False) -> tuple[Qiandao, RecordingDelivery]:
+class DemoPhones(RecordingDelivery):
+    """The SMS gateway's stand-in: keeps initial passwords for the demo seeding, and once the
+    portal serves (``echo``) prints each new person's message on the console. Production
+    hosts plug their SMS gateway in here (``CredentialDelivery``)."""
+
+    echo = False
+
+    def deliver(self, account: Account, phone: str, password: str) -> None:
+        """Keep the password, and print it as the person's SMS once the portal serves."""
+        super().deliver(account, phone, password)
+        if self.echo:
+            ConsoleDelivery().deliver(account, phone, password)
+
+
+def build(url: str, *, fast_hash: bool = False) -> tuple[Qiandao, DemoPhones]:
     """The composition root: the store (created or upgraded), the wall clock, Argon2, and a
     stand-in for the SMS gateway that keeps initial passwords as the people's phones would."""
     keys = configured_provider()
     if keys is None and url.startswith("sqlite:///"):
         keys = local_key_file(Path(url.removeprefix("sqlite:///")).with_suffix(".keys"))
-    phones = RecordingDelivery()
+    phones = DemoPhones()
     qd = Qiandao(
         SqlStore(url, keys=keys, create=True),
         clock=SystemClock(),
@@ -72,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_credentials(seed(qd, phones))
         except QiandaoError as error:
             print(f"数据库中已有数据，未重复创建演示数据 / already seeded ({error.code})")
+    phones.echo = True  # people registered from now on get their SMS on this console
     secret = os.environ.get("QIANDAO_PORTAL_SECRET")
     app = create_app(qd, secret=secret.encode() if secret else None)
     import uvicorn
