@@ -160,7 +160,12 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     member.fill("textarea[name=body]", BODY)
     member.select_option("select[name=category]", "hot_issue")
     member.check("input[name=urgent]")
-    member.click("button[value=submit]")
+    member.click("button[value=draft]")  # saved first, as a draft only the author sees
+    expect(member.locator("dl.facts .state")).to_have_attribute("data-state", "draft")
+    draft_id = member.locator("article.item").get_attribute("data-item")
+    assert draft_id
+    assert {"edit_draft", "submit", "withdraw"} <= buttons_match(people, "member", draft_id)
+    act(member, "submit")
     expect(member.locator("dl.facts .state")).to_have_attribute("data-state", "submitted")
     item_id = member.locator("article.item").get_attribute("data-item")
     assert item_id

@@ -21,7 +21,7 @@ from qiandao_portal.run import build
 from qiandao_portal.security import SECURITY_HEADERS
 from starlette.testclient import TestClient
 
-from qiandao import Qiandao
+from qiandao import Qiandao, Role
 from qiandao.ports.store import ItemQuery
 from tests.portal.conftest import ROOT, free_port
 
@@ -56,6 +56,12 @@ def signed_in(qd: Qiandao, demo: DemoData, key: str) -> TestClient:
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     return browser
+
+
+def set_cookie(browser: TestClient, name: str, value: str) -> None:
+    """Replace the browser's cookie (as a tampering user would)."""
+    browser.cookies.delete(name)
+    browser.cookies.set(name, value, domain="testserver.local")
 
 
 def item_count(qd: Qiandao) -> int:
@@ -228,3 +234,36 @@ def test_one_command_starts_the_portal_with_demo_data(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_person_with_two_grants_chooses_one_and_cannot_forge_a_third(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    qd, demo = served
+    admin_account, security_account = demo.accounts["admin"], demo.accounts["security"]
+    admin = qd.sign_in(admin_account.phone, admin_account.password).actor
+    security = qd.sign_in(security_account.phone, security_account.password).actor
+    assert admin is not None and security is not None
+    chair = qd.sign_in(demo.accounts["chair"].phone, demo.accounts["chair"].password).actor
+    assert chair is not None
+    proposal = qd.grant_role(admin, chair.account_id, Role.MEMBER, "zhoushan")
+    qd.approve_grant(security, proposal.id)
+    browser = client(qd)
+    csrf = token_of(browser.get("/login").text)
+    account = demo.accounts["chair"]
+    answer = browser.post(
+        "/login", data={"phone": account.phone, "password": account.password, "csrf": csrf}
+    )
+    assert answer.headers["location"] == "/role"
+    assert browser.get("/lanes").headers["location"] == "/role"  # no grant chosen yet
+    page = browser.get("/role").text
+    assert page.count('name="grant"') == 2
+    # a grant the person does not hold, smuggled into the cookie, is refused by the library
+    set_cookie(browser, "qd_grants", "system_admin:zhoushan:")
+    forged = browser.post("/role", data={"grant": "0", "csrf": token_of(page)})
+    assert forged.status_code == 409 and 'data-code="account.grant_not_held"' in forged.text
+    assert browser.get("/").headers["location"] == "/role"
+    set_cookie(browser, "qd_grants", "chair:zhoushan:|member:zhoushan:")
+    chosen = browser.post("/role", data={"grant": "1", "csrf": token_of(page)})
+    assert chosen.headers["location"] == "/"
+    assert browser.get("/").headers["location"] == "/mine"  # now acting as a member

@@ -265,7 +265,7 @@ def login(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
         to = "/"
     response = _redirect(to)
     _cookie(response, request, SESSION_COOKIE, signed.token)
-    grants = ";".join(f"{g.role.value},{g.jurisdiction},{g.unit_id or ''}" for g in signed.grants)
+    grants = "|".join(f"{g.role.value}:{g.jurisdiction}:{g.unit_id or ''}" for g in signed.grants)
     _cookie(response, request, GRANTS_COOKIE, grants)
     return response
 
@@ -303,8 +303,14 @@ def role(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Res
     """A person holding several role grants chooses the one to act in."""
     if not page.token:
         return _redirect("/login")
-    held = [g.split(",") for g in request.cookies.get(GRANTS_COOKIE, "").split(";") if g]
-    grants = [RoleGrant(Role.parse(r), j, u or None) for r, j, u in held if r in _ROLE_CODES]
+    # the grants the sign-in returned ("role:jurisdiction:unit|…"); a tampered list gains
+    # nothing: select_grant refuses a grant the person does not hold
+    held = [g.split(":") for g in request.cookies.get(GRANTS_COOKIE, "").split("|") if g]
+    grants = [
+        RoleGrant(Role.parse(g[0]), g[1], g[2] or None)
+        for g in held
+        if len(g) == 3 and g[0] in _ROLE_CODES
+    ]
     if request.method == "GET":
         return page.render("role.html", grants=grants)
     chosen = int(_one(form, "grant") or -1)
