@@ -267,3 +267,22 @@ def test_a_person_with_two_grants_chooses_one_and_cannot_forge_a_third(
     chosen = browser.post("/role", data={"grant": "1", "csrf": token_of(page)})
     assert chosen.headers["location"] == "/"
     assert browser.get("/").headers["location"] == "/mine"  # now acting as a member
+
+
+def test_content_and_addresses_cannot_inject_markup_or_text(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    qd, demo = served
+    browser = signed_in(qd, demo, "member")
+    csrf = token_of(browser.get("/items/new").text)
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    form = {"title": hostile, "body": hostile, "category": "hot_issue", "csrf": csrf}
+    answer = browser.post("/items/new", data={**form, "then": "draft"})
+    assert answer.status_code == 303
+    page = browser.get(answer.headers["location"].split("?")[0]).text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert '<img src=x onerror="alert(2)">' not in page
+    # a link cannot make the portal show a message of the linker's choosing
+    lure = browser.get("/mine?done=账号异常，请致电400-000-0000").text
+    assert "400-000-0000" not in lure
+    assert "已保存" in browser.get("/mine?done=已保存").text

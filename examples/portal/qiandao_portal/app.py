@@ -94,7 +94,7 @@ class Page:
             role=actor.role if actor else None,
             nav=_nav(actor) if actor else [],
             watermark=self.qd.watermark(actor) if actor else "",
-            notice=self.request.query_params.get("done", ""),
+            notice=_notice(self.request.query_params.get("done", "")),
         )
         response = self.portal.templates.TemplateResponse(
             self.request, template, context, status_code=status
@@ -208,6 +208,18 @@ def _multi(posted: FormData) -> dict[str, list[str]]:
 def _one(form: Mapping[str, Sequence[str]], name: str) -> str:
     values = form.get(name) or [""]
     return values[0]
+
+
+NOTICES = frozenset(
+    {f.label for forms in ACTION_FORMS.values() for f in forms}
+    | {"已报送", "已保存", "已提交", "已处理"}
+)
+
+
+def _notice(done: str) -> str:
+    """The confirmation a redirect asks for: one of the portal's own labels, never text from
+    the address (a link cannot make the portal say something it did not)."""
+    return done if done in NOTICES else ""
 
 
 def _once() -> str:
