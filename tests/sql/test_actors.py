@@ -126,6 +126,7 @@ CALLS: dict[str, tuple[Role, Call]] = {
     "withdraw": (Role.MEMBER, lambda q, a: q.withdraw(a, "i")),
     "approve_grant": (Role.SECURITY_ADMIN, lambda q, a: q.approve_grant(a, "p")),
     "audit_log": (Role.AUDIT_ADMIN, lambda q, a: q.audit_log(a)),
+    "watermark": (Role.MEMBER, lambda q, a: q.watermark(a)),
     "verify_audit": (Role.AUDIT_ADMIN, lambda q, a: q.verify_audit(a)),
     "purge_audit": (
         Role.AUDIT_ADMIN,

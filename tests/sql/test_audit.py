@@ -36,7 +36,8 @@ AUDITOR = Actor("auditor-1", Role.AUDIT_ADMIN, ZS)
 COUNTY_AUDITOR = Actor("auditor-dh", Role.AUDIT_ADMIN, "zhoushan.dinghai")
 KEY = b"test-audit-key-0123456789abcdef"
 
-# queries that list what the actor may see: a success leaves no record (a refusal does)
+# queries that list what the actor may see, and the watermark (the actor's own account): a
+# success leaves no record (a refusal does)
 LISTINGS = frozenset(
     {
         "account_history",
@@ -55,6 +56,7 @@ LISTINGS = frozenset(
         "published",
         "unit_history",
         "units",
+        "watermark",
     }
 )
 
