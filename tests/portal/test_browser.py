@@ -175,8 +175,11 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
 
     # -- the editor: urgent first in 待初审, then 初审 with an edit, to the chair's tier (第九条)
     editor = people.open("editor", "/lanes?lane=preliminary")
+    # submitted after the demo's (not urgent) item, the urgent one still leads the lane
     first_row = editor.locator("table.items tbody tr").first
+    expect(first_row).to_have_attribute("data-item", item_id)
     expect(first_row.locator(".urgent")).to_be_visible()
+    expect(editor.locator("table.items tbody tr")).to_have_count(2)
     shot(editor, "03-editor-lanes")
     editor.goto(url + item_path)
     assert {"pass_preliminary", "return_for_revision", "reject", "merge"} <= buttons_match(
