@@ -10,6 +10,7 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
+from qiandao._similar import SimilarItem
 from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.audit import (
     AuditChain,
@@ -40,6 +41,7 @@ from qiandao.errors import (
     AccountLocked,
     ActorRefused,
     AdminSeparation,
+    AnalysisUnavailable,
     AuditError,
     AuditRetention,
     AuditTampered,
@@ -136,6 +138,7 @@ from qiandao.model import (
 )
 from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.paging import Page
+from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
     Contact,
@@ -164,6 +167,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
 from qiandao.rules.tiers import Destination, TierRules
 from qiandao.service import Qiandao
+from qiandao.similarity import SimilarityEntry
 from qiandao.statistics import (
     CreditKey,
     GroupCounts,
@@ -202,6 +206,7 @@ __all__ = [
     "Actor",
     "ActorRefused",
     "AdminSeparation",
+    "AnalysisUnavailable",
     "AdoptionLevel",
     "AllowedAction",
     "Assignment",
@@ -350,11 +355,14 @@ __all__ = [
     "Session",
     "SessionExpired",
     "SignIn",
+    "SimilarItem",
+    "SimilarityEntry",
     "Statistics",
     "StatisticsQuery",
     "StoreNotMigrated",
     "StoreSchemaUnknown",
     "StoreUnavailable",
+    "TextAnalyzer",
     "TextVersion",
     "TierRules",
     "Unit",

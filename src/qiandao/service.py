@@ -10,6 +10,7 @@ from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
 from qiandao._lanes import LaneCommands
 from qiandao._review import ReviewCommands
+from qiandao._similar import SimilarCommands
 from qiandao._units import UnitCommands
 
 __all__ = ["Qiandao"]
@@ -25,6 +26,7 @@ class Qiandao(
     AccountCommands,
     UnitCommands,
     FeedCommands,
+    SimilarCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

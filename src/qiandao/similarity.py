@@ -10,7 +10,7 @@ similarity of the two texts' shingle sets). Only the signature and band keys are
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -27,6 +27,7 @@ __all__ = [
     "band_keys",
     "estimated_jaccard",
     "indexed",
+    "ranked",
 ]
 
 BANDS = 32
@@ -77,3 +78,21 @@ def indexed(item: Item) -> bool:
     return (
         not item.secret and item.state not in AUTHOR_ONLY_STATES and item.submitted_at is not None
     )
+
+
+def _best_first(pair: tuple[float, str]) -> tuple[float, str]:
+    return -pair[0], pair[1]
+
+
+def ranked(
+    signature: Sequence[int],
+    entries: Iterable[SimilarityEntry],
+    *,
+    exclude: str,
+    threshold: float = THRESHOLD,
+) -> list[tuple[float, str]]:
+    """``(score, item id)`` of the entries scoring at least ``threshold`` against
+    ``signature`` (``exclude``, the item asked about, left out), best first, then by id."""
+    scored = ((estimated_jaccard(signature, e.signature), e.item_id) for e in entries)
+    kept = [(score, item_id) for score, item_id in scored if item_id != exclude]
+    return sorted((pair for pair in kept if pair[0] >= threshold), key=_best_first)

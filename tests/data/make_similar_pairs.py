@@ -2,8 +2,8 @@
 
 Run ``python -m tests.data.make_similar_pairs`` (deterministic: seed 13) to rewrite the file.
 
-Each line is a pair of items ``{"label": "duplicate" | "different", "topic", "category", "issue", "place",
-"a": {"id", "title", "body"}, "b": {...}}``:
+Each line is a pair of items ``{"label": "duplicate" | "different", "topic", "category",
+"issue", "place", "a": {"id", "title", "body"}, "b": {...}}``:
 
 - ``duplicate``: the same matter (one issue in one place) written by two people: the sentences
   reworded with synonyms, reordered, some dropped or added, different figures, another title;

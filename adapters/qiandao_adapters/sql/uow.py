@@ -37,6 +37,7 @@ from qiandao_adapters.sql.repositories import (
     SqlLeases,
     SqlOutbox,
     SqlSessions,
+    SqlSimilarity,
     SqlUnits,
 )
 from qiandao_adapters.sql.sealing import KeyVault, Sealer
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
+        self.similarity = SqlSimilarity(self)
 
     # transaction handling
 

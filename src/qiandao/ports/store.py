@@ -36,6 +36,7 @@ from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
+from qiandao.similarity import SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "OutboxRepository",
     "ReviewWaitQuery",
     "SessionRepository",
+    "SimilarityRepository",
     "Statistics",
     "StatisticsQuery",
     "Store",
@@ -529,6 +531,34 @@ class AuditRepository(Protocol):
         ...
 
 
+class SimilarityRepository(Protocol):
+    """The similarity index (:mod:`qiandao.similarity`): per indexed item its jurisdiction,
+    submission time, MinHash signature and LSH band keys; never any text.
+
+    The service writes it in the transaction of the command that changes an item's text or
+    secrecy, so it never lags the items; a 涉密 item is dropped from it.
+    """
+
+    def put(self, entry: SimilarityEntry) -> None:
+        """Index an item, replacing what was indexed for it before."""
+        ...
+
+    def drop(self, item_id: str) -> None:
+        """Remove an item from the index (nothing if it is not there)."""
+        ...
+
+    def get(self, item_id: str) -> SimilarityEntry | None:
+        """What is indexed for an item, or ``None``."""
+        ...
+
+    def candidates(
+        self, bands: Collection[int], jurisdiction: str, since: datetime
+    ) -> list[SimilarityEntry]:
+        """The entries of ``jurisdiction`` submitted at or after ``since`` that share at least
+        one band key with ``bands``, by item id; found by an index on the band keys."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -556,6 +586,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def similarity(self) -> SimilarityRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
