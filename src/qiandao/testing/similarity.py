@@ -1,0 +1,98 @@
+"""The contract suite of the similarity index (:class:`~qiandao.ports.store.
+SimilarityRepository`), part of :class:`~qiandao.testing.StoreContract`.
+
+It needs only ``new_store()`` (a new, empty store whose made stores are released after the
+test), which :class:`~qiandao.testing.StoreContract` provides. Imports pytest.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from qiandao.ports.store import Store
+from qiandao.similarity import SimilarityEntry, band_keys
+
+__all__ = ["SimilarityContract", "similarity_entry"]
+
+_T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def similarity_entry(
+    item_id: str,
+    seed: int,
+    *,
+    jurisdiction: str = "zhoushan",
+    at: datetime = _T0,
+    num_perm: int = 128,
+) -> SimilarityEntry:
+    """An entry whose signature is drawn from ``seed`` (equal seeds: equal signatures),
+    values from 0 to 2**32 - 1, band keys of both signs."""
+    values = tuple((seed * 2_654_435_761 + n * 40_503) % 2**32 for n in range(num_perm))
+    values = (2**32 - 1, 0, *values[2:])
+    return SimilarityEntry(item_id, jurisdiction, at, values, band_keys(values))
+
+
+class SimilarityContract:
+    """What every store's similarity index does (write, replace, drop, look up by band)."""
+
+    def new_store(self) -> Store:  # pragma: no cover - provided by StoreContract
+        raise NotImplementedError
+
+    def _indexed(self, *entries: SimilarityEntry) -> Store:
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            for entry in entries:
+                uow.similarity.put(entry)
+            uow.commit()
+        return store
+
+    def test_similarity_entry_round_trips(self) -> None:
+        entry = similarity_entry("item-1", 7, at=_T0 + timedelta(microseconds=3))
+        store = self._indexed(entry)
+        with store.unit_of_work() as uow:
+            assert uow.similarity.get("item-1") == entry
+            assert uow.similarity.get("item-2") is None
+        assert any(key < 0 for key in entry.bands) and any(key > 0 for key in entry.bands)
+
+    def test_similarity_candidates_share_a_band_in_the_jurisdiction_and_time(self) -> None:
+        one = similarity_entry("item-1", 7)
+        same_text = similarity_entry("item-2", 7, at=_T0 + timedelta(days=3))
+        other_text = similarity_entry("item-3", 8)
+        elsewhere = similarity_entry("item-4", 7, jurisdiction="zhoushan.dinghai")
+        older = similarity_entry("item-5", 7, at=_T0 - timedelta(seconds=1))
+        store = self._indexed(same_text, one, other_text, elsewhere, older)
+        with store.unit_of_work() as uow:
+            found = uow.similarity.candidates(one.bands, "zhoushan", _T0)
+            assert found == [one, same_text]  # by item id; the bound is inclusive
+            assert uow.similarity.candidates(one.bands[5:6], "zhoushan", _T0) == [one, same_text]
+            assert uow.similarity.candidates([], "zhoushan", _T0) == []
+            assert uow.similarity.candidates(one.bands, "zhoushan.dinghai", _T0) == [elsewhere]
+            later = uow.similarity.candidates(one.bands, "zhoushan", _T0 + timedelta(days=1))
+            assert later == [same_text]
+
+    def test_similarity_put_replaces_and_drop_removes(self) -> None:
+        store = self._indexed(similarity_entry("item-1", 7), similarity_entry("item-2", 7))
+        revised = similarity_entry("item-1", 9)
+        with store.unit_of_work() as uow:
+            uow.similarity.put(revised)
+            uow.similarity.drop("item-2")
+            uow.similarity.drop("item-never")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.similarity.get("item-1") == revised
+            assert uow.similarity.get("item-2") is None
+            old = similarity_entry("x", 7).bands
+            assert uow.similarity.candidates(old, "zhoushan", _T0) == []
+            assert uow.similarity.candidates(revised.bands, "zhoushan", _T0) == [revised]
+
+    def test_similarity_writes_are_part_of_the_unit_of_work(self) -> None:
+        kept = similarity_entry("item-1", 7)
+        store = self._indexed(kept)
+        staged = similarity_entry("item-2", 7)
+        with store.unit_of_work() as uow:
+            uow.similarity.put(staged)
+            uow.similarity.drop("item-1")
+            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0) == [staged]
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0) == [kept]
