@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from qiandao.similarity import THRESHOLD, SimilarityEntry, band_keys, estimated_jaccard, ranked
+from qiandao.similarity import (
+    CANDIDATES,
+    THRESHOLD,
+    SimilarityEntry,
+    band_keys,
+    estimated_jaccard,
+    ranked,
+)
 from qiandao_adapters.analysis import MinHashAnalyzer
 from qiandao_adapters.memory import MemoryStore
 from tests.data.make_similar_pairs import load_pairs, make_pairs
@@ -63,7 +70,7 @@ def test_recall_at_5_on_a_sample_of_duplicates(signatures: dict[str, tuple[int, 
         for pair in sample:
             for asked, wanted in (("a", "b"), ("b", "a")):
                 signature = signatures[_id(pair, asked)]
-                found = uow.similarity.candidates(band_keys(signature), "zhoushan", AT)
+                found = uow.similarity.candidates(band_keys(signature), "zhoushan", AT, CANDIDATES)
                 top = [i for _, i in ranked(signature, found, exclude=_id(pair, asked))[:5]]
                 hits += _id(pair, wanted) in top
     assert hits / (2 * len(sample)) >= 0.9

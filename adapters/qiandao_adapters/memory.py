@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -364,20 +365,25 @@ class _Similarity:
         return self._t.get(item_id)
 
     def candidates(
-        self, bands: Collection[int], jurisdiction: str, since: datetime
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
     ) -> list[SimilarityEntry]:
         wanted = set(bands)
-        ids = {i for band in wanted for i in self._t.bands.get(band, ())}
-        ids.update(k for k, e in self._t.staged.items() if wanted.intersection(e.bands))
-        found = (self._t.get(i) for i in sorted(ids))
-        return [
-            e
-            for e in found
-            if e is not None
-            and e.jurisdiction == jurisdiction
-            and e.at >= since
-            and wanted.intersection(e.bands)
-        ]
+        shared: Counter[str] = Counter()
+        for band in wanted:
+            shared.update(self._t.bands.get(band, ()))
+        for key, staged in self._t.staged.items():  # this unit of work's own writes
+            shared[key] = len(wanted.intersection(staged.bands))
+        found = []
+        for key, count in shared.items():
+            entry = self._t.get(key)  # None: dropped by this unit of work
+            if count and entry and entry.jurisdiction == jurisdiction and entry.at >= since:
+                found.append((-count, key, entry))
+        found.sort(key=_by_shared_bands)
+        return [entry for _, _, entry in found[:limit]]
+
+
+def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:
+    return row[0], row[1]
 
 
 class _Outbox:

@@ -13,7 +13,7 @@ from qiandao.model import Item
 from qiandao.paging import check_limit
 from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import OFFICE_ROLES
-from qiandao.similarity import DEFAULT_MONTHS, band_keys, ranked
+from qiandao.similarity import CANDIDATES, DEFAULT_MONTHS, band_keys, ranked
 
 __all__ = ["MAX_MONTHS", "SimilarCommands", "SimilarItem"]
 
@@ -49,9 +49,11 @@ class SimilarCommands(QueryCommands):
         jurisdiction in the last ``months`` months, most similar first, at most ``limit``.
 
         Office staff only (``permission.denied``); the item must be one the actor may see
-        (``not_found`` otherwise). Candidates share an LSH band of the item's signature and
-        score at least :data:`~qiandao.similarity.THRESHOLD`; 涉密 items are never indexed, so
-        they never appear, and a 涉密 item gets no results (its text is not compared).
+        (``not_found`` otherwise). Candidates share LSH bands of the item's signature (the
+        :data:`~qiandao.similarity.CANDIDATES` sharing the most), are re-ranked by estimated
+        Jaccard similarity and score at least :data:`~qiandao.similarity.THRESHOLD`; 涉密
+        items are never indexed, so they never appear, and a 涉密 item gets no results (its
+        text is not compared).
         Without an analyzer the service keeps no index: ``analysis.unavailable``. Audited like
         other reads of non-public items.
         """
@@ -75,7 +77,8 @@ class SimilarCommands(QueryCommands):
                     if entry is not None
                     else analyzer.signature(target.title, target.body)
                 )
-                found = uow.similarity.candidates(band_keys(signature), actor.jurisdiction, since)
+                bands = band_keys(signature)
+                found = uow.similarity.candidates(bands, actor.jurisdiction, since, CANDIDATES)
                 ranking = ranked(signature, found, exclude=item_id)
             shown: list[tuple[float, Item]] = []
             for score, other in ranking:

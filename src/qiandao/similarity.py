@@ -20,6 +20,7 @@ from qiandao.rules.lifecycle import AUTHOR_ONLY_STATES
 
 __all__ = [
     "BANDS",
+    "CANDIDATES",
     "DEFAULT_MONTHS",
     "ROWS",
     "THRESHOLD",
@@ -37,6 +38,8 @@ ROWS = 4
 THRESHOLD = 0.2
 """The least estimated Jaccard similarity a result must have (chosen on the labelled set of
 ``tests/data/similar_pairs.jsonl``: see ``benchmarks/similar.py``)."""
+CANDIDATES = 200
+"""How many candidates (those sharing the most band keys) are re-ranked by their signatures."""
 DEFAULT_MONTHS = 24
 """How far back ``similar_items`` looks by default (submission time, in months)."""
 

@@ -1453,15 +1453,27 @@ class SqlSimilarity:
         return found[0] if found else None
 
     def candidates(
-        self, bands: Collection[int], jurisdiction: str, since: datetime
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
     ) -> list[SimilarityEntry]:
         if not bands:
             return []
         t, b = s.similarity, s.similarity_bands
-        sharing = select(b.c.item_id).where(b.c.band_key.in_(sorted(set(bands))))
-        return self._entries(
-            and_(t.c.item_id.in_(sharing), t.c.jurisdiction == jurisdiction, t.c.at >= since)
-        )
+        shared = func.count().label("shared")
+        best = self._tx.execute(
+            select(b.c.item_id, shared)
+            .join(t, t.c.item_id == b.c.item_id)
+            .where(
+                b.c.band_key.in_(sorted(set(bands))),
+                t.c.jurisdiction == jurisdiction,
+                t.c.at >= since,
+            )
+            .group_by(b.c.item_id)
+            .order_by(shared.desc(), b.c.item_id)
+            .limit(limit)
+        ).all()
+        order = {row.item_id: n for n, row in enumerate(best)}
+        found = self._entries(t.c.item_id.in_(list(order))) if order else []
+        return sorted(found, key=lambda e: order[e.item_id])
 
 
 class SqlAudit:

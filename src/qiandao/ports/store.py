@@ -552,10 +552,11 @@ class SimilarityRepository(Protocol):
         ...
 
     def candidates(
-        self, bands: Collection[int], jurisdiction: str, since: datetime
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
     ) -> list[SimilarityEntry]:
         """The entries of ``jurisdiction`` submitted at or after ``since`` that share at least
-        one band key with ``bands``, by item id; found by an index on the band keys."""
+        one band key with ``bands``: at most ``limit`` (from 1), those sharing the most keys
+        first, then by item id. Found by an index on the band keys, never by a scan."""
         ...
 
 

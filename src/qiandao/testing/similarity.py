@@ -62,13 +62,39 @@ class SimilarityContract:
         older = similarity_entry("item-5", 7, at=_T0 - timedelta(seconds=1))
         store = self._indexed(same_text, one, other_text, elsewhere, older)
         with store.unit_of_work() as uow:
-            found = uow.similarity.candidates(one.bands, "zhoushan", _T0)
+            found = uow.similarity.candidates(one.bands, "zhoushan", _T0, 50)
             assert found == [one, same_text]  # by item id; the bound is inclusive
-            assert uow.similarity.candidates(one.bands[5:6], "zhoushan", _T0) == [one, same_text]
-            assert uow.similarity.candidates([], "zhoushan", _T0) == []
-            assert uow.similarity.candidates(one.bands, "zhoushan.dinghai", _T0) == [elsewhere]
-            later = uow.similarity.candidates(one.bands, "zhoushan", _T0 + timedelta(days=1))
+            assert uow.similarity.candidates(one.bands[5:6], "zhoushan", _T0, 50) == [
+                one,
+                same_text,
+            ]
+            assert uow.similarity.candidates([], "zhoushan", _T0, 50) == []
+            assert uow.similarity.candidates(one.bands, "zhoushan.dinghai", _T0, 50) == [elsewhere]
+            later = uow.similarity.candidates(one.bands, "zhoushan", _T0 + timedelta(days=1), 50)
             assert later == [same_text]
+
+    def test_similarity_candidates_sharing_the_most_bands_come_first_up_to_the_limit(
+        self,
+    ) -> None:
+        signature = similarity_entry("x", 1).signature
+
+        def sharing(item_id: str, keys: tuple[int, ...]) -> SimilarityEntry:
+            return SimilarityEntry(item_id, "zhoushan", _T0, signature, keys)
+
+        three = sharing("item-a", (1, 2, 3, -90, -91))
+        five = sharing("item-b", (-1, 1, 2, 3, 4, 5))
+        also_three = sharing("item-c", (-92, 6, 7, 8))
+        none = sharing("item-d", (-93, -94))
+        store = self._indexed(none, also_three, five, three)
+        asked = (1, 2, 3, 4, 5, 6, 7, 8)
+        with store.unit_of_work() as uow:
+            assert uow.similarity.candidates(asked, "zhoushan", _T0, 10) == [
+                five,
+                three,
+                also_three,
+            ]
+            assert uow.similarity.candidates(asked, "zhoushan", _T0, 2) == [five, three]
+            assert uow.similarity.candidates(asked, "zhoushan", _T0, 1) == [five]
 
     def test_similarity_put_replaces_and_drop_removes(self) -> None:
         store = self._indexed(similarity_entry("item-1", 7), similarity_entry("item-2", 7))
@@ -82,8 +108,8 @@ class SimilarityContract:
             assert uow.similarity.get("item-1") == revised
             assert uow.similarity.get("item-2") is None
             old = similarity_entry("x", 7).bands
-            assert uow.similarity.candidates(old, "zhoushan", _T0) == []
-            assert uow.similarity.candidates(revised.bands, "zhoushan", _T0) == [revised]
+            assert uow.similarity.candidates(old, "zhoushan", _T0, 50) == []
+            assert uow.similarity.candidates(revised.bands, "zhoushan", _T0, 50) == [revised]
 
     def test_similarity_writes_are_part_of_the_unit_of_work(self) -> None:
         kept = similarity_entry("item-1", 7)
@@ -92,7 +118,7 @@ class SimilarityContract:
         with store.unit_of_work() as uow:
             uow.similarity.put(staged)
             uow.similarity.drop("item-1")
-            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0) == [staged]
+            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0, 50) == [staged]
             uow.rollback()
         with store.unit_of_work() as uow:
-            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0) == [kept]
+            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0, 50) == [kept]
