@@ -55,7 +55,7 @@ class MinHashAnalyzer:
     and body's character shingles (``shingle`` characters each), ``num_perm`` values."""
 
     def __init__(
-        self, *, key: bytes | None = None, num_perm: int = 128, shingle: int = 2, seed: int = 1
+        self, *, key: bytes | None = None, num_perm: int = 256, shingle: int = 2, seed: int = 1
     ) -> None:
         from datasketch import MinHash  # the analysis extra, imported only when used
 

@@ -23,7 +23,7 @@ def similarity_entry(
     *,
     jurisdiction: str = "zhoushan",
     at: datetime = _T0,
-    num_perm: int = 128,
+    num_perm: int = 256,
 ) -> SimilarityEntry:
     """An entry whose signature is drawn from ``seed`` (equal seeds: equal signatures),
     values from 0 to 2**32 - 1, band keys of both signs."""
