@@ -77,9 +77,12 @@ class Quality:
     corpus: int
 
 
-def quality(extra: int, report: Callable[[str], None] = print) -> Quality:
+def quality(
+    extra: int, report: Callable[[str], None] = print, *, asked: int | None = None
+) -> Quality:
     """Recall@5, precision and recall at the threshold over the labelled pairs mixed with
-    ``extra`` distractors; the exact full scan's recall@5 beside it."""
+    ``extra`` distractors; the exact full scan's recall@5 beside it. ``asked``: look up only
+    the first duplicate pairs (a smoke run)."""
     pairs = load_pairs()
     docs: dict[str, Doc] = {}
     for pair in pairs:
@@ -100,12 +103,11 @@ def quality(extra: int, report: Callable[[str], None] = print) -> Quality:
     grams = {i: shingles(f"{d['title']}\n{d['body']}", 2) for i, d in docs.items()}
     hits = peer_hits = queries = 0
     called: list[str] = []
+    duplicates = [p for p in pairs if p["label"] == "duplicate"]
     with store.unit_of_work() as uow:
-        for pair in pairs:
-            if pair["label"] != "duplicate":
-                continue
-            for asked, wanted in (("a", "b"), ("b", "a")):
-                one, other = _id(pair, asked), _id(pair, wanted)
+        for pair in duplicates[:asked]:
+            for side, wanted in (("a", "b"), ("b", "a")):
+                one, other = _id(pair, side), _id(pair, wanted)
                 found = uow.similarity.candidates(band_keys(signatures[one]), J, at, CANDIDATES)
                 top = [i for _, i in ranked(signatures[one], found, exclude=one)[:5]]
                 hits += other in top
@@ -119,11 +121,10 @@ def quality(extra: int, report: Callable[[str], None] = print) -> Quality:
         score = estimated_jaccard(signatures[_id(pair, "a")], signatures[_id(pair, "b")])
         if score >= THRESHOLD:
             called.append(str(pair["label"]))
-    duplicates = sum(p["label"] == "duplicate" for p in pairs)
     result = Quality(
         recall_at_5=hits / queries,
         precision=called.count("duplicate") / max(len(called), 1),
-        recall=called.count("duplicate") / duplicates,
+        recall=called.count("duplicate") / len(duplicates),
         peer_recall_at_5=peer_hits / queries,
         queries=queries,
         corpus=len(docs),
