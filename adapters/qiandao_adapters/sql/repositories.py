@@ -10,6 +10,7 @@ rows returned, and give the same rows in the same order as :mod:`qiandao.queries
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -1390,12 +1391,13 @@ class SqlIdempotency:
 
 
 def _packed(signature: Sequence[int]) -> str:
-    """A signature as text: 8 hex digits a value."""
-    return "".join(f"{v:08x}" for v in signature)
+    """A signature as text: 8 hex digits a value (big-endian 32-bit)."""
+    return struct.pack(f">{len(signature)}I", *signature).hex()
 
 
 def _unpacked(text: str) -> tuple[int, ...]:
-    return tuple(int(text[i : i + 8], 16) for i in range(0, len(text), 8))
+    raw = bytes.fromhex(text)
+    return struct.unpack(f">{len(raw) // 4}I", raw)
 
 
 class SqlSimilarity:
