@@ -60,7 +60,7 @@ from qiandao.queries import (
     review_waits,
 )
 from qiandao.rules.roles import Role
-from qiandao.similarity import SimilarityEntry
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -366,7 +366,7 @@ class _Similarity:
 
     def candidates(
         self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
-    ) -> list[SimilarityEntry]:
+    ) -> list[SimilarityCandidate]:
         wanted = set(bands)
         shared: Counter[str] = Counter()
         for band in wanted:
@@ -379,7 +379,7 @@ class _Similarity:
             if count and entry and entry.jurisdiction == jurisdiction and entry.at >= since:
                 found.append((-count, key, entry))
         found.sort(key=_by_shared_bands)
-        return [entry for _, _, entry in found[:limit]]
+        return [SimilarityCandidate(k, e.signature, -n) for n, k, e in found[:limit]]
 
 
 def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:

@@ -10,6 +10,7 @@ similarity of the two texts' shingle sets). Only the signature and band keys are
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_MONTHS",
     "ROWS",
     "THRESHOLD",
+    "SimilarityCandidate",
     "SimilarityEntry",
     "band_keys",
     "estimated_jaccard",
@@ -58,6 +60,16 @@ class SimilarityEntry:
     bands: tuple[int, ...]
 
 
+@attrs.frozen
+class SimilarityCandidate:
+    """An indexed item found by shared band keys: its id, its signature, and how many of the
+    asked keys it shares (the more, the likelier it is alike)."""
+
+    item_id: str
+    signature: tuple[int, ...]
+    shared: int
+
+
 def band_keys(signature: Sequence[int], rows: int = ROWS) -> tuple[int, ...]:
     """The LSH band keys of a signature: each run of ``rows`` values, with its band number,
     hashed to a signed 64-bit integer (a database ``BIGINT``). Equal keys: an equal band."""
@@ -74,7 +86,8 @@ def estimated_jaccard(left: Sequence[int], right: Sequence[int]) -> float:
     lengths): MinHash's estimate of the Jaccard similarity of the two shingle sets."""
     if not left or len(left) != len(right):
         return 0.0
-    return sum(a == b for a, b in zip(left, right, strict=True)) / len(left)
+    equal: int = sum(map(operator.eq, left, right))
+    return equal / len(left)
 
 
 def indexed(item: Item) -> bool:
@@ -91,7 +104,7 @@ def _best_first(pair: tuple[float, str]) -> tuple[float, str]:
 
 def ranked(
     signature: Sequence[int],
-    entries: Iterable[SimilarityEntry],
+    entries: Iterable[SimilarityCandidate | SimilarityEntry],
     *,
     exclude: str,
     threshold: float = THRESHOLD,

@@ -84,7 +84,7 @@ from qiandao.ports.store import (
 )
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
-from qiandao.similarity import SimilarityEntry
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
@@ -1456,12 +1456,12 @@ class SqlSimilarity:
 
     def candidates(
         self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
-    ) -> list[SimilarityEntry]:
+    ) -> list[SimilarityCandidate]:
         if not bands:
             return []
         t, b = s.similarity, s.similarity_bands
         shared = func.count().label("shared")
-        best = self._tx.execute(
+        best = (
             select(b.c.item_id, shared)
             .join(t, t.c.item_id == b.c.item_id)
             .where(
@@ -1472,10 +1472,14 @@ class SqlSimilarity:
             .group_by(b.c.item_id)
             .order_by(shared.desc(), b.c.item_id)
             .limit(limit)
-        ).all()
-        order = {row.item_id: n for n, row in enumerate(best)}
-        found = self._entries(t.c.item_id.in_(list(order))) if order else []
-        return sorted(found, key=lambda e: order[e.item_id])
+            .subquery()
+        )
+        rows = self._tx.execute(
+            select(best.c.item_id, best.c.shared, t.c.signature)
+            .join(t, t.c.item_id == best.c.item_id)
+            .order_by(best.c.shared.desc(), best.c.item_id)
+        )
+        return [SimilarityCandidate(r.item_id, _unpacked(r.signature), r.shared) for r in rows]
 
 
 class SqlAudit:

@@ -36,7 +36,7 @@ from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
-from qiandao.similarity import SimilarityEntry
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 
 __all__ = [
@@ -553,10 +553,11 @@ class SimilarityRepository(Protocol):
 
     def candidates(
         self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
-    ) -> list[SimilarityEntry]:
-        """The entries of ``jurisdiction`` submitted at or after ``since`` that share at least
-        one band key with ``bands``: at most ``limit`` (from 1), those sharing the most keys
-        first, then by item id. Found by an index on the band keys, never by a scan."""
+    ) -> list[SimilarityCandidate]:
+        """The items of ``jurisdiction`` submitted at or after ``since`` that share at least
+        one band key with ``bands``, with their signatures and how many keys they share: at
+        most ``limit`` (from 1), those sharing the most keys first, then by item id. Found by
+        an index on the band keys, never by a scan."""
         ...
 
 

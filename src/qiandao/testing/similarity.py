@@ -7,10 +7,11 @@ test), which :class:`~qiandao.testing.StoreContract` provides. Imports pytest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from qiandao.ports.store import Store
-from qiandao.similarity import SimilarityEntry, band_keys
+from qiandao.ports.store import Store, UnitOfWork
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry, band_keys
 
 __all__ = ["SimilarityContract", "similarity_entry"]
 
@@ -61,17 +62,17 @@ class SimilarityContract:
         elsewhere = similarity_entry("item-4", 7, jurisdiction="zhoushan.dinghai")
         older = similarity_entry("item-5", 7, at=_T0 - timedelta(seconds=1))
         store = self._indexed(same_text, one, other_text, elsewhere, older)
+        every = len(one.bands)
         with store.unit_of_work() as uow:
             found = uow.similarity.candidates(one.bands, "zhoushan", _T0, 50)
-            assert found == [one, same_text]  # by item id; the bound is inclusive
-            assert uow.similarity.candidates(one.bands[5:6], "zhoushan", _T0, 50) == [
-                one,
-                same_text,
+            assert found == [  # by item id; the bound is inclusive
+                SimilarityCandidate("item-1", one.signature, every),
+                SimilarityCandidate("item-2", same_text.signature, every),
             ]
-            assert uow.similarity.candidates([], "zhoushan", _T0, 50) == []
-            assert uow.similarity.candidates(one.bands, "zhoushan.dinghai", _T0, 50) == [elsewhere]
-            later = uow.similarity.candidates(one.bands, "zhoushan", _T0 + timedelta(days=1), 50)
-            assert later == [same_text]
+            assert _hits(uow, one.bands[5:6], _T0) == [("item-1", 1), ("item-2", 1)]
+            assert _hits(uow, [], _T0) == []
+            assert _hits(uow, one.bands, _T0, "zhoushan.dinghai") == [("item-4", every)]
+            assert _hits(uow, one.bands, _T0 + timedelta(days=1)) == [("item-2", every)]
 
     def test_similarity_candidates_sharing_the_most_bands_come_first_up_to_the_limit(
         self,
@@ -88,13 +89,10 @@ class SimilarityContract:
         store = self._indexed(none, also_three, five, three)
         asked = (1, 2, 3, 4, 5, 6, 7, 8)
         with store.unit_of_work() as uow:
-            assert uow.similarity.candidates(asked, "zhoushan", _T0, 10) == [
-                five,
-                three,
-                also_three,
-            ]
-            assert uow.similarity.candidates(asked, "zhoushan", _T0, 2) == [five, three]
-            assert uow.similarity.candidates(asked, "zhoushan", _T0, 1) == [five]
+            ranking = [("item-b", 5), ("item-a", 3), ("item-c", 3)]
+            assert _hits(uow, asked, _T0, limit=10) == ranking
+            assert _hits(uow, asked, _T0, limit=2) == ranking[:2]
+            assert _hits(uow, asked, _T0, limit=1) == ranking[:1]
 
     def test_similarity_put_replaces_and_drop_removes(self) -> None:
         store = self._indexed(similarity_entry("item-1", 7), similarity_entry("item-2", 7))
@@ -107,18 +105,32 @@ class SimilarityContract:
         with store.unit_of_work() as uow:
             assert uow.similarity.get("item-1") == revised
             assert uow.similarity.get("item-2") is None
-            old = similarity_entry("x", 7).bands
-            assert uow.similarity.candidates(old, "zhoushan", _T0, 50) == []
-            assert uow.similarity.candidates(revised.bands, "zhoushan", _T0, 50) == [revised]
+            assert _hits(uow, similarity_entry("x", 7).bands, _T0) == []
+            (found,) = uow.similarity.candidates(revised.bands, "zhoushan", _T0, 50)
+            assert (found.item_id, found.signature) == ("item-1", revised.signature)
 
     def test_similarity_writes_are_part_of_the_unit_of_work(self) -> None:
         kept = similarity_entry("item-1", 7)
         store = self._indexed(kept)
         staged = similarity_entry("item-2", 7)
+        every = len(kept.bands)
         with store.unit_of_work() as uow:
             uow.similarity.put(staged)
             uow.similarity.drop("item-1")
-            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0, 50) == [staged]
+            assert _hits(uow, kept.bands, _T0) == [("item-2", every)]
             uow.rollback()
         with store.unit_of_work() as uow:
-            assert uow.similarity.candidates(kept.bands, "zhoushan", _T0, 50) == [kept]
+            assert _hits(uow, kept.bands, _T0) == [("item-1", every)]
+
+
+def _hits(
+    uow: UnitOfWork,
+    bands: Sequence[int],
+    since: datetime,
+    jurisdiction: str = "zhoushan",
+    *,
+    limit: int = 50,
+) -> list[tuple[str, int]]:
+    """The candidates' ids and shared key counts, in order."""
+    found = uow.similarity.candidates(bands, jurisdiction, since, limit)
+    return [(c.item_id, c.shared) for c in found]
