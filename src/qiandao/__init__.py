@@ -167,7 +167,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
 from qiandao.rules.tiers import Destination, TierRules
 from qiandao.service import Qiandao
-from qiandao.similarity import SimilarityEntry
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import (
     CreditKey,
     GroupCounts,
@@ -356,6 +356,7 @@ __all__ = [
     "SessionExpired",
     "SignIn",
     "SimilarItem",
+    "SimilarityCandidate",
     "SimilarityEntry",
     "Statistics",
     "StatisticsQuery",
