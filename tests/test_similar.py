@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qiandao import AuditQuery, Item, SimilarItem
+from qiandao import AuditQuery, Item, Qiandao, SimilarItem
 from qiandao.similarity import THRESHOLD
 from qiandao_adapters.analysis import MinHashAnalyzer
 from qiandao_adapters.crypto import KeyRing
@@ -172,3 +172,15 @@ def test_the_read_is_audited_with_the_items_it_shows(w: World) -> None:
     with w.store.unit_of_work() as uow:
         refused = uow.audit.query(AuditQuery(action="similar_items", account_id="m1"))
     assert [r.entry.code for r in refused] == ["permission.denied"]
+
+
+def test_an_item_stored_before_the_analyzer_is_compared_but_not_found_until_rewritten() -> None:
+    plain = make_world()
+    before = plain.qd.submit_new(plain.member, _text(DUPLICATE, "a"))
+    qd = Qiandao(
+        plain.store, clock=plain.clock, hasher=None, analyzer=MinHashAnalyzer(key=b"k" * 32)
+    )
+    plain.clock.advance(minutes=1)
+    after = qd.submit_new(plain.member, _text(DUPLICATE, "b"))
+    assert [s.item_id for s in qd.similar_items(plain.editor, before.id)] == [after.id]
+    assert qd.similar_items(plain.editor, after.id) == ()  # not indexed: written before
