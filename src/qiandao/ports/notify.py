@@ -25,4 +25,10 @@ class Notice:
 class Notifier(Protocol):
     """Delivers a notice; raising means "not delivered", and it will be tried again."""
 
-    def send(self, notice: Notice) -> None: ...
+    def send(self, notice: Notice) -> None:
+        """Deliver ``notice`` to its recipients once it returns; raise if it was not delivered.
+
+        Delivery is at least once: a notice may come again after a failure or a crash, and
+        ``notice.id`` is the same every time, so a receiver can drop repeats.
+        """
+        ...
