@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""China Standard Time (``Asia/Shanghai``): the zone of calendar days and shown instants."""
 
 CHARACTER_CLASSES: dict[str, str] = {
     "lower": "小写字母",

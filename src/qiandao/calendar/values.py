@@ -22,8 +22,11 @@ __all__ = [
 ]
 
 MIN_YEAR = 2000
+"""The first year the calendar covers (an earlier day: ``calendar.year_out_of_range``)."""
 MAX_YEAR = 2050
+"""The last year the calendar covers (a later day: ``calendar.year_out_of_range``)."""
 MAX_WORKDAYS = 3660
+"""The largest number of working days (either sign) a calendar adds (``calendar.invalid_count``)."""
 
 
 class DayKind(LabelledEnum):

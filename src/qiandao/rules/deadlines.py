@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""China Standard Time (``Asia/Shanghai``): deadlines and working days are counted in it."""
 
 
 class WorkdayCalendar(Protocol):
