@@ -49,9 +49,13 @@ class Sealed:
     """
 
     algorithm: str
+    """Name of the algorithm that sealed it (e.g. ``AES-256-GCM``, ``SM4-GCM``)."""
     key_id: str
+    """Id of the key it was sealed under."""
     nonce: bytes
+    """The nonce used (never empty)."""
     ciphertext: bytes
+    """The encrypted bytes followed by the 16-byte GCM tag."""
 
     def __attrs_post_init__(self) -> None:
         _token("algorithm", self.algorithm)

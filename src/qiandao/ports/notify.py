@@ -15,11 +15,17 @@ class Notice:
     """A message to people; ``id`` is the event id, so a repeat delivery can be dropped."""
 
     id: str
+    """Id of the event that caused it, so a repeated delivery can be dropped."""
     kind: str
+    """The event kind's value (e.g. ``submitted``)."""
     recipients: tuple[str, ...]
+    """Recipient names: account ids, unit groups or role groups (see ``recipients``)."""
     text: str
+    """The message, in Chinese (a fixed text for 涉密 items)."""
     at: datetime
+    """When the event happened (an aware datetime)."""
     item_id: str | None = None
+    """Id of the item concerned, if any."""
 
 
 class Notifier(Protocol):

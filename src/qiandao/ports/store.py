@@ -85,14 +85,23 @@ class ItemQuery:
     """
 
     jurisdiction: str | None = None
+    """Only items of this jurisdiction code."""
     states: frozenset[ItemState] | None = None
+    """Only items in one of these states."""
     author_id: str | None = None
+    """Only items this account authored (lead or co-author)."""
     unit_id: str | None = None
+    """Only items assigned to this handling unit."""
     published_only: bool = False
+    """Only published items: adopted, not 涉密, no author opted out."""
     commission_id: str | None = None
+    """Only items written for this commission (约稿)."""
     order: ItemOrder = ItemOrder.NEWEST_FIRST
+    """The order of the results (ties broken by id)."""
     limit: int | None = None
+    """At most this many items (``None``: all)."""
     after: LanePosition | None = None
+    """Only items sorting strictly after this position (a keyset page)."""
 
 
 @attrs.frozen
@@ -104,16 +113,24 @@ class AssignmentQuery:
     """
 
     jurisdiction: str | None = None
+    """Only assignments of items of this jurisdiction code."""
     unit_id: str | None = None
+    """Only assignments to this handling unit."""
     states: frozenset[AssignmentState] | None = None
-    due_before: date | None = None  # due strictly before this day
+    """Only assignments in one of these states."""
+    due_before: date | None = None
+    """Only assignments due strictly before this day."""
     limit: int | None = None
-    # replied, still awaiting a first rating, and the window's last day is before this day
+    """At most this many rows (``None``: all)."""
     rating_closed_before: date | None = None
-    reminders_done: bool | None = None  # whether the very-overdue reminder has gone out
-    # only a provisional date still to keep: an open reply deadline or an unrated rating window
+    """Only replied assignments awaiting a first rating whose window ended before this day."""
+    reminders_done: bool | None = None
+    """Whether the very-overdue reminder has gone out (``None``: either)."""
     provisional_only: bool = False
+    """Only rows with a provisional date still to keep: an open reply deadline or an unrated
+    rating window."""
     after: LanePosition | None = None
+    """Only rows sorting strictly after this position (a keyset page)."""
 
 
 @attrs.frozen
@@ -159,17 +176,27 @@ class OutboxMessage:
     """
 
     notice: Notice
+    """The notice to send."""
     recorded_at: datetime
+    """When it was recorded, with its change (an aware datetime)."""
     dispatched_at: datetime | None = None
+    """When it was sent, once sent."""
     attempts: int = 0
+    """Failed sends so far."""
     state: OutboxState = OutboxState.PENDING
+    """Pending, dispatched, dead or discarded."""
     next_attempt_at: datetime = attrs.field(
         default=attrs.Factory(lambda self: self.recorded_at, takes_self=True)
     )
+    """When it may be sent next (first its ``recorded_at``, then the backoff's time)."""
     claimed_by: str | None = None
+    """The dispatcher holding its lease, if any."""
     lease_until: datetime | None = None
+    """When that lease runs out, if any."""
     last_attempt_at: datetime | None = None
+    """When it was last tried, if ever."""
     last_error: str | None = None
+    """The type of the last failure (never its text, which may quote recipients)."""
 
 
 @attrs.frozen
@@ -182,9 +209,13 @@ class IdempotencyRecord:
     """
 
     key: str
+    """The actor's account id, ``:``, and the client's key."""
     fingerprint: str
+    """A digest of the command and its arguments."""
     result_id: str
+    """Id of the record the first call produced (an item, account or commission)."""
     command: str
+    """Name of the public command."""
 
 
 @attrs.frozen
