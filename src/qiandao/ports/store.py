@@ -422,7 +422,8 @@ class AccountRepository(Protocol):
 
     def save(self, account: Account, expected_version: int) -> None:
         """Replace the account by compare-and-set on ``expected_version`` (``ConcurrencyConflict``
-        when stale; ``DuplicateAccount`` when its new phone is taken)."""
+        when stale, ``NotFound`` or a conflict for an unknown id, ``DuplicateAccount`` when its
+        new phone is taken)."""
         ...
 
     def count_failure(self, account_id: str, limit: int) -> int | None:
