@@ -1,0 +1,113 @@
+"""A report as a DOCX an office prints and files: titled like a bulletin, with tables and charts.
+
+A4 portrait; the title in 黑体, the text in 宋体 (the fonts every office Word has); the 第十八条
+watermark (person, phone tail, time) in every page's header and footer; each table under a
+numbered heading (一、二、…), its charts below it as pictures.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from qiandao_adapters.reports.charts import bar_png
+from qiandao_adapters.reports.fonts import CjkFont
+from qiandao_adapters.reports.tables import Kind, Report, Table
+
+__all__ = ["render_docx", "watermark_line"]
+
+NUMERALS = "一二三四五六七八九十"
+BODY_FONT = "宋体"
+TITLE_FONT = "黑体"
+
+
+def watermark_line(report: Report) -> str:
+    """The header and footer text: the watermark and the 第十八条 reminder."""
+    return f"{report.watermark} · 内部资料，不得上传或翻拍（第十八条）"
+
+
+def _east_asian(target: Any, family: str) -> None:
+    """Set a style's or run's font, the East Asian slot included (python-docx sets only
+    the western one)."""
+    from docx.oxml.ns import qn
+
+    target.font.name = family
+    properties = target.element.get_or_add_rPr()
+    fonts = properties.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = properties.makeelement(qn("w:rFonts"), {})
+        properties.append(fonts)
+    fonts.set(qn("w:eastAsia"), family)
+
+
+def render_docx(report: Report, font: CjkFont) -> bytes:
+    """The report as DOCX bytes; charts are drawn with ``font``."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.2)
+    normal = document.styles["Normal"]
+    _east_asian(normal, BODY_FONT)
+    normal.font.size = Pt(11)
+    line = watermark_line(report)
+    for part in (section.header, section.footer):
+        paragraph = part.paragraphs[0]
+        paragraph.text = line
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.core_properties.title = report.title
+    document.core_properties.comments = line
+
+    title = document.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = title.add_run(report.title)
+    run.bold = True
+    run.font.size = Pt(20)
+    _east_asian(run, TITLE_FONT)
+    for text in (report.period, f"{report.issuer}　{report.issued}"):
+        paragraph = document.add_paragraph(text)
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for text in report.summary:
+        document.add_paragraph(text).paragraph_format.first_line_indent = Pt(22)
+
+    for n, table in enumerate(report.tables):
+        heading = document.add_paragraph()
+        heading_run = heading.add_run(f"{NUMERALS[n % 10]}、{table.title}")
+        heading_run.bold = True
+        heading_run.font.size = Pt(14)
+        _east_asian(heading_run, TITLE_FONT)
+        _table(document, table)
+        for chart in table.charts:
+            if table.rows:
+                document.add_picture(io.BytesIO(bar_png(table, chart, font)), width=Cm(15.5))
+                document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _table(document: Any, table: Table) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    if not table.rows:
+        document.add_paragraph("本期无数据。")
+        return
+    grid = document.add_table(rows=1 + len(table.rows), cols=len(table.columns))
+    grid.style = "Table Grid"
+    size = Pt(9 if len(table.columns) > 8 else 10.5)
+    texts = [[c.header for c in table.columns], *table.shown()]
+    right = [c.kind is not Kind.TEXT for c in table.columns]
+    for r, (row, values) in enumerate(zip(grid.rows, texts, strict=True)):
+        for c, (cell, text) in enumerate(zip(row.cells, values, strict=True)):
+            paragraph = cell.paragraphs[0]
+            run = paragraph.add_run(text)
+            run.font.size = size
+            if r == 0:
+                run.bold = True
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            elif right[c]:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
