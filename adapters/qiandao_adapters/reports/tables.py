@@ -138,7 +138,7 @@ def people_table(
         )
         for p in bulletin.people
     )
-    chart = Chart("积分前二十名", label=1, values=(6,))
+    chart = Chart("积分排名（前20名）", label=1, values=(6,))
     return Table(name, title, columns, rows, (chart,))
 
 
@@ -206,15 +206,17 @@ def group_table(
     name: str,
     what: str,
     label: Callable[[GroupLine], str] = lambda line: line.label,
+    charted: bool = True,
 ) -> Table:
-    """Submitted and adopted per category, sector, channel or jurisdiction (most first)."""
+    """Submitted and adopted per category, sector, channel or jurisdiction (most first), with
+    a chart of both unless not ``charted``."""
     columns = (Column(what, Kind.TEXT), Column("报送"), Column("录用"), Column("录用率", Kind.RATE))
     rows = sorted(
         ((label(g), g.submitted, g.adopted, _rate(g.adopted, g.submitted)) for g in lines),
         key=lambda row: (-_count(row[1]), str(row[0])),
     )
-    chart = Chart(f"各{name}报送与录用", label=0, values=(1, 2))
-    return Table(name, f"按{what}统计", columns, tuple(rows), (chart,))
+    charts = (Chart(f"各{name}报送与录用", label=0, values=(1, 2)),) if charted else ()
+    return Table(name, f"按{what}统计", columns, tuple(rows), charts)
 
 
 def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Table, ...]:
@@ -231,6 +233,7 @@ def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Tabl
             name="辖区",
             what="政协",
             label=lambda line: places.get(line.key, line.key),
+            charted=False,  # one line for a jurisdiction's own bulletin
         ),
     )
 

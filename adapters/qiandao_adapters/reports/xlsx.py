@@ -56,7 +56,7 @@ def _sheet(sheet: Any, report: Report, table: Table) -> None:
     for r, row in enumerate(table.rows, start=HEADER_ROW + 1):
         for c, (column, value) in enumerate(zip(table.columns, row, strict=True), start=1):
             cell = sheet.cell(r, c, value)
-            if value is not None and column.kind is not Kind.TEXT:
+            if column.kind is not Kind.TEXT:
                 cell.number_format = FORMATS[column.kind]
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1)
     anchor_row = HEADER_ROW
