@@ -19,6 +19,21 @@ __all__ = ["render_docx", "watermark_line"]
 NUMERALS = "一二三四五六七八九十"
 BODY_FONT = "宋体"
 TITLE_FONT = "黑体"
+WIDE_COLUMNS = 8  # more columns than this: the table is set on landscape pages
+A4 = (21.0, 29.7)  # centimetres
+MARGIN = 2.2
+SHARES = {Kind.TEXT: 3.4, Kind.RATE: 2.2, Kind.DAYS: 2.2, Kind.COUNT: 1.6}
+
+
+def _new_section(document: Any, *, landscape: bool) -> None:
+    """Start a new page in ``landscape`` or portrait A4 (the header and footer carry on)."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+    from docx.shared import Cm
+
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    width, height = reversed(A4) if landscape else A4
+    section.page_width, section.page_height = Cm(width), Cm(height)
 
 
 def watermark_line(report: Report) -> str:
@@ -48,8 +63,8 @@ def render_docx(report: Report, font: CjkFont) -> bytes:
 
     document = Document()
     section = document.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2.2)
+    section.page_width, section.page_height = Cm(A4[0]), Cm(A4[1])
+    section.left_margin = section.right_margin = Cm(MARGIN)
     normal = document.styles["Normal"]
     _east_asian(normal, BODY_FONT)
     normal.font.size = Pt(11)
@@ -74,6 +89,9 @@ def render_docx(report: Report, font: CjkFont) -> bytes:
         document.add_paragraph(text).paragraph_format.first_line_indent = Pt(22)
 
     for n, table in enumerate(report.tables):
+        wide = len(table.columns) > WIDE_COLUMNS
+        if wide:  # a wide table (the unit KPIs) gets landscape pages of its own
+            _new_section(document, landscape=True)
         heading = document.add_paragraph()
         heading_run = heading.add_run(f"{NUMERALS[n % 10]}、{table.title}")
         heading_run.bold = True
@@ -84,6 +102,8 @@ def render_docx(report: Report, font: CjkFont) -> bytes:
             if table.rows:
                 document.add_picture(io.BytesIO(bar_png(table, chart, font)), width=Cm(15.5))
                 document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if wide and n + 1 < len(report.tables):
+            _new_section(document, landscape=False)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -98,11 +118,16 @@ def _table(document: Any, table: Table) -> None:
         return
     grid = document.add_table(rows=1 + len(table.rows), cols=len(table.columns))
     grid.style = "Table Grid"
-    size = Pt(9 if len(table.columns) > 8 else 10.5)
+    wide = len(table.columns) > WIDE_COLUMNS
+    size = Pt(9 if wide else 10.5)
+    widths = _widths(table, (A4[1] if wide else A4[0]) - 2 * MARGIN)
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
     texts = [[c.header for c in table.columns], *table.shown()]
     right = [c.kind is not Kind.TEXT for c in table.columns]
     for r, (row, values) in enumerate(zip(grid.rows, texts, strict=True)):
         for c, (cell, text) in enumerate(zip(row.cells, values, strict=True)):
+            cell.width = widths[c]  # Word reads each cell's width
             paragraph = cell.paragraphs[0]
             run = paragraph.add_run(text)
             run.font.size = size
@@ -111,3 +136,13 @@ def _table(document: Any, table: Table) -> None:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             elif right[c]:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def _widths(table: Table, usable: float) -> list[Any]:
+    """Column widths filling ``usable`` centimetres, in shares by what a column holds (a name,
+    a percentage, a count)."""
+    from docx.shared import Cm
+
+    shares = [SHARES[c.kind] for c in table.columns]
+    unit = usable / sum(shares)
+    return [Cm(unit * share) for share in shares]

@@ -59,16 +59,21 @@ def _sheet(sheet: Any, report: Report, table: Table) -> None:
             if column.kind is not Kind.TEXT:
                 cell.number_format = FORMATS[column.kind]
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1)
-    anchor_row = HEADER_ROW
+    sheet.page_setup.orientation = "landscape"  # printed: the table and its chart, one page wide
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    anchor_row = HEADER_ROW + len(table.rows) + 2  # below the table: it prints in order
     for chart in table.charts:
         if table.rows:
-            _chart(sheet, table, chart, anchor_row)
-            anchor_row += 22
+            anchor_row += _chart(sheet, table, chart, anchor_row)
 
 
-def _chart(sheet: Any, table: Table, chart: Any, anchor_row: int) -> None:
+def _chart(sheet: Any, table: Table, chart: Any, anchor_row: int) -> int:
+    """Add ``chart`` at column A of ``anchor_row``; the rows it covers (and a gap)."""
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.utils import get_column_letter
 
     count = len(rows_of(table, chart))
     bars = BarChart()
@@ -88,7 +93,12 @@ def _chart(sheet: Any, table: Table, chart: Any, anchor_row: int) -> None:
     if all(table.columns[i].kind is Kind.RATE for i in chart.values):
         bars.y_axis.number_format = "0%"
         bars.y_axis.scaling.min, bars.y_axis.scaling.max = 0, 1
+    bars.y_axis.crosses = "max"  # the value axis below the bars (the categories run down)
+    if len(chart.values) == 1:
+        bars.legend = None
+    else:
+        bars.legend.position = "b"
     bars.y_axis.delete = False
     bars.x_axis.delete = False
-    spot = f"{get_column_letter(len(table.columns) + 2)}{anchor_row}"
-    sheet.add_chart(bars, spot)
+    sheet.add_chart(bars, f"A{anchor_row}")
+    return int(bars.height / 0.5) + 2  # a row is about half a centimetre
