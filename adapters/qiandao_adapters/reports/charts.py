@@ -11,7 +11,7 @@ import textwrap
 from typing import Any
 
 from qiandao_adapters.reports.fonts import CjkFont
-from qiandao_adapters.reports.tables import Chart, Kind, Table, display, rows_of
+from qiandao_adapters.reports.tables import Chart, Kind, Table, chart_title, display, rows_of
 
 __all__ = ["bar_png"]
 
@@ -41,7 +41,7 @@ def bar_png(table: Table, chart: Chart, font: CjkFont, *, dpi: int = 150) -> byt
         "axes.unicode_minus": False,
     }
     with rc_context(style):  # type: ignore[arg-type]
-        figure = Figure(figsize=(7.2, height), dpi=dpi, facecolor="white")
+        figure = Figure(figsize=(7.2, height), dpi=dpi, facecolor="white", layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         step = 0.8 / len(columns)
@@ -53,7 +53,7 @@ def bar_png(table: Table, chart: Chart, font: CjkFont, *, dpi: int = 150) -> byt
             axes.bar_label(bars, [display(column, v) for v in values], padding=3, fontsize=8)
         axes.set_yticks(range(len(rows)), labels, fontsize=9)
         axes.invert_yaxis()  # the first row on top, as in the table
-        axes.set_title(chart.title, fontsize=13)
+        axes.set_title(chart_title(table, chart), fontsize=13)
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", alpha=0.3)
         if percent:
@@ -73,5 +73,5 @@ def bar_png(table: Table, chart: Chart, font: CjkFont, *, dpi: int = 150) -> byt
         if not rows:
             axes.text(0.5, 0.5, "本期无数据", ha="center", va="center", transform=axes.transAxes)
         out = io.BytesIO()
-        figure.savefig(out, format="png", bbox_inches="tight", metadata={"Software": None})
+        figure.savefig(out, format="png", metadata={"Software": None})  # one draw: no "tight"
     return out.getvalue()

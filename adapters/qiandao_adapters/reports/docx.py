@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from qiandao_adapters.reports.charts import bar_png
 from qiandao_adapters.reports.fonts import CjkFont
@@ -110,32 +111,44 @@ def render_docx(report: Report, font: CjkFont) -> bytes:
 
 
 def _table(document: Any, table: Table) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    """The table, its header row bold and centred, numbers right-aligned, each cell sized.
+
+    The rows are written as one WordprocessingML fragment parsed once: python-docx's cell by
+    cell calls take seconds for the thousand lines of a city's people."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
 
     if not table.rows:
         document.add_paragraph("本期无数据。")
         return
-    grid = document.add_table(rows=1 + len(table.rows), cols=len(table.columns))
+    grid = document.add_table(rows=0, cols=len(table.columns))
     grid.style = "Table Grid"
     wide = len(table.columns) > WIDE_COLUMNS
-    size = Pt(9 if wide else 10.5)
+    size = 18 if wide else 21  # half-points: 9 and 10.5 pt
     widths = _widths(table, (A4[1] if wide else A4[0]) - 2 * MARGIN)
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = width
-    texts = [[c.header for c in table.columns], *table.shown()]
-    right = [c.kind is not Kind.TEXT for c in table.columns]
-    for r, (row, values) in enumerate(zip(grid.rows, texts, strict=True)):
-        for c, (cell, text) in enumerate(zip(row.cells, values, strict=True)):
-            cell.width = widths[c]  # Word reads each cell's width
-            paragraph = cell.paragraphs[0]
-            run = paragraph.add_run(text)
-            run.font.size = size
-            if r == 0:
-                run.bold = True
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            elif right[c]:
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    twips = [round(w.twips) for w in widths]
+    align = ["right" if c.kind is not Kind.TEXT else "left" for c in table.columns]
+    rows = [_row([c.header for c in table.columns], twips, ["center"] * len(twips), size, True)]
+    rows += [_row(values, twips, align, size, False) for values in table.shown()]
+    fragment = parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(rows)}</w:tbl>")
+    for row in list(fragment):
+        grid._tbl.append(row)
+
+
+def _row(values: list[str], twips: list[int], align: list[str], size: int, bold: bool) -> str:
+    """One ``<w:tr>``: each cell's width, alignment, font size and text."""
+    weight = "<w:b/>" if bold else ""
+    cells = (
+        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>'
+        f'<w:p><w:pPr><w:jc w:val="{side}"/></w:pPr>'
+        f'<w:r><w:rPr>{weight}<w:sz w:val="{size}"/></w:rPr>'
+        f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p></w:tc>'
+        for text, width, side in zip(values, twips, align, strict=True)
+    )
+    header = "<w:trPr><w:tblHeader/></w:trPr>" if bold else ""  # repeated on every page
+    return f"<w:tr>{header}{''.join(cells)}</w:tr>"
 
 
 def _widths(table: Table, usable: float) -> list[Any]:

@@ -26,6 +26,7 @@ __all__ = [
     "assessment_tables",
     "bulletin_summary",
     "bulletin_tables",
+    "chart_title",
     "display",
     "group_table",
     "people_table",
@@ -192,7 +193,7 @@ def unit_table(bulletin: Bulletin) -> Table:
         (_unit_row(u, bulletin.unit_names) for u in bulletin.units),
         key=lambda row: (-_count(row[1]), str(row[0])),
     )
-    chart = Chart("承办单位按时答复率与满意率", label=0, values=(4, 14))
+    chart = Chart("承办单位按时答复率与满意率（按交办量排序）", label=0, values=(4, 14))
     return Table("承办单位", "承办单位办理情况", UNIT_COLUMNS, tuple(rows), (chart,))
 
 
@@ -273,3 +274,10 @@ def bulletin_summary(bulletin: Bulletin) -> tuple[str, ...]:
 def rows_of(table: Table, chart: Chart) -> Sequence[tuple[Cell, ...]]:
     """The rows a chart draws: the table's first ``chart.limit``."""
     return table.rows[: chart.limit]
+
+
+def chart_title(table: Table, chart: Chart) -> str:
+    """The chart's title, saying when it shows only the table's first rows."""
+    if len(table.rows) <= chart.limit or "前" in chart.title:
+        return chart.title
+    return f"{chart.title}（前{chart.limit}项，共{len(table.rows)}项）"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from qiandao_adapters.reports.tables import Kind, Report, Table, rows_of
+from qiandao_adapters.reports.tables import Kind, Report, Table, chart_title, rows_of
 
 __all__ = ["HEADER_ROW", "render_xlsx"]
 
@@ -78,7 +78,7 @@ def _chart(sheet: Any, table: Table, chart: Any, anchor_row: int) -> int:
     count = len(rows_of(table, chart))
     bars = BarChart()
     bars.type = "bar"  # horizontal, so long Chinese labels stay legible
-    bars.title = chart.title
+    bars.title = chart_title(table, chart)
     bars.style = 10
     bars.height = max(7.5, 0.6 * count + 2)
     bars.width = 18
