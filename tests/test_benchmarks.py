@@ -77,3 +77,11 @@ def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
     growth = outbox.run(30, 3, report=lines.append)
     assert set(growth) == {"memory", "sqlite"} and all(g > 0 for g in growth.values())
     assert len(lines) == 6
+
+
+def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
+    reports = _load("reports")
+    lines: list[str] = []
+    figures = reports.measure(300, runs=1, report=lines.append)
+    assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
+    assert len(lines) == 6 and "bulletin_report docx" in lines[3]

@@ -35,6 +35,7 @@ def blocks(path: Path, language: str) -> list[str]:
         "docs/reference.md",
         "docs/channels.md",
         "docs/index.md",
+        "docs/reports.md",
     ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
