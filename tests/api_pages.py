@@ -164,6 +164,7 @@ SUBMODULES = {
         "qiandao_adapters.channels",
         "qiandao_adapters.notifiers",
         "qiandao_adapters.delivery",
+        "qiandao_adapters.reports",
     ),
 }
 """The modules each page documents whole (their ``__all__``), beside the top-level names."""
