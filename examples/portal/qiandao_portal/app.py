@@ -10,6 +10,7 @@ carries the 第十八条 watermark from ``Qiandao.watermark``. Nothing here deci
 from __future__ import annotations
 
 import inspect
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -53,9 +54,12 @@ from qiandao_portal.security import (
 
 __all__ = ["create_app"]
 
+LOG = logging.getLogger("qiandao_portal")
 HERE = Path(__file__).parent
 GRANTS_COOKIE = "qd_grants"
 _ROLE_CODES = frozenset(r.value for r in Role)
+INTERNAL = {"code": "portal.internal", "message": "系统内部错误，请稍后重试"}
+"""What a fault shows: no trace, no exception text, nothing of the request."""
 
 Handler = Callable[["Page", Request, Mapping[str, Sequence[str]]], Response]
 
@@ -149,10 +153,15 @@ class Portal:
                 return _redirect("/role")
             except QiandaoError as error:
                 return page.render("error.html", error.http_status, error=error.as_dict())
+            except Exception:  # a fault, not a refusal: logged here, never shown to the browser
+                LOG.exception("portal fault on %s %s", request.method, request.url.path)
+                return page.render("error.html", 500, error=INTERNAL)
 
 
 class SecurityHeaders:
-    """ASGI middleware: the security headers on every response, static files included."""
+    """ASGI middleware: the security headers on every response, static files included; a fault
+    that escapes everything else still answers here (a bare 500 with the headers), not in
+    Starlette's outer error handler, which would send none."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -162,9 +171,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        started = False
 
         async def sending(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
@@ -172,7 +184,14 @@ class SecurityHeaders:
                     headers["Strict-Transport-Security"] = "max-age=31536000"
             await send(message)
 
-        await self.app(scope, receive, sending)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if started:
+                raise
+            LOG.exception("portal fault on %s", scope.get("path"))
+            fault = Response(INTERNAL["message"], 500, media_type="text/plain")
+            await fault(scope, receive, sending)
 
 
 def _finish(page: Page, response: Response) -> Response:
@@ -325,7 +344,7 @@ def role(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Res
     ]
     if request.method == "GET":
         return page.render("role.html", grants=grants)
-    chosen = int(_one(form, "grant") or -1)
+    chosen = _int(_one(form, "grant"), -1)
     if not 0 <= chosen < len(grants):
         return _redirect("/role")
     page.qd.select_grant(page.token, grants[chosen])  # the library checks it is held
@@ -461,7 +480,11 @@ def bulletin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
 
 
 def _int(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() else default
+    """A query or form number of ASCII digits; anything else (``²``, ``١``, ``-1``, text) is the
+    default: ``str.isdigit`` alone admits digits ``int`` cannot read."""
+    if text is None or len(text) > 9 or not (text.isascii() and text.isdigit()):
+        return default
+    return int(text)
 
 
 def admin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:

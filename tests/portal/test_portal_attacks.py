@@ -1,0 +1,79 @@
+"""Attacks on the portal found in review: each test is one hostile request (or a fault) and the
+answer the portal owes it; the claims already covered live in test_portal_http.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pytest
+from qiandao_portal.demo import DemoData
+from qiandao_portal.security import SECURITY_HEADERS
+
+from qiandao import Qiandao
+from tests.portal.test_portal_http import signed_in, token_of
+
+CODE = re.compile(r'data-code="([^"]+)"')
+
+
+def guarded(headers: Mapping[str, str]) -> bool:
+    """Whether a response's headers hold every security header."""
+    return all(headers.get(name) == value for name, value in SECURITY_HEADERS.items())
+
+
+def test_numbers_the_portal_reads_itself_never_crash_it(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """``str.isdigit`` admits ``²`` and ``١``, which ``int`` refuses: each was a 500."""
+    qd, demo = served
+    editor = signed_in(qd, demo, "editor")
+    for year in ("²", "١٢", "9" * 5000):
+        answer = editor.get("/bulletin", params={"year": year, "quarter": "³"})
+        assert answer.status_code == 200, year
+        assert guarded(answer.headers)
+    member = signed_in(qd, demo, "member")
+    csrf = token_of(member.get("/mine").text)
+    for grant in ("²", "x", "-1", "9" * 5000):
+        answer = member.post("/role", data={"csrf": csrf, "grant": grant})
+        assert (answer.status_code, answer.headers["location"]) == (303, "/role"), grant
+    unit = signed_in(qd, demo, "hrss")
+    csrf = token_of(unit.get("/lanes").text)
+    item_id = demo.items["handling"]
+    page = unit.get(f"/items/{item_id}").text
+    assignment = re.search(r'name="assignment_id" value="([^"]+)"', page)
+    assert assignment and 'data-action="request_extension"' in page
+    for workdays in ("²", "9" * 5000):
+        answer = unit.post(
+            f"/items/{item_id}/do/request_extension",
+            data={
+                "csrf": csrf,
+                "assignment_id": assignment.group(1),
+                "workdays": workdays,
+                "reason": "材料较多",
+            },
+        )
+        assert answer.status_code == 422, workdays
+        assert CODE.findall(answer.text) == ["input.invalid"]
+
+
+def test_a_fault_answers_with_the_headers_and_the_watermark_and_no_trace(
+    served: tuple[Qiandao, DemoData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qd, demo = served
+    member = signed_in(qd, demo, "member")
+    leak = "内部细节 13905800001 /srv/db"
+
+    def fault(*args: object, **kwargs: object) -> object:
+        raise RuntimeError(leak)
+
+    monkeypatch.setattr(qd, "published", fault)
+    answer = member.get("/published")
+    assert answer.status_code == 500 and guarded(answer.headers)
+    assert CODE.findall(answer.text) == ["portal.internal"]
+    assert 'data-watermark="张海舟 0001 ' in answer.text  # the page names its viewer still
+    assert leak not in answer.text and "Traceback" not in answer.text
+    # a fault in drawing the error page itself: still the headers, still no trace
+    monkeypatch.setattr(qd, "watermark", fault)
+    answer = member.get("/published")
+    assert answer.status_code == 500 and guarded(answer.headers)
+    assert leak not in answer.text and "Traceback" not in answer.text
