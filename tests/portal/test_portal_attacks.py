@@ -77,3 +77,51 @@ def test_a_fault_answers_with_the_headers_and_the_watermark_and_no_trace(
     answer = member.get("/published")
     assert answer.status_code == 500 and guarded(answer.headers)
     assert leak not in answer.text and "Traceback" not in answer.text
+
+
+def test_a_page_of_another_role_is_refused_not_shown(served: tuple[Qiandao, DemoData]) -> None:
+    """Each role reaches its own links only: the 系统管理 page (its register form and the unit
+    list) was served to every role, a submission form to the 三员 and the units."""
+    qd, demo = served
+    refused = {
+        "member": ("/admin", "/security", "/audit", "/bulletin", "/lanes"),
+        "hrss": ("/admin", "/mine", "/items/new", "/bulletin"),
+        "admin": ("/mine", "/items/new", "/published", "/lanes", "/security", "/audit"),
+        "security": ("/admin", "/mine", "/items/new", "/audit"),
+        "auditor": ("/admin", "/security", "/mine", "/items/new"),
+    }
+    own = {
+        "member": ("/mine", "/items/new", "/published"),
+        "hrss": ("/lanes", "/published"),
+        "admin": ("/admin",),
+        "security": ("/security",),
+        "auditor": ("/audit",),
+    }
+    for key, paths in refused.items():
+        b = signed_in(qd, demo, key)
+        for path in paths:
+            answer = b.get(path)
+            assert answer.status_code == 403, (key, path)
+            assert CODE.findall(answer.text) == ["permission.denied"], (key, path)
+            assert "data-watermark=" in answer.text and 'name="real_name"' not in answer.text
+        for path in own[key]:
+            assert b.get(path).status_code == 200, (key, path)
+
+
+def test_a_refusal_on_an_administrators_page_answers_with_its_own_status(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """A refused approval was a 200 page, a duplicate registration a 422: each is its own."""
+    qd, demo = served
+    security = signed_in(qd, demo, "security")
+    csrf = token_of(security.get("/security").text)
+    answer = security.post(
+        "/security", data={"csrf": csrf, "proposal_id": "0" * 32, "decision": "approve"}
+    )
+    assert answer.status_code == 404 and CODE.findall(answer.text) == ["not_found"]
+    admin = signed_in(qd, demo, "admin")
+    csrf = token_of(admin.get("/admin").text)
+    phone = demo.accounts["member"].phone
+    data = {"csrf": csrf, "op": "register", "real_name": "张冒名", "phone": phone, "role": "member"}
+    answer = admin.post("/admin", data=data)
+    assert answer.status_code == 409 and CODE.findall(answer.text) == ["account.duplicate"]

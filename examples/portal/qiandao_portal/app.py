@@ -33,6 +33,7 @@ from qiandao import (
     AuditQuery,
     GrantRequired,
     PasswordChangeRequired,
+    PermissionDenied,
     Qiandao,
     QiandaoError,
     Role,
@@ -83,6 +84,15 @@ class Page:
                 raise SessionExpired("请先登录")
             self._actor = self.qd.authenticate(self.token)
         return self._actor
+
+    def offered(self) -> Actor:
+        """The actor, on a page that is one of their role's links (``_nav``): another role's
+        page (the 系统管理 form for a member, a submission form for the 三员) is refused
+        before it shows anything, rather than shown with forms the library would refuse."""
+        actor = self.actor
+        if all(href != self.request.url.path for href, _ in _nav(actor)):
+            raise PermissionDenied("当前角色不使用此页面")
+        return actor
 
     @property
     def csrf(self) -> str:
@@ -353,19 +363,19 @@ def role(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Res
 
 def mine(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The author's own items, a page at a time."""
-    result = page.qd.my_items(page.actor, limit=20, cursor=request.query_params.get("cursor"))
+    result = page.qd.my_items(page.offered(), limit=20, cursor=request.query_params.get("cursor"))
     return page.render("list.html", title="我的信息", page_data=to_json(result), base="/mine")
 
 
 def published(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The adopted, public items (第十四条)."""
-    result = page.qd.published(page.actor, limit=20, cursor=request.query_params.get("cursor"))
+    result = page.qd.published(page.offered(), limit=20, cursor=request.query_params.get("cursor"))
     return page.render("list.html", title="公开信息", page_data=to_json(result), base="/published")
 
 
 def lanes(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The office's or the unit's work queues, each paged with its total."""
-    counts = page.qd.lane_counts(page.actor)
+    counts = page.qd.lane_counts(page.offered())
     if not counts:
         return _redirect("/")
     wanted = request.query_params.get("lane")
@@ -382,7 +392,7 @@ def lanes(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
 
 def new_item(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """Write an item: save it as a draft, or submit it at once (第四、五条)."""
-    actor = page.actor
+    actor = page.offered()
     if request.method == "GET":
         return page.render(
             "new.html", fields=DRAFT_FIELDS, values={"publish": ["on"]}, once=_once()
@@ -475,7 +485,7 @@ def bulletin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
     today = page.qd.now().date()
     year = _int(request.query_params.get("year"), today.year)
     quarter = _int(request.query_params.get("quarter"), (today.month - 1) // 3 + 1)
-    result = page.qd.quarterly_bulletin(page.actor, year, quarter)
+    result = page.qd.quarterly_bulletin(page.offered(), year, quarter)
     return page.render("bulletin.html", b=to_json(result), year=year, quarter=quarter)
 
 
@@ -489,7 +499,7 @@ def _int(text: str | None, default: int) -> int:
 
 def admin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The system admin's page: units and registration (never anyone's content)."""
-    actor = page.actor
+    actor = page.offered()
     error = None
     if request.method == "POST":
         try:
@@ -503,14 +513,12 @@ def admin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
             error = e.as_dict()
     units = page.qd.units(actor, limit=200)
     roles = [r for r in Role if r not in {Role.SYSTEM_ADMIN}]
-    return page.render(
-        "admin.html", 422 if error else 200, units=to_json(units), roles=roles, error=error
-    )
+    return page.render("admin.html", _status(error), units=to_json(units), roles=roles, error=error)
 
 
 def security(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The security admin's page: grant proposals to approve or reject (三员分立)."""
-    actor = page.actor
+    actor = page.offered()
     error = None
     if request.method == "POST":
         try:
@@ -523,12 +531,17 @@ def security(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
         except QiandaoError as e:
             error = e.as_dict()
     proposals = page.qd.grant_proposals(actor, limit=50)
-    return page.render("security.html", proposals=to_json(proposals), error=error)
+    return page.render("security.html", _status(error), proposals=to_json(proposals), error=error)
+
+
+def _status(error: Mapping[str, Any] | None) -> int:
+    """A page's status: 200, or the refusal's own (a refused approval is 403, not a 200 page)."""
+    return int(error["http_status"]) if error else 200
 
 
 def audit(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The audit admin's page: the latest records and the chain's verification."""
-    actor = page.actor
+    actor = page.offered()
     query = AuditQuery(
         action=request.query_params.get("action") or None,
         after=request.query_params.get("cursor") or None,
