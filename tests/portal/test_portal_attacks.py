@@ -11,7 +11,7 @@ from qiandao_portal.demo import DemoData
 from qiandao_portal.security import SECURITY_HEADERS
 
 from qiandao import Qiandao
-from tests.portal.test_portal_http import signed_in, token_of
+from tests.portal.test_portal_http import client, signed_in, token_of
 
 CODE = re.compile(r'data-code="([^"]+)"')
 
@@ -125,3 +125,32 @@ def test_a_refusal_on_an_administrators_page_answers_with_its_own_status(
     data = {"csrf": csrf, "op": "register", "real_name": "张冒名", "phone": phone, "role": "member"}
     answer = admin.post("/admin", data=data)
     assert answer.status_code == 409 and CODE.findall(answer.text) == ["account.duplicate"]
+
+
+def test_the_portals_own_refusals_are_its_error_page_with_the_watermark(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """A CSRF refusal was bare text with no type, an unknown action answered before the
+    session was checked, and Starlette's 404 and 405 were bare text: none named its viewer."""
+    qd, demo = served
+    item_id = demo.items["draft"]
+    stranger = client(qd)
+    csrf = token_of(stranger.get("/login").text)
+    answer = stranger.post(f"/items/{item_id}/do/__class__", data={"csrf": csrf})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+    member = signed_in(qd, demo, "member")
+    csrf = token_of(member.get("/mine").text)
+    refusals = [
+        (member.post(f"/items/{item_id}/do/__class__", data={"csrf": csrf}), 404),
+        (member.post(f"/items/{item_id}/do/submit", data={"csrf": "0" * 64}), 403),
+        (member.get("/nowhere"), 404),
+        (member.get("/static/nowhere.css"), 404),
+        (member.get("/logout"), 405),
+    ]
+    for answer, status in refusals:
+        assert answer.status_code == status, answer.url
+        assert answer.headers["content-type"].startswith("text/html") and guarded(answer.headers)
+        assert len(CODE.findall(answer.text)) == 1, answer.url
+        assert 'data-watermark="张海舟 0001 ' in answer.text, answer.url
+    assert member.get("/logout").headers["allow"] == "POST"
+    assert 'data-state="draft"' in member.get(f"/items/{item_id}").text  # nothing was run

@@ -9,6 +9,7 @@ carries the 第十八条 watermark from ``Qiandao.watermark``. Nothing here deci
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import secrets
@@ -20,6 +21,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -134,15 +136,27 @@ class Portal:
         async def endpoint(request: Request) -> Response:
             page = Page(self, request)
             form: Mapping[str, Sequence[str]] = {}
+            run = handler
             if request.method == "POST":
                 posted = await request.form()
                 form = _multi(posted)
                 if not csrf_valid(self.secret, page.token or page.pre, _one(form, "csrf")):
-                    return _finish(page, Response("跨站请求被拒绝 (CSRF)", status_code=403))
-            response = await run_in_threadpool(self._run, handler, page, request, form)
+                    run = _refusal(403, "portal.csrf", "跨站请求被拒绝，请刷新页面后重试")
+            response = await run_in_threadpool(self._run, run, page, request, form)
             return _finish(page, response)
 
         return Route(path, endpoint, methods=list(methods))
+
+    async def http_error(self, request: Request, error: Exception) -> Response:
+        """Starlette's own refusals (no such page: 404, a GET to a form's address: 405) as
+        the portal's error page, with the watermark and navigation of a signed-in person."""
+        status = error.status_code if isinstance(error, HTTPException) else 500
+        page = Page(self, request)
+        handler = _refusal(status, f"portal.http_{status}", _HTTP_MESSAGES.get(status, "无法完成"))
+        response = await run_in_threadpool(self._run, handler, page, request, {})
+        if isinstance(error, HTTPException) and error.headers:
+            response.headers.update(error.headers)  # e.g. a 405's Allow
+        return _finish(page, response)
 
     def _run(
         self,
@@ -202,6 +216,21 @@ class SecurityHeaders:
             LOG.exception("portal fault on %s", scope.get("path"))
             fault = Response(INTERNAL["message"], 500, media_type="text/plain")
             await fault(scope, receive, sending)
+
+
+_HTTP_MESSAGES = {404: "页面不存在", 405: "不支持此请求方式"}
+
+
+def _refusal(status: int, code: str, message: str) -> Handler:
+    """A handler answering the portal's own refusal as its error page; the person's watermark
+    and links too when a full session exists (第十八条: every page names its viewer)."""
+
+    def refuse(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
+        with contextlib.suppress(QiandaoError):
+            _ = page.actor
+        return page.render("error.html", status, error={"code": code, "message": message})
+
+    return refuse
 
 
 def _finish(page: Page, response: Response) -> Response:
@@ -447,11 +476,12 @@ def _item_page(
 
 def act(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """Run one allowed action's form: the posted fields become the method's arguments."""
+    actor = page.actor  # first: an unknown action is no answer to someone not signed in
     item_id = request.path_params["item_id"]
     method = request.path_params["method"]
     chosen = _form_named(method)
     if chosen is None:
-        return page.render("error.html", 404, error={"code": "portal.unknown_action"})
+        return _refusal(404, "portal.unknown_action", "没有这项操作")(page, request, form)
     body = form_body(chosen.fields, form)
     body["item_id"] = item_id
     assignment = _one(form, "assignment_id")
@@ -460,7 +490,7 @@ def act(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Resp
     if "idempotency_key" in _parameters(method):
         body["idempotency_key"] = _one(form, "once") or None
     try:
-        getattr(page.qd, method)(page.actor, **arguments(method, body))
+        getattr(page.qd, method)(actor, **arguments(method, body))
     except (SessionExpired, PasswordChangeRequired, GrantRequired):
         raise
     except QiandaoError as error:
@@ -581,4 +611,8 @@ def create_app(
         portal.route("/audit", audit),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: portal.http_error},
+    )
