@@ -10,7 +10,7 @@ import pytest
 from qiandao_portal.demo import DemoData
 from qiandao_portal.security import SECURITY_HEADERS
 
-from qiandao import Qiandao
+from qiandao import Qiandao, Role, SessionExpired
 from tests.portal.test_portal_http import client, signed_in, token_of
 
 CODE = re.compile(r'data-code="([^"]+)"')
@@ -154,3 +154,29 @@ def test_the_portals_own_refusals_are_its_error_page_with_the_watermark(
         assert 'data-watermark="张海舟 0001 ' in answer.text, answer.url
     assert member.get("/logout").headers["allow"] == "POST"
     assert 'data-state="draft"' in member.get(f"/items/{item_id}").text  # nothing was run
+
+
+def test_signing_in_ends_the_browsers_earlier_session(served: tuple[Qiandao, DemoData]) -> None:
+    """A second sign-in on the same browser (a shared desk) left the first person's session
+    alive on the server, usable by whoever had copied its cookie."""
+    qd, demo = served
+    browser = signed_in(qd, demo, "member")
+    earlier = browser.cookies.get("qd_session")
+    assert earlier and qd.authenticate(earlier).role is Role.MEMBER
+    csrf = token_of(browser.get("/mine").text)
+    officer = demo.accounts["officer"]
+    answer = browser.post(
+        "/login", data={"phone": officer.phone, "password": officer.password, "csrf": csrf}
+    )
+    assert answer.status_code == 303
+    with pytest.raises(SessionExpired):
+        qd.authenticate(earlier)
+    assert browser.get("/published").status_code == 200  # the new session works
+    stale = client(qd)  # a cookie that names no session does not stand in the way
+    stale.cookies.set("qd_session", "x" * 43)
+    csrf = token_of(stale.get("/login").text)
+    member = demo.accounts["member"]
+    answer = stale.post(
+        "/login", data={"phone": member.phone, "password": member.password, "csrf": csrf}
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")

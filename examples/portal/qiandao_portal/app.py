@@ -333,6 +333,8 @@ def login(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
         to = "/role"
     else:
         to = "/"
+    if page.token:  # the browser's earlier session (another person's, on a shared desk) ends
+        page.qd.sign_out(page.token)
     response = _redirect(to)
     _cookie(response, request, SESSION_COOKIE, signed.token)
     grants = "|".join(f"{g.role.value}:{g.jurisdiction}:{g.unit_id or ''}" for g in signed.grants)
