@@ -7,8 +7,11 @@ import re
 from collections.abc import Mapping
 
 import pytest
+from httpx2 import Response
+from qiandao_portal.app import create_app
 from qiandao_portal.demo import DemoData
-from qiandao_portal.security import SECURITY_HEADERS
+from qiandao_portal.security import SECURITY_HEADERS, SignInThrottle
+from starlette.testclient import TestClient
 
 from qiandao import Qiandao, Role, SessionExpired
 from tests.portal.test_portal_http import client, signed_in, token_of
@@ -179,4 +182,32 @@ def test_signing_in_ends_the_browsers_earlier_session(served: tuple[Qiandao, Dem
     answer = stale.post(
         "/login", data={"phone": member.phone, "password": member.password, "csrf": csrf}
     )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+
+
+def test_one_address_cannot_go_on_guessing_sign_ins(served: tuple[Qiandao, DemoData]) -> None:
+    """The library locks one account after a few wrong passwords; one address could still try
+    a password on every number (or lock every account): its failures are limited."""
+    qd, demo = served
+    now = [0.0]
+    app = create_app(qd, secret=b"k" * 32, throttle=SignInThrottle(3, 600, clock=lambda: now[0]))
+
+    def sign_in(address: str, phone: str, password: str) -> Response:
+        b = TestClient(app, follow_redirects=False, client=(address, 40000))
+        csrf = token_of(b.get("/login").text)
+        return b.post("/login", data={"phone": phone, "password": password, "csrf": csrf})
+
+    member = demo.accounts["member"]
+    guesser = "198.51.100.7"
+    for n in range(3):  # each an unknown number: no account is locked by the test
+        answer = sign_in(guesser, f"1390580{7000 + n}", "Guess#2026abc")
+        assert CODE.findall(answer.text) == ["account.auth_failed"]
+    refused = sign_in(guesser, member.phone, member.password)  # even the right password
+    assert refused.status_code == 429 and CODE.findall(refused.text) == ["portal.too_many_sign_ins"]
+    assert "qd_session" not in refused.cookies and refused.headers["retry-after"] == "600"
+    assert guarded(refused.headers)
+    other = sign_in("203.0.113.9", member.phone, member.password)  # another address is not held
+    assert (other.status_code, other.headers["location"]) == (303, "/")
+    now[0] = 601.0  # the window has passed
+    answer = sign_in(guesser, member.phone, member.password)
     assert (answer.status_code, answer.headers["location"]) == (303, "/")

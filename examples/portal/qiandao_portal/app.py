@@ -50,6 +50,7 @@ from qiandao_portal.security import (
     PRE_COOKIE,
     SECURITY_HEADERS,
     SESSION_COOKIE,
+    SignInThrottle,
     csrf_token,
     csrf_valid,
     new_secret,
@@ -63,6 +64,7 @@ GRANTS_COOKIE = "qd_grants"
 _ROLE_CODES = frozenset(r.value for r in Role)
 INTERNAL = {"code": "portal.internal", "message": "系统内部错误，请稍后重试"}
 """What a fault shows: no trace, no exception text, nothing of the request."""
+TOO_MANY_SIGN_INS = {"code": "portal.too_many_sign_ins", "message": "登录失败次数过多，请稍后再试"}
 
 Handler = Callable[["Page", Request, Mapping[str, Sequence[str]]], Response]
 
@@ -122,10 +124,18 @@ class Portal:
     """The application: routes wrapped so that each runs in a worker thread under the
     request's audit context, with CSRF checked on every POST and auth errors redirected."""
 
-    def __init__(self, qd: Qiandao, *, secret: bytes | None = None, client: str) -> None:
+    def __init__(
+        self,
+        qd: Qiandao,
+        *,
+        secret: bytes | None = None,
+        client: str,
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.qd = qd
         self.secret = secret or new_secret()
         self.client = client
+        self.throttle = throttle or SignInThrottle()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters["when"] = _when
         self.templates.env.globals["forms_for"] = forms_for
@@ -323,9 +333,16 @@ def login(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
     """Sign-in by phone number and password (第十六条)."""
     if request.method == "GET":
         return page.render("login.html")
+    address = request.client.host if request.client else ""
+    throttle = page.portal.throttle
+    if throttle.blocked(address):  # no guess reaches the library: nothing verified or counted
+        response = page.render("login.html", 429, error=TOO_MANY_SIGN_INS)
+        response.headers["Retry-After"] = str(int(throttle.window))
+        return response
     try:
         signed = page.qd.sign_in(_one(form, "phone"), _one(form, "password"))
     except QiandaoError as error:
+        throttle.failed(address)
         return page.render("login.html", error.http_status, error=error.as_dict())
     if signed.must_change_password:
         to = "/password"
@@ -589,11 +606,16 @@ def audit(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
 
 
 def create_app(
-    qd: Qiandao, *, secret: bytes | None = None, client: str = "qiandao-portal/0.1"
+    qd: Qiandao,
+    *,
+    secret: bytes | None = None,
+    client: str = "qiandao-portal/0.1",
+    throttle: SignInThrottle | None = None,
 ) -> Starlette:
     """The portal as an ASGI application over ``qd`` (``secret`` signs CSRF tokens; pass a
-    persistent one when several processes serve the same site)."""
-    portal = Portal(qd, secret=secret, client=client)
+    persistent one when several processes serve the same site; ``throttle`` limits failed
+    sign-ins per address, 20 in ten minutes by default)."""
+    portal = Portal(qd, secret=secret, client=client, throttle=throttle)
     both = ("GET", "POST")
     routes = [
         portal.route("/", home),
