@@ -211,3 +211,32 @@ def test_one_address_cannot_go_on_guessing_sign_ins(served: tuple[Qiandao, DemoD
     now[0] = 601.0  # the window has passed
     answer = sign_in(guesser, member.phone, member.password)
     assert (answer.status_code, answer.headers["location"]) == (303, "/")
+
+
+def test_a_huge_or_file_carrying_post_is_refused_before_it_is_held(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """Starlette limits a form per field only (1 MB, 1,000 fields) and spools any file to disk:
+    one unsigned POST could make the portal hold a gigabyte before the CSRF check."""
+    qd, demo = served
+    stranger = client(qd)
+    csrf = token_of(stranger.get("/login").text)
+    field = "x" * (1024 * 1024 - 10)
+    huge = {"csrf": csrf, **{f"f{n}": field for n in range(3)}}
+    answer = stranger.post("/login", data=huge)
+    assert answer.status_code == 413 and guarded(answer.headers)
+    chunks = (b"phone=" + b"1" * (1024 * 1024) for _ in range(3))  # no Content-Length at all
+    answer = stranger.post(
+        "/login",
+        content=chunks,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413 and guarded(answer.headers)
+    answer = stranger.post("/login", data={"csrf": csrf}, files={"f": ("a.bin", b"\0" * 64)})
+    assert answer.status_code == 400 and guarded(answer.headers)
+    # the longest text an item may have still fits, many times over
+    member = signed_in(qd, demo, "member")
+    csrf = token_of(member.get("/items/new").text)
+    body = "海" * 20_000
+    form = {"title": "长文", "body": body, "category": "hot_issue", "csrf": csrf, "then": "draft"}
+    assert member.post("/items/new", data=form).status_code == 303

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, MutableHeaders
+from starlette.datastructures import FormData, Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -148,7 +148,7 @@ class Portal:
             form: Mapping[str, Sequence[str]] = {}
             run = handler
             if request.method == "POST":
-                posted = await request.form()
+                posted = await request.form(max_files=0)  # no form of the portal takes a file
                 form = _multi(posted)
                 if not csrf_valid(self.secret, page.token or page.pre, _one(form, "csrf")):
                     run = _refusal(403, "portal.csrf", "跨站请求被拒绝，请刷新页面后重试")
@@ -228,7 +228,12 @@ class SecurityHeaders:
             await fault(scope, receive, sending)
 
 
-_HTTP_MESSAGES = {404: "页面不存在", 405: "不支持此请求方式"}
+_HTTP_MESSAGES = {
+    400: "请求格式不正确",
+    404: "页面不存在",
+    405: "不支持此请求方式",
+    413: "提交的内容过大",
+}
 
 
 def _refusal(status: int, code: str, message: str) -> Handler:
@@ -241,6 +246,39 @@ def _refusal(status: int, code: str, message: str) -> Handler:
         return page.render("error.html", status, error={"code": code, "message": message})
 
     return refuse
+
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""The largest request body read: every form, a 20,000-character body escaped, fits many times."""
+
+
+class BodyLimit:
+    """ASGI middleware: a request body past ``MAX_BODY_BYTES`` is refused (413) as it arrives,
+    before the form parser holds it: Starlette's limits are per field (1 MB, 1,000 fields),
+    so one unsigned POST could otherwise make the process hold a gigabyte."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def receiving() -> Message:
+            nonlocal received
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > self.limit:
+                raise HTTPException(413)
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, receiving, send)
 
 
 def _finish(page: Page, response: Response) -> Response:
@@ -637,6 +675,6 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],
         exception_handlers={HTTPException: portal.http_error},
     )
