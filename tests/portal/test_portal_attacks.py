@@ -240,3 +240,56 @@ def test_a_huge_or_file_carrying_post_is_refused_before_it_is_held(
     body = "海" * 20_000
     form = {"title": "长文", "body": body, "category": "hot_issue", "csrf": csrf, "then": "draft"}
     assert member.post("/items/new", data=form).status_code == 303
+
+
+def test_another_units_assignment_and_fields_no_form_offers_reach_nothing(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """Sound in review, kept so: an id of someone else's is "not found", and a field the form
+    does not have (a member's ``jurisdiction``, ``lead_author_id``) is never read."""
+    qd, demo = served
+    hrss = signed_in(qd, demo, "hrss")
+    page = hrss.get(f"/items/{demo.items['handling']}").text
+    found = re.search(r'name="assignment_id" value="([^"]+)"', page)
+    assert found
+    agri = signed_in(qd, demo, "agri")
+    csrf = token_of(agri.get("/lanes").text)
+    for item in ("handling", "replied"):  # hrss's item, and agri's own item with hrss's id
+        answer = agri.post(
+            f"/items/{demo.items[item]}/do/reply",
+            data={"csrf": csrf, "assignment_id": found.group(1), "text": "冒名答复"},
+        )
+        assert answer.status_code == 404 and CODE.findall(answer.text) == ["not_found"], item
+    assert "冒名答复" not in hrss.get(f"/items/{demo.items['handling']}").text
+    member = signed_in(qd, demo, "member")
+    csrf = token_of(member.get("/items/new").text)
+    extra = {"jurisdiction": "elsewhere", "lead_author_id": "0" * 32, "unit_id": "hrss"}
+    form = {"title": "多余字段", "body": "正文", "category": "hot_issue", "then": "draft"}
+    answer = member.post("/items/new", data={**form, **extra, "csrf": csrf})
+    assert answer.status_code == 303
+    item_id = answer.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    with qd.store.unit_of_work() as uow:
+        saved = uow.items.get(item_id)
+    assert saved.jurisdiction == "zhoushan" and saved.lead_author_id != "0" * 32
+
+
+def test_a_sign_in_posted_from_elsewhere_is_refused_and_https_cookies_are_secure(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    """Sound in review, kept so: the sign-in form's token is bound to the browser's own
+    pre-session cookie (no login CSRF); over HTTPS every cookie is ``Secure`` with HSTS."""
+    qd, demo = served
+    member = demo.accounts["member"]
+    attacker, victim = client(qd), client(qd)
+    foreign = token_of(attacker.get("/login").text)
+    victim.get("/login")
+    data = {"phone": member.phone, "password": member.password, "csrf": foreign}
+    answer = victim.post("/login", data=data)
+    assert answer.status_code == 403 and "qd_session" not in answer.cookies
+    secure = TestClient(create_app(qd), base_url="https://testserver", follow_redirects=False)
+    csrf = token_of(secure.get("/login").text)
+    answer = secure.post("/login", data={**data, "csrf": csrf})
+    assert answer.status_code == 303 and answer.headers["strict-transport-security"]
+    cookies = answer.headers.get_list("set-cookie")
+    assert {c.split("=")[0] for c in cookies} >= {"qd_session", "qd_grants"}
+    assert all("Secure" in c and "HttpOnly" in c for c in cookies)
