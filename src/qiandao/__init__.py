@@ -180,6 +180,7 @@ from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 from qiandao.workflow.units import NewUnit
 
 __version__ = "0.1.0"
+"""The library's version (PEP 440), the same as in ``pyproject.toml``."""
 
 __all__ = [
     "CONVERTER",

@@ -169,8 +169,11 @@ class AuditHead:
     """The last record of a shard (``sequence`` 0 and :data:`GENESIS` before the first)."""
 
     shard: str
+    """Name of the shard whose head this is."""
     sequence: int = 0
+    """Sequence number of the shard's last record (0 before the first)."""
     hash: str = GENESIS
+    """Hash of the shard's last record (:data:`GENESIS` before the first)."""
 
 
 @attrs.frozen
@@ -311,7 +314,9 @@ class AuditChain:
     names; verification uses the algorithm a record names."""
 
     key: bytes | None = attrs.field(default=None, repr=False)
+    """The HMAC key (at least 16 bytes), or ``None`` for plain hashes; never shown in ``repr``."""
     prefer_sm3: bool = True
+    """Whether new records use SM3 when the platform's OpenSSL has it (else SHA-256)."""
 
     def __attrs_post_init__(self) -> None:
         if self.key is not None and (not isinstance(self.key, bytes) or len(self.key) < 16):

@@ -152,7 +152,9 @@ class FieldProblem:
     ``""`` for the whole payload) and what is wrong, in Chinese."""
 
     path: str
+    """The field's payload path in English (``title``, ``destinations[0]``; ``""``: whole)."""
     message: str
+    """What is wrong with it, in Chinese."""
 
 
 _PROBLEM = re.compile(r"^(?P<message>.*) @ \$(?P<path>[.\[].*)?$", re.S)

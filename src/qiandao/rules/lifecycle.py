@@ -195,6 +195,7 @@ ITEM_TRANSITIONS: Mapping[tuple[ItemState, ItemCommand, Role], ItemState] = _row
         *((s, _C.RECLASSIFY, _EDITOR, s) for s in _OPEN_STATES if s is not _S.DRAFT),
     ]
 )
+"""The item state machine: (state, command, acting role) to the state it leads to."""
 
 ASSIGNMENT_TRANSITIONS: Mapping[
     tuple[AssignmentState, AssignmentCommand, Role], AssignmentState
@@ -213,6 +214,7 @@ ASSIGNMENT_TRANSITIONS: Mapping[
         *((s, _AC.CANCEL, _EDITOR, _A.CANCELLED) for s in OPEN_ASSIGNMENT_STATES),
     ]
 )
+"""The assignment state machine: (state, command, acting role) to the state it leads to."""
 
 
 def _roles_for(table: Mapping[tuple[_St, _Cmd, Role], _St], command: _Cmd) -> frozenset[Role]:
