@@ -329,9 +329,12 @@ def test_the_cli_writes_a_report_as_an_office_account(
     assert list(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True)) == _people(expected)
     assert "王小明" in str(sheet["A3"].value)  # the exporting person's watermark
     assert main([*command, "--as", "13900000008", "-o", str(tmp_path / "x.csv")]) == 2
+    assert "permission.denied" in capsys.readouterr().err  # a member: no office role
     assert main([*command, "--as", "13900000007", "-o", str(tmp_path / "x.csv")]) == 2
-    assert capsys.readouterr().err.count("input.invalid") == 2
+    assert "input.invalid" in capsys.readouterr().err  # no such account
     assert not (tmp_path / "x.csv").exists()
+    assert main([*command, "--as", "13900000009", "--format", "csv", "-o", "-"]) == 0
+    assert "王小明" in capsys.readouterr().out  # to standard output, watermark first
     csv_out = tmp_path / "units.csv"
     units = ["report", "units", "--url", url, "--as", "13900000009", "--year", "2026"]
     assert main([*units, "--format", "csv", "-o", str(csv_out)]) == 0

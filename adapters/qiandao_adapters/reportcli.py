@@ -12,10 +12,11 @@ the person's 第十八条 watermark. The format is ``--format``, else the suffix
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from qiandao.errors import InvalidInput
+from qiandao.errors import InvalidInput, PermissionDenied
 
 __all__ = ["register"]
 
@@ -34,7 +35,8 @@ def _service(url: str) -> Any:
 
 def acting_office(qd: Any, phone: str, role: str | None = None) -> Any:
     """The actor of the office account with mobile number ``phone`` (its only office grant,
-    or the one of ``role``); ``input.invalid`` (field ``as`` / ``role``) otherwise."""
+    or the one of ``role``); an unknown number is ``input.invalid`` (field ``as``), several
+    office grants without ``role`` too (field ``role``), no office grant ``permission.denied``."""
     from qiandao import Actor, Role
     from qiandao.accounts import normalise_phone
     from qiandao.rules.roles import OFFICE_ROLES
@@ -45,9 +47,10 @@ def acting_office(qd: Any, phone: str, role: str | None = None) -> Any:
         raise InvalidInput("没有该手机号的账号", field="as")
     wanted = None if role is None else Role.parse(role, "role")
     grants = [g for g in account.grants if g.role in OFFICE_ROLES and wanted in (None, g.role)]
+    if not grants:  # only office roles export (第十八条): the library would refuse the same
+        raise PermissionDenied("该账号没有办公室角色，不能导出报表")
     if len(grants) != 1:
-        problem = "没有办公室角色" if not grants else "有多个办公室角色，请用 --role 指定"
-        raise InvalidInput(f"该账号{problem}", field="role" if grants else "as")
+        raise InvalidInput("该账号有多个办公室角色，请用 --role 指定", field="role")
     grant = grants[0]
     return Actor(account.id, grant.role, grant.jurisdiction, unit_id=grant.unit_id)
 
@@ -81,6 +84,10 @@ def _report(args: argparse.Namespace) -> int:
                 data = reports.unit_report(qd, actor, args.year, quarter, chosen)
     finally:
         qd.store.dispose()
+    if args.output == "-":  # to standard output, for a pipe
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
     output.write_bytes(data)
     print(f"已写出 {output}（{chosen.upper()}，{len(data)} 字节）")
     return 0
@@ -120,7 +127,7 @@ def register(commands: Any) -> None:
         parser.add_argument(
             "-o",
             "--output",
-            help="输出文件，默认当前目录 / the output file (default: in this folder)",
+            help="输出文件，默认当前目录，- 为标准输出 / output file (default: here; -: stdout)",
         )
         parser.set_defaults(handler=_report)
     bulletin.add_argument(

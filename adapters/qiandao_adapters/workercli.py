@@ -208,6 +208,10 @@ def _worker(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.jobs_every < 0 or args.batch < 1 or args.lease <= 0:
         raise InvalidInput("间隔、批量与租约须为正数", field="interval")
     notifier = load_factory(args.notifier, "notifier") if args.notifier else _default_notifier()
+    if not logging.getLogger().handlers:  # a process of its own: its log goes to stderr
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)

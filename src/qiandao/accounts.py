@@ -2,7 +2,7 @@
 
 Nothing here touches storage or the clock; :mod:`qiandao._accounts` runs the commands.
 
-Profiles (DESIGN §2.8):
+Profiles (第十九条):
 
 * 等保三级 (GB/T 22239-2019 level 3, common practice): at least 8 characters of at least 3 of the
   4 classes (lower case, upper case, digits, other), lockout for 30 minutes after 5 consecutive
@@ -184,7 +184,7 @@ def _optional_positive(
 
 @attrs.frozen
 class PasswordPolicy:
-    """The figures of a password and session profile (DESIGN §2.8, 第十九条)."""
+    """The figures of a password and session profile (第十九条)."""
 
     profile: PasswordProfile
     """The named profile these figures start from."""

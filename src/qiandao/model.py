@@ -1,4 +1,4 @@
-"""The aggregates and values of the workflow (DESIGN §2), as frozen attrs classes.
+"""The aggregates and values of the workflow (第四至十四条), as frozen attrs classes.
 
 State changes happen only in :mod:`qiandao.events` (``evolve``); these classes hold data and
 derive what can be derived (adoption, publication, the current text).

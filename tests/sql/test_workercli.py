@@ -152,6 +152,37 @@ def test_the_worker_sends_pending_notices_and_stops_cleanly_on_sigterm(
     w.qd.store.dispose()  # type: ignore[attr-defined]
 
 
+def test_the_default_worker_logs_each_notice_it_delivers_on_stderr(
+    sqlite_file: Callable[[], str],
+) -> None:
+    url = sqlite_file()
+    w = _world(url)
+    w.qd.dispatch_after_commit = False
+    item = w.qd.submit_new(w.member, DRAFT)
+    with w.qd.store.unit_of_work() as uow:
+        (pending,) = uow.outbox.pending(100)
+    command = worker_command(url, "--interval", "0.1", "--jobs-every", "0")
+    notifier = command.index("--notifier")
+    del command[notifier : notifier + 2]  # the default: a log of each notice
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(lambda: _dispatched(w.qd))
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert "已投递 1" in out
+    assert pending.notice.id in err and item.id in err  # nothing delivered out of sight
+    w.qd.store.dispose()  # type: ignore[attr-defined]
+
+
+def _dispatched(qd: Qiandao) -> bool:
+    with qd.store.unit_of_work() as uow:
+        return uow.outbox.pending(100) == []
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

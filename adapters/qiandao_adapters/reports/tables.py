@@ -161,7 +161,7 @@ UNIT_COLUMNS = (
     Column("满意率", Kind.RATE),
     Column("平均答复工作日", Kind.DAYS),
 )
-"""The unit KPIs (DESIGN §2.7): on-time, extension, decline and satisfaction rates, average
+"""The unit KPIs (第十、十二条): on-time, extension, decline and satisfaction rates, average
 working days to reply."""
 
 

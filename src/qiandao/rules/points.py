@@ -1,4 +1,4 @@
-"""The points table and scores of 第十三条 (DESIGN §2.7): pure arithmetic over credit records."""
+"""The points table and scores of 第十三条: pure arithmetic over credit records."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ _points = attrs.validators.ge(0)
 
 @attrs.frozen
 class PointsTable:
-    """Points per credit; each jurisdiction sets its own (DESIGN §2.7 defaults)."""
+    """Points per credit (第十三条); each jurisdiction sets its own, Zhoushan's are the defaults."""
 
     submitted: int = attrs.field(default=1, validator=_points)
     """Points per item submitted (报送信息)."""

@@ -1,4 +1,4 @@
-"""Publication and visibility of 第十四条 and DESIGN §2.6.
+"""Publication and visibility of 第十四条.
 
 Publication is derived, never stored: adopted, not 涉密, and no author opted out.
 """

@@ -28,7 +28,7 @@ __all__ = [
 
 
 class PasswordProfile(LabelledEnum):
-    """Password and session policy profiles (DESIGN §2.8)."""
+    """Password and session policy profiles (第十九条)."""
 
     DJCP_LEVEL3 = "djcp_level3", "等保三级"
     OWASP_ASVS = "owasp_asvs", "OWASP ASVS"
