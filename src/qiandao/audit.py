@@ -21,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
@@ -564,9 +565,17 @@ def _check(chain: AuditChain, shard: str, record: AuditRecord) -> str | None:
     return "columns" if columns != stored else None
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _parse_anchor(anchor: str) -> tuple[int, str]:
+    """``"sequence:hash"`` (a 64-digit hex hash, as ``audit checkpoint`` prints it)."""
     try:
         sequence_text, digest = anchor.strip().split(":")
-        return int(sequence_text), digest
+        sequence = int(sequence_text)
     except ValueError:
-        raise InvalidInput("审计锚点格式应为“序号:哈希”", field="anchor") from None
+        sequence = -1
+        digest = ""
+    if sequence < 0 or not _DIGEST.fullmatch(digest):
+        raise InvalidInput("审计锚点格式应为“序号:哈希”（64位十六进制）", field="anchor")
+    return sequence, digest

@@ -83,9 +83,11 @@ def test_outbox_list_retry_and_discard_dead_letters(
     assert (again.notice.id, again.attempts, again.state) == (first, 0, OutboxState.PENDING)
     assert main(["outbox", "list", "--url", url]) == 0
     assert first in capsys.readouterr().out
+    assert main(["outbox", "list", "--url", url, "--limit", "1"]) == 0
+    assert "可能还有更多" in capsys.readouterr().out  # a full page does not pass for the total
     assert _actions(w, "outbox_retry") == [((first,), None), (("no-such-notice",), "not_found")]
     assert _actions(w, "outbox_discard") == [((second,), None), ((second,), "not_found")]
-    assert len(_actions(w, "outbox_list")) == 2
+    assert len(_actions(w, "outbox_list")) == 3  # each listing is audited
     w.qd.store.dispose()  # type: ignore[attr-defined]
 
 
