@@ -79,6 +79,14 @@ def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
     assert len(lines) == 6
 
 
+def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
+    reports = _load("reports")
+    lines: list[str] = []
+    figures = reports.measure(300, runs=1, report=lines.append)
+    assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
+    assert len(lines) == 6 and "bulletin_report docx" in lines[3]
+
+
 def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() -> None:
     similar = _load("similar")
     lines: list[str] = []

@@ -54,10 +54,15 @@ class SimilarityEntry:
     the keys of its LSH bands. Reveals that texts are alike, never what they say."""
 
     item_id: str
+    """The indexed item."""
     jurisdiction: str
-    at: datetime  # when the item was submitted (first)
+    """The item's jurisdiction: a lookup stays within one."""
+    at: datetime
+    """When the item was submitted: a lookup looks back from now."""
     signature: tuple[int, ...]
+    """The MinHash signature of the item's current text."""
     bands: tuple[int, ...]
+    """The LSH band keys of the signature (:func:`band_keys`), one per band."""
 
 
 @attrs.frozen
@@ -66,8 +71,11 @@ class SimilarityCandidate:
     asked keys it shares (the more, the likelier it is alike)."""
 
     item_id: str
+    """The candidate item."""
     signature: tuple[int, ...]
+    """Its MinHash signature, for re-ranking."""
     shared: int
+    """How many of the asked band keys it shares."""
 
 
 def band_keys(signature: Sequence[int], rows: int = ROWS) -> tuple[int, ...]:

@@ -37,6 +37,7 @@ class SimilarityContract:
     """What every store's similarity index does (write, replace, drop, look up by band)."""
 
     def new_store(self) -> Store:  # pragma: no cover - provided by StoreContract
+        """A new, empty store, released after the test (:class:`StoreContract` gives it)."""
         raise NotImplementedError
 
     def _indexed(self, *entries: SimilarityEntry) -> Store:
