@@ -1217,7 +1217,7 @@ def test_0014_adds_the_similarity_index_and_downgrade_removes_it(empty: Engine) 
     assert {"qd_similarity", "qd_similarity_bands"} <= tables()
     with empty.connect() as conn:
         indexes = {str(ix["name"]) for ix in inspect(conn).get_indexes("qd_similarity_bands")}
-    assert "ix_qd_similarity_bands_band_key_item_id" in indexes
+    assert "ix_qd_similarity_bands_band_key_jurisdiction_at_item_id" in indexes
     _at_revision(empty, "0013", down=True)
     assert not {"qd_similarity", "qd_similarity_bands"} & tables()
     assert "qd_items" in tables()

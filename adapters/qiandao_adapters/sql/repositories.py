@@ -1419,7 +1419,13 @@ class SqlSimilarity:
             conn.execute(delete(b).where(b.c.item_id == entry.item_id))
             _upsert(conn, t, row, "item_id")
             bands = [
-                {"item_id": entry.item_id, "band": n, "band_key": key}
+                {
+                    "item_id": entry.item_id,
+                    "band": n,
+                    "band_key": key,
+                    "jurisdiction": entry.jurisdiction,
+                    "at": entry.at,
+                }
                 for n, key in enumerate(entry.bands)
             ]
             _insert_rows(conn, b, bands)
@@ -1463,11 +1469,10 @@ class SqlSimilarity:
         shared = func.count().label("shared")
         best = (
             select(b.c.item_id, shared)
-            .join(t, t.c.item_id == b.c.item_id)
             .where(
                 b.c.band_key.in_(sorted(set(bands))),
-                t.c.jurisdiction == jurisdiction,
-                t.c.at >= since,
+                b.c.jurisdiction == jurisdiction,
+                b.c.at >= since,
             )
             .group_by(b.c.item_id)
             .order_by(shared.desc(), b.c.item_id)

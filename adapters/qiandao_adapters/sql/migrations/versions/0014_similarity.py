@@ -1,7 +1,8 @@
 """Similar items (issue 13): the similarity index, derived from the texts at write time.
 
 Upgrade: ``qd_similarity`` (per item its jurisdiction, submission time and MinHash signature)
-and ``qd_similarity_bands`` (one row per LSH band, found by its key). Items already stored are
+and ``qd_similarity_bands`` (one row per LSH band with copies of the jurisdiction and time,
+found by an index on its key that covers the lookup's count). Items already stored are
 not indexed here (the migration has no analyzer and, under encryption, no plain text): an item
 enters the index when its text is next written; a host indexes the rest with its analyzer.
 
@@ -49,18 +50,22 @@ def upgrade() -> None:
         sa.Column("item_id", Key(ID_LENGTH), nullable=False),
         sa.Column("band", sa.Integer(), nullable=False),
         sa.Column("band_key", sa.BigInteger(), nullable=False),
+        sa.Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("item_id", "band", name="pk_qd_similarity_bands"),
         **MYSQL_TABLE_OPTIONS,
     )
     op.create_index(
-        "ix_qd_similarity_bands_band_key_item_id",
+        "ix_qd_similarity_bands_band_key_jurisdiction_at_item_id",
         "qd_similarity_bands",
-        ["band_key", "item_id"],
+        ["band_key", "jurisdiction", "at", "item_id"],
         unique=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_qd_similarity_bands_band_key_item_id", table_name="qd_similarity_bands")
+    op.drop_index(
+        "ix_qd_similarity_bands_band_key_jurisdiction_at_item_id", table_name="qd_similarity_bands"
+    )
     op.drop_table("qd_similarity_bands")
     op.drop_table("qd_similarity")
