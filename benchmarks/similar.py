@@ -17,7 +17,10 @@ run, is a full pairwise scan of the signatures with numpy (every stored signatur
 with the item's, best five), which is what the LSH index avoids.
 
 Run ``python benchmarks/similar.py [--items 100000] [--calls 50] [--distractors 500]
-[--sqlite]``.
+[--sqlite]``. Figures of 2026-12-02 (2 cores shared with other work) are in docs/storage.md:
+at 100,000 items, SQLite (encrypted) median 33.0 ms, p95 45.8 ms (numpy full scan 27.0 /
+40.0 ms); memory 14.7 / 39.1 ms (full scan 31.0 / 55.4 ms); recall@5 0.941 / 0.916 / 0.898
+with 0 / 500 / 1000 distractors (exact full scan 0.959 / 0.934 / 0.918).
 """
 
 from __future__ import annotations
