@@ -37,6 +37,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -58,7 +59,6 @@ from qiandao.queries import (
     lane_rows,
     review_waits,
 )
-from qiandao.planning import AnnualPlan, plan_id
 from qiandao.rules.roles import Role
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 

@@ -13,21 +13,23 @@ Plans hold targets, not 社情民意 content, so they are stored in clear (not s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import attrs
 
 from qiandao._enum import LabelledEnum
-from qiandao.errors import InvalidInput
+from qiandao.errors import ConcurrencyConflict, InvalidInput
 from qiandao.model import FocusCategory
+from qiandao.ports.notify import Notice
 from qiandao.rules.points import CreditKind, Period
-from qiandao.rules.roles import Role, SUBMITTER_ROLES
+from qiandao.rules.roles import SUBMITTER_ROLES, Role
 from qiandao.statistics import GroupCounts, Statistics
 
 __all__ = [
     "MAX_TARGET",
     "MAX_TARGETS",
+    "NOTE_CHARS",
     "PLAN_SETTER_ROLES",
     "AnnualPlan",
     "PersonProgress",
@@ -44,6 +46,8 @@ __all__ = [
     "plan_id",
     "progress_of",
     "reminder_due",
+    "reminders",
+    "revise_plan",
 ]
 
 PLAN_SETTER_ROLES = frozenset({Role.EDITOR, Role.OFFICE_HEAD})
@@ -316,10 +320,20 @@ def progress_of(
     )
 
 
+def _only(target: TargetProgress, person_id: str) -> TargetProgress:
+    mine = tuple(p for p in target.people if p.person_id == person_id)
+    reached = sum(not p.behind for p in mine)
+    share = _share(reached, len(mine))
+    return attrs.evolve(
+        target, actual=reached, goal=len(mine), share=share, met=reached >= len(mine), people=mine
+    )
+
+
 def own_progress(progress: PlanProgress, role: Role, person_id: str) -> PlanProgress:
-    """What a submitter sees of ``progress``: the targets of their own group, with their line."""
+    """What a submitter sees of ``progress``: the targets of their own group, counted over
+    their own line only (nothing about the others of the group)."""
     mine = tuple(
-        attrs.evolve(t, people=tuple(p for p in t.people if p.person_id == person_id))
+        _only(t, person_id)
         for t in progress.targets
         if t.target.scope is TargetScope.ROLE and t.target.role is role
     )
@@ -336,3 +350,75 @@ def behind_people(progress: PlanProgress) -> tuple[str, ...]:
     """Everyone below the minimum of any person-group target, by id (each once)."""
     found = {pid for t in progress.targets for pid in t.behind}
     return tuple(sorted(found))
+
+
+def revise_plan(
+    stored: AnnualPlan | None,
+    *,
+    jurisdiction: str,
+    year: int,
+    targets: tuple[Target, ...],
+    note: str,
+    expected_revision: int | None,
+    by: str,
+    at: datetime,
+) -> AnnualPlan:
+    """The plan with ``targets`` in force: the first revision, or the next one of ``stored``
+    (its targets kept in ``history``). ``expected_revision`` (0: no plan yet), when given, must
+    be the stored revision, else ``store.conflict`` (someone revised the plan meanwhile)."""
+    current = 0 if stored is None else stored.revision
+    key = plan_id(jurisdiction, year)
+    if expected_revision is not None and expected_revision != current:
+        raise ConcurrencyConflict(
+            "年度计划已被他人修改，请刷新后重试", id=key, expected=expected_revision, actual=current
+        )
+    if stored is None:
+        return AnnualPlan(key, jurisdiction, year, 1, 1, targets, by, at, note)
+    former = PlanRevision(
+        stored.revision, stored.targets, stored.set_by, stored.set_at, stored.note
+    )
+    return attrs.evolve(
+        stored,
+        version=stored.version + 1,
+        revision=stored.revision + 1,
+        targets=targets,
+        set_by=by,
+        set_at=at,
+        note=note,
+        history=(*stored.history, former),
+    )
+
+
+def _shortfall(target: TargetProgress, person: PersonProgress) -> str:
+    role = target.target.role
+    group = "" if role is None else role.label
+    measure = target.target.measure.label
+    wanted = target.target.minimum
+    return f"{measure}{person.count}篇，{group}年度目标{wanted}篇，尚差{wanted - person.count}篇"
+
+
+def reminders(
+    plan: AnnualPlan, progress: PlanProgress, at: datetime, new_id: Callable[[], str]
+) -> tuple[tuple[Notice, ...], AnnualPlan]:
+    """One notice to each person behind a person-group target who was not reminded yet this
+    year, and the plan recording them as reminded (unchanged when nobody is new)."""
+    done = set(plan.reminded)
+    lines: dict[str, list[str]] = {}
+    for target in progress.targets:
+        for person in target.people:
+            if person.behind and person.person_id not in done:
+                lines.setdefault(person.person_id, []).append(_shortfall(target, person))
+    if not lines:
+        return (), plan
+    notices = tuple(
+        Notice(
+            id=new_id(),
+            kind="plan_behind",
+            recipients=(person_id,),
+            text=f"{plan.year}年度社情民意信息工作计划提醒：您今年" + "；".join(said) + "。",
+            at=at,
+        )
+        for person_id, said in sorted(lines.items())
+    )
+    reminded = tuple(sorted(done | set(lines)))
+    return notices, attrs.evolve(plan, version=plan.version + 1, reminded=reminded)

@@ -29,7 +29,6 @@ from qiandao_adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
     SqlCommissions,
-    SqlPlans,
     SqlDirectory,
     SqlEvents,
     SqlIdempotency,
@@ -37,6 +36,7 @@ from qiandao_adapters.sql.repositories import (
     SqlJurisdictions,
     SqlLeases,
     SqlOutbox,
+    SqlPlans,
     SqlSessions,
     SqlUnits,
 )
