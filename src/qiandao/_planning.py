@@ -48,10 +48,10 @@ def read_progress(uow: UnitOfWork, plan: AnnualPlan, through: date, today: date)
     end = min(max(through, year.start), year.end)
     query = StatisticsQuery(plan.jurisdiction, Period(year.start, end), today)
     stats = uow.items.statistics(query)
-    roles = {t.role for t in plan.targets if t.scope is TargetScope.ROLE and t.role is not None}
+    named = (t.role for t in plan.targets if t.scope is TargetScope.ROLE and t.role is not None)
     groups = {
         role: {a.id: a.real_name for a in uow.accounts.holders(role, plan.jurisdiction)}
-        for role in sorted(roles, key=lambda r: r.value)
+        for role in dict.fromkeys(named)  # each role once, in the plan's order
     }
     return progress_of(plan, stats, groups)
 
