@@ -109,8 +109,9 @@ class PlanCommands(_Core):
         ``year``; a new revision replaces the former one, which is kept in ``history``.
 
         ``expected_revision``: the revision the caller saw (0 when there was none); another
-        revision saved meanwhile is ``store.conflict`` (so a retried call never revises twice). Bad targets are ``input.invalid`` naming
-        ``targets[i].<field>``; any other role is ``permission.denied``.
+        revision saved meanwhile is ``store.conflict`` (so a retried call never revises twice).
+        Bad targets are ``input.invalid`` naming ``targets[i].<field>``; any other role is
+        ``permission.denied``.
         """
         chosen_year = check_plan_year(year)
         checked = check_targets(targets)

@@ -282,6 +282,13 @@ def _share(actual: int, goal: int) -> float | None:
     return round(actual / goal, 4) if goal else None
 
 
+def _of_people(target: Target, people: tuple[PersonProgress, ...]) -> TargetProgress:
+    """A person-group target's progress: how many of ``people`` have reached its minimum."""
+    reached = sum(not p.behind for p in people)
+    goal = len(people)
+    return TargetProgress(target, reached, goal, _share(reached, goal), reached >= goal, people)
+
+
 def _progress(
     target: Target, stats: Statistics, groups: Mapping[Role, Mapping[str, str]]
 ) -> TargetProgress:
@@ -294,9 +301,7 @@ def _progress(
             for pid in sorted(members)
             for n in [counted.get(pid, 0)]
         )
-        reached = sum(not p.behind for p in people)
-        goal = len(people)
-        return TargetProgress(target, reached, goal, _share(reached, goal), reached >= goal, people)
+        return _of_people(target, people)
     if target.scope is TargetScope.CATEGORY:
         assert target.category is not None
         actual = _group_count(stats.by_category, target.measure, target.category.value)
@@ -320,20 +325,11 @@ def progress_of(
     )
 
 
-def _only(target: TargetProgress, person_id: str) -> TargetProgress:
-    mine = tuple(p for p in target.people if p.person_id == person_id)
-    reached = sum(not p.behind for p in mine)
-    share = _share(reached, len(mine))
-    return attrs.evolve(
-        target, actual=reached, goal=len(mine), share=share, met=reached >= len(mine), people=mine
-    )
-
-
 def own_progress(progress: PlanProgress, role: Role, person_id: str) -> PlanProgress:
     """What a submitter sees of ``progress``: the targets of their own group, counted over
     their own line only (nothing about the others of the group)."""
     mine = tuple(
-        _only(t, person_id)
+        _of_people(t.target, tuple(p for p in t.people if p.person_id == person_id))
         for t in progress.targets
         if t.target.scope is TargetScope.ROLE and t.target.role is role
     )
