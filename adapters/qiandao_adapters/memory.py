@@ -37,6 +37,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -184,6 +185,10 @@ def _commission_version(commission: Commission) -> int:
     return commission.version
 
 
+def _plan_version(plan: AnnualPlan) -> int:
+    return plan.version
+
+
 def _unit_version(unit: Unit) -> int:
     return unit.version
 
@@ -213,6 +218,7 @@ class _Data:
     unit_events: dict[str, tuple[UnitEvent, ...]] = attrs.Factory(dict)
     jurisdictions: dict[str, Jurisdiction] = attrs.Factory(_seeded)
     commissions: dict[str, Commission] = attrs.Factory(dict)
+    plans: dict[str, AnnualPlan] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
     audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
@@ -687,6 +693,23 @@ class _Commissions:
         return sorted(found, key=lambda c: c.id)
 
 
+class _Plans:
+    def __init__(self, table: _Table[AnnualPlan]) -> None:
+        self._t = table
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        return self._t.get(plan_id(jurisdiction, year))
+
+    def add(self, plan: AnnualPlan) -> None:
+        self._t.add(plan.id, plan)
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        self._t.save(plan.id, plan, expected_version)
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        return sorted((p for p in self._t.values() if p.year == year), key=lambda p: p.id)
+
+
 class _Idempotency:
     def __init__(self, table: _Table[IdempotencyRecord]) -> None:
         self._t = table
@@ -793,6 +816,7 @@ class MemoryUnitOfWork:
         self._units: _Units | None = None
         self._jurisdictions: _Jurisdictions | None = None
         self._commissions: _Commissions | None = None
+        self._plans: _Plans | None = None
         self._idempotency: _Idempotency | None = None
         self._audit: _Audit | None = None
         self._leases: _Leases | None = None
@@ -843,6 +867,13 @@ class MemoryUnitOfWork:
             table = _Table(self._data.commissions, "约稿", _commission_version, self._dirty)
             self._commissions = _Commissions(table)
         return self._commissions
+
+    @property
+    def plans(self) -> _Plans:
+        """Annual plans, made on first use."""
+        if self._plans is None:
+            self._plans = _Plans(_Table(self._data.plans, "年度计划", _plan_version, self._dirty))
+        return self._plans
 
     @property
     def directory(self) -> _Directory:

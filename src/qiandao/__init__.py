@@ -137,6 +137,16 @@ from qiandao.model import (
 )
 from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.paging import Page
+from qiandao.planning import (
+    AnnualPlan,
+    PersonProgress,
+    PlanProgress,
+    PlanRevision,
+    Target,
+    TargetMeasure,
+    TargetProgress,
+    TargetScope,
+)
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
     Contact,
@@ -206,6 +216,7 @@ __all__ = [
     "AdminSeparation",
     "AdoptionLevel",
     "AllowedAction",
+    "AnnualPlan",
     "Assignment",
     "AssignmentCommand",
     "AssignmentState",
@@ -318,6 +329,9 @@ __all__ = [
     "PermissionDenied",
     "PersonCounts",
     "PersonLine",
+    "PersonProgress",
+    "PlanProgress",
+    "PlanRevision",
     "PointsTable",
     "PolicyChange",
     "ProposalState",
@@ -358,6 +372,10 @@ __all__ = [
     "StoreNotMigrated",
     "StoreSchemaUnknown",
     "StoreUnavailable",
+    "Target",
+    "TargetMeasure",
+    "TargetProgress",
+    "TargetScope",
     "TextVersion",
     "TierRules",
     "Unit",

@@ -9,6 +9,7 @@ from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
 from qiandao._lanes import LaneCommands
+from qiandao._planning import PlanCommands
 from qiandao._review import ReviewCommands
 from qiandao._units import UnitCommands
 
@@ -22,6 +23,7 @@ class Qiandao(
     FeedbackCommands,
     JobCommands,
     LaneCommands,
+    PlanCommands,
     AccountCommands,
     UnitCommands,
     FeedCommands,

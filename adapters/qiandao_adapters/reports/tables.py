@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from qiandao import Bulletin, GroupLine, UnitLine
+from qiandao import Bulletin, GroupLine, PlanProgress, TargetProgress, TargetScope, UnitLine
 from qiandao.rules.rating import Rating
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "display",
     "group_table",
     "people_table",
+    "plan_table",
     "unit_table",
     "unit_tables",
 ]
@@ -220,9 +221,49 @@ def group_table(
     return Table(name, f"按{what}统计", columns, tuple(rows), charts)
 
 
+BEHIND_SHOWN = 10
+"""The most people a plan row names as behind (then "等N人")."""
+
+
+def target_text(line: TargetProgress) -> str:
+    """A target in words, e.g. ``政协委员每人报送不少于2篇``."""
+    t = line.target
+    wanted = f"{t.measure.label}不少于{t.minimum}篇"
+    if t.scope is TargetScope.ROLE and t.role is not None:
+        return f"{t.role.label}每人{wanted}"
+    if t.scope is TargetScope.CATEGORY and t.category is not None:
+        return f"“{t.category.label}”{wanted}"
+    return f"全办{wanted}"
+
+
+def _behind(line: TargetProgress) -> str:
+    names = [p.name or p.person_id for p in line.people if p.behind]
+    if len(names) > BEHIND_SHOWN:
+        return "、".join(names[:BEHIND_SHOWN]) + f"等{len(names)}人"
+    return "、".join(names)
+
+
+def plan_table(progress: PlanProgress) -> Table:
+    """The annual plan's progress (第六条): each target, what it aims at, what is done, the
+    share, and who is behind (person-group targets: people at target out of the group)."""
+    columns = (
+        Column("目标", Kind.TEXT),
+        Column("应完成"),
+        Column("已完成"),
+        Column("完成比例", Kind.RATE),
+        Column("未达标人员", Kind.TEXT),
+    )
+    rows = tuple((target_text(t), t.goal, t.actual, t.share, _behind(t)) for t in progress.targets)
+    end = progress.period.end
+    title = f"{progress.year}年度计划完成情况（截至{end.month}月{end.day}日）"
+    return Table("年度计划", title, columns, rows)
+
+
 def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Table, ...]:
     """The quarterly bulletin's tables: people, units, categories, sectors, channels and
-    jurisdictions (``places``: jurisdiction names by code)."""
+    jurisdictions (``places``: jurisdiction names by code), then the annual plan's progress
+    when the jurisdiction has a plan for the year."""
+    plan = () if bulletin.plan is None else (plan_table(bulletin.plan),)
     return (
         people_table(bulletin),
         unit_table(bulletin),
@@ -236,6 +277,7 @@ def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Tabl
             label=lambda line: places.get(line.key, line.key),
             charted=False,  # one line for a jurisdiction's own bulletin
         ),
+        *plan,
     )
 
 
@@ -268,6 +310,16 @@ def bulletin_summary(bulletin: Bulletin) -> tuple[str, ...]:
         f"交办承办单位{assigned}件次，已答复{replied}件次，按时答复率{timely}，"
         f"逾期未答复{overdue}件次；审核环节超时{bulletin.overdue_reviews}次。",
         f"参与报送并计分的委员和信息员{len(bulletin.people)}人，详见下表。",
+        *_plan_summary(bulletin.plan),
+    )
+
+
+def _plan_summary(progress: PlanProgress | None) -> tuple[str, ...]:
+    if progress is None:
+        return ()
+    met = sum(t.met for t in progress.targets)
+    return (
+        f"{progress.year}年度计划{len(progress.targets)}项目标，已完成{met}项，详见年度计划表。",
     )
 
 

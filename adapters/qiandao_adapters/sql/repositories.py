@@ -69,6 +69,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -101,6 +102,7 @@ from qiandao_adapters.sql.rows import (
     jurisdiction_row,
     loads,
     outbox_row,
+    plan_row,
     policy_row,
     proposal_row,
     session_row,
@@ -121,6 +123,7 @@ __all__ = [
     "SqlJurisdictions",
     "SqlLeases",
     "SqlOutbox",
+    "SqlPlans",
     "SqlSessions",
     "SqlUnits",
     "Transaction",
@@ -1366,6 +1369,29 @@ class SqlCommissions:
 
     def list(self, jurisdiction: str | None = None) -> list[Commission]:
         return _list(self._tx, s.commissions, Commission, jurisdiction)
+
+
+class SqlPlans:
+    """Annual plans (第六条), in clear: targets, not 社情民意 content."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        t = s.plans
+        row = self._tx.execute(_docs(t).where(t.c.id == plan_id(jurisdiction, year))).first()
+        return None if row is None else _load(self._tx, t, row, AnnualPlan)
+
+    def add(self, plan: AnnualPlan) -> None:
+        _add(self._tx, s.plans, plan_row(plan), "id", "年度计划")
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        _save(self._tx, s.plans, plan_row(plan), plan.id, expected_version, "年度计划")
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        t = s.plans
+        stmt = _docs(t).where(t.c.year == year).order_by(t.c.id)
+        return [_load(self._tx, t, row, AnnualPlan) for row in self._tx.execute(stmt)]
 
 
 class SqlIdempotency:

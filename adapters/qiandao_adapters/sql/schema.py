@@ -79,6 +79,7 @@ __all__ = [
     "metadata",
     "outbox",
     "password_policies",
+    "plans",
     "review_overruns",
     "sessions",
     "text_versions",
@@ -635,6 +636,20 @@ commissions = Table(
     Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
     Column("doc", Document, nullable=False),
     Index(None, "jurisdiction"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Annual plans (0016, 第六条): one row per jurisdiction and year, the plan in clear (targets and
+# the ids of who set them and who was reminded: no 社情民意 content, nothing sealed).
+plans = Table(
+    "qd_plans",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "year"),
     **MYSQL_TABLE_OPTIONS,
 )
 

@@ -36,6 +36,7 @@ from qiandao_adapters.sql.repositories import (
     SqlJurisdictions,
     SqlLeases,
     SqlOutbox,
+    SqlPlans,
     SqlSessions,
     SqlUnits,
 )
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.units = SqlUnits(self)
         self.jurisdictions = SqlJurisdictions(self)
         self.commissions = SqlCommissions(self)
+        self.plans = SqlPlans(self)
         self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)

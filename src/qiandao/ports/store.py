@@ -33,6 +33,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
@@ -58,6 +59,7 @@ __all__ = [
     "Names",
     "OutboxMessage",
     "OutboxRepository",
+    "PlanRepository",
     "ReviewWaitQuery",
     "SessionRepository",
     "Statistics",
@@ -616,6 +618,28 @@ class CommissionRepository(Protocol):
         ...
 
 
+class PlanRepository(Protocol):
+    """Annual plans (第六条), one per jurisdiction and year, keyed by
+    :func:`~qiandao.planning.plan_id`."""
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        """The plan of ``jurisdiction`` for ``year``, or ``None`` when none was set."""
+        ...
+
+    def add(self, plan: AnnualPlan) -> None:
+        """Add a new plan; ``ConcurrencyConflict`` if its id exists (now or at commit)."""
+        ...
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        """Replace the plan by compare-and-set on ``expected_version``: ``ConcurrencyConflict``
+        when stale, ``NotFound`` (or a conflict) for an unknown id."""
+        ...
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        """Every jurisdiction's plan of ``year`` (the periodic job's reminders), by id."""
+        ...
+
+
 class IdempotencyRepository(Protocol):
     """Remembered idempotency keys of commands; ``add`` of a known key is a conflict."""
 
@@ -722,6 +746,11 @@ class UnitOfWork(Protocol):
     @property
     def commissions(self) -> CommissionRepository:
         """Commissions (约稿)."""
+        ...
+
+    @property
+    def plans(self) -> PlanRepository:
+        """Annual plans and their targets (第六条)."""
         ...
 
     @property
