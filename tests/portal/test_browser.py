@@ -296,6 +296,7 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     editor.goto(url + "/bulletin")
     bulletin = editor.locator("main").inner_text()
     assert "张海舟" in bulletin and "市人力社保局" in bulletin
+    assert "年度计划完成情况" in bulletin and "全办合计" in bulletin  # the demo's plan (第六条)
     shot(editor, "11-bulletin")
 
     # -- the 三员 see their own pages and never a title (第十九条)

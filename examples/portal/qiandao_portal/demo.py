@@ -14,10 +14,14 @@ import attrs
 from qiandao import (
     Actor,
     AdoptionLevel,
+    FocusCategory,
     LeaderRank,
     Qiandao,
     Rating,
     Role,
+    Target,
+    TargetMeasure,
+    TargetScope,
 )
 from qiandao_adapters.delivery import RecordingDelivery
 
@@ -112,7 +116,21 @@ def seed(qd: Qiandao, phones: RecordingDelivery) -> DemoData:
     accounts["newcomer"] = DemoAccount(
         "newcomer", name, Role.MEMBER, phone, phones.password_of(phone), initial=True
     )
-    return DemoData(accounts, _items(qd, actors))
+    items = _items(qd, actors)
+    _plan(qd, actors["editor"])
+    return DemoData(accounts, items)
+
+
+def _plan(qd: Qiandao, editor: Actor) -> None:
+    """This year's plan (第六条): what the bulletin measures progress against."""
+    targets = [
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 2, role=Role.MEMBER),
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 4, role=Role.INFO_OFFICER),
+        Target(TargetScope.JURISDICTION, TargetMeasure.SUBMITTED, 40),
+        Target(TargetScope.JURISDICTION, TargetMeasure.ADOPTED, 10),
+        Target(TargetScope.CATEGORY, TargetMeasure.SUBMITTED, 5, category=FocusCategory.HOT_ISSUE),
+    ]
+    qd.set_annual_plan(editor, qd.now().year, targets, note="年度社情民意信息工作计划")
 
 
 def _items(qd: Qiandao, a: dict[str, Actor]) -> dict[str, str]:
