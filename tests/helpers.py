@@ -13,6 +13,7 @@ from qiandao._core import Actor
 from qiandao.errors import AuthenticationFailed, QiandaoError
 from qiandao.events import Event
 from qiandao.model import Account, Assignment, ExternalIdentity, Item, Unit
+from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI
@@ -138,6 +139,7 @@ def make_world(
     city_rules: RuleSet | None = None,
     county_rules: RuleSet | None = None,
     store: Store | None = None,
+    analyzer: TextAnalyzer | None = None,
 ) -> World:
     """A fresh world (on a memory store unless given an empty ``store``); the clock starts on
     Monday 2026-03-02 09:00 unless told otherwise."""
@@ -149,7 +151,13 @@ def make_world(
         DH: county_rules or RuleSet(jurisdiction=DH, name="定海区政协"),
     }
     qd = Qiandao(
-        store, clock=clock, rules=rules, notifier=notifier, hasher=None, dispatch_after_commit=True
+        store,
+        clock=clock,
+        rules=rules,
+        notifier=notifier,
+        hasher=None,
+        dispatch_after_commit=True,
+        analyzer=analyzer,
     )
     city = _people(ZS, "")
     county = _people(DH, "dh-")

@@ -48,6 +48,7 @@ DESCRIBED = (
     "AuditPurge",
     "RequestContext",
     "ItemView",
+    "SimilarItem",
     "AssignmentView",
     "AllowedAction",
     "Page",

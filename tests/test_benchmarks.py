@@ -85,3 +85,14 @@ def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
     figures = reports.measure(300, runs=1, report=lines.append)
     assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
     assert len(lines) == 6 and "bulletin_report docx" in lines[3]
+
+
+def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() -> None:
+    similar = _load("similar")
+    lines: list[str] = []
+    found = similar.quality(0, report=lines.append, asked=10)
+    assert found.queries == 20 and found.corpus == 880
+    assert 0 < found.recall_at_5 <= 1 and 0 < found.peer_recall_at_5 <= 1
+    figures = similar.latency(200, 5, report=lines.append)
+    assert set(figures) == {"median_ms", "p95_ms", "peer_median_ms", "peer_p95_ms"}
+    assert len(lines) == 2

@@ -68,6 +68,7 @@ KINDS: dict[str, ErrorKind] = {
     "store.idempotency_conflict": C,
     "store.unavailable": U,
     "store.outcome_unknown": U,
+    "analysis.unavailable": U,
     "audit.error": U,
     "audit.unavailable": U,
     "audit.tampered": C,

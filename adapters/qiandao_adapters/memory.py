@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -60,6 +61,7 @@ from qiandao.queries import (
     review_waits,
 )
 from qiandao.rules.roles import Role
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
@@ -222,6 +224,8 @@ class _Data:
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
     audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
+    similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
+    similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
 
 
 class MemoryStore:
@@ -325,6 +329,67 @@ class _OutboxTable(_Table[OutboxMessage]):
                 self.index.setdefault(key, None)
             else:
                 self.index.pop(key, None)
+
+
+class _SimilarityTable(_Table[SimilarityEntry]):
+    """The similarity index, with its band keys indexed at commit (a lookup never scans)."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]]) -> None:
+        super().__init__(data.similarity, "相似索引", None, dirty)
+        self.bands = data.similarity_bands
+
+    def _unindex(self, key: str) -> None:
+        old = self.base.get(key)
+        for band in old.bands if old is not None else ():
+            ids = self.bands.get(band)
+            if ids is not None:
+                ids.discard(key)
+                if not ids:
+                    del self.bands[band]
+
+    def apply(self) -> None:
+        for key in (*self.removed, *self.staged):
+            self._unindex(key)
+        staged = self.staged
+        super().apply()
+        for key, entry in staged.items():
+            for band in entry.bands:
+                self.bands.setdefault(band, set()).add(key)
+
+
+class _Similarity:
+    def __init__(self, table: _SimilarityTable) -> None:
+        self._t = table
+
+    def put(self, entry: SimilarityEntry) -> None:
+        self._t.put(entry.item_id, entry)
+
+    def drop(self, item_id: str) -> None:
+        self._t.delete(item_id)
+
+    def get(self, item_id: str) -> SimilarityEntry | None:
+        return self._t.get(item_id)
+
+    def candidates(
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
+    ) -> list[SimilarityCandidate]:
+        wanted = set(bands)
+        shared: Counter[str] = Counter()
+        for band in wanted:
+            shared.update(self._t.bands.get(band, ()))
+        for key, staged in self._t.staged.items():  # this unit of work's own writes
+            shared[key] = len(wanted.intersection(staged.bands))
+        found = []
+        for key, count in shared.items():
+            entry = self._t.get(key)  # None: dropped by this unit of work
+            if count and entry and entry.jurisdiction == jurisdiction and entry.at >= since:
+                found.append((-count, key, entry))
+        found.sort(key=_by_shared_bands)
+        return [SimilarityCandidate(k, e.signature, -n) for n, k, e in found[:limit]]
+
+
+def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:
+    return row[0], row[1]
 
 
 class _Outbox:
@@ -820,6 +885,14 @@ class MemoryUnitOfWork:
         self._idempotency: _Idempotency | None = None
         self._audit: _Audit | None = None
         self._leases: _Leases | None = None
+        self._similarity: _Similarity | None = None
+
+    @property
+    def similarity(self) -> _Similarity:
+        """The similarity index; its band keys are indexed at commit."""
+        if self._similarity is None:
+            self._similarity = _Similarity(_SimilarityTable(self._data, self._dirty))
+        return self._similarity
 
     @property
     def leases(self) -> _Leases:

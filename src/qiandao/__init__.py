@@ -10,6 +10,7 @@ from qiandao._inbox import AssignmentView, ItemView
 from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
+from qiandao._similar import SimilarItem
 from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.audit import (
     AuditChain,
@@ -40,6 +41,7 @@ from qiandao.errors import (
     AccountLocked,
     ActorRefused,
     AdminSeparation,
+    AnalysisUnavailable,
     AuditError,
     AuditRetention,
     AuditTampered,
@@ -147,6 +149,7 @@ from qiandao.planning import (
     TargetProgress,
     TargetScope,
 )
+from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
     Contact,
@@ -175,6 +178,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import AccountRules, IntakeRules, PasswordProfile, RuleSet
 from qiandao.rules.tiers import Destination, TierRules
 from qiandao.service import Qiandao
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import (
     CreditKey,
     GroupCounts,
@@ -216,6 +220,7 @@ __all__ = [
     "AdminSeparation",
     "AdoptionLevel",
     "AllowedAction",
+    "AnalysisUnavailable",
     "AnnualPlan",
     "Assignment",
     "AssignmentCommand",
@@ -367,6 +372,9 @@ __all__ = [
     "Session",
     "SessionExpired",
     "SignIn",
+    "SimilarItem",
+    "SimilarityCandidate",
+    "SimilarityEntry",
     "Statistics",
     "StatisticsQuery",
     "StoreNotMigrated",
@@ -376,6 +384,7 @@ __all__ = [
     "TargetMeasure",
     "TargetProgress",
     "TargetScope",
+    "TextAnalyzer",
     "TextVersion",
     "TierRules",
     "Unit",

@@ -39,6 +39,7 @@ from qiandao.events import Event, evolve
 from qiandao.model import Account, AccountEvent, AccountEventKind, Item, RoleGrant
 from qiandao.notices import notices_for
 from qiandao.outbox import RetryPolicy
+from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.clock import Clock
 from qiandao.ports.notify import Notice, Notifier
 from qiandao.ports.security import CredentialDelivery, IdentityProvider, PasswordHasher
@@ -53,6 +54,7 @@ from qiandao.rules.deadlines import WorkdayCalendar
 from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import check_id, clean_text
+from qiandao.similarity import SimilarityEntry, band_keys, indexed
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
@@ -248,6 +250,7 @@ class _Core:
         dispatcher_id: str | None = None,
         audit_key: bytes | None = None,
         audit_retention_days: int = MIN_RETENTION_DAYS,
+        analyzer: TextAnalyzer | None = None,
     ) -> None:
         """Wire the service to its ports (docs/reference.md §1 has each in full).
 
@@ -314,6 +317,8 @@ class _Core:
             )
         self.audit_retention_days = audit_retention_days
         """How long audit records are kept (days, at least 180)."""
+        self.analyzer = analyzer
+        """The text analyzer that keeps the similarity index (``None``: no index)."""
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -674,9 +679,31 @@ class Tx:
         else:
             self.uow.items.save(current, item.version)
         self.uow.events.append(events)
+        self.index(item, current)
         rules = self._core.rules_for(current.jurisdiction)
         self.notify([n for e in events for n in notices_for(e, current, rules)])
         return current
+
+    def index(self, before: Item | None, after: Item) -> None:
+        """Keep the similarity index in step with a saved item, in its transaction: indexed
+        (signature and bands of its current text) while :func:`~qiandao.similarity.indexed`
+        holds and the service has an analyzer, dropped when it stops holding (涉密, withdrawn).
+        Nothing is written when neither the text nor the item's indexing changed."""
+        was = before is not None and indexed(before)
+        if not indexed(after):
+            if was:
+                self.uow.similarity.drop(after.id)
+            return
+        analyzer = self._core.analyzer
+        if analyzer is None or after.submitted_at is None:
+            return
+        if was and before is not None and before.texts[-1] == after.texts[-1]:
+            return
+        signature = analyzer.signature(after.title, after.body)
+        entry = SimilarityEntry(
+            after.id, after.jurisdiction, after.submitted_at, signature, band_keys(signature)
+        )
+        self.uow.similarity.put(entry)
 
     def create(self, decision: Decision) -> Item:
         """Stage a new item from a decision whose first event (DRAFTED) carries it."""

@@ -22,6 +22,7 @@ __all__ = [
     "AccountLocked",
     "ActorRefused",
     "AdminSeparation",
+    "AnalysisUnavailable",
     "AuditError",
     "AuditRetention",
     "AuditTampered",
@@ -529,6 +530,19 @@ class OutcomeUnknown(QiandaoError):
     code = "store.outcome_unknown"
     kind = ErrorKind.UNAVAILABLE
     default_message = "提交时与数据库的连接中断，本次操作可能已生效，请使用同一幂等键重试"
+
+
+class AnalysisUnavailable(QiandaoError):
+    """The service was built without a text analyzer (``Qiandao(..., analyzer=None)``), so it
+    keeps no similarity index and cannot tell which items are alike."""
+
+    code = "analysis.unavailable"
+    kind = ErrorKind.UNAVAILABLE
+    article = "第九条"
+    default_message = (
+        "未配置文本分析器，无法查找相似信息：构造 Qiandao 时传入 analyzer="
+        "MinHashAnalyzer()（from qiandao_adapters.analysis import MinHashAnalyzer）"
+    )
 
 
 # --- accounts ----------------------------------------------------------------------------

@@ -93,6 +93,7 @@ CALLS: dict[str, tuple[Role, Call]] = {
     ),
     "annual_plan": (Role.EDITOR, lambda q, a: q.annual_plan(a, 2026)),
     "plan_progress": (Role.EDITOR, lambda q, a: q.plan_progress(a, 2026)),
+    "similar_items": (Role.EDITOR, lambda q, a: q.similar_items(a, "i")),
     "rate": (Role.MEMBER, lambda q, a: q.rate(a, "i", "a", Rating.SATISFIED)),
     "reassign": (Role.EDITOR, lambda q, a: q.reassign(a, "i", "a", "u-1")),
     "reclassify": (Role.EDITOR, lambda q, a: q.reclassify(a, "i", True, "理由")),

@@ -1205,6 +1205,24 @@ def test_0013_gives_the_item_indexes_their_tie_breaking_id_and_downgrade_restore
     assert not {"ix_qd_items_published_issued_at_id", "ix_qd_items_created_at_id"} & before
 
 
+def test_0014_adds_the_similarity_index_and_downgrade_removes_it(empty: Engine) -> None:
+    """The index tables come with 0014 (empty: stored items enter as their text is written)
+    and go with its downgrade; the items are untouched."""
+
+    def tables() -> set[str]:
+        with empty.connect() as conn:
+            return set(inspect(conn).get_table_names())
+
+    upgrade(empty)
+    assert {"qd_similarity", "qd_similarity_bands"} <= tables()
+    with empty.connect() as conn:
+        indexes = {str(ix["name"]) for ix in inspect(conn).get_indexes("qd_similarity_bands")}
+    assert "ix_qd_similarity_bands_band_key_jurisdiction_at_item_id" in indexes
+    _at_revision(empty, "0013", down=True)
+    assert not {"qd_similarity", "qd_similarity_bands"} & tables()
+    assert "qd_items" in tables()
+
+
 # --- 0010: units and jurisdictions as data ----------------------------------------------------
 
 

@@ -10,6 +10,7 @@ rows returned, and give the same rows in the same order as :mod:`qiandao.queries
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -84,6 +85,7 @@ from qiandao.ports.store import (
 )
 from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
@@ -125,6 +127,7 @@ __all__ = [
     "SqlOutbox",
     "SqlPlans",
     "SqlSessions",
+    "SqlSimilarity",
     "SqlUnits",
     "Transaction",
 ]
@@ -1411,6 +1414,103 @@ class SqlIdempotency:
 
     def add(self, record: IdempotencyRecord) -> None:
         _add(self._tx, s.idempotency, attrs.asdict(record), "key", "幂等键")
+
+
+def _packed(signature: Sequence[int]) -> str:
+    """A signature as text: 8 hex digits a value (big-endian 32-bit)."""
+    return struct.pack(f">{len(signature)}I", *signature).hex()
+
+
+def _unpacked(text: str) -> tuple[int, ...]:
+    raw = bytes.fromhex(text)
+    return struct.unpack(f">{len(raw) // 4}I", raw)
+
+
+class SqlSimilarity:
+    """The similarity index: one row per item, one per LSH band (found by ``band_key``)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def put(self, entry: SimilarityEntry) -> None:
+        t, b = s.similarity, s.similarity_bands
+        row = {
+            "item_id": entry.item_id,
+            "jurisdiction": entry.jurisdiction,
+            "at": entry.at,
+            "signature": _packed(entry.signature),
+        }
+        check_bounds(t, [row])
+        with self._tx.atomic() as conn:
+            conn.execute(delete(b).where(b.c.item_id == entry.item_id))
+            _upsert(conn, t, row, "item_id")
+            bands = [
+                {
+                    "item_id": entry.item_id,
+                    "band": n,
+                    "band_key": key,
+                    "jurisdiction": entry.jurisdiction,
+                    "at": entry.at,
+                }
+                for n, key in enumerate(entry.bands)
+            ]
+            _insert_rows(conn, b, bands)
+
+    def drop(self, item_id: str) -> None:
+        t, b = s.similarity, s.similarity_bands
+        with self._tx.atomic() as conn:
+            conn.execute(delete(b).where(b.c.item_id == item_id))
+            conn.execute(delete(t).where(t.c.item_id == item_id))
+
+    def _entries(self, where: ColumnElement[bool]) -> list[SimilarityEntry]:
+        t, b = s.similarity, s.similarity_bands
+        rows = self._tx.execute(select(t).where(where).order_by(t.c.item_id)).all()
+        if not rows:
+            return []
+        keys: dict[str, list[int]] = {r.item_id: [] for r in rows}
+        found = self._tx.execute(
+            select(b.c.item_id, b.c.band_key)
+            .where(b.c.item_id.in_(list(keys)))
+            .order_by(b.c.item_id, b.c.band)
+        )
+        for row in found:
+            keys[row.item_id].append(row.band_key)
+        return [
+            SimilarityEntry(
+                r.item_id, r.jurisdiction, r.at, _unpacked(r.signature), tuple(keys[r.item_id])
+            )
+            for r in rows
+        ]
+
+    def get(self, item_id: str) -> SimilarityEntry | None:
+        found = self._entries(s.similarity.c.item_id == item_id)
+        return found[0] if found else None
+
+    def candidates(
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
+    ) -> list[SimilarityCandidate]:
+        if not bands:
+            return []
+        t, b = s.similarity, s.similarity_bands
+        shared = func.count().label("shared")
+        best = (
+            select(b.c.item_id, shared)
+            .where(
+                b.c.band_key.in_(sorted(set(bands))),
+                b.c.jurisdiction == jurisdiction,
+                b.c.at >= since,
+            )
+            .group_by(b.c.item_id)
+            .order_by(shared.desc(), b.c.item_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = self._tx.execute(
+            select(best.c.item_id, best.c.shared, t.c.signature)
+            .join(t, t.c.item_id == best.c.item_id)
+            .order_by(best.c.shared.desc(), best.c.item_id)
+        )
+        return [SimilarityCandidate(r.item_id, _unpacked(r.signature), r.shared) for r in rows]
 
 
 class SqlAudit:

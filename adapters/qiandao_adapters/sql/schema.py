@@ -82,6 +82,8 @@ __all__ = [
     "plans",
     "review_overruns",
     "sessions",
+    "similarity",
+    "similarity_bands",
     "text_versions",
     "unit_events",
     "units",
@@ -750,3 +752,32 @@ def _seed_audit_heads(target: Table, connection: Any, **_: Any) -> None:
 
 
 event.listen(audit_heads, "after_create", _seed_audit_heads)
+
+
+# The similarity index (0014, qiandao.similarity): per indexed item its jurisdiction, submission
+# time and MinHash signature (hex, 8 digits a value), and one row per LSH band whose key the
+# lookup finds by an index (with the jurisdiction and time, so that the index covers the
+# count). No text: it tells which items are alike, not what they say.
+similarity = Table(
+    "qd_similarity",
+    metadata,
+    _id("item_id", primary_key=True),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("signature", Document, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+similarity_bands = Table(
+    "qd_similarity_bands",
+    metadata,
+    _id("item_id", nullable=False),
+    Column("band", Integer, nullable=False),
+    Column("band_key", BigInteger, nullable=False),
+    # copies of the item's row: the lookup counts shared keys from the index alone
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("item_id", "band"),
+    Index(None, "band_key", "jurisdiction", "at", "item_id"),
+    **MYSQL_TABLE_OPTIONS,
+)

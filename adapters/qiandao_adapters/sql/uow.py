@@ -38,6 +38,7 @@ from qiandao_adapters.sql.repositories import (
     SqlOutbox,
     SqlPlans,
     SqlSessions,
+    SqlSimilarity,
     SqlUnits,
 )
 from qiandao_adapters.sql.sealing import KeyVault, Sealer
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
+        self.similarity = SqlSimilarity(self)
 
     # transaction handling
 

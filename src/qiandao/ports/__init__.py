@@ -1,10 +1,11 @@
 """The ports: Protocols a host (or an adapter of ours) implements.
 
 The service talks to storage, time, notification and identity only through these, so a host can
-plug in its own database, message bus or single sign-on. Each store port has a contract suite in
-:mod:`qiandao.testing`.
+plug in its own database, message bus, single sign-on or text analysis. Each store port has a
+contract suite in :mod:`qiandao.testing`.
 """
 
+from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.clock import Clock
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.ports.notify import Notice, Notifier
@@ -23,6 +24,7 @@ from qiandao.ports.store import (
     OutboxRepository,
     PlanRepository,
     SessionRepository,
+    SimilarityRepository,
     Store,
     UnitOfWork,
     UnitRepository,
@@ -51,7 +53,9 @@ __all__ = [
     "PlanRepository",
     "Sealed",
     "SessionRepository",
+    "SimilarityRepository",
     "Store",
+    "TextAnalyzer",
     "UnitOfWork",
     "UnitRepository",
 ]

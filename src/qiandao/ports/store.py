@@ -37,6 +37,7 @@ from qiandao.planning import AnnualPlan
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
+from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "PlanRepository",
     "ReviewWaitQuery",
     "SessionRepository",
+    "SimilarityRepository",
     "Statistics",
     "StatisticsQuery",
     "Store",
@@ -700,6 +702,36 @@ class AuditRepository(Protocol):
         ...
 
 
+class SimilarityRepository(Protocol):
+    """The similarity index (:mod:`qiandao.similarity`): per indexed item its jurisdiction,
+    submission time, MinHash signature and LSH band keys; never any text.
+
+    The service writes it in the transaction of the command that changes an item's text or
+    secrecy, so it never lags the items; a 涉密 item is dropped from it.
+    """
+
+    def put(self, entry: SimilarityEntry) -> None:
+        """Index an item, replacing what was indexed for it before."""
+        ...
+
+    def drop(self, item_id: str) -> None:
+        """Remove an item from the index (nothing if it is not there)."""
+        ...
+
+    def get(self, item_id: str) -> SimilarityEntry | None:
+        """What is indexed for an item, or ``None``."""
+        ...
+
+    def candidates(
+        self, bands: Collection[int], jurisdiction: str, since: datetime, limit: int
+    ) -> list[SimilarityCandidate]:
+        """The items of ``jurisdiction`` submitted at or after ``since`` that share at least
+        one band key with ``bands``, with their signatures and how many keys they share: at
+        most ``limit`` (from 1), those sharing the most keys first, then by item id. Found by
+        an index on the band keys, never by a scan."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -766,6 +798,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The chained, append-only audit log (第十九条)."""
+        ...
+
+    @property
+    def similarity(self) -> SimilarityRepository:
+        """The similarity index of submitted, non-涉密 items (signatures, no text)."""
         ...
 
     def __enter__(self) -> Self: ...

@@ -1,8 +1,8 @@
 """Test support shipped with qiandao, for our tests and for hosts testing their adapters.
 
-- :class:`StoreContract`, :class:`NotifierContract`, :class:`CalendarContract`,
-  :class:`CipherContract`: the contract suites every store, notifier, working-day calendar and
-  cipher must pass (subclass one in a ``Test…``
+- :class:`StoreContract` (with :class:`SimilarityContract`), :class:`NotifierContract`,
+  :class:`CalendarContract`, :class:`CipherContract`: the contract suites every store,
+  notifier, working-day calendar and cipher must pass (subclass one in a ``Test…``
   class; see :mod:`qiandao.testing.store`).
 - :mod:`qiandao.testing.strategies`: Hypothesis strategies for items, queries and statistics.
 - :class:`ManualClock`: a clock a test moves by hand.
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from qiandao.testing.calendar import CalendarContract
     from qiandao.testing.crypto import CipherContract
     from qiandao.testing.notifier import NotifierContract
+    from qiandao.testing.similarity import SimilarityContract
     from qiandao.testing.store import StoreContract
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "CipherContract",
     "ManualClock",
     "NotifierContract",
+    "SimilarityContract",
     "StoreContract",
     "strategies",
 ]
@@ -46,6 +48,7 @@ _ON_FIRST_USE = {
     "CalendarContract": "qiandao.testing.calendar",
     "CipherContract": "qiandao.testing.crypto",
     "NotifierContract": "qiandao.testing.notifier",
+    "SimilarityContract": "qiandao.testing.similarity",
     "StoreContract": "qiandao.testing.store",
     "strategies": "qiandao.testing.strategies",
 }

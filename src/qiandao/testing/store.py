@@ -145,6 +145,7 @@ from qiandao.testing.builders import (
     sample_unit,
     statistics_corpus,
 )
+from qiandao.testing.similarity import SimilarityContract
 
 __all__ = ["StoreContract"]
 
@@ -325,7 +326,7 @@ def _due_first(template: Item, n: int) -> Item:
     return attrs.evolve(template, id=f"zz-new-{n:04d}", assignments=assignments)
 
 
-class StoreContract(abc.ABC):
+class StoreContract(SimilarityContract, abc.ABC):
     """The behaviour every :class:`~qiandao.ports.store.Store` must have (docs/architecture.md).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_store`.
@@ -341,7 +342,7 @@ class StoreContract(abc.ABC):
     def make_store(self) -> Store:
         """A new, empty store."""
 
-    def discard_store(self, store: Store) -> None:  # noqa: B027 - an optional hook
+    def discard_store(self, store: Store) -> None:
         """Release a store made for one test; the default does nothing."""
 
     @pytest.fixture(autouse=True)
