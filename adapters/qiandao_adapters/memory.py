@@ -62,6 +62,7 @@ from qiandao.queries import (
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -220,6 +221,7 @@ class _Data:
     audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
     similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
     similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
+    topics: dict[str, TopicEntry] = attrs.Factory(dict)
 
 
 class MemoryStore:
@@ -384,6 +386,39 @@ class _Similarity:
 
 def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:
     return row[0], row[1]
+
+
+class _Topics:
+    """The term index, plain: a term's key is the term itself."""
+
+    def __init__(self, table: _Table[TopicEntry]) -> None:
+        self._t = table
+
+    def put(self, entry: TopicEntry) -> None:
+        self._t.put(entry.item_id, entry)
+
+    def drop(self, item_id: str) -> None:
+        self._t.delete(item_id)
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        return self._t.get(item_id)
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        found: Counter[str] = Counter()
+        items = 0
+        for entry in self._t.values():
+            if scope.covers(entry):
+                items += 1
+                found.update(entry.terms.keys())
+        return TermCounts(items, dict(found))
+
+    def items_with(self, key: str, scope: TopicScope, limit: int) -> list[str]:
+        having = [e for e in self._t.values() if key in e.terms and scope.covers(e)]
+        having.sort(key=lambda e: (-e.terms[key], -e.day.toordinal(), e.item_id))
+        return [e.item_id for e in having[:limit]]
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        return {key: key for key in keys}
 
 
 class _Outbox:
@@ -862,6 +897,13 @@ class MemoryUnitOfWork:
         self._audit: _Audit | None = None
         self._leases: _Leases | None = None
         self._similarity: _Similarity | None = None
+        self._topics: _Topics | None = None
+
+    @property
+    def topics(self) -> _Topics:
+        if self._topics is None:
+            self._topics = _Topics(_Table(self._data.topics, "热点索引", None, self._dirty))
+        return self._topics
 
     @property
     def similarity(self) -> _Similarity:

@@ -213,7 +213,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0014"
+    assert version == "0015"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:

@@ -38,6 +38,7 @@ from qiandao_adapters.sql.repositories import (
     SqlOutbox,
     SqlSessions,
     SqlSimilarity,
+    SqlTopics,
     SqlUnits,
 )
 from qiandao_adapters.sql.sealing import KeyVault, Sealer
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
         self.similarity = SqlSimilarity(self)
+        self.topics = SqlTopics(self)
 
     # transaction handling
 

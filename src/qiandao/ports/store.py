@@ -38,6 +38,7 @@ from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = [
     "AccountRepository",
@@ -65,6 +66,7 @@ __all__ = [
     "Statistics",
     "StatisticsQuery",
     "Store",
+    "TopicsRepository",
     "UnitOfWork",
     "UnitRepository",
 ]
@@ -560,6 +562,44 @@ class SimilarityRepository(Protocol):
         ...
 
 
+class TopicsRepository(Protocol):
+    """The term index of hot topics (:mod:`qiandao.topics`): per indexed item its
+    jurisdiction, category, sector, channel, day of submission and terms.
+
+    Written by the service in the transaction of the command that sets an item's text or
+    secrecy; a 涉密 item is dropped from it. A store under encryption keeps each term as a
+    keyed token (a *term key*) and the words in a sealed dictionary; otherwise a term's key is
+    the term itself.
+    """
+
+    def put(self, entry: TopicEntry) -> None:
+        """Index an item, replacing what was indexed for it before."""
+        ...
+
+    def drop(self, item_id: str) -> None:
+        """Remove an item from the index (nothing if it is not there)."""
+        ...
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        """What is indexed for an item (its terms as words), or ``None``."""
+        ...
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        """How many indexed items ``scope`` covers and, per term key, how many of them have
+        the term: aggregated by the store, never every entry returned."""
+        ...
+
+    def items_with(self, key: str, scope: TopicScope, limit: int) -> list[str]:
+        """The ids of at most ``limit`` items of ``scope`` having the term ``key``: those
+        saying it most often first, then the latest day, then by id."""
+        ...
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        """The word of each term key of ``keys`` (opened from the sealed dictionary under
+        encryption; a key the index never held may be left out)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -589,6 +629,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def similarity(self) -> SimilarityRepository: ...
+    @property
+    def topics(self) -> TopicsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -145,6 +145,7 @@ from qiandao.testing.builders import (
     statistics_corpus,
 )
 from qiandao.testing.similarity import SimilarityContract
+from qiandao.testing.topics import TopicsContract
 
 __all__ = ["StoreContract"]
 
@@ -325,7 +326,7 @@ def _due_first(template: Item, n: int) -> Item:
     return attrs.evolve(template, id=f"zz-new-{n:04d}", assignments=assignments)
 
 
-class StoreContract(SimilarityContract, abc.ABC):
+class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
     """The behaviour every :class:`~qiandao.ports.store.Store` must have (DESIGN §3).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_store`.
