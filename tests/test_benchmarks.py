@@ -88,3 +88,12 @@ def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() ->
     figures = similar.latency(200, 5, report=lines.append)
     assert set(figures) == {"median_ms", "p95_ms", "peer_median_ms", "peer_p95_ms"}
     assert len(lines) == 2
+
+
+def test_topics_benchmark_times_hot_topics_against_a_counter() -> None:
+    topics = _load("topics")
+    lines: list[str] = []
+    figures = topics.run(120, 30, 12, 1, report=lines.append)
+    assert set(figures) == {"median_s", "first_s", "peer_median_s", "burst_rank", "peer_burst_rank"}
+    assert figures["burst_rank"] >= 1  # the burst is among the topics
+    assert len(lines) == 1

@@ -403,19 +403,25 @@ class _Topics:
     def get(self, item_id: str) -> TopicEntry | None:
         return self._t.get(item_id)
 
+    def _covered(self, scope: TopicScope) -> list[TopicEntry]:
+        return [e for e in self._t.values() if scope.covers(e)]
+
     def counts(self, scope: TopicScope) -> TermCounts:
         found: Counter[str] = Counter()
-        items = 0
-        for entry in self._t.values():
-            if scope.covers(entry):
-                items += 1
-                found.update(entry.terms.keys())
-        return TermCounts(items, dict(found))
+        covered = self._covered(scope)
+        for entry in covered:
+            found.update(entry.terms.keys())
+        return TermCounts(len(covered), dict(found))
 
-    def items_with(self, key: str, scope: TopicScope, limit: int) -> list[str]:
-        having = [e for e in self._t.values() if key in e.terms and scope.covers(e)]
-        having.sort(key=lambda e: (-e.terms[key], -e.day.toordinal(), e.item_id))
-        return [e.item_id for e in having[:limit]]
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        wanted = set(keys)
+        having: dict[str, list[tuple[int, int, str]]] = {key: [] for key in wanted}
+        for e in self._covered(scope):
+            for key in wanted.intersection(e.terms):
+                having[key].append((-e.terms[key], -e.day.toordinal(), e.item_id))
+        return {key: [row[2] for row in sorted(rows)[:limit]] for key, rows in having.items()}
 
     def words(self, keys: Collection[str]) -> dict[str, str]:
         return {key: key for key in keys}

@@ -147,12 +147,13 @@ class TopicCommands(QueryCommands):
             before = topics.counts(TopicScope(place, previous, category))
             rest = topics.counts(TopicScope(place, earlier, category))
             top = _ranked(current, before, rest)[:limit]
-            words = topics.words([key for _, key in top])
+            keys = [key for _, key in top]
+            words = topics.words(keys)
+            having = topics.items_with(keys, TopicScope(place, period, category), _CANDIDATES)
             shown: list[HotTopic] = []
             hidden: set[str] = set()
             for w, key in top:
-                found = topics.items_with(key, TopicScope(place, period, category), _CANDIDATES)
-                items = self._representatives(uow, actor, found, hidden)
+                items = self._representatives(uow, actor, having.get(key, []), hidden)
                 count, was = current.terms[key], before.terms.get(key, 0)
                 shown.append(HotTopic(words.get(key, ""), w, count, was, count - was, items))
         result = HotTopics(

@@ -1577,15 +1577,35 @@ class SqlTopics:
         ).all()
         return TermCounts(int(items), {row.term: int(row.having) for row in found})
 
-    def items_with(self, key: str, scope: TopicScope, limit: int) -> list[str]:
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
         terms = s.topic_terms
-        found = self._tx.execute(
-            select(terms.c.item_id)
-            .where(terms.c.term == key, *self._where(terms, scope))
-            .order_by(terms.c.occurrences.desc(), terms.c.day.desc(), terms.c.item_id)
-            .limit(limit)
-        ).scalars()
-        return list(found)
+        wanted = sorted(set(keys))
+        out: dict[str, list[str]] = {key: [] for key in wanted}
+        if not wanted:
+            return out
+        place = (
+            func.row_number()
+            .over(
+                partition_by=terms.c.term,
+                order_by=(terms.c.occurrences.desc(), terms.c.day.desc(), terms.c.item_id),
+            )
+            .label("place")
+        )
+        ranked = (
+            select(terms.c.term, terms.c.item_id, place)
+            .where(terms.c.term.in_(wanted), *self._where(terms, scope))
+            .subquery()
+        )
+        rows = self._tx.execute(
+            select(ranked.c.term, ranked.c.item_id)
+            .where(ranked.c.place <= limit)
+            .order_by(ranked.c.term, ranked.c.place)
+        )
+        for row in rows:
+            out[row.term].append(row.item_id)
+        return out
 
     def words(self, keys: Collection[str]) -> dict[str, str]:
         w = s.topic_words

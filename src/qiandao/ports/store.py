@@ -589,9 +589,12 @@ class TopicsRepository(Protocol):
         the term: aggregated by the store, never every entry returned."""
         ...
 
-    def items_with(self, key: str, scope: TopicScope, limit: int) -> list[str]:
-        """The ids of at most ``limit`` items of ``scope`` having the term ``key``: those
-        saying it most often first, then the latest day, then by id."""
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        """Per term key of ``keys``, the ids of at most ``limit`` items of ``scope`` having the
+        term: those saying it most often first, then the latest day, then by id (a key no
+        item of the scope has maps to an empty list). One pass, or one query, for all keys."""
         ...
 
     def words(self, keys: Collection[str]) -> dict[str, str]:

@@ -97,13 +97,13 @@ class TopicsContract:
             keys = uow.topics.counts(scope).terms
             words = uow.topics.words(list(keys))
             elevator = next(k for k, w in words.items() if w == "电梯")
-            assert uow.topics.items_with(elevator, scope, 10) == [
-                "item-b",
-                "item-c",
-                "item-d",
-                "item-a",
-            ]
-            assert uow.topics.items_with(elevator, scope, 2) == ["item-b", "item-c"]
+            parking = next(k for k, w in words.items() if w == "停车")
+            assert uow.topics.items_with([elevator, parking], scope, 10) == {
+                elevator: ["item-b", "item-c", "item-d", "item-a"],
+                parking: ["item-e"],
+            }
+            assert uow.topics.items_with([elevator], scope, 2) == {elevator: ["item-b", "item-c"]}
+            assert uow.topics.items_with([], scope, 2) == {}
 
     def test_topic_put_replaces_and_drop_removes(self) -> None:
         store = self._topics_indexed(
