@@ -36,11 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.data: the text generator
 
-from similar import AUTHOR, EDITOR, KEY, J, make_store  # noqa: E402
+from similar import AUTHOR, EDITOR, KEY, J, make_store, submitted  # noqa: E402
 from tests.data.make_similar_pairs import corpus  # noqa: E402
 
 from qiandao import SHANGHAI, Qiandao  # noqa: E402
-from qiandao.model import TextVersion  # noqa: E402
 from qiandao.ports.store import Store  # noqa: E402
 from qiandao.rules.lifecycle import ItemState  # noqa: E402
 from qiandao.rules.points import Period  # noqa: E402
@@ -77,19 +76,11 @@ def build(store: Store, items: int, background: int, burst: int) -> dict[str, Ma
         with store.unit_of_work() as uow:
             for n in range(count):
                 doc = next(docs)
-                body = doc["body"] + (BURST if period == QUARTER and n < burst else "")
+                if period == QUARTER and n < burst:
+                    doc = {**doc, "body": doc["body"] + BURST}
                 at = datetime.combine(rng.choice(days), datetime.min.time(), SHANGHAI)
                 at += timedelta(hours=9, minutes=rng.randrange(480))
-                item = attrs.evolve(
-                    template,
-                    id=doc["id"],
-                    texts=(TextVersion(1, doc["title"], body, AUTHOR.account_id, at),),
-                    created_at=at,
-                    submitted_at=at,
-                    state_since=at,
-                    lead_author_id=AUTHOR.account_id,
-                    coauthor_ids=(),
-                )
+                item = submitted(template, doc, at)
                 uow.items.add(item)
                 terms = analyzer.terms(item.title, item.body)
                 uow.topics.put(topic_entry(item, terms))
