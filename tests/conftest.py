@@ -38,6 +38,41 @@ settings.load_profile(
 DATABASE_URL_VARIABLES = ("QIANDAO_TEST_POSTGRES_URL", "QIANDAO_TEST_MYSQL_URL")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist every worker tests against databases of its own (the given database's
+    name with ``_gw0``, ``_gw1``, ... appended, made afresh), so workers never share tables."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    for variable in DATABASE_URL_VARIABLES:
+        url = os.environ.get(variable, "").strip()
+        if url:
+            os.environ[variable] = _fresh_database(url, str(workerinput["workerid"]))
+
+
+def _fresh_database(url: str, worker: str) -> str:
+    """Drop and create ``<database>_<worker>`` on the server of ``url``; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if given.get_backend_name() == "postgresql":
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            else:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+                connection.execute(
+                    text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                )
+    finally:
+        engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line instead of hundreds of SKIPPED ones when the database servers were not given."""
     skipped = [

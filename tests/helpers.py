@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -17,6 +17,8 @@ from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI
+from qiandao.rules.points import AdoptionLevel
+from qiandao.rules.rating import Rating
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.service import Qiandao
@@ -184,6 +186,26 @@ def make_world(
             )
         uow.commit()
     return World(store, clock, qd, notifier, city, county, units)
+
+
+def busy_world() -> World:
+    """Q1 2026 with items in every stage: adopted (with provincial adoption feedback), replied
+    and rated, overdue at two units, awaiting sign-off, just submitted; then 40 days on."""
+    w = make_world(at(2026, 3, 2))
+    w.qd.record_adoption(w.editor, w.issued().id, AdoptionLevel.PROVINCIAL_CPPCC, date(2026, 3, 2))
+    item, (a,) = w.accepted("u-a")
+    w.clock.advance(days=3)
+    w.qd.reply(w.unit("u-a"), item.id, a.id, "已办理")
+    w.qd.rate(w.member, item.id, a.id, Rating.SATISFIED)
+    w.assigned(("u-b", True), "u-c")
+    pending = w.qd.submit_new(
+        w.member, {"title": "待签发", "body": "正文", "category": "hot_issue"}
+    )
+    w.qd.pass_preliminary(w.editor, pending.id, destinations=["forward_to_departments"])
+    w.qd.approve(w.deputy, pending.id)
+    w.qd.submit_new(w.coauthor, {"title": "刚报送", "body": "正文", "category": "emergency"})
+    w.clock.advance(days=40)
+    return w
 
 
 def fails(code: str, call: Callable[[], object]) -> QiandaoError:

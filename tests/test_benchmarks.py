@@ -97,3 +97,11 @@ def test_topics_benchmark_times_hot_topics_against_a_counter() -> None:
     assert set(figures) == {"median_s", "first_s", "peer_median_s", "burst_rank", "peer_burst_rank"}
     assert figures["burst_rank"] >= 1  # the burst is among the topics
     assert len(lines) == 1
+
+
+def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
+    reports = _load("reports")
+    lines: list[str] = []
+    figures = reports.measure(300, runs=1, report=lines.append)
+    assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
+    assert len(lines) == 6 and "bulletin_report docx" in lines[3]

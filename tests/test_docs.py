@@ -34,6 +34,8 @@ def blocks(path: Path, language: str) -> list[str]:
         "docs/calendar.md",
         "docs/reference.md",
         "docs/channels.md",
+        "docs/index.md",
+        "docs/reports.md",
     ],
 )
 def test_python_blocks_run(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

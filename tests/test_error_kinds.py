@@ -96,6 +96,7 @@ KINDS: dict[str, ErrorKind] = {
     "crypto.tampered": U,
     "crypto.key_missing": U,
     "crypto.unavailable": U,
+    "report.font_missing": U,
 }
 
 STATUS = {IN: 422, AU: 401, P: 403, N: 404, C: 409, U: 503}

@@ -240,6 +240,7 @@ def _queries(qd: Recorded, world: Any) -> None:
     qd.explain_deadline(city["editor"], item.id, assignment.id)
     qd.assessment(city["editor"], 2026)
     qd.quarterly_bulletin(city["editor"], 2026, 1)
+    qd.annual_bulletin(city["editor"], 2026)
     qd.rules_for(ZS)
     qd.password_policy(ZS)
     qd.now()

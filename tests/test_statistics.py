@@ -41,7 +41,7 @@ from qiandao.testing import enrol, sample_item, statistics_corpus
 from qiandao.testing.strategies import STATISTICS_QUERIES, statistics_items, statistics_queries
 from qiandao_adapters.memory import MemoryStore
 from tests.bulletin_reference import reference_bulletin
-from tests.helpers import ZS, World, at, make_world
+from tests.helpers import ZS, at, busy_world, make_world
 from tests.wrappers import DelegatingUnitOfWork
 
 CALENDAR = ChinaWorkdays.official()
@@ -204,27 +204,8 @@ class _NoScanStore:
         return _NoScanUnitOfWork(self.inner.unit_of_work(), self.calls)
 
 
-def _busy_world() -> World:
-    """Items in every stage: replied and rated, overdue, awaiting sign-off, just submitted."""
-    w = make_world(at(2026, 3, 2))
-    w.qd.record_adoption(w.editor, w.issued().id, AdoptionLevel.PROVINCIAL_CPPCC, date(2026, 3, 2))
-    item, (a,) = w.accepted("u-a")
-    w.clock.advance(days=3)
-    w.qd.reply(w.unit("u-a"), item.id, a.id, "已办理")
-    w.qd.rate(w.member, item.id, a.id, Rating.SATISFIED)
-    w.assigned(("u-b", True), "u-c")
-    pending = w.qd.submit_new(
-        w.member, {"title": "待签发", "body": "正文", "category": "hot_issue"}
-    )
-    w.qd.pass_preliminary(w.editor, pending.id, destinations=["forward_to_departments"])
-    w.qd.approve(w.deputy, pending.id)
-    w.qd.submit_new(w.coauthor, {"title": "刚报送", "body": "正文", "category": "emergency"})
-    w.clock.advance(days=40)
-    return w
-
-
 def test_bulletin_and_assessment_come_from_store_statistics() -> None:
-    w = _busy_world()
+    w = busy_world()
     store = _NoScanStore(w.store)
     qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
     quarter = qd.quarterly_bulletin(w.editor, 2026, 1)
@@ -252,7 +233,7 @@ def test_bulletin_and_assessment_come_from_store_statistics() -> None:
 
 
 def test_every_query_of_the_service_is_bounded() -> None:
-    w = _busy_world()
+    w = busy_world()
     store = _NoScanStore(w.store)
     qd = Qiandao(store, clock=w.clock, rules=w.qd._rules, hasher=None)
     actors = [

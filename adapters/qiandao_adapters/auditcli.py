@@ -54,7 +54,14 @@ def _verify(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     if result.fault is None:
-        print(f"审计记录完好：{result.records} 条，{result.shards} 条链；锚点 {result.anchor}")
+        print(
+            f"审计记录完好：{result.records} 条，分布在 {result.shards} 条链上（按人分片与检查点）"
+            f"/ intact: {result.records} records in {result.shards} chains"
+        )
+        if result.anchor.startswith("0:"):
+            print("尚无检查点，没有可保存的锚点；请运行 audit checkpoint / no checkpoint yet")
+        else:
+            print(f"最近检查点的锚点（保存在数据库之外）/ the latest anchor: {result.anchor}")
         return 0
     fault = result.fault
     print(

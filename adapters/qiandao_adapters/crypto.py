@@ -53,7 +53,9 @@ __all__ = [
 ]
 
 AES_256_GCM = "AES-256-GCM"
+"""The name of AES with a 256-bit key in GCM mode, as a ``Sealed`` value records it."""
 SM4_GCM = "SM4-GCM"
+"""The name of SM4 (GB/T 32907) in GCM mode, as a ``Sealed`` value records it."""
 NONCE_BYTES = 12
 TAG_BYTES = 16
 

@@ -35,7 +35,7 @@ from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
 from qiandao_adapters.notifiers import RecordingNotifier
 
-__all__ = ["register", "run_demo"]
+__all__ = ["demo_folder", "register", "run_demo"]
 
 J = "zhoushan"
 BODY = "我市部分渔民曾在外省船队务工，养老保险关系转移接续手续繁琐、周期长……建议：一是……二是……"
@@ -66,6 +66,14 @@ class _Trail:
         self.out(f"== {title} ==")
 
 
+def demo_folder(url: str | None) -> Path:
+    """The demo's working folder: the SQLite file's folder, else the temporary directory
+    (where the database, its local key and the printed reports go)."""
+    if url is not None and url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).parent
+    return Path(tempfile.gettempdir())
+
+
 def _store(url: str | None, memory: bool) -> tuple[Store, str]:
     if memory:
         from qiandao_adapters.memory import MemoryStore
@@ -74,13 +82,11 @@ def _store(url: str | None, memory: bool) -> tuple[Store, str]:
     from qiandao_adapters.crypto import configured_provider, local_key_file
     from qiandao_adapters.sql import SqlStore
 
-    folder = Path(tempfile.gettempdir())
+    folder = demo_folder(url)
     if url is None:
         path = folder / "qiandao-demo.sqlite3"
         path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
-    elif url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        folder = Path(url.removeprefix("sqlite:///")).parent
     # the host's keys if it configured some, else a generated local key beside the database
     keys = configured_provider() or local_key_file(folder / "qiandao-demo.keys")
     store = SqlStore(url, keys=keys)
@@ -381,9 +387,31 @@ def run_demo(
         f"哈希链校验：{'完好' if verified.ok else '被篡改'}（{verified.records} 条，{algorithm}）；"
         f"锚点 {head.sequence}:{head.hash[:16]}… 保存在数据库之外"
     )
+    say.section("九、打印归档的报表（第十一、十三、十八条）")
+    _write_reports(qd, editor, demo_folder(url), say)
     delivered = len(notifier.notices)
     out("")
     out(f"共发出通知 {delivered} 条（事务性发件箱，提交后投递，按事件编号去重）。演示结束。")
+
+
+def _write_reports(qd: Qiandao, editor: Actor, folder: Path, say: _Trail) -> None:
+    """The Q4 bulletin as DOCX and XLSX in the demo's folder (needs the ``reports`` extra and,
+    for the DOCX charts, a CJK font; either missing is said, not fatal)."""
+    from qiandao_adapters.reports import bulletin_report
+
+    for format in ("docx", "xlsx"):
+        path = folder / f"qiandao-demo-2026-q4.{format}"
+        try:
+            path.write_bytes(bulletin_report(qd, editor, 2026, 4, format))
+        except ImportError as missing:
+            say(
+                f"未安装报表依赖（pip install 'qiandao[reports]'）：{missing.name}，未生成 {format}"
+            )
+            continue
+        except QiandaoError as error:
+            say(f"{format.upper()} 通报未生成：{error}")
+            continue
+        say(f"2026年第四季度通报已写出：{path}（页眉页脚带导出人水印，导出记入审计）")
 
 
 def _first_sign_in(qd: Qiandao, phones: RecordingDelivery, account: AccountView, new: str) -> Actor:

@@ -919,18 +919,21 @@ class MemoryUnitOfWork:
 
     @property
     def leases(self) -> _Leases:
+        """Named leases, made on first use."""
         if self._leases is None:
             self._leases = _Leases(_Table(self._data.leases, "租约", None, self._dirty), self._hold)
         return self._leases
 
     @property
     def accounts(self) -> _Accounts:
+        """Accounts, their events, proposals and policies, made on first use."""
         if self._accounts is None:
             self._accounts = _Accounts(self._data, self._dirty, self._hold)
         return self._accounts
 
     @property
     def sessions(self) -> _Sessions:
+        """Sessions (a refresh never revives a revoked one), made on first use."""
         if self._sessions is None:
             table = _Table(self._data.sessions, "会话", None, self._dirty, _keep_revoked)
             self._sessions = _Sessions(table)
@@ -938,6 +941,7 @@ class MemoryUnitOfWork:
 
     @property
     def units(self) -> _Units:
+        """Units and their events, made on first use."""
         if self._units is None:
             table = _Table(self._data.units, "承办单位", _unit_version, self._dirty)
             events = _Table(self._data.unit_events, "承办单位事件", len, self._dirty)
@@ -946,6 +950,7 @@ class MemoryUnitOfWork:
 
     @property
     def jurisdictions(self) -> _Jurisdictions:
+        """Jurisdictions, made on first use."""
         if self._jurisdictions is None:
             table = _Table(self._data.jurisdictions, "政协", _jurisdiction_version, self._dirty)
             self._jurisdictions = _Jurisdictions(table)
@@ -953,6 +958,7 @@ class MemoryUnitOfWork:
 
     @property
     def commissions(self) -> _Commissions:
+        """Commissions, made on first use."""
         if self._commissions is None:
             table = _Table(self._data.commissions, "约稿", _commission_version, self._dirty)
             self._commissions = _Commissions(table)
@@ -960,10 +966,12 @@ class MemoryUnitOfWork:
 
     @property
     def directory(self) -> _Directory:
+        """Names of accounts and units, read through this unit of work's tables."""
         return _Directory(self.accounts.table, self.units._t)
 
     @property
     def idempotency(self) -> _Idempotency:
+        """Idempotency records, made on first use."""
         if self._idempotency is None:
             table = _Table(self._data.idempotency, "幂等键", None, self._dirty)
             self._idempotency = _Idempotency(table)
@@ -971,6 +979,7 @@ class MemoryUnitOfWork:
 
     @property
     def audit(self) -> _Audit:
+        """The audit log; appends are sealed at commit under the store's lock."""
         if self._audit is None:
             self._audit = _Audit(self._data)
         return self._audit

@@ -208,6 +208,10 @@ def _worker(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.jobs_every < 0 or args.batch < 1 or args.lease <= 0:
         raise InvalidInput("间隔、批量与租约须为正数", field="interval")
     notifier = load_factory(args.notifier, "notifier") if args.notifier else _default_notifier()
+    if not logging.getLogger().handlers:  # a process of its own: its log goes to stderr
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -257,7 +261,10 @@ def _outbox_list(args: argparse.Namespace) -> int:
             store, action, at=_now(), events=("failed",) if args.failed else ("pending",)
         )
     title = "停止重试的通知 · dead letters" if args.failed else "待投递的通知 · pending notices"
-    print(f"{title}：{len(found)} 条")
+    more = "（至多显示 --limit 条，可能还有更多）" if len(found) >= args.limit else ""
+    print(f"{title}：列出 {len(found)} 条{more}")
+    if found:
+        print("编号\t类型\t状态\t尝试\t时间\t最近错误\t认领者\t信息")
     for m in found:
         when = m.last_attempt_at if args.failed else m.next_attempt_at
         print(

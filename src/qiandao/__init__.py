@@ -86,6 +86,7 @@ from qiandao.errors import (
     QiandaoError,
     RatingWindowOpen,
     ReasonRequired,
+    ReportFontMissing,
     RuleSetError,
     ScheduleFileError,
     SecrecyRefused,
@@ -186,6 +187,7 @@ from qiandao.workflow.feedback import CommissionProgress, InviteeProgress
 from qiandao.workflow.units import NewUnit
 
 __version__ = "0.1.0"
+"""The library's version (PEP 440), the same as in ``pyproject.toml``."""
 
 __all__ = [
     "CONVERTER",
@@ -340,6 +342,7 @@ __all__ = [
     "RecipientResolver",
     "Recipients",
     "Reply",
+    "ReportFontMissing",
     "RequestContext",
     "RetryPolicy",
     "ReviewDecision",

@@ -253,13 +253,38 @@ class _Core:
         audit_retention_days: int = MIN_RETENTION_DAYS,
         analyzer: TextAnalyzer | None = None,
     ) -> None:
+        """Wire the service to its ports (docs/reference.md §1 has each in full).
+
+        :param store: where everything is kept: ``MemoryStore``, ``SqlStore`` (encrypted at
+            rest) or a host's store that passes ``StoreContract``.
+        :param clock: the only source of time; must return aware datetimes.
+        :param calendar: the working-day calendar; ``None`` is the official Chinese one.
+        :param rules: one ``RuleSet``, or one per jurisdiction code (county overrides);
+            ``None`` is Zhoushan's.
+        :param notifier: where notices go; ``None`` keeps them in the outbox.
+        :param hasher: the password hasher, a required choice: ``Argon2Hasher()``, or ``None``
+            when people sign in elsewhere (omitting it is ``account.hasher_missing``).
+        :param identity_providers: external sign-in (浙政钉), by their ``name``.
+        :param credential_delivery: sends initial passwords to the person, never to an admin
+            (without it ``register``, ``unlock`` and ``approve_grant`` are refused).
+        :param ids: the source of new ids (``uuid4().hex``; deterministic in tests).
+        :param dispatch_after_commit: send notices right after each commit (demos, tests);
+            production leaves them to ``python -m qiandao worker``.
+        :param outbox_retry: backoff and attempts before a notice is dead.
+        :param dispatcher_id: this instance's name in the outbox and job leases.
+        :param audit_key: the audit chain's HMAC key (≥ 16 bytes); ``None`` uses the store's.
+        :param audit_retention_days: how long audit records are kept, at least 180 days.
+        """
         if calendar is None:
             from qiandao.calendar import ChinaWorkdays
 
             calendar = ChinaWorkdays.official()
         self.store = store
+        """The store the service reads and writes."""
         self.clock = clock
+        """The only source of time."""
         self.calendar = calendar
+        """The working-day calendar in force (``adopt_calendar`` replaces it)."""
         if isinstance(rules, RuleSet):
             self._default_rules = rules
             self._rules: Mapping[str, RuleSet] = {rules.jurisdiction: rules}
@@ -267,13 +292,21 @@ class _Core:
             self._rules = dict(rules or {})
             self._default_rules = self._rules.get("zhoushan", RuleSet.zhoushan())
         self.notifier = notifier
+        """Where notices are sent (``None``: they wait in the outbox)."""
         self.hasher = _chosen_hasher(hasher)
+        """The password hasher (``None``: the host signs people in elsewhere)."""
         self.identity_providers = {p.name: p for p in identity_providers}
+        """External sign-in providers by name."""
         self.credential_delivery = credential_delivery
+        """How initial passwords reach the person."""
         self.new_id = ids
+        """The source of new ids."""
         self.dispatch_after_commit = dispatch_after_commit
+        """Whether commands send their notices right after commit."""
         self.outbox_retry = outbox_retry if outbox_retry is not None else RetryPolicy()
+        """Backoff and attempts of failed notices."""
         self.dispatcher_id = dispatcher_id if dispatcher_id is not None else f"qd-{_uuid()}"
+        """This instance's name in the leases."""
         self._audit_chain: AuditChain | None = None if audit_key is None else AuditChain(audit_key)
         if (
             not isinstance(audit_retention_days, int)
@@ -284,7 +317,9 @@ class _Core:
                 f"审计记录至少保存{MIN_RETENTION_DAYS}天", field="audit_retention_days"
             )
         self.audit_retention_days = audit_retention_days
+        """How long audit records are kept (days, at least 180)."""
         self.analyzer = analyzer
+        """What derives the similarity signature and hot-topic terms of a written text."""
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -362,6 +362,11 @@ class QueryCommands(_Core):
         """The quarterly bulletin of the actor's jurisdiction (office staff only)."""
         return self._bulletin(actor, Period.quarter(year, quarter))
 
+    def annual_bulletin(self, actor: Actor, year: int) -> Bulletin:
+        """The bulletin of a whole year (office staff only): the year-end assessment's people
+        with their counts and names, and each unit's handling of the year (第十三条)."""
+        return self._bulletin(actor, Period.year(year))
+
     def _bulletin(self, actor: Actor, period: Period) -> Bulletin:
         """Counts aggregated by the store (never every item loaded), scored with the points
         table of the actor's jurisdiction."""

@@ -216,7 +216,7 @@ class JobCommands(AuditCommands):
 
         Provisional deadlines of open assignments keep their count of working days from the same
         start under the new calendar (passed ones too: the unit still owes the reply); when a
-        date moves, a DEADLINE_RECOMPUTED event tells the unit (DESIGN §2.4). Provisional rating
+        date moves, a DEADLINE_RECOMPUTED event tells the unit (第十条). Provisional rating
         windows still awaiting a first rating keep their count from the day of the reply; a
         RATING_WINDOW_RECOMPUTED event tells those who may rate. A window whose last day is
         already before today is final (the job records 未评价), and a closed item's windows are

@@ -2,7 +2,7 @@
 
 Nothing here touches storage or the clock; :mod:`qiandao._accounts` runs the commands.
 
-Profiles (DESIGN §2.8):
+Profiles (第十九条):
 
 * 等保三级 (GB/T 22239-2019 level 3, common practice): at least 8 characters of at least 3 of the
   4 classes (lower case, upper case, digits, other), lockout for 30 minutes after 5 consecutive
@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""China Standard Time (``Asia/Shanghai``): the zone of calendar days and shown instants."""
 
 CHARACTER_CLASSES: dict[str, str] = {
     "lower": "小写字母",
@@ -183,19 +184,30 @@ def _optional_positive(
 
 @attrs.frozen
 class PasswordPolicy:
-    """The figures of a password and session profile (DESIGN §2.8, 第十九条)."""
+    """The figures of a password and session profile (第十九条)."""
 
     profile: PasswordProfile
+    """The named profile these figures start from."""
     min_length: int = attrs.field(validator=_positive)
+    """Fewest characters a password may have."""
     max_length: int = attrs.field(validator=_at_least_min_length)
+    """Most characters a password may have."""
     min_classes: int = attrs.field(validator=[attrs.validators.ge(0), attrs.validators.le(4)])
+    """Fewest character classes (upper, lower, digit, symbol; 0 to 4) it must mix."""
     max_failed_attempts: int = attrs.field(validator=_positive)
+    """Failed sign-ins in a row after which the account is locked."""
     lockout_minutes: int = attrs.field(validator=_positive)
+    """Minutes an account stays locked after too many failures."""
     idle_timeout_minutes: int = attrs.field(validator=_positive)
+    """Minutes a session may stay unused before it ends."""
     max_age_days: int | None = attrs.field(default=None, validator=_optional_positive)
+    """Days after which a password must be changed; ``None``: never."""
     refuse_common: bool = True
+    """Whether notoriously common passwords (also with digits or symbols added) are refused."""
     session_lifetime_hours: int = attrs.field(default=12, validator=_positive)
+    """Hours a session lasts from sign-in at most, however busy."""
     history: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    """How many recent passwords a new one may not repeat."""
 
     @classmethod
     def for_profile(cls, profile: PasswordProfile) -> PasswordPolicy:
@@ -303,11 +315,17 @@ class PolicyChange:
     """
 
     jurisdiction: str
+    """Code of the jurisdiction whose policy changed."""
     sequence: int
+    """Position in the jurisdiction's log: 1, 2, 3..."""
     policy: PasswordPolicy
+    """The policy in force from this change on."""
     previous: PasswordPolicy
+    """The policy in force before (the profile's figures for the first change)."""
     actor_id: str
+    """Account id of the security admin who changed it."""
     at: datetime
+    """When it changed (an aware datetime)."""
 
     @property
     def id(self) -> str:

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
@@ -169,8 +170,11 @@ class AuditHead:
     """The last record of a shard (``sequence`` 0 and :data:`GENESIS` before the first)."""
 
     shard: str
+    """Name of the shard whose head this is."""
     sequence: int = 0
+    """Sequence number of the shard's last record (0 before the first)."""
     hash: str = GENESIS
+    """Hash of the shard's last record (:data:`GENESIS` before the first)."""
 
 
 @attrs.frozen
@@ -311,7 +315,9 @@ class AuditChain:
     names; verification uses the algorithm a record names."""
 
     key: bytes | None = attrs.field(default=None, repr=False)
+    """The HMAC key (at least 16 bytes), or ``None`` for plain hashes; never shown in ``repr``."""
     prefer_sm3: bool = True
+    """Whether new records use SM3 when the platform's OpenSSL has it (else SHA-256)."""
 
     def __attrs_post_init__(self) -> None:
         if self.key is not None and (not isinstance(self.key, bytes) or len(self.key) < 16):
@@ -559,9 +565,17 @@ def _check(chain: AuditChain, shard: str, record: AuditRecord) -> str | None:
     return "columns" if columns != stored else None
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _parse_anchor(anchor: str) -> tuple[int, str]:
+    """``"sequence:hash"`` (a 64-digit hex hash, as ``audit checkpoint`` prints it)."""
     try:
         sequence_text, digest = anchor.strip().split(":")
-        return int(sequence_text), digest
+        sequence = int(sequence_text)
     except ValueError:
-        raise InvalidInput("审计锚点格式应为“序号:哈希”", field="anchor") from None
+        sequence = -1
+        digest = ""
+    if sequence < 0 or not _DIGEST.fullmatch(digest):
+        raise InvalidInput("审计锚点格式应为“序号:哈希”（64位十六进制）", field="anchor")
+    return sequence, digest

@@ -136,6 +136,7 @@ def make_converter() -> cattrs.Converter:
 
 
 CONVERTER = make_converter()
+"""The one cattrs converter of the library: strict structuring of every public value type."""
 
 
 def _describe(exc: BaseException, kind: type | None) -> str:

@@ -67,6 +67,7 @@ __all__ = [
     "QiandaoError",
     "RatingWindowOpen",
     "ReasonRequired",
+    "ReportFontMissing",
     "RuleSetError",
     "ScheduleFileError",
     "SecrecyRefused",
@@ -153,7 +154,9 @@ class FieldProblem:
     ``""`` for the whole payload) and what is wrong, in Chinese."""
 
     path: str
+    """The field's payload path in English (``title``, ``destinations[0]``; ``""``: whole)."""
     message: str
+    """What is wrong with it, in Chinese."""
 
 
 _PROBLEM = re.compile(r"^(?P<message>.*) @ \$(?P<path>[.\[].*)?$", re.S)
@@ -790,3 +793,19 @@ class CryptoUnavailable(CryptoError):
     code = "crypto.unavailable"
     kind = ErrorKind.UNAVAILABLE
     default_message = "当前加密库不支持所需算法"
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+class ReportFontMissing(QiandaoError):
+    """No font with Chinese glyphs was found for a report's charts (第十一条 通报): install one
+    (Debian ``fonts-noto-cjk``) or name a font file in ``QIANDAO_CJK_FONT``."""
+
+    code = "report.font_missing"
+    kind = ErrorKind.UNAVAILABLE
+    article = "第十一条"
+    default_message = (
+        "未找到中文字体，无法绘制通报图表：请安装 Noto Sans CJK（fonts-noto-cjk）"
+        "或用环境变量 QIANDAO_CJK_FONT 指定字体文件"
+    )

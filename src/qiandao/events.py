@@ -72,18 +72,31 @@ class ItemPatch:
     """
 
     submitted_at: datetime | None = None
+    """New time of the latest submission (or resubmission)."""
     issued_at: datetime | None = None
+    """New time of issue (签发)."""
     closed_at: datetime | None = None
+    """New time the item was closed (办结)."""
     destinations: frozenset[Destination] | None = None
+    """New destinations the item is sent to (报送去向)."""
     opted_out: frozenset[str] | None = None
+    """New set of authors who do not agree to publication."""
     secret: bool | None = None
+    """New 涉密 flag."""
     body_withheld: bool | None = None
+    """New flag: the body is not in the system (涉密, handled offline)."""
     merged_into: str | None = None
+    """Id of the item this one was merged into."""
     merged_from: tuple[str, ...] | None = None
+    """Ids of the items merged into this one."""
     merged_authors: frozenset[str] | None = None
+    """Account ids of the merged items' authors (credited together)."""
     reported_as: str | None = None
+    """Id of the new item at the jurisdiction above after a report-up (第二十条)."""
     rehandles: int | None = None
+    """New number of re-handlings after a 不满意 rating."""
     review_overruns: tuple[ReviewOverrun, ...] | None = None
+    """New record of review stages that overran their window."""
 
     def updates(self) -> dict[str, Any]:
         """The fields this patch sets, by name."""
@@ -108,13 +121,21 @@ class Change:
     """
 
     state: ItemState | None = None
+    """The item's new state, or ``None`` when the state stays."""
     text: TextVersion | None = None
+    """A text version appended to the item's texts, if any."""
     review: ReviewRecord | None = None
+    """A review record appended to the item's reviews, if any."""
     assignment: Assignment | None = None
+    """An assignment added or replaced (by its id), if any."""
     feedback: Feedback | None = None
+    """A feedback record appended (adoption, instruction, implementation), if any."""
     fields: ItemPatch = _NO_PATCH
-    item: Item | None = None  # only on DRAFTED (and items created by merge/report-up)
-    note: str = ""  # what a notice or audit trail should say; not applied to the item
+    """Other ``Item`` fields the event sets."""
+    item: Item | None = None
+    """The whole new item: only on DRAFTED (and items created by a merge or a report-up)."""
+    note: str = ""
+    """What a notice or the audit trail should say; not applied to the item."""
 
 
 @attrs.frozen
@@ -122,12 +143,19 @@ class Event:
     """One change to one item, numbered per item from 1 (the sequence is the item's version)."""
 
     id: str
+    """Unique id of the event (also the id of the notices it causes)."""
     item_id: str
+    """Id of the item the event changes."""
     sequence: int
+    """Position in the item's log, from 1; the item's version after the event."""
     kind: EventKind
+    """What happened."""
     actor_id: str
+    """Account id of who did it (``SYSTEM_ACTOR_ID`` for the periodic job)."""
     at: datetime
+    """When it happened (an aware datetime)."""
     change: Change
+    """What the event changes on the item."""
 
 
 def evolve(item: Item | None, event: Event) -> Item:

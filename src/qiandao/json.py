@@ -58,6 +58,7 @@ JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | 
 """JSON-native data, as :func:`json.dumps` writes it."""
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+"""The JSON Schema dialect (draft 2020-12) named by every schema's ``$schema``."""
 
 NOT_JSON_COMMANDS = frozenset({"adopt_calendar", "dispatch"})
 """Methods whose arguments are Python objects (a calendar, a stop callback), not data a host

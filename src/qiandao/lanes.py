@@ -191,9 +191,13 @@ class LanePosition:
     """
 
     priority: int
+    """The first sort key: 0 for an urgent item (急事急报), else 1 (0 in assignment queries)."""
     when: datetime | date
+    """When the item entered its state (item lanes) or the due day (assignment lanes)."""
     id: str
+    """The item id (item lanes) or the assignment id (assignment lanes)."""
     item_id: str
+    """The item's id (breaks the last tie)."""
 
 
 def item_position(item: Item) -> LanePosition:

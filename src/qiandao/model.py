@@ -1,4 +1,4 @@
-"""The aggregates and values of the workflow (DESIGN §2), as frozen attrs classes.
+"""The aggregates and values of the workflow (第四至十四条), as frozen attrs classes.
 
 State changes happen only in :mod:`qiandao.events` (``evolve``); these classes hold data and
 derive what can be derived (adoption, publication, the current text).
@@ -437,14 +437,23 @@ class UnitEvent:
     """
 
     unit_id: str
+    """Id of the unit that changed."""
     sequence: int
+    """Position in the unit's log: 1, 2, 3..."""
     kind: UnitEventKind
+    """What happened (added, renamed, merged, absorbed, retired)."""
     actor_id: str
+    """Account id of the admin who did it."""
     at: datetime
+    """When it happened (an aware datetime)."""
     unit: Unit
+    """The unit as it became."""
     other: str | None = None
+    """Id of the unit at the other end of a merge (``None`` otherwise)."""
     moved_assignments: int = 0
+    """How many open assignments a merge moved to the surviving unit."""
     moved_grants: int = 0
+    """How many role grants a merge moved to the surviving unit."""
 
 
 @attrs.frozen
@@ -456,9 +465,13 @@ class Jurisdiction:
     """
 
     code: str
+    """The id used everywhere (``zhoushan``, ``zhoushan.putuo``)."""
     name: str
+    """Display name, in Chinese (e.g. 舟山市政协)."""
     parent: str | None = None
+    """Code of the CPPCC one level up (第二十条); ``None`` for the city."""
     version: int = 1
+    """Counts changes; compare-and-set on save."""
 
     @property
     def id(self) -> str:
@@ -504,7 +517,9 @@ class ExternalIdentity:
     """An identity at an external provider (e.g. 浙政钉), bound to one account."""
 
     provider: str
+    """Name of the external provider (e.g. ``zzd`` for 浙政钉)."""
     subject: str
+    """The person's id at that provider."""
 
 
 @attrs.frozen
@@ -642,15 +657,25 @@ class GrantProposal:
     """
 
     id: str
+    """Unique id of the proposal."""
     version: int
+    """Counts changes; compare-and-set on save."""
     account_id: str
+    """Id of the account the grant is for."""
     grant: RoleGrant
+    """The proposed role grant."""
     proposer_id: str
+    """Account id of the system admin who proposed it."""
     proposed_at: datetime
+    """When it was proposed (an aware datetime)."""
     state: ProposalState = ProposalState.PENDING
+    """Pending, approved or rejected."""
     decider_id: str | None = None
+    """Account id of the security admin who decided, once decided."""
     decided_at: datetime | None = None
+    """When it was decided, once decided."""
     reason: str = ""
+    """Why it was rejected (``""`` otherwise)."""
 
 
 @attrs.frozen
@@ -677,10 +702,18 @@ class Session:
     """
 
     token_hash: str
+    """Hash of the session token (the token itself is never stored)."""
     account_id: str
+    """Id of the signed-in account."""
     created_at: datetime
+    """When the person signed in (an aware datetime)."""
     last_seen: datetime
+    """When the session was last used (refreshed at most once a minute)."""
     password_change_only: bool = False
+    """Whether the session may only change the password (first sign-in, expiry)."""
     revoked: bool = False
+    """Whether the session has been ended (sign-out, lock, grant change)."""
     grant: RoleGrant | None = None
+    """The role grant the session acts in, once one is selected."""
     expires_at: datetime | None = None
+    """When the session ends at the latest unless used again; ``None``: not set."""

@@ -43,9 +43,13 @@ class RetryPolicy:
     failed send, at most ``cap``; after ``max_attempts`` failed sends the notice is dead."""
 
     base: timedelta = attrs.field(default=timedelta(seconds=30), validator=_positive)
+    """Wait after the first failed send."""
     factor: float = attrs.field(default=2.0, validator=_positive)
+    """How much each further wait grows (at least 1)."""
     cap: timedelta = attrs.field(default=timedelta(hours=1), validator=_positive)
+    """Longest wait between two attempts."""
     max_attempts: int = attrs.field(default=10, validator=_positive)
+    """Failed sends after which the notice is dead (kept for an operator)."""
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.max_attempts, int) or self.factor < 1:

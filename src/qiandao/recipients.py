@@ -54,8 +54,11 @@ class RecipientName:
     """
 
     kind: RecipientKind
+    """Whether the name is an account, a unit's accounts or a role's holders."""
     key: str
+    """The account id (``ACCOUNT``), unit id (``UNIT``) or jurisdiction code (``ROLE``)."""
     role: Role | None = None
+    """The role whose holders are meant (``ROLE`` names only)."""
 
     def __str__(self) -> str:
         if self.kind is RecipientKind.UNIT:
@@ -95,10 +98,15 @@ class Contact:
     account's external identities (a 浙政钉 relay addresses people by their 浙政钉 id)."""
 
     account_id: str
+    """Id of the person's account."""
     name: str
+    """The person's real name."""
     phone: str | None
+    """Normalised mobile number for SMS, or ``None`` if the account has none."""
     via: tuple[str, ...]
+    """The recipient names of the notice that reached this person."""
     external_ids: frozenset[ExternalIdentity] = frozenset()
+    """The account's external identities (e.g. its 浙政钉 id)."""
 
     def subject(self, provider: str) -> str | None:
         """The person's id at ``provider`` (e.g. 浙政钉), or ``None`` if not bound."""
@@ -115,7 +123,9 @@ class Recipients:
     that reached nobody (an unknown account or unit, a role nobody active holds)."""
 
     contacts: tuple[Contact, ...]
+    """Each reachable person once, first named first."""
     unreached: tuple[str, ...]
+    """The names that reached nobody, in the order given."""
 
     @property
     def phones(self) -> tuple[str, ...]:

@@ -97,8 +97,11 @@ class StatisticsQuery:
     judged on."""
 
     jurisdiction: str | None
+    """Code of the jurisdiction counted, or ``None`` for all."""
     period: Period
+    """The days counted (a quarter for the bulletin, a year for the assessment)."""
     today: date
+    """The day "overdue" is judged on (Asia/Shanghai)."""
 
 
 @attrs.frozen
@@ -106,8 +109,11 @@ class CreditKey:
     """What a count is of: a credit kind, with the adoption level or the leader rank."""
 
     kind: CreditKind
-    level: AdoptionLevel | None = None  # ADOPTED_BY only, and then required
-    rank: LeaderRank | None = None  # INSTRUCTION only, and then required
+    """The credit kind counted."""
+    level: AdoptionLevel | None = None
+    """The adoption level: for ``ADOPTED_BY`` only, and then required."""
+    rank: LeaderRank | None = None
+    """The leader's rank: for ``INSTRUCTION`` only, and then required."""
 
     def __attrs_post_init__(self) -> None:
         if (self.level is not None) != (self.kind is CreditKind.ADOPTED_BY):
@@ -134,7 +140,9 @@ class PersonCounts:
     """One person's credits in the period, counted per :class:`CreditKey` (zeros left out)."""
 
     person_id: str
+    """Account id of the person."""
     credits: Mapping[CreditKey, int] = attrs.field(converter=_positive_counts)
+    """Number of credits per key; keys with a zero count are left out."""
 
     def count(self, *kinds: CreditKind) -> int:
         """How many credits of any of ``kinds`` (every level and rank)."""
@@ -146,15 +154,25 @@ class UnitCounts:
     """One handling unit's assignments made in the period."""
 
     unit_id: str
+    """Id of the handling unit."""
     assigned: int
+    """Assignments made to the unit in the period."""
     replied: int
+    """How many of them were replied to."""
     replied_on_time: int
+    """How many got their last reply on or before the due day."""
     overdue: int
+    """How many are open, not declined, never replied and due before ``today``."""
     extended: int
+    """How many had at least one approved extension."""
     declined: int
-    ratings: Mapping[Rating, int] = attrs.field(converter=_all_ratings)  # replied assignments
+    """How many the unit asked to decline (申退, a reason given)."""
+    ratings: Mapping[Rating, int] = attrs.field(converter=_all_ratings)
+    """Ratings of the replied assignments, per rating (every rating present)."""
     reply_workdays_total: int = 0
-    reply_workdays_count: int = 0  # replied assignments whose working days are known
+    """Sum of working days from assignment to reply, over the replies counted."""
+    reply_workdays_count: int = 0
+    """Replied assignments whose working days are known (the average's divisor)."""
 
 
 @attrs.frozen
@@ -163,8 +181,11 @@ class GroupCounts:
     and how many of them are adopted. The key is the stored value (``""``: no sector)."""
 
     key: str
+    """The group's stored value (category, sector, channel or jurisdiction; ``""``: none)."""
     submitted: int
+    """Items of the group submitted in the period."""
     adopted: int
+    """How many of those are adopted."""
 
 
 def _by_person(people: Iterable[PersonCounts]) -> tuple[PersonCounts, ...]:
@@ -184,13 +205,21 @@ class Statistics:
     """Everything the bulletin and the assessment need, as counts (canonically ordered)."""
 
     query: StatisticsQuery
+    """The query these counts answer."""
     people: tuple[PersonCounts, ...] = attrs.field(default=(), converter=_by_person)
+    """Each credited person's counts, by person id."""
     units: tuple[UnitCounts, ...] = attrs.field(default=(), converter=_by_unit)
+    """Each handling unit's counts, by unit id."""
     by_category: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
+    """Items submitted and adopted per category, by key."""
     by_sector: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
+    """Items submitted and adopted per sector (界别), by key."""
     by_channel: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
+    """Items submitted and adopted per submission channel, by key."""
     by_jurisdiction: tuple[GroupCounts, ...] = attrs.field(default=(), converter=_by_key)
-    overdue_reviews: int = 0  # review stages found past their window in the period
+    """Items submitted and adopted per jurisdiction, by key."""
+    overdue_reviews: int = 0
+    """Review stages found past their window in the period."""
 
 
 def statistics_of(items: Iterable[Item], query: StatisticsQuery) -> Statistics:

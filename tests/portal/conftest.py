@@ -70,6 +70,15 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Qiandao, DemoData]]:
+    """The service over a fresh, demo-seeded SQLite file, for tests that drive the portal
+    in-process (``TestClient``): one per test module."""
+    folder = tmp_path_factory.mktemp("portal-http")
+    qd, phones = build(f"sqlite:///{folder / 'portal.sqlite3'}", fast_hash=True)
+    yield qd, seed(qd, phones)
+
+
 def chromium_path() -> str:
     """Debian's Chromium (``QIANDAO_CHROMIUM`` names another binary), or a skip saying how to
     get it; in CI a failure."""

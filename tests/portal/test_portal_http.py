@@ -11,13 +11,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from qiandao_portal.app import create_app
-from qiandao_portal.demo import DemoData, seed
-from qiandao_portal.run import build
+from qiandao_portal.demo import DemoData
 from qiandao_portal.security import SECURITY_HEADERS
 from starlette.testclient import TestClient
 
@@ -28,13 +25,6 @@ from tests.portal.conftest import ROOT, free_port
 APP = ROOT / "examples" / "portal" / "app.py"
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Qiandao, DemoData]]:
-    folder = tmp_path_factory.mktemp("portal-http")
-    qd, phones = build(f"sqlite:///{folder / 'portal.sqlite3'}", fast_hash=True)
-    yield qd, seed(qd, phones)
 
 
 def client(qd: Qiandao) -> TestClient:

@@ -83,6 +83,7 @@ CALLS: dict[str, tuple[Role, Call]] = {
     ),
     "published": (Role.MEMBER, lambda q, a: q.published(a)),
     "quarterly_bulletin": (Role.EDITOR, lambda q, a: q.quarterly_bulletin(a, 2026, 3)),
+    "annual_bulletin": (Role.EDITOR, lambda q, a: q.annual_bulletin(a, 2026)),
     "rate": (Role.MEMBER, lambda q, a: q.rate(a, "i", "a", Rating.SATISFIED)),
     "reassign": (Role.EDITOR, lambda q, a: q.reassign(a, "i", "a", "u-1")),
     "reclassify": (Role.EDITOR, lambda q, a: q.reclassify(a, "i", True, "理由")),

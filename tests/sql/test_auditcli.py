@@ -41,9 +41,15 @@ def test_verify_and_checkpoint(
     url = sqlite_file()
     store = _logged(url)
     assert main(["audit", "verify", "--url", url, "--key-file", key_file]) == 0
+    assert "0:" + "0" * 64 not in capsys.readouterr().out  # no checkpoint: no anchor to keep
     assert main(["audit", "checkpoint", "--url", url, "--key-file", key_file]) == 0
     anchor = capsys.readouterr().out.strip().split()[-1]
     assert main(["audit", "verify", "--url", url, "--key-file", key_file, "--anchor", anchor]) == 0
+    assert anchor in capsys.readouterr().out
+    for malformed in ("2:00ff", "x:" + "0" * 64, "-1:" + "0" * 64, anchor + ":1"):
+        verify = ["audit", "verify", "--url", url, "--key-file", key_file, f"--anchor={malformed}"]
+        assert main(verify) == 2  # bad input, not a tampered log
+        assert "input.invalid" in capsys.readouterr().err
     with store.engine.begin() as conn:
         conn.execute(update(s.audit).where(s.audit.c.sequence == 1).values(action="nothing"))
     capsys.readouterr()

@@ -83,9 +83,11 @@ def test_outbox_list_retry_and_discard_dead_letters(
     assert (again.notice.id, again.attempts, again.state) == (first, 0, OutboxState.PENDING)
     assert main(["outbox", "list", "--url", url]) == 0
     assert first in capsys.readouterr().out
+    assert main(["outbox", "list", "--url", url, "--limit", "1"]) == 0
+    assert "可能还有更多" in capsys.readouterr().out  # a full page does not pass for the total
     assert _actions(w, "outbox_retry") == [((first,), None), (("no-such-notice",), "not_found")]
     assert _actions(w, "outbox_discard") == [((second,), None), ((second,), "not_found")]
-    assert len(_actions(w, "outbox_list")) == 2
+    assert len(_actions(w, "outbox_list")) == 3  # each listing is audited
     w.qd.store.dispose()  # type: ignore[attr-defined]
 
 
@@ -130,26 +132,54 @@ def test_the_worker_sends_pending_notices_and_stops_cleanly_on_sigterm(
     assert len(expected) == 3
     with Gateway() as gateway:
         env = {**os.environ, GATEWAY_VARIABLE: gateway.url}
-        worker = subprocess.Popen(
-            worker_command(url, "--interval", "0.1", "--jobs-every", "0"),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _wait(lambda: set(gateway.counts()) == expected)
-            worker.send_signal(signal.SIGTERM)
-            out, err = worker.communicate(timeout=30)
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-        assert worker.returncode == 0, err
+        command = worker_command(url, "--interval", "0.1", "--jobs-every", "0")
+        out, _ = _until_sigterm(command, lambda: set(gateway.counts()) == expected, env)
         assert "工作进程已停止" in out and "已投递 3" in out
         assert gateway.counts() == dict.fromkeys(expected, 1)
     with w.qd.store.unit_of_work() as uow:
         assert uow.outbox.pending(100) == []
     w.qd.store.dispose()  # type: ignore[attr-defined]
+
+
+def test_the_default_worker_logs_each_notice_it_delivers_on_stderr(
+    sqlite_file: Callable[[], str],
+) -> None:
+    url = sqlite_file()
+    w = _world(url)
+    w.qd.dispatch_after_commit = False
+    item = w.qd.submit_new(w.member, DRAFT)
+    with w.qd.store.unit_of_work() as uow:
+        (pending,) = uow.outbox.pending(100)
+    command = worker_command(url, "--interval", "0.1", "--jobs-every", "0")
+    notifier = command.index("--notifier")
+    del command[notifier : notifier + 2]  # the default: a log of each notice
+    out, err = _until_sigterm(command, lambda: _dispatched(w.qd), None)
+    assert "已投递 1" in out
+    assert pending.notice.id in err and item.id in err  # nothing delivered out of sight
+    w.qd.store.dispose()  # type: ignore[attr-defined]
+
+
+def _until_sigterm(
+    command: list[str], condition: Callable[[], bool], env: dict[str, str] | None
+) -> tuple[str, str]:
+    """Run the worker until ``condition`` holds, stop it with SIGTERM; its output (exit 0)."""
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait(condition)
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    return out, err
+
+
+def _dispatched(qd: Qiandao) -> bool:
+    with qd.store.unit_of_work() as uow:
+        return uow.outbox.pending(100) == []
 
 
 class _Terminal(io.StringIO):

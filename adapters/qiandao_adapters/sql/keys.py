@@ -58,10 +58,15 @@ class KeyReport:
     under now (``None`` if none was needed yet)."""
 
     kek_id: str
+    """Id of the key-encryption key data keys are wrapped under now."""
     sealed: Mapping[str, int] = attrs.field(factory=dict)
+    """Values sealed (or re-sealed) per ``table.column``."""
     phones: int = 0
+    """Phone numbers replaced by their token."""
     rewrapped: int = 0
+    """Data keys wrapped anew under ``kek_id``."""
     text_key_id: str | None = None
+    """The store-wide key values are sealed under now (``None`` if none was needed yet)."""
 
 
 def _vault(store: SqlStore) -> KeyVault:

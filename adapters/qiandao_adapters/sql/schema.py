@@ -206,6 +206,7 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+"""Every table of the SQL store, with a fixed naming convention for constraints and indexes."""
 
 items = Table(
     "qd_items",

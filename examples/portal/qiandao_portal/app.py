@@ -9,7 +9,9 @@ carries the 第十八条 watermark from ``Qiandao.watermark``. Nothing here deci
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +20,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, MutableHeaders
+from starlette.datastructures import FormData, Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -32,6 +35,7 @@ from qiandao import (
     AuditQuery,
     GrantRequired,
     PasswordChangeRequired,
+    PermissionDenied,
     Qiandao,
     QiandaoError,
     Role,
@@ -46,6 +50,7 @@ from qiandao_portal.security import (
     PRE_COOKIE,
     SECURITY_HEADERS,
     SESSION_COOKIE,
+    SignInThrottle,
     csrf_token,
     csrf_valid,
     new_secret,
@@ -53,9 +58,13 @@ from qiandao_portal.security import (
 
 __all__ = ["create_app"]
 
+LOG = logging.getLogger("qiandao_portal")
 HERE = Path(__file__).parent
 GRANTS_COOKIE = "qd_grants"
 _ROLE_CODES = frozenset(r.value for r in Role)
+INTERNAL = {"code": "portal.internal", "message": "系统内部错误，请稍后重试"}
+"""What a fault shows: no trace, no exception text, nothing of the request."""
+TOO_MANY_SIGN_INS = {"code": "portal.too_many_sign_ins", "message": "登录失败次数过多，请稍后再试"}
 
 Handler = Callable[["Page", Request, Mapping[str, Sequence[str]]], Response]
 
@@ -79,6 +88,15 @@ class Page:
                 raise SessionExpired("请先登录")
             self._actor = self.qd.authenticate(self.token)
         return self._actor
+
+    def offered(self) -> Actor:
+        """The actor, on a page that is one of their role's links (``_nav``): another role's
+        page (the 系统管理 form for a member, a submission form for the 三员) is refused
+        before it shows anything, rather than shown with forms the library would refuse."""
+        actor = self.actor
+        if all(href != self.request.url.path for href, _ in _nav(actor)):
+            raise PermissionDenied("当前角色不使用此页面")
+        return actor
 
     @property
     def csrf(self) -> str:
@@ -106,10 +124,18 @@ class Portal:
     """The application: routes wrapped so that each runs in a worker thread under the
     request's audit context, with CSRF checked on every POST and auth errors redirected."""
 
-    def __init__(self, qd: Qiandao, *, secret: bytes | None = None, client: str) -> None:
+    def __init__(
+        self,
+        qd: Qiandao,
+        *,
+        secret: bytes | None = None,
+        client: str,
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.qd = qd
         self.secret = secret or new_secret()
         self.client = client
+        self.throttle = throttle or SignInThrottle()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters["when"] = _when
         self.templates.env.globals["forms_for"] = forms_for
@@ -120,15 +146,27 @@ class Portal:
         async def endpoint(request: Request) -> Response:
             page = Page(self, request)
             form: Mapping[str, Sequence[str]] = {}
+            run = handler
             if request.method == "POST":
-                posted = await request.form()
+                posted = await request.form(max_files=0)  # no form of the portal takes a file
                 form = _multi(posted)
                 if not csrf_valid(self.secret, page.token or page.pre, _one(form, "csrf")):
-                    return _finish(page, Response("跨站请求被拒绝 (CSRF)", status_code=403))
-            response = await run_in_threadpool(self._run, handler, page, request, form)
+                    run = _refusal(403, "portal.csrf", "跨站请求被拒绝，请刷新页面后重试")
+            response = await run_in_threadpool(self._run, run, page, request, form)
             return _finish(page, response)
 
         return Route(path, endpoint, methods=list(methods))
+
+    async def http_error(self, request: Request, error: Exception) -> Response:
+        """Starlette's own refusals (no such page: 404, a GET to a form's address: 405) as
+        the portal's error page, with the watermark and navigation of a signed-in person."""
+        status = error.status_code if isinstance(error, HTTPException) else 500
+        page = Page(self, request)
+        handler = _refusal(status, f"portal.http_{status}", _HTTP_MESSAGES.get(status, "无法完成"))
+        response = await run_in_threadpool(self._run, handler, page, request, {})
+        if isinstance(error, HTTPException) and error.headers:
+            response.headers.update(error.headers)  # e.g. a 405's Allow
+        return _finish(page, response)
 
     def _run(
         self,
@@ -149,10 +187,15 @@ class Portal:
                 return _redirect("/role")
             except QiandaoError as error:
                 return page.render("error.html", error.http_status, error=error.as_dict())
+            except Exception:  # a fault, not a refusal: logged here, never shown to the browser
+                LOG.exception("portal fault on %s %s", request.method, request.url.path)
+                return page.render("error.html", 500, error=INTERNAL)
 
 
 class SecurityHeaders:
-    """ASGI middleware: the security headers on every response, static files included."""
+    """ASGI middleware: the security headers on every response, static files included; a fault
+    that escapes everything else still answers here (a bare 500 with the headers), not in
+    Starlette's outer error handler, which would send none."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -162,9 +205,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        started = False
 
         async def sending(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
@@ -172,7 +218,67 @@ class SecurityHeaders:
                     headers["Strict-Transport-Security"] = "max-age=31536000"
             await send(message)
 
-        await self.app(scope, receive, sending)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if started:
+                raise
+            LOG.exception("portal fault on %s", scope.get("path"))
+            fault = Response(INTERNAL["message"], 500, media_type="text/plain")
+            await fault(scope, receive, sending)
+
+
+_HTTP_MESSAGES = {
+    400: "请求格式不正确",
+    404: "页面不存在",
+    405: "不支持此请求方式",
+    413: "提交的内容过大",
+}
+
+
+def _refusal(status: int, code: str, message: str) -> Handler:
+    """A handler answering the portal's own refusal as its error page; the person's watermark
+    and links too when a full session exists (第十八条: every page names its viewer)."""
+
+    def refuse(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
+        with contextlib.suppress(QiandaoError):
+            _ = page.actor
+        return page.render("error.html", status, error={"code": code, "message": message})
+
+    return refuse
+
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""The largest request body read: every form, a 20,000-character body escaped, fits many times."""
+
+
+class BodyLimit:
+    """ASGI middleware: a request body past ``MAX_BODY_BYTES`` is refused (413) as it arrives,
+    before the form parser holds it: Starlette's limits are per field (1 MB, 1,000 fields),
+    so one unsigned POST could otherwise make the process hold a gigabyte."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def receiving() -> Message:
+            nonlocal received
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > self.limit:
+                raise HTTPException(413)
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, receiving, send)
 
 
 def _finish(page: Page, response: Response) -> Response:
@@ -265,9 +371,16 @@ def login(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
     """Sign-in by phone number and password (第十六条)."""
     if request.method == "GET":
         return page.render("login.html")
+    address = request.client.host if request.client else ""
+    throttle = page.portal.throttle
+    if throttle.blocked(address):  # no guess reaches the library: nothing verified or counted
+        response = page.render("login.html", 429, error=TOO_MANY_SIGN_INS)
+        response.headers["Retry-After"] = str(int(throttle.window))
+        return response
     try:
         signed = page.qd.sign_in(_one(form, "phone"), _one(form, "password"))
     except QiandaoError as error:
+        throttle.failed(address)
         return page.render("login.html", error.http_status, error=error.as_dict())
     if signed.must_change_password:
         to = "/password"
@@ -275,6 +388,8 @@ def login(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
         to = "/role"
     else:
         to = "/"
+    if page.token:  # the browser's earlier session (another person's, on a shared desk) ends
+        page.qd.sign_out(page.token)
     response = _redirect(to)
     _cookie(response, request, SESSION_COOKIE, signed.token)
     grants = "|".join(f"{g.role.value}:{g.jurisdiction}:{g.unit_id or ''}" for g in signed.grants)
@@ -325,7 +440,7 @@ def role(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Res
     ]
     if request.method == "GET":
         return page.render("role.html", grants=grants)
-    chosen = int(_one(form, "grant") or -1)
+    chosen = _int(_one(form, "grant"), -1)
     if not 0 <= chosen < len(grants):
         return _redirect("/role")
     page.qd.select_grant(page.token, grants[chosen])  # the library checks it is held
@@ -334,19 +449,19 @@ def role(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Res
 
 def mine(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The author's own items, a page at a time."""
-    result = page.qd.my_items(page.actor, limit=20, cursor=request.query_params.get("cursor"))
+    result = page.qd.my_items(page.offered(), limit=20, cursor=request.query_params.get("cursor"))
     return page.render("list.html", title="我的信息", page_data=to_json(result), base="/mine")
 
 
 def published(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The adopted, public items (第十四条)."""
-    result = page.qd.published(page.actor, limit=20, cursor=request.query_params.get("cursor"))
+    result = page.qd.published(page.offered(), limit=20, cursor=request.query_params.get("cursor"))
     return page.render("list.html", title="公开信息", page_data=to_json(result), base="/published")
 
 
 def lanes(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The office's or the unit's work queues, each paged with its total."""
-    counts = page.qd.lane_counts(page.actor)
+    counts = page.qd.lane_counts(page.offered())
     if not counts:
         return _redirect("/")
     wanted = request.query_params.get("lane")
@@ -363,7 +478,7 @@ def lanes(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
 
 def new_item(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """Write an item: save it as a draft, or submit it at once (第四、五条)."""
-    actor = page.actor
+    actor = page.offered()
     if request.method == "GET":
         return page.render(
             "new.html", fields=DRAFT_FIELDS, values={"publish": ["on"]}, once=_once()
@@ -418,11 +533,12 @@ def _item_page(
 
 def act(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """Run one allowed action's form: the posted fields become the method's arguments."""
+    actor = page.actor  # first: an unknown action is no answer to someone not signed in
     item_id = request.path_params["item_id"]
     method = request.path_params["method"]
     chosen = _form_named(method)
     if chosen is None:
-        return page.render("error.html", 404, error={"code": "portal.unknown_action"})
+        return _refusal(404, "portal.unknown_action", "没有这项操作")(page, request, form)
     body = form_body(chosen.fields, form)
     body["item_id"] = item_id
     assignment = _one(form, "assignment_id")
@@ -431,7 +547,7 @@ def act(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Resp
     if "idempotency_key" in _parameters(method):
         body["idempotency_key"] = _one(form, "once") or None
     try:
-        getattr(page.qd, method)(page.actor, **arguments(method, body))
+        getattr(page.qd, method)(actor, **arguments(method, body))
     except (SessionExpired, PasswordChangeRequired, GrantRequired):
         raise
     except QiandaoError as error:
@@ -456,17 +572,21 @@ def bulletin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
     today = page.qd.now().date()
     year = _int(request.query_params.get("year"), today.year)
     quarter = _int(request.query_params.get("quarter"), (today.month - 1) // 3 + 1)
-    result = page.qd.quarterly_bulletin(page.actor, year, quarter)
+    result = page.qd.quarterly_bulletin(page.offered(), year, quarter)
     return page.render("bulletin.html", b=to_json(result), year=year, quarter=quarter)
 
 
 def _int(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() else default
+    """A query or form number of ASCII digits; anything else (``²``, ``١``, ``-1``, text) is the
+    default: ``str.isdigit`` alone admits digits ``int`` cannot read."""
+    if text is None or len(text) > 9 or not (text.isascii() and text.isdigit()):
+        return default
+    return int(text)
 
 
 def admin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The system admin's page: units and registration (never anyone's content)."""
-    actor = page.actor
+    actor = page.offered()
     error = None
     if request.method == "POST":
         try:
@@ -480,14 +600,12 @@ def admin(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
             error = e.as_dict()
     units = page.qd.units(actor, limit=200)
     roles = [r for r in Role if r not in {Role.SYSTEM_ADMIN}]
-    return page.render(
-        "admin.html", 422 if error else 200, units=to_json(units), roles=roles, error=error
-    )
+    return page.render("admin.html", _status(error), units=to_json(units), roles=roles, error=error)
 
 
 def security(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The security admin's page: grant proposals to approve or reject (三员分立)."""
-    actor = page.actor
+    actor = page.offered()
     error = None
     if request.method == "POST":
         try:
@@ -500,12 +618,17 @@ def security(page: Page, request: Request, form: Mapping[str, Sequence[str]]) ->
         except QiandaoError as e:
             error = e.as_dict()
     proposals = page.qd.grant_proposals(actor, limit=50)
-    return page.render("security.html", proposals=to_json(proposals), error=error)
+    return page.render("security.html", _status(error), proposals=to_json(proposals), error=error)
+
+
+def _status(error: Mapping[str, Any] | None) -> int:
+    """A page's status: 200, or the refusal's own (a refused approval is 403, not a 200 page)."""
+    return int(error["http_status"]) if error else 200
 
 
 def audit(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:
     """The audit admin's page: the latest records and the chain's verification."""
-    actor = page.actor
+    actor = page.offered()
     query = AuditQuery(
         action=request.query_params.get("action") or None,
         after=request.query_params.get("cursor") or None,
@@ -521,11 +644,16 @@ def audit(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Re
 
 
 def create_app(
-    qd: Qiandao, *, secret: bytes | None = None, client: str = "qiandao-portal/0.1"
+    qd: Qiandao,
+    *,
+    secret: bytes | None = None,
+    client: str = "qiandao-portal/0.1",
+    throttle: SignInThrottle | None = None,
 ) -> Starlette:
     """The portal as an ASGI application over ``qd`` (``secret`` signs CSRF tokens; pass a
-    persistent one when several processes serve the same site)."""
-    portal = Portal(qd, secret=secret, client=client)
+    persistent one when several processes serve the same site; ``throttle`` limits failed
+    sign-ins per address, 20 in ten minutes by default)."""
+    portal = Portal(qd, secret=secret, client=client, throttle=throttle)
     both = ("GET", "POST")
     routes = [
         portal.route("/", home),
@@ -545,4 +673,8 @@ def create_app(
         portal.route("/audit", audit),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],
+        exception_handlers={HTTPException: portal.http_error},
+    )

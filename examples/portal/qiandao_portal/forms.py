@@ -7,6 +7,7 @@ method's own parameter names, so a posted form becomes the method's keyword argu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
 
@@ -173,6 +174,9 @@ def forms_for(command: Enum) -> tuple[Form, ...]:
     return ACTION_FORMS.get(command, ())
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,9}")  # ASCII only: ``str.isdigit`` admits ``²``, which int refuses
+
+
 def form_body(fields: Sequence[Field], posted: Mapping[str, Sequence[str]]) -> dict[str, object]:
     """The JSON body a posted form stands for: each field read by its kind, an empty optional
     field left out (the method's default applies). Anything malformed is passed on as text,
@@ -193,7 +197,7 @@ def form_body(fields: Sequence[Field], posted: Mapping[str, Sequence[str]]) -> d
         elif not first and not field.required:
             continue
         elif field.kind == "int":
-            body[field.name] = int(first) if first.lstrip("-").isdigit() else first
+            body[field.name] = int(first) if _NUMBER.fullmatch(first) else first
         else:
             body[field.name] = first
     return body

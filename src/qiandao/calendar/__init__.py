@@ -1,4 +1,4 @@
-"""The Chinese working-day calendar (DESIGN §2.4): a sub-library of its own.
+"""The Chinese working-day calendar (第十条): a sub-library of its own.
 
 Official State Council schedules where published (shipped data, or a file loaded at run time),
 the statutory rules elsewhere, answered by index lookup. ``values`` holds the values,

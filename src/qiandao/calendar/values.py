@@ -22,8 +22,11 @@ __all__ = [
 ]
 
 MIN_YEAR = 2000
+"""The first year the calendar covers (an earlier day: ``calendar.year_out_of_range``)."""
 MAX_YEAR = 2050
+"""The last year the calendar covers (a later day: ``calendar.year_out_of_range``)."""
 MAX_WORKDAYS = 3660
+"""The largest number of working days (either sign) a calendar adds (``calendar.invalid_count``)."""
 
 
 class DayKind(LabelledEnum):
@@ -44,9 +47,13 @@ class ScheduleNotice:
     """A State Council General Office notice that fixed a year's days off and make-up days."""
 
     title: str
+    """The notice's title, in Chinese."""
     number: str
+    """The notice's document number (e.g. 国办发明电〔2017〕12号)."""
     published: date
+    """The day the notice was published."""
     url: str = ""
+    """Where the notice is published (``""`` if not recorded)."""
 
 
 @attrs.frozen
@@ -54,10 +61,15 @@ class YearSchedule:
     """One calendar year's days off (date → holiday name) and weekend make-up working days."""
 
     year: int
+    """The calendar year."""
     holidays: Mapping[date, str] = attrs.field(converter=_frozen_days, hash=False)
+    """Days off by date, each with its holiday's Chinese name."""
     makeup_workdays: Mapping[date, str] = attrs.field(converter=_frozen_days, hash=False)
+    """Weekend days that are working days (调休上班), each with its holiday's name."""
     notices: tuple[ScheduleNotice, ...] = ()
+    """The State Council notices that fixed this schedule (none when provisional)."""
     provisional: bool = False
+    """Whether the schedule is inferred from the statutory holidays, not yet published."""
 
 
 @attrs.frozen
@@ -65,8 +77,11 @@ class ExplainedDay:
     """A day passed over or counted, with its kind and the holiday it belongs to ("" if none)."""
 
     day: date
+    """The calendar day."""
     kind: DayKind
+    """What kind of day it is (weekend, holiday, make-up working day...)."""
     name: str
+    """The holiday it belongs to, in Chinese (``""`` if none)."""
 
 
 @attrs.frozen
@@ -74,13 +89,21 @@ class DeadlineExplanation:
     """How a due date was reached: the days counted, skipped and the notices relied on."""
 
     start: date
+    """The day counting starts from (not counted itself)."""
     workdays: int
+    """How many working days were counted (negative: counted backwards)."""
     due: date
+    """The day reached: the due date."""
     provisional_years: tuple[int, ...]
+    """Years without an official schedule the due date depends on (sorted)."""
     counted: tuple[date, ...]
+    """Every working day counted, in counting order (make-up working days included)."""
     skipped: tuple[ExplainedDay, ...]
+    """Every weekend day and holiday passed over, in counting order."""
     makeup_counted: tuple[ExplainedDay, ...]
+    """The weekend make-up working days (调休上班) that were counted."""
     notices: tuple[ScheduleNotice, ...]
+    """The State Council notices whose schedules the count relied on."""
 
     @property
     def provisional(self) -> bool:

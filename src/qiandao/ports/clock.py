@@ -11,4 +11,6 @@ __all__ = ["Clock"]
 class Clock(Protocol):
     """Tells the current instant as an aware datetime."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (never a naive datetime)."""
+        ...

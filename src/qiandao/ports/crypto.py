@@ -49,9 +49,13 @@ class Sealed:
     """
 
     algorithm: str
+    """Name of the algorithm that sealed it (e.g. ``AES-256-GCM``, ``SM4-GCM``)."""
     key_id: str
+    """Id of the key it was sealed under."""
     nonce: bytes
+    """The nonce used (never empty)."""
     ciphertext: bytes
+    """The encrypted bytes followed by the 16-byte GCM tag."""
 
     def __attrs_post_init__(self) -> None:
         _token("algorithm", self.algorithm)
@@ -97,10 +101,19 @@ class Cipher(Protocol):
     """
 
     @property
-    def algorithm(self) -> str: ...
+    def algorithm(self) -> str:
+        """The algorithm's name written into every ``Sealed`` (e.g. ``AES-256-GCM``)."""
+        ...
 
-    def encrypt(self, plaintext: bytes, *, associated: bytes) -> Sealed: ...
-    def decrypt(self, sealed: Sealed, *, associated: bytes) -> bytes: ...
+    def encrypt(self, plaintext: bytes, *, associated: bytes) -> Sealed:
+        """``plaintext`` sealed under a fresh nonce and bound to ``associated``; naming this
+        cipher's algorithm and key id, so two calls never give the same ciphertext."""
+        ...
+
+    def decrypt(self, sealed: Sealed, *, associated: bytes) -> bytes:
+        """The plaintext of ``sealed`` if it and ``associated`` are unchanged: else
+        ``crypto.tampered``; ``crypto.key_unknown`` / ``crypto.invalid`` as above."""
+        ...
 
 
 class KeyProvider(Protocol):
@@ -111,8 +124,20 @@ class KeyProvider(Protocol):
     """
 
     @property
-    def current_key_id(self) -> str: ...
+    def current_key_id(self) -> str:
+        """The id of the key new wraps are made under."""
+        ...
 
-    def key(self, key_id: str) -> bytes: ...
-    def wrap(self, data_key: bytes, *, associated: bytes) -> Sealed: ...
-    def unwrap(self, wrapped: Sealed, *, associated: bytes) -> bytes: ...
+    def key(self, key_id: str) -> bytes:
+        """The raw key-encryption key of ``key_id``; ``crypto.key_unknown`` if not held."""
+        ...
+
+    def wrap(self, data_key: bytes, *, associated: bytes) -> Sealed:
+        """``data_key`` sealed under the current key (:attr:`current_key_id`), bound to
+        ``associated``."""
+        ...
+
+    def unwrap(self, wrapped: Sealed, *, associated: bytes) -> bytes:
+        """The data key sealed in ``wrapped``, opened under the key it names:
+        ``crypto.key_unknown`` once that key is gone, ``crypto.tampered`` if anything changed."""
+        ...

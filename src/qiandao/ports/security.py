@@ -12,17 +12,31 @@ __all__ = ["CredentialDelivery", "IdentityProvider", "PasswordHasher"]
 class PasswordHasher(Protocol):
     """Hashes and verifies passwords; parameters are stored inside each hash string."""
 
-    def hash(self, password: str) -> str: ...
-    def verify(self, password_hash: str, password: str) -> bool: ...
-    def needs_rehash(self, password_hash: str) -> bool: ...
+    def hash(self, password: str) -> str:
+        """A new salted hash of ``password``, carrying its own parameters (never the password)."""
+        ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` matches the hash; ``False`` (never an exception) on a mismatch
+        or an unreadable hash."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than this hasher's (or is
+        unreadable): the service stores a new hash at the next successful sign-in."""
+        ...
 
 
 class IdentityProvider(Protocol):
     """Turns an external sign-in proof (a scanned code's ticket) into an identity, or raises."""
 
     name: str
+    """The provider's name (e.g. ``zzd``), as a sign-in names it and ``ExternalIdentity``."""
 
-    def verify(self, ticket: str) -> ExternalIdentity: ...
+    def verify(self, ticket: str) -> ExternalIdentity:
+        """The identity the ticket proves, whose ``provider`` is :attr:`name` and whose subject
+        is not empty (else ``account.auth_failed``); raises when the ticket is bad."""
+        ...
 
 
 class CredentialDelivery(Protocol):
@@ -39,4 +53,7 @@ class CredentialDelivery(Protocol):
     successful command is the one that signs in.
     """
 
-    def deliver(self, account: Account, phone: str, password: str) -> None: ...
+    def deliver(self, account: Account, phone: str, password: str) -> None:
+        """Send ``password`` to ``phone`` for ``account``; raising means "not delivered" and the
+        command changes nothing."""
+        ...

@@ -89,14 +89,23 @@ class ItemQuery:
     """
 
     jurisdiction: str | None = None
+    """Only items of this jurisdiction code."""
     states: frozenset[ItemState] | None = None
+    """Only items in one of these states."""
     author_id: str | None = None
+    """Only items this account authored (lead or co-author)."""
     unit_id: str | None = None
+    """Only items assigned to this handling unit."""
     published_only: bool = False
+    """Only published items: adopted, not 涉密, no author opted out."""
     commission_id: str | None = None
+    """Only items written for this commission (约稿)."""
     order: ItemOrder = ItemOrder.NEWEST_FIRST
+    """The order of the results (ties broken by id)."""
     limit: int | None = None
+    """At most this many items (``None``: all)."""
     after: LanePosition | None = None
+    """Only items sorting strictly after this position (a keyset page)."""
 
 
 @attrs.frozen
@@ -108,16 +117,24 @@ class AssignmentQuery:
     """
 
     jurisdiction: str | None = None
+    """Only assignments of items of this jurisdiction code."""
     unit_id: str | None = None
+    """Only assignments to this handling unit."""
     states: frozenset[AssignmentState] | None = None
-    due_before: date | None = None  # due strictly before this day
+    """Only assignments in one of these states."""
+    due_before: date | None = None
+    """Only assignments due strictly before this day."""
     limit: int | None = None
-    # replied, still awaiting a first rating, and the window's last day is before this day
+    """At most this many rows (``None``: all)."""
     rating_closed_before: date | None = None
-    reminders_done: bool | None = None  # whether the very-overdue reminder has gone out
-    # only a provisional date still to keep: an open reply deadline or an unrated rating window
+    """Only replied assignments awaiting a first rating whose window ended before this day."""
+    reminders_done: bool | None = None
+    """Whether the very-overdue reminder has gone out (``None``: either)."""
     provisional_only: bool = False
+    """Only rows with a provisional date still to keep: an open reply deadline or an unrated
+    rating window."""
     after: LanePosition | None = None
+    """Only rows sorting strictly after this position (a keyset page)."""
 
 
 @attrs.frozen
@@ -163,17 +180,27 @@ class OutboxMessage:
     """
 
     notice: Notice
+    """The notice to send."""
     recorded_at: datetime
+    """When it was recorded, with its change (an aware datetime)."""
     dispatched_at: datetime | None = None
+    """When it was sent, once sent."""
     attempts: int = 0
+    """Failed sends so far."""
     state: OutboxState = OutboxState.PENDING
+    """Pending, dispatched, dead or discarded."""
     next_attempt_at: datetime = attrs.field(
         default=attrs.Factory(lambda self: self.recorded_at, takes_self=True)
     )
+    """When it may be sent next (first its ``recorded_at``, then the backoff's time)."""
     claimed_by: str | None = None
+    """The dispatcher holding its lease, if any."""
     lease_until: datetime | None = None
+    """When that lease runs out, if any."""
     last_attempt_at: datetime | None = None
+    """When it was last tried, if ever."""
     last_error: str | None = None
+    """The type of the last failure (never its text, which may quote recipients)."""
 
 
 @attrs.frozen
@@ -186,9 +213,13 @@ class IdempotencyRecord:
     """
 
     key: str
+    """The actor's account id, ``:``, and the client's key."""
     fingerprint: str
+    """A digest of the command and its arguments."""
     result_id: str
+    """Id of the record the first call produced (an item, account or commission)."""
     command: str
+    """Name of the public command."""
 
 
 @attrs.frozen
@@ -203,10 +234,26 @@ class Names:
 class ItemRepository(Protocol):
     """Items, with their assignments and records."""
 
-    def get(self, item_id: str) -> Item: ...  # NotFound
-    def add(self, item: Item) -> None: ...  # ConcurrencyConflict if the id exists
-    def save(self, item: Item, expected_version: int) -> None: ...  # ConcurrencyConflict
-    def find(self, query: ItemQuery) -> list[Item]: ...
+    def get(self, item_id: str) -> Item:
+        """The item with this id, as this unit of work sees it; ``NotFound`` if there is none."""
+        ...
+
+    def add(self, item: Item) -> None:
+        """Add a new item; ``ConcurrencyConflict`` if its id exists (at the call, or at commit
+        when another unit of work added it meanwhile)."""
+        ...
+
+    def save(self, item: Item, expected_version: int) -> None:
+        """Replace the item if the stored one still has ``expected_version`` (compare-and-set),
+        else ``ConcurrencyConflict`` (now or at commit); an unknown id: ``NotFound`` or a
+        conflict."""
+        ...
+
+    def find(self, query: ItemQuery) -> list[Item]:
+        """The items matching ``query``, in its ``order`` then by id, after ``query.after``, at
+        most ``query.limit``: the same as :func:`qiandao.queries.filter_items` over every item."""
+        ...
+
     def count(self, query: ItemQuery) -> int:
         """How many items match the query's filter (``after`` and ``limit`` ignored)."""
         ...
@@ -217,7 +264,11 @@ class ItemRepository(Protocol):
         neither."""
         ...
 
-    def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]: ...
+    def assignments(self, query: AssignmentQuery) -> list[tuple[Item, Assignment]]:
+        """The (item, assignment) rows matching ``query``, by due day, then assignment id and
+        item id, after ``query.after``, at most ``query.limit``."""
+        ...
+
     def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
         """One page (as :meth:`assignments`) and how many rows the filter has (``after`` and
         ``limit`` ignored), both read from one snapshot."""
@@ -270,8 +321,15 @@ class EventRepository(Protocol):
     unit of work uses up no position (our stores number without gaps).
     """
 
-    def append(self, events: Sequence[Event]) -> None: ...  # ConcurrencyConflict on a duplicate
-    def for_item(self, item_id: str) -> list[Event]: ...
+    def append(self, events: Sequence[Event]) -> None:
+        """Append events to their items' logs; an ``(item_id, sequence)`` already taken (stored,
+        in this batch, or committed meanwhile) is a ``ConcurrencyConflict``."""
+        ...
+
+    def for_item(self, item_id: str) -> list[Event]:
+        """The item's events in sequence order (``[]`` for an unknown item, never ``NotFound``)."""
+        ...
+
     def since(self, position: int, limit: int) -> list[LoggedEvent]:
         """The committed events with a position greater than ``position``, in position order,
         at most ``limit`` (``limit`` from 1)."""
@@ -349,11 +407,29 @@ class AccountRepository(Protocol):
     ``(account_id, sequence)`` is unique and sequences run 1, 2, 3… per account.
     """
 
-    def get(self, account_id: str) -> Account: ...  # NotFound
-    def by_phone(self, phone: str) -> Account | None: ...
-    def by_external(self, provider: str, subject: str) -> Account | None: ...
-    def add(self, account: Account) -> None: ...  # DuplicateAccount / ConcurrencyConflict
-    def save(self, account: Account, expected_version: int) -> None: ...
+    def get(self, account_id: str) -> Account:
+        """The account with this id (departed ones too); ``NotFound`` if there is none."""
+        ...
+
+    def by_phone(self, phone: str) -> Account | None:
+        """The account whose phone is exactly ``phone`` (no pattern matching), or ``None``."""
+        ...
+
+    def by_external(self, provider: str, subject: str) -> Account | None:
+        """The account bound to this external identity (exact match on both), or ``None``."""
+        ...
+
+    def add(self, account: Account) -> None:
+        """Add a new account: ``ConcurrencyConflict`` if its id exists, ``DuplicateAccount`` if
+        another account has its phone (now or at commit)."""
+        ...
+
+    def save(self, account: Account, expected_version: int) -> None:
+        """Replace the account by compare-and-set on ``expected_version`` (``ConcurrencyConflict``
+        when stale, ``NotFound`` or a conflict for an unknown id, ``DuplicateAccount`` when its
+        new phone is taken)."""
+        ...
+
     def count_failure(self, account_id: str, limit: int) -> int | None:
         """Count one failed sign-in of an active account, atomically: ``failed_attempts`` goes
         up by one (and ``version`` with it) unless it has already reached ``limit``.
@@ -373,14 +449,27 @@ class AccountRepository(Protocol):
         """
         ...
 
-    def events(self, account_id: str) -> list[AccountEvent]: ...  # in sequence order
+    def events(self, account_id: str) -> list[AccountEvent]:
+        """The account's events in sequence order (``[]`` when it has none)."""
+        ...
+
     def append_events(self, events: Sequence[AccountEvent]) -> None:
         """Append events; a sequence that is not the account's next is a ConcurrencyConflict."""
         ...
 
-    def add_proposal(self, proposal: GrantProposal) -> None: ...  # ConcurrencyConflict if id taken
-    def get_proposal(self, proposal_id: str) -> GrantProposal: ...  # NotFound
-    def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None: ...
+    def add_proposal(self, proposal: GrantProposal) -> None:
+        """Record a new grant proposal; ``ConcurrencyConflict`` if its id is taken."""
+        ...
+
+    def get_proposal(self, proposal_id: str) -> GrantProposal:
+        """The grant proposal with this id; ``NotFound`` if there is none."""
+        ...
+
+    def save_proposal(self, proposal: GrantProposal, expected_version: int) -> None:
+        """Replace the proposal by compare-and-set on ``expected_version`` (``ConcurrencyConflict``
+        when stale)."""
+        ...
+
     def proposals(
         self,
         jurisdiction: str | None = None,
@@ -395,19 +484,31 @@ class AccountRepository(Protocol):
         """The latest password policy change of ``jurisdiction`` (in force), or ``None``."""
         ...
 
-    def policy_changes(self, jurisdiction: str) -> list[PolicyChange]: ...  # in sequence order
+    def policy_changes(self, jurisdiction: str) -> list[PolicyChange]:
+        """Every password policy change of ``jurisdiction``, in sequence order."""
+        ...
+
     def append_policy_change(self, change: PolicyChange) -> None:
         """Append a change; a sequence not the jurisdiction's next is a ConcurrencyConflict."""
         ...
 
-    def list(self, jurisdiction: str | None = None) -> list[Account]: ...
+    def list(self, jurisdiction: str | None = None) -> list[Account]:
+        """The accounts of ``jurisdiction`` (every account when ``None``), by id."""
+        ...
 
 
 class SessionRepository(Protocol):
     """Signed-in sessions, by token hash."""
 
-    def get(self, token_hash: str) -> Session | None: ...
-    def put(self, session: Session) -> None: ...
+    def get(self, token_hash: str) -> Session | None:
+        """The session with this token hash (revoked or expired ones too), or ``None``."""
+        ...
+
+    def put(self, session: Session) -> None:
+        """Insert or replace the session (no version check); a refresh never brings back a
+        session revoked meanwhile: a revoked stored session stays revoked."""
+        ...
+
     def revoke_all(self, account_id: str, grant: RoleGrant | None = None) -> int:
         """End the account's live sessions (only those that selected ``grant``, if given)."""
         ...
@@ -428,15 +529,30 @@ class UnitRepository(Protocol):
     Unit events are append-only; ``(unit_id, sequence)`` is unique, sequences run 1, 2, 3….
     """
 
-    def get(self, unit_id: str) -> Unit: ...  # NotFound
-    def add(self, unit: Unit) -> None: ...  # ConcurrencyConflict if the id exists
-    def save(self, unit: Unit, expected_version: int) -> None: ...  # NotFound / Conflict
-    def events(self, unit_id: str) -> list[UnitEvent]: ...  # in sequence order
+    def get(self, unit_id: str) -> Unit:
+        """The unit with this id (retired ones too); ``NotFound`` if there is none."""
+        ...
+
+    def add(self, unit: Unit) -> None:
+        """Add a new unit; ``ConcurrencyConflict`` if its id exists (now or at commit)."""
+        ...
+
+    def save(self, unit: Unit, expected_version: int) -> None:
+        """Replace the unit by compare-and-set on ``expected_version``: ``ConcurrencyConflict``
+        when stale, ``NotFound`` (or a conflict) for an unknown id."""
+        ...
+
+    def events(self, unit_id: str) -> list[UnitEvent]:
+        """The unit's events in sequence order (``[]`` when it has none)."""
+        ...
+
     def append_events(self, events: Sequence[UnitEvent]) -> None:
         """Append events; a sequence that is not the unit's next is a ConcurrencyConflict."""
         ...
 
-    def list(self, jurisdiction: str | None = None) -> list[Unit]: ...  # by id
+    def list(self, jurisdiction: str | None = None) -> list[Unit]:
+        """The units of ``jurisdiction`` (every unit when ``None``), retired ones too, by id."""
+        ...
 
 
 class JurisdictionRepository(Protocol):
@@ -447,10 +563,23 @@ class JurisdictionRepository(Protocol):
     ``create_all``).
     """
 
-    def get(self, code: str) -> Jurisdiction | None: ...
-    def add(self, jurisdiction: Jurisdiction) -> None: ...  # ConcurrencyConflict if taken
-    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None: ...
-    def list(self) -> list[Jurisdiction]: ...  # by code
+    def get(self, code: str) -> Jurisdiction | None:
+        """The jurisdiction with this code, or ``None``."""
+        ...
+
+    def add(self, jurisdiction: Jurisdiction) -> None:
+        """Add a new jurisdiction; ``ConcurrencyConflict`` if its code is taken."""
+        ...
+
+    def save(self, jurisdiction: Jurisdiction, expected_version: int) -> None:
+        """Replace the jurisdiction by compare-and-set on ``expected_version``
+        (``ConcurrencyConflict`` when stale)."""
+        ...
+
+    def list(self) -> list[Jurisdiction]:
+        """Every jurisdiction, by code."""
+        ...
+
     def names(self, codes: Sequence[str]) -> dict[str, str]:
         """The display names of the known ``codes`` in one read (unknown codes left out): what
         a view shows next to a jurisdiction code."""
@@ -473,17 +602,35 @@ class DirectoryRepository(Protocol):
 class CommissionRepository(Protocol):
     """Commissions (约稿)."""
 
-    def get(self, commission_id: str) -> Commission: ...  # NotFound
-    def add(self, commission: Commission) -> None: ...
-    def save(self, commission: Commission, expected_version: int) -> None: ...
-    def list(self, jurisdiction: str | None = None) -> list[Commission]: ...
+    def get(self, commission_id: str) -> Commission:
+        """The commission with this id; ``NotFound`` if there is none."""
+        ...
+
+    def add(self, commission: Commission) -> None:
+        """Add a new commission; ``ConcurrencyConflict`` if its id exists (now or at commit)."""
+        ...
+
+    def save(self, commission: Commission, expected_version: int) -> None:
+        """Replace the commission by compare-and-set on ``expected_version``:
+        ``ConcurrencyConflict`` when stale, ``NotFound`` (or a conflict) for an unknown id."""
+        ...
+
+    def list(self, jurisdiction: str | None = None) -> list[Commission]:
+        """The commissions of ``jurisdiction`` (every one when ``None``), by id."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
     """Remembered idempotency keys of commands; ``add`` of a known key is a conflict."""
 
-    def get(self, key: str) -> IdempotencyRecord | None: ...
-    def add(self, record: IdempotencyRecord) -> None: ...
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """The record remembered under exactly this key, or ``None``."""
+        ...
+
+    def add(self, record: IdempotencyRecord) -> None:
+        """Remember a new key; ``ConcurrencyConflict`` if it is known (now or at commit), and
+        the first record stays."""
+        ...
 
 
 class AuditRepository(Protocol):
@@ -607,33 +754,74 @@ class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
     @property
-    def items(self) -> ItemRepository: ...
+    def items(self) -> ItemRepository:
+        """Items with their assignments and records."""
+        ...
+
     @property
-    def events(self) -> EventRepository: ...
+    def events(self) -> EventRepository:
+        """The items' append-only event log and the store-wide change feed."""
+        ...
+
     @property
-    def outbox(self) -> OutboxRepository: ...
+    def outbox(self) -> OutboxRepository:
+        """Notices recorded with their change, dispatched after commit."""
+        ...
+
     @property
-    def leases(self) -> LeaseRepository: ...
+    def leases(self) -> LeaseRepository:
+        """Named leases (one holder of the periodic job at a time)."""
+        ...
+
     @property
-    def accounts(self) -> AccountRepository: ...
+    def accounts(self) -> AccountRepository:
+        """Accounts, their events, grant proposals and password policies."""
+        ...
+
     @property
-    def sessions(self) -> SessionRepository: ...
+    def sessions(self) -> SessionRepository:
+        """Signed-in sessions, by token hash."""
+        ...
+
     @property
-    def units(self) -> UnitRepository: ...
+    def units(self) -> UnitRepository:
+        """Handling units with their event logs."""
+        ...
+
     @property
-    def jurisdictions(self) -> JurisdictionRepository: ...
+    def jurisdictions(self) -> JurisdictionRepository:
+        """Jurisdictions (政协) and their parent links."""
+        ...
+
     @property
-    def commissions(self) -> CommissionRepository: ...
+    def commissions(self) -> CommissionRepository:
+        """Commissions (约稿)."""
+        ...
+
     @property
-    def directory(self) -> DirectoryRepository: ...
+    def directory(self) -> DirectoryRepository:
+        """Display names of accounts and units, one call per page."""
+        ...
+
     @property
-    def idempotency(self) -> IdempotencyRepository: ...
+    def idempotency(self) -> IdempotencyRepository:
+        """Remembered idempotency keys of commands."""
+        ...
+
     @property
-    def audit(self) -> AuditRepository: ...
+    def audit(self) -> AuditRepository:
+        """The chained, append-only audit log (第十九条)."""
+        ...
+
     @property
-    def similarity(self) -> SimilarityRepository: ...
+    def similarity(self) -> SimilarityRepository:
+        """The similarity index of similar items (MinHash signatures, LSH band keys)."""
+        ...
+
     @property
-    def topics(self) -> TopicsRepository: ...
+    def topics(self) -> TopicsRepository:
+        """The term index of hot topics (terms per item, keyed tokens under encryption)."""
+        ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -642,14 +830,23 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...  # rolls back whatever was not committed
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
+    def commit(self) -> None:
+        """Make every write of this unit of work visible at once, or none: a version checked
+        earlier that changed meanwhile raises ``ConcurrencyConflict`` and nothing is written."""
+        ...
+
+    def rollback(self) -> None:
+        """Drop every write staged since the last commit; nothing of it is ever visible."""
+        ...
 
 
 class Store(Protocol):
     """A storage backend: hands out units of work."""
 
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work (one transaction), used as a context manager; nothing it writes
+        is visible to others before its ``commit``."""
+        ...
 
 
 @runtime_checkable
@@ -657,4 +854,6 @@ class AuditKeySource(Protocol):
     """A store that keeps a key for the audit chain's HMAC (the SQL store, in its key table):
     the service uses it when the host gives no ``audit_key``."""
 
-    def audit_key(self) -> bytes | None: ...
+    def audit_key(self) -> bytes | None:
+        """The stored HMAC key of the audit chain, or ``None`` when the store has none."""
+        ...

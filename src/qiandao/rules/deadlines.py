@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""China Standard Time (``Asia/Shanghai``): deadlines and working days are counted in it."""
 
 
 class WorkdayCalendar(Protocol):
@@ -75,7 +76,9 @@ class Due:
     """A deadline day and the years without an official schedule it depends on (sorted)."""
 
     day: date = attrs.field(validator=attrs.validators.instance_of(date))
+    """The deadline day (a calendar day in Asia/Shanghai)."""
     provisional_years: tuple[int, ...] = attrs.field(default=(), converter=_sorted_years)
+    """Years without an official schedule the day depends on (sorted)."""
 
     @property
     def provisional(self) -> bool:
@@ -102,11 +105,17 @@ class DeadlineRules:
     """Working-day figures of 第十条 as settings (defaults: the Zhoushan rules)."""
 
     reply_workdays: int = attrs.field(default=15, validator=_positive)
+    """Working days a unit has to reply in writing after assignment (第十条)."""
     decline_workdays: int = attrs.field(default=3, validator=_non_negative)
+    """Working days after assignment within which a unit may ask to decline (第十条)."""
     max_extensions: int = attrs.field(default=1, validator=_non_negative)
+    """How many extensions one assignment may get (第十条)."""
     max_extension_workdays: int = attrs.field(default=15, validator=_positive)
+    """Most working days one extension may add (第十条)."""
     due_soon_workdays: int = attrs.field(default=3, validator=_non_negative)
+    """Working days before the due day from which an assignment is due soon."""
     very_overdue_workdays: int = attrs.field(default=10, validator=_positive)
+    """Working days past the due day after which an unreplied assignment is very overdue."""
 
 
 class DeadlineStatus(LabelledEnum):

@@ -1,4 +1,4 @@
-"""The item and assignment lifecycles of DESIGN §2.2–2.3 as transition tables.
+"""The item and assignment lifecycles of 第九、十条 as transition tables.
 
 A table maps (state, command, role) to the next state. Anything not in the table is refused:
 ``PermissionDenied`` when the role may never run the command, ``InvalidTransition`` when it may,
@@ -35,7 +35,7 @@ __all__ = [
 
 
 class ItemState(LabelledEnum):
-    """States of an item (DESIGN §2.2)."""
+    """States of an item (第九条)."""
 
     DRAFT = "draft", "草稿"
     SUBMITTED = "submitted", "待初审"
@@ -77,7 +77,7 @@ class ItemCommand(LabelledEnum):
 
 
 class AssignmentState(LabelledEnum):
-    """States of one unit's assignment (DESIGN §2.3)."""
+    """States of one unit's assignment (第十条)."""
 
     PENDING = "pending", "待签收"
     ACCEPTED = "accepted", "办理中"
@@ -195,6 +195,7 @@ ITEM_TRANSITIONS: Mapping[tuple[ItemState, ItemCommand, Role], ItemState] = _row
         *((s, _C.RECLASSIFY, _EDITOR, s) for s in _OPEN_STATES if s is not _S.DRAFT),
     ]
 )
+"""The item state machine: (state, command, acting role) to the state it leads to."""
 
 ASSIGNMENT_TRANSITIONS: Mapping[
     tuple[AssignmentState, AssignmentCommand, Role], AssignmentState
@@ -213,6 +214,7 @@ ASSIGNMENT_TRANSITIONS: Mapping[
         *((s, _AC.CANCEL, _EDITOR, _A.CANCELLED) for s in OPEN_ASSIGNMENT_STATES),
     ]
 )
+"""The assignment state machine: (state, command, acting role) to the state it leads to."""
 
 
 def _roles_for(table: Mapping[tuple[_St, _Cmd, Role], _St], command: _Cmd) -> frozenset[Role]:

@@ -1,4 +1,4 @@
-"""The points table and scores of 第十三条 (DESIGN §2.7): pure arithmetic over credit records."""
+"""The points table and scores of 第十三条: pure arithmetic over credit records."""
 
 from __future__ import annotations
 
@@ -95,18 +95,24 @@ _points = attrs.validators.ge(0)
 
 @attrs.frozen
 class PointsTable:
-    """Points per credit; each jurisdiction sets its own (DESIGN §2.7 defaults)."""
+    """Points per credit (第十三条); each jurisdiction sets its own, Zhoushan's are the defaults."""
 
     submitted: int = attrs.field(default=1, validator=_points)
+    """Points per item submitted (报送信息)."""
     adopted: int = attrs.field(default=3, validator=_points)
+    """Points per item adopted (信息录用)."""
     reported_to_city_leaders: int = attrs.field(default=5, validator=_points)
+    """Points per item sent to the city Party committee's and government's leaders."""
     reported_to_principal_or_province: int = attrs.field(default=8, validator=_points)
+    """Points per item sent to their principal leaders or to the provincial CPPCC."""
     adoption: Mapping[AdoptionLevel, int] = attrs.field(
         factory=_adoption_defaults, validator=_complete(AdoptionLevel)
     )
+    """Points per adoption by a higher body, by its level (every level present)."""
     instruction: Mapping[LeaderRank, int] = attrs.field(
         factory=_instruction_defaults, validator=_complete(LeaderRank)
     )
+    """Points per leader's instruction (批示), by the leader's rank (every rank present)."""
 
 
 @attrs.frozen
@@ -114,11 +120,17 @@ class Credit:
     """One creditable fact for one person: what, when, for which item."""
 
     person_id: str
+    """Account id of the person credited."""
     kind: CreditKind
+    """What the person is credited for."""
     on: date
+    """The day the credit counts on (Asia/Shanghai), which decides its period."""
     item_id: str
+    """Id of the item the credit is for."""
     level: AdoptionLevel | None = None
+    """The adopting level (``ADOPTED_BY`` credits only)."""
     rank: LeaderRank | None = None
+    """The instructing leader's rank (``INSTRUCTION`` credits only)."""
 
 
 def _check_year(year: object) -> None:
@@ -131,7 +143,9 @@ class Period:
     """A closed range of days, e.g. a quarter for the bulletin or a year for the assessment."""
 
     start: date
+    """First day of the period (included)."""
     end: date
+    """Last day of the period (included)."""
 
     def __attrs_post_init__(self) -> None:
         if type(self.start) is not date or type(self.end) is not date:
@@ -203,8 +217,11 @@ class RankedScore:
     """A person's place in a ranking (standard competition ranking: 1, 1, 3)."""
 
     place: int
+    """Place in the ranking, from 1 (equal scores share a place)."""
     person_id: str
+    """Account id of the person ranked."""
     score: int
+    """The person's points in the period."""
 
 
 def rank(totals: Mapping[str, int]) -> list[RankedScore]:

@@ -1,4 +1,4 @@
-"""Publication and visibility of 第十四条 and DESIGN §2.6.
+"""Publication and visibility of 第十四条.
 
 Publication is derived, never stored: adopted, not 涉密, and no author opted out.
 """
@@ -38,9 +38,13 @@ class Viewer:
     """The asking actor, as far as visibility cares."""
 
     account_id: str
+    """Id of the account asking."""
     role: Role
+    """The role the actor acts in (the session's grant)."""
     jurisdiction: str
+    """Code of the jurisdiction of that grant."""
     unit_id: str | None = None
+    """The handling unit of a unit grant (``None`` for other roles)."""
 
 
 @attrs.frozen
@@ -48,12 +52,19 @@ class AccessFacts:
     """What visibility needs to know of an item."""
 
     author_ids: frozenset[str]
+    """Account ids of the item's authors (lead author and co-authors)."""
     jurisdiction: str
+    """Code of the jurisdiction (政协) the item belongs to."""
     assigned_unit_ids: frozenset[str]
+    """Ids of the handling units the item is assigned to (they see its issued text)."""
     secret: bool
+    """Whether the item is 涉密: only authors and the need-to-know list see it."""
     published: bool
+    """Whether the item is published (every signed-in person may read it)."""
     need_to_know: frozenset[str] = frozenset()
-    author_only: bool = False  # a draft or a withdrawn item (AUTHOR_ONLY_STATES)
+    """Account ids allowed to see a 涉密 item besides its authors (need-to-know list)."""
+    author_only: bool = False
+    """Whether the item is a draft or withdrawn (``AUTHOR_ONLY_STATES``): its authors' alone."""
 
 
 def access(viewer: Viewer, facts: AccessFacts) -> Access:

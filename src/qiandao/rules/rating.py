@@ -43,8 +43,11 @@ class RatingRules:
     """Window length, who may rate, and how often 不满意 may trigger re-handling."""
 
     window_workdays: int = attrs.field(default=15, validator=attrs.validators.ge(1))
+    """Working days after a reply during which the author may rate it (第十二条)."""
     coauthors_may_rate: bool = False
+    """Whether co-authors may rate too (the lead author always may)."""
     max_rehandles: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    """How many times a 不满意 rating may send an item back for re-handling (第十二条)."""
 
 
 def rating_window(calendar: WorkdayCalendar, replied_on: date, rules: RatingRules) -> Due:

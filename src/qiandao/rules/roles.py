@@ -14,7 +14,8 @@ __all__ = [
 
 
 class Role(LabelledEnum):
-    """A role an account holds; an account has exactly one."""
+    """A role in a grant (role, jurisdiction, unit): a person holds one or more grants and acts
+    under one of them at a time (第九、十六条)."""
 
     MEMBER = "member", "政协委员"
     INFO_OFFICER = "info_officer", "特邀信息员"

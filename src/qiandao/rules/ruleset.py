@@ -28,7 +28,7 @@ __all__ = [
 
 
 class PasswordProfile(LabelledEnum):
-    """Password and session policy profiles (DESIGN §2.8)."""
+    """Password and session policy profiles (第十九条)."""
 
     DJCP_LEVEL3 = "djcp_level3", "等保三级"
     OWASP_ASVS = "owasp_asvs", "OWASP ASVS"
@@ -39,12 +39,19 @@ class IntakeRules:
     """Limits at submission, internal review targets (急事急报) and the 涉密 intake choice."""
 
     max_title_chars: int = attrs.field(default=200, validator=attrs.validators.ge(1))
+    """Most characters a title may have."""
     max_body_chars: int = attrs.field(default=20_000, validator=attrs.validators.ge(1))
+    """Most characters a body may have."""
     max_reason_chars: int = attrs.field(default=2_000, validator=attrs.validators.ge(1))
+    """Most characters a reason or note may have (a return, a decline, an extension)."""
     max_coauthors: int = attrs.field(default=20, validator=attrs.validators.ge(0))
+    """Most co-authors one item may name (第五条)."""
     review_workdays: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    """Working days an ordinary item may wait at each internal review stage (第五条)."""
     urgent_review_workdays: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """Working days an urgent item may wait at each review stage (急事急报)."""
     refuse_secret_bodies: bool = False
+    """Whether a 涉密 item is taken without its body (handled offline)."""
 
 
 @attrs.frozen
@@ -52,6 +59,7 @@ class AccountRules:
     """Which password profile applies (its figures live in ``qiandao.accounts``)."""
 
     password_profile: PasswordProfile = PasswordProfile.DJCP_LEVEL3
+    """The named password and lockout profile (等保三级 by default, 第十九条)."""
 
 
 @attrs.frozen
@@ -59,13 +67,21 @@ class RuleSet:
     """Every setting of one jurisdiction. Immutable: overrides make a new RuleSet."""
 
     jurisdiction: str = "zhoushan"
+    """Code of the jurisdiction (政协) these rules belong to."""
     name: str = "舟山市政协"
+    """Display name of the jurisdiction, in Chinese."""
     tiers: TierRules = attrs.Factory(TierRules)
+    """Who signs off which destination (第九条)."""
     deadlines: DeadlineRules = attrs.Factory(DeadlineRules)
+    """Working-day figures of assignment handling (第十条)."""
     rating: RatingRules = attrs.Factory(RatingRules)
+    """The rating window and re-handling limits (第十二条)."""
     points: PointsTable = attrs.Factory(PointsTable)
+    """Points per credit, for the assessment."""
     intake: IntakeRules = attrs.Factory(IntakeRules)
+    """Limits at submission and the internal review targets."""
     accounts: AccountRules = attrs.Factory(AccountRules)
+    """Which password and lockout profile applies."""
 
     @classmethod
     def zhoushan(cls) -> RuleSet:

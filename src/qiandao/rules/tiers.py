@@ -57,7 +57,9 @@ class TierRules:
     signers: Mapping[Destination, Role] = attrs.field(
         factory=_default_signers, validator=_check_signers
     )
+    """The role that signs off each destination (第九条); every destination present."""
     allow_higher_signer: bool = True
+    """Whether a higher signer may sign off a lower tier's destination (第九条)."""
 
 
 def signer_rank(role: Role) -> int:

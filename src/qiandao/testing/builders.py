@@ -82,14 +82,14 @@ __all__ = [
 Choose = Callable[[Sequence[Any]], Any]
 """Picks one element of a sequence: ``random.Random(seed).choice``, or a Hypothesis draw."""
 
-#: A Monday morning in Zhoushan, with microseconds (stores must keep them).
 T0 = datetime(2025, 3, 3, 9, 30, 15, 123456, tzinfo=SHANGHAI)
+"""A Monday morning in Zhoushan, with microseconds (stores must keep them)."""
 
-#: Text that breaks naive SQL, LIKE patterns, JSON and non-BMP handling.
 NASTY_TEXT = (
     '渔民反映：\'; DROP TABLE items; -- 以及 %_\\ 通配符，"引号"、`反引号`、'
     "emoji 🌊🐟🚢，制表\t与换行\n第二行；零宽连接符\u200d。"
 )
+"""Text that breaks naive SQL, LIKE patterns, JSON and non-BMP handling."""
 
 
 def _at(days: float = 0, **delta: float) -> datetime:

@@ -69,7 +69,7 @@ def _span(start: date, n: int, due: date) -> tuple[date, date] | None:
 
 
 class CalendarContract(abc.ABC):
-    """The behaviour every working-day calendar must have (DESIGN §2.4, the protocol's docs).
+    """The behaviour every working-day calendar must have (第十条, the protocol's docs).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_calendar`.
     """

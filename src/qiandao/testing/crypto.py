@@ -41,7 +41,7 @@ def _flip(data: bytes, index: int, bit: int) -> bytes:
 
 
 class CipherContract(abc.ABC):
-    """The behaviour every ``Cipher`` must have (the port's docs, DESIGN §4 encryption at rest)."""
+    """The behaviour every ``Cipher`` must have (the port's docs, docs/security.md)."""
 
     hypothesis_max_examples: ClassVar[int | None] = None
     nonce_draws: ClassVar[int] = 2000

@@ -327,7 +327,7 @@ def _due_first(template: Item, n: int) -> Item:
 
 
 class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
-    """The behaviour every :class:`~qiandao.ports.store.Store` must have (DESIGN §3).
+    """The behaviour every :class:`~qiandao.ports.store.Store` must have (docs/architecture.md).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_store`.
     """

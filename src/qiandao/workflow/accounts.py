@@ -213,7 +213,9 @@ class InitialPassword:
     """A random initial password (shown once, to its owner) and its hash (all the store keeps)."""
 
     password: str = attrs.field(repr=False)
+    """The password, shown once to its owner; never in ``repr``."""
     password_hash: str = attrs.field(repr=False)
+    """Its hash, all the store keeps."""
 
 
 Issue: TypeAlias = Callable[[PasswordPolicy, Account], InitialPassword]
@@ -225,10 +227,15 @@ class Registration:
     """The checked plain fields of a registration; the place is settled once the unit is known."""
 
     real_name: str
+    """The person's real name, cleaned."""
     phone: str
+    """The normalised mobile number."""
     role: Role
+    """The role the account is registered for."""
     jurisdiction: str | None = None
+    """Code of the jurisdiction, if given (else settled from the unit or the admin)."""
     unit_id: str | None = None
+    """The handling unit of a unit account, if any."""
 
 
 @attrs.frozen
@@ -242,12 +249,19 @@ class AccountChange:
     """
 
     account: Account
+    """The account as it becomes (saved when it differs from the stored one)."""
     end_sessions: bool = False
+    """Whether every session of the account ends."""
     session: Session | None = None
+    """A session to start or refresh, after the others end."""
     event: AccountEventKind | None = None
+    """The event to append to the account's log, if any."""
     grant: RoleGrant | None = None
+    """The role grant that event is about, if any."""
     end_grant: RoleGrant | None = None
+    """End the sessions that selected this grant."""
     also: tuple[AccountEventKind, ...] = ()
+    """Further events appended after ``event`` (without a grant)."""
 
 
 # --- small rules ----------------------------------------------------------------------------

@@ -33,10 +33,15 @@ class Context:
     """
 
     rules: RuleSet
+    """The rules of the item's (or the actor's) jurisdiction."""
     calendar: WorkdayCalendar
+    """The working-day calendar deadlines are counted with."""
     now: datetime
+    """The current instant (an aware datetime), read once per command."""
     ids: Callable[[], str] = attrs.field(repr=False)
+    """Makes a fresh id for a new record (an item, assignment, event or notice)."""
     password_policy: PasswordPolicy | None = None
+    """The jurisdiction's stored password policy, or ``None`` for the rules' profile."""
 
     @property
     def today(self) -> date:

@@ -113,10 +113,15 @@ class CheckedDraft:
     """A draft that passed :func:`check_draft`: its cleaned texts and the co-author ids to load."""
 
     data: DraftInput
+    """The draft as submitted."""
     title: str
+    """The cleaned title."""
     body: str
+    """The cleaned body."""
     sector: str
+    """The cleaned sector (界别; ``""``: none)."""
     coauthor_ids: tuple[str, ...]
+    """Account ids of the co-authors to load and check."""
 
 
 def check_draft(ctx: Context, actor: Actor, data: DraftInput | CheckedDraft) -> CheckedDraft:

@@ -2,7 +2,7 @@
 
 For one item at a time: which reminders are due and not yet sent (each status once per deadline,
 only while the unit owes a reply), which rating windows have closed unrated, and how provisional
-deadlines move when a newly published official year replaces the calendar (DESIGN §2.4).
+deadlines move when a newly published official year replaces the calendar (第十条).
 """
 
 from __future__ import annotations

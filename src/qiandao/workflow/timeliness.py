@@ -28,11 +28,17 @@ class ReviewWaitFacts:
     """How long an item has waited at its review stage, against its window."""
 
     stage: ReviewStage
-    since: datetime  # when the item entered the stage
-    waited_workdays: int  # working days after the day it entered, up to today
+    """The review stage the item waits at (初审, 审核 or 签发)."""
+    since: datetime
+    """When the item entered the stage (an aware datetime)."""
+    waited_workdays: int
+    """Working days after the day it entered, up to today."""
     window_workdays: int
-    last_day: date  # the window's last working day
-    overdue: bool  # today is after the window's last working day
+    """Working days the stage may take (shorter for urgent items)."""
+    last_day: date
+    """The window's last working day."""
+    overdue: bool
+    """Whether today is after the window's last working day."""
 
 
 def review_wait(

@@ -53,9 +53,13 @@ class NewUnit:
     e.g. a unit already gone whose id old records name)."""
 
     id: str
+    """The unit's id, chosen by the importer (kept for good)."""
     name: str
+    """The unit's display name, in Chinese."""
     jurisdiction: str | None = None
+    """Code of the unit's jurisdiction; ``None``: the admin's own."""
     active: bool = True
+    """Whether the unit starts active (``False``: added, then retired at once)."""
 
 
 NAME_CHARS = 100
