@@ -1571,11 +1571,12 @@ class SqlTopics:
         items = self._tx.execute(
             select(func.count()).select_from(t).where(*self._where(t, scope))
         ).scalar_one()
-        having = func.count().label("having")
         found = self._tx.execute(
-            select(terms.c.term, having).where(*self._where(terms, scope)).group_by(terms.c.term)
+            select(terms.c.term, func.count().label("n_items"))
+            .where(*self._where(terms, scope))
+            .group_by(terms.c.term)
         ).all()
-        return TermCounts(int(items), {row.term: int(row.having) for row in found})
+        return TermCounts(int(items), {row.term: int(row.n_items) for row in found})
 
     def items_with(
         self, keys: Collection[str], scope: TopicScope, limit: int
