@@ -139,7 +139,10 @@ class TopicCommands(QueryCommands):
         if place != actor.jurisdiction:
             raise PermissionDenied("只能查看本级的热点分析")
         if self.analyzer is None:
-            raise AnalysisUnavailable()
+            raise AnalysisUnavailable(
+                "未配置文本分析器，没有热点词索引：构造 Qiandao 时传入 analyzer=MinHashAnalyzer()"
+                "（from qiandao_adapters.analysis import MinHashAnalyzer）"
+            )
         previous, earlier = background_of(period)
         with self._reading(actor) as uow:
             topics = uow.topics
