@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from qiandao import AuditOutcome, AuditQuery, FocusCategory, HotTopics, Item, StatisticsQuery
+from qiandao import (
+    AuditOutcome,
+    AuditQuery,
+    FocusCategory,
+    HotTopics,
+    Item,
+    Qiandao,
+    StatisticsQuery,
+)
 from qiandao.rules.points import Period
 from qiandao.topics import background_of, previous_period, weight
 from qiandao_adapters.analysis import MinHashAnalyzer
@@ -246,3 +254,36 @@ def test_the_weight_favours_a_burst_over_a_steady_term() -> None:
     assert weight(0, 1000, 5, 4000) == 0.0
     # without a background the weight grows with the count alone
     assert 0 < weight(2, 100, 0, 0) < weight(10, 100, 0, 0) < weight(50, 100, 0, 0)
+
+
+def test_keys_encrypt_turns_words_kept_in_the_clear_into_tokens(tmp_path: Path) -> None:
+    from qiandao_adapters.sql.keys import encrypt_in_place
+
+    path = tmp_path / "clear.db"
+    clear = SqlStore(f"sqlite:///{path}", plaintext=True)
+    clear.create_all()
+    w = make_world(store=clear, analyzer=MinHashAnalyzer())
+    _submitted(w, BURST, BURST_BODY)
+    _submitted(w, BURST, BURST_BODY)
+    before = w.qd.hot_topics(w.editor, Q1_2026)
+    clear.dispose()
+    with sqlite3.connect(path) as db:
+        assert "台风" in [r[0] for r in db.execute("SELECT term FROM qd_topic_terms")]
+        (vocabulary,) = db.execute("SELECT count(*) FROM qd_topic_words").fetchone()
+    store = SqlStore(f"sqlite:///{path}", keys=KeyRing.generate())
+    try:
+        report = encrypt_in_place(store, batch=4)
+        assert report.sealed["qd_topic_terms.term"] == vocabulary
+        qd = Qiandao(store, clock=w.clock, hasher=None, analyzer=MinHashAnalyzer())
+        after = qd.hot_topics(w.editor, Q1_2026)
+        assert {(t.word, t.items, t.weight) for t in after.topics} == {
+            (t.word, t.items, t.weight) for t in before.topics
+        }
+        assert encrypt_in_place(store).sealed.get("qd_topic_terms.term", 0) == 0
+    finally:
+        store.dispose()
+    with sqlite3.connect(path) as db:
+        terms = [r[0] for r in db.execute("SELECT term FROM qd_topic_terms")]
+        words = [r[0] for r in db.execute("SELECT word FROM qd_topic_words")]
+    assert terms and all(len(t) == 64 for t in terms)
+    assert all(word.startswith("v1:") for word in words)
