@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qiandao.errors import InvalidInput, PermissionDenied
+from qiandao.errors import AnalysisUnavailable, InvalidInput, PermissionDenied
 
 __all__ = ["register"]
 
@@ -36,7 +36,12 @@ def _service(url: str, *, analysis: bool = False) -> Any:
     if analysis:
         from qiandao_adapters.analysis import MinHashAnalyzer
 
-        analyzer = MinHashAnalyzer()  # reading topics computes no signature: no key needed
+        try:
+            analyzer = MinHashAnalyzer()  # reading topics computes no signature: no key needed
+        except ImportError as missing:
+            raise AnalysisUnavailable(
+                "热点分析需要扩展 analysis：pip install 'qiandao[analysis]'"
+            ) from missing
     return Qiandao(
         SqlStore(url),
         clock=SystemClock(),
