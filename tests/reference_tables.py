@@ -49,6 +49,8 @@ DESCRIBED = (
     "RequestContext",
     "ItemView",
     "SimilarItem",
+    "HotTopics",
+    "HotTopic",
     "AssignmentView",
     "AllowedAction",
     "Page",

@@ -63,6 +63,7 @@ from qiandao.queries import (
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -226,6 +227,7 @@ class _Data:
     audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
     similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
     similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
+    topics: dict[str, TopicEntry] = attrs.Factory(dict)
 
 
 class MemoryStore:
@@ -390,6 +392,45 @@ class _Similarity:
 
 def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:
     return row[0], row[1]
+
+
+class _Topics:
+    """The term index, plain: a term's key is the term itself."""
+
+    def __init__(self, table: _Table[TopicEntry]) -> None:
+        self._t = table
+
+    def put(self, entry: TopicEntry) -> None:
+        self._t.put(entry.item_id, entry)
+
+    def drop(self, item_id: str) -> None:
+        self._t.delete(item_id)
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        return self._t.get(item_id)
+
+    def _covered(self, scope: TopicScope) -> list[TopicEntry]:
+        return [e for e in self._t.values() if scope.covers(e)]
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        found: Counter[str] = Counter()
+        covered = self._covered(scope)
+        for entry in covered:
+            found.update(entry.terms.keys())
+        return TermCounts(len(covered), dict(found))
+
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        wanted = set(keys)
+        having: dict[str, list[tuple[int, int, str]]] = {key: [] for key in wanted}
+        for e in self._covered(scope):
+            for key in wanted.intersection(e.terms):
+                having[key].append((-e.terms[key], -e.day.toordinal(), e.item_id))
+        return {key: [row[2] for row in sorted(rows)[:limit]] for key, rows in having.items()}
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        return {key: key for key in keys}
 
 
 class _Outbox:
@@ -886,6 +927,14 @@ class MemoryUnitOfWork:
         self._audit: _Audit | None = None
         self._leases: _Leases | None = None
         self._similarity: _Similarity | None = None
+        self._topics: _Topics | None = None
+
+    @property
+    def topics(self) -> _Topics:
+        """The term index of hot topics (words in plain: nothing is kept at rest)."""
+        if self._topics is None:
+            self._topics = _Topics(_Table(self._data.topics, "热点索引", None, self._dirty))
+        return self._topics
 
     @property
     def similarity(self) -> _Similarity:

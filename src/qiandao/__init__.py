@@ -11,6 +11,7 @@ from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao._similar import SimilarItem
+from qiandao._topics import HotTopic, HotTopics, TopicItem, Trend
 from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.audit import (
     AuditChain,
@@ -188,6 +189,7 @@ from qiandao.statistics import (
     UnitCounts,
     statistics_of,
 )
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
 from qiandao.workflow.actions import AllowedAction, allowed_actions
@@ -293,6 +295,8 @@ __all__ = [
     "GroupCounts",
     "GroupLine",
     "HasherMissing",
+    "HotTopic",
+    "HotTopics",
     "IdempotencyConflict",
     "IntakeRules",
     "InvalidDate",
@@ -384,9 +388,14 @@ __all__ = [
     "TargetMeasure",
     "TargetProgress",
     "TargetScope",
+    "TermCounts",
     "TextAnalyzer",
     "TextVersion",
     "TierRules",
+    "TopicEntry",
+    "TopicItem",
+    "TopicScope",
+    "Trend",
     "Unit",
     "UnitBusy",
     "UnitCounts",

@@ -12,6 +12,7 @@ from qiandao._lanes import LaneCommands
 from qiandao._planning import PlanCommands
 from qiandao._review import ReviewCommands
 from qiandao._similar import SimilarCommands
+from qiandao._topics import TopicCommands
 from qiandao._units import UnitCommands
 
 __all__ = ["Qiandao"]
@@ -29,6 +30,7 @@ class Qiandao(
     UnitCommands,
     FeedCommands,
     SimilarCommands,
+    TopicCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

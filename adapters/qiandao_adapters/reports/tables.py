@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from qiandao import Bulletin, GroupLine, PlanProgress, TargetProgress, TargetScope, UnitLine
+from qiandao import (
+    Bulletin,
+    FocusCategory,
+    GroupLine,
+    HotTopics,
+    PlanProgress,
+    TargetProgress,
+    TargetScope,
+    Trend,
+    UnitLine,
+)
 from qiandao.rules.rating import Rating
 
 __all__ = [
@@ -31,6 +41,8 @@ __all__ = [
     "group_table",
     "people_table",
     "plan_table",
+    "topic_summary",
+    "topic_tables",
     "unit_table",
     "unit_tables",
 ]
@@ -289,6 +301,71 @@ def assessment_tables(bulletin: Bulletin) -> tuple[Table, ...]:
 def unit_tables(bulletin: Bulletin) -> tuple[Table, ...]:
     """Unit handling performance (第十条): the units table alone."""
     return (unit_table(bulletin),)
+
+
+TOPIC_COLUMNS = (
+    Column("序号"),
+    Column("话题", Kind.TEXT),
+    Column("权重", Kind.DAYS),  # two decimals, as working days are shown
+    Column("本期条数"),
+    Column("上期条数"),
+    Column("增减"),
+    Column("代表性信息", Kind.TEXT),
+)
+
+
+def _category_label(key: str) -> str:
+    try:
+        return FocusCategory.parse(key).label
+    except ValueError:  # pragma: no cover - a category the store holds but the code dropped
+        return key
+
+
+def topic_tables(topics: HotTopics, trends: Sequence[Trend]) -> tuple[Table, ...]:
+    """The hot-topics analysis (第一、八条): the topics, heaviest first, with a chart of their
+    counts against the previous period; and submissions per category over ``trends``' periods
+    (labelled by their first day's quarter), with a chart."""
+    rows = tuple(
+        (
+            n,
+            t.word,
+            t.weight,
+            t.items,
+            t.previous_items,
+            t.change,
+            "；".join(r.title for r in t.representatives),
+        )
+        for n, t in enumerate(topics.topics, start=1)
+    )
+    chart = Chart("热点话题本期与上期条数", label=1, values=(3, 4))
+    hot = Table("热点话题", "热点话题（与此前四期相比最突出的词）", TOPIC_COLUMNS, rows, (chart,))
+    heads = [f"{p.period.start.year}年Q{(p.period.start.month - 1) // 3 + 1}" for p in trends]
+    keys = sorted({g.key for p in trends for g in p.groups})
+    counts = [{g.key: g.submitted for g in p.groups} for p in trends]
+    trend_rows: list[tuple[Cell, ...]] = [
+        (_category_label(key), *(c.get(key, 0) for c in counts)) for key in keys
+    ]
+    trend_rows.sort(key=lambda row: (-_count(row[-1]), str(row[0])))
+    columns = (Column("关注类别", Kind.TEXT), *(Column(h) for h in heads))
+    values = tuple(range(1, len(heads) + 1))
+    trend = Table(
+        "趋势",
+        "各关注类别报送条数趋势",
+        columns,
+        tuple(trend_rows),
+        (Chart("各关注类别报送条数趋势", label=0, values=values),),
+    )
+    return hot, trend
+
+
+def topic_summary(topics: HotTopics) -> tuple[str, ...]:
+    """The opening paragraph: what the topics were weighed on."""
+    lead = "、".join(t.word for t in topics.topics[:5]) or "无"
+    return (
+        f"本期进入分析的社情民意信息{topics.items}件（不含涉密信息），"
+        f"与此前四期的{topics.background_items}件相比，最突出的话题是：{lead}。",
+        "权重为本期出现率相对此前四期出现率的对数提升乘以本期条数，常说的词权重接近零。",
+    )
 
 
 def _percent(value: float | None) -> str:

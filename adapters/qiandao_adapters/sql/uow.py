@@ -39,6 +39,7 @@ from qiandao_adapters.sql.repositories import (
     SqlPlans,
     SqlSessions,
     SqlSimilarity,
+    SqlTopics,
     SqlUnits,
 )
 from qiandao_adapters.sql.sealing import KeyVault, Sealer
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
         self.similarity = SqlSimilarity(self)
+        self.topics = SqlTopics(self)
 
     # transaction handling
 

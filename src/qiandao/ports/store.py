@@ -39,6 +39,7 @@ from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = [
     "AccountRepository",
@@ -67,6 +68,7 @@ __all__ = [
     "Statistics",
     "StatisticsQuery",
     "Store",
+    "TopicsRepository",
     "UnitOfWork",
     "UnitRepository",
 ]
@@ -732,6 +734,47 @@ class SimilarityRepository(Protocol):
         ...
 
 
+class TopicsRepository(Protocol):
+    """The term index of hot topics (:mod:`qiandao.topics`): per indexed item its
+    jurisdiction, category, sector, channel, day of submission and terms.
+
+    Written by the service in the transaction of the command that sets an item's text or
+    secrecy; a 涉密 item is dropped from it. A store under encryption keeps each term as a
+    keyed token (a *term key*) and the words in a sealed dictionary; otherwise a term's key is
+    the term itself.
+    """
+
+    def put(self, entry: TopicEntry) -> None:
+        """Index an item, replacing what was indexed for it before."""
+        ...
+
+    def drop(self, item_id: str) -> None:
+        """Remove an item from the index (nothing if it is not there)."""
+        ...
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        """What is indexed for an item (its terms as words), or ``None``."""
+        ...
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        """How many indexed items ``scope`` covers and, per term key, how many of them have
+        the term: aggregated by the store, never every entry returned."""
+        ...
+
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        """Per term key of ``keys``, the ids of at most ``limit`` items of ``scope`` having the
+        term: those saying it most often first, then the latest day, then by id (a key no
+        item of the scope has maps to an empty list). One pass, or one query, for all keys."""
+        ...
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        """The word of each term key of ``keys`` (opened from the sealed dictionary under
+        encryption; a key the index never held may be left out)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -802,7 +845,12 @@ class UnitOfWork(Protocol):
 
     @property
     def similarity(self) -> SimilarityRepository:
-        """The similarity index of submitted, non-涉密 items (signatures, no text)."""
+        """The similarity index of similar items (MinHash signatures, LSH band keys)."""
+        ...
+
+    @property
+    def topics(self) -> TopicsRepository:
+        """The term index of hot topics (terms per item, keyed tokens under encryption)."""
         ...
 
     def __enter__(self) -> Self: ...

@@ -146,6 +146,7 @@ from qiandao.testing.builders import (
     statistics_corpus,
 )
 from qiandao.testing.similarity import SimilarityContract
+from qiandao.testing.topics import TopicsContract
 
 __all__ = ["StoreContract"]
 
@@ -326,7 +327,7 @@ def _due_first(template: Item, n: int) -> Item:
     return attrs.evolve(template, id=f"zz-new-{n:04d}", assignments=assignments)
 
 
-class StoreContract(SimilarityContract, abc.ABC):
+class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
     """The behaviour every :class:`~qiandao.ports.store.Store` must have (docs/architecture.md).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_store`.

@@ -7,7 +7,7 @@ periodic job's reminders). No existing row changes.
 Downgrade drops the table (the plans are lost; older code has none).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import mysql
 from qiandao_adapters.sql.schema import MYSQL_TABLE_OPTIONS, Key
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
