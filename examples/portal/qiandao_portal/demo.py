@@ -164,6 +164,10 @@ def _items(qd: Qiandao, a: dict[str, Actor]) -> dict[str, str]:
         "冬季东极岛航班每日仅一班，岛上老人就医出行困难。建议：一是冬季增开周末航班；二是……",
         officer,
     )
+    made["similar"] = new(  # the same matter, reported by the member: 初审 shows the two alike
+        "关于增加沈家门至东极岛冬季航班的建议",
+        "冬季东极岛航班每天只有一班，岛上老人看病出行很困难。建议：一是冬季增开周末航班；二是……",
+    )
     returned = new("关于老旧小区加装电梯的建议", "部分老旧小区居民反映加装电梯难……")
     qd.return_for_revision(editor, returned, "请补充涉及小区数量和居民意愿调查情况")
     made["returned"] = returned
