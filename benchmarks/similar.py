@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
 from tests.data.make_similar_pairs import Doc, corpus, distractors, load_pairs  # noqa: E402
 
 from qiandao import SHANGHAI, Actor, Qiandao, Role  # noqa: E402
-from qiandao.model import TextVersion  # noqa: E402
+from qiandao.model import Item, TextVersion  # noqa: E402
 from qiandao.ports.store import Store  # noqa: E402
 from qiandao.rules.lifecycle import ItemState  # noqa: E402
 from qiandao.similarity import (  # noqa: E402
@@ -152,6 +152,21 @@ def _id(pair: dict[str, object], side: str) -> str:
     return str(doc["id"])
 
 
+def submitted(template: Item, doc: Doc, at: datetime) -> Item:
+    """``template`` as the item ``doc`` (its id, title and body), submitted by the author at
+    ``at``."""
+    return attrs.evolve(
+        template,
+        id=doc["id"],
+        texts=(TextVersion(1, doc["title"], doc["body"], AUTHOR.account_id, at),),
+        created_at=at,
+        submitted_at=at,
+        state_since=at,
+        lead_author_id=AUTHOR.account_id,
+        coauthor_ids=(),
+    )
+
+
 def build(store: Store, count: int) -> tuple[list[str], dict[str, tuple[int, ...]]]:
     """``count`` submitted items of the last two years, each indexed; their ids and
     signatures."""
@@ -183,16 +198,7 @@ def build(store: Store, count: int) -> tuple[list[str], dict[str, tuple[int, ...
         with store.unit_of_work() as uow:
             for n, doc in enumerate(docs[start : start + batch], start=start):
                 at = NOW - timedelta(minutes=7 * (count - n))  # ~ the last 16 months at 100,000
-                item = attrs.evolve(
-                    template,
-                    id=doc["id"],
-                    texts=(TextVersion(1, doc["title"], doc["body"], AUTHOR.account_id, at),),
-                    created_at=at,
-                    submitted_at=at,
-                    state_since=at,
-                    lead_author_id=AUTHOR.account_id,
-                    coauthor_ids=(),
-                )
+                item = submitted(template, doc, at)
                 uow.items.add(item)
                 signature = analyzer.signature(doc["title"], doc["body"])
                 uow.similarity.put(SimilarityEntry(item.id, J, at, signature, band_keys(signature)))

@@ -79,14 +79,6 @@ def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
     assert len(lines) == 6
 
 
-def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
-    reports = _load("reports")
-    lines: list[str] = []
-    figures = reports.measure(300, runs=1, report=lines.append)
-    assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
-    assert len(lines) == 6 and "bulletin_report docx" in lines[3]
-
-
 def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() -> None:
     similar = _load("similar")
     lines: list[str] = []
@@ -96,3 +88,20 @@ def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() ->
     figures = similar.latency(200, 5, report=lines.append)
     assert set(figures) == {"median_ms", "p95_ms", "peer_median_ms", "peer_p95_ms"}
     assert len(lines) == 2
+
+
+def test_topics_benchmark_times_hot_topics_against_a_counter() -> None:
+    topics = _load("topics")
+    lines: list[str] = []
+    figures = topics.run(120, 30, 12, 1, report=lines.append)
+    assert set(figures) == {"median_s", "first_s", "peer_median_s", "burst_rank", "peer_burst_rank"}
+    assert figures["burst_rank"] >= 1  # the burst is among the topics
+    assert len(lines) == 1
+
+
+def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
+    reports = _load("reports")
+    lines: list[str] = []
+    figures = reports.measure(300, runs=1, report=lines.append)
+    assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
+    assert len(lines) == 6 and "bulletin_report docx" in lines[3]

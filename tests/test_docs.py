@@ -110,3 +110,12 @@ def test_demo_on_sqlite_makes_a_local_key_and_reuses_it(
     assert key_file.read_text() == first
     assert "演示结束" in capsys.readouterr().out
     assert "陈主席".encode() not in (tmp_path / "demo.db").read_bytes()
+
+
+def test_every_migration_is_described_in_storage_md() -> None:
+    versions = ROOT / "adapters" / "qiandao_adapters" / "sql" / "migrations" / "versions"
+    page = (ROOT / "docs" / "storage.md").read_text(encoding="utf-8")
+    revisions = sorted(path.name[:4] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert len(revisions) >= 16
+    missing = [r for r in revisions if f"| `{r}` |" not in page]
+    assert not missing, f"migrations without a row in docs/storage.md: {missing}"

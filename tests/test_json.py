@@ -22,6 +22,7 @@ from qiandao import (
     Actor,
     DraftInput,
     ErrorKind,
+    FocusCategory,
     InvalidInput,
     Lane,
     PasswordPolicy,
@@ -30,6 +31,9 @@ from qiandao import (
     QiandaoError,
     Role,
     RoleGrant,
+    Target,
+    TargetMeasure,
+    TargetScope,
     from_json,
     schema,
     schemas,
@@ -240,6 +244,13 @@ def _queries(qd: Recorded, world: Any) -> None:
     qd.explain_deadline(city["editor"], item.id, assignment.id)
     qd.assessment(city["editor"], 2026)
     qd.quarterly_bulletin(city["editor"], 2026, 1)
+    plan = [
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 2, role=Role.MEMBER),
+        Target(TargetScope.CATEGORY, TargetMeasure.ADOPTED, 1, category=FocusCategory.EMERGENCY),
+    ]
+    qd.set_annual_plan(city["head"], 2026, plan, note="年初计划", expected_revision=0)
+    qd.annual_plan(city["member"], 2026)
+    qd.plan_progress(city["editor"], 2026)
     qd.annual_bulletin(city["editor"], 2026)
     qd.rules_for(ZS)
     qd.password_policy(ZS)

@@ -17,7 +17,7 @@ from docx.enum.shape import WD_INLINE_SHAPE
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qiandao import Actor, AuditQuery, Bulletin, Rating, Role
+from qiandao import Actor, AuditQuery, Bulletin, Rating, Role, Target, TargetMeasure, TargetScope
 from qiandao.cli import main
 from qiandao.errors import ReportFontMissing
 from qiandao.testing import enrol, sample_account
@@ -339,3 +339,49 @@ def test_the_cli_writes_a_report_as_an_office_account(
     units = ["report", "units", "--url", url, "--as", "13900000009", "--year", "2026"]
     assert main([*units, "--format", "csv", "-o", str(csv_out)]) == 0
     assert csv_out.read_bytes().startswith(codecs.BOM_UTF8)
+
+
+def _planned_world() -> World:
+    """A quarter's work under an annual plan (第六条): 委员 m2 and m3 are behind."""
+    w = make_world()
+    targets = [
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 2, role=Role.MEMBER),
+        Target(TargetScope.JURISDICTION, TargetMeasure.ADOPTED, 4),
+    ]
+    w.qd.set_annual_plan(w.editor, 2026, targets)
+    w.issued()
+    w.qd.submit_new(w.member, {"title": "二", "body": "正文", "category": "emergency"})
+    return w
+
+
+PLAN_ROWS = [
+    ["政协委员每人报送不少于2篇", "3", "1", "33.3%", "m2、m3"],
+    ["全办录用不少于4篇", "4", "1", "25.0%", ""],
+]
+
+
+def test_every_format_of_the_bulletin_shows_the_plans_progress() -> None:
+    w = _planned_world()
+    progress = w.qd.quarterly_bulletin(w.editor, 2026, 1).plan
+    assert progress is not None
+    assert [[t.goal, t.actual] for t in progress.targets] == [[3, 1], [4, 1]]
+    book = load_workbook(io.BytesIO(bulletin_report(w.qd, w.editor, 2026, 1, "xlsx")))
+    assert book.sheetnames == [*SHEETS, "年度计划"]
+    sheet = _sheet(book, "年度计划")
+    rows = list(sheet.iter_rows(min_row=HEADER_ROW + 1, values_only=True))
+    assert rows == [
+        (r[0], int(r[1]), int(r[2]), t.share, r[4] or None)
+        for r, t in zip(PLAN_ROWS, progress.targets, strict=True)
+    ]
+    data = bulletin_report(w.qd, w.editor, 2026, 1, "csv").decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(data)))
+    start = next(
+        i for i, row in enumerate(lines) if row and row[0].startswith("2026年度计划完成情况")
+    )
+    assert lines[start][0] == "2026年度计划完成情况（截至3月2日）"  # the quarter runs on: today
+    assert lines[start + 2 : start + 4] == PLAN_ROWS
+    font = _font()
+    document = Document(io.BytesIO(bulletin_report(w.qd, w.editor, 2026, 1, "docx", font=font)))
+    plan = [[cell.text for cell in row.cells] for row in document.tables[-1].rows]
+    assert plan[1:] == PLAN_ROWS
+    assert any("年度计划2项目标，已完成0项" in p.text for p in document.paragraphs)

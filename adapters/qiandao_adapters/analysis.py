@@ -8,17 +8,30 @@ Give a ``key`` (bytes, kept like the other keys of the deployment): shingles are
 with keyed BLAKE2b, so a stored signature cannot be tested against guessed phrases by someone
 who reads the database without the key. Without a key the hash is public and a signature's
 values can be matched against a dictionary of n-grams (see docs/security.md).
+
+Hot-topic terms (:meth:`MinHashAnalyzer.terms`) are words cut with ``jieba`` (its dictionary is
+loaded once per process, at the first text, about a second), without the stop words of
+社情民意 writing shipped in ``data/stopwords_zh.txt``, single characters, numbers and
+punctuation.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import re
+import threading
 import unicodedata
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from importlib import resources
 from typing import Any
 
-__all__ = ["MinHashAnalyzer", "normalise", "shingles"]
+__all__ = ["MAX_TERM_LENGTH", "MinHashAnalyzer", "normalise", "shingles", "stop_words", "terms"]
+
+MAX_TERM_LENGTH = 16
+"""The longest term kept (in characters): longer runs are not words a topic is named by."""
 
 _DIGITS = re.compile(r"\d+")
 _DROPPED = ("P", "S", "Z", "C")  # punctuation, symbols, separators, control characters
@@ -38,6 +51,51 @@ def shingles(text: str, size: int) -> set[bytes]:
     if len(plain) <= size:
         return {plain.encode("utf-8")} if plain else set()
     return {plain[i : i + size].encode("utf-8") for i in range(len(plain) - size + 1)}
+
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """The shipped stop words (``data/stopwords_zh.txt``): what every 社情民意 item says."""
+    text = resources.files("qiandao_adapters").joinpath("data/stopwords_zh.txt").read_text("utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+_JIEBA_LOCK = threading.Lock()
+_jieba: list[Any] = []  # the one initialised jieba tokenizer of the process, once loaded
+
+
+def _tokenizer() -> Any:
+    """jieba's default tokenizer with its dictionary loaded: once per process (thread-safe)."""
+    if not _jieba:
+        with _JIEBA_LOCK:
+            if not _jieba:
+                import jieba  # the analysis extra, imported only when used
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.dt.initialize()
+                _jieba.append(jieba.dt)
+    return _jieba[0]
+
+
+def _is_term(word: str, stop: frozenset[str]) -> bool:
+    """A word worth counting: 2 to :data:`MAX_TERM_LENGTH` letters or digits, at least one a
+    letter (not a number), and not a stop word."""
+    if not 2 <= len(word) <= MAX_TERM_LENGTH or word in stop:
+        return False
+    kinds = [unicodedata.category(c)[0] for c in word]
+    return "L" in kinds and all(k in "LN" for k in kinds)
+
+
+def terms(texts: Iterable[str]) -> dict[str, int]:
+    """Each term of ``texts`` (NFKC, lower case, cut by jieba) with how often it occurs."""
+    cut = _tokenizer().lcut
+    stop = stop_words()
+    found: Counter[str] = Counter()
+    for text in texts:
+        words = cut(unicodedata.normalize("NFKC", text).lower())
+        found.update(w for w in words if _is_term(w, stop))
+    return dict(found)
 
 
 def _hasher(key: bytes | None) -> Callable[[bytes], int]:
@@ -80,3 +138,7 @@ class MinHashAnalyzer:
         if found:
             sketch.update_batch(sorted(found))
         return tuple(int(v) for v in sketch.hashvalues)
+
+    def terms(self, title: str, body: str) -> dict[str, int]:
+        """The hot-topic terms of the title and body (see :func:`terms`), with their counts."""
+        return terms((title, body))

@@ -38,6 +38,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -62,6 +63,7 @@ from qiandao.queries import (
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery, statistics_of
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -186,6 +188,10 @@ def _commission_version(commission: Commission) -> int:
     return commission.version
 
 
+def _plan_version(plan: AnnualPlan) -> int:
+    return plan.version
+
+
 def _unit_version(unit: Unit) -> int:
     return unit.version
 
@@ -215,11 +221,13 @@ class _Data:
     unit_events: dict[str, tuple[UnitEvent, ...]] = attrs.Factory(dict)
     jurisdictions: dict[str, Jurisdiction] = attrs.Factory(_seeded)
     commissions: dict[str, Commission] = attrs.Factory(dict)
+    plans: dict[str, AnnualPlan] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
     audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
     similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
     similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
+    topics: dict[str, TopicEntry] = attrs.Factory(dict)
 
 
 class MemoryStore:
@@ -384,6 +392,45 @@ class _Similarity:
 
 def _by_shared_bands(row: tuple[int, str, SimilarityEntry]) -> tuple[int, str]:
     return row[0], row[1]
+
+
+class _Topics:
+    """The term index, plain: a term's key is the term itself."""
+
+    def __init__(self, table: _Table[TopicEntry]) -> None:
+        self._t = table
+
+    def put(self, entry: TopicEntry) -> None:
+        self._t.put(entry.item_id, entry)
+
+    def drop(self, item_id: str) -> None:
+        self._t.delete(item_id)
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        return self._t.get(item_id)
+
+    def _covered(self, scope: TopicScope) -> list[TopicEntry]:
+        return [e for e in self._t.values() if scope.covers(e)]
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        found: Counter[str] = Counter()
+        covered = self._covered(scope)
+        for entry in covered:
+            found.update(entry.terms.keys())
+        return TermCounts(len(covered), dict(found))
+
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        wanted = set(keys)
+        having: dict[str, list[tuple[int, int, str]]] = {key: [] for key in wanted}
+        for e in self._covered(scope):
+            for key in wanted.intersection(e.terms):
+                having[key].append((-e.terms[key], -e.day.toordinal(), e.item_id))
+        return {key: [row[2] for row in sorted(rows)[:limit]] for key, rows in having.items()}
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        return {key: key for key in keys}
 
 
 class _Outbox:
@@ -752,6 +799,23 @@ class _Commissions:
         return sorted(found, key=lambda c: c.id)
 
 
+class _Plans:
+    def __init__(self, table: _Table[AnnualPlan]) -> None:
+        self._t = table
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        return self._t.get(plan_id(jurisdiction, year))
+
+    def add(self, plan: AnnualPlan) -> None:
+        self._t.add(plan.id, plan)
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        self._t.save(plan.id, plan, expected_version)
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        return sorted((p for p in self._t.values() if p.year == year), key=lambda p: p.id)
+
+
 class _Idempotency:
     def __init__(self, table: _Table[IdempotencyRecord]) -> None:
         self._t = table
@@ -858,10 +922,19 @@ class MemoryUnitOfWork:
         self._units: _Units | None = None
         self._jurisdictions: _Jurisdictions | None = None
         self._commissions: _Commissions | None = None
+        self._plans: _Plans | None = None
         self._idempotency: _Idempotency | None = None
         self._audit: _Audit | None = None
         self._leases: _Leases | None = None
         self._similarity: _Similarity | None = None
+        self._topics: _Topics | None = None
+
+    @property
+    def topics(self) -> _Topics:
+        """The term index of hot topics (words in plain: nothing is kept at rest)."""
+        if self._topics is None:
+            self._topics = _Topics(_Table(self._data.topics, "热点索引", None, self._dirty))
+        return self._topics
 
     @property
     def similarity(self) -> _Similarity:
@@ -916,6 +989,13 @@ class MemoryUnitOfWork:
             table = _Table(self._data.commissions, "约稿", _commission_version, self._dirty)
             self._commissions = _Commissions(table)
         return self._commissions
+
+    @property
+    def plans(self) -> _Plans:
+        """Annual plans, made on first use."""
+        if self._plans is None:
+            self._plans = _Plans(_Table(self._data.plans, "年度计划", _plan_version, self._dirty))
+        return self._plans
 
     @property
     def directory(self) -> _Directory:

@@ -1,12 +1,13 @@
-"""``python -m qiandao report bulletin|assessment|units``: write a report an office prints and
-files (第十一、十三条) as DOCX, XLSX or CSV, through the library's audited reads.
+"""``python -m qiandao report bulletin|assessment|units|topics``: write a report an office prints
+and files (第一、八、十一、十三条) as DOCX, XLSX or CSV, through the library's audited reads.
 
 The report is read as an office account: ``--as`` its mobile number (and ``--role`` when it
 holds several office grants). Like ``units import``, the command acts for that person on the
 operator's own machine (the database URL and keys are the operator's); the export is recorded
 in the audit under that account, with the client ``qiandao-cli/report-…``, and the file carries
 the person's 第十八条 watermark. The format is ``--format``, else the suffix of ``-o``, else DOCX.
-(``report topics``, the hot-topics analysis, is not part of this command yet.)
+``report topics`` (the hot-topics analysis of a quarter) reads the term index the service keeps
+when it has an analyzer (the ``analysis`` extra); ``--category`` limits it to one focus category.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qiandao.errors import InvalidInput, PermissionDenied
+from qiandao.errors import AnalysisUnavailable, InvalidInput, PermissionDenied
 
 __all__ = ["register"]
 
@@ -24,13 +25,30 @@ _CLIENT = "qiandao-cli"
 _FORMATS = ("docx", "xlsx", "csv")
 
 
-def _service(url: str) -> Any:
-    """A service on the database at ``url`` with the system clock (no password handling)."""
+def _service(url: str, *, analysis: bool = False) -> Any:
+    """A service on the database at ``url`` with the system clock (no password handling); with
+    an analyzer when ``analysis`` (hot topics read the term index it keeps)."""
     from qiandao import Qiandao
     from qiandao_adapters.clock import SystemClock
     from qiandao_adapters.sql import SqlStore
 
-    return Qiandao(SqlStore(url), clock=SystemClock(), hasher=None, dispatch_after_commit=False)
+    analyzer = None
+    if analysis:
+        from qiandao_adapters.analysis import MinHashAnalyzer
+
+        try:
+            analyzer = MinHashAnalyzer()  # reading topics computes no signature: no key needed
+        except ImportError as missing:
+            raise AnalysisUnavailable(
+                "热点分析需要扩展 analysis：pip install 'qiandao[analysis]'"
+            ) from missing
+    return Qiandao(
+        SqlStore(url),
+        clock=SystemClock(),
+        hasher=None,
+        dispatch_after_commit=False,
+        analyzer=analyzer,
+    )
 
 
 def acting_office(qd: Any, phone: str, role: str | None = None) -> Any:
@@ -63,6 +81,7 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from qiandao import FocusCategory
     from qiandao.audit import request_context
     from qiandao_adapters import reports
 
@@ -72,7 +91,7 @@ def _report(args: argparse.Namespace) -> int:
     output = Path(
         args.output or f"{kind}-{args.year}{'' if quarter is None else f'-q{quarter}'}.{chosen}"
     )
-    qd = _service(args.url)
+    qd = _service(args.url, analysis=kind == "topics")
     try:
         actor = acting_office(qd, args.acting, args.role)
         with request_context(client=f"{_CLIENT}/report-{kind}"):
@@ -80,6 +99,11 @@ def _report(args: argparse.Namespace) -> int:
                 data = reports.bulletin_report(qd, actor, args.year, quarter, chosen)
             elif kind == "assessment":
                 data = reports.assessment_report(qd, actor, args.year, chosen)
+            elif kind == "topics":
+                category = None if args.category is None else FocusCategory.parse(args.category)
+                data = reports.topics_report(
+                    qd, actor, args.year, quarter, chosen, category=category, limit=args.limit
+                )
             else:
                 data = reports.unit_report(qd, actor, args.year, quarter, chosen)
     finally:
@@ -106,7 +130,10 @@ def register(commands: Any) -> None:
         "assessment", help="年终考核积分排名（第十三条）/ the year-end assessment"
     )
     units = kinds.add_parser("units", help="承办单位办理情况（第十条）/ unit handling performance")
-    for parser in (bulletin, assessment, units):
+    topics = kinds.add_parser(
+        "topics", help="热点分析（第一、八条）/ the hot-topics analysis of a quarter"
+    )
+    for parser in (bulletin, assessment, units, topics):
         parser.add_argument("--url", required=True, help="数据库 URL / database URL")
         parser.add_argument(
             "--as",
@@ -135,4 +162,13 @@ def register(commands: Any) -> None:
     )
     units.add_argument(
         "--quarter", type=int, help="季度 1–4，省略为全年 / the quarter (default: the whole year)"
+    )
+    topics.add_argument(
+        "--quarter", type=int, required=True, help="季度 1–4 / the quarter (1 to 4)"
+    )
+    topics.add_argument(
+        "--category", help="只看一个关注类别（如 hot_issue）/ one focus category only"
+    )
+    topics.add_argument(
+        "--limit", type=int, default=20, help="话题数，默认 20 / how many topics (default 20)"
     )

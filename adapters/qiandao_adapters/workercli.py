@@ -124,7 +124,8 @@ def _print_job(report: Any) -> None:
         return
     print(
         f"定时任务完成：提醒 {report.reminders_sent} 条，关闭评价期 {report.ratings_closed} 项，"
-        f"审核提醒 {report.reviews_reminded} 条，清除会话 {report.sessions_purged} 个，"
+        f"审核提醒 {report.reviews_reminded} 条，年度计划提醒 {report.plan_reminders} 条，"
+        f"清除会话 {report.sessions_purged} 个，"
         f"冲突跳过 {report.conflicts} 项；审计锚点 {report.audit_anchor}"
     )
 

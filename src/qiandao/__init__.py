@@ -11,6 +11,7 @@ from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
 from qiandao._lanes import LanePage, OverdueReview
 from qiandao._review import DraftInput
 from qiandao._similar import SimilarItem
+from qiandao._topics import HotTopic, HotTopics, TopicItem, Trend
 from qiandao.accounts import PasswordPolicy, PolicyChange
 from qiandao.audit import (
     AuditChain,
@@ -139,6 +140,16 @@ from qiandao.model import (
 )
 from qiandao.outbox import OutboxState, RetryPolicy
 from qiandao.paging import Page
+from qiandao.planning import (
+    AnnualPlan,
+    PersonProgress,
+    PlanProgress,
+    PlanRevision,
+    Target,
+    TargetMeasure,
+    TargetProgress,
+    TargetScope,
+)
 from qiandao.ports.analysis import TextAnalyzer
 from qiandao.ports.crypto import Cipher, KeyProvider, Sealed
 from qiandao.recipients import (
@@ -178,6 +189,7 @@ from qiandao.statistics import (
     UnitCounts,
     statistics_of,
 )
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao.workflow import Context, Decision
 from qiandao.workflow.accounts import SignIn
 from qiandao.workflow.actions import AllowedAction, allowed_actions
@@ -211,6 +223,7 @@ __all__ = [
     "AdoptionLevel",
     "AllowedAction",
     "AnalysisUnavailable",
+    "AnnualPlan",
     "Assignment",
     "AssignmentCommand",
     "AssignmentState",
@@ -282,6 +295,8 @@ __all__ = [
     "GroupCounts",
     "GroupLine",
     "HasherMissing",
+    "HotTopic",
+    "HotTopics",
     "IdempotencyConflict",
     "IntakeRules",
     "InvalidDate",
@@ -323,6 +338,9 @@ __all__ = [
     "PermissionDenied",
     "PersonCounts",
     "PersonLine",
+    "PersonProgress",
+    "PlanProgress",
+    "PlanRevision",
     "PointsTable",
     "PolicyChange",
     "ProposalState",
@@ -366,9 +384,18 @@ __all__ = [
     "StoreNotMigrated",
     "StoreSchemaUnknown",
     "StoreUnavailable",
+    "Target",
+    "TargetMeasure",
+    "TargetProgress",
+    "TargetScope",
+    "TermCounts",
     "TextAnalyzer",
     "TextVersion",
     "TierRules",
+    "TopicEntry",
+    "TopicItem",
+    "TopicScope",
+    "Trend",
     "Unit",
     "UnitBusy",
     "UnitCounts",

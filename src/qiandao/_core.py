@@ -55,6 +55,7 @@ from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import check_id, clean_text
 from qiandao.similarity import SimilarityEntry, band_keys, indexed
+from qiandao.topics import topic_entry, topic_facts
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
@@ -318,7 +319,7 @@ class _Core:
         self.audit_retention_days = audit_retention_days
         """How long audit records are kept (days, at least 180)."""
         self.analyzer = analyzer
-        """The text analyzer that keeps the similarity index (``None``: no index)."""
+        """What derives the similarity signature and hot-topic terms of a written text."""
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -680,6 +681,7 @@ class Tx:
             self.uow.items.save(current, item.version)
         self.uow.events.append(events)
         self.index(item, current)
+        self.index_topics(item, current)
         rules = self._core.rules_for(current.jurisdiction)
         self.notify([n for e in events for n in notices_for(e, current, rules)])
         return current
@@ -704,6 +706,29 @@ class Tx:
             after.id, after.jurisdiction, after.submitted_at, signature, band_keys(signature)
         )
         self.uow.similarity.put(entry)
+
+    def index_topics(self, before: Item | None, after: Item) -> None:
+        """Keep the hot-topic term index in step with a saved item, in its transaction, as
+        :meth:`index` keeps the similarity index: the terms of its current text while
+        :func:`~qiandao.similarity.indexed` holds and the service has an analyzer, dropped when
+        it stops holding (涉密, withdrawn). Nothing is written when neither the text nor the
+        facts an entry holds (:func:`~qiandao.topics.topic_facts`) changed."""
+        was = before is not None and indexed(before)
+        if not indexed(after):
+            if was:
+                self.uow.topics.drop(after.id)
+            return
+        analyzer = self._core.analyzer
+        if analyzer is None or after.submitted_at is None:
+            return
+        if (
+            was
+            and before is not None
+            and before.texts[-1] == after.texts[-1]
+            and topic_facts(before) == topic_facts(after)
+        ):
+            return
+        self.uow.topics.put(topic_entry(after, analyzer.terms(after.title, after.body)))
 
     def create(self, decision: Decision) -> Item:
         """Stage a new item from a decision whose first event (DRAFTED) carries it."""

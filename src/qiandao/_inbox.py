@@ -8,6 +8,7 @@ from datetime import datetime
 import attrs
 
 from qiandao._core import Actor, _Core, check_ids, unit_of
+from qiandao._planning import read_progress
 from qiandao.calendar import DeadlineExplanation
 from qiandao.errors import NotFound, PermissionDenied
 from qiandao.lanes import LanePosition
@@ -372,10 +373,15 @@ class QueryCommands(_Core):
         table of the actor's jurisdiction."""
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看通报")
-        query = StatisticsQuery(actor.jurisdiction, period, local_day(self.now()))
+        today = local_day(self.now())
+        query = StatisticsQuery(actor.jurisdiction, period, today)
         with self._reading(actor) as uow:
             stats = uow.items.statistics(query)
             result = bulletin(stats, self.rules_for(actor.jurisdiction).points)
+            plan = uow.plans.get(actor.jurisdiction, period.start.year)
+            if plan is not None:
+                progress = read_progress(uow, plan, min(period.end, today), today)
+                result = attrs.evolve(result, plan=progress)
             people = {line.person_id for line in result.people}
             units = {line.unit_id for line in result.units}
             found = uow.directory.names(people, units) if people or units else None

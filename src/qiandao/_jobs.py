@@ -16,8 +16,10 @@ from types import MappingProxyType
 
 import attrs
 
+from qiandao import planning
 from qiandao._auditing import AuditCommands
 from qiandao._core import Tx, _positive_lease
+from qiandao._planning import read_progress
 from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
 from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
@@ -49,6 +51,7 @@ class JobReport:
     sessions_purged: int = 0  # sessions ended (idle, lifetime) deleted from the store
     audit_anchor: str = ""  # the checkpoint written at the end of the run, "sequence:hash"
     skipped: bool = False  # another instance held the job's lease: this run did nothing
+    plan_reminders: int = 0  # people behind their annual plan's target (第六条), once a year
 
     @property
     def reminders_sent(self) -> int:
@@ -70,6 +73,27 @@ def _remind_review(tx: Tx, item_id: str) -> int:
     decision = timeliness.review_overdue(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return len(decision)
+
+
+PLAN_REMINDED = "plan_reminded"
+"""The audit's event kind of the job's reminders of people behind the annual plan."""
+
+
+def _remind_plan(tx: Tx, jurisdiction: str, year: int) -> int:
+    """Remind, once, each person behind a person-group target of the plan; how many."""
+    plan = tx.uow.plans.get(jurisdiction, year)
+    if plan is None:
+        return 0
+    today = local_day(tx.now)
+    progress = read_progress(tx.uow, plan, today, today)
+    notices, reminded = planning.reminders(plan, progress, tx.now, tx.context(jurisdiction).new_id)
+    if not notices:
+        return 0
+    tx.uow.plans.save(reminded, plan.version)
+    tx.notify(notices)
+    tx.audit_events.append(PLAN_REMINDED)
+    tx.audit_targets.append(plan.id)
+    return len(notices)
 
 
 JOB_LEASE_NAME = "run_due_jobs"
@@ -173,11 +197,37 @@ class JobCommands(AuditCommands):
                 )
             except ConcurrencyConflict:
                 conflicts += 1
+        plans, plan_conflicts = self._remind_plans()
         purged = self._purge_sessions(self.now())
         self._drain()
         head = self.audit_checkpoint()
         anchor = f"{head.sequence}:{head.hash}"
-        return JobReport(reminders, ratings_closed, conflicts, reviews, purged, anchor)
+        return JobReport(
+            reminders,
+            ratings_closed,
+            conflicts + plan_conflicts,
+            reviews,
+            purged,
+            anchor,
+            plan_reminders=plans,
+        )
+
+    def _remind_plans(self) -> tuple[int, int]:
+        """In the last quarter of a year, remind each person behind the year's plan of their
+        jurisdiction, once (a plan per unit of work); the reminders sent and the conflicts."""
+        today = local_day(self.now())
+        if not planning.reminder_due(today, today.year):
+            return 0, 0
+        with self.store.unit_of_work() as uow:
+            places = [plan.jurisdiction for plan in uow.plans.of_year(today.year)]
+        sent = conflicts = 0
+        for jurisdiction in places:
+            work = functools.partial(_remind_plan, jurisdiction=jurisdiction, year=today.year)
+            try:
+                sent += self._transact(None, work, dispatch=False)
+            except ConcurrencyConflict:
+                conflicts += 1
+        return sent, conflicts
 
     def _purge_sessions(self, now: datetime) -> int:
         """Delete the sessions ended before ``now``, a batch per unit of work; how many."""

@@ -63,10 +63,10 @@ class SimilarCommands(QueryCommands):
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看相似信息")
         analyzer = self.analyzer
-        if analyzer is None:
-            raise AnalysisUnavailable()
         now = self.now()
-        with self._reading(actor) as uow:
+        with self._reading(actor) as uow:  # the actor is verified first, then the service
+            if analyzer is None:
+                raise AnalysisUnavailable()
             target = uow.items.get(item_id)
             self._seen(actor, target)  # an item the actor may not see is "not found"
             ranking: list[tuple[float, str]] = []

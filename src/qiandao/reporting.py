@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from qiandao.model import Channel, FocusCategory
+from qiandao.planning import PlanProgress
 from qiandao.rules.points import CreditKind, Period, PointsTable, RankedScore, points_for, rank
 from qiandao.rules.rating import Rating
 from qiandao.statistics import (
@@ -92,6 +93,9 @@ class Bulletin:
     # knows is absent (the line shows the id)
     names: Mapping[str, str] = attrs.field(factory=dict)
     unit_names: Mapping[str, str] = attrs.field(factory=dict)
+    # the annual plan's progress (第六条) from 1 January to the period's end, when the
+    # jurisdiction has a plan for the year
+    plan: PlanProgress | None = None
 
 
 def _rate(part: int, whole: int) -> float | None:

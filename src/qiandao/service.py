@@ -9,8 +9,10 @@ from qiandao._feedback import FeedbackCommands
 from qiandao._handling import HandlingCommands
 from qiandao._jobs import JobCommands
 from qiandao._lanes import LaneCommands
+from qiandao._planning import PlanCommands
 from qiandao._review import ReviewCommands
 from qiandao._similar import SimilarCommands
+from qiandao._topics import TopicCommands
 from qiandao._units import UnitCommands
 
 __all__ = ["Qiandao"]
@@ -23,10 +25,12 @@ class Qiandao(
     FeedbackCommands,
     JobCommands,
     LaneCommands,
+    PlanCommands,
     AccountCommands,
     UnitCommands,
     FeedCommands,
     SimilarCommands,
+    TopicCommands,
 ):
     """The workflow service: create it with a store, a clock and the rules, then call commands.
 

@@ -179,8 +179,14 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     first_row = editor.locator("table.items tbody tr").first
     expect(first_row).to_have_attribute("data-item", item_id)
     expect(first_row.locator(".urgent")).to_be_visible()
-    expect(editor.locator("table.items tbody tr")).to_have_count(2)
+    expect(editor.locator("table.items tbody tr")).to_have_count(3)
     shot(editor, "03-editor-lanes")
+    # at 初审 the demo's two reports of the same matter show each other (第九条 merge)
+    editor.goto(url + f"/items/{portal.demo.items['submitted']}")
+    expect(editor.locator("section.similar a")).to_have_attribute(
+        "href", f"/items/{portal.demo.items['similar']}"
+    )
+    shot(editor, "03b-editor-similar-items")
     editor.goto(url + item_path)
     assert {"pass_preliminary", "return_for_revision", "reject", "merge"} <= buttons_match(
         people, "editor", item_id
@@ -296,6 +302,7 @@ def test_the_whole_flow_as_each_role(portal: Served, browser: Browser) -> None:
     editor.goto(url + "/bulletin")
     bulletin = editor.locator("main").inner_text()
     assert "张海舟" in bulletin and "市人力社保局" in bulletin
+    assert "年度计划完成情况" in bulletin and "全办合计" in bulletin  # the demo's plan (第六条)
     shot(editor, "11-bulletin")
 
     # -- the 三员 see their own pages and never a title (第十九条)

@@ -276,3 +276,17 @@ def test_content_and_addresses_cannot_inject_markup_or_text(
     lure = browser.get("/mine?done=账号异常，请致电400-000-0000").text
     assert "400-000-0000" not in lure
     assert "已保存" in browser.get("/mine?done=已保存").text
+
+
+def test_at_preliminary_review_the_editor_sees_the_similar_items_and_a_member_does_not(
+    served: tuple[Qiandao, DemoData],
+) -> None:
+    qd, demo = served
+    editor = signed_in(qd, demo, "editor")
+    page = editor.get(f"/items/{demo.items['submitted']}").text
+    assert "相似信息" in page
+    assert demo.items["similar"] in page  # the member's report of the same matter (第九条 merge)
+    found = qd.similar_items(qd.authenticate(editor.cookies["qd_session"]), demo.items["submitted"])
+    assert demo.items["similar"] in {s.item_id for s in found}
+    member = signed_in(qd, demo, "member")
+    assert "相似信息" not in member.get(f"/items/{demo.items['similar']}").text  # no merge there

@@ -28,7 +28,9 @@ from qiandao import (
     Unit,
 )
 from qiandao.model import AccountStatus
+from qiandao.planning import Target, TargetMeasure, TargetScope
 from qiandao.ports.store import Store
+from qiandao.rules.points import Period
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.delivery import RecordingDelivery
@@ -84,6 +86,17 @@ CALLS: dict[str, tuple[Role, Call]] = {
     "published": (Role.MEMBER, lambda q, a: q.published(a)),
     "quarterly_bulletin": (Role.EDITOR, lambda q, a: q.quarterly_bulletin(a, 2026, 3)),
     "annual_bulletin": (Role.EDITOR, lambda q, a: q.annual_bulletin(a, 2026)),
+    "set_annual_plan": (
+        Role.EDITOR,
+        lambda q, a: q.set_annual_plan(
+            a, 2026, [Target(TargetScope.JURISDICTION, TargetMeasure.SUBMITTED, 5)]
+        ),
+    ),
+    "annual_plan": (Role.EDITOR, lambda q, a: q.annual_plan(a, 2026)),
+    "plan_progress": (Role.EDITOR, lambda q, a: q.plan_progress(a, 2026)),
+    "similar_items": (Role.EDITOR, lambda q, a: q.similar_items(a, "i")),
+    "hot_topics": (Role.EDITOR, lambda q, a: q.hot_topics(a, Period.quarter(2026, 3))),
+    "trends": (Role.EDITOR, lambda q, a: q.trends(a, [Period.quarter(2026, 3)])),
     "rate": (Role.MEMBER, lambda q, a: q.rate(a, "i", "a", Rating.SATISFIED)),
     "reassign": (Role.EDITOR, lambda q, a: q.reassign(a, "i", "a", "u-1")),
     "reclassify": (Role.EDITOR, lambda q, a: q.reclassify(a, "i", True, "理由")),

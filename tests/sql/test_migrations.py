@@ -213,7 +213,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0014"
+    assert version == "0016"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -1221,6 +1221,28 @@ def test_0014_adds_the_similarity_index_and_downgrade_removes_it(empty: Engine) 
     _at_revision(empty, "0013", down=True)
     assert not {"qd_similarity", "qd_similarity_bands"} & tables()
     assert "qd_items" in tables()
+
+
+def test_0015_adds_the_topic_index_and_downgrade_removes_it(empty: Engine) -> None:
+    """The term index tables come with 0015 (empty: stored items enter as their text is
+    written) and go with its downgrade; the similarity index of 0014 stays."""
+    names = {"qd_topics", "qd_topic_terms", "qd_topic_words"}
+
+    def tables() -> set[str]:
+        with empty.connect() as conn:
+            return set(inspect(conn).get_table_names())
+
+    upgrade(empty)
+    assert names <= tables()
+    with empty.connect() as conn:
+        indexes = {str(ix["name"]) for ix in inspect(conn).get_indexes("qd_topic_terms")}
+    assert {
+        "ix_qd_topic_terms_jurisdiction_day_category_term",
+        "ix_qd_topic_terms_term_jurisdiction_day",
+    } <= indexes
+    _at_revision(empty, "0014", down=True)
+    assert not names & tables()
+    assert "qd_similarity" in tables()
 
 
 # --- 0010: units and jurisdictions as data ----------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from qiandao import Actor, Bulletin, InvalidInput, Period, Qiandao
+from qiandao import Actor, Bulletin, FocusCategory, HotTopics, InvalidInput, Period, Qiandao
 from qiandao.rules.deadlines import local_day
 from qiandao_adapters.reports.fonts import CjkFont, find_cjk_font
 from qiandao_adapters.reports.tables import (
@@ -25,6 +25,8 @@ from qiandao_adapters.reports.tables import (
     assessment_tables,
     bulletin_summary,
     bulletin_tables,
+    topic_summary,
+    topic_tables,
     unit_tables,
 )
 
@@ -33,6 +35,7 @@ __all__ = [
     "assessment_report",
     "bulletin_report",
     "render",
+    "topics_report",
     "unit_report",
 ]
 
@@ -84,7 +87,7 @@ def _report(
     actor: Actor,
     kind: str,
     title: str,
-    bulletin: Bulletin,
+    bulletin: Bulletin | HotTopics,
     quarter: int | None,
     tables: tuple[Table, ...],
     summary: tuple[str, ...] = (),
@@ -186,5 +189,41 @@ def unit_report(
     )
     report = _report(
         qd, actor, "units", "社情民意信息承办单位办理情况", bulletin, quarter, unit_tables(bulletin)
+    )
+    return render_as(report)
+
+
+def topics_report(
+    qd: Qiandao,
+    actor: Actor,
+    year: int,
+    quarter: int,
+    format: str = "docx",
+    *,
+    category: FocusCategory | None = None,
+    limit: int = 20,
+    font: FontChoice = None,
+) -> bytes:
+    """The hot-topics analysis (民情分析研判, 第一、八条) of a quarter as ``format`` bytes:
+    :meth:`~qiandao.Qiandao.hot_topics` (optionally of one ``category``) with each topic's
+    counts and representative titles, and :meth:`~qiandao.Qiandao.trends` of the quarter and
+    the four before by category, each with a chart. Needs a service with an analyzer."""
+    render_as = _renderer(format, font)
+    period = Period.quarter(year, quarter)
+    topics = qd.hot_topics(actor, period, category=category, limit=limit)
+    quarters = [
+        Period.quarter(year + (quarter - 1 - n) // 4, (quarter - 1 - n) % 4 + 1)
+        for n in range(4, -1, -1)
+    ]
+    trends = qd.trends(actor, quarters, by="category")
+    report = _report(
+        qd,
+        actor,
+        "topics",
+        "社情民意热点分析",
+        topics,
+        quarter,
+        topic_tables(topics, trends),
+        topic_summary(topics),
     )
     return render_as(report)

@@ -63,10 +63,9 @@ def bar_png(table: Table, chart: Chart, font: CjkFont, *, dpi: int = 150) -> byt
     else:
         axes.margins(x=0.12)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: whole ticks
-    if len(columns) > 1:  # below the axis, clear of the bars and their labels
-        axes.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.08),
+    if len(columns) > 1:  # below the figure, in space the layout keeps for it
+        figure.legend(
+            loc="outside lower center",
             ncol=len(columns),
             prop=face(9),
             frameon=False,

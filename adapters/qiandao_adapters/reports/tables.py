@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from qiandao import Bulletin, GroupLine, UnitLine
+from qiandao import (
+    Bulletin,
+    FocusCategory,
+    GroupLine,
+    HotTopics,
+    PlanProgress,
+    TargetProgress,
+    TargetScope,
+    Trend,
+    UnitLine,
+)
 from qiandao.rules.rating import Rating
 
 __all__ = [
@@ -30,6 +40,9 @@ __all__ = [
     "display",
     "group_table",
     "people_table",
+    "plan_table",
+    "topic_summary",
+    "topic_tables",
     "unit_table",
     "unit_tables",
 ]
@@ -220,9 +233,49 @@ def group_table(
     return Table(name, f"按{what}统计", columns, tuple(rows), charts)
 
 
+BEHIND_SHOWN = 10
+"""The most people a plan row names as behind (then "等N人")."""
+
+
+def target_text(line: TargetProgress) -> str:
+    """A target in words, e.g. ``政协委员每人报送不少于2篇``."""
+    t = line.target
+    wanted = f"{t.measure.label}不少于{t.minimum}篇"
+    if t.scope is TargetScope.ROLE and t.role is not None:
+        return f"{t.role.label}每人{wanted}"
+    if t.scope is TargetScope.CATEGORY and t.category is not None:
+        return f"“{t.category.label}”{wanted}"
+    return f"全办{wanted}"
+
+
+def _behind(line: TargetProgress) -> str:
+    names = [p.name or p.person_id for p in line.people if p.behind]
+    if len(names) > BEHIND_SHOWN:
+        return "、".join(names[:BEHIND_SHOWN]) + f"等{len(names)}人"
+    return "、".join(names)
+
+
+def plan_table(progress: PlanProgress) -> Table:
+    """The annual plan's progress (第六条): each target, what it aims at, what is done, the
+    share, and who is behind (person-group targets: people at target out of the group)."""
+    columns = (
+        Column("目标", Kind.TEXT),
+        Column("应完成"),
+        Column("已完成"),
+        Column("完成比例", Kind.RATE),
+        Column("未达标人员", Kind.TEXT),
+    )
+    rows = tuple((target_text(t), t.goal, t.actual, t.share, _behind(t)) for t in progress.targets)
+    end = progress.period.end
+    title = f"{progress.year}年度计划完成情况（截至{end.month}月{end.day}日）"
+    return Table("年度计划", title, columns, rows)
+
+
 def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Table, ...]:
     """The quarterly bulletin's tables: people, units, categories, sectors, channels and
-    jurisdictions (``places``: jurisdiction names by code)."""
+    jurisdictions (``places``: jurisdiction names by code), then the annual plan's progress
+    when the jurisdiction has a plan for the year."""
+    plan = () if bulletin.plan is None else (plan_table(bulletin.plan),)
     return (
         people_table(bulletin),
         unit_table(bulletin),
@@ -236,6 +289,7 @@ def bulletin_tables(bulletin: Bulletin, places: Mapping[str, str]) -> tuple[Tabl
             label=lambda line: places.get(line.key, line.key),
             charted=False,  # one line for a jurisdiction's own bulletin
         ),
+        *plan,
     )
 
 
@@ -247,6 +301,71 @@ def assessment_tables(bulletin: Bulletin) -> tuple[Table, ...]:
 def unit_tables(bulletin: Bulletin) -> tuple[Table, ...]:
     """Unit handling performance (第十条): the units table alone."""
     return (unit_table(bulletin),)
+
+
+TOPIC_COLUMNS = (
+    Column("序号"),
+    Column("话题", Kind.TEXT),
+    Column("权重", Kind.DAYS),  # two decimals, as working days are shown
+    Column("本期条数"),
+    Column("上期条数"),
+    Column("增减"),
+    Column("代表性信息", Kind.TEXT),
+)
+
+
+def _category_label(key: str) -> str:
+    try:
+        return FocusCategory.parse(key).label
+    except ValueError:  # pragma: no cover - a category the store holds but the code dropped
+        return key
+
+
+def topic_tables(topics: HotTopics, trends: Sequence[Trend]) -> tuple[Table, ...]:
+    """The hot-topics analysis (第一、八条): the topics, heaviest first, with a chart of their
+    counts against the previous period; and submissions per category over ``trends``' periods
+    (labelled by their first day's quarter), with a chart."""
+    rows = tuple(
+        (
+            n,
+            t.word,
+            t.weight,
+            t.items,
+            t.previous_items,
+            t.change,
+            "；".join(r.title for r in t.representatives),
+        )
+        for n, t in enumerate(topics.topics, start=1)
+    )
+    chart = Chart("热点话题本期与上期条数", label=1, values=(3, 4))
+    hot = Table("热点话题", "热点话题（与此前四期相比最突出的词）", TOPIC_COLUMNS, rows, (chart,))
+    heads = [f"{p.period.start.year}年Q{(p.period.start.month - 1) // 3 + 1}" for p in trends]
+    keys = sorted({g.key for p in trends for g in p.groups})
+    counts = [{g.key: g.submitted for g in p.groups} for p in trends]
+    trend_rows: list[tuple[Cell, ...]] = [
+        (_category_label(key), *(c.get(key, 0) for c in counts)) for key in keys
+    ]
+    trend_rows.sort(key=lambda row: (-_count(row[-1]), str(row[0])))
+    columns = (Column("关注类别", Kind.TEXT), *(Column(h) for h in heads))
+    values = tuple(range(1, len(heads) + 1))
+    trend = Table(
+        "趋势",
+        "各关注类别报送条数趋势",
+        columns,
+        tuple(trend_rows),
+        (Chart("各关注类别报送条数趋势", label=0, values=values),),
+    )
+    return hot, trend
+
+
+def topic_summary(topics: HotTopics) -> tuple[str, ...]:
+    """The opening paragraph: what the topics were weighed on."""
+    lead = "、".join(t.word for t in topics.topics[:5]) or "无"
+    return (
+        f"本期进入分析的社情民意信息{topics.items}件（不含涉密信息），"
+        f"与此前四期的{topics.background_items}件相比，最突出的话题是：{lead}。",
+        "权重为本期出现率相对此前四期出现率的对数提升乘以本期条数，常说的词权重接近零。",
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -268,6 +387,16 @@ def bulletin_summary(bulletin: Bulletin) -> tuple[str, ...]:
         f"交办承办单位{assigned}件次，已答复{replied}件次，按时答复率{timely}，"
         f"逾期未答复{overdue}件次；审核环节超时{bulletin.overdue_reviews}次。",
         f"参与报送并计分的委员和信息员{len(bulletin.people)}人，详见下表。",
+        *_plan_summary(bulletin.plan),
+    )
+
+
+def _plan_summary(progress: PlanProgress | None) -> tuple[str, ...]:
+    if progress is None:
+        return ()
+    met = sum(t.met for t in progress.targets)
+    return (
+        f"{progress.year}年度计划{len(progress.targets)}项目标，已完成{met}项，详见年度计划表。",
     )
 
 

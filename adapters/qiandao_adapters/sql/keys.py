@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Table, func, inspect, or_, select, tuple_, update
+from sqlalchemy import Table, delete, func, insert, inspect, or_, select, tuple_, update
 
 from qiandao.errors import InvalidInput, KeyMissing
 from qiandao.model import AccountStatus
@@ -156,6 +156,7 @@ def encrypt_in_place(
     """Seal every clear value and tokenise every clear phone number, in batches."""
     _vault(store)
     counts: dict[str, int] = {}
+    _tokenise_topic_terms(store, batch, counts)
 
     def decide(uow: SqlUnitOfWork, table: Table, row: Any) -> dict[str, Any]:
         mapping = row._mapping
@@ -175,6 +176,35 @@ def encrypt_in_place(
     _sweep(store, decide, batch, progress, counts)
     _compact(store)
     return _report(store.vault or _vault(store), counts)
+
+
+def _tokenise_topic_terms(store: SqlStore, batch: int, counts: dict[str, int]) -> None:
+    """Hot-topic terms a store without keys kept as words become keyed tokens (HMAC under the
+    blind-index key): each word's rows in ``qd_topic_terms`` take its token, and its dictionary
+    row moves to the token, the word sealed. Runs before the sweep, in batches of words."""
+    w, t = s.topic_words, s.topic_terms
+    after = ""
+    while True:
+        with store.unit_of_work() as uow:
+            rows = uow.execute(
+                select(w.c.term, w.c.word).where(w.c.term > after).order_by(w.c.term).limit(batch)
+            ).all()
+            if not rows:
+                return
+            after = rows[-1].term
+            for row in rows:
+                if _TOKEN.fullmatch(row.term):
+                    continue
+                word = uow.sealer.open(w.name, "word", [row.term], row.word)
+                token = uow.sealer.term_key(word)
+                uow.execute(update(t).where(t.c.term == row.term).values(term=token), write=True)
+                uow.execute(delete(w).where(w.c.term == row.term), write=True)
+                known = uow.execute(select(w.c.term).where(w.c.term == token)).first()
+                if known is None:
+                    sealed = uow.sealer.seal_row(w, {"term": token, "word": word})
+                    uow.execute(insert(w).values(sealed), write=True)
+                counts["qd_topic_terms.term"] = counts.get("qd_topic_terms.term", 0) + 1
+            uow.commit()
 
 
 def _compact(store: SqlStore) -> None:

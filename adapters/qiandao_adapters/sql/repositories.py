@@ -59,7 +59,9 @@ from qiandao.model import (
     AccountEvent,
     AccountStatus,
     Assignment,
+    Channel,
     Commission,
+    FocusCategory,
     GrantProposal,
     Item,
     Jurisdiction,
@@ -70,6 +72,7 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
@@ -86,6 +89,7 @@ from qiandao.rules.lifecycle import OPEN_ASSIGNMENT_STATES
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
     account_event_row,
@@ -103,6 +107,7 @@ from qiandao_adapters.sql.rows import (
     jurisdiction_row,
     loads,
     outbox_row,
+    plan_row,
     policy_row,
     proposal_row,
     session_row,
@@ -123,8 +128,10 @@ __all__ = [
     "SqlJurisdictions",
     "SqlLeases",
     "SqlOutbox",
+    "SqlPlans",
     "SqlSessions",
     "SqlSimilarity",
+    "SqlTopics",
     "SqlUnits",
     "Transaction",
 ]
@@ -1371,6 +1378,29 @@ class SqlCommissions:
         return _list(self._tx, s.commissions, Commission, jurisdiction)
 
 
+class SqlPlans:
+    """Annual plans (第六条), in clear: targets, not 社情民意 content."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        t = s.plans
+        row = self._tx.execute(_docs(t).where(t.c.id == plan_id(jurisdiction, year))).first()
+        return None if row is None else _load(self._tx, t, row, AnnualPlan)
+
+    def add(self, plan: AnnualPlan) -> None:
+        _add(self._tx, s.plans, plan_row(plan), "id", "年度计划")
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        _save(self._tx, s.plans, plan_row(plan), plan.id, expected_version, "年度计划")
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        t = s.plans
+        stmt = _docs(t).where(t.c.year == year).order_by(t.c.id)
+        return [_load(self._tx, t, row, AnnualPlan) for row in self._tx.execute(stmt)]
+
+
 class SqlIdempotency:
     """Idempotency keys of commands."""
 
@@ -1485,6 +1515,147 @@ class SqlSimilarity:
             .order_by(best.c.shared.desc(), best.c.item_id)
         )
         return [SimilarityCandidate(r.item_id, _unpacked(r.signature), r.shared) for r in rows]
+
+
+class SqlTopics:
+    """The hot-topic term index: one row per item, one per term (its key: the word, or its
+    HMAC under encryption), and the sealed dictionary from key to word."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def put(self, entry: TopicEntry) -> None:
+        t, terms, words = s.topics, s.topic_terms, s.topic_words
+        sealer = self._tx.sealer
+        row = {
+            "item_id": entry.item_id,
+            "jurisdiction": entry.jurisdiction,
+            "category": entry.category.value,
+            "sector": entry.sector,
+            "channel": entry.channel.value,
+            "day": entry.day,
+        }
+        check_bounds(t, [row])
+        keys = {word: sealer.term_key(word) for word in sorted(entry.terms)}
+        rows = [
+            {
+                "item_id": entry.item_id,
+                "term": keys[word],
+                "occurrences": n,
+                "jurisdiction": entry.jurisdiction,
+                "day": entry.day,
+                "category": row["category"],
+            }
+            for word, n in sorted(entry.terms.items())
+        ]
+        check_bounds(terms, rows)
+        known = self._known(list(keys.values()))
+        new = [{"term": key, "word": word} for word, key in keys.items() if key not in known]
+        new = sealer.seal_rows(words, new) if new else []
+        with self._tx.atomic() as conn:
+            conn.execute(delete(terms).where(terms.c.item_id == entry.item_id))
+            _upsert(conn, t, row, "item_id")
+            _insert_rows(conn, terms, rows)
+            _insert_missing(conn, words, new, "term")
+
+    def _known(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the dictionary already holds."""
+        w = s.topic_words
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            found.update(self._tx.execute(select(w.c.term).where(w.c.term.in_(chunk))).scalars())
+        return found
+
+    def drop(self, item_id: str) -> None:
+        t, terms = s.topics, s.topic_terms
+        with self._tx.atomic() as conn:
+            conn.execute(delete(terms).where(terms.c.item_id == item_id))
+            conn.execute(delete(t).where(t.c.item_id == item_id))
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        t, terms = s.topics, s.topic_terms
+        row = self._tx.execute(select(t).where(t.c.item_id == item_id)).first()
+        if row is None:
+            return None
+        found = self._tx.execute(
+            select(terms.c.term, terms.c.occurrences).where(terms.c.item_id == item_id)
+        ).all()
+        words = self.words([r.term for r in found])
+        return TopicEntry(
+            row.item_id,
+            row.jurisdiction,
+            FocusCategory.parse(row.category),
+            row.sector,
+            Channel.parse(row.channel),
+            row.day,
+            {words[r.term]: r.occurrences for r in found},
+        )
+
+    @staticmethod
+    def _where(table: Table, scope: TopicScope) -> list[ColumnElement[bool]]:
+        where = [
+            table.c.jurisdiction == scope.jurisdiction,
+            table.c.day >= scope.period.start,
+            table.c.day <= scope.period.end,
+        ]
+        if scope.category is not None:
+            where.append(table.c.category == scope.category.value)
+        return where
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        t, terms = s.topics, s.topic_terms
+        items = self._tx.execute(
+            select(func.count()).select_from(t).where(*self._where(t, scope))
+        ).scalar_one()
+        found = self._tx.execute(
+            select(terms.c.term, func.count().label("n_items"))
+            .where(*self._where(terms, scope))
+            .group_by(terms.c.term)
+        ).all()
+        return TermCounts(int(items), {row.term: int(row.n_items) for row in found})
+
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        terms = s.topic_terms
+        wanted = sorted(set(keys))
+        out: dict[str, list[str]] = {key: [] for key in wanted}
+        if not wanted:
+            return out
+        place = (
+            func.row_number()
+            .over(
+                partition_by=terms.c.term,
+                order_by=(terms.c.occurrences.desc(), terms.c.day.desc(), terms.c.item_id),
+            )
+            .label("place")
+        )
+        ranked = (
+            select(terms.c.term, terms.c.item_id, place)
+            .where(terms.c.term.in_(wanted), *self._where(terms, scope))
+            .subquery()
+        )
+        rows = self._tx.execute(
+            select(ranked.c.term, ranked.c.item_id)
+            .where(ranked.c.place <= limit)
+            .order_by(ranked.c.term, ranked.c.place)
+        )
+        for row in rows:
+            out[row.term].append(row.item_id)
+        return out
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        w = s.topic_words
+        wanted = sorted(set(keys))
+        out: dict[str, str] = {}
+        sealer = self._tx.sealer
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._tx.execute(select(w).where(w.c.term.in_(chunk))).all()
+            sealer.warm(w, rows, "word")
+            out.update({row.term: sealer.open_doc(w, row, "word") for row in rows})
+        return out
 
 
 class SqlAudit:

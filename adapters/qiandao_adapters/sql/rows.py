@@ -42,6 +42,7 @@ from qiandao.model import (
     Unit,
     UnitEvent,
 )
+from qiandao.planning import AnnualPlan
 from qiandao.ports.store import OutboxMessage
 from qiandao.rules.deadlines import local_day
 from qiandao.rules.points import AdoptionLevel, Credit, CreditKind, LeaderRank
@@ -72,6 +73,7 @@ __all__ = [
     "loads",
     "outbox_row",
     "overrun_rows",
+    "plan_row",
     "policy_row",
     "proposal_row",
     "session_row",
@@ -397,6 +399,17 @@ def commission_row(commission: Commission) -> Row:
         "version": commission.version,
         "jurisdiction": commission.jurisdiction,
         "doc": dumps(commission),
+    }
+
+
+def plan_row(plan: AnnualPlan) -> Row:
+    """The ``qd_plans`` row of ``plan``."""
+    return {
+        "id": plan.id,
+        "version": plan.version,
+        "jurisdiction": plan.jurisdiction,
+        "year": plan.year,
+        "doc": dumps(plan),
     }
 
 

@@ -79,11 +79,15 @@ __all__ = [
     "metadata",
     "outbox",
     "password_policies",
+    "plans",
     "review_overruns",
     "sessions",
     "similarity",
     "similarity_bands",
     "text_versions",
+    "topic_terms",
+    "topic_words",
+    "topics",
     "unit_events",
     "units",
 ]
@@ -106,6 +110,7 @@ DESTINATIONS_KEY_LENGTH = 128  # every destination value, sorted, comma-separate
 KEY_ID_LENGTH = 64  # a data key's id, a key-id token of qiandao.ports.crypto.Sealed
 OWNER_LENGTH = 128  # a dispatcher's id, e.g. "<host>:<pid>:<random>"
 ERROR_LENGTH = 128  # the type name of a notifier's last failure
+TERM_LENGTH = 128  # a hot-topic term key: the word (at most 16 characters) or its HMAC, hex
 SCOPE_LENGTH = ID_LENGTH + 16  # "text", "index" or "person:<account id>"
 
 MYSQL_TABLE_OPTIONS: dict[str, Any] = {
@@ -640,6 +645,20 @@ commissions = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+# Annual plans (0016, 第六条): one row per jurisdiction and year, the plan in clear (targets and
+# the ids of who set them and who was reminded: no 社情民意 content, nothing sealed).
+plans = Table(
+    "qd_plans",
+    metadata,
+    _id("id", primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("doc", Document, nullable=False),
+    Index(None, "year"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
 idempotency = Table(
     "qd_idempotency",
     metadata,
@@ -764,5 +783,46 @@ similarity_bands = Table(
     Column("at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("item_id", "band"),
     Index(None, "band_key", "jurisdiction", "at", "item_id"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+
+# The hot-topic term index (0015, qiandao.topics): per indexed item where, what about, through
+# which channel and on which day it was submitted, and one row per term (its key, how often the
+# text says it, and the item's facts again, so a period's counts read one index). Under
+# encryption a term's key is its HMAC under the blind-index key and the word is kept, sealed,
+# in qd_topic_words (SEALED); otherwise the key is the word itself.
+topics = Table(
+    "qd_topics",
+    metadata,
+    _id("item_id", primary_key=True),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    _code("category", nullable=False),
+    Column("sector", Key(SECTOR_LENGTH), nullable=False),
+    _code("channel", nullable=False),
+    Column("day", Date, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+topic_terms = Table(
+    "qd_topic_terms",
+    metadata,
+    _id("item_id", nullable=False),
+    Column("term", Key(TERM_LENGTH), nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("jurisdiction", Key(JURISDICTION_LENGTH), nullable=False),
+    Column("day", Date, nullable=False),
+    _code("category", nullable=False),
+    PrimaryKeyConstraint("item_id", "term"),
+    Index(None, "jurisdiction", "day", "category", "term"),
+    Index(None, "term", "jurisdiction", "day"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+topic_words = Table(
+    "qd_topic_words",
+    metadata,
+    Column("term", Key(TERM_LENGTH), primary_key=True),
+    Column("word", Document, nullable=False),
     **MYSQL_TABLE_OPTIONS,
 )

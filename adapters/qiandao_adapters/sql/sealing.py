@@ -69,6 +69,7 @@ SEALED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "qd_commissions": (("id",), ("doc",)),
     "qd_grant_proposals": (("id",), ("doc",)),
     "qd_accounts": (("id",), ("doc",)),
+    "qd_topic_words": (("term",), ("word",)),
 }
 """The sealed columns of each table, with the columns naming a row (bound as associated data)."""
 
@@ -309,6 +310,16 @@ class Sealer:
         key_id = self.key_of(INDEX_SCOPE)
         assert key_id is not None
         return self._vault.index(self._execute, key_id).exact(phone)
+
+    def term_key(self, word: str) -> str:
+        """What the hot-topic index keeps for ``word``: its HMAC under the blind-index key
+        (bound to its use by a prefix, so it never equals a phone's token), or the word itself
+        without encryption."""
+        if self._vault is None:
+            return word
+        key_id = self.key_of(INDEX_SCOPE)
+        assert key_id is not None
+        return self._vault.index(self._execute, key_id).exact(f"topic-term:{word}")
 
     def phone_lookups(self, phone: str) -> list[str]:
         """The ``qd_accounts.phone`` values that mean ``phone``: its token, and the number

@@ -36,8 +36,10 @@ from qiandao_adapters.sql.repositories import (
     SqlJurisdictions,
     SqlLeases,
     SqlOutbox,
+    SqlPlans,
     SqlSessions,
     SqlSimilarity,
+    SqlTopics,
     SqlUnits,
 )
 from qiandao_adapters.sql.sealing import KeyVault, Sealer
@@ -65,10 +67,12 @@ class SqlUnitOfWork:
         self.units = SqlUnits(self)
         self.jurisdictions = SqlJurisdictions(self)
         self.commissions = SqlCommissions(self)
+        self.plans = SqlPlans(self)
         self.directory = SqlDirectory(self)
         self.idempotency = SqlIdempotency(self)
         self.audit = SqlAudit(self)
         self.similarity = SqlSimilarity(self)
+        self.topics = SqlTopics(self)
 
     # transaction handling
 

@@ -32,8 +32,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qiandao import (
     Actor,
+    AnalysisUnavailable,
     AuditQuery,
     GrantRequired,
+    ItemCommand,
+    ItemView,
     PasswordChangeRequired,
     PermissionDenied,
     Qiandao,
@@ -522,6 +525,7 @@ def _item_page(
         "item.html",
         status,
         item=to_json(view),
+        similar=_similar(page, view),
         actions=actions,
         units=_units(page) if needs_units else [],
         today=page.qd.now().date().isoformat(),
@@ -529,6 +533,17 @@ def _item_page(
         error=error,
         values=values or {},
     )
+
+
+def _similar(page: Page, view: ItemView) -> object:
+    """At 初审 (where the editor may merge), the items most like this one (第七、九条), or
+    ``None`` when the service has no text analyzer."""
+    if not any(action.command is ItemCommand.MERGE for action in view.actions):
+        return None
+    try:
+        return to_json(page.qd.similar_items(page.actor, view.id))
+    except AnalysisUnavailable:
+        return None
 
 
 def act(page: Page, request: Request, form: Mapping[str, Sequence[str]]) -> Response:

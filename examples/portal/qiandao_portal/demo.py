@@ -14,10 +14,14 @@ import attrs
 from qiandao import (
     Actor,
     AdoptionLevel,
+    FocusCategory,
     LeaderRank,
     Qiandao,
     Rating,
     Role,
+    Target,
+    TargetMeasure,
+    TargetScope,
 )
 from qiandao_adapters.delivery import RecordingDelivery
 
@@ -112,7 +116,21 @@ def seed(qd: Qiandao, phones: RecordingDelivery) -> DemoData:
     accounts["newcomer"] = DemoAccount(
         "newcomer", name, Role.MEMBER, phone, phones.password_of(phone), initial=True
     )
-    return DemoData(accounts, _items(qd, actors))
+    items = _items(qd, actors)
+    _plan(qd, actors["editor"])
+    return DemoData(accounts, items)
+
+
+def _plan(qd: Qiandao, editor: Actor) -> None:
+    """This year's plan (第六条): what the bulletin measures progress against."""
+    targets = [
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 2, role=Role.MEMBER),
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 4, role=Role.INFO_OFFICER),
+        Target(TargetScope.JURISDICTION, TargetMeasure.SUBMITTED, 40),
+        Target(TargetScope.JURISDICTION, TargetMeasure.ADOPTED, 10),
+        Target(TargetScope.CATEGORY, TargetMeasure.SUBMITTED, 5, category=FocusCategory.HOT_ISSUE),
+    ]
+    qd.set_annual_plan(editor, qd.now().year, targets, note="年度社情民意信息工作计划")
 
 
 def _items(qd: Qiandao, a: dict[str, Actor]) -> dict[str, str]:
@@ -145,6 +163,10 @@ def _items(qd: Qiandao, a: dict[str, Actor]) -> dict[str, str]:
         "关于增开沈家门至东极岛冬季航班的建议",
         "冬季东极岛航班每日仅一班，岛上老人就医出行困难。建议：一是冬季增开周末航班；二是……",
         officer,
+    )
+    made["similar"] = new(  # the same matter, reported by the member: 初审 shows the two alike
+        "关于增加沈家门至东极岛冬季航班的建议",
+        "冬季东极岛航班每天只有一班，岛上老人看病出行很困难。建议：一是冬季增开周末航班；二是……",
     )
     returned = new("关于老旧小区加装电梯的建议", "部分老旧小区居民反映加装电梯难……")
     qd.return_for_revision(editor, returned, "请补充涉及小区数量和居民意愿调查情况")

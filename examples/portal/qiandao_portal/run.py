@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qiandao import Account, Qiandao, QiandaoError
+from qiandao_adapters.analysis import MinHashAnalyzer
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.clock import SystemClock
 from qiandao_adapters.crypto import configured_provider, local_key_file
@@ -49,6 +50,7 @@ def build(url: str, *, fast_hash: bool = False) -> tuple[Qiandao, DemoPhones]:
         notifier=LoggingNotifier(),
         hasher=Argon2Hasher.fast() if fast_hash else Argon2Hasher(),
         credential_delivery=phones,
+        analyzer=MinHashAnalyzer(),  # similar items at 初审, hot topics (the analysis extra)
     )
     return qd, phones
 

@@ -33,11 +33,13 @@ from qiandao.model import (
     UnitEvent,
 )
 from qiandao.outbox import OutboxState
+from qiandao.planning import AnnualPlan
 from qiandao.ports.notify import Notice
 from qiandao.rules.lifecycle import AssignmentState, ItemState
 from qiandao.rules.roles import Role
 from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
+from qiandao.topics import TermCounts, TopicEntry, TopicScope
 
 __all__ = [
     "AccountRepository",
@@ -59,12 +61,14 @@ __all__ = [
     "Names",
     "OutboxMessage",
     "OutboxRepository",
+    "PlanRepository",
     "ReviewWaitQuery",
     "SessionRepository",
     "SimilarityRepository",
     "Statistics",
     "StatisticsQuery",
     "Store",
+    "TopicsRepository",
     "UnitOfWork",
     "UnitRepository",
 ]
@@ -618,6 +622,28 @@ class CommissionRepository(Protocol):
         ...
 
 
+class PlanRepository(Protocol):
+    """Annual plans (第六条), one per jurisdiction and year, keyed by
+    :func:`~qiandao.planning.plan_id`."""
+
+    def get(self, jurisdiction: str, year: int) -> AnnualPlan | None:
+        """The plan of ``jurisdiction`` for ``year``, or ``None`` when none was set."""
+        ...
+
+    def add(self, plan: AnnualPlan) -> None:
+        """Add a new plan; ``ConcurrencyConflict`` if its id exists (now or at commit)."""
+        ...
+
+    def save(self, plan: AnnualPlan, expected_version: int) -> None:
+        """Replace the plan by compare-and-set on ``expected_version``: ``ConcurrencyConflict``
+        when stale, ``NotFound`` (or a conflict) for an unknown id."""
+        ...
+
+    def of_year(self, year: int) -> list[AnnualPlan]:
+        """Every jurisdiction's plan of ``year`` (the periodic job's reminders), by id."""
+        ...
+
+
 class IdempotencyRepository(Protocol):
     """Remembered idempotency keys of commands; ``add`` of a known key is a conflict."""
 
@@ -708,6 +734,47 @@ class SimilarityRepository(Protocol):
         ...
 
 
+class TopicsRepository(Protocol):
+    """The term index of hot topics (:mod:`qiandao.topics`): per indexed item its
+    jurisdiction, category, sector, channel, day of submission and terms.
+
+    Written by the service in the transaction of the command that sets an item's text or
+    secrecy; a 涉密 item is dropped from it. A store under encryption keeps each term as a
+    keyed token (a *term key*) and the words in a sealed dictionary; otherwise a term's key is
+    the term itself.
+    """
+
+    def put(self, entry: TopicEntry) -> None:
+        """Index an item, replacing what was indexed for it before."""
+        ...
+
+    def drop(self, item_id: str) -> None:
+        """Remove an item from the index (nothing if it is not there)."""
+        ...
+
+    def get(self, item_id: str) -> TopicEntry | None:
+        """What is indexed for an item (its terms as words), or ``None``."""
+        ...
+
+    def counts(self, scope: TopicScope) -> TermCounts:
+        """How many indexed items ``scope`` covers and, per term key, how many of them have
+        the term: aggregated by the store, never every entry returned."""
+        ...
+
+    def items_with(
+        self, keys: Collection[str], scope: TopicScope, limit: int
+    ) -> dict[str, list[str]]:
+        """Per term key of ``keys``, the ids of at most ``limit`` items of ``scope`` having the
+        term: those saying it most often first, then the latest day, then by id (a key no
+        item of the scope has maps to an empty list). One pass, or one query, for all keys."""
+        ...
+
+    def words(self, keys: Collection[str]) -> dict[str, str]:
+        """The word of each term key of ``keys`` (opened from the sealed dictionary under
+        encryption; a key the index never held may be left out)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit makes all of it visible, or none of it."""
 
@@ -757,6 +824,11 @@ class UnitOfWork(Protocol):
         ...
 
     @property
+    def plans(self) -> PlanRepository:
+        """Annual plans and their targets (第六条)."""
+        ...
+
+    @property
     def directory(self) -> DirectoryRepository:
         """Display names of accounts and units, one call per page."""
         ...
@@ -773,7 +845,12 @@ class UnitOfWork(Protocol):
 
     @property
     def similarity(self) -> SimilarityRepository:
-        """The similarity index of submitted, non-涉密 items (signatures, no text)."""
+        """The similarity index of similar items (MinHash signatures, LSH band keys)."""
+        ...
+
+    @property
+    def topics(self) -> TopicsRepository:
+        """The term index of hot topics (terms per item, keyed tokens under encryption)."""
         ...
 
     def __enter__(self) -> Self: ...

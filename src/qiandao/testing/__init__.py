@@ -1,9 +1,9 @@
 """Test support shipped with qiandao, for our tests and for hosts testing their adapters.
 
-- :class:`StoreContract` (with :class:`SimilarityContract`), :class:`NotifierContract`,
-  :class:`CalendarContract`, :class:`CipherContract`: the contract suites every store,
-  notifier, working-day calendar and cipher must pass (subclass one in a ``Test…``
-  class; see :mod:`qiandao.testing.store`).
+- :class:`StoreContract` (with :class:`SimilarityContract` and :class:`TopicsContract`),
+  :class:`NotifierContract`, :class:`CalendarContract`, :class:`CipherContract`: the contract
+  suites every store, notifier, working-day calendar and cipher must pass (subclass one in a
+  ``Test…`` class; see :mod:`qiandao.testing.store`).
 - :mod:`qiandao.testing.strategies`: Hypothesis strategies for items, queries and statistics.
 - :class:`ManualClock`: a clock a test moves by hand.
 - ``sample_…``, ``query_corpus``, ``statistics_corpus`` …: realistic, fully populated values
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from qiandao.testing.notifier import NotifierContract
     from qiandao.testing.similarity import SimilarityContract
     from qiandao.testing.store import StoreContract
+    from qiandao.testing.topics import TopicsContract
 
 __all__ = [
     "CalendarContract",
@@ -39,6 +40,7 @@ __all__ = [
     "NotifierContract",
     "SimilarityContract",
     "StoreContract",
+    "TopicsContract",
     "strategies",
 ]
 __all__ += builders.__all__
@@ -50,6 +52,7 @@ _ON_FIRST_USE = {
     "NotifierContract": "qiandao.testing.notifier",
     "SimilarityContract": "qiandao.testing.similarity",
     "StoreContract": "qiandao.testing.store",
+    "TopicsContract": "qiandao.testing.topics",
     "strategies": "qiandao.testing.strategies",
 }
 

@@ -48,6 +48,14 @@ from qiandao.model import (
     TextVersion,
     Unit,
 )
+from qiandao.planning import (
+    AnnualPlan,
+    PlanRevision,
+    Target,
+    TargetMeasure,
+    TargetScope,
+    plan_id,
+)
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import IdempotencyRecord, OutboxMessage, Store
 from qiandao.rules.deadlines import SHANGHAI, DeadlineStatus
@@ -73,6 +81,7 @@ __all__ = [
     "sample_item",
     "sample_notice",
     "sample_outbox_message",
+    "sample_plan",
     "sample_session",
     "sample_unit",
     "statistics_corpus",
@@ -387,6 +396,31 @@ def sample_commission(commission_id: str = "commission-01", **changes: Any) -> C
         item_ids=("item-0001", "item-0002"),
     )
     return attrs.evolve(commission, **changes)
+
+
+def sample_plan(jurisdiction: str = "zhoushan", year: int = 2025, **changes: Any) -> AnnualPlan:
+    """An annual plan (第六条) in its second revision, with every kind of target, a former
+    revision and people reminded."""
+    targets = (
+        Target(TargetScope.ROLE, TargetMeasure.SUBMITTED, 2, role=Role.MEMBER),
+        Target(TargetScope.ROLE, TargetMeasure.ADOPTED, 1, role=Role.CONTACT_POINT),
+        Target(TargetScope.JURISDICTION, TargetMeasure.ADOPTED, 30),
+        Target(TargetScope.CATEGORY, TargetMeasure.SUBMITTED, 5, category=FocusCategory.EMERGENCY),
+    )
+    plan = AnnualPlan(
+        id=plan_id(jurisdiction, year),
+        jurisdiction=jurisdiction,
+        year=year,
+        version=3,
+        revision=2,
+        targets=targets,
+        set_by="editor-001",
+        set_at=_at(-5),
+        note="年中调整 " + NASTY_TEXT,
+        history=(PlanRevision(1, targets[:1], "head-001", _at(-60), "年初"),),
+        reminded=("member-001", "member-002"),
+    )
+    return attrs.evolve(plan, **changes)
 
 
 def sample_session(

@@ -140,11 +140,13 @@ from qiandao.testing.builders import (
     sample_item,
     sample_notice,
     sample_outbox_message,
+    sample_plan,
     sample_session,
     sample_unit,
     statistics_corpus,
 )
 from qiandao.testing.similarity import SimilarityContract
+from qiandao.testing.topics import TopicsContract
 
 __all__ = ["StoreContract"]
 
@@ -325,7 +327,7 @@ def _due_first(template: Item, n: int) -> Item:
     return attrs.evolve(template, id=f"zz-new-{n:04d}", assignments=assignments)
 
 
-class StoreContract(SimilarityContract, abc.ABC):
+class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
     """The behaviour every :class:`~qiandao.ports.store.Store` must have (docs/architecture.md).
 
     Subclass it in a ``Test…`` class and implement :meth:`make_store`.
@@ -570,6 +572,55 @@ class StoreContract(SimilarityContract, abc.ABC):
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.commissions.get(commission.id) == linked
+
+    def test_plans_round_trip_by_jurisdiction_and_year(self) -> None:
+        plan = sample_plan("zhoushan", 2025)
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            assert uow.plans.get("zhoushan", 2025) is None
+            uow.plans.add(plan)
+            assert uow.plans.get("zhoushan", 2025) == plan  # its own write, before commit
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.plans.add(sample_plan("zhoushan.dinghai", 2025))
+            uow.plans.add(sample_plan("zhoushan", 2026))
+            uow.rollback()  # nothing of it is ever visible
+        with store.unit_of_work() as uow:
+            assert uow.plans.get("zhoushan", 2025) == plan
+            _aware(uow.plans.get("zhoushan", 2025).set_at)  # type: ignore[union-attr]
+            assert uow.plans.get("zhoushan", 2026) is None
+            assert uow.plans.of_year(2026) == []
+            uow.plans.add(sample_plan("zhoushan.dinghai", 2025))
+            uow.plans.add(sample_plan("zhoushan", 2026))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            found = uow.plans.of_year(2025)
+            assert [p.id for p in found] == ["zhoushan.dinghai:2025", "zhoushan:2025"]
+            assert found[1] == plan
+            assert [p.id for p in uow.plans.of_year(2026)] == ["zhoushan:2026"]
+        with _conflict(), store.unit_of_work() as uow:
+            uow.plans.add(sample_plan("zhoushan", 2025, note="又一份"))
+            uow.commit()
+
+    def test_plan_save_is_compare_and_set(self) -> None:
+        plan = sample_plan()
+        store = self.new_store()
+        with store.unit_of_work() as uow:
+            uow.plans.add(plan)
+            uow.commit()
+        reminded = attrs.evolve(plan, version=plan.version + 1, reminded=("member-003",))
+        with store.unit_of_work() as uow:
+            uow.plans.save(reminded, expected_version=plan.version)
+            uow.commit()
+        with _conflict(), store.unit_of_work() as uow:
+            stale = attrs.evolve(plan, version=plan.version + 1, note="过期写入")
+            uow.plans.save(stale, expected_version=plan.version)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.plans.get(plan.jurisdiction, plan.year) == reminded
+        with _stale_or_missing(), store.unit_of_work() as uow:
+            uow.plans.save(sample_plan("zhoushan.putuo"), expected_version=3)
+            uow.commit()
 
     def test_unit_save_is_compare_and_set_and_its_events_append_in_order(self) -> None:
         unit = sample_unit("unit-1")
