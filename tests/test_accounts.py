@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import statistics
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -1100,9 +1099,10 @@ def test_the_lock_is_revealed_only_after_the_right_password(
 def test_refusals_take_the_same_time_whoever_is_asked(
     store: MemoryStore, clock: ManualClock
 ) -> None:
-    """Timed: the median refusal of a locked account, theft-locked account and active account
+    """Timed: the fastest refusal of a locked account, theft-locked account and active account
     lies within a third of an unknown number's (locked accounts once answered in ~1 ms, unknown
-    numbers in a full hash)."""
+    numbers in a full hash). The fastest of fifteen is what the work costs; a median moves with
+    whatever else the machine runs (the suite runs on several workers)."""
     hasher = Argon2Hasher(time_cost=2, memory_cost=8192, parallelism=1)  # ~10 ms a verification
     svc = _Svc(store, clock=clock, hasher=hasher)
     _three_accounts(svc)
@@ -1115,7 +1115,7 @@ def test_refusals_take_the_same_time_whoever_is_asked(
                 svc.sign_in(phone, f"Wrong#guess{n}")
             times[phone].append(time.perf_counter() - started)
         svc.sign_in(PHONE, NEW_PASSWORD)  # the active account's count starts afresh
-    medians = {phone: statistics.median(spent) for phone, spent in times.items()}
-    unknown = medians[UNKNOWN_PHONE]
-    for median in medians.values():
-        assert unknown * 2 / 3 <= median <= unknown * 3 / 2, medians
+    fastest = {phone: min(spent) for phone, spent in times.items()}
+    unknown = fastest[UNKNOWN_PHONE]
+    for spent in fastest.values():
+        assert unknown * 2 / 3 <= spent <= unknown * 3 / 2, fastest
