@@ -1,11 +1,14 @@
 """The repositories of the SQL store: each reads and writes its tables in one unit of work.
 
-Every call that writes runs inside a savepoint of the unit of work (:meth:`Transaction.atomic`),
-so a refused call (a conflict, a duplicate) leaves the unit of work as it was and usable, as in
-the in-memory store. Saves are compare-and-set on the version column (``UPDATE ... WHERE id = :id
-AND version = :expected``, the row count checked); child rows are rewritten in the same
-savepoint. Queries are pushed down to SQL on the derived columns, load documents only for the
-rows returned, and give the same rows in the same order as :mod:`qiandao.queries`.
+A command's writes run in the unit of work's transaction without a savepoint
+(:meth:`Transaction.writes`): each refuses (a conflict, a duplicate) before its first write, so a
+refused call leaves the unit of work as it was and usable, as in the in-memory store, and any
+other failure loses the whole unit. Multi-table writes of accounts, sessions, leases and
+jurisdictions run in a savepoint (:meth:`Transaction.atomic`). Saves are compare-and-set on the
+version column (``UPDATE ... WHERE id = :id AND version = :expected``, the row count checked);
+child rows are rewritten in the same block. Queries are pushed down to SQL on the derived
+columns, load documents only for the rows returned, and give the same rows in the same order as
+:mod:`qiandao.queries`.
 """
 
 from __future__ import annotations
@@ -157,6 +160,11 @@ class Transaction(Protocol):
         """A savepoint: the block's writes all happen, or none and the error propagates."""
         ...
 
+    def writes(self) -> AbstractContextManager[Connection]:
+        """Writes without a savepoint: a refusal raised before the first write leaves the unit
+        usable, any other error loses the whole unit (nothing of it commits)."""
+        ...
+
 
 # --- writing rows ---------------------------------------------------------------------------
 
@@ -247,12 +255,12 @@ def _insert_new(
 
 
 def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: str) -> None:
-    """Check the row's bounds and insert it (sealed, if its table is) in a savepoint, refusing a
-    key already there."""
+    """Check the row's bounds and insert it (sealed, if its table is), refusing a key already
+    there."""
     check_bounds(table, [row])
     if table.name in SEALED:
         row = tx.sealer.seal_row(table, row)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         _insert_new(conn, table, row, key, what)
 
 
@@ -264,12 +272,12 @@ def _save(
     expected_version: int,
     what: str,
 ) -> None:
-    """Check the row's bounds and compare-and-set it (sealed, if its table is) in a savepoint:
-    the save of a one-row aggregate keyed by ``id``."""
+    """Check the row's bounds and compare-and-set it (sealed, if its table is): the save of a
+    one-row aggregate keyed by ``id``."""
     check_bounds(table, [row])
     if table.name in SEALED:
         row = tx.sealer.seal_row(table, row)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         _compare_and_set(
             conn, table, key=key, expected_version=expected_version, values=row, what=what
         )
@@ -316,7 +324,7 @@ def _append_in_sequence(
     if not rows:
         return
     check_bounds(table, rows)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         following: dict[str, int] = {}
         for owner, sequence in keyed:
             if owner not in following:
@@ -543,14 +551,14 @@ class SqlItems:
 
     def add(self, item: Item) -> None:
         row, children = self._rows(item)
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
 
     def save(self, item: Item, expected_version: int) -> None:
         row, children = self._rows(item)
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
             )
@@ -788,7 +796,7 @@ class SqlEvents:
             return
         h = s.event_log_head
         locked = select(h.c.position).where(h.c.name == s.EVENT_LOG).with_for_update()
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             last = conn.execute(locked).scalar()
             if last is None:  # an emptied head table: made again, whoever comes first
                 top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
@@ -838,7 +846,7 @@ class SqlOutbox:
             return
         check_bounds(s.outbox, rows.values())
         sealed = self._tx.sealer.seal_rows(s.outbox, list(rows.values()))
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             _insert_missing(conn, s.outbox, sealed, "notice_id")
 
     def _messages(self, stmt: Select[Any], *, write: bool = False) -> list[OutboxMessage]:
@@ -1445,7 +1453,7 @@ class SqlSimilarity:
             "signature": _packed(entry.signature),
         }
         check_bounds(t, [row])
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(b).where(b.c.item_id == entry.item_id))
             _upsert(conn, t, row, "item_id")
             bands = [
@@ -1462,7 +1470,7 @@ class SqlSimilarity:
 
     def drop(self, item_id: str) -> None:
         t, b = s.similarity, s.similarity_bands
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(b).where(b.c.item_id == item_id))
             conn.execute(delete(t).where(t.c.item_id == item_id))
 
@@ -1552,7 +1560,7 @@ class SqlTopics:
         known = self._known(list(keys.values()))
         new = [{"term": key, "word": word} for word, key in keys.items() if key not in known]
         new = sealer.seal_rows(words, new) if new else []
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(terms).where(terms.c.item_id == entry.item_id))
             _upsert(conn, t, row, "item_id")
             _insert_rows(conn, terms, rows)
@@ -1569,7 +1577,7 @@ class SqlTopics:
 
     def drop(self, item_id: str) -> None:
         t, terms = s.topics, s.topic_terms
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(terms).where(terms.c.item_id == item_id))
             conn.execute(delete(t).where(t.c.item_id == item_id))
 
@@ -1668,7 +1676,7 @@ class SqlAudit:
     def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
         h = s.audit_heads
         locked = select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             row = conn.execute(locked).first()
             if row is None:  # a shard without its head row: made once, whoever comes first
                 _insert_missing(
