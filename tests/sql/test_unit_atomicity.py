@@ -1,15 +1,21 @@
 """A command's writes run without savepoints (issue 14): a refusal raised before the first write
 leaves the unit of work usable; any other failure inside a write block loses the whole unit, so
-nothing of it, not even what was written before the block, can be committed."""
+nothing of it, not even what was written before the block, can be committed. Events of an item
+whose row the unit wrote skip ``SELECT max(sequence)``; a taken sequence is refused at commit."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
 import pytest
-from sqlalchemy import exc, insert, text
+from sqlalchemy import event, exc, insert, text
 
 from qiandao.errors import ConcurrencyConflict, NotFound, QiandaoError
+from qiandao.model import Item
 from qiandao.ports.store import ItemQuery
-from qiandao.testing.builders import sample_item, sample_unit
+from qiandao.testing.builders import sample_events, sample_item, sample_unit
+from qiandao_adapters.sql import SqlStore
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import unit_row
 from tests.sql.conftest import Backend
@@ -58,3 +64,50 @@ def test_a_rollback_makes_a_lost_unit_usable_again(backend: Backend) -> None:
         uow.commit()
     with store.unit_of_work() as uow:
         assert [u.id for u in uow.units.list()] == ["unit-fresh"]
+
+
+def _stored(backend: Backend, item: Item, events: int) -> SqlStore:
+    """An empty store given ``item`` and its first ``events`` events."""
+    store = backend.store()
+    with store.unit_of_work() as uow:
+        uow.items.add(item)
+        uow.events.append(sample_events(item)[:events])
+        uow.commit()
+    return store
+
+
+def _saved_with_event(store: SqlStore, item: Item, sequence: int) -> None:
+    """Save the next version of ``item`` and append an event numbered ``sequence``; commit."""
+    with store.unit_of_work() as uow:
+        uow.items.save(attrs.evolve(item, version=item.version + 1), item.version)
+        next_event = sample_events(item)[1]
+        uow.events.append([attrs.evolve(next_event, id=f"evt-{sequence}", sequence=sequence)])
+        uow.commit()
+
+
+def test_events_of_an_item_saved_in_the_unit_ask_no_max_sequence(backend: Backend) -> None:
+    item = sample_item("item-0001")
+    store = _stored(backend, item, 1)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lower())
+
+    event.listen(backend.engine, "before_cursor_execute", record)
+    try:
+        _saved_with_event(store, item, 2)
+    finally:
+        event.remove(backend.engine, "before_cursor_execute", record)
+    assert statements and not [x for x in statements if "max(" in x and "qd_events" in x]
+    with store.unit_of_work() as uow:
+        assert [e.sequence for e in uow.events.for_item(item.id)] == [1, 2]
+
+
+def test_a_taken_sequence_of_a_saved_item_is_refused_at_commit(backend: Backend) -> None:
+    item = sample_item("item-0001")
+    store = _stored(backend, item, 2)
+    with pytest.raises(ConcurrencyConflict):
+        _saved_with_event(store, item, 2)  # the version check passes, the log has 2
+    with store.unit_of_work() as uow:
+        assert uow.items.get(item.id) == item
+        assert [e.sequence for e in uow.events.for_item(item.id)] == [1, 2]

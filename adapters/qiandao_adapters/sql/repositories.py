@@ -527,10 +527,16 @@ def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
 
 
 class SqlItems:
-    """Items with their child rows (authors, assignments, texts, feedback, credits)."""
+    """Items with their child rows (authors, assignments, texts, feedback, credits).
 
-    def __init__(self, tx: Transaction) -> None:
+    A save or add tells ``log`` (the unit's event log) that the item's row is written in this
+    transaction: the compare-and-set (or the insert) holds the row until commit, so no other
+    writer appends to its log meanwhile and its next events need no ``SELECT max(sequence)``.
+    """
+
+    def __init__(self, tx: Transaction, log: SqlEvents) -> None:
         self._tx = tx
+        self._log = log
 
     def get(self, item_id: str) -> Item:
         return _get(self._tx, _I, item_id, Item, "信息")
@@ -555,6 +561,7 @@ class SqlItems:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
+        self._log.guarded(item.id)
 
     def save(self, item: Item, expected_version: int) -> None:
         row, children = self._rows(item)
@@ -565,6 +572,7 @@ class SqlItems:
             for table, rows in children:
                 conn.execute(delete(table).where(table.c.item_id == item.id))
                 _insert_rows(conn, table, rows)
+        self._log.guarded(item.id)
 
     def find(self, query: ItemQuery) -> list[Item]:
         return self._find(query, counted=False)[0]
@@ -768,23 +776,32 @@ class SqlEvents:
         self._tx = tx
         self._pending: list[dict[str, Any]] = []
         self._following: dict[str, int] = {}  # each item's next sequence, pending rows included
+        self._guarded: set[str] = set()  # items whose row this transaction wrote
+
+    def guarded(self, item_id: str) -> None:
+        """The item's row was written in this transaction (see :class:`SqlItems`), which keeps
+        every other writer off its log until commit: its appends skip ``SELECT max(sequence)``
+        and a sequence already stored is refused at commit by the unique ``(item_id,
+        sequence)`` instead (still a ``ConcurrencyConflict``, nothing committed)."""
+        self._guarded.add(item_id)
 
     def append(self, events: Sequence[Event]) -> None:
         clear = [event_row(e) for e in events]
         check_bounds(s.events, clear)  # before sealing reads a key from the database
         following = dict(self._following)
         for event in events:
-            if event.item_id not in following:
+            expected = following.get(event.item_id)
+            if expected is None and event.item_id not in self._guarded:
                 t = s.events
                 last = self._tx.execute(
                     select(func.max(t.c.sequence)).where(t.c.item_id == event.item_id)
                 ).scalar()
-                following[event.item_id] = (last or 0) + 1
-            if event.sequence != following[event.item_id]:
+                expected = (last or 0) + 1
+            if expected is not None and event.sequence != expected:
                 raise ConcurrencyConflict(
                     f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
                 )
-            following[event.item_id] += 1
+            following[event.item_id] = event.sequence + 1
         self._pending += self._tx.sealer.seal_rows(s.events, clear)
         self._following = following
 
@@ -807,9 +824,10 @@ class SqlEvents:
             conn.execute(insert(s.events), numbered)
 
     def reset(self) -> None:
-        """Forget the rows not flushed (the transaction ended without them)."""
+        """Forget the rows not flushed and the items written (the transaction ended)."""
         self._pending = []
         self._following = {}
+        self._guarded = set()
 
     def for_item(self, item_id: str) -> list[Event]:
         self.flush()

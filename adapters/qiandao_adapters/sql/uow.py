@@ -62,8 +62,8 @@ class SqlUnitOfWork:
         self._writing = False
         # set when the unit's transaction was lost (see the module): nothing more may run or commit
         self._lost: QiandaoError | None = None
-        self.items = SqlItems(self)
         self.events = SqlEvents(self)
+        self.items = SqlItems(self, self.events)
         self.outbox = SqlOutbox(self)
         self.leases = SqlLeases(self)
         self.accounts = SqlAccounts(self)
