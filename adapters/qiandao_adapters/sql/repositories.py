@@ -6,9 +6,9 @@ refused call leaves the unit of work as it was and usable, as in the in-memory s
 other failure loses the whole unit. Multi-table writes of accounts, sessions, leases and
 jurisdictions run in a savepoint (:meth:`Transaction.atomic`). Saves are compare-and-set on the
 version column (``UPDATE ... WHERE id = :id AND version = :expected``, the row count checked);
-child rows are rewritten in the same block. Queries are pushed down to SQL on the derived
-columns, load documents only for the rows returned, and give the same rows in the same order as
-:mod:`qiandao.queries`.
+the child rows that changed are rewritten in the same block. Queries are pushed down to SQL on
+the derived columns, load documents only for the rows returned, and give the same rows in the
+same order as :mod:`qiandao.queries`.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
+    Row,
     account_event_row,
     account_row,
     audit_record,
@@ -526,6 +527,32 @@ def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _child_key(table: Table) -> str:
+    """The column that tells an item's child rows apart (the primary key after ``item_id``)."""
+    (key,) = [c.name for c in table.primary_key.columns if c.name != "item_id"]
+    return key
+
+
+def _child_changes(
+    before: Item | None, after: Item
+) -> list[tuple[Table, list[Any] | None, list[Row]]]:
+    """Per child table that changed from ``before`` to ``after``: the keys of the rows to
+    delete (``None``: all of the item's) and the rows to insert, in clear. A row whose key
+    stays but whose values change is deleted and inserted again."""
+    if before is None:
+        return [(table, None, rows) for table, rows in item_children(after)]
+    changes: list[tuple[Table, list[Any] | None, list[Row]]] = []
+    for (table, old), (_, new) in zip(item_children(before), item_children(after), strict=True):
+        if old == new:
+            continue
+        key = _child_key(table)
+        kept = {row[key]: row for row in old}
+        wanted = {row[key]: row for row in new}
+        gone = [k for k, row in kept.items() if wanted.get(k) != row]
+        changes.append((table, gone, [row for row in new if kept.get(row[key]) != row]))
+    return changes
+
+
 class SqlItems:
     """Items with their child rows (authors, assignments, texts, feedback, credits).
 
@@ -537,41 +564,58 @@ class SqlItems:
     def __init__(self, tx: Transaction, log: SqlEvents) -> None:
         self._tx = tx
         self._log = log
+        self._held: dict[str, Item] = {}  # each item as this transaction last read or wrote it
 
     def get(self, item_id: str) -> Item:
-        return _get(self._tx, _I, item_id, Item, "信息")
+        item = _get(self._tx, _I, item_id, Item, "信息")
+        self._held[item.id] = item
+        return item
 
-    def _rows(self, item: Item) -> tuple[dict[str, Any], list[tuple[Table, list[dict[str, Any]]]]]:
-        """The item's row and child rows, bounds checked, sealed where they hold text."""
+    def reset(self) -> None:
+        """Forget the items read and written (the transaction ended)."""
+        self._held = {}
+
+    def _sealed(self, table: Table, rows: list[Row]) -> list[Row]:
+        """``rows`` of a child table, bounds checked, sealed if the table holds text."""
+        check_bounds(table, rows)
+        return self._tx.sealer.seal_rows(table, rows) if table.name in SEALED else rows
+
+    def _row(self, item: Item) -> Row:
         row = item_row(item)
-        children = item_children(item)
         check_bounds(_I, [row])
-        for table, rows in children:
-            check_bounds(table, rows)
-        sealer = self._tx.sealer
-        sealed = [
-            (table, sealer.seal_rows(table, rows) if table.name in SEALED else rows)
-            for table, rows in children
-        ]
-        return sealer.seal_row(_I, row), sealed
+        return self._tx.sealer.seal_row(_I, row)
 
     def add(self, item: Item) -> None:
-        row, children = self._rows(item)
+        row = self._row(item)
+        children = [(table, self._sealed(table, rows)) for table, rows in item_children(item)]
         with self._tx.writes() as conn:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
+        self._held[item.id] = item
         self._log.guarded(item.id)
 
     def save(self, item: Item, expected_version: int) -> None:
-        row, children = self._rows(item)
+        """Compare-and-set the item's row, then write only the child rows that changed since
+        the version this unit of work read or wrote (all of them when it holds none)."""
+        row = self._row(item)
+        held = self._held.get(item.id)
+        before = None if held is None or held.version != expected_version else held
+        changes = _child_changes(before, item)
+        writes = [(table, gone, self._sealed(table, new)) for table, gone, new in changes]
         with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
             )
-            for table, rows in children:
-                conn.execute(delete(table).where(table.c.item_id == item.id))
+            for table, gone, rows in writes:
+                if gone is None:
+                    conn.execute(delete(table).where(table.c.item_id == item.id))
+                elif gone:
+                    key = _child_key(table)
+                    stale = table.c.item_id == item.id, table.c[key].in_(gone)
+                    conn.execute(delete(table).where(*stale))
                 _insert_rows(conn, table, rows)
+        self._held[item.id] = item
         self._log.guarded(item.id)
 
     def find(self, query: ItemQuery) -> list[Item]:

@@ -213,6 +213,7 @@ class SqlUnitOfWork:
     def _end(self, end: Callable[[Connection], None]) -> None:
         self.sealer.reset()
         self.events.reset()
+        self.items.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -225,6 +226,7 @@ class SqlUnitOfWork:
     def _discard(self) -> None:
         self.sealer.reset()
         self.events.reset()
+        self.items.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
