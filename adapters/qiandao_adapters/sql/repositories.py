@@ -575,34 +575,42 @@ class SqlItems:
         """Forget the items read and written (the transaction ended)."""
         self._held = {}
 
-    def _sealed(self, table: Table, rows: list[Row]) -> list[Row]:
-        """``rows`` of a child table, bounds checked, sealed if the table holds text."""
-        check_bounds(table, rows)
-        return self._tx.sealer.seal_rows(table, rows) if table.name in SEALED else rows
-
-    def _row(self, item: Item) -> Row:
+    def _sealed(
+        self, item: Item, children: Sequence[tuple[Table, list[Row]]]
+    ) -> tuple[Row, list[tuple[Table, list[Row]]]]:
+        """The item's row and ``children`` (its child rows to write), every one bounds checked
+        before any is sealed (sealing may read a key from the database)."""
         row = item_row(item)
         check_bounds(_I, [row])
-        return self._tx.sealer.seal_row(_I, row)
+        for table, rows in children:
+            check_bounds(table, rows)
+        sealer = self._tx.sealer
+        sealed = [
+            (table, sealer.seal_rows(table, rows) if table.name in SEALED else rows)
+            for table, rows in children
+        ]
+        return sealer.seal_row(_I, row), sealed
 
     def add(self, item: Item) -> None:
-        row = self._row(item)
-        children = [(table, self._sealed(table, rows)) for table, rows in item_children(item)]
+        row, children = self._sealed(item, item_children(item))
         with self._tx.writes() as conn:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
         self._held[item.id] = item
-        self._log.guarded(item.id)
+        self._log.guarded(item.id, new=True)
 
     def save(self, item: Item, expected_version: int) -> None:
         """Compare-and-set the item's row, then write only the child rows that changed since
         the version this unit of work read or wrote (all of them when it holds none)."""
-        row = self._row(item)
         held = self._held.get(item.id)
         before = None if held is None or held.version != expected_version else held
         changes = _child_changes(before, item)
-        writes = [(table, gone, self._sealed(table, new)) for table, gone, new in changes]
+        row, children = self._sealed(item, [(table, new) for table, _, new in changes])
+        writes = [
+            (table, gone, rows)
+            for (table, gone, _), (_, rows) in zip(changes, children, strict=True)
+        ]
         with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
@@ -822,12 +830,15 @@ class SqlEvents:
         self._following: dict[str, int] = {}  # each item's next sequence, pending rows included
         self._guarded: set[str] = set()  # items whose row this transaction wrote
 
-    def guarded(self, item_id: str) -> None:
-        """The item's row was written in this transaction (see :class:`SqlItems`), which keeps
-        every other writer off its log until commit: its appends skip ``SELECT max(sequence)``
-        and a sequence already stored is refused at commit by the unique ``(item_id,
-        sequence)`` instead (still a ``ConcurrencyConflict``, nothing committed)."""
+    def guarded(self, item_id: str, *, new: bool = False) -> None:
+        """The item's row was written in this transaction (see :class:`SqlItems`; ``new``: it
+        was inserted, so its log starts at 1), which keeps every other writer off its log until
+        commit: its appends skip ``SELECT max(sequence)`` and a sequence already stored is
+        refused at commit by the unique ``(item_id, sequence)`` instead (still a
+        ``ConcurrencyConflict``, nothing committed)."""
         self._guarded.add(item_id)
+        if new:
+            self._following.setdefault(item_id, 1)
 
     def append(self, events: Sequence[Event]) -> None:
         clear = [event_row(e) for e in events]
