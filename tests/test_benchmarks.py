@@ -105,3 +105,11 @@ def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
     figures = reports.measure(300, runs=1, report=lines.append)
     assert set(figures) == {"quarterly_bulletin", "docx", "xlsx", "csv"}
     assert len(lines) == 6 and "bulletin_report docx" in lines[3]
+
+
+def test_sql_command_benchmark_measures_qiandao_and_the_raw_driver(tmp_path: Path) -> None:
+    sql_command = _load("sql_command")
+    ours, raw = sql_command.measure(
+        f"sqlite:///{tmp_path / 'command.db'}", 1, 1, preloaded=5, plaintext=True
+    )
+    assert ours > 0 and raw > 0

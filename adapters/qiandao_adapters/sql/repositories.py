@@ -1,11 +1,14 @@
 """The repositories of the SQL store: each reads and writes its tables in one unit of work.
 
-Every call that writes runs inside a savepoint of the unit of work (:meth:`Transaction.atomic`),
-so a refused call (a conflict, a duplicate) leaves the unit of work as it was and usable, as in
-the in-memory store. Saves are compare-and-set on the version column (``UPDATE ... WHERE id = :id
-AND version = :expected``, the row count checked); child rows are rewritten in the same
-savepoint. Queries are pushed down to SQL on the derived columns, load documents only for the
-rows returned, and give the same rows in the same order as :mod:`qiandao.queries`.
+A command's writes run in the unit of work's transaction without a savepoint
+(:meth:`Transaction.writes`): each refuses (a conflict, a duplicate) before its first write, so a
+refused call leaves the unit of work as it was and usable, as in the in-memory store, and any
+other failure loses the whole unit. Multi-table writes of accounts, sessions, leases and
+jurisdictions run in a savepoint (:meth:`Transaction.atomic`). Saves are compare-and-set on the
+version column (``UPDATE ... WHERE id = :id AND version = :expected``, the row count checked);
+the child rows that changed are rewritten in the same block. Queries are pushed down to SQL on
+the derived columns, load documents only for the rows returned, and give the same rows in the
+same order as :mod:`qiandao.queries`.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import (
+    Row,
     account_event_row,
     account_row,
     audit_record,
@@ -155,6 +159,11 @@ class Transaction(Protocol):
 
     def atomic(self) -> AbstractContextManager[Connection]:
         """A savepoint: the block's writes all happen, or none and the error propagates."""
+        ...
+
+    def writes(self) -> AbstractContextManager[Connection]:
+        """Writes without a savepoint: a refusal raised before the first write leaves the unit
+        usable, any other error loses the whole unit (nothing of it commits)."""
         ...
 
 
@@ -247,12 +256,12 @@ def _insert_new(
 
 
 def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: str) -> None:
-    """Check the row's bounds and insert it (sealed, if its table is) in a savepoint, refusing a
-    key already there."""
+    """Check the row's bounds and insert it (sealed, if its table is), refusing a key already
+    there."""
     check_bounds(table, [row])
     if table.name in SEALED:
         row = tx.sealer.seal_row(table, row)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         _insert_new(conn, table, row, key, what)
 
 
@@ -264,12 +273,12 @@ def _save(
     expected_version: int,
     what: str,
 ) -> None:
-    """Check the row's bounds and compare-and-set it (sealed, if its table is) in a savepoint:
-    the save of a one-row aggregate keyed by ``id``."""
+    """Check the row's bounds and compare-and-set it (sealed, if its table is): the save of a
+    one-row aggregate keyed by ``id``."""
     check_bounds(table, [row])
     if table.name in SEALED:
         row = tx.sealer.seal_row(table, row)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         _compare_and_set(
             conn, table, key=key, expected_version=expected_version, values=row, what=what
         )
@@ -316,7 +325,7 @@ def _append_in_sequence(
     if not rows:
         return
     check_bounds(table, rows)
-    with tx.atomic() as conn:
+    with tx.writes() as conn:
         following: dict[str, int] = {}
         for owner, sequence in keyed:
             if owner not in following:
@@ -518,19 +527,60 @@ def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-class SqlItems:
-    """Items with their child rows (authors, assignments, texts, feedback, credits)."""
+def _child_key(table: Table) -> str:
+    """The column that tells an item's child rows apart (the primary key after ``item_id``)."""
+    (key,) = [c.name for c in table.primary_key.columns if c.name != "item_id"]
+    return key
 
-    def __init__(self, tx: Transaction) -> None:
+
+def _child_changes(
+    before: Item | None, after: Item
+) -> list[tuple[Table, list[Any] | None, list[Row]]]:
+    """Per child table that changed from ``before`` to ``after``: the keys of the rows to
+    delete (``None``: all of the item's) and the rows to insert, in clear. A row whose key
+    stays but whose values change is deleted and inserted again."""
+    if before is None:
+        return [(table, None, rows) for table, rows in item_children(after)]
+    changes: list[tuple[Table, list[Any] | None, list[Row]]] = []
+    for (table, old), (_, new) in zip(item_children(before), item_children(after), strict=True):
+        if old == new:
+            continue
+        key = _child_key(table)
+        kept = {row[key]: row for row in old}
+        wanted = {row[key]: row for row in new}
+        gone = [k for k, row in kept.items() if wanted.get(k) != row]
+        changes.append((table, gone, [row for row in new if kept.get(row[key]) != row]))
+    return changes
+
+
+class SqlItems:
+    """Items with their child rows (authors, assignments, texts, feedback, credits).
+
+    A save or add tells ``log`` (the unit's event log) that the item's row is written in this
+    transaction: the compare-and-set (or the insert) holds the row until commit, so no other
+    writer appends to its log meanwhile and its next events need no ``SELECT max(sequence)``.
+    """
+
+    def __init__(self, tx: Transaction, log: SqlEvents) -> None:
         self._tx = tx
+        self._log = log
+        self._held: dict[str, Item] = {}  # each item as this transaction last read or wrote it
 
     def get(self, item_id: str) -> Item:
-        return _get(self._tx, _I, item_id, Item, "信息")
+        item = _get(self._tx, _I, item_id, Item, "信息")
+        self._held[item.id] = item
+        return item
 
-    def _rows(self, item: Item) -> tuple[dict[str, Any], list[tuple[Table, list[dict[str, Any]]]]]:
-        """The item's row and child rows, bounds checked, sealed where they hold text."""
+    def reset(self) -> None:
+        """Forget the items read and written (the transaction ended)."""
+        self._held = {}
+
+    def _sealed(
+        self, item: Item, children: Sequence[tuple[Table, list[Row]]]
+    ) -> tuple[Row, list[tuple[Table, list[Row]]]]:
+        """The item's row and ``children`` (its child rows to write), every one bounds checked
+        before any is sealed (sealing may read a key from the database)."""
         row = item_row(item)
-        children = item_children(item)
         check_bounds(_I, [row])
         for table, rows in children:
             check_bounds(table, rows)
@@ -542,21 +592,39 @@ class SqlItems:
         return sealer.seal_row(_I, row), sealed
 
     def add(self, item: Item) -> None:
-        row, children = self._rows(item)
-        with self._tx.atomic() as conn:
+        row, children = self._sealed(item, item_children(item))
+        with self._tx.writes() as conn:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
+        self._held[item.id] = item
+        self._log.guarded(item.id, new=True)
 
     def save(self, item: Item, expected_version: int) -> None:
-        row, children = self._rows(item)
-        with self._tx.atomic() as conn:
+        """Compare-and-set the item's row, then write only the child rows that changed since
+        the version this unit of work read or wrote (all of them when it holds none)."""
+        held = self._held.get(item.id)
+        before = None if held is None or held.version != expected_version else held
+        changes = _child_changes(before, item)
+        row, children = self._sealed(item, [(table, new) for table, _, new in changes])
+        writes = [
+            (table, gone, rows)
+            for (table, gone, _), (_, rows) in zip(changes, children, strict=True)
+        ]
+        with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
             )
-            for table, rows in children:
-                conn.execute(delete(table).where(table.c.item_id == item.id))
+            for table, gone, rows in writes:
+                if gone is None:
+                    conn.execute(delete(table).where(table.c.item_id == item.id))
+                elif gone:
+                    key = _child_key(table)
+                    stale = table.c.item_id == item.id, table.c[key].in_(gone)
+                    conn.execute(delete(table).where(*stale))
                 _insert_rows(conn, table, rows)
+        self._held[item.id] = item
+        self._log.guarded(item.id)
 
     def find(self, query: ItemQuery) -> list[Item]:
         return self._find(query, counted=False)[0]
@@ -760,23 +828,35 @@ class SqlEvents:
         self._tx = tx
         self._pending: list[dict[str, Any]] = []
         self._following: dict[str, int] = {}  # each item's next sequence, pending rows included
+        self._guarded: set[str] = set()  # items whose row this transaction wrote
+
+    def guarded(self, item_id: str, *, new: bool = False) -> None:
+        """The item's row was written in this transaction (see :class:`SqlItems`; ``new``: it
+        was inserted, so its log starts at 1), which keeps every other writer off its log until
+        commit: its appends skip ``SELECT max(sequence)`` and a sequence already stored is
+        refused at commit by the unique ``(item_id, sequence)`` instead (still a
+        ``ConcurrencyConflict``, nothing committed)."""
+        self._guarded.add(item_id)
+        if new:
+            self._following.setdefault(item_id, 1)
 
     def append(self, events: Sequence[Event]) -> None:
         clear = [event_row(e) for e in events]
         check_bounds(s.events, clear)  # before sealing reads a key from the database
         following = dict(self._following)
         for event in events:
-            if event.item_id not in following:
+            expected = following.get(event.item_id)
+            if expected is None and event.item_id not in self._guarded:
                 t = s.events
                 last = self._tx.execute(
                     select(func.max(t.c.sequence)).where(t.c.item_id == event.item_id)
                 ).scalar()
-                following[event.item_id] = (last or 0) + 1
-            if event.sequence != following[event.item_id]:
+                expected = (last or 0) + 1
+            if expected is not None and event.sequence != expected:
                 raise ConcurrencyConflict(
                     f"事件序号冲突：{event.item_id}#{event.sequence}", id=event.item_id
                 )
-            following[event.item_id] += 1
+            following[event.item_id] = event.sequence + 1
         self._pending += self._tx.sealer.seal_rows(s.events, clear)
         self._following = following
 
@@ -788,7 +868,7 @@ class SqlEvents:
             return
         h = s.event_log_head
         locked = select(h.c.position).where(h.c.name == s.EVENT_LOG).with_for_update()
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             last = conn.execute(locked).scalar()
             if last is None:  # an emptied head table: made again, whoever comes first
                 top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
@@ -799,9 +879,10 @@ class SqlEvents:
             conn.execute(insert(s.events), numbered)
 
     def reset(self) -> None:
-        """Forget the rows not flushed (the transaction ended without them)."""
+        """Forget the rows not flushed and the items written (the transaction ended)."""
         self._pending = []
         self._following = {}
+        self._guarded = set()
 
     def for_item(self, item_id: str) -> list[Event]:
         self.flush()
@@ -838,7 +919,7 @@ class SqlOutbox:
             return
         check_bounds(s.outbox, rows.values())
         sealed = self._tx.sealer.seal_rows(s.outbox, list(rows.values()))
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             _insert_missing(conn, s.outbox, sealed, "notice_id")
 
     def _messages(self, stmt: Select[Any], *, write: bool = False) -> list[OutboxMessage]:
@@ -1445,7 +1526,7 @@ class SqlSimilarity:
             "signature": _packed(entry.signature),
         }
         check_bounds(t, [row])
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(b).where(b.c.item_id == entry.item_id))
             _upsert(conn, t, row, "item_id")
             bands = [
@@ -1462,7 +1543,7 @@ class SqlSimilarity:
 
     def drop(self, item_id: str) -> None:
         t, b = s.similarity, s.similarity_bands
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(b).where(b.c.item_id == item_id))
             conn.execute(delete(t).where(t.c.item_id == item_id))
 
@@ -1552,7 +1633,7 @@ class SqlTopics:
         known = self._known(list(keys.values()))
         new = [{"term": key, "word": word} for word, key in keys.items() if key not in known]
         new = sealer.seal_rows(words, new) if new else []
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(terms).where(terms.c.item_id == entry.item_id))
             _upsert(conn, t, row, "item_id")
             _insert_rows(conn, terms, rows)
@@ -1569,7 +1650,7 @@ class SqlTopics:
 
     def drop(self, item_id: str) -> None:
         t, terms = s.topics, s.topic_terms
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             conn.execute(delete(terms).where(terms.c.item_id == item_id))
             conn.execute(delete(t).where(t.c.item_id == item_id))
 
@@ -1668,7 +1749,7 @@ class SqlAudit:
     def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
         h = s.audit_heads
         locked = select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
-        with self._tx.atomic() as conn:
+        with self._tx.writes() as conn:
             row = conn.execute(locked).first()
             if row is None:  # a shard without its head row: made once, whoever comes first
                 _insert_missing(

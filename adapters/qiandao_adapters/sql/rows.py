@@ -250,7 +250,7 @@ def overrun_rows(item: Item) -> list[Row]:
 
 
 def item_children(item: Item) -> list[tuple[Table, list[Row]]]:
-    """The child rows of ``item`` per table, rewritten whenever the item is saved."""
+    """The child rows of ``item`` per table (a save rewrites the rows that changed)."""
     return [
         (s.item_authors, author_rows(item)),
         (s.assignments, [assignment_row(item, a) for a in item.assignments]),

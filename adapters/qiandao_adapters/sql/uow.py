@@ -6,10 +6,14 @@ SQLite: reads before the first write run without a transaction, and the first wr
 for writers, a read never makes a later write fail, and two units of work in one thread can read,
 then write one after the other. Driver errors are translated in :mod:`qiandao_adapters.sql.errors`.
 
-Each repository call that writes runs in a savepoint (:meth:`SqlUnitOfWork.atomic`). When the
-server aborts the whole transaction (an InnoDB deadlock also drops the savepoint), the unit of
-work is lost: every later call and the commit raise the same retryable conflict, so no part of it
-can be committed.
+A command's writes (items, events, outbox, audit, the one-row aggregates) run in the unit's own
+transaction with no savepoint (:meth:`SqlUnitOfWork.writes`): they refuse (a stale version, a
+duplicate id, a wrong sequence) before their first write, so a refusal leaves the unit usable, and
+any other failure loses the unit. The rest (accounts, sessions, leases, jurisdictions) still run
+in a savepoint (:meth:`SqlUnitOfWork.atomic`). When the unit is lost (an error after a write, a
+driver error, or the server aborting the whole transaction: an InnoDB deadlock also drops a
+savepoint), its transaction is rolled back at once and every later call and the commit raise the
+same error, so no part of it can be committed: a command is all or nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 from sqlalchemy import Connection, Engine, Executable, Result
 from sqlalchemy import exc as sa_exc
 
-from qiandao.errors import ConcurrencyConflict, OutcomeUnknown, StoreUnavailable
+from qiandao.errors import ConcurrencyConflict, OutcomeUnknown, QiandaoError, StoreUnavailable
 from qiandao_adapters.sql.engine import READ_PHASE
 from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
 from qiandao_adapters.sql.repositories import (
@@ -56,10 +60,10 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._deferred_writes = engine.dialect.name == "sqlite"
         self._writing = False
-        # set when the server aborted the whole transaction: nothing more may run or commit
-        self._lost: ConcurrencyConflict | None = None
-        self.items = SqlItems(self)
+        # set when the unit's transaction was lost (see the module): nothing more may run or commit
+        self._lost: QiandaoError | None = None
         self.events = SqlEvents(self)
+        self.items = SqlItems(self, self.events)
         self.outbox = SqlOutbox(self)
         self.leases = SqlLeases(self)
         self.accounts = SqlAccounts(self)
@@ -115,6 +119,43 @@ class SqlUnitOfWork:
             return conn.execute(statement, params)
 
     @contextmanager
+    def writes(self) -> Iterator[Connection]:
+        """The block's writes in the unit's transaction, without a savepoint (see the module).
+
+        A ``QiandaoError`` the block raises itself (a refusal, before its first write) leaves the
+        unit usable; any other error loses it: rolled back now, and the same error again from
+        every later call and the commit, so a half-done block is never committed.
+        """
+        conn = self.connection(write=True)
+        try:
+            yield conn
+        except BaseException as error:
+            if isinstance(error, QiandaoError) and not isinstance(
+                error.__cause__, sa_exc.DBAPIError
+            ):
+                raise
+            self._lose(error)
+
+    def _lose(self, error: BaseException) -> NoReturn:
+        """Roll the unit back for good after ``error`` and raise what it means."""
+        self._discard()
+        if aborts_transaction(error):
+            self._lost = ConcurrencyConflict(
+                "数据库因死锁回滚了本次操作，请重试", retryable=True, cause="deadlock"
+            )
+            raise self._lost from error
+        found = translate(error)
+        if found is None:
+            self._lost = ConcurrencyConflict(
+                "本次操作未能完成，已整体撤销", cause=type(error).__name__
+            )
+            raise error
+        self._lost = found
+        if found is error:
+            raise error
+        raise found from error
+
+    @contextmanager
     def atomic(self) -> Iterator[Connection]:
         """A savepoint: the block's writes all happen, or none and the error propagates."""
         conn = self.connection(write=True)
@@ -124,11 +165,7 @@ class SqlUnitOfWork:
             yield conn
         except BaseException as error:
             if aborts_transaction(error):
-                self._discard()
-                self._lost = ConcurrencyConflict(
-                    "数据库因死锁回滚了本次操作，请重试", retryable=True, cause="deadlock"
-                )
-                raise self._lost from error
+                self._lose(error)
             with translated():
                 if savepoint.is_active:
                     savepoint.rollback()
@@ -176,6 +213,7 @@ class SqlUnitOfWork:
     def _end(self, end: Callable[[Connection], None]) -> None:
         self.sealer.reset()
         self.events.reset()
+        self.items.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -188,6 +226,7 @@ class SqlUnitOfWork:
     def _discard(self) -> None:
         self.sealer.reset()
         self.events.reset()
+        self.items.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
