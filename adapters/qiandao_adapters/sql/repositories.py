@@ -94,6 +94,7 @@ from qiandao.similarity import SimilarityCandidate, SimilarityEntry
 from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql import statements as st
 from qiandao_adapters.sql.rows import (
     Row,
     account_event_row,
@@ -173,7 +174,7 @@ class Transaction(Protocol):
 def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (none: no statement)."""
     if rows:
-        conn.execute(insert(table), list(rows))
+        conn.execute(st.insert_into(table), list(rows))
 
 
 def _insert_missing(
@@ -182,13 +183,9 @@ def _insert_missing(
     """Insert the rows whose key is not there yet; leave existing rows alone."""
     if not rows:
         return
-    name = conn.dialect.name
-    if name in ("postgresql", "sqlite"):
-        dialect_insert = pg_dialect.insert if name == "postgresql" else sqlite_dialect.insert
-        conn.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=[key]), list(rows))
-    elif name in ("mysql", "mariadb"):
-        stmt = mysql_dialect.insert(table)
-        conn.execute(stmt.on_duplicate_key_update({key: stmt.inserted[key]}), list(rows))
+    stmt = st.insert_missing(table, key, conn.dialect.name)
+    if stmt is not None:
+        conn.execute(stmt, list(rows))
     else:
         present = set(
             conn.execute(
@@ -231,7 +228,7 @@ def _docs(table: Table) -> Select[Any]:
 
 def _get(tx: Transaction, table: Table, key: str, cls: type[T], what: str) -> T:
     """The aggregate stored under ``key``, or NotFound naming ``what``."""
-    row = tx.execute(_docs(table).where(table.c.id == key)).first()
+    row = tx.execute(st.doc_by_id(table), {"_key": key}).first()
     if row is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
     return _load(tx, table, row, cls)
@@ -249,10 +246,9 @@ def _insert_new(
     conn: Connection, table: Table, row: Mapping[str, Any], key: str, what: str
 ) -> None:
     """Insert ``row``; a row with the same ``key`` already there is a ConcurrencyConflict."""
-    column = table.c[key]
-    if conn.execute(select(column).where(column == row[key])).first() is not None:
+    if conn.execute(st.key_present(table, key), {"_key": row[key]}).first() is not None:
         raise ConcurrencyConflict(f"{what}已存在：{row[key]}", id=row[key])
-    conn.execute(insert(table).values(row))
+    conn.execute(st.insert_into(table), dict(row))
 
 
 def _add(tx: Transaction, table: Table, row: Mapping[str, Any], key: str, what: str) -> None:
@@ -294,14 +290,12 @@ def _compare_and_set(
     what: str,
 ) -> None:
     """``UPDATE ... WHERE id = :key AND version = :expected``; NotFound or ConcurrencyConflict."""
-    result = conn.execute(
-        update(table)
-        .where(table.c.id == key, table.c.version == expected_version)
-        .values({k: v for k, v in values.items() if k != "id"})
-    )
-    if _rowcount(result) == 1:
+    params = {k: v for k, v in values.items() if k != "id"}
+    params["_key"] = key
+    params["_expected"] = expected_version
+    if _rowcount(conn.execute(st.compare_and_set(table), params)) == 1:
         return
-    actual = conn.execute(select(table.c.version).where(table.c.id == key)).scalar()
+    actual = conn.execute(st.version_of(table), {"_key": key}).scalar()
     if actual is None:
         raise NotFound(f"{what}不存在：{key}", id=key)
     raise ConcurrencyConflict(id=key, expected=expected_version, actual=actual)
@@ -329,14 +323,12 @@ def _append_in_sequence(
         following: dict[str, int] = {}
         for owner, sequence in keyed:
             if owner not in following:
-                last = conn.execute(
-                    select(func.max(table.c.sequence)).where(table.c[key] == owner)
-                ).scalar()
+                last = conn.execute(st.last_sequence(table, key), {"_owner": owner}).scalar()
                 following[owner] = (last or 0) + 1
             if sequence != following[owner]:
                 raise ConcurrencyConflict(f"事件序号冲突：{owner}#{sequence}", id=owner)
             following[owner] += 1
-        conn.execute(insert(table), list(rows))
+        conn.execute(st.insert_into(table), list(rows))
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -527,12 +519,6 @@ def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _child_key(table: Table) -> str:
-    """The column that tells an item's child rows apart (the primary key after ``item_id``)."""
-    (key,) = [c.name for c in table.primary_key.columns if c.name != "item_id"]
-    return key
-
-
 def _child_changes(
     before: Item | None, after: Item
 ) -> list[tuple[Table, list[Any] | None, list[Row]]]:
@@ -545,7 +531,7 @@ def _child_changes(
     for (table, old), (_, new) in zip(item_children(before), item_children(after), strict=True):
         if old == new:
             continue
-        key = _child_key(table)
+        key = st.child_key(table)
         kept = {row[key]: row for row in old}
         wanted = {row[key]: row for row in new}
         gone = [k for k, row in kept.items() if wanted.get(k) != row]
@@ -617,11 +603,10 @@ class SqlItems:
             )
             for table, gone, rows in writes:
                 if gone is None:
-                    conn.execute(delete(table).where(table.c.item_id == item.id))
+                    conn.execute(st.delete_children(table), {"_owner": item.id})
                 elif gone:
-                    key = _child_key(table)
-                    stale = table.c.item_id == item.id, table.c[key].in_(gone)
-                    conn.execute(delete(table).where(*stale))
+                    stale = {"_owner": item.id, "_gone": gone}
+                    conn.execute(st.delete_some_children(table), stale)
                 _insert_rows(conn, table, rows)
         self._held[item.id] = item
         self._log.guarded(item.id)
@@ -847,10 +832,8 @@ class SqlEvents:
         for event in events:
             expected = following.get(event.item_id)
             if expected is None and event.item_id not in self._guarded:
-                t = s.events
-                last = self._tx.execute(
-                    select(func.max(t.c.sequence)).where(t.c.item_id == event.item_id)
-                ).scalar()
+                owner = {"_owner": event.item_id}
+                last = self._tx.execute(st.last_sequence(s.events, "item_id"), owner).scalar()
                 expected = (last or 0) + 1
             if expected is not None and event.sequence != expected:
                 raise ConcurrencyConflict(
@@ -867,16 +850,17 @@ class SqlEvents:
         if not rows:
             return
         h = s.event_log_head
-        locked = select(h.c.position).where(h.c.name == s.EVENT_LOG).with_for_update()
+        locked = st.locked(h, "name", "position")
+        head = {"_key": s.EVENT_LOG}
         with self._tx.writes() as conn:
-            last = conn.execute(locked).scalar()
+            last = conn.execute(locked, head).scalar()
             if last is None:  # an emptied head table: made again, whoever comes first
                 top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
                 _insert_missing(conn, h, [{"name": s.EVENT_LOG, "position": top}], "name")
-                last = conn.execute(locked).scalar_one()
+                last = conn.execute(locked, head).scalar_one()
             numbered = [{**row, "position": last + n} for n, row in enumerate(rows, start=1)]
-            conn.execute(update(h).where(h.c.name == s.EVENT_LOG).values(position=last + len(rows)))
-            conn.execute(insert(s.events), numbered)
+            conn.execute(st.set_where(h, "name"), {**head, "position": last + len(rows)})
+            conn.execute(st.insert_into(s.events), numbered)
 
     def reset(self) -> None:
         """Forget the rows not flushed and the items written (the transaction ended)."""
@@ -1748,24 +1732,22 @@ class SqlAudit:
 
     def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
         h = s.audit_heads
-        locked = select(h.c.sequence, h.c.hash).where(h.c.shard == shard).with_for_update()
+        locked = st.locked(h, "shard", "sequence", "hash")
+        head = {"_key": shard}
         with self._tx.writes() as conn:
-            row = conn.execute(locked).first()
+            row = conn.execute(locked, head).first()
             if row is None:  # a shard without its head row: made once, whoever comes first
                 _insert_missing(
                     conn, h, [{"shard": shard, "sequence": 0, "hash": GENESIS}], "shard"
                 )
-                row = conn.execute(locked).one()
+                row = conn.execute(locked, head).one()
             record = chain.seal(AuditHead(shard, row.sequence, row.hash), entry)
-            conn.execute(
-                update(h)
-                .where(h.c.shard == shard)
-                .values(sequence=record.sequence, hash=record.hash)
-            )
-            conn.execute(insert(s.audit).values(audit_row(record)))
+            moved = {**head, "sequence": record.sequence, "hash": record.hash}
+            conn.execute(st.set_where(h, "shard"), moved)
+            conn.execute(st.insert_into(s.audit), audit_row(record))
             if len(entry.targets) > 1:  # the first is the record's own column
                 conn.execute(
-                    insert(s.audit_targets),
+                    st.insert_into(s.audit_targets),
                     [
                         {"shard": shard, "sequence": record.sequence, "target_id": target}
                         for target in entry.targets[1:]
