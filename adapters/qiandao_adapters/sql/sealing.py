@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, Result, Table, delete, select
+from sqlalchemy import Executable, Result, Table, bindparam, delete, select
 from sqlalchemy.dialects import mysql as mysql_dialect
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -224,11 +224,18 @@ def _cipher_key_bytes(algorithm: str) -> int:
     return 16 if algorithm == "SM4-GCM" else 32
 
 
+_CURRENT_KEY = (
+    select(s.data_keys.c.key_id)
+    .where(s.data_keys.c.scope == bindparam("_scope"))
+    .order_by(s.data_keys.c.generation.desc())
+    .limit(1)
+)
+"""The newest key id of the scope ``:_scope`` (built once: every command that seals reads it)."""
+
+
 def current_key(execute: Execute, scope: str) -> str | None:
     """The key id of the newest generation of ``scope``, if there is one."""
-    t = s.data_keys
-    stmt = select(t.c.key_id).where(t.c.scope == scope).order_by(t.c.generation.desc()).limit(1)
-    found = execute(stmt).scalar()
+    found = execute(_CURRENT_KEY, {"_scope": scope}).scalar()
     return None if found is None else str(found)
 
 
