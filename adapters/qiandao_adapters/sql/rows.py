@@ -101,20 +101,28 @@ def loads(doc: str, cls: type[T]) -> T:
     return CONVERTER.structure(json.loads(doc), cls)
 
 
+@cache
+def _limits(table: Table) -> dict[str, int | None]:
+    """Each column of ``table``: its length limit if it is a bounded key column, else ``None``."""
+    return {
+        column.key: column.type.max_length if isinstance(column.type, s.Key) else None
+        for column in table.columns
+    }
+
+
 def check_bounds(table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
     """Refuse a value longer than its bounded column before the database sees it."""
+    limits = _limits(table)
     for row in rows:
         for name, value in row.items():
-            column_type = table.c[name].type
-            if isinstance(column_type, s.Key) and isinstance(value, str):
-                limit = column_type.max_length
-                if len(value) > limit:
-                    raise LimitExceeded(
-                        f"{table.name}.{name}超过{limit}个字符的上限",
-                        field=f"{table.name}.{name}",
-                        limit=limit,
-                        length=len(value),
-                    )
+            limit = limits[name]  # a KeyError for a column the table lacks, as before
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                raise LimitExceeded(
+                    f"{table.name}.{name}超过{limit}个字符的上限",
+                    field=f"{table.name}.{name}",
+                    limit=limit,
+                    length=len(value),
+                )
 
 
 def _code(value: AdoptionLevel | LeaderRank | None) -> str | None:
