@@ -55,7 +55,7 @@ from qiandao.rules.publication import access
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.text import check_id, clean_text
 from qiandao.similarity import SimilarityEntry, band_keys, indexed
-from qiandao.topics import topic_entry, topic_facts
+from qiandao.topics import TopicEntry, topic_entry, topic_facts
 from qiandao.workflow.accounts import AccountChange, check_actor
 from qiandao.workflow.context import Context, Decision
 
@@ -90,6 +90,35 @@ class _Identified(Protocol):
 
 
 R = TypeVar("R", bound=_Identified)
+_Entry = TypeVar("_Entry")
+_Entry_contra = TypeVar("_Entry_contra", contravariant=True)
+
+
+class _DerivedIndex(Protocol[_Entry_contra]):
+    """An index derived from items' texts at write time (similarity, hot-topic terms)."""
+
+    def put(self, entry: _Entry_contra, /) -> None: ...
+
+    def drop(self, item_id: str, /) -> None: ...
+
+
+def _text_only(item: Item) -> object:
+    """An index entry that holds nothing besides what the text gives."""
+    return None
+
+
+def _similarity_entry(analyzer: TextAnalyzer, item: Item) -> SimilarityEntry:
+    """The similarity entry of a submitted item: the signature of its text and its bands."""
+    assert item.submitted_at is not None  # only submitted items are indexed
+    signature = analyzer.signature(item.title, item.body)
+    return SimilarityEntry(
+        item.id, item.jurisdiction, item.submitted_at, signature, band_keys(signature)
+    )
+
+
+def _topic_entry(analyzer: TextAnalyzer, item: Item) -> TopicEntry:
+    """The term-index entry of a submitted item: the terms of its text."""
+    return topic_entry(item, analyzer.terms(item.title, item.body))
 
 
 @attrs.frozen
@@ -687,36 +716,32 @@ class Tx:
         return current
 
     def index(self, before: Item | None, after: Item) -> None:
-        """Keep the similarity index in step with a saved item, in its transaction: indexed
-        (signature and bands of its current text) while :func:`~qiandao.similarity.indexed`
-        holds and the service has an analyzer, dropped when it stops holding (涉密, withdrawn).
-        Nothing is written when neither the text nor the item's indexing changed."""
-        was = before is not None and indexed(before)
-        if not indexed(after):
-            if was:
-                self.uow.similarity.drop(after.id)
-            return
-        analyzer = self._core.analyzer
-        if analyzer is None or after.submitted_at is None:
-            return
-        if was and before is not None and before.texts[-1] == after.texts[-1]:
-            return
-        signature = analyzer.signature(after.title, after.body)
-        entry = SimilarityEntry(
-            after.id, after.jurisdiction, after.submitted_at, signature, band_keys(signature)
-        )
-        self.uow.similarity.put(entry)
+        """Keep the similarity index in step with a saved item (signature and bands of its
+        current text); nothing is written when the text is unchanged."""
+        self._keep_index(self.uow.similarity, before, after, _text_only, _similarity_entry)
 
     def index_topics(self, before: Item | None, after: Item) -> None:
-        """Keep the hot-topic term index in step with a saved item, in its transaction, as
-        :meth:`index` keeps the similarity index: the terms of its current text while
+        """Keep the hot-topic term index in step with a saved item (the terms of its current
+        text); nothing is written when neither the text nor the facts an entry holds
+        (:func:`~qiandao.topics.topic_facts`) changed."""
+        self._keep_index(self.uow.topics, before, after, topic_facts, _topic_entry)
+
+    def _keep_index(
+        self,
+        index: _DerivedIndex[_Entry],
+        before: Item | None,
+        after: Item,
+        facts: Callable[[Item], object],
+        entry: Callable[[TextAnalyzer, Item], _Entry],
+    ) -> None:
+        """One derived index, in the item's transaction: written while
         :func:`~qiandao.similarity.indexed` holds and the service has an analyzer, dropped when
-        it stops holding (涉密, withdrawn). Nothing is written when neither the text nor the
-        facts an entry holds (:func:`~qiandao.topics.topic_facts`) changed."""
+        it stops holding (涉密, withdrawn); left alone when the text and ``facts`` (what the
+        entry holds besides the text) are unchanged."""
         was = before is not None and indexed(before)
         if not indexed(after):
             if was:
-                self.uow.topics.drop(after.id)
+                index.drop(after.id)
             return
         analyzer = self._core.analyzer
         if analyzer is None or after.submitted_at is None:
@@ -725,10 +750,10 @@ class Tx:
             was
             and before is not None
             and before.texts[-1] == after.texts[-1]
-            and topic_facts(before) == topic_facts(after)
+            and facts(before) == facts(after)
         ):
             return
-        self.uow.topics.put(topic_entry(after, analyzer.terms(after.title, after.body)))
+        index.put(entry(analyzer, after))
 
     def create(self, decision: Decision) -> Item:
         """Stage a new item from a decision whose first event (DRAFTED) carries it."""

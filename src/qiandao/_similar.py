@@ -59,11 +59,11 @@ class SimilarCommands(QueryCommands):
         """
         check_ids(item_id=item_id)
         check_limit(limit)
-        since = self.now() - timedelta(days=round(_months(months) * _DAYS_A_MONTH))
+        now = self.now()
+        since = now - timedelta(days=round(_months(months) * _DAYS_A_MONTH))
         if actor.role not in OFFICE_ROLES:
             raise PermissionDenied("只有办公室工作人员可以查看相似信息")
         analyzer = self.analyzer
-        now = self.now()
         with self._reading(actor) as uow:  # the actor is verified first, then the service
             if analyzer is None:
                 raise AnalysisUnavailable()
