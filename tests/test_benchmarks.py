@@ -107,9 +107,9 @@ def test_reports_benchmark_renders_the_bulletin_in_every_format() -> None:
     assert len(lines) == 6 and "bulletin_report docx" in lines[3]
 
 
-def test_sql_command_benchmark_measures_qiandao_and_the_raw_driver(tmp_path: Path) -> None:
-    sql_command = _load("sql_command")
-    ours, raw = sql_command.measure(
+def test_sql_overhead_benchmark_measures_qiandao_and_the_raw_driver(tmp_path: Path) -> None:
+    sql_overhead = _load("sql_overhead")
+    ours, raw = sql_overhead.measure(
         f"sqlite:///{tmp_path / 'command.db'}", 1, 1, preloaded=5, plaintext=True
     )
     assert ours > 0 and raw > 0

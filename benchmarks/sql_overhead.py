@@ -12,7 +12,7 @@ The store encrypts at rest (its default; a generated key) unless ``--plaintext``
 
 Run by hand::
 
-    python benchmarks/sql_command.py [--lifecycles N] [--rounds R] [--plaintext]
+    python benchmarks/sql_overhead.py [--lifecycles N] [--rounds R] [--plaintext]
 
 PostgreSQL and MariaDB run when ``QIANDAO_TEST_POSTGRES_URL`` / ``QIANDAO_TEST_MYSQL_URL``
 (or ``--pg-url`` / ``--mysql-url``) name a database; its qiandao tables are dropped and created,
