@@ -1,11 +1,14 @@
 """The engine recipe: one SQLAlchemy engine configured the same way for every database.
 
-PostgreSQL and MySQL/MariaDB run at ``READ COMMITTED`` with pre-ping, and MySQL/MariaDB speak
-``utf8mb4`` unless the URL names a charset. SQLite: pysqlite's own transaction handling is
-switched off and every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time), except
-a unit of work's read phase (see :data:`READ_PHASE`); each new connection gets a busy timeout,
-``foreign_keys=ON`` and, for a file, WAL journaling with ``synchronous=NORMAL``; ``:memory:``
-shares one connection.
+PostgreSQL and MySQL/MariaDB run at ``READ COMMITTED`` without pre-ping (a round trip per unit
+of work): a connection the server dropped fails the one unit that finds it
+(``store.unavailable``, nothing written; the pool then drops every connection of that age), and
+the next unit connects afresh. ``pool_pre_ping=True`` among the engine arguments restores it.
+MySQL/MariaDB speak ``utf8mb4`` unless the URL names a charset. SQLite: pysqlite's own
+transaction handling is switched off and every transaction starts with ``BEGIN IMMEDIATE`` (one
+writer at a time), except a unit of work's read phase (see :data:`READ_PHASE`); each new
+connection gets a busy timeout, ``foreign_keys=ON`` and, for a file, WAL journaling with
+``synchronous=NORMAL``; ``:memory:`` shares one connection.
 
 ``synchronous=NORMAL`` in WAL is a durability trade-off (docs/storage.md): a commit does not
 wait for the WAL to reach the disk, only checkpoints do, so a power failure or an OS crash may
@@ -43,7 +46,6 @@ def make_engine(
             kwargs.setdefault("poolclass", StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})
     else:
-        kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("isolation_level", "READ COMMITTED")
         if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})

@@ -95,6 +95,7 @@ from qiandao.statistics import Statistics, StatisticsQuery
 from qiandao.topics import TermCounts, TopicEntry, TopicScope
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql import statements as st
+from qiandao_adapters.sql.memo import Decoded, Heads
 from qiandao_adapters.sql.rows import (
     Row,
     account_event_row,
@@ -167,6 +168,16 @@ class Transaction(Protocol):
         usable, any other error loses the whole unit (nothing of it commits)."""
         ...
 
+    @property
+    def heads(self) -> Heads:
+        """The store's remembered head rows (:mod:`.memo`)."""
+        ...
+
+    @property
+    def decoded(self) -> Decoded:
+        """The store's aggregates already opened and structured (:mod:`.memo`)."""
+        ...
+
 
 # --- writing rows ---------------------------------------------------------------------------
 
@@ -216,8 +227,13 @@ def _rowcount(result: Result[Any]) -> int:
 
 
 def _load(tx: Transaction, table: Table, row: Any, cls: type[T]) -> T:
-    """The aggregate in a row read with its key columns and ``doc`` (opened if sealed)."""
-    return loads(tx.sealer.open_doc(table, row), cls)
+    """The aggregate in a row read with its key columns and ``doc`` (opened if sealed), from
+    the store's :class:`~.memo.Decoded` when the same document was opened before."""
+    mapping = row._mapping
+    key = (cls, *(mapping[k] for k in SEALED.get(table.name, ((),))[0]))
+    return tx.decoded.load(
+        table.name, key, mapping["doc"], lambda: loads(tx.sealer.open_doc(table, row), cls)
+    )
 
 
 def _docs(table: Table) -> Select[Any]:
@@ -850,17 +866,34 @@ class SqlEvents:
         if not rows:
             return
         h = s.event_log_head
+        head = {"_key": s.EVENT_LOG}
+        heads = self._tx.heads
+        with self._tx.writes() as conn:
+            known = heads.get(h.name, s.EVENT_LOG)
+            last = None if known is None else known[0]
+            moved = {**head, "position": (last or 0) + len(rows), "_was": last}
+            if (
+                last is None
+                or _rowcount(conn.execute(st.moved_from(h, "name", "position"), moved)) != 1
+            ):
+                last = self._locked_head(conn)
+                conn.execute(st.set_where(h, "name"), {**head, "position": last + len(rows)})
+            heads.put(h.name, s.EVENT_LOG, (last + len(rows),))
+            numbered = [{**row, "position": last + n} for n, row in enumerate(rows, start=1)]
+            conn.execute(st.insert_into(s.events), numbered)
+
+    @staticmethod
+    def _locked_head(conn: Connection) -> int:
+        """The log's position, read under the head row's lock (the row made again if gone)."""
+        h = s.event_log_head
         locked = st.locked(h, "name", "position")
         head = {"_key": s.EVENT_LOG}
-        with self._tx.writes() as conn:
-            last = conn.execute(locked, head).scalar()
-            if last is None:  # an emptied head table: made again, whoever comes first
-                top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
-                _insert_missing(conn, h, [{"name": s.EVENT_LOG, "position": top}], "name")
-                last = conn.execute(locked, head).scalar_one()
-            numbered = [{**row, "position": last + n} for n, row in enumerate(rows, start=1)]
-            conn.execute(st.set_where(h, "name"), {**head, "position": last + len(rows)})
-            conn.execute(st.insert_into(s.events), numbered)
+        last: int | None = conn.execute(locked, head).scalar()
+        if last is None:  # an emptied head table: made again, whoever comes first
+            top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
+            _insert_missing(conn, h, [{"name": s.EVENT_LOG, "position": top}], "name")
+            last = conn.execute(locked, head).scalar_one()
+        return last
 
     def reset(self) -> None:
         """Forget the rows not flushed and the items written (the transaction ended)."""
@@ -1732,18 +1765,24 @@ class SqlAudit:
 
     def append(self, shard: str, entry: AuditEntry, chain: AuditChain) -> None:
         h = s.audit_heads
-        locked = st.locked(h, "shard", "sequence", "hash")
         head = {"_key": shard}
+        heads = self._tx.heads
         with self._tx.writes() as conn:
-            row = conn.execute(locked, head).first()
-            if row is None:  # a shard without its head row: made once, whoever comes first
-                _insert_missing(
-                    conn, h, [{"shard": shard, "sequence": 0, "hash": GENESIS}], "shard"
-                )
-                row = conn.execute(locked, head).one()
-            record = chain.seal(AuditHead(shard, row.sequence, row.hash), entry)
-            moved = {**head, "sequence": record.sequence, "hash": record.hash}
-            conn.execute(st.set_where(h, "shard"), moved)
+            known = heads.get(h.name, shard)
+            record = None
+            if known is not None:  # one compare-and-set UPDATE when the head is where it was
+                record = chain.seal(AuditHead(shard, *known), entry)
+                moved = {**head, "sequence": record.sequence, "hash": record.hash}
+                guard = {"_was": known[0], "_was_hash": known[1]}
+                stmt = st.moved_from(h, "shard", "sequence", "hash")
+                if _rowcount(conn.execute(stmt, {**moved, **guard})) != 1:
+                    record = None
+            if record is None:
+                row = self._locked_head(conn, shard)
+                record = chain.seal(AuditHead(shard, row.sequence, row.hash), entry)
+                moved = {**head, "sequence": record.sequence, "hash": record.hash}
+                conn.execute(st.set_where(h, "shard"), moved)
+            heads.put(h.name, shard, (record.sequence, record.hash))
             conn.execute(st.insert_into(s.audit), audit_row(record))
             if len(entry.targets) > 1:  # the first is the record's own column
                 conn.execute(
@@ -1753,6 +1792,18 @@ class SqlAudit:
                         for target in entry.targets[1:]
                     ],
                 )
+
+    @staticmethod
+    def _locked_head(conn: Connection, shard: str) -> Any:
+        """The shard's head row, read under its lock (made first if the shard has none)."""
+        h = s.audit_heads
+        locked = st.locked(h, "shard", "sequence", "hash")
+        head = {"_key": shard}
+        row = conn.execute(locked, head).first()
+        if row is None:  # a shard without its head row: made once, whoever comes first
+            _insert_missing(conn, h, [{"shard": shard, "sequence": 0, "hash": GENESIS}], "shard")
+            row = conn.execute(locked, head).one()
+        return row
 
     def heads(self) -> dict[str, AuditHead]:
         h = s.audit_heads

@@ -40,6 +40,7 @@ __all__ = [
     "key_present",
     "last_sequence",
     "locked",
+    "moved_from",
     "set_where",
     "version_of",
 ]
@@ -119,6 +120,19 @@ def locked(table: Table, key: str, *columns: str) -> Select[Any]:
         .with_for_update()
     )
     return stmt
+
+
+@cache
+def moved_from(table: Table, key: str, *guarded: str) -> Update:
+    """``UPDATE table SET ... WHERE key = :_key AND <guarded> = <was>``: a head moved only from
+    the value the caller saw (``:_was`` for the first guarded column, ``:_was_<name>`` for the
+    others); the columns set are the other keys of the parameter dict."""
+    c = table.c
+    names = ["_was", *(f"_was_{name}" for name in guarded[1:])]
+    return update(table).where(
+        c[key] == bindparam("_key"),
+        *(c[name] == bindparam(mark) for name, mark in zip(guarded, names, strict=True)),
+    )
 
 
 @cache

@@ -19,6 +19,7 @@ from qiandao.ports.crypto import KeyProvider
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.engine import READ_PHASE, configure_sqlite, make_engine
 from qiandao_adapters.sql.errors import translated
+from qiandao_adapters.sql.memo import Decoded, Heads
 from qiandao_adapters.sql.migrations import check_revision, upgrade
 from qiandao_adapters.sql.sealing import AUDIT_SCOPE, KeyVault
 from qiandao_adapters.sql.uow import SqlUnitOfWork
@@ -82,6 +83,8 @@ class SqlStore:
             self.engine = make_engine(url_or_engine, busy_timeout=busy_timeout, **engine_kwargs)
             self._owns_engine = True
         self._checked = not check_revision
+        self._heads = Heads()  # remembered between units of work (see .memo)
+        self._decoded = Decoded()
         if create:
             upgrade(self.engine)
             _AT_HEAD.add(self.engine)
@@ -102,7 +105,7 @@ class SqlStore:
         """A new unit of work (its transaction begins on first use)."""
         if not self._checked:
             self._check()
-        return SqlUnitOfWork(self.engine, self.vault)
+        return SqlUnitOfWork(self.engine, self.vault, heads=self._heads, decoded=self._decoded)
 
     def audit_key(self) -> bytes | None:
         """The key of the audit chain's HMAC: a data key of its own in ``qd_data_keys`` (scope

@@ -29,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 from qiandao.errors import ConcurrencyConflict, OutcomeUnknown, QiandaoError, StoreUnavailable
 from qiandao_adapters.sql.engine import READ_PHASE
 from qiandao_adapters.sql.errors import aborts_transaction, translate, translated
+from qiandao_adapters.sql.memo import Decoded, Heads
 from qiandao_adapters.sql.repositories import (
     SqlAccounts,
     SqlAudit,
@@ -54,8 +55,18 @@ __all__ = ["SqlUnitOfWork"]
 class SqlUnitOfWork:
     """One transaction over every repository; opened lazily, closed by commit or rollback."""
 
-    def __init__(self, engine: Engine, vault: KeyVault | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        vault: KeyVault | None = None,
+        *,
+        heads: Heads | None = None,
+        decoded: Decoded | None = None,
+    ) -> None:
         self._engine = engine
+        # what the store remembers between units (:mod:`.memo`); a unit of its own otherwise
+        self.heads = Heads() if heads is None else heads
+        self.decoded = Decoded() if decoded is None else decoded
         self.sealer = Sealer(vault, self.execute, engine.dialect.name)
         self._conn: Connection | None = None
         self._deferred_writes = engine.dialect.name == "sqlite"
