@@ -169,12 +169,13 @@ def test_a_value_moved_to_another_row_or_column_is_tampered(fresh: Backend) -> N
         uow.items.add(sample_item("item-b"))
         uow.commit()
     i, t = s.items, s.text_versions
-    _swap(fresh.engine, i, "doc", i.c.id == "item-b", i.c.id == "item-a")
 
     def get(item_id: str) -> Item:
         with store.unit_of_work() as uow:
             return uow.items.get(item_id)
 
+    assert [get("item-a").id, get("item-b").id] == ["item-a", "item-b"]  # both opened once
+    _swap(fresh.engine, i, "doc", i.c.id == "item-b", i.c.id == "item-a")
     fails("crypto.tampered", lambda: get("item-b"))
     assert get("item-a").id == "item-a"
     # a title moved into the body column of the same row: caught when the copy is opened
@@ -223,6 +224,7 @@ def test_departure_shreds_the_person_key(fresh: Backend) -> None:
     with store.unit_of_work() as uow:
         sealed_doc = uow.execute(select(s.accounts.c.doc).where(s.accounts.c.id == person))
         before = str(sealed_doc.scalar_one())
+        assert uow.accounts.get(person).phone == MARK_PHONE  # opened (and remembered) once
     office.qd.depart(office.admin, person)
     with store.unit_of_work() as uow:
         gone = uow.accounts.get(person)
@@ -237,6 +239,12 @@ def test_departure_shreds_the_person_key(fresh: Backend) -> None:
     # the document as it was before departure (a dead tuple, a backup) no longer opens
     with store.unit_of_work() as uow:
         fails("crypto.key_unknown", lambda: uow.sealer.open("qd_accounts", "doc", [person], before))
+    # restored into the live row (a backup put back): the store opens it afresh, and fails,
+    # though it opened that very document before the departure
+    with fresh.engine.begin() as conn:
+        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=before))
+    with store.unit_of_work() as uow:
+        fails("crypto.key_unknown", lambda: uow.accounts.get(person))
     # a fresh store (no cache) cannot open it either
     with SqlStore(fresh.engine).unit_of_work() as uow:
         fails("crypto.key_unknown", lambda: uow.sealer.open("qd_accounts", "doc", [person], before))

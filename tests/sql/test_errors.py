@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, exc, insert, text, update
+from sqlalchemy import Connection, Engine, create_engine, exc, insert, text, update
+from sqlalchemy.pool import NullPool
 
 from qiandao.errors import (
     ConcurrencyConflict,
@@ -261,6 +262,39 @@ def test_dropped_connection_is_unavailable_and_the_store_recovers(backend: Backe
     with store.unit_of_work() as uow:  # the pool replaces the dead connection
         assert uow.units.get("u-1") == sample_unit("u-1")
         assert uow.items.count(ItemQuery()) == 0
+
+
+def test_a_pooled_connection_dropped_while_idle_costs_at_most_one_unit(backend: Backend) -> None:
+    """No pre-ping on checkout (issue 14): a connection the server dropped while it sat in the
+    pool fails the one unit that meets it (``store.unavailable``, nothing written) and the pool
+    is refilled for the next."""
+    if backend.name == "sqlite":
+        pytest.skip("an embedded SQLite database has no connection to drop")
+    store = backend.store()
+    own_id = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
+    with store.unit_of_work() as uow:
+        uow.units.add(sample_unit("u-1"))
+        victim = int(uow.connection().execute(text(own_id[backend.name])).scalar_one())
+        uow.commit()
+    outside = create_engine(backend.url, poolclass=NullPool)  # not a connection of the pool
+    with outside.begin() as killer:  # the unit's connection now idles in the pool
+        if backend.name == "postgresql":
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        else:
+            killer.execute(text(f"KILL {victim}"))
+    outside.dispose()
+    failed = 0
+    for n in range(2):
+        try:
+            with store.unit_of_work() as uow:
+                uow.units.add(sample_unit(f"u-{n + 2}"))
+                uow.commit()
+        except StoreUnavailable:
+            failed += 1
+    assert failed <= 1
+    with store.unit_of_work() as uow:
+        assert uow.units.get("u-1") == sample_unit("u-1")
+        assert len(uow.units.list()) == 3 - failed
 
 
 # --- values the database refuses -----------------------------------------------------------

@@ -11,7 +11,9 @@
   the stored document). Opening and structuring a document is deterministic, so an entry is
   exact: the same stored text in the same row is the same aggregate. The row key keeps a sealed
   document copied to another row from hitting: it is opened, and refused
-  (``crypto.tampered``), as before.
+  (``crypto.tampered``), as before. The store empties it whenever it destroys a data key
+  (crypto-shredding): a document sealed under a destroyed key then fails to open
+  (``crypto.key_unknown``), as without the cache.
 
 Both are bounded, thread-safe and per store.
 """
@@ -68,3 +70,8 @@ class Decoded:
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return made
+
+    def clear(self) -> None:
+        """Forget every aggregate (a data key was destroyed)."""
+        with self._lock:
+            self._entries.clear()

@@ -117,6 +117,7 @@ class KeyVault:
         self._cipher_for = cipher_for
         self._cache: dict[str, Any] = {}  # key id -> its Cipher or BlindIndex
         self._lock = threading.Lock()
+        self._on_forget: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"KeyVault(algorithm={self.algorithm!r})"
@@ -209,9 +210,18 @@ class KeyVault:
         return self._unwrap(execute, key_id)[1]
 
     def forget(self, key_id: str) -> None:
-        """Drop a destroyed key from the cache."""
+        """Drop a destroyed key from the cache, and whatever was opened with keys (the
+        callbacks of :meth:`on_forget`): a shredded value must not outlive its key here."""
         with self._lock:
             self._cache.pop(key_id, None)
+            callbacks = list(self._on_forget)
+        for callback in callbacks:
+            callback()
+
+    def on_forget(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever a destroyed key is forgotten."""
+        with self._lock:
+            self._on_forget.append(callback)
 
     @staticmethod
     def _index_algorithm() -> str:

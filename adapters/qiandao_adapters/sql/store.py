@@ -85,6 +85,8 @@ class SqlStore:
         self._checked = not check_revision
         self._heads = Heads()  # remembered between units of work (see .memo)
         self._decoded = Decoded()
+        if self.vault is not None:
+            self.vault.on_forget(self._decoded.clear)
         if create:
             upgrade(self.engine)
             _AT_HEAD.add(self.engine)
