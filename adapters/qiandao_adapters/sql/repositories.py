@@ -535,24 +535,57 @@ def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _child_changes(
-    before: Item | None, after: Item
-) -> list[tuple[Table, list[Any] | None, list[Row]]]:
-    """Per child table that changed from ``before`` to ``after``: the keys of the rows to
-    delete (``None``: all of the item's) and the rows to insert, in clear. A row whose key
-    stays but whose values change is deleted and inserted again."""
+@attrs.frozen
+class _ChildChange:
+    """What a save writes to one child table: the keys of the rows to delete (``None``: all of
+    the item's), and the rows to write (in clear), of which those keyed in ``kept`` are updated
+    in place and the others inserted."""
+
+    table: Table
+    gone: list[Any] | None
+    rows: list[Row]
+    kept: frozenset[Any] = frozenset()
+
+
+def _child_changes(before: Item | None, after: Item) -> list[_ChildChange]:
+    """The child tables that changed from ``before`` to ``after``: a row whose key goes is
+    deleted, a row whose key stays but whose values change is updated, a new key inserted."""
     if before is None:
-        return [(table, None, rows) for table, rows in item_children(after)]
-    changes: list[tuple[Table, list[Any] | None, list[Row]]] = []
+        return [_ChildChange(table, None, rows) for table, rows in item_children(after)]
+    changes: list[_ChildChange] = []
     for (table, old), (_, new) in zip(item_children(before), item_children(after), strict=True):
         if old == new:
             continue
         key = st.child_key(table)
-        kept = {row[key]: row for row in old}
-        wanted = {row[key]: row for row in new}
-        gone = [k for k, row in kept.items() if wanted.get(k) != row]
-        changes.append((table, gone, [row for row in new if kept.get(row[key]) != row]))
+        had = {row[key]: row for row in old}
+        wanted = {row[key] for row in new}
+        gone = [k for k in had if k not in wanted]
+        rows = [row for row in new if had.get(row[key]) != row]
+        kept = frozenset(row[key] for row in rows if row[key] in had)
+        changes.append(_ChildChange(table, gone, rows, kept))
     return changes
+
+
+def _write_children(conn: Connection, owner: str, change: _ChildChange, rows: list[Row]) -> None:
+    """Apply one table's :class:`_ChildChange` (``rows``: its rows as stored, sealed)."""
+    table = change.table
+    key = st.child_key(table)
+    if change.gone is None:
+        conn.execute(st.delete_children(table), {"_owner": owner})
+    elif change.gone:
+        conn.execute(st.delete_child(table), [{"_owner": owner, "_child": k} for k in change.gone])
+    updated = [
+        {
+            **{c: v for c, v in row.items() if c not in ("item_id", key)},
+            "_owner": owner,
+            "_child": row[key],
+        }
+        for row in rows
+        if row[key] in change.kept
+    ]
+    if updated:
+        conn.execute(st.update_child(table), updated)
+    _insert_rows(conn, table, [row for row in rows if row[key] not in change.kept])
 
 
 class SqlItems:
@@ -608,22 +641,13 @@ class SqlItems:
         held = self._held.get(item.id)
         before = None if held is None or held.version != expected_version else held
         changes = _child_changes(before, item)
-        row, children = self._sealed(item, [(table, new) for table, _, new in changes])
-        writes = [
-            (table, gone, rows)
-            for (table, gone, _), (_, rows) in zip(changes, children, strict=True)
-        ]
+        row, children = self._sealed(item, [(c.table, c.rows) for c in changes])
         with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
             )
-            for table, gone, rows in writes:
-                if gone is None:
-                    conn.execute(st.delete_children(table), {"_owner": item.id})
-                elif gone:
-                    stale = {"_owner": item.id, "_gone": gone}
-                    conn.execute(st.delete_some_children(table), stale)
-                _insert_rows(conn, table, rows)
+            for change, (_, rows) in zip(changes, children, strict=True):
+                _write_children(conn, item.id, change, rows)
         self._held[item.id] = item
         self._log.guarded(item.id)
 

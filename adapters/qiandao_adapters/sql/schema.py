@@ -135,6 +135,15 @@ class Key(TypeDecorator[str]):
         self.max_length = length
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        # SQLAlchemy asks again for every expanding IN list it renders; adapting a type costs
+        # about half a millisecond, so the adapted type is kept per dialect and length
+        mariadb = bool(getattr(dialect, "is_mariadb", False))
+        found = _KEY_IMPLS.get((dialect.name, mariadb, self.max_length))
+        if found is None:
+            found = _KEY_IMPLS[(dialect.name, mariadb, self.max_length)] = self._impl_for(dialect)
+        return found
+
+    def _impl_for(self, dialect: Dialect) -> TypeEngine[Any]:
         length = self.max_length
         if dialect.name == "postgresql":
             return dialect.type_descriptor(String(length, collation="C"))
@@ -146,6 +155,10 @@ class Key(TypeDecorator[str]):
                 mysql.VARCHAR(length, charset="utf8mb4", collation=nopad)
             )
         return dialect.type_descriptor(String(length))
+
+
+_KEY_IMPLS: dict[tuple[str, bool, int], TypeEngine[Any]] = {}
+"""The adapted type of each (dialect, MariaDB?, length) of :class:`Key`."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -32,8 +32,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 __all__ = [
     "child_key",
     "compare_and_set",
+    "delete_child",
     "delete_children",
-    "delete_some_children",
     "doc_by_id",
     "insert_into",
     "insert_missing",
@@ -42,6 +42,7 @@ __all__ = [
     "locked",
     "moved_from",
     "set_where",
+    "update_child",
     "version_of",
 ]
 
@@ -96,10 +97,21 @@ def delete_children(table: Table) -> Delete:
 
 
 @cache
-def delete_some_children(table: Table) -> Delete:
-    """Delete the child rows of the item ``:_owner`` whose :func:`child_key` is in ``:_gone``."""
-    gone = table.c[child_key(table)].in_(bindparam("_gone", expanding=True))
-    return delete(table).where(table.c.item_id == bindparam("_owner"), gone)
+def delete_child(table: Table) -> Delete:
+    """Delete the child row ``:_child`` (its :func:`child_key`) of the item ``:_owner`` (run
+    with one parameter set per row: no expanding ``IN``, whose list is compiled per call)."""
+    return delete(table).where(
+        table.c.item_id == bindparam("_owner"), table.c[child_key(table)] == bindparam("_child")
+    )
+
+
+@cache
+def update_child(table: Table) -> Update:
+    """``UPDATE`` the child row ``:_child`` of the item ``:_owner``; the columns set are the
+    other keys of the parameter dict."""
+    return update(table).where(
+        table.c.item_id == bindparam("_owner"), table.c[child_key(table)] == bindparam("_child")
+    )
 
 
 @cache
