@@ -57,21 +57,35 @@ class Decoded:
     def load(self, table: str, key: Hashable, stored: str, make: Callable[[], T]) -> T:
         """The aggregate of ``stored`` in row ``key`` of ``table``: remembered, or ``make()``
         (which opens and structures it, and may raise: nothing is remembered then)."""
-        digest = hashlib.blake2b(stored.encode(), digest_size=20).digest()
-        entry = (table, key, digest)
+        entry = (table, key, _digest(stored))
         with self._lock:
             found = self._entries.get(entry)
             if found is not None:
                 self._entries.move_to_end(entry)
                 return found  # type: ignore[no-any-return]
         made = make()
+        self._keep(entry, made)
+        return made
+
+    def put(self, table: str, key: Hashable, stored: str, aggregate: object) -> None:
+        """Remember that row ``key`` of ``table`` holding ``stored`` (just written) is
+        ``aggregate``, so the next unit reading it back skips opening it. Should the write
+        roll back, the entry matches nothing: a sealed text carries a random nonce, and a
+        clear one is the aggregate's own document."""
+        self._keep((table, key, _digest(stored)), aggregate)
+
+    def _keep(self, entry: Hashable, aggregate: object) -> None:
         with self._lock:
-            self._entries[entry] = made
+            self._entries[entry] = aggregate
+            self._entries.move_to_end(entry)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        return made
 
     def clear(self) -> None:
         """Forget every aggregate (a data key was destroyed)."""
         with self._lock:
             self._entries.clear()
+
+
+def _digest(stored: str) -> bytes:
+    return hashlib.blake2b(stored.encode(), digest_size=20).digest()

@@ -632,7 +632,7 @@ class SqlItems:
             _insert_new(conn, _I, row, "id", "信息")
             for table, rows in children:
                 _insert_rows(conn, table, rows)
-        self._held[item.id] = item
+        self._written(item, row)
         self._log.guarded(item.id, new=True)
 
     def save(self, item: Item, expected_version: int) -> None:
@@ -648,8 +648,14 @@ class SqlItems:
             )
             for change, (_, rows) in zip(changes, children, strict=True):
                 _write_children(conn, item.id, change, rows)
-        self._held[item.id] = item
+        self._written(item, row)
         self._log.guarded(item.id)
+
+    def _written(self, item: Item, row: Row) -> None:
+        """Hold ``item`` as written in this transaction, and remember its stored document for
+        the next unit that reads it back (:class:`~.memo.Decoded`)."""
+        self._held[item.id] = item
+        self._tx.decoded.put(_I.name, (Item, item.id), row["doc"], item)
 
     def find(self, query: ItemQuery) -> list[Item]:
         return self._find(query, counted=False)[0]
