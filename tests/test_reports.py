@@ -297,6 +297,20 @@ def test_a_missing_cjk_font_is_a_coded_error_before_anything_is_read(
     fails("input.invalid", lambda: bulletin_report(world.qd, world.editor, 2026, 1, "pdf"))
 
 
+def test_a_font_installed_after_matplotlib_cached_its_list_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matplotlib import font_manager
+
+    expected = _font()
+    listed = font_manager.fontManager.ttflist
+    cjk_files = {e.fname for e in listed if e.name in fonts.FAMILIES}
+    stale = [e for e in listed if e.fname not in cjk_files]  # the list before the install
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    monkeypatch.delenv(fonts.FONT_VARIABLE, raising=False)
+    assert fonts.find_cjk_font().family == expected.family
+
+
 def test_the_font_named_in_the_environment_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     found = _font()
     monkeypatch.setattr(fonts, "FAMILIES", ("没有这种字体",))
