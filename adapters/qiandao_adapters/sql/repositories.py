@@ -1013,6 +1013,21 @@ class SqlOutbox:
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
         self._update(notice_id, {"dispatched_at": at, "state": OutboxState.DISPATCHED.value})
 
+    def mark_all_dispatched(self, notice_ids: Sequence[str], at: datetime) -> int:
+        """One ``UPDATE … WHERE notice_id IN (…)`` for the batch."""
+        ids = list(dict.fromkeys(notice_ids))
+        if not ids:
+            return 0
+        t = s.outbox
+        values = {
+            "dispatched_at": at,
+            "state": OutboxState.DISPATCHED.value,
+            "claimed_by": None,
+            "lease_until": None,
+        }
+        stmt = update(t).where(t.c.notice_id.in_(ids)).values(values)
+        return max(_rowcount(self._tx.execute(stmt, write=True)), 0)
+
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
     ) -> None:
