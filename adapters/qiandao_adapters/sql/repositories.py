@@ -360,15 +360,14 @@ def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
         found.append(_I.c.jurisdiction == query.jurisdiction)
     if query.states is not None:
         found.append(_I.c.state.in_(sorted(state.value for state in query.states)))
+    # ``id IN (SELECT item_id …)``, not a correlated ``EXISTS``: SQLite runs an ``EXISTS`` once
+    # per item row (a scan of every item); the ``IN`` list is read from the child table's index
+    # and its items looked up by key, on every database
     if query.author_id is not None:
-        found.append(
-            exists().where(
-                s.item_authors.c.item_id == _I.c.id,
-                s.item_authors.c.account_id == query.author_id,
-            )
-        )
+        t = s.item_authors
+        found.append(_I.c.id.in_(select(t.c.item_id).where(t.c.account_id == query.author_id)))
     if query.unit_id is not None:
-        found.append(exists().where(_A.c.item_id == _I.c.id, _A.c.unit_id == query.unit_id))
+        found.append(_I.c.id.in_(select(_A.c.item_id).where(_A.c.unit_id == query.unit_id)))
     if query.published_only:
         found.append(_I.c.published == true())
     if query.commission_id is not None:
@@ -717,7 +716,7 @@ class SqlItems:
                 _after([(_A.c.due, p.when), (_A.c.id, p.id), (_A.c.item_id, p.item_id)])
             )
         stmt = (
-            select(_A.c.item_id, _A.c.id, _I.c.doc, _I.c.id.label("item_key"))
+            select(_A.c.item_id, _A.c.id.label("assignment_id"), _I.c.doc, _I.c.id)
             .join(_I, _I.c.id == _A.c.item_id)
             .where(and_(true(), *conditions))
             .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
@@ -735,9 +734,8 @@ class SqlItems:
                 total = int(row.found_total)
             item = loaded.get(row.item_id)
             if item is None:
-                doc = self._tx.sealer.open("qd_items", "doc", [row.item_key], row.doc)
-                item = loaded[row.item_id] = loads(doc, Item)
-            assignment = item.assignment(row.id)
+                item = loaded[row.item_id] = _load(self._tx, _I, row, Item)
+            assignment = item.assignment(row.assignment_id)
             if assignment is not None and (
                 not query.provisional_only or assignment.provisional_pending
             ):
