@@ -34,6 +34,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -1397,28 +1398,39 @@ class SqlUnits:
 
 
 class SqlDirectory:
-    """Display names: one ``SELECT ... IN`` per table, the keys of the sealed account documents
-    unwrapped in one more read (only those not cached yet)."""
+    """Display names: the accounts and the units asked for in one ``SELECT ... IN ... UNION
+    ALL`` (one round trip for a whole list), the keys of the sealed account documents unwrapped
+    in one more read (only those not cached yet)."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
 
-    def _docs_of(self, table: Table, ids: Collection[str]) -> list[Any]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return []
-        rows = list(self._tx.execute(_docs(table).where(table.c.id.in_(wanted))))
-        self._tx.sealer.warm(table, rows)
-        return rows
-
     def names(self, account_ids: Collection[str], unit_ids: Collection[str]) -> Names:
-        a, u = s.accounts, s.units
-        people = {
-            row.id: _load(self._tx, a, row, Account).real_name
-            for row in self._docs_of(a, account_ids)
-        }
-        units = {row.id: _load(self._tx, u, row, Unit).name for row in self._docs_of(u, unit_ids)}
-        return Names(accounts=people, units=units)
+        tables = ((s.accounts, sorted(set(account_ids))), (s.units, sorted(set(unit_ids))))
+        parts = [
+            _docs(table)
+            .add_columns(literal_column(f"'{table.name}'").label("kind"))
+            .where(table.c.id.in_(wanted))
+            for table, wanted in tables
+            if wanted
+        ]
+        if not parts:
+            return Names()
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows = list(self._tx.execute(stmt))
+        found: dict[str, dict[str, str]] = {}
+        for table, _ in tables:
+            mine = [row for row in rows if row.kind == table.name]
+            self._tx.sealer.warm(table, mine)
+            cls: type[Account | Unit] = Account if table is s.accounts else Unit
+            found[table.name] = {
+                row.id: _display_name(_load(self._tx, table, row, cls)) for row in mine
+            }
+        return Names(accounts=found[s.accounts.name], units=found[s.units.name])
+
+
+def _display_name(aggregate: Account | Unit) -> str:
+    return aggregate.real_name if isinstance(aggregate, Account) else aggregate.name
 
 
 class SqlJurisdictions:
