@@ -15,6 +15,10 @@ replayed straight through the driver (same rows, no documents decoded, no views 
 hand::
 
     python benchmarks/views.py --items 100000 [--pg-url postgresql+psycopg://postgres@host/db]
+
+``--compare REV`` loads each database once and times git revision ``REV`` and this checkout on
+it alternately, each round in a fresh process (``REV``'s ``src`` and ``adapters`` taken with
+``git archive``): the before and after of a change, measured in one run.
 """
 
 from __future__ import annotations
@@ -57,9 +61,20 @@ def measure(
 ) -> dict[str, float]:
     """Load ``n`` items into ``url``'s database and time every view; figures in ms."""
     engine = make_engine(url)
-    figures: dict[str, float] = {}
     try:
         bulk_load(engine, Corpus(n), report)
+    finally:
+        engine.dispose()
+    return views(url, runs, report, plans)
+
+
+def views(
+    url: str, runs: int = RUNS, report: Callable[[str], None] = print, plans: bool = False
+) -> dict[str, float]:
+    """Time every view on the corpus loaded in ``url``'s database; figures in ms."""
+    engine = make_engine(url)
+    figures: dict[str, float] = {}
+    try:
         store = SqlStore(engine)
         people = [*actors(), MEMBER]
         enrol(store, *people)  # every query checks its actor's account
@@ -105,6 +120,34 @@ def measure(
     return figures
 
 
+def compare(rev: str, found: list[tuple[str, str]], n: int, runs: int, rounds: int) -> None:
+    """Load each database once, then time revision ``rev`` and this checkout on it alternately
+    (``rounds`` each, every round in a fresh process); print each figure's best median, then
+    and now, and then / now."""
+    from lifecycle import checkout, run_fresh  # benchmarks/lifecycle.py
+
+    other = checkout(rev)
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import views;"
+        "print(json.dumps(views.views(sys.argv[2], int(sys.argv[3]), lambda _line: None)))"
+    )
+    for name, url in found:
+        engine = make_engine(url)
+        try:
+            bulk_load(engine, Corpus(n), lambda _line: None)
+        finally:
+            engine.dispose()
+        best: dict[str, dict[str, float]] = {"then": {}, "now": {}}
+        for _ in range(rounds):
+            for label, root in (("then", other), ("now", None)):
+                for key, value in run_fresh(root, script, url, str(runs)).items():
+                    best[label][key] = min(value, best[label].get(key, value))
+        print(f"== {name}: {rev} (then) against this checkout (now), best of {rounds} rounds")
+        for key, now in best["now"].items():
+            then = best["then"][key]
+            print(f"  {key:<40} then {then:>8.2f} ms   now {now:>8.2f} ms   {then / now:>5.2f}×")
+
+
 @contextmanager
 def _databases(pg_url: str | None) -> Iterator[list[tuple[str, str]]]:
     with (
@@ -127,6 +170,8 @@ def main() -> None:
     parser.add_argument("--pg-url", default=None, help="a server URL that may create databases")
     parser.add_argument("--only", default=None, help="sqlite or postgresql")
     parser.add_argument("--plans", action="store_true")
+    parser.add_argument("--compare", metavar="REV", help="time git revision REV alternately")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     if not os.environ.get("QIANDAO_KEYS"):  # the store's own key; the corpus rows are clear
         from qiandao_adapters.crypto import KeyRing
@@ -134,6 +179,10 @@ def main() -> None:
         os.environ["QIANDAO_KEYS"] = KeyRing.generate().dumps().strip()
     print(f"python {sys.version.split()[0]}; {args.items:,} items; ms, median of {args.runs}")
     with _databases(args.pg_url) as found:
+        if args.compare:
+            chosen = [(name, url) for name, url in found if args.only in (None, name)]
+            compare(args.compare, chosen, args.items, args.runs, args.rounds)
+            return
         for name, url in found:
             if args.only and name != args.only:
                 continue
