@@ -151,7 +151,8 @@ class LaneCommands(QueryCommands):
                 for item, _ in uow.items.lane(query):
                     first.setdefault(item.id, item)
             # each lane is urgent first; across lanes too (a stable sort keeps each lane's order)
-            listed = sorted(first.values(), key=lambda item: not item.urgent)[:limit]
+            found = list(first.values())
+            listed = ([i for i in found if i.urgent] + [i for i in found if not i.urgent])[:limit]
             views = self._views_in(uow, actor, listed, now)
         self._audit_listing(listed)
         return views
