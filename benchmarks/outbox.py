@@ -7,7 +7,11 @@ history is written straight into the outbox: the notices a full lifecycle leaves
 running one through the service), already dispatched. Memory store and an embedded SQLite file
 (encrypted at rest under a generated key).
 
-Run ``python benchmarks/outbox.py [--lifecycles N] [--rounds R]``.
+Then the dispatcher's bookkeeping of a batch: ``--batch`` sent notices marked dispatched in one
+unit of work, one ``mark_dispatched`` per notice against one ``mark_all_dispatched`` for the
+batch (the peer, in the same run), on the same stores.
+
+Run ``python benchmarks/outbox.py [--lifecycles N] [--rounds R] [--batch B]``.
 """
 
 from __future__ import annotations
@@ -149,12 +153,55 @@ def run(lifecycles: int, rounds: int, report: Callable[[str], None] = print) -> 
     return growth
 
 
+def batch_marking(make: Callable[[], Store], size: int, rounds: int) -> tuple[float, float]:
+    """Median seconds to mark ``size`` claimed notices dispatched (and commit): one call per
+    notice, and one call for the batch; each round marks fresh notices."""
+    store = make()
+    one: list[float] = []
+    batch: list[float] = []
+    for n in range(rounds):
+        for label, times in (("one", one), ("all", batch)):
+            messages = [
+                OutboxMessage(
+                    Notice(f"{label}-{n:05d}-{k:04d}", "k", ("r",), "t", START, "e"), START
+                )
+                for k in range(size)
+            ]
+            with store.unit_of_work() as uow:
+                uow.outbox.add(messages)
+                ids = [m.notice.id for m in uow.outbox.claim(size, START, timedelta(1), "w")]
+                uow.commit()
+            started = time.perf_counter()
+            with store.unit_of_work() as uow:
+                if label == "one":
+                    for notice_id in ids:
+                        uow.outbox.mark_dispatched(notice_id, START)
+                else:
+                    uow.outbox.mark_all_dispatched(ids, START)
+                uow.commit()
+            times.append(time.perf_counter() - started)
+    return statistics.median(one), statistics.median(batch)
+
+
+def run_batches(size: int, rounds: int, report: Callable[[str], None] = print) -> None:
+    """Print the batch marking figures of every store."""
+    with stores() as makers:
+        for name, make in makers:
+            one, batch = batch_marking(make, size, rounds)
+            report(
+                f"{name:7} marking {size} sent notices: one call each {one * 1e3:7.3f} ms, "
+                f"one call for the batch {batch * 1e3:7.3f} ms ({one / batch:5.1f}×)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lifecycles", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
     run(args.lifecycles, args.rounds)
+    run_batches(args.batch, max(5, args.rounds // 10))
 
 
 if __name__ == "__main__":

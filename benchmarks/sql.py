@@ -22,8 +22,8 @@ Run by hand, not in CI::
 
 PostgreSQL: ``--pg-url`` (default ``$QIANDAO_BENCH_POSTGRES_URL`` or
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) is a server URL with the right to
-create databases; the benchmark creates ``qiandao_bench`` and drops it at the end (MariaDB:
-``--mysql-url``, the same). SQLite: a file in a temporary directory.
+create databases; the benchmark creates ``qiandao_bench`` (``$QIANDAO_BENCH_DB``) and drops it at
+the end (MariaDB: ``--mysql-url``, the same). SQLite: a file in a temporary directory.
 
 The corpus: items created evenly from 2024-01-01 to the benchmark's "now" (2026-11-20), in
 that order; five jurisdictions (40/20/20/12/8 %), 2,000 members and officers, 200 units, the
@@ -67,7 +67,7 @@ from qiandao_adapters.sql.rows import Row, item_children, item_row
 
 OVERDUE_TARGET_MS = 50.0
 BULLETIN_TARGET_MS = 1_000.0
-BENCH_DB = "qiandao_bench"
+BENCH_DB = os.environ.get("QIANDAO_BENCH_DB", "qiandao_bench")  # one per concurrent run
 BATCH = 10_000
 RUNS = 7
 
@@ -408,27 +408,27 @@ def check(corpus: Corpus, sample: int = 2_000) -> None:
 
 
 @contextmanager
-def server_database(admin_url: str) -> Iterator[str]:
-    """A fresh database ``qiandao_bench`` on the server of ``admin_url``; dropped afterwards."""
+def server_database(admin_url: str, name: str = BENCH_DB) -> Iterator[str]:
+    """A fresh database ``name`` on the server of ``admin_url``; dropped afterwards."""
     url = make_url(admin_url)
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     mysql = url.get_backend_name() in ("mysql", "mariadb")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
             suffix = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if mysql else ""
-            conn.execute(text(f"CREATE DATABASE {BENCH_DB}{suffix}"))
-        yield url.set(database=BENCH_DB).render_as_string(hide_password=False)
+            conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             if not mysql:
                 conn.execute(
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        f" WHERE datname = '{BENCH_DB}' AND pid <> pg_backend_pid()"
+                        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
                     )
                 )
-            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         admin.dispose()
 
 

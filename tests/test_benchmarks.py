@@ -77,6 +77,8 @@ def test_outbox_benchmark_measures_dispatch_with_and_without_history() -> None:
     growth = outbox.run(30, 3, report=lines.append)
     assert set(growth) == {"memory", "sqlite"} and all(g > 0 for g in growth.values())
     assert len(lines) == 6
+    outbox.run_batches(4, 1, report=lines.append)
+    assert len(lines) == 8
 
 
 def test_similar_benchmark_measures_quality_and_latency_against_a_full_scan() -> None:

@@ -473,6 +473,12 @@ class _Outbox:
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
         self._change(notice_id, state=OutboxState.DISPATCHED, dispatched_at=at)
 
+    def mark_all_dispatched(self, notice_ids: Sequence[str], at: datetime) -> int:
+        known = [key for key in dict.fromkeys(notice_ids) if self._t.get(key) is not None]
+        for notice_id in known:
+            self.mark_dispatched(notice_id, at)
+        return len(known)
+
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
     ) -> None:

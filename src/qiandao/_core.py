@@ -645,8 +645,7 @@ class _Core:
         dead = 0
         with self.store.unit_of_work() as uow:
             at = self.now()
-            for notice_id in sent:
-                uow.outbox.mark_dispatched(notice_id, at)
+            uow.outbox.mark_all_dispatched(sent, at)  # one write for the batch
             for message, error in failed:
                 retry_at = self.outbox_retry.next_attempt(message.attempts + 1, at)
                 dead += retry_at is None

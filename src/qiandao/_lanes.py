@@ -141,20 +141,21 @@ class LaneCommands(QueryCommands):
                 limit=limit,
             )
             return self._views(actor, mine)
-        views: dict[str, ItemView] = {}
-        shown: dict[str, Item] = {}
-        with self._reading(actor):  # the actor is checked even where it has no lanes
-            pass
-        for lane in lanes_of(actor.role):
-            page, items = self._lane_page(actor, lane, limit, None)
-            for view, item in zip(page.items, items, strict=True):
-                views.setdefault(view.id, view)
-                shown.setdefault(item.id, item)
-        # each lane is urgent first; across lanes too (a stable sort keeps each lane's order)
-        urgent = [v for v in views.values() if v.urgent]
-        listed = (urgent + [v for v in views.values() if not v.urgent])[:limit]
-        self._audit_listing(shown[v.id] for v in listed)
-        return listed
+        now = self.now()
+        with self._reading(actor) as uow:  # the actor is checked even where it has no lanes
+            # each lane's first rows, an item once, in one snapshot; views are built only for
+            # the items listed (a view decides the actor's allowed actions: not for the rest)
+            first: dict[str, Item] = {}
+            for lane in lanes_of(actor.role):
+                query = attrs.evolve(self._lane_query(actor, lane)[0], limit=limit)
+                for item, _ in uow.items.lane(query):
+                    first.setdefault(item.id, item)
+            # each lane is urgent first; across lanes too (a stable sort keeps each lane's order)
+            found = list(first.values())
+            listed = ([i for i in found if i.urgent] + [i for i in found if not i.urgent])[:limit]
+            views = self._views_in(uow, actor, listed, now)
+        self._audit_listing(listed)
+        return views
 
     def overdue_reviews(
         self, actor: Actor, *, limit: int = 100, cursor: str | None = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import event
 
-from qiandao import AllowedAction, AssignmentCommand, ItemCommand
+from qiandao import AllowedAction, AssignmentCommand, ItemCommand, Lane
 from qiandao_adapters.sql import SqlStore
+from tests.sql.conftest import Backend
 from tests.test_allowed_actions import ACTORS, FORWARD, NAMES, _issued, world
 
 
@@ -62,3 +64,44 @@ def test_names_are_read_once_per_list_and_actions_match(store: SqlStore) -> None
         AllowedAction(AssignmentCommand.DECLINE, mine),
     )
     assert ItemCommand.RATE not in {a.command for a in qd.allowed_actions(member, first)}
+
+
+DRAFT = {"title": "渔港改造", "body": "渔港避风条件差。", "category": "hot_issue"}
+
+
+def test_inbox_and_lane_reads_search_their_indexes_in_order(sqlite_backend: Backend) -> None:
+    """SQLite's plans (issue 14): the member's inbox reads the author's rows from the authors
+    index and looks their items up by key (a correlated ``EXISTS`` scanned every item); a lane's
+    page reads its lane index in the lane's order, so nothing is sorted but the author's rows."""
+    store = sqlite_backend.store()
+    qd, _ = world(store)
+    for _ in range(3):
+        _issued(qd, {FORWARD})
+    qd.draft(ACTORS["member"], DRAFT)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(sqlite_backend.engine, "before_cursor_execute", record)
+    try:
+        assert len(qd.inbox(ACTORS["member"])) == 1  # the draft
+        inbox = [(sql, p) for sql, p in seen if "qd_item_authors" in sql]
+        seen.clear()
+        assert qd.lane(ACTORS["head"], Lane.SIGNOFF).total == 3
+        lane = [(sql, p) for sql, p in seen if "qd_items" in sql and "lane" in sql]
+    finally:
+        event.remove(sqlite_backend.engine, "before_cursor_execute", record)
+
+    def plan(sql: str, parameters: Any) -> str:
+        with sqlite_backend.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
+        return " | ".join(str(row[-1]) for row in rows)
+
+    (read,) = inbox
+    found = plan(*read)
+    assert "SCAN" not in found and "ix_qd_item_authors_account_id" in found, found
+    (page,) = lane
+    found = plan(*page)
+    assert "SCAN" not in found and "TEMP B-TREE" not in found, found
+    assert "ix_qd_items_lane_order" in found, found

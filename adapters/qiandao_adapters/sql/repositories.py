@@ -34,6 +34,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -361,15 +362,14 @@ def _conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
         found.append(_I.c.jurisdiction == query.jurisdiction)
     if query.states is not None:
         found.append(_I.c.state.in_(sorted(state.value for state in query.states)))
+    # ``id IN (SELECT item_id …)``, not a correlated ``EXISTS``: SQLite runs an ``EXISTS`` once
+    # per item row (a scan of every item); the ``IN`` list is read from the child table's index
+    # and its items looked up by key, on every database
     if query.author_id is not None:
-        found.append(
-            exists().where(
-                s.item_authors.c.item_id == _I.c.id,
-                s.item_authors.c.account_id == query.author_id,
-            )
-        )
+        t = s.item_authors
+        found.append(_I.c.id.in_(select(t.c.item_id).where(t.c.account_id == query.author_id)))
     if query.unit_id is not None:
-        found.append(exists().where(_A.c.item_id == _I.c.id, _A.c.unit_id == query.unit_id))
+        found.append(_I.c.id.in_(select(_A.c.item_id).where(_A.c.unit_id == query.unit_id)))
     if query.published_only:
         found.append(_I.c.published == true())
     if query.commission_id is not None:
@@ -761,7 +761,7 @@ class SqlItems:
                 _after([(_A.c.due, p.when), (_A.c.id, p.id), (_A.c.item_id, p.item_id)])
             )
         stmt = (
-            select(_A.c.item_id, _A.c.id, _I.c.doc, _I.c.id.label("item_key"))
+            select(_A.c.item_id, _A.c.id.label("assignment_id"), _I.c.doc, _I.c.id)
             .join(_I, _I.c.id == _A.c.item_id)
             .where(and_(true(), *conditions))
             .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
@@ -779,9 +779,8 @@ class SqlItems:
                 total = int(row.found_total)
             item = loaded.get(row.item_id)
             if item is None:
-                doc = self._tx.sealer.open("qd_items", "doc", [row.item_key], row.doc)
-                item = loaded[row.item_id] = loads(doc, Item)
-            assignment = item.assignment(row.id)
+                item = loaded[row.item_id] = _load(self._tx, _I, row, Item)
+            assignment = item.assignment(row.assignment_id)
             if assignment is not None and (
                 not query.provisional_only or assignment.provisional_pending
             ):
@@ -1056,6 +1055,21 @@ class SqlOutbox:
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
         self._update(notice_id, {"dispatched_at": at, "state": OutboxState.DISPATCHED.value})
+
+    def mark_all_dispatched(self, notice_ids: Sequence[str], at: datetime) -> int:
+        """One ``UPDATE … WHERE notice_id IN (…)`` for the batch."""
+        ids = list(dict.fromkeys(notice_ids))
+        if not ids:
+            return 0
+        t = s.outbox
+        values = {
+            "dispatched_at": at,
+            "state": OutboxState.DISPATCHED.value,
+            "claimed_by": None,
+            "lease_until": None,
+        }
+        stmt = update(t).where(t.c.notice_id.in_(ids)).values(values)
+        return max(_rowcount(self._tx.execute(stmt, write=True)), 0)
 
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
@@ -1428,28 +1442,39 @@ class SqlUnits:
 
 
 class SqlDirectory:
-    """Display names: one ``SELECT ... IN`` per table, the keys of the sealed account documents
-    unwrapped in one more read (only those not cached yet)."""
+    """Display names: the accounts and the units asked for in one ``SELECT ... IN ... UNION
+    ALL`` (one round trip for a whole list), the keys of the sealed account documents unwrapped
+    in one more read (only those not cached yet)."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
 
-    def _docs_of(self, table: Table, ids: Collection[str]) -> list[Any]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return []
-        rows = list(self._tx.execute(_docs(table).where(table.c.id.in_(wanted))))
-        self._tx.sealer.warm(table, rows)
-        return rows
-
     def names(self, account_ids: Collection[str], unit_ids: Collection[str]) -> Names:
-        a, u = s.accounts, s.units
-        people = {
-            row.id: _load(self._tx, a, row, Account).real_name
-            for row in self._docs_of(a, account_ids)
-        }
-        units = {row.id: _load(self._tx, u, row, Unit).name for row in self._docs_of(u, unit_ids)}
-        return Names(accounts=people, units=units)
+        tables = ((s.accounts, sorted(set(account_ids))), (s.units, sorted(set(unit_ids))))
+        parts = [
+            _docs(table)
+            .add_columns(literal_column(f"'{table.name}'").label("kind"))
+            .where(table.c.id.in_(wanted))
+            for table, wanted in tables
+            if wanted
+        ]
+        if not parts:
+            return Names()
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows = list(self._tx.execute(stmt))
+        found: dict[str, dict[str, str]] = {}
+        for table, _ in tables:
+            mine = [row for row in rows if row.kind == table.name]
+            self._tx.sealer.warm(table, mine)
+            cls: type[Account | Unit] = Account if table is s.accounts else Unit
+            found[table.name] = {
+                row.id: _display_name(_load(self._tx, table, row, cls)) for row in mine
+            }
+        return Names(accounts=found[s.accounts.name], units=found[s.units.name])
+
+
+def _display_name(aggregate: Account | Unit) -> str:
+    return aggregate.real_name if isinstance(aggregate, Account) else aggregate.name
 
 
 class SqlJurisdictions:

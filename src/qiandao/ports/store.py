@@ -360,6 +360,12 @@ class OutboxRepository(Protocol):
         """The notice was sent (``not_found`` if unknown); its lease ends."""
         ...
 
+    def mark_all_dispatched(self, notice_ids: Sequence[str], at: datetime) -> int:
+        """Several notices were sent at ``at``: each as by :meth:`mark_dispatched`, in one write
+        for the batch (a dispatcher's whole batch, not a statement per notice); an id the outbox
+        does not hold is skipped. How many notices were marked."""
+        ...
+
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
     ) -> None:

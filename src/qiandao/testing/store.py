@@ -1333,6 +1333,27 @@ class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
             with pytest.raises(NotFound):
                 uow.outbox.mark_failed("evt-none", later, None)
 
+    def test_outbox_marks_a_batch_dispatched_at_once(self) -> None:
+        messages = _minute_apart(4)
+        store = self.seeded_store(messages=messages)
+        now = T0 + timedelta(minutes=10)
+        later = T0 + timedelta(hours=1)
+        with store.unit_of_work() as uow:
+            uow.outbox.claim(10, now, timedelta(minutes=5), "w1")
+            batch = ["evt-2", "evt-0", "evt-none", "evt-2"]  # an unknown id and a repeat: skipped
+            assert uow.outbox.mark_all_dispatched(batch, later) == 2
+            assert uow.outbox.mark_all_dispatched([], later) == 0
+            uow.commit()
+        with store.unit_of_work() as uow:
+            pending = uow.outbox.pending(100)
+            assert [m.notice.id for m in pending] == ["evt-1", "evt-3"]
+            assert all(m.claimed_by == "w1" for m in pending)  # the others' leases run on
+            assert uow.outbox.release("w1") == 2  # the marked ones' leases ended
+        with store.unit_of_work() as uow:  # not committed: nothing marked
+            assert uow.outbox.mark_all_dispatched(["evt-1"], later) == 1
+        with store.unit_of_work() as uow:
+            assert [m.notice.id for m in uow.outbox.pending(100)] == ["evt-1", "evt-3"]
+
     def test_outbox_claim_takes_due_unleased_notices_under_a_lease(self) -> None:
         messages = _minute_apart(5)
         store = self.seeded_store(messages=messages)
