@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditOutcome, AuditQuery, AuditRecord
 from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.testing import NotifierContract, StoreContract, sample_notice, sample_outbox_message
@@ -176,3 +177,38 @@ def test_dispatching_does_not_walk_the_history() -> None:
         uow.outbox._t.values = None  # type: ignore[assignment,method-assign]  # a scan would fail
         (claimed,) = uow.outbox.claim(10, _T0 + timedelta(days=1), timedelta(minutes=1), "d")
     assert claimed.notice.id == "new"
+
+
+def test_packed_audit_records_read_as_they_were_sealed() -> None:
+    shard, chain, start = "03", AuditChain(), datetime(2026, 1, 5, 9, tzinfo=UTC)
+    entries = [
+        AuditEntry(
+            start + timedelta(seconds=n), "submit", AuditOutcome.SUCCEEDED, targets=(f"t{n}",)
+        )
+        for n in range(300)
+    ]
+    expected: list[AuditRecord] = []
+    head = AuditHead(shard)
+    for entry in entries:
+        expected.append(chain.seal(head, entry))
+        head = AuditHead(shard, expected[-1].sequence, expected[-1].hash)
+    store = MemoryStore()
+    for batch in (entries[:250], entries[250:]):
+        with store.unit_of_work() as uow:
+            for entry in batch:
+                uow.audit.append(shard, entry, chain)
+            uow.commit()
+    assert len(store._data.audit_records[shard]) < 300  # most of them packed
+    with store.unit_of_work() as uow:
+        assert uow.audit.records(shard) == expected
+        assert uow.audit.records(shard, after=100, limit=5) == expected[100:105]
+        assert uow.audit.last_before(shard, start + timedelta(seconds=150.5)) == expected[150]
+        assert uow.audit.last_before(shard, start) is None
+        assert uow.audit.query(AuditQuery(target_id="t200")) == [expected[200]]
+        assert uow.audit.count(AuditQuery(since=start + timedelta(seconds=290))) == 10
+        assert uow.audit.heads()[shard] == head
+        assert uow.audit.purge(shard, 130) == 130
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.audit.records(shard) == expected[130:]
+        assert uow.audit.purge(shard, 10) == 0

@@ -7,9 +7,11 @@ check has passed again, so a failed or abandoned unit of work changes nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
+import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -17,7 +19,15 @@ from typing import Any, Generic, Self, TypeVar
 import attrs
 
 from qiandao.accounts import PolicyChange
-from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditQuery, AuditRecord, parse_cursor
+from qiandao.audit import (
+    AuditChain,
+    AuditEntry,
+    AuditHead,
+    AuditQuery,
+    AuditRecord,
+    decode,
+    parse_cursor,
+)
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
 from qiandao.lanes import Lane
@@ -204,6 +214,73 @@ def _seeded() -> dict[str, Jurisdiction]:
     return {j.code: j for j in ZHOUSHAN_JURISDICTIONS}
 
 
+_PACK = 64
+"""A shard's sealed audit records are packed this many at a time (a few dozen bytes each)."""
+
+
+@attrs.frozen
+class _Packed:
+    """Consecutive audit records of a shard, packed: each one's hash and canonical document (which
+    holds every other field) compressed together. Records are rebuilt when read; the audit is
+    written on every command and read rarely."""
+
+    first: int
+    last: int
+    first_at: datetime
+    blob: bytes
+
+    @classmethod
+    def of(cls, records: Sequence[AuditRecord]) -> _Packed:
+        text = "\n".join(f"{r.hash} {r.document}" for r in records)
+        blob = zlib.compress(text.encode("utf-8"), 1)
+        return cls(records[0].sequence, records[-1].sequence, records[0].at, blob)
+
+    def records(self) -> list[AuditRecord]:
+        return [_unpacked(line) for line in zlib.decompress(self.blob).decode("utf-8").split("\n")]
+
+
+def _unpacked(line: str) -> AuditRecord:
+    """A packed record as it was sealed (its columns are its document's)."""
+    digest, document = line.split(" ", 1)
+    shard, sequence, entry, algorithm, previous = decode(document)
+    return AuditRecord(
+        shard,
+        sequence,
+        algorithm,
+        previous,
+        document,
+        digest,
+        entry.at,
+        entry.action,
+        entry.account_id,
+        entry.target_id,
+        entry.jurisdiction,
+        entry.outcome.value,
+    )
+
+
+_AuditRow = AuditRecord | _Packed
+
+
+def _audit_rows(rows: Sequence[_AuditRow], after: int = 0) -> Iterator[AuditRecord]:
+    """The records of a shard's rows with a sequence past ``after``, in order (packed rows that
+    end at or before ``after`` are not unpacked)."""
+    for row in rows:
+        if isinstance(row, _Packed):
+            if row.last > after:
+                yield from (r for r in row.records() if r.sequence > after)
+        elif row.sequence > after:
+            yield row
+
+
+def _pack_tail(rows: list[_AuditRow]) -> None:
+    """Pack the last :data:`_PACK` rows once they are all unpacked records (a shard's rows are
+    packed rows, then at most ``_PACK - 1`` records)."""
+    if len(rows) >= _PACK and isinstance(rows[-_PACK], AuditRecord):
+        tail = rows[-_PACK:]
+        rows[-_PACK:] = [_Packed.of(tail)]  # type: ignore[arg-type]  # all records, as checked
+
+
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
@@ -224,7 +301,7 @@ class _Data:
     plans: dict[str, AnnualPlan] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
-    audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
+    audit_records: dict[str, list[_AuditRow]] = attrs.Factory(dict)  # by shard, in order
     similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
     similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
     topics: dict[str, TopicEntry] = attrs.Factory(dict)
@@ -846,34 +923,43 @@ class _Audit:
         return sorted(shard for shard, rows in self._data.audit_records.items() if rows)
 
     def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
-        kept = [r for r in self._data.audit_records.get(shard, ()) if r.sequence > after]
-        return kept if limit is None else kept[:limit]
+        found = _audit_rows(self._data.audit_records.get(shard, ()), after)
+        return list(found if limit is None else itertools.islice(found, limit))
+
+    def _all(self) -> Iterator[AuditRecord]:
+        for rows in self._data.audit_records.values():
+            yield from _audit_rows(rows)
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         after = parse_cursor(query.after) if query.after is not None else None
         found = [
             r
-            for rows in self._data.audit_records.values()
-            for r in rows
+            for r in self._all()
             if _audit_matches(r, query) and (after is None or r.position > after)
         ]
         found.sort(key=lambda r: r.position)
         return found[: query.limit + 1]
 
     def count(self, query: AuditQuery) -> int:
-        records = self._data.audit_records.values()
-        return sum(1 for rows in records for r in rows if _audit_matches(r, query))
+        return sum(1 for r in self._all() if _audit_matches(r, query))
 
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
-        last = None
-        for record in self._data.audit_records.get(shard, ()):
-            if record.at >= before:
+        last: _AuditRow | None = None
+        for row in self._data.audit_records.get(shard, ()):
+            if (row.first_at if isinstance(row, _Packed) else row.at) >= before:
                 break
-            last = record
+            last = row
+        if isinstance(last, _Packed):  # its first record is before; maybe not its last
+            return [r for r in last.records() if r.at < before][-1]
         return last
 
     def purge(self, shard: str, through: int) -> int:
-        count = sum(1 for r in self._data.audit_records.get(shard, ()) if r.sequence <= through)
+        count = 0
+        for row in self._data.audit_records.get(shard, ()):
+            if isinstance(row, AuditRecord):
+                count += row.sequence <= through
+            elif row.first <= through:  # a packed row's sequences run unbroken
+                count += min(row.last, through) - row.first + 1
         self.purged[shard] = max(through, self.purged.get(shard, 0))
         return count
 
@@ -881,16 +967,33 @@ class _Audit:
         """Apply the purges, then seal each staged entry after its shard's head."""
         records = self._data.audit_records
         for shard, through in self.purged.items():
-            records[shard] = [r for r in records.get(shard, ()) if r.sequence > through]
+            records[shard] = _purged(records.get(shard, []), through)
         for shard, entry, chain in self.staged:
             record = chain.seal(self._data.audit_heads.get(shard, AuditHead(shard)), entry)
-            records.setdefault(shard, []).append(record)
+            rows = records.setdefault(shard, [])
+            rows.append(record)
+            _pack_tail(rows)
             self._data.audit_heads[shard] = AuditHead(shard, record.sequence, record.hash)
         self.reset()
 
     def reset(self) -> None:
         self.staged = []
         self.purged = {}
+
+
+def _purged(rows: Sequence[_AuditRow], through: int) -> list[_AuditRow]:
+    """A shard's rows without the records up to sequence ``through``; a packed row that holds
+    both kinds is packed again with the rest."""
+    kept: list[_AuditRow] = []
+    for row in rows:
+        if isinstance(row, AuditRecord):
+            if row.sequence > through:
+                kept.append(row)
+        elif row.first > through:
+            kept.append(row)
+        elif row.last > through:
+            kept.append(_Packed.of([r for r in row.records() if r.sequence > through]))
+    return kept
 
 
 def _audit_matches(record: AuditRecord, query: AuditQuery) -> bool:
