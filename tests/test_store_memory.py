@@ -14,7 +14,7 @@ from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditOutcome, Audit
 from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
 from qiandao.testing import NotifierContract, StoreContract, sample_notice, sample_outbox_message
-from qiandao_adapters.memory import MemoryStore
+from qiandao_adapters.memory import MemoryStore, _outbox_state
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 
 
@@ -156,7 +156,7 @@ def test_the_pending_index_is_exactly_the_committed_pending_notices(
             if commit:
                 uow.commit()
         data = store._data
-        pending = {k for k, m in data.outbox.items() if m.state is OutboxState.PENDING}
+        pending = {k for k, m in data.outbox.items() if _outbox_state(m) is OutboxState.PENDING}
         assert set(data.outbox_pending) == pending
         with store.unit_of_work() as uow:
             assert {m.notice.id for m in uow.outbox.pending(100)} == pending

@@ -49,6 +49,7 @@ from qiandao.model import (
 )
 from qiandao.outbox import OutboxState
 from qiandao.planning import AnnualPlan, plan_id
+from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -281,12 +282,51 @@ def _pack_tail(rows: list[_AuditRow]) -> None:
         rows[-_PACK:] = [_Packed.of(tail)]  # type: ignore[arg-type]  # all records, as checked
 
 
+_Stored = OutboxMessage | Notice | OutboxState
+"""What the outbox keeps of a message: a new one's notice alone (its message is rebuilt when
+read), a message, or the state of one sent or discarded (nothing reads more of it)."""
+_GONE = frozenset({OutboxState.DISPATCHED, OutboxState.DISCARDED})
+
+
+def _stored(message: OutboxMessage) -> _Stored:
+    """What the outbox keeps of ``message``."""
+    if message.state in _GONE:
+        return message.state
+    if (
+        message.next_attempt_at is message.recorded_at
+        and message.recorded_at is message.notice.at
+        and message.state is OutboxState.PENDING
+        and message.attempts == 0
+        and message.dispatched_at is None
+        and message.claimed_by is None
+        and message.lease_until is None
+        and message.last_attempt_at is None
+        and message.last_error is None
+    ):
+        return message.notice
+    return message
+
+
+def _message(value: _Stored | None) -> OutboxMessage | None:
+    """The message kept as ``value`` (``None``: unknown, or sent or discarded)."""
+    if isinstance(value, Notice):
+        return OutboxMessage(value, value.at)
+    return None if isinstance(value, OutboxState) else value
+
+
+def _outbox_state(value: _Stored) -> OutboxState:
+    """The state of the message kept as ``value``."""
+    if isinstance(value, Notice):
+        return OutboxState.PENDING
+    return value if isinstance(value, OutboxState) else value.state
+
+
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
     events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
     feed: list[Event] = attrs.Factory(list)  # every event in commit order: position = index + 1
-    outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
+    outbox: dict[str, _Stored] = attrs.Factory(dict)
     outbox_pending: dict[str, None] = attrs.Factory(dict)
     leases: dict[str, _Lease] = attrs.Factory(dict)
     accounts: dict[str, Account] = attrs.Factory(dict)
@@ -392,7 +432,7 @@ class _Events:
         return [LoggedEvent(start + n, event) for n, event in enumerate(found, start=1)]
 
 
-class _OutboxTable(_Table[OutboxMessage]):
+class _OutboxTable(_Table[_Stored]):
     """The outbox, with an index of the pending notices kept at commit (a scan never walks
     the dispatched history)."""
 
@@ -403,8 +443,8 @@ class _OutboxTable(_Table[OutboxMessage]):
     def apply(self) -> None:
         staged = self.staged
         super().apply()
-        for key, message in staged.items():
-            if message.state is OutboxState.PENDING:
+        for key, value in staged.items():
+            if _outbox_state(value) is OutboxState.PENDING:
                 self.index.setdefault(key, None)
             else:
                 self.index.pop(key, None)
@@ -518,13 +558,13 @@ class _Outbox:
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             if self._t.get(message.notice.id) is None:
-                self._t.put(message.notice.id, message)
+                self._t.put(message.notice.id, _stored(message))
 
     def _waiting(self) -> list[OutboxMessage]:
         """Pending notices (committed and staged) by next attempt, then recorded order."""
         index = self._t.index
         ids = [*index, *(key for key in self._t.staged if key not in index)]
-        found = [self._t.get(key) for key in ids]
+        found = [_message(self._t.get(key)) for key in ids]
         waiting = [m for m in found if m is not None and m.state is OutboxState.PENDING]
         waiting.sort(key=lambda m: m.next_attempt_at)  # stable: recorded order within an instant
         return waiting
@@ -544,8 +584,13 @@ class _Outbox:
         return claimed
 
     def _change(self, notice_id: str, **changes: Any) -> None:
-        message = self._t.require(notice_id)
-        self._t.put(notice_id, attrs.evolve(message, claimed_by=None, lease_until=None, **changes))
+        value = self._t.require(notice_id)
+        message = _message(value)
+        if message is None:  # sent or discarded: its state is all there is to change
+            self._t.put(notice_id, changes.get("state", value))
+            return
+        changed = attrs.evolve(message, claimed_by=None, lease_until=None, **changes)
+        self._t.put(notice_id, _stored(changed))
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
         self._change(notice_id, state=OutboxState.DISPATCHED, dispatched_at=at)
@@ -553,8 +598,8 @@ class _Outbox:
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
     ) -> None:
-        message = self._t.require(notice_id)
-        if message.state is not OutboxState.PENDING:
+        message = _message(self._t.require(notice_id))
+        if message is None or message.state is not OutboxState.PENDING:
             return
         self._change(
             notice_id,
@@ -577,20 +622,24 @@ class _Outbox:
         return len(mine)
 
     def list_failed(self, limit: int) -> list[OutboxMessage]:
-        dead = [m for m in self._t.values() if m.state is OutboxState.DEAD]
+        dead = [
+            v
+            for v in self._t.values()
+            if isinstance(v, OutboxMessage) and v.state is OutboxState.DEAD
+        ]
         dead.sort(key=lambda m: m.last_attempt_at or m.recorded_at, reverse=True)
         return dead[:limit]
 
     def _open(self, notice_id: str) -> bool:
-        return self._t.require(notice_id).state in _OPEN
+        return _outbox_state(self._t.require(notice_id)) in _OPEN
 
     def retry(self, notice_id: str, at: datetime) -> bool:
-        if not self._open(notice_id):
+        message = _message(self._t.require(notice_id))
+        if message is None or message.state not in _OPEN:
             return False
         # the lease stays: a dispatcher sending it now must not see it claimed and sent again
-        message = self._t.require(notice_id)
         again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0, next_attempt_at=at)
-        self._t.put(notice_id, again)
+        self._t.put(notice_id, _stored(again))
         return True
 
     def discard(self, notice_id: str) -> bool:
