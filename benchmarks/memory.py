@@ -14,17 +14,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import sys
 import tracemalloc
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by tests
+from lifecycle import checkout, lifecycles, run_fresh
 
-from lifecycle import checkout, lifecycles, run_fresh  # noqa: E402
-
-from qiandao.json import to_json  # noqa: E402
-from qiandao_adapters.memory import MemoryStore  # noqa: E402
+from qiandao.json import to_json
+from qiandao_adapters.memory import MemoryStore
 
 TARGET = 5_000
 """Bytes per item the store should stay within (issue 14)."""

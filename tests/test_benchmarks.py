@@ -122,3 +122,10 @@ def test_imports_benchmark_times_each_import_against_a_bare_interpreter() -> Non
     assert set(figures) == {"bare", *(f"this checkout/{m}" for m in imports.MODULES)}
     assert all(seconds > 0 for seconds in figures.values())
     assert len(lines) == 2 + len(imports.MODULES) and "heavy loaded: none" in lines[2]
+
+
+def test_memory_benchmark_counts_bytes_per_item_against_the_item_document() -> None:
+    memory = _load("memory")
+    figures = memory.measure(20)
+    assert set(figures) == {"pending", "dispatched", "document"}
+    assert all(value > 0 for value in figures.values())
