@@ -11,10 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditOutcome, AuditQuery, AuditRecord
+from qiandao.errors import ConcurrencyConflict
+from qiandao.events import Event
 from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
-from qiandao.testing import NotifierContract, StoreContract, sample_notice, sample_outbox_message
-from qiandao_adapters.memory import MemoryStore, _outbox_state
+from qiandao.testing import (
+    NotifierContract,
+    StoreContract,
+    sample_events,
+    sample_item,
+    sample_notice,
+    sample_outbox_message,
+)
+from qiandao_adapters.memory import _EVENT_BLOCK, MemoryStore, _EventBlock, _outbox_state
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 
 
@@ -212,3 +221,32 @@ def test_packed_audit_records_read_as_they_were_sealed() -> None:
     with store.unit_of_work() as uow:
         assert uow.audit.records(shard) == expected[130:]
         assert uow.audit.purge(shard, 10) == 0
+
+
+def test_packed_events_read_back_as_they_were_appended() -> None:
+    logs = {
+        f"item-{n:03d}": sample_events(sample_item(f"item-{n:03d}"), prefix=f"e{n}")
+        for n in range(40)
+    }
+    store = MemoryStore()
+    expected: list[Event] = []
+    for round_ in range(0, 6, 2):  # a few events of every item per unit of work, interleaved
+        with store.unit_of_work() as uow:
+            for log in logs.values():
+                uow.events.append(log[round_ : round_ + 2])
+                expected.extend(log[round_ : round_ + 2])
+            uow.commit()
+    assert len(expected) > 3 * _EVENT_BLOCK
+    assert any(isinstance(row, _EventBlock) for row in store._data.feed)  # packed
+    with store.unit_of_work() as uow:
+        assert [logged.event for logged in uow.events.since(0, 10_000)] == expected
+        page = uow.events.since(_EVENT_BLOCK - 3, 10)
+        assert [p.position for p in page] == list(range(_EVENT_BLOCK - 2, _EVENT_BLOCK + 8))
+        assert [p.event for p in page] == expected[_EVENT_BLOCK - 3 : _EVENT_BLOCK + 7]
+        for item_id, log in logs.items():
+            assert uow.events.for_item(item_id) == log[:6]
+        more = sample_events(sample_item("item-000"), first=7, prefix="late")[:1]
+        uow.events.append(more)  # staged beside the packed ones
+        assert uow.events.for_item("item-000") == [*logs["item-000"][:6], *more]
+        with pytest.raises(ConcurrencyConflict):
+            uow.events.append(more)

@@ -7,9 +7,13 @@ check has passed again, so a failed or abandoned unit of work changes nothing.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
+import operator
+import pickle
 import threading
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -18,6 +22,8 @@ from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from qiandao import events as _events_module
+from qiandao import model as _model_module
 from qiandao.accounts import PolicyChange
 from qiandao.audit import (
     AuditChain,
@@ -282,6 +288,109 @@ def _pack_tail(rows: list[_AuditRow]) -> None:
         rows[-_PACK:] = [_Packed.of(tail)]  # type: ignore[arg-type]  # all records, as checked
 
 
+_EVENT_BLOCK = 64
+"""Committed events are packed this many at a time, in commit order (a few dozen bytes each)."""
+
+
+@functools.cache
+def _reducers() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """How the attrs values inside events are pickled: the class and its fields in order (a
+    C attribute getter; attrs' own ``__getstate__`` builds a dict per value)."""
+    found: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+    for module in (_events_module, _model_module):
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and attrs.has(cls)):
+                continue
+            fields = attrs.fields(cls)
+            if not fields or any(not f.init or f.kw_only or f.alias != f.name for f in fields):
+                continue  # pickled the ordinary way
+            names = [f.name for f in fields]
+            get = operator.attrgetter(*names)
+            found[cls] = _reduce_one(cls, get) if len(names) == 1 else _reduce_many(cls, get)
+    return found
+
+
+def _reduce_one(cls: type, get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda value: (cls, (get(value),))
+
+
+def _reduce_many(cls: type, get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda value: (cls, get(value))
+
+
+@attrs.frozen
+class _EventBlock:
+    """:data:`_EVENT_BLOCK` consecutive events of the feed, pickled and compressed (``held``
+    instead if an event would not pickle). Only this store's own events are ever unpickled."""
+
+    blob: bytes
+    held: tuple[Event, ...] = ()
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> _EventBlock:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _reducers()
+        try:
+            pickler.dump(tuple(events))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return cls(b"", tuple(events))
+        return cls(zlib.compress(buffer.getvalue(), 1))
+
+    def events(self) -> tuple[Event, ...]:
+        if self.held:
+            return self.held
+        found: tuple[Event, ...] = pickle.loads(zlib.decompress(self.blob))
+        return found
+
+
+def _packed_rows(rows: Sequence[Event | _EventBlock]) -> int:
+    """How many of the feed's rows are blocks (they come first)."""
+    low, high = 0, len(rows)
+    while low < high:
+        middle = (low + high) // 2
+        if isinstance(rows[middle], _EventBlock):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+class _FeedView:
+    """A consistent copy of the feed's rows (one list copy: never a half-applied commit)."""
+
+    def __init__(self, feed: list[Event | _EventBlock]) -> None:
+        self.rows = feed[:]
+        self.blocks = _packed_rows(self.rows)
+        self.length = self.blocks * _EVENT_BLOCK + len(self.rows) - self.blocks
+        self._decoded: dict[int, tuple[Event, ...]] = {}
+
+    def at(self, position: int) -> Event:
+        """The event at ``position`` (from 1)."""
+        index = position - 1
+        packed = self.blocks * _EVENT_BLOCK
+        if index >= packed:
+            row = self.rows[self.blocks + index - packed]
+            assert isinstance(row, Event)
+            return row
+        block, offset = divmod(index, _EVENT_BLOCK)
+        events = self._decoded.get(block)
+        if events is None:
+            row = self.rows[block]
+            assert isinstance(row, _EventBlock)
+            events = self._decoded[block] = row.events()
+        return events[offset]
+
+
+def _pack_feed(feed: list[Event | _EventBlock]) -> None:
+    """Pack the feed's unpacked events, :data:`_EVENT_BLOCK` at a time (the commit lock held)."""
+    blocks = _packed_rows(feed)
+    while len(feed) - blocks >= _EVENT_BLOCK:
+        events = feed[blocks : blocks + _EVENT_BLOCK]
+        feed[blocks : blocks + _EVENT_BLOCK] = [_EventBlock.of(events)]  # type: ignore[arg-type]
+        blocks += 1
+
+
 _Stored = OutboxMessage | Notice | OutboxState
 """What the outbox keeps of a message: a new one's notice alone (its message is rebuilt when
 read), a message, or the state of one sent or discarded (nothing reads more of it)."""
@@ -324,8 +433,8 @@ def _outbox_state(value: _Stored) -> OutboxState:
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
-    events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
-    feed: list[Event] = attrs.Factory(list)  # every event in commit order: position = index + 1
+    events: dict[str, Sequence[int | Event]] = attrs.Factory(dict)  # by item: feed positions
+    feed: list[Event | _EventBlock] = attrs.Factory(list)  # every event in commit order
     outbox: dict[str, _Stored] = attrs.Factory(dict)
     outbox_pending: dict[str, None] = attrs.Factory(dict)
     leases: dict[str, _Lease] = attrs.Factory(dict)
@@ -412,24 +521,58 @@ def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V
     table.put(key, (*existing, value))
 
 
+class _EventTable(_Table[Sequence[int | Event]]):
+    """Items' event logs: committed events by their feed position, this unit of work's own as
+    events. At commit the staged events join the feed, in order, and get their positions."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]]) -> None:
+        super().__init__(data.events, "事件", len, dirty)
+        self.feed = data.feed
+        self.order: list[Event] = []  # numbered at commit, under the lock, in commit order
+
+    def apply(self) -> None:
+        feed = self.feed
+        blocks = _packed_rows(feed)
+        first = blocks * _EVENT_BLOCK + len(feed) - blocks + 1
+        placed: dict[tuple[str, int], int] = {}
+        for position, event in enumerate(self.order, start=first):
+            feed.append(event)
+            placed[event.item_id, event.sequence] = position
+        for key, log in self.staged.items():
+            self.base[key] = array(
+                "I", [e if isinstance(e, int) else placed[e.item_id, e.sequence] for e in log]
+            )
+        _pack_feed(feed)
+
+    def reset(self) -> None:
+        super().reset()
+        self.order = []
+
+
 class _Events:
-    def __init__(self, table: _Table[tuple[Event, ...]], feed: list[Event]) -> None:
+    def __init__(self, table: _EventTable) -> None:
         self._t = table
-        self._feed = feed
-        self.staged: list[Event] = []  # numbered at commit, under the lock, in commit order
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
-            _append_next(self._t, event.item_id, event.sequence, event)
-        self.staged.extend(events)
+            existing = self._t.get(event.item_id) or ()
+            if event.sequence != len(existing) + 1:
+                conflict = f"事件序号冲突：{event.item_id}#{event.sequence}"
+                raise ConcurrencyConflict(conflict, id=event.item_id)
+            self._t.expect(event.item_id, len(existing) or None)
+            self._t.put(event.item_id, (*existing, event))
+        self._t.order.extend(events)
 
     def for_item(self, item_id: str) -> list[Event]:
-        return list(self._t.get(item_id) or ())
+        log = self._t.get(item_id) or ()  # read before the feed: its positions are in the copy
+        view = _FeedView(self._t.feed)
+        return [e if isinstance(e, Event) else view.at(e) for e in log]
 
     def since(self, position: int, limit: int) -> list[LoggedEvent]:
+        view = _FeedView(self._t.feed)
         start = max(position, 0)
-        found = self._feed[start : start + limit]  # one slice: never a half-appended commit
-        return [LoggedEvent(start + n, event) for n, event in enumerate(found, start=1)]
+        end = min(view.length, start + limit)
+        return [LoggedEvent(p, view.at(p)) for p in range(start + 1, end + 1)]
 
 
 class _OutboxTable(_Table[_Stored]):
@@ -1067,7 +1210,7 @@ class MemoryUnitOfWork:
         self._dirty = dirty
         # every command touches these three; the others are made on first use
         self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
-        self.events = _Events(_Table(data.events, "事件", len, dirty), data.feed)
+        self.events = _Events(_EventTable(data, dirty))
         self.outbox = _Outbox(_OutboxTable(data, dirty), self._hold)
         self._accounts: _Accounts | None = None
         self._sessions: _Sessions | None = None
@@ -1196,7 +1339,6 @@ class MemoryUnitOfWork:
                 self._accounts.verify()
             for table in self._dirty:
                 table.apply()
-            self._data.feed.extend(self.events.staged)
             if self._audit is not None:
                 self._audit.apply()
         finally:
@@ -1213,7 +1355,6 @@ class MemoryUnitOfWork:
         for table in self._dirty:
             table.reset()
         self._dirty.clear()
-        self.events.staged = []
         if self._audit is not None:
             self._audit.reset()
         self._release()
