@@ -2,6 +2,12 @@
 
 Writes are staged in the unit of work and applied under one lock at commit, after every version
 check has passed again, so a failed or abandoned unit of work changes nothing.
+
+History is kept compactly, since hosts' test suites keep many items in one process: committed
+events are packed into compressed blocks of the feed (items' logs hold feed positions), sealed
+audit records into compressed blocks per shard, and the outbox keeps a new notice as its
+``Notice`` and a sent or discarded one as its state; each is rebuilt when read
+(``benchmarks/memory.py``).
 """
 
 from __future__ import annotations
@@ -271,8 +277,8 @@ _AuditRow = AuditRecord | _Packed
 
 def _audit_rows(rows: Sequence[_AuditRow], after: int = 0) -> Iterator[AuditRecord]:
     """The records of a shard's rows with a sequence past ``after``, in order (packed rows that
-    end at or before ``after`` are not unpacked)."""
-    for row in rows:
+    end at or before ``after`` are not unpacked). Walks a copy: a commit may pack meanwhile."""
+    for row in list(rows):
         if isinstance(row, _Packed):
             if row.last > after:
                 yield from (r for r in row.records() if r.sequence > after)
@@ -1139,7 +1145,7 @@ class _Audit:
 
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
         last: _AuditRow | None = None
-        for row in self._data.audit_records.get(shard, ()):
+        for row in list(self._data.audit_records.get(shard, ())):
             if (row.first_at if isinstance(row, _Packed) else row.at) >= before:
                 break
             last = row
@@ -1149,7 +1155,7 @@ class _Audit:
 
     def purge(self, shard: str, through: int) -> int:
         count = 0
-        for row in self._data.audit_records.get(shard, ()):
+        for row in list(self._data.audit_records.get(shard, ())):
             if isinstance(row, AuditRecord):
                 count += row.sequence <= through
             elif row.first <= through:  # a packed row's sequences run unbroken
