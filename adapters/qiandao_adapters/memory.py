@@ -344,10 +344,14 @@ class _EventBlock:
         return cls(zlib.compress(buffer.getvalue(), 1))
 
     def events(self) -> tuple[Event, ...]:
-        if self.held:
-            return self.held
-        found: tuple[Event, ...] = pickle.loads(zlib.decompress(self.blob))
-        return found
+        return self.held or _unpacked_events(self.blob)
+
+
+@functools.lru_cache(maxsize=16)
+def _unpacked_events(blob: bytes) -> tuple[Event, ...]:
+    """A block's events, the last few blocks remembered (a follower pages through the feed)."""
+    found: tuple[Event, ...] = pickle.loads(zlib.decompress(blob))
+    return found
 
 
 def _packed_rows(rows: Sequence[Event | _EventBlock]) -> int:
