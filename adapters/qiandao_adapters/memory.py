@@ -354,9 +354,12 @@ def _unpacked_events(blob: bytes) -> tuple[Event, ...]:
     return found
 
 
-def _packed_rows(rows: Sequence[Event | _EventBlock]) -> int:
-    """How many of the feed's rows are blocks (they come first)."""
-    low, high = 0, len(rows)
+def _packed_rows(rows: Sequence[Event | _EventBlock], *, packed: bool = False) -> int:
+    """How many of the feed's rows are blocks (they come first). ``packed``: the feed is as a
+    commit leaves it, fewer than :data:`_EVENT_BLOCK` events after its blocks (under the lock)."""
+    low, high = max(0, len(rows) - _EVENT_BLOCK) if packed else 0, len(rows)
+    if low and not isinstance(rows[low - 1], _EventBlock):
+        low = 0  # not as a commit leaves it after all: search the whole feed
     while low < high:
         middle = (low + high) // 2
         if isinstance(rows[middle], _EventBlock):
@@ -392,9 +395,9 @@ class _FeedView:
         return events[offset]
 
 
-def _pack_feed(feed: list[Event | _EventBlock]) -> None:
-    """Pack the feed's unpacked events, :data:`_EVENT_BLOCK` at a time (the commit lock held)."""
-    blocks = _packed_rows(feed)
+def _pack_feed(feed: list[Event | _EventBlock], blocks: int) -> None:
+    """Pack the feed's unpacked events after its first ``blocks`` rows (blocks),
+    :data:`_EVENT_BLOCK` at a time (the commit lock held)."""
     while len(feed) - blocks >= _EVENT_BLOCK:
         events = feed[blocks : blocks + _EVENT_BLOCK]
         feed[blocks : blocks + _EVENT_BLOCK] = [_EventBlock.of(events)]  # type: ignore[arg-type]
@@ -542,7 +545,7 @@ class _EventTable(_Table[Sequence[int | Event]]):
 
     def apply(self) -> None:
         feed = self.feed
-        blocks = _packed_rows(feed)
+        blocks = _packed_rows(feed, packed=True)
         first = blocks * _EVENT_BLOCK + len(feed) - blocks + 1
         placed: dict[tuple[str, int], int] = {}
         for position, event in enumerate(self.order, start=first):
@@ -552,7 +555,7 @@ class _EventTable(_Table[Sequence[int | Event]]):
             self.base[key] = array(
                 "I", [e if isinstance(e, int) else placed[e.item_id, e.sequence] for e in log]
             )
-        _pack_feed(feed)
+        _pack_feed(feed, blocks)
 
     def reset(self) -> None:
         super().reset()
