@@ -115,3 +115,19 @@ def test_sql_overhead_benchmark_measures_qiandao_and_the_raw_driver(tmp_path: Pa
         f"sqlite:///{tmp_path / 'command.db'}", 1, 1, preloaded=5, plaintext=True
     )
     assert ours > 0 and raw > 0
+
+
+def test_imports_benchmark_times_each_import_against_a_bare_interpreter() -> None:
+    imports = _load("imports")
+    lines: list[str] = []
+    figures = imports.measure(1, report=lines.append)
+    assert set(figures) == {"bare", *(f"this checkout/{m}" for m in imports.MODULES)}
+    assert all(seconds > 0 for seconds in figures.values())
+    assert len(lines) == 2 + len(imports.MODULES) and "heavy loaded: none" in lines[2]
+
+
+def test_memory_benchmark_counts_bytes_per_item_against_the_item_document() -> None:
+    memory = _load("memory")
+    figures = memory.measure(20)
+    assert set(figures) == {"pending", "dispatched", "document"}
+    assert all(value > 0 for value in figures.values())

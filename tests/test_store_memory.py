@@ -10,10 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditOutcome, AuditQuery, AuditRecord
+from qiandao.errors import ConcurrencyConflict
+from qiandao.events import Event
 from qiandao.outbox import OutboxState
 from qiandao.ports.notify import Notice
-from qiandao.testing import NotifierContract, StoreContract, sample_notice, sample_outbox_message
-from qiandao_adapters.memory import MemoryStore
+from qiandao.testing import (
+    NotifierContract,
+    StoreContract,
+    sample_events,
+    sample_item,
+    sample_notice,
+    sample_outbox_message,
+)
+from qiandao_adapters.memory import _EVENT_BLOCK, MemoryStore, _EventBlock, _outbox_state
 from qiandao_adapters.notifiers import LoggingNotifier, RecordingNotifier
 
 
@@ -155,7 +165,7 @@ def test_the_pending_index_is_exactly_the_committed_pending_notices(
             if commit:
                 uow.commit()
         data = store._data
-        pending = {k for k, m in data.outbox.items() if m.state is OutboxState.PENDING}
+        pending = {k for k, m in data.outbox.items() if _outbox_state(m) is OutboxState.PENDING}
         assert set(data.outbox_pending) == pending
         with store.unit_of_work() as uow:
             assert {m.notice.id for m in uow.outbox.pending(100)} == pending
@@ -176,3 +186,67 @@ def test_dispatching_does_not_walk_the_history() -> None:
         uow.outbox._t.values = None  # type: ignore[assignment,method-assign]  # a scan would fail
         (claimed,) = uow.outbox.claim(10, _T0 + timedelta(days=1), timedelta(minutes=1), "d")
     assert claimed.notice.id == "new"
+
+
+def test_packed_audit_records_read_as_they_were_sealed() -> None:
+    shard, chain, start = "03", AuditChain(), datetime(2026, 1, 5, 9, tzinfo=UTC)
+    entries = [
+        AuditEntry(
+            start + timedelta(seconds=n), "submit", AuditOutcome.SUCCEEDED, targets=(f"t{n}",)
+        )
+        for n in range(300)
+    ]
+    expected: list[AuditRecord] = []
+    head = AuditHead(shard)
+    for entry in entries:
+        expected.append(chain.seal(head, entry))
+        head = AuditHead(shard, expected[-1].sequence, expected[-1].hash)
+    store = MemoryStore()
+    for batch in (entries[:250], entries[250:]):
+        with store.unit_of_work() as uow:
+            for entry in batch:
+                uow.audit.append(shard, entry, chain)
+            uow.commit()
+    assert len(store._data.audit_records[shard]) < 300  # most of them packed
+    with store.unit_of_work() as uow:
+        assert uow.audit.records(shard) == expected
+        assert uow.audit.records(shard, after=100, limit=5) == expected[100:105]
+        assert uow.audit.last_before(shard, start + timedelta(seconds=150.5)) == expected[150]
+        assert uow.audit.last_before(shard, start) is None
+        assert uow.audit.query(AuditQuery(target_id="t200")) == [expected[200]]
+        assert uow.audit.count(AuditQuery(since=start + timedelta(seconds=290))) == 10
+        assert uow.audit.heads()[shard] == head
+        assert uow.audit.purge(shard, 130) == 130
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.audit.records(shard) == expected[130:]
+        assert uow.audit.purge(shard, 10) == 0
+
+
+def test_packed_events_read_back_as_they_were_appended() -> None:
+    logs = {
+        f"item-{n:03d}": sample_events(sample_item(f"item-{n:03d}"), prefix=f"e{n}")
+        for n in range(40)
+    }
+    store = MemoryStore()
+    expected: list[Event] = []
+    for round_ in range(0, 6, 2):  # a few events of every item per unit of work, interleaved
+        with store.unit_of_work() as uow:
+            for log in logs.values():
+                uow.events.append(log[round_ : round_ + 2])
+                expected.extend(log[round_ : round_ + 2])
+            uow.commit()
+    assert len(expected) > 3 * _EVENT_BLOCK
+    assert any(isinstance(row, _EventBlock) for row in store._data.feed)  # packed
+    with store.unit_of_work() as uow:
+        assert [logged.event for logged in uow.events.since(0, 10_000)] == expected
+        page = uow.events.since(_EVENT_BLOCK - 3, 10)
+        assert [p.position for p in page] == list(range(_EVENT_BLOCK - 2, _EVENT_BLOCK + 8))
+        assert [p.event for p in page] == expected[_EVENT_BLOCK - 3 : _EVENT_BLOCK + 7]
+        for item_id, log in logs.items():
+            assert uow.events.for_item(item_id) == log[:6]
+        more = sample_events(sample_item("item-000"), first=7, prefix="late")[:1]
+        uow.events.append(more)  # staged beside the packed ones
+        assert uow.events.for_item("item-000") == [*logs["item-000"][:6], *more]
+        with pytest.raises(ConcurrencyConflict):
+            uow.events.append(more)

@@ -2,22 +2,44 @@
 
 Writes are staged in the unit of work and applied under one lock at commit, after every version
 check has passed again, so a failed or abandoned unit of work changes nothing.
+
+History is kept compactly, since hosts' test suites keep many items in one process: committed
+events are packed into compressed blocks of the feed (items' logs hold feed positions), sealed
+audit records into compressed blocks per shard, and the outbox keeps a new notice as its
+``Notice`` and a sent or discarded one as its state; each is rebuilt when read
+(``benchmarks/memory.py``).
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import itertools
+import operator
+import pickle
 import threading
+import zlib
+from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from qiandao import events as _events_module
+from qiandao import model as _model_module
 from qiandao.accounts import PolicyChange
-from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditQuery, AuditRecord, parse_cursor
+from qiandao.audit import (
+    AuditChain,
+    AuditEntry,
+    AuditHead,
+    AuditQuery,
+    AuditRecord,
+    decode,
+    parse_cursor,
+)
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
 from qiandao.lanes import Lane
@@ -39,6 +61,7 @@ from qiandao.model import (
 )
 from qiandao.outbox import OutboxState
 from qiandao.planning import AnnualPlan, plan_id
+from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
     IdempotencyRecord,
@@ -204,12 +227,228 @@ def _seeded() -> dict[str, Jurisdiction]:
     return {j.code: j for j in ZHOUSHAN_JURISDICTIONS}
 
 
+_PACK = 64
+"""A shard's sealed audit records are packed this many at a time (a few dozen bytes each)."""
+
+
+@attrs.frozen
+class _Packed:
+    """Consecutive audit records of a shard, packed: each one's hash and canonical document (which
+    holds every other field) compressed together. Records are rebuilt when read; the audit is
+    written on every command and read rarely."""
+
+    first: int
+    last: int
+    first_at: datetime
+    blob: bytes
+
+    @classmethod
+    def of(cls, records: Sequence[AuditRecord]) -> _Packed:
+        text = "\n".join(f"{r.hash} {r.document}" for r in records)
+        blob = zlib.compress(text.encode("utf-8"), 1)
+        return cls(records[0].sequence, records[-1].sequence, records[0].at, blob)
+
+    def records(self) -> list[AuditRecord]:
+        return [_unpacked(line) for line in zlib.decompress(self.blob).decode("utf-8").split("\n")]
+
+
+def _unpacked(line: str) -> AuditRecord:
+    """A packed record as it was sealed (its columns are its document's)."""
+    digest, document = line.split(" ", 1)
+    shard, sequence, entry, algorithm, previous = decode(document)
+    return AuditRecord(
+        shard,
+        sequence,
+        algorithm,
+        previous,
+        document,
+        digest,
+        entry.at,
+        entry.action,
+        entry.account_id,
+        entry.target_id,
+        entry.jurisdiction,
+        entry.outcome.value,
+    )
+
+
+_AuditRow = AuditRecord | _Packed
+
+
+def _audit_rows(rows: Sequence[_AuditRow], after: int = 0) -> Iterator[AuditRecord]:
+    """The records of a shard's rows with a sequence past ``after``, in order (packed rows that
+    end at or before ``after`` are not unpacked). Walks a copy: a commit may pack meanwhile."""
+    for row in list(rows):
+        if isinstance(row, _Packed):
+            if row.last > after:
+                yield from (r for r in row.records() if r.sequence > after)
+        elif row.sequence > after:
+            yield row
+
+
+def _pack_tail(rows: list[_AuditRow]) -> None:
+    """Pack the last :data:`_PACK` rows once they are all unpacked records (a shard's rows are
+    packed rows, then at most ``_PACK - 1`` records)."""
+    if len(rows) >= _PACK and isinstance(rows[-_PACK], AuditRecord):
+        tail = rows[-_PACK:]
+        rows[-_PACK:] = [_Packed.of(tail)]  # type: ignore[arg-type]  # all records, as checked
+
+
+_EVENT_BLOCK = 64
+"""Committed events are packed this many at a time, in commit order (a few dozen bytes each)."""
+
+
+@functools.cache
+def _reducers() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """How the attrs values inside events are pickled: the class and its fields in order (a
+    C attribute getter; attrs' own ``__getstate__`` builds a dict per value)."""
+    found: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+    for module in (_events_module, _model_module):
+        for cls in vars(module).values():
+            if not (isinstance(cls, type) and attrs.has(cls)):
+                continue
+            fields = attrs.fields(cls)
+            if not fields or any(not f.init or f.kw_only or f.alias != f.name for f in fields):
+                continue  # pickled the ordinary way
+            names = [f.name for f in fields]
+            get = operator.attrgetter(*names)
+            found[cls] = _reduce_one(cls, get) if len(names) == 1 else _reduce_many(cls, get)
+    return found
+
+
+def _reduce_one(cls: type, get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda value: (cls, (get(value),))
+
+
+def _reduce_many(cls: type, get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda value: (cls, get(value))
+
+
+@attrs.frozen
+class _EventBlock:
+    """:data:`_EVENT_BLOCK` consecutive events of the feed, pickled and compressed (``held``
+    instead if an event would not pickle). Only this store's own events are ever unpickled."""
+
+    blob: bytes
+    held: tuple[Event, ...] = ()
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> _EventBlock:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _reducers()
+        try:
+            pickler.dump(tuple(events))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return cls(b"", tuple(events))
+        return cls(zlib.compress(buffer.getvalue(), 1))
+
+    def events(self) -> tuple[Event, ...]:
+        return self.held or _unpacked_events(self.blob)
+
+
+@functools.lru_cache(maxsize=16)
+def _unpacked_events(blob: bytes) -> tuple[Event, ...]:
+    """A block's events, the last few blocks remembered (a follower pages through the feed)."""
+    found: tuple[Event, ...] = pickle.loads(zlib.decompress(blob))
+    return found
+
+
+def _packed_rows(rows: Sequence[Event | _EventBlock], *, packed: bool = False) -> int:
+    """How many of the feed's rows are blocks (they come first). ``packed``: the feed is as a
+    commit leaves it, fewer than :data:`_EVENT_BLOCK` events after its blocks (under the lock)."""
+    low, high = max(0, len(rows) - _EVENT_BLOCK) if packed else 0, len(rows)
+    if low and not isinstance(rows[low - 1], _EventBlock):
+        low = 0  # not as a commit leaves it after all: search the whole feed
+    while low < high:
+        middle = (low + high) // 2
+        if isinstance(rows[middle], _EventBlock):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+class _FeedView:
+    """A consistent copy of the feed's rows (one list copy: never a half-applied commit)."""
+
+    def __init__(self, feed: list[Event | _EventBlock]) -> None:
+        self.rows = feed[:]
+        self.blocks = _packed_rows(self.rows)
+        self.length = self.blocks * _EVENT_BLOCK + len(self.rows) - self.blocks
+        self._decoded: dict[int, tuple[Event, ...]] = {}
+
+    def at(self, position: int) -> Event:
+        """The event at ``position`` (from 1)."""
+        index = position - 1
+        packed = self.blocks * _EVENT_BLOCK
+        if index >= packed:
+            row = self.rows[self.blocks + index - packed]
+            assert isinstance(row, Event)
+            return row
+        block, offset = divmod(index, _EVENT_BLOCK)
+        events = self._decoded.get(block)
+        if events is None:
+            row = self.rows[block]
+            assert isinstance(row, _EventBlock)
+            events = self._decoded[block] = row.events()
+        return events[offset]
+
+
+def _pack_feed(feed: list[Event | _EventBlock], blocks: int) -> None:
+    """Pack the feed's unpacked events after its first ``blocks`` rows (blocks),
+    :data:`_EVENT_BLOCK` at a time (the commit lock held)."""
+    while len(feed) - blocks >= _EVENT_BLOCK:
+        events = feed[blocks : blocks + _EVENT_BLOCK]
+        feed[blocks : blocks + _EVENT_BLOCK] = [_EventBlock.of(events)]  # type: ignore[arg-type]
+        blocks += 1
+
+
+_Stored = OutboxMessage | Notice | OutboxState
+"""What the outbox keeps of a message: a new one's notice alone (its message is rebuilt when
+read), a message, or the state of one sent or discarded (nothing reads more of it)."""
+_GONE = frozenset({OutboxState.DISPATCHED, OutboxState.DISCARDED})
+
+
+def _stored(message: OutboxMessage) -> _Stored:
+    """What the outbox keeps of ``message``."""
+    if message.state in _GONE:
+        return message.state
+    if (
+        message.next_attempt_at is message.recorded_at
+        and message.recorded_at is message.notice.at
+        and message.state is OutboxState.PENDING
+        and message.attempts == 0
+        and message.dispatched_at is None
+        and message.claimed_by is None
+        and message.lease_until is None
+        and message.last_attempt_at is None
+        and message.last_error is None
+    ):
+        return message.notice
+    return message
+
+
+def _message(value: _Stored | None) -> OutboxMessage | None:
+    """The message kept as ``value`` (``None``: unknown, or sent or discarded)."""
+    if isinstance(value, Notice):
+        return OutboxMessage(value, value.at)
+    return None if isinstance(value, OutboxState) else value
+
+
+def _outbox_state(value: _Stored) -> OutboxState:
+    """The state of the message kept as ``value``."""
+    if isinstance(value, Notice):
+        return OutboxState.PENDING
+    return value if isinstance(value, OutboxState) else value.state
+
+
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
-    events: dict[str, tuple[Event, ...]] = attrs.Factory(dict)
-    feed: list[Event] = attrs.Factory(list)  # every event in commit order: position = index + 1
-    outbox: dict[str, OutboxMessage] = attrs.Factory(dict)
+    events: dict[str, Sequence[int | Event]] = attrs.Factory(dict)  # by item: feed positions
+    feed: list[Event | _EventBlock] = attrs.Factory(list)  # every event in commit order
+    outbox: dict[str, _Stored] = attrs.Factory(dict)
     outbox_pending: dict[str, None] = attrs.Factory(dict)
     leases: dict[str, _Lease] = attrs.Factory(dict)
     accounts: dict[str, Account] = attrs.Factory(dict)
@@ -224,7 +463,7 @@ class _Data:
     plans: dict[str, AnnualPlan] = attrs.Factory(dict)
     idempotency: dict[str, IdempotencyRecord] = attrs.Factory(dict)
     audit_heads: dict[str, AuditHead] = attrs.Factory(dict)
-    audit_records: dict[str, list[AuditRecord]] = attrs.Factory(dict)  # by shard, in order
+    audit_records: dict[str, list[_AuditRow]] = attrs.Factory(dict)  # by shard, in order
     similarity: dict[str, SimilarityEntry] = attrs.Factory(dict)
     similarity_bands: dict[int, set[str]] = attrs.Factory(dict)  # band key -> item ids
     topics: dict[str, TopicEntry] = attrs.Factory(dict)
@@ -295,27 +534,63 @@ def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V
     table.put(key, (*existing, value))
 
 
+class _EventTable(_Table[Sequence[int | Event]]):
+    """Items' event logs: committed events by their feed position, this unit of work's own as
+    events. At commit the staged events join the feed, in order, and get their positions."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]]) -> None:
+        super().__init__(data.events, "事件", len, dirty)
+        self.feed = data.feed
+        self.order: list[Event] = []  # numbered at commit, under the lock, in commit order
+
+    def apply(self) -> None:
+        feed = self.feed
+        blocks = _packed_rows(feed, packed=True)
+        first = blocks * _EVENT_BLOCK + len(feed) - blocks + 1
+        placed: dict[tuple[str, int], int] = {}
+        for position, event in enumerate(self.order, start=first):
+            feed.append(event)
+            placed[event.item_id, event.sequence] = position
+        for key, log in self.staged.items():
+            self.base[key] = array(
+                "I", [e if isinstance(e, int) else placed[e.item_id, e.sequence] for e in log]
+            )
+        _pack_feed(feed, blocks)
+
+    def reset(self) -> None:
+        super().reset()
+        self.order = []
+
+
 class _Events:
-    def __init__(self, table: _Table[tuple[Event, ...]], feed: list[Event]) -> None:
+    def __init__(self, table: _EventTable) -> None:
         self._t = table
-        self._feed = feed
-        self.staged: list[Event] = []  # numbered at commit, under the lock, in commit order
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
-            _append_next(self._t, event.item_id, event.sequence, event)
-        self.staged.extend(events)
+            existing = self._t.get(event.item_id) or ()
+            if event.sequence != len(existing) + 1:
+                conflict = f"事件序号冲突：{event.item_id}#{event.sequence}"
+                raise ConcurrencyConflict(conflict, id=event.item_id)
+            self._t.expect(event.item_id, len(existing) or None)
+            self._t.put(event.item_id, (*existing, event))
+        self._t.order.extend(events)
 
     def for_item(self, item_id: str) -> list[Event]:
-        return list(self._t.get(item_id) or ())
+        log = self._t.get(item_id) or ()  # read before the feed: its positions are in the copy
+        if all(isinstance(e, Event) for e in log):
+            return list(log)  # type: ignore[arg-type]  # all events, as checked
+        view = _FeedView(self._t.feed)
+        return [e if isinstance(e, Event) else view.at(e) for e in log]
 
     def since(self, position: int, limit: int) -> list[LoggedEvent]:
+        view = _FeedView(self._t.feed)
         start = max(position, 0)
-        found = self._feed[start : start + limit]  # one slice: never a half-appended commit
-        return [LoggedEvent(start + n, event) for n, event in enumerate(found, start=1)]
+        end = min(view.length, start + limit)
+        return [LoggedEvent(p, view.at(p)) for p in range(start + 1, end + 1)]
 
 
-class _OutboxTable(_Table[OutboxMessage]):
+class _OutboxTable(_Table[_Stored]):
     """The outbox, with an index of the pending notices kept at commit (a scan never walks
     the dispatched history)."""
 
@@ -326,8 +601,8 @@ class _OutboxTable(_Table[OutboxMessage]):
     def apply(self) -> None:
         staged = self.staged
         super().apply()
-        for key, message in staged.items():
-            if message.state is OutboxState.PENDING:
+        for key, value in staged.items():
+            if _outbox_state(value) is OutboxState.PENDING:
                 self.index.setdefault(key, None)
             else:
                 self.index.pop(key, None)
@@ -441,13 +716,13 @@ class _Outbox:
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             if self._t.get(message.notice.id) is None:
-                self._t.put(message.notice.id, message)
+                self._t.put(message.notice.id, _stored(message))
 
     def _waiting(self) -> list[OutboxMessage]:
         """Pending notices (committed and staged) by next attempt, then recorded order."""
         index = self._t.index
         ids = [*index, *(key for key in self._t.staged if key not in index)]
-        found = [self._t.get(key) for key in ids]
+        found = [_message(self._t.get(key)) for key in ids]
         waiting = [m for m in found if m is not None and m.state is OutboxState.PENDING]
         waiting.sort(key=lambda m: m.next_attempt_at)  # stable: recorded order within an instant
         return waiting
@@ -467,8 +742,13 @@ class _Outbox:
         return claimed
 
     def _change(self, notice_id: str, **changes: Any) -> None:
-        message = self._t.require(notice_id)
-        self._t.put(notice_id, attrs.evolve(message, claimed_by=None, lease_until=None, **changes))
+        value = self._t.require(notice_id)
+        message = _message(value)
+        if message is None:  # sent or discarded: its state is all there is to change
+            self._t.put(notice_id, changes.get("state", value))
+            return
+        changed = attrs.evolve(message, claimed_by=None, lease_until=None, **changes)
+        self._t.put(notice_id, _stored(changed))
 
     def mark_dispatched(self, notice_id: str, at: datetime) -> None:
         self._change(notice_id, state=OutboxState.DISPATCHED, dispatched_at=at)
@@ -482,8 +762,8 @@ class _Outbox:
     def mark_failed(
         self, notice_id: str, at: datetime, retry_at: datetime | None, error: str = ""
     ) -> None:
-        message = self._t.require(notice_id)
-        if message.state is not OutboxState.PENDING:
+        message = _message(self._t.require(notice_id))
+        if message is None or message.state is not OutboxState.PENDING:
             return
         self._change(
             notice_id,
@@ -506,20 +786,24 @@ class _Outbox:
         return len(mine)
 
     def list_failed(self, limit: int) -> list[OutboxMessage]:
-        dead = [m for m in self._t.values() if m.state is OutboxState.DEAD]
+        dead = [
+            v
+            for v in self._t.values()
+            if isinstance(v, OutboxMessage) and v.state is OutboxState.DEAD
+        ]
         dead.sort(key=lambda m: m.last_attempt_at or m.recorded_at, reverse=True)
         return dead[:limit]
 
     def _open(self, notice_id: str) -> bool:
-        return self._t.require(notice_id).state in _OPEN
+        return _outbox_state(self._t.require(notice_id)) in _OPEN
 
     def retry(self, notice_id: str, at: datetime) -> bool:
-        if not self._open(notice_id):
+        message = _message(self._t.require(notice_id))
+        if message is None or message.state not in _OPEN:
             return False
         # the lease stays: a dispatcher sending it now must not see it claimed and sent again
-        message = self._t.require(notice_id)
         again = attrs.evolve(message, state=OutboxState.PENDING, attempts=0, next_attempt_at=at)
-        self._t.put(notice_id, again)
+        self._t.put(notice_id, _stored(again))
         return True
 
     def discard(self, notice_id: str) -> bool:
@@ -852,34 +1136,43 @@ class _Audit:
         return sorted(shard for shard, rows in self._data.audit_records.items() if rows)
 
     def records(self, shard: str, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
-        kept = [r for r in self._data.audit_records.get(shard, ()) if r.sequence > after]
-        return kept if limit is None else kept[:limit]
+        found = _audit_rows(self._data.audit_records.get(shard, ()), after)
+        return list(found if limit is None else itertools.islice(found, limit))
+
+    def _all(self) -> Iterator[AuditRecord]:
+        for rows in self._data.audit_records.values():
+            yield from _audit_rows(rows)
 
     def query(self, query: AuditQuery) -> list[AuditRecord]:
         after = parse_cursor(query.after) if query.after is not None else None
         found = [
             r
-            for rows in self._data.audit_records.values()
-            for r in rows
+            for r in self._all()
             if _audit_matches(r, query) and (after is None or r.position > after)
         ]
         found.sort(key=lambda r: r.position)
         return found[: query.limit + 1]
 
     def count(self, query: AuditQuery) -> int:
-        records = self._data.audit_records.values()
-        return sum(1 for rows in records for r in rows if _audit_matches(r, query))
+        return sum(1 for r in self._all() if _audit_matches(r, query))
 
     def last_before(self, shard: str, before: datetime) -> AuditRecord | None:
-        last = None
-        for record in self._data.audit_records.get(shard, ()):
-            if record.at >= before:
+        last: _AuditRow | None = None
+        for row in list(self._data.audit_records.get(shard, ())):
+            if (row.first_at if isinstance(row, _Packed) else row.at) >= before:
                 break
-            last = record
+            last = row
+        if isinstance(last, _Packed):  # its first record is before; maybe not its last
+            return [r for r in last.records() if r.at < before][-1]
         return last
 
     def purge(self, shard: str, through: int) -> int:
-        count = sum(1 for r in self._data.audit_records.get(shard, ()) if r.sequence <= through)
+        count = 0
+        for row in list(self._data.audit_records.get(shard, ())):
+            if isinstance(row, AuditRecord):
+                count += row.sequence <= through
+            elif row.first <= through:  # a packed row's sequences run unbroken
+                count += min(row.last, through) - row.first + 1
         self.purged[shard] = max(through, self.purged.get(shard, 0))
         return count
 
@@ -887,16 +1180,33 @@ class _Audit:
         """Apply the purges, then seal each staged entry after its shard's head."""
         records = self._data.audit_records
         for shard, through in self.purged.items():
-            records[shard] = [r for r in records.get(shard, ()) if r.sequence > through]
+            records[shard] = _purged(records.get(shard, []), through)
         for shard, entry, chain in self.staged:
             record = chain.seal(self._data.audit_heads.get(shard, AuditHead(shard)), entry)
-            records.setdefault(shard, []).append(record)
+            rows = records.setdefault(shard, [])
+            rows.append(record)
+            _pack_tail(rows)
             self._data.audit_heads[shard] = AuditHead(shard, record.sequence, record.hash)
         self.reset()
 
     def reset(self) -> None:
         self.staged = []
         self.purged = {}
+
+
+def _purged(rows: Sequence[_AuditRow], through: int) -> list[_AuditRow]:
+    """A shard's rows without the records up to sequence ``through``; a packed row that holds
+    both kinds is packed again with the rest."""
+    kept: list[_AuditRow] = []
+    for row in rows:
+        if isinstance(row, AuditRecord):
+            if row.sequence > through:
+                kept.append(row)
+        elif row.first > through:
+            kept.append(row)
+        elif row.last > through:
+            kept.append(_Packed.of([r for r in row.records() if r.sequence > through]))
+    return kept
 
 
 def _audit_matches(record: AuditRecord, query: AuditQuery) -> bool:
@@ -921,7 +1231,7 @@ class MemoryUnitOfWork:
         self._dirty = dirty
         # every command touches these three; the others are made on first use
         self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
-        self.events = _Events(_Table(data.events, "事件", len, dirty), data.feed)
+        self.events = _Events(_EventTable(data, dirty))
         self.outbox = _Outbox(_OutboxTable(data, dirty), self._hold)
         self._accounts: _Accounts | None = None
         self._sessions: _Sessions | None = None
@@ -1050,7 +1360,6 @@ class MemoryUnitOfWork:
                 self._accounts.verify()
             for table in self._dirty:
                 table.apply()
-            self._data.feed.extend(self.events.staged)
             if self._audit is not None:
                 self._audit.apply()
         finally:
@@ -1067,7 +1376,6 @@ class MemoryUnitOfWork:
         for table in self._dirty:
             table.reset()
         self._dirty.clear()
-        self.events.staged = []
         if self._audit is not None:
             self._audit.reset()
         self._release()

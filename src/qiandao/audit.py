@@ -63,12 +63,18 @@ MIN_RETENTION_DAYS = 180
 CONTEXT_CHARS = 200  # the longest source address, client or request id a host may pass
 
 
+_SHARDS = tuple(f"{n:02d}" for n in range(AUDIT_SHARDS))  # one string per shard name
+
+
+@functools.lru_cache(maxsize=4096)
 def shard_of(account_id: str | None) -> str:
-    """The chain a person's records go to (``"00"`` … ``"15"``); no person: ``"00"``."""
+    """The chain a person's records go to (``"00"`` … ``"15"``); no person: ``"00"``.
+
+    Remembered for the most recent people (every command of theirs asks)."""
     if account_id is None:
-        return "00"
+        return _SHARDS[0]
     number = int.from_bytes(hashlib.sha256(account_id.encode("utf-8")).digest()[:4], "big")
-    return f"{number % AUDIT_SHARDS:02d}"
+    return _SHARDS[number % AUDIT_SHARDS]
 
 
 class AuditOutcome(LabelledEnum):
@@ -261,7 +267,11 @@ def encode(shard: str, sequence: int, entry: AuditEntry, algorithm: str, previou
         body["heads"] = [list(h) for h in entry.heads]
     if entry.bases:
         body["bases"] = [list(b) for b in entry.bases]
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(body)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""The canonical encoder (made once: ``json.dumps`` with options makes one per call)."""
 
 
 def _triples(raw: object) -> tuple[tuple[str, int, str], ...]:

@@ -63,7 +63,7 @@ class EventKind(LabelledEnum):
     UNIT_MERGED = "unit_merged", "承办单位合并，交办转至承接单位"
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ItemPatch:
     """New values of ``Item`` fields an event sets; ``None`` leaves a field as it is.
 
@@ -113,7 +113,7 @@ _PATCH_VALUES = operator.attrgetter(*_PATCH_FIELDS)  # all values in one call (t
 _NO_PATCH = ItemPatch()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Change:
     """What an event changes: a new state, an appended record, an upserted assignment, fields.
 
@@ -138,7 +138,7 @@ class Change:
     """What a notice or the audit trail should say; not applied to the item."""
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Event:
     """One change to one item, numbered per item from 1 (the sequence is the item's version)."""
 

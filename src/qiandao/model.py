@@ -127,7 +127,7 @@ class FeedbackKind(LabelledEnum):
     IMPLEMENTATION = "implementation", "落实情况"
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TextVersion:
     """One version of an item's text; version 1 is the author's original."""
 
@@ -138,7 +138,7 @@ class TextVersion:
     at: datetime
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ReviewRecord:
     """One decision in the review chain, in order."""
 
@@ -150,7 +150,7 @@ class ReviewRecord:
     note: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ReviewOverrun:
     """A review stage that waited past its window (急事急报, 第五条), found by the periodic job.
 
@@ -164,7 +164,7 @@ class ReviewOverrun:
     window_workdays: int
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ExtensionRequest:
     """A unit's request for more time, and the office's decision."""
 
@@ -177,7 +177,7 @@ class ExtensionRequest:
     new_due: date | None = None
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Reply:
     """A unit's written reply (书面答复)."""
 
@@ -186,7 +186,7 @@ class Reply:
     at: datetime
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Assignment:
     """One item handed to one unit (交办), with its deadline."""
 
@@ -246,7 +246,7 @@ class Assignment:
         return sum(1 for e in self.extensions if e.decision is ExtensionDecision.APPROVED)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Feedback:
     """Adoption by a higher body, a leader's instruction, or an implementation note."""
 
@@ -261,7 +261,7 @@ class Feedback:
     shared_with_units: bool = False  # the handling units may read it too
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Item:
     """One piece of 社情民意信息 from draft to closing. ``version`` counts applied events."""
 

@@ -12,6 +12,8 @@ item's generated id, which carries nothing of the content; the recipient opens i
 
 from __future__ import annotations
 
+import functools
+
 from qiandao.events import Event, EventKind
 from qiandao.model import Feedback, FeedbackKind, Item, ReviewStage
 from qiandao.ports.notify import Notice
@@ -29,19 +31,33 @@ SECRET_TEXT = "您有一条涉密信息待处理"
 _K = EventKind
 
 
+@functools.lru_cache(maxsize=1024)
 def role_group(role: Role, jurisdiction: str) -> str:
-    """The recipient name of everyone with ``role`` in ``jurisdiction``."""
+    """The recipient name of everyone with ``role`` in ``jurisdiction`` (one string for all the
+    notices that name it: a store that keeps them in memory keeps it once)."""
     return f"role:{role.value}@{jurisdiction}"
 
 
+@functools.lru_cache(maxsize=4096)
 def unit_group(unit_id: str) -> str:
-    """The recipient name of a handling unit's accounts."""
+    """The recipient name of a handling unit's accounts (one string per unit, as above)."""
     return f"unit:{unit_id}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _to_role(role: Role, jurisdiction: str) -> tuple[str]:
+    """A notice's recipients when they are one role's group (one tuple for all such notices)."""
+    return (role_group(role, jurisdiction),)
+
+
+@functools.lru_cache(maxsize=4096)
+def _to_unit(unit_id: str) -> tuple[str]:
+    return (unit_group(unit_id),)
 
 
 def _unit_of(event: Event) -> tuple[str, ...]:
     change = event.change
-    return (unit_group(change.assignment.unit_id),) if change.assignment is not None else ()
+    return _to_unit(change.assignment.unit_id) if change.assignment is not None else ()
 
 
 _SILENT = frozenset(
@@ -118,14 +134,14 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     if kind in (_K.SUBMITTED, _K.RESUBMITTED) or (
         kind is _K.SENT_BACK and event.change.state is ItemState.SUBMITTED
     ):
-        recipients, text = (role_group(Role.EDITOR, j),), f"新信息待初审：{title}"
+        recipients, text = _to_role(Role.EDITOR, j), f"新信息待初审：{title}"
     elif kind is _K.PRELIMINARY_PASSED or (
         kind is _K.SENT_BACK and event.change.state is ItemState.IN_REVIEW
     ):
-        recipients, text = (role_group(Role.DEPUTY, j),), f"信息待审核：{title}"
+        recipients, text = _to_role(Role.DEPUTY, j), f"信息待审核：{title}"
     elif kind is _K.DEPUTY_APPROVED:
         signer = required_signer(item.destinations, rules.tiers)
-        recipients, text = (role_group(signer, j),), f"信息待签发：{title}"
+        recipients, text = _to_role(signer, j), f"信息待签发：{title}"
     elif kind in _TO_AUTHORS:
         recipients, text = tuple(sorted(item.authors)), f"您的信息“{item.title}”：{kind.label}"
     elif kind is _K.RATING_WINDOW_RECOMPUTED:  # only those who may rate are told
@@ -137,7 +153,7 @@ def notices_for(event: Event, item: Item, rules: RuleSet) -> list[Notice]:
     elif kind is _K.ASSIGNED:
         recipients, text = _unit_of(event), f"请签收交办信息：{title}"
     elif kind in _TO_EDITORS:
-        recipients, text = (role_group(Role.EDITOR, j),), f"{kind.label}：{title}"
+        recipients, text = _to_role(Role.EDITOR, j), f"{kind.label}：{title}"
     elif kind in _TO_UNIT:
         recipients, text = _unit_of(event), f"{kind.label}：{title}"
     elif kind is _K.REPLIED:

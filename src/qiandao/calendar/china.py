@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 
 from qiandao.calendar.index import WorkdayIndex, year_flags
 from qiandao.calendar.reader import check_schedule, load_schedule, official_schedules
-from qiandao.calendar.statutory import provisional_schedule
 from qiandao.calendar.values import (
     MAX_WORKDAYS,
     MAX_YEAR,
@@ -129,7 +128,12 @@ class ChinaWorkdays:
     def schedule(self, year: int) -> YearSchedule:
         """The official schedule of ``year``, or the provisional one computed from the rules."""
         s = self._schedules.get(_as_year(year))
-        return s if s is not None else provisional_schedule(year)
+        if s is not None:
+            return s
+        # workalendar's lunar and astronomy machinery loads only when a provisional year is asked
+        from qiandao.calendar.statutory import provisional_schedule
+
+        return provisional_schedule(year)
 
     def provisional_years(self, first: date, last: date) -> tuple[int, ...]:
         """The years of the days ``first..last`` (inclusive) that have no official schedule."""

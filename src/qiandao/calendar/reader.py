@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from workalendar import precomputed_astronomy
-
 from qiandao.calendar.values import MAX_YEAR, MIN_YEAR, ScheduleNotice, YearSchedule
 from qiandao.errors import ScheduleFileError
 
@@ -199,6 +197,8 @@ def solar_terms(tz: str) -> Mapping[str, Mapping[str, str]]:
 
     Its ``solar_term`` re-reads the gzip file on every call (~1.5 ms); ``{}`` if unreadable.
     """
+    from workalendar import precomputed_astronomy  # only statutory (provisional) years need it
+
     try:
         raw = gzip.decompress(precomputed_astronomy.pre_computed_solar_terms_path.read_bytes())
         table: Mapping[str, Mapping[str, str]] = json.loads(raw)[tz]

@@ -10,7 +10,7 @@ import attrs
 __all__ = ["Notice", "Notifier"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Notice:
     """A message to people; ``id`` is the event id, so a repeat delivery can be dropped."""
 

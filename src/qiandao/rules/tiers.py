@@ -79,7 +79,11 @@ def check_destinations(value: Iterable[Destination | str]) -> frozenset[Destinat
         raise InvalidInput(
             "至少须确定一个报送去向（第九条）", field="destinations", article="第九条"
         )
-    return chosen
+    return _CHOICES.setdefault(chosen, chosen)
+
+
+_CHOICES: dict[frozenset[Destination], frozenset[Destination]] = {}
+"""One instance of each choice of destinations (at most seven), shared by every item with it."""
 
 
 def required_signer(destinations: Iterable[Destination], rules: TierRules) -> Role:

@@ -49,6 +49,8 @@ __all__ = [
     "withdraw",
 ]
 
+_NOBODY: frozenset[str] = frozenset()  # one empty set shared by every item that opts out of nothing
+
 SECRET_STUB = "【涉密信息：正文不在本系统录入，请按保密规定线下报送】"
 """The body kept instead of a 涉密 text where the rules refuse 涉密 bodies (保密法)."""
 
@@ -208,7 +210,7 @@ def _new_item(
         urgent=data.urgent,
         secret=data.secret,
         body_withheld=withheld,
-        opted_out=frozenset() if data.publish else frozenset({actor.account_id}),
+        opted_out=_NOBODY if data.publish else frozenset({actor.account_id}),
         commission_id=None if commission is None else commission.id,
     )
 

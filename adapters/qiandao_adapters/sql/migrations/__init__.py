@@ -12,13 +12,10 @@ A new revision, for developers of qiandao::
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, column, inspect, select, table
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -32,6 +29,10 @@ from qiandao.errors import (
 )
 from qiandao_adapters.sql.engine import make_engine
 from qiandao_adapters.sql.errors import cause_of, hint_for
+
+if TYPE_CHECKING:  # Alembic itself loads only when a migration is looked up or run
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "SCRIPT_LOCATION",
@@ -50,6 +51,8 @@ _VERSIONS = table(VERSION_TABLE, column("version_num"))
 
 def alembic_config(url: str | URL | None = None) -> Config:
     """An Alembic configuration pointing at the migrations in this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
     if url is not None:
@@ -59,6 +62,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
 
 
 def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
@@ -79,14 +84,29 @@ def current_revision(url_or_engine: str | URL | Engine) -> str | None:
 
 @functools.cache
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
+_REVISION = re.compile(r"^(down_)?revision(?:: [^=]+)? = (None|\"[^\"]*\")$", re.MULTILINE)
+
+
+@functools.cache
 def head_revision() -> str:
-    """The newest migration revision this code knows (the schema the store reads and writes)."""
-    head = _script().get_current_head()
-    assert head is not None  # the package ships its migrations
-    return head
+    """The newest migration revision this code knows (the schema the store reads and writes).
+
+    Read from the revision files' ``revision`` / ``down_revision`` lines, so that opening a
+    store does not load Alembic (a test checks it names Alembic's head)."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (SCRIPT_LOCATION / "versions").glob("[0-9]*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value != "None":
+                (downs if down else revisions).add(value.strip('"'))
+    heads = revisions - downs
+    assert len(heads) == 1, heads  # the package ships one line of migrations
+    return heads.pop()
 
 
 def _stamped(connection: Connection) -> str | None:
@@ -134,6 +154,8 @@ def _check_known(current: str | None) -> None:
     """Refuse a database at a revision this code does not know (a newer qiandao's)."""
     if current is None:
         return
+    from alembic.util import CommandError
+
     try:
         _script().get_revision(current)
     except CommandError:
@@ -148,6 +170,8 @@ def _check_known(current: str | None) -> None:
 def _check_target(current: str | None, revision: str) -> None:
     """Refuse an unknown revision, and one older than the database's (upgrade never downgrades;
     Alembic would silently do nothing)."""
+    from alembic.util import CommandError
+
     script = _script()
     try:
         target = script.get_revision(revision)
@@ -211,6 +235,9 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str | 
     ``store.unavailable`` and a migration that fails ``store.migration_failed``, both with the
     database's own message (``details["cause"]``) and a ``hint``.
     """
+    from alembic import command
+    from alembic.util import CommandError
+
     if isinstance(url_or_engine, Engine):
         engine, owned = url_or_engine, False
     else:
