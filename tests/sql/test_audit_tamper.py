@@ -42,7 +42,10 @@ class Raw:
     def read(self) -> tuple[Rows, Rows]:
         if isinstance(self.store, MemoryStore):
             data = self.store._data
-            rows = [audit_row(r) for shard in data.audit_records.values() for r in shard]
+            with self.store.unit_of_work() as uow:  # the packed blocks read back as records
+                rows = [
+                    audit_row(r) for shard in uow.audit.heads() for r in uow.audit.records(shard)
+                ]
             heads = [
                 {"shard": h.shard, "sequence": h.sequence, "hash": h.hash}
                 for h in data.audit_heads.values()
