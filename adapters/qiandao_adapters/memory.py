@@ -22,7 +22,7 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -31,6 +31,7 @@ import attrs
 from qiandao import events as _events_module
 from qiandao import model as _model_module
 from qiandao.accounts import PolicyChange
+from qiandao.attention import Attention
 from qiandao.audit import (
     AuditChain,
     AuditEntry,
@@ -42,7 +43,7 @@ from qiandao.audit import (
 )
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
-from qiandao.lanes import Lane
+from qiandao.lanes import Lane, LanePosition
 from qiandao.model import (
     ZHOUSHAN_JURISDICTIONS,
     Account,
@@ -64,6 +65,7 @@ from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
+    AttentionQuery,
     IdempotencyRecord,
     ItemQuery,
     LaneQuery,
@@ -74,6 +76,8 @@ from qiandao.ports.store import (
 )
 from qiandao.queries import (
     assignment_page,
+    attention_page,
+    attention_positions,
     filter_assignments,
     filter_items,
     item_matches,
@@ -81,6 +85,7 @@ from qiandao.queries import (
     lane_counts,
     lane_page,
     lane_rows,
+    needing_attention,
     review_waits,
 )
 from qiandao.rules.roles import Role
@@ -446,6 +451,8 @@ def _outbox_state(value: _Stored) -> OutboxState:
 @attrs.define
 class _Data:
     items: dict[str, Item] = attrs.Factory(dict)
+    # the job's index: per attention kind, per day, the (assignment id, item id) awaiting it
+    attention: dict[Attention, dict[date, set[tuple[str, str]]]] = attrs.Factory(dict)
     events: dict[str, Sequence[int | Event]] = attrs.Factory(dict)  # by item: feed positions
     feed: list[Event | _EventBlock] = attrs.Factory(list)  # every event in commit order
     outbox: dict[str, _Stored] = attrs.Factory(dict)
@@ -481,8 +488,53 @@ class MemoryStore:
         return MemoryUnitOfWork(self._data, self._lock)
 
 
+class _ItemsTable(_Table[Item]):
+    """The items, with the job's attention index (:mod:`qiandao.attention`) kept at commit."""
+
+    def __init__(self, data: _Data, dirty: list[_Table[Any]]) -> None:
+        super().__init__(data.items, "信息", _item_version, dirty)
+        self.attention = data.attention
+
+    def _reindex(self, item: Item | None, *, add: bool) -> None:
+        for key, position in attention_positions(item) if item is not None else ():
+            days = self.attention.setdefault(key.kind, {})
+            entry = (position.id, position.item_id)
+            if add:
+                days.setdefault(key.day, set()).add(entry)
+                continue
+            held = days.get(key.day)
+            if held is not None:
+                held.discard(entry)
+                if not held:
+                    del days[key.day]
+
+    def apply(self) -> None:
+        for key in (*self.removed, *self.staged):
+            self._reindex(self.base.get(key), add=False)
+        staged = self.staged
+        super().apply()
+        for item in staged.values():
+            self._reindex(item, add=True)
+
+    def attention_rows(self, query: AttentionQuery) -> list[LanePosition]:
+        """The query's rows: committed ones from the index, this unit of work's from its
+        staged items."""
+        days = self.attention.get(query.kind, {})
+        mine = self.staged.keys() | self.removed
+        found = [
+            LanePosition(0, day, assignment_id, item_id)
+            for day in days
+            if day < query.before and (query.after is None or day >= query.after.when)
+            for assignment_id, item_id in days[day]
+            if item_id not in mine
+        ]
+        staged = [item for key, item in self.staged.items() if key not in self.removed]
+        everything = attrs.evolve(query, after=None, limit=None)
+        return attention_page([*found, *needing_attention(staged, everything)], query)
+
+
 class _Items:
-    def __init__(self, table: _Table[Item]) -> None:
+    def __init__(self, table: _ItemsTable) -> None:
         self._t = table
 
     def get(self, item_id: str) -> Item:
@@ -508,6 +560,9 @@ class _Items:
 
     def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
         return assignment_page(self._t.values(), query)
+
+    def needing_attention(self, query: AttentionQuery) -> list[LanePosition]:
+        return self._t.attention_rows(query)
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         return lane_rows(self._t.values(), query)
@@ -1230,7 +1285,7 @@ class MemoryUnitOfWork:
         dirty: list[_Table[Any]] = []
         self._dirty = dirty
         # every command touches these three; the others are made on first use
-        self.items = _Items(_Table(data.items, "信息", _item_version, dirty))
+        self.items = _Items(_ItemsTable(data, dirty))
         self.events = _Events(_EventTable(data, dirty))
         self.outbox = _Outbox(_OutboxTable(data, dirty), self._hold)
         self._accounts: _Accounts | None = None

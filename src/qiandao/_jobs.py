@@ -10,7 +10,7 @@ second run finds nothing new to do.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -20,11 +20,11 @@ from qiandao import planning
 from qiandao._auditing import AuditCommands
 from qiandao._core import Tx, _positive_lease
 from qiandao._planning import read_progress
+from qiandao.attention import attention_cutoffs
 from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
-from qiandao.ports.store import AssignmentQuery, ReviewWaitQuery
+from qiandao.ports.store import AssignmentQuery, AttentionQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
-from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.workflow import jobs, timeliness
 from qiandao.workflow.jobs import REMINDER_STATUSES
 
@@ -112,6 +112,8 @@ def _end_lease(tx: Tx, owner: str) -> None:
 
 _PURGE_BATCH = 500
 """Sessions deleted per unit of work by the purge."""
+_ATTENTION_PAGE = 500
+"""Rows of the job's attention index read per page."""
 
 
 def _purge_sessions(tx: Tx, before: datetime) -> int:
@@ -130,24 +132,24 @@ def _recompute(tx: Tx, item_id: str, calendar: WorkdayCalendar) -> int:
 class JobCommands(AuditCommands):
     """The periodic job: reminders once each per deadline, rating windows closed; idempotent."""
 
-    def _candidate_items(self, now: datetime) -> list[str]:
-        """Items that may need the job: open work due soon or later, or replies awaiting rating."""
-        today = local_day(now)
-        soon = max(
-            r.deadlines.due_soon_workdays for r in (self._default_rules, *self._rules.values())
-        )
-        # Due strictly before the (soon+1)-th working day after today ⇔ due soon, today or overdue.
-        horizon = self.calendar.add_working_days(today, soon + 1)
-        with self.store.unit_of_work() as uow:
-            open_work = uow.items.assignments(
-                AssignmentQuery(
-                    states=AWAITING_UNIT_STATES, due_before=horizon, reminders_done=False
-                )
-            )
-            expired = uow.items.assignments(AssignmentQuery(rating_closed_before=today))
-        ids = [item.id for item, _ in open_work]
-        ids += [item.id for item, _ in expired]
-        return list(dict.fromkeys(ids))
+    def _candidate_items(self, now: datetime) -> Iterator[str]:
+        """Items with an assignment whose next reminder or rating-window close has come (its
+        stored :func:`~qiandao.attention.attention` key before its kind's cut-off), each once:
+        read by index a page at a time, between which the caller handles them."""
+        rules = [r.deadlines for r in (self._default_rules, *self._rules.values())]
+        seen: set[str] = set()
+        for kind, before in attention_cutoffs(self.calendar, local_day(now), rules).items():
+            query = AttentionQuery(kind, before, limit=_ATTENTION_PAGE)
+            while True:
+                with self.store.unit_of_work() as uow:
+                    page = uow.items.needing_attention(query)
+                for position in page:
+                    if position.item_id not in seen:
+                        seen.add(position.item_id)
+                        yield position.item_id
+                if len(page) < _ATTENTION_PAGE:
+                    break
+                query = attrs.evolve(query, after=page[-1])
 
     def run_due_jobs(self, *, lease: timedelta | None = None) -> JobReport:
         """Send due reminders (each status once per deadline), close expired rating windows and

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from qiandao.attention import AttentionKey, attention
 from qiandao.lanes import (
     ASSIGNMENT_LANES,
     REVIEW_LANES,
@@ -28,6 +29,7 @@ from qiandao.lanes import (
 from qiandao.model import Assignment, Item
 from qiandao.ports.store import (
     AssignmentQuery,
+    AttentionQuery,
     ItemOrder,
     ItemQuery,
     LaneQuery,
@@ -38,6 +40,8 @@ __all__ = [
     "NEVER_ISSUED",
     "assignment_page",
     "assignment_position",
+    "attention_page",
+    "attention_positions",
     "filter_assignments",
     "filter_items",
     "item_matches",
@@ -45,6 +49,7 @@ __all__ = [
     "lane_counts",
     "lane_page",
     "lane_rows",
+    "needing_attention",
     "order_position",
     "review_waits",
 ]
@@ -268,3 +273,36 @@ def review_waits(items: Iterable[Item], query: ReviewWaitQuery) -> list[Item]:
         after = query.after
         found = [i for i in found if item_position(i) > after]
     return found if query.limit is None else found[: query.limit]
+
+
+def attention_positions(item: Item) -> list[tuple[AttentionKey, LanePosition]]:
+    """The item's assignments that await the job: each one's attention key and position."""
+    return [
+        (key, LanePosition(0, key.day, a.id, item.id))
+        for a in item.assignments
+        if (key := attention(a)) is not None
+    ]
+
+
+def needing_attention(items: Iterable[Item], query: AttentionQuery) -> list[LanePosition]:
+    """Positions of the assignments whose attention is ``query.kind`` on a day before
+    ``query.before``: by day, assignment id, item id; after ``query.after``, at most ``limit``."""
+    return attention_page(
+        (
+            position
+            for item in items
+            for key, position in attention_positions(item)
+            if key.kind is query.kind and key.day < query.before
+        ),
+        query,
+    )
+
+
+def attention_page(found: Iterable[LanePosition], query: AttentionQuery) -> list[LanePosition]:
+    """``found`` (rows of the query's filter) in the query's order, after ``query.after``, at
+    most ``query.limit``."""
+    ordered = sorted(found, key=_assignment_key)
+    if query.after is not None:
+        after = _assignment_key(query.after)
+        ordered = [p for p in ordered if _assignment_key(p) > after]
+    return ordered if query.limit is None else ordered[: query.limit]

@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from qiandao import Actor, Qiandao
 from qiandao.accounts import PasswordPolicy, PolicyChange, hash_token
+from qiandao.attention import Attention, attention
 from qiandao.events import Event, EventKind, replay
 from qiandao.lanes import Lane
 from qiandao.model import (
@@ -52,9 +53,10 @@ from qiandao.model import (
     RoleGrant,
     Unit,
 )
-from qiandao.ports.store import LaneQuery
-from qiandao.queries import lane_counts, lane_rows
-from qiandao.rules.deadlines import SHANGHAI
+from qiandao.ports.store import AttentionQuery, LaneQuery
+from qiandao.queries import lane_counts, lane_rows, needing_attention
+from qiandao.rules.deadlines import SHANGHAI, DeadlineStatus
+from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.rules.points import Credit, CreditKind, LeaderRank, Period
 from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import PasswordProfile
@@ -69,6 +71,7 @@ from qiandao.testing.builders import (
     sample_unit,
     statistics_corpus,
 )
+from qiandao.testing.store import attention_corpus
 from qiandao.workflow import intake
 from qiandao_adapters.argon2_hasher import Argon2Hasher
 from qiandao_adapters.sql import SqlStore, alembic_config, make_engine, metadata, upgrade
@@ -213,7 +216,7 @@ def test_upgrade_builds_exactly_the_metadata(empty: Engine) -> None:
     _assert_no_drift(empty)
     with empty.connect() as conn:
         version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-    assert version == "0016"
+    assert version == "0017"
 
 
 def test_upgrade_matches_create_all_down_to_collations(empty: Engine) -> None:
@@ -304,8 +307,14 @@ def _downgradable(items: list[Item]) -> list[Item]:
 
 
 def _before_0012(table: Table) -> list[Column[Any]]:
-    """The columns of ``table`` a revision before 0012 has (``qd_events.position`` is new)."""
-    return [c for c in table.c if not (table is s.events and c.name == "position")]
+    """The columns of ``table`` a revision before 0012 has (``qd_events.position`` is new;
+    so are the attention columns of 0017)."""
+    return [
+        c
+        for c in table.c
+        if not (table is s.events and c.name == "position")
+        and not (table is s.assignments and c.name in _ATTENTION_COLUMNS)
+    ]
 
 
 def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
@@ -318,6 +327,7 @@ def _at_revision(engine: Engine, revision: str, *, down: bool = False) -> None:
 # the columns 0004 adds (absent before it)
 _LANE_ITEM_COLUMNS = ("lane", "priority", "state_since", "destinations_key", "review_reminded")
 _LANE_ASSIGNMENT_COLUMNS = ("priority", "office_lane", "unit_lane")
+_ATTENTION_COLUMNS = ("attention", "attention_day")  # 0017
 
 
 def _without(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -331,7 +341,7 @@ def _write_before_lanes(engine: Engine, items: list[Item]) -> None:
         conn.execute(
             insert(s.assignments),
             [
-                _without(assignment_row(i, a), _LANE_ASSIGNMENT_COLUMNS)
+                _without(assignment_row(i, a), _LANE_ASSIGNMENT_COLUMNS + _ATTENTION_COLUMNS)
                 for i in items
                 for a in i.assignments
             ],
@@ -1420,3 +1430,76 @@ def test_upgrade_to_0012_numbers_events_in_time_order_and_the_store_goes_on(empt
         assert "qd_event_log_head" not in set(inspect(conn).get_table_names())
         assert "position" not in {c["name"] for c in inspect(conn).get_columns("qd_events")}
         assert conn.execute(select(func.count()).select_from(s.events)).scalar_one() == 5
+
+
+# --- 0017: the periodic job's attention key ---------------------------------------------------
+
+
+def test_upgrade_to_0017_backfills_attention_keys_that_miss_no_reminder(empty: Engine) -> None:
+    """From clear columns alone: a window awaiting a rating closes on its last day, open work
+    whose last reminder is not out waits from its first (``due_soon``); nothing the exact key
+    finds is left out, and the store's own saves write exact keys again."""
+    _at_revision(empty, "0016")
+    items = attention_corpus()
+    with empty.begin() as conn:
+        conn.execute(insert(s.items), [item_row(i) for i in items])
+        for table, _ in item_children(items[0]):
+            rows = [r for i in items for t, rows in item_children(i) if t is table for r in rows]
+            if table is s.assignments:
+                rows = [_without(r, _ATTENTION_COLUMNS) for r in rows]
+            if rows:
+                conn.execute(insert(table), rows)
+    upgrade(empty)
+    _assert_no_drift(empty)
+    with empty.connect() as conn:
+        stored = {
+            (r.item_id, r.id): (r.attention, r.attention_day)
+            for r in conn.execute(select(s.assignments))
+        }
+    for item in items:
+        for a in item.assignments:
+            key = attention(a)
+            if key is None:
+                expected = (None, None)
+            elif key.kind is Attention.RATING_CLOSE:
+                expected = (key.kind.value, key.day)
+            else:
+                expected = (Attention.DUE_SOON.value, a.due)
+            assert stored[(item.id, a.id)] == expected, (item.id, a.id)
+    far = date(2100, 1, 1)
+    store = SqlStore(empty, plaintext=True)
+    with store.unit_of_work() as uow:
+        found = {
+            (p.item_id, p.id)
+            for kind in Attention
+            for p in uow.items.needing_attention(AttentionQuery(kind, far))
+        }
+        exact = {
+            (p.item_id, p.id)
+            for kind in Attention
+            for p in needing_attention(items, AttentionQuery(kind, far))
+        }
+        assert found == exact  # every key that can come is kept, under its kind or due_soon
+        # the job's next reminder rewrites the key (here: the last one, so none is left)
+        item = next(i for i in items if any(a.state in AWAITING_UNIT_STATES for a in i.assignments))
+        done = frozenset(DeadlineStatus)
+        reminded = attrs.evolve(
+            item,
+            version=item.version + 1,
+            assignments=tuple(
+                attrs.evolve(a, reminders=done) if a.state in AWAITING_UNIT_STATES else a
+                for a in item.assignments
+            ),
+        )
+        uow.items.save(reminded, item.version)
+        uow.commit()
+    with empty.connect() as conn:
+        rows = conn.execute(select(s.assignments).where(s.assignments.c.item_id == reminded.id))
+        assert {(r.id, r.attention, r.attention_day) for r in rows} == {
+            (r["id"], r["attention"], r["attention_day"])
+            for r in (assignment_row(reminded, a) for a in reminded.assignments)
+        }
+    _at_revision(empty, "0016", down=True)
+    with empty.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("qd_assignments")}
+    assert not columns & set(_ATTENTION_COLUMNS)

@@ -80,6 +80,7 @@ from qiandao.planning import AnnualPlan, plan_id
 from qiandao.ports.notify import Notice
 from qiandao.ports.store import (
     AssignmentQuery,
+    AttentionQuery,
     IdempotencyRecord,
     ItemOrder,
     ItemQuery,
@@ -786,6 +787,26 @@ class SqlItems:
             ):
                 found.append((item, assignment))
         return (found if query.limit is None else found[: query.limit]), total
+
+    def needing_attention(self, query: AttentionQuery) -> list[LanePosition]:
+        """One range of ``ix_qd_assignments_attention``: (kind, day before the cut-off), in
+        (day, id, item id) order after the position; no document is read."""
+        _check_paging(query.limit)
+        conditions = [_A.c.attention == query.kind.value, _A.c.attention_day < query.before]
+        if query.after is not None:
+            p = query.after
+            keys = [(_A.c.attention_day, p.when), (_A.c.id, p.id), (_A.c.item_id, p.item_id)]
+            conditions.append(_after(keys))
+        stmt = (
+            select(_A.c.attention_day, _A.c.id, _A.c.item_id)
+            .where(*conditions)
+            .order_by(_A.c.attention_day.asc(), _A.c.id.asc(), _A.c.item_id.asc())
+        )
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        return [
+            LanePosition(0, day, a_id, item_id) for day, a_id, item_id in self._tx.execute(stmt)
+        ]
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         _check_paging(query.limit)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table
 
 from qiandao.accounts import PolicyChange
+from qiandao.attention import attention
 from qiandao.audit import AuditRecord
 from qiandao.converter import CONVERTER
 from qiandao.errors import LimitExceeded
@@ -178,6 +179,7 @@ def author_rows(item: Item) -> list[Row]:
 def assignment_row(item: Item, a: Assignment) -> Row:
     """The ``qd_assignments`` row of one assignment of ``item``."""
     replied = bool(a.replies)
+    key = attention(a)
     return {
         "item_id": item.id,
         "id": a.id,
@@ -198,6 +200,8 @@ def assignment_row(item: Item, a: Assignment) -> Row:
         "priority": priority(item.urgent),
         "office_lane": _lane_code(assignment_lane(a, unit=False)),
         "unit_lane": _lane_code(assignment_lane(a, unit=True)),
+        "attention": None if key is None else key.kind.value,
+        "attention_day": None if key is None else key.day,
     }
 
 

@@ -316,7 +316,12 @@ assignments = Table(
     Column("priority", Integer, nullable=False),
     _code("office_lane", nullable=True),
     _code("unit_lane", nullable=True),
+    # what the periodic job does next and the day it counts from (qiandao.attention, 0017);
+    # a run reads only the rows of each kind whose day is before that kind's cut-off
+    _code("attention", nullable=True),
+    Column("attention_day", Date, nullable=True),
     PrimaryKeyConstraint("item_id", "id"),
+    Index("ix_qd_assignments_attention", "attention", "attention_day", "id", "item_id"),
     Index(
         "ix_qd_assignments_office_lane_order",
         "jurisdiction",

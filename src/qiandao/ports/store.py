@@ -15,6 +15,7 @@ import attrs
 
 from qiandao._enum import LabelledEnum
 from qiandao.accounts import PolicyChange
+from qiandao.attention import Attention
 from qiandao.audit import AuditChain, AuditEntry, AuditHead, AuditQuery, AuditRecord
 from qiandao.events import Event
 from qiandao.lanes import Lane, LanePosition
@@ -44,6 +45,7 @@ from qiandao.topics import TermCounts, TopicEntry, TopicScope
 __all__ = [
     "AccountRepository",
     "AssignmentQuery",
+    "AttentionQuery",
     "AuditKeySource",
     "AuditRepository",
     "CommissionRepository",
@@ -137,6 +139,26 @@ class AssignmentQuery:
     rating window."""
     after: LanePosition | None = None
     """Only rows sorting strictly after this position (a keyset page)."""
+
+
+@attrs.frozen
+class AttentionQuery:
+    """Assignments the periodic job must look at: those whose
+    :func:`~qiandao.attention.attention` is of ``kind`` on a day before ``before``.
+
+    Ordered by that day, then assignment id, then item id; ``after``: only rows strictly after
+    this position (``when`` the day, ``id`` the assignment id, ``item_id`` its item; ``priority``
+    0): a keyset page.
+    """
+
+    kind: Attention
+    """What the assignments wait for (a reminder, or the close of a rating window)."""
+    before: date
+    """Only those whose attention day is strictly before this day (its kind's cut-off)."""
+    after: LanePosition | None = None
+    """Only rows sorting strictly after this position (a keyset page)."""
+    limit: int | None = None
+    """At most this many rows (``None``: all)."""
 
 
 @attrs.frozen
@@ -274,6 +296,12 @@ class ItemRepository(Protocol):
     def assignment_page(self, query: AssignmentQuery) -> tuple[list[tuple[Item, Assignment]], int]:
         """One page (as :meth:`assignments`) and how many rows the filter has (``after`` and
         ``limit`` ignored), both read from one snapshot."""
+        ...
+
+    def needing_attention(self, query: AttentionQuery) -> list[LanePosition]:
+        """The positions (day, assignment id, item id) of the assignments matching ``query``,
+        in that order, after ``query.after``, at most ``query.limit``: read by an index on
+        the stored :func:`~qiandao.attention.attention` key, never by loading items."""
         ...
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:

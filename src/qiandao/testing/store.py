@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qiandao.accounts import PasswordPolicy, PolicyChange
+from qiandao.attention import Attention
 from qiandao.audit import (
     GENESIS,
     AuditChain,
@@ -95,6 +96,7 @@ from qiandao.model import (
 from qiandao.outbox import OutboxState
 from qiandao.ports.store import (
     AssignmentQuery,
+    AttentionQuery,
     IdempotencyRecord,
     ItemOrder,
     ItemQuery,
@@ -109,16 +111,24 @@ from qiandao.ports.store import (
 from qiandao.queries import (
     assignment_page,
     assignment_position,
+    attention_positions,
     filter_assignments,
     filter_items,
     item_page,
     lane_counts,
     lane_page,
     lane_rows,
+    needing_attention,
     order_position,
     review_waits,
 )
-from qiandao.rules.lifecycle import ADOPTED_STATES, AssignmentState, ItemState
+from qiandao.rules.deadlines import DeadlineStatus
+from qiandao.rules.lifecycle import (
+    ADOPTED_STATES,
+    AWAITING_UNIT_STATES,
+    AssignmentState,
+    ItemState,
+)
 from qiandao.rules.points import Period
 from qiandao.rules.roles import SIGNER_ROLES, Role
 from qiandao.rules.ruleset import PasswordProfile
@@ -292,6 +302,49 @@ def _walk(uow: UnitOfWork, query: LaneQuery, size: int) -> list[tuple[Item, Assi
         if len(page) < size:
             return rows
         after = lane_position(query.lane, *page[-1])
+
+
+_REMINDER_STEPS = (
+    frozenset(),
+    frozenset({DeadlineStatus.DUE_SOON}),
+    frozenset({DeadlineStatus.DUE_SOON, DeadlineStatus.DUE_TODAY}),
+    frozenset({DeadlineStatus.DUE_SOON, DeadlineStatus.DUE_TODAY, DeadlineStatus.OVERDUE}),
+    frozenset({DeadlineStatus.OVERDUE}),
+    frozenset(DeadlineStatus),
+)
+
+
+def attention_corpus() -> list[Item]:
+    """:func:`query_corpus` and, per step of the reminders, a copy of each item with work
+    awaiting its unit, those reminders sent: every kind of
+    :class:`~qiandao.attention.Attention` has rows, with ties on the day (rating windows: the
+    corpus's own)."""
+    corpus = query_corpus()
+    copies = [
+        attrs.evolve(
+            item,
+            id=f"{item.id}-r{n}",
+            assignments=tuple(
+                attrs.evolve(a, reminders=step) if a.state in AWAITING_UNIT_STATES else a
+                for a in item.assignments
+            ),
+        )
+        for n, step in enumerate(_REMINDER_STEPS)
+        for item in corpus
+        if any(a.state in AWAITING_UNIT_STATES for a in item.assignments)
+    ]
+    return [*corpus, *copies]
+
+
+def _attention_walk(uow: UnitOfWork, query: AttentionQuery, size: int) -> list[LanePosition]:
+    """Every row of an attention query, read page by page from each page's last position."""
+    rows: list[LanePosition] = []
+    while True:
+        page = uow.items.needing_attention(attrs.evolve(query, limit=size))
+        rows += page
+        if len(page) < size:
+            return rows
+        query = attrs.evolve(query, after=page[-1])
 
 
 def _walk_from(
@@ -2135,6 +2188,64 @@ class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
                     assert uow.items.assignment_page(assignment_query) == page
 
         check()
+
+    # --- the periodic job's attention index ---------------------------------------------
+
+    def test_needing_attention_matches_the_reference(self) -> None:
+        corpus = attention_corpus()
+        store = self.seeded_store(items=corpus)
+        days = sorted({p.when for item in corpus for _, p in attention_positions(item)})
+        cutoffs = (days[0], days[len(days) // 2], days[-1], days[-1] + timedelta(days=1))
+        with store.unit_of_work() as uow:
+            for kind in Attention:
+                for before in cutoffs:
+                    query = AttentionQuery(kind, before)
+                    expected = needing_attention(corpus, query)
+                    assert uow.items.needing_attention(query) == expected, query
+                    for size in (1, 2, 5):
+                        assert _attention_walk(uow, query, size) == expected, (query, size)
+                    if expected:
+                        middle = attrs.evolve(query, after=expected[len(expected) // 2], limit=2)
+                        found = uow.items.needing_attention(middle)
+                        assert found == needing_attention(corpus, middle), middle
+                assert needing_attention(corpus, AttentionQuery(kind, cutoffs[-1])), kind
+
+    def test_needing_attention_follows_saves_and_sees_own_writes(self) -> None:
+        corpus = attention_corpus()
+        store = self.seeded_store(items=corpus)
+        everything = {kind: AttentionQuery(kind, date(2100, 1, 1)) for kind in Attention}
+
+        def rows(uow: UnitOfWork, pool: list[Item]) -> None:
+            for query in everything.values():
+                assert uow.items.needing_attention(query) == needing_attention(pool, query)
+
+        item = next(i for i in corpus if any(a.open for a in i.assignments))
+        reminded = attrs.evolve(
+            item,
+            version=item.version + 1,
+            assignments=tuple(
+                attrs.evolve(a, reminders=frozenset(DeadlineStatus)) if a.open else a
+                for a in item.assignments
+            ),
+        )
+        new = attrs.evolve(corpus[0], id="zz-attention-new")
+        after = [reminded if i.id == item.id else i for i in corpus]
+        with store.unit_of_work() as uow:
+            uow.items.save(reminded, item.version)
+            uow.items.add(new)
+            rows(uow, [*after, new])  # this unit of work sees its own writes
+            with store.unit_of_work() as other:
+                rows(other, corpus)  # others do not, before commit
+            uow.commit()
+        with store.unit_of_work() as uow:
+            rows(uow, [*after, new])
+        again = attrs.evolve(item, version=reminded.version + 1)  # the reminders cleared
+        with store.unit_of_work() as uow:
+            uow.items.save(again, reminded.version)
+            rows(uow, [again if i.id == item.id else i for i in [*after, new]])
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            rows(uow, [*after, new])  # a rolled-back save leaves the index as it was
 
     # --- lanes ----------------------------------------------------------------------------
 
