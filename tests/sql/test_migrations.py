@@ -1459,11 +1459,10 @@ def test_upgrade_to_0017_backfills_attention_keys_that_miss_no_reminder(empty: E
     for item in items:
         for a in item.assignments:
             key = attention(a)
-            if key is None:
-                expected = (None, None)
-            elif key.kind is Attention.RATING_CLOSE:
+            expected: tuple[str | None, date | None] = (None, None)
+            if key is not None and key.kind is Attention.RATING_CLOSE:
                 expected = (key.kind.value, key.day)
-            else:
+            elif key is not None:
                 expected = (Attention.DUE_SOON.value, a.due)
             assert stored[(item.id, a.id)] == expected, (item.id, a.id)
     far = date(2100, 1, 1)
@@ -1494,8 +1493,8 @@ def test_upgrade_to_0017_backfills_attention_keys_that_miss_no_reminder(empty: E
         uow.items.save(reminded, item.version)
         uow.commit()
     with empty.connect() as conn:
-        rows = conn.execute(select(s.assignments).where(s.assignments.c.item_id == reminded.id))
-        assert {(r.id, r.attention, r.attention_day) for r in rows} == {
+        mine = select(s.assignments).where(s.assignments.c.item_id == reminded.id)
+        assert {(r.id, r.attention, r.attention_day) for r in conn.execute(mine)} == {
             (r["id"], r["attention"], r["attention_day"])
             for r in (assignment_row(reminded, a) for a in reminded.assignments)
         }

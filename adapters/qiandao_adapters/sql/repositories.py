@@ -804,9 +804,7 @@ class SqlItems:
         )
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
-        return [
-            LanePosition(0, day, a_id, item_id) for day, a_id, item_id in self._tx.execute(stmt)
-        ]
+        return [LanePosition(0, r.attention_day, r.id, r.item_id) for r in self._tx.execute(stmt)]
 
     def lane(self, query: LaneQuery) -> list[tuple[Item, Assignment | None]]:
         _check_paging(query.limit)

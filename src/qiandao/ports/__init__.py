@@ -13,6 +13,7 @@ from qiandao.ports.security import CredentialDelivery, IdentityProvider, Passwor
 from qiandao.ports.store import (
     AccountRepository,
     AssignmentQuery,
+    AttentionQuery,
     CommissionRepository,
     EventRepository,
     IdempotencyRecord,
@@ -33,6 +34,7 @@ from qiandao.ports.store import (
 __all__ = [
     "AccountRepository",
     "AssignmentQuery",
+    "AttentionQuery",
     "Cipher",
     "Clock",
     "CommissionRepository",

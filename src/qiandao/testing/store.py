@@ -304,7 +304,7 @@ def _walk(uow: UnitOfWork, query: LaneQuery, size: int) -> list[tuple[Item, Assi
         after = lane_position(query.lane, *page[-1])
 
 
-_REMINDER_STEPS = (
+_REMINDER_STEPS: tuple[frozenset[DeadlineStatus], ...] = (
     frozenset(),
     frozenset({DeadlineStatus.DUE_SOON}),
     frozenset({DeadlineStatus.DUE_SOON, DeadlineStatus.DUE_TODAY}),
