@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import gc
 import json
 import os
@@ -50,23 +51,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 from lifecycle import lifecycles  # benchmarks/lifecycle.py
 from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
 from qiandao import CONVERTER, SHANGHAI, Actor, Item, Period, Qiandao, Role, RuleSet
+from qiandao.events import Change, Event, EventKind, replay
 from qiandao.paging import encode_position
 from qiandao.ports.store import AssignmentQuery, ItemOrder, ItemQuery, StatisticsQuery
 from qiandao.queries import order_position
-from qiandao.rules.deadlines import local_day
+from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, classify, end_of_day, local_day
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
+from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing import ManualClock, enrol
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql import schema as s
-from qiandao_adapters.sql.rows import Row, item_children, item_row
+from qiandao_adapters.sql.rows import Row, event_row, item_children, item_row
 
 OVERDUE_TARGET_MS = 50.0
 BULLETIN_TARGET_MS = 1_000.0
+IDLE_JOB_TARGET_MS = 50.0
+REMINDER_JOB_TARGET_S = 10.0
+DUE_REMINDERS = 10_000  # awaiting assignments whose current reminder is still to send
 BENCH_DB = os.environ.get("QIANDAO_BENCH_DB", "qiandao_bench")  # one per concurrent run
 BATCH = 10_000
 RUNS = 7
@@ -130,6 +137,15 @@ RANKS = (
 )
 TITLE = "关于加强海岛渔民养老保障的建议"
 BODY = "舟山海岛渔民参保率偏低，缴费年限计算口径不一，建议统一标准、加大补贴、简化续保手续。" * 3
+CALENDAR = ChinaWorkdays.official()  # the service's default calendar
+DEADLINES = DeadlineRules()
+REMINDER_ORDER = (
+    DeadlineStatus.DUE_SOON,
+    DeadlineStatus.DUE_TODAY,
+    DeadlineStatus.OVERDUE,
+    DeadlineStatus.VERY_OVERDUE,
+)
+AWAITING = ("pending", "accepted", "extension_requested")
 
 
 class Weighted:
@@ -177,11 +193,24 @@ class Corpus:
     Documents are built as dicts in the converter's own shape (``check`` proves they
     round-trip), structured into items, and turned into rows by the store's own row mapping,
     credits included (``qiandao_adapters.sql.rows``).
+
+    Commands can act on them: each item is at version 1 with one event in the log (DRAFTED,
+    carrying the item as stored: replaying the log gives it back), numbered 1…n in the change
+    feed. The periodic job has run up to ``NOW``: every reminder of a deadline status reached
+    by then went out and every rating window that ended was closed, except that about
+    ``due_reminders`` awaiting assignments still miss the reminder of their current status.
     """
 
-    def __init__(self, n: int, seed: int = 20261120) -> None:
+    def __init__(self, n: int, seed: int = 20261120, due_reminders: int = DUE_REMINDERS) -> None:
         self.n = n
         self.seed = seed
+        expected_awaiting = 0.1 * n  # about a tenth of the items wait on a unit
+        self.due_share = round(10_000 * min(1.0, due_reminders / expected_awaiting))
+
+    def _reminder_due(self, i: int, n: int) -> bool:
+        """Whether assignment ``n`` of item ``i`` still misses its current reminder (a fixed,
+        evenly spread share)."""
+        return (i * 2_654_435_761 + n * 40_503) % 10_000 < self.due_share
 
     def documents(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """The documents of items ``lo`` to ``hi - 1``."""
@@ -191,11 +220,12 @@ class Corpus:
     def rows(self, lo: int, hi: int) -> dict[str, list[Row]]:
         """The rows of items ``lo`` to ``hi - 1``, per table name."""
         out: dict[str, list[Row]] = {t.name: [] for t in TABLES}
-        for doc in self.documents(lo, hi):
+        for position, doc in enumerate(self.documents(lo, hi), start=lo + 1):
             item = CONVERTER.structure(doc, Item)
             out[s.items.name].append(item_row(item))
             for table, rows in item_children(item):
                 out[table.name].extend(rows)
+            out[s.events.name].append({**event_row(drafted(item)), "position": position})
         return out
 
     def _item(self, i: int, rng: random.Random) -> dict[str, Any]:
@@ -288,12 +318,15 @@ class Corpus:
                     ]
                     replied_day = replied.date()
                     workdays = max(0, (replied_day - assigned_day).days * 5 // 7)
-                    closes = (replied_day + timedelta(days=21)).isoformat()
+                    last_day = replied_day + timedelta(days=21)
+                    closes = last_day.isoformat()
                     if state == "closed" or rng.random() < 0.5:
                         rating = ("satisfied", "basically_satisfied", "dissatisfied")[
                             0 if (x := rng.random()) < 0.65 else 1 if x < 0.93 else 2
                         ]
                         rated_at = _iso(replied + timedelta(days=2))
+                    elif last_day < NOW.date():  # the job closed the window unrated
+                        rated_at = _iso(end_of_day(last_day))
                 a_id = f"{item_id}-a{n}"
                 assignment_docs.append(
                     {
@@ -314,7 +347,7 @@ class Corpus:
                         "decline_reason": "不属于本单位职责范围" if declined else None,
                         "reassigned_to": None,
                         "rehandles": 0,
-                        "reminders": [],
+                        "reminders": self._reminders(a_state, due, self._reminder_due(i, n)),
                         "reply_workdays": workdays,
                     }
                 )
@@ -350,7 +383,7 @@ class Corpus:
         }
         doc = {
             "id": item_id,
-            "version": 12,
+            "version": 1,
             "jurisdiction": j,
             "state": state,
             "lead_author_id": lead,
@@ -383,8 +416,33 @@ class Corpus:
         }
         return doc
 
+    @staticmethod
+    def _reminders(state: str, due: Any, missing: bool) -> list[str]:
+        """The reminders the job sent by ``NOW`` (each status reached, in order), less the
+        current one when ``missing``."""
+        if state not in AWAITING:
+            return []
+        status = classify(CALENDAR, due, NOW, DEADLINES)
+        if status not in REMINDER_ORDER:
+            return []
+        reached = REMINDER_ORDER[: REMINDER_ORDER.index(status) + (0 if missing else 1)]
+        return sorted(s.value for s in reached)
 
-TABLES = (
+
+def drafted(item: Item) -> Event:
+    """The one event of a bulk item: DRAFTED, carrying the item as stored (version 1)."""
+    return Event(
+        f"{item.id}-e1",
+        item.id,
+        1,
+        EventKind.DRAFTED,
+        item.lead_author_id,
+        item.created_at,
+        Change(item=item),
+    )
+
+
+ITEM_TABLES = (
     s.items,
     s.item_authors,
     s.assignments,
@@ -393,15 +451,20 @@ TABLES = (
     s.credits,
     s.review_overruns,
 )
+TABLES = (*ITEM_TABLES, s.events)
 """Every table the corpus fills, parents first."""
 
 
 def check(corpus: Corpus, sample: int = 2_000) -> None:
-    """The documents round-trip through the converter, and the rows fill exactly ``TABLES``."""
+    """The documents round-trip through the converter, the rows fill exactly ``TABLES``, and
+    each item's log replays to it."""
     for doc in corpus.documents(0, min(sample, corpus.n)):
         item = CONVERTER.structure(doc, Item)
         assert json.loads(item_row(item)["doc"]) == doc, doc["id"]
-        assert [t for t, _ in item_children(item)] == list(TABLES[1:])
+        assert [t for t, _ in item_children(item)] == list(ITEM_TABLES[1:])
+        replayed = replay([drafted(item)])
+        assert replayed is not None
+        assert attrs.evolve(replayed, state_since=None) == item, doc["id"]
 
 
 # --- databases ------------------------------------------------------------------------------
@@ -466,6 +529,8 @@ def bulk_load(engine: Engine, corpus: Corpus, report: Callable[[str], None]) -> 
                 if rows[table.name]:
                     conn.execute(insert(table), rows[table.name])
         done = min(lo + BATCH, corpus.n)
+        with engine.begin() as conn:  # the change feed's head: the last position given
+            conn.execute(s.event_log_head.update().values(position=done))
         if done % (BATCH * 20) == 0 or done == corpus.n:
             elapsed = time.perf_counter() - started
             report(f"    {done:>9,} items loaded, {elapsed:6.1f} s ({done / elapsed:,.0f}/s)")
@@ -567,9 +632,64 @@ def published_cursor(store: SqlStore, depth: int) -> str | None:
     return encode_position("published", "public", order_position(order, found[-1]))
 
 
+def bench_store(engine: Engine) -> SqlStore:
+    """The store, encrypting at rest: under ``QIANDAO_KEYS`` / ``QIANDAO_KEY_FILE`` when set,
+    else under a key generated once per run (the bulk rows are clear: read as legacy clear
+    values)."""
+    if os.environ.get("QIANDAO_KEYS") or os.environ.get("QIANDAO_KEY_FILE"):
+        return SqlStore(engine)
+    return SqlStore(engine, keys=_run_keys())
+
+
+@functools.cache
+def _run_keys() -> Any:
+    from qiandao_adapters.crypto import KeyRing
+
+    return KeyRing.generate(algorithm="SM4-GCM")
+
+
+def measure_jobs(engine: Engine, *, plans: bool) -> dict[str, float]:
+    """The periodic job on the loaded corpus at ``NOW``: the first pass sends the reminders
+    still due (about ``DUE_REMINDERS``); later passes find nothing due (median), beside the bare
+    SQL of the reads such a pass issues."""
+    store = bench_store(engine)
+    qd = Qiandao(store, clock=ManualClock(NOW), rules=RuleSet.zhoushan(), hasher=None)
+    gc.collect()
+    started = time.perf_counter()
+    first = qd.run_due_jobs()
+    first_s = time.perf_counter() - started
+    recorder = Statements(engine)
+    with recorder.capture() as idle_sql:
+        again = qd.run_due_jobs()
+    assert again.reminders_sent == again.ratings_closed == again.conflicts == 0, again
+    print(
+        f"    first job pass: {first.reminders_sent:,} reminders"
+        f" ({', '.join(f'{s.value} {n:,}' for s, n in first.reminders.items() if n)}),"
+        f" {first.ratings_closed:,} rating windows closed, {first.reviews_reminded:,} review"
+        f" reminders, {first.conflicts} conflicts; a pass with nothing due sends"
+        f" {len(idle_sql)} statements"
+    )
+    figures = {
+        "job_first": first_s * 1000,
+        "job_first_reminders": float(first.reminders_sent),
+        "job_idle": median_ms(qd.run_due_jobs),
+        "job_idle_sql": median_ms(lambda: run_sql(engine, idle_sql)),
+    }
+    if plans:
+        reads = [(q, p) for q, p in idle_sql if q.lstrip().upper().startswith("SELECT")]
+        for number, (statement, params) in enumerate(reads, start=1):
+            if "qd_assignments" not in statement:
+                continue
+            print(f"    -- EXPLAIN job pass with nothing due, read {number}/{len(reads)}")
+            for line in explain(engine, statement, params):
+                print(f"       {line}")
+    event.remove(engine, "before_cursor_execute", recorder._record)
+    return figures
+
+
 def measure_queries(engine: Engine, *, plans: bool) -> dict[str, float]:
     """Overdue top 100 and the quarterly bulletin: service, store and bare SQL medians."""
-    store = SqlStore(engine)
+    store = bench_store(engine)
     enrol(store, EDITOR)  # every query checks its actor's account
     qd = Qiandao(store, clock=ManualClock(NOW), rules=RuleSet.zhoushan(), hasher=None)
     recorder = Statements(engine)
@@ -646,6 +766,23 @@ def report_figures(name: str, n: int, figures: dict[str, float], targets: bool) 
             verdict = "met" if figures[key] <= target else "MISSED"
             line += f"   target {target:,.0f} ms: {figures[key] / target:.3f}× ({verdict})"
         print(line)
+    if "job_idle" not in figures:
+        return
+    idle, bare = figures["job_idle"], figures["job_idle_sql"]
+    verdict = "met" if idle <= IDLE_JOB_TARGET_MS else "MISSED"
+    print(
+        f"    {'run_due_jobs, nothing due':<48} {idle:>9.1f} ms   target"
+        f" {IDLE_JOB_TARGET_MS:,.0f} ms: {idle / IDLE_JOB_TARGET_MS:.3f}× ({verdict})"
+    )
+    print(f"    {'  bare SQL of its reads':<48} {bare:>9.1f} ms   ratio {idle / bare:.1f}×")
+    first_s = figures["job_first"] / 1000
+    reminders = int(figures["job_first_reminders"])
+    verdict = "met" if first_s <= REMINDER_JOB_TARGET_S else "MISSED"
+    print(
+        f"    {f'run_due_jobs, {reminders:,} reminders due':<48} {first_s:>9.2f} s "
+        f"   target {REMINDER_JOB_TARGET_S:,.0f} s: {first_s / REMINDER_JOB_TARGET_S:.3f}×"
+        f" ({verdict}); {figures['job_first'] / max(reminders, 1):.2f} ms per reminder"
+    )
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -676,6 +813,7 @@ def main() -> None:
         default=os.environ.get("QIANDAO_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
     )
     parser.add_argument("--no-plans", action="store_true")
+    parser.add_argument("--no-jobs", action="store_true", help="leave out the periodic job")
     args = parser.parse_args()
     sizes = [10_000] if args.quick else args.items
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -695,11 +833,21 @@ def main() -> None:
             else:
                 parser.error(f"unknown backend {backend}")
             with context as url:
-                run_backend(backend, url, sizes, args.lifecycles, plans=not args.no_plans)
+                run_backend(
+                    backend,
+                    url,
+                    sizes,
+                    args.lifecycles,
+                    plans=not args.no_plans,
+                    jobs=not args.no_jobs,
+                )
 
 
-def run_backend(backend: str, url: str, sizes: Sequence[int], count: int, *, plans: bool) -> None:
-    """Lifecycles, then each size loaded and queried, on one database."""
+def run_backend(
+    backend: str, url: str, sizes: Sequence[int], count: int, *, plans: bool, jobs: bool = True
+) -> None:
+    """Lifecycles, then each size loaded and queried (then the periodic job run on it), on one
+    database."""
     engine = make_engine(url)
     try:
         print(f"\n== {backend}: {server_version(engine)}")
@@ -711,6 +859,8 @@ def run_backend(backend: str, url: str, sizes: Sequence[int], count: int, *, pla
             seconds = bulk_load(engine, Corpus(n), print)
             print(f"    total {seconds:.1f} s")
             figures = measure_queries(engine, plans=plans)
+            if jobs:
+                figures |= measure_jobs(engine, plans=plans)  # writes: after the reads
             report_figures(backend, n, figures, targets=backend == "postgresql")
         metadata.drop_all(engine)
     finally:

@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
+from qiandao import _jobs as jobs_module
 from qiandao._jobs import JOB_LEASE, JOB_LEASE_NAME, SYSTEM_ACTOR_ID, JobReport
+from qiandao.audit import AuditQuery
 from qiandao.errors import ConcurrencyConflict
 from qiandao.events import EventKind
 from qiandao.model import Item
@@ -190,6 +192,24 @@ def test_a_failing_notifier_loses_nothing(w: World) -> None:
         "unit:u-b",
     ]
     assert reminder_count(w, item.id) == 2
+
+
+def test_a_run_reads_due_rows_in_pages_and_decides_items_in_batches(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of the attention index and batches of items smaller than the due work: every
+    item is reminded once, each batch recorded by one audit record, nothing read twice."""
+    monkeypatch.setattr(jobs_module, "_ATTENTION_PAGE", 2)
+    monkeypatch.setattr(jobs_module, "_JOB_BATCH", 2)
+    items = [w.assigned("u-a", "u-b")[0] for _ in range(5)]  # ten rows, five items
+    report = run_at(w, at(2026, 3, 18))
+    assert (report.reminders[S.DUE_SOON], report.conflicts) == (10, 0)
+    assert all(reminder_count(w, item.id) == 2 for item in items)
+    assert run_at(w, at(2026, 3, 18, 10)).reminders_sent == 0
+    with w.store.unit_of_work() as uow:
+        records = uow.audit.query(AuditQuery(action="run_due_jobs", limit=100))
+    batches = [r for r in records if "reminder_sent" in r.entry.events]
+    assert sorted(len(r.entry.targets) for r in batches) == [1, 2, 2]
 
 
 def test_a_conflict_on_one_item_does_not_stop_the_others(

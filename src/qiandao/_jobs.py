@@ -10,9 +10,11 @@ second run finds nothing new to do.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import TypeVar
 
 import attrs
 
@@ -29,6 +31,8 @@ from qiandao.workflow import jobs, timeliness
 from qiandao.workflow.jobs import REMINDER_STATUSES
 
 __all__ = ["JOB_LEASE", "JOB_LEASE_NAME", "SYSTEM_ACTOR_ID", "JobCommands", "JobReport"]
+
+R = TypeVar("R")
 
 SYSTEM_ACTOR_ID = "system:jobs"
 """The ``actor_id`` of events the periodic job records (no account has this id)."""
@@ -114,6 +118,13 @@ _PURGE_BATCH = 500
 """Sessions deleted per unit of work by the purge."""
 _ATTENTION_PAGE = 500
 """Rows of the job's attention index read per page."""
+_JOB_BATCH = 100
+"""Items the job decides and saves per unit of work (one by one after a conflict)."""
+
+
+def _each(tx: Tx, item_ids: Sequence[str], one: Callable[[Tx, str], R]) -> list[R]:
+    """``one`` for each item, in one unit of work."""
+    return [one(tx, item_id) for item_id in item_ids]
 
 
 def _purge_sessions(tx: Tx, before: datetime) -> int:
@@ -180,25 +191,14 @@ class JobCommands(AuditCommands):
     def _run_due_jobs(self) -> JobReport:
         """One run of the periodic job, under its lease."""
         reminders: dict[DeadlineStatus, int] = {}
-        ratings_closed = conflicts = 0
-        for item_id in self._candidate_items(self.now()):
-            work = functools.partial(_run_due, item_id=item_id)
-            try:
-                sent, closed = self._transact(None, work, dispatch=False)
-            except ConcurrencyConflict:
-                conflicts += 1
-                continue
-            ratings_closed += closed
+        due, conflicts = self._batched(self._candidate_items(self.now()), _run_due)
+        ratings_closed = sum(closed for _, closed in due)
+        for sent, _ in due:
             for status in sent:
                 reminders[status] = reminders.get(status, 0) + 1
-        reviews = 0
-        for item_id in self._late_reviews(self.now()):
-            try:
-                reviews += self._transact(
-                    None, functools.partial(_remind_review, item_id=item_id), dispatch=False
-                )
-            except ConcurrencyConflict:
-                conflicts += 1
+        reviewed, review_conflicts = self._batched(self._late_reviews(self.now()), _remind_review)
+        reviews = sum(reviewed)
+        conflicts += review_conflicts
         plans, plan_conflicts = self._remind_plans()
         purged = self._purge_sessions(self.now())
         self._drain()
@@ -213,6 +213,29 @@ class JobCommands(AuditCommands):
             anchor,
             plan_reminders=plans,
         )
+
+    def _batched(self, item_ids: Iterable[str], one: Callable[[Tx, str], R]) -> tuple[list[R], int]:
+        """``one`` for each item, a batch of items per unit of work (one audit record each); a
+        batch that meets a conflict is rolled back and run again item by item, each in its own
+        unit of work, so an item someone else is changing is skipped (counted, picked up by the
+        next run) and never holds up the others. Returns the results and the conflicts."""
+        results: list[R] = []
+        conflicts = 0
+        pending = iter(item_ids)
+        while batch := list(itertools.islice(pending, _JOB_BATCH)):
+            try:
+                work = functools.partial(_each, item_ids=batch, one=one)
+                results += self._transact(None, work, dispatch=False)
+                continue
+            except ConcurrencyConflict:
+                pass
+            for item_id in batch:
+                try:
+                    alone = functools.partial(_each, item_ids=(item_id,), one=one)
+                    results += self._transact(None, alone, dispatch=False)
+                except ConcurrencyConflict:
+                    conflicts += 1
+        return results, conflicts
 
     def _remind_plans(self) -> tuple[int, int]:
         """In the last quarter of a year, remind each person behind the year's plan of their
