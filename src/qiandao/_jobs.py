@@ -1,10 +1,12 @@
 """The periodic job: reminders once each per deadline, closing rating windows, purging ended
 sessions; safe to run twice.
 
-A host runs :meth:`JobCommands.run_due_jobs` from a scheduler (e.g. hourly). Each item is handled
-in its own unit of work, so an item someone else is changing never holds up the others, and what
-was already done is recorded on the item itself (``Assignment.reminders``, ``rated_at``), so a
-second run finds nothing new to do.
+A host runs :meth:`JobCommands.run_due_jobs` from a scheduler (e.g. hourly). It reads only the
+assignments whose stored attention key (:mod:`qiandao.attention`) has come, by index and in pages,
+and decides their items a batch per unit of work; a batch that meets a conflict is redone item by
+item, so an item someone else is changing never holds up the others. What was already done is
+recorded on the item itself (``Assignment.reminders``, ``rated_at``), so a second run finds
+nothing new to do.
 """
 
 from __future__ import annotations
@@ -167,8 +169,9 @@ class JobCommands(AuditCommands):
         purge ended sessions (``Session.expires_at`` passed, by index, in batches); then write
         an audit checkpoint binding every audit chain's head (its anchor in the report).
 
-        The clock says when. Each item is decided and saved in its own unit of work; an item
-        changed concurrently is skipped (counted in ``conflicts``) and picked up by the next run.
+        The clock says when. Items are decided and saved a batch per unit of work, item by item
+        after a conflict; an item changed concurrently is skipped (counted in ``conflicts``) and
+        picked up by the next run.
         Notices are left for the worker's ``dispatch()`` (sent after the run when
         ``dispatch_after_commit``).
 
