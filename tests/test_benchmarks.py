@@ -30,6 +30,25 @@ def test_sql_benchmark_rows_match_the_store() -> None:
     sql.check(sql.Corpus(300), sample=300)  # raises AssertionError naming a drifted table
 
 
+def test_sql_benchmark_corpus_can_be_written_to(tmp_path: Path) -> None:
+    """Bulk items carry a log their versions agree with: commands (here the job) act on them,
+    without a conflict, and a second pass finds nothing due."""
+    sql = _load("sql")
+    engine = sql.make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    sql.bulk_load(engine, sql.Corpus(400, due_reminders=20), lambda _line: None)
+    figures = sql.measure_jobs(engine, plans=False)
+    assert figures["job_first_reminders"] > 0
+    with sql.bench_store(engine).unit_of_work() as uow:
+        events = uow.events.for_item("b0000399")
+        assert [e.sequence for e in events] == [1]
+        assert uow.items.get("b0000399").version == 1
+        logged = uow.events.since(0, 1000)  # the bulk log, then the job's events after it
+        assert [x.position for x in logged] == list(range(1, len(logged) + 1))
+        assert {x.event.sequence for x in logged[:400]} == {1}
+        assert min(x.event.sequence for x in logged[400:]) == 2
+    engine.dispose()
+
+
 def test_lifecycle_benchmark_runs_a_few_items() -> None:
     lifecycle = _load("lifecycle")
     from qiandao_adapters.memory import MemoryStore
