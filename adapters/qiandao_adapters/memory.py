@@ -540,6 +540,9 @@ class _Items:
     def get(self, item_id: str) -> Item:
         return self._t.require(item_id)
 
+    def get_many(self, item_ids: Collection[str]) -> dict[str, Item]:
+        return {key: item for key in item_ids if (item := self._t.get(key)) is not None}
+
     def add(self, item: Item) -> None:
         self._t.add(item.id, item)
 

@@ -27,6 +27,7 @@ from qiandao._planning import read_progress
 from qiandao.attention import attention_cutoffs
 from qiandao.errors import ConcurrencyConflict
 from qiandao.lanes import item_position
+from qiandao.model import Item
 from qiandao.ports.store import AssignmentQuery, AttentionQuery, ReviewWaitQuery
 from qiandao.rules.deadlines import DeadlineStatus, WorkdayCalendar, local_day
 from qiandao.workflow import jobs, timeliness
@@ -65,17 +66,15 @@ class JobReport:
         return sum(self.reminders.values())
 
 
-def _run_due(tx: Tx, item_id: str) -> tuple[tuple[DeadlineStatus, ...], int]:
+def _run_due(tx: Tx, item: Item) -> tuple[tuple[DeadlineStatus, ...], int]:
     """One item's reminders and closed rating windows; returns the statuses and windows closed."""
-    item = tx.uow.items.get(item_id)
     decision, sent = jobs.due_events(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return sent, len(decision) - len(sent)
 
 
-def _remind_review(tx: Tx, item_id: str) -> int:
+def _remind_review(tx: Tx, item: Item) -> int:
     """One item's review reminder if its stage is past the window; returns 1 if sent."""
-    item = tx.uow.items.get(item_id)
     decision = timeliness.review_overdue(tx.context(item.jurisdiction), item)
     tx.stage(item, decision, actor_id=SYSTEM_ACTOR_ID)
     return len(decision)
@@ -124,9 +123,10 @@ _JOB_BATCH = 100
 """Items the job decides and saves per unit of work (one by one after a conflict)."""
 
 
-def _each(tx: Tx, item_ids: Sequence[str], one: Callable[[Tx, str], R]) -> list[R]:
-    """``one`` for each item, in one unit of work."""
-    return [one(tx, item_id) for item_id in item_ids]
+def _each(tx: Tx, item_ids: Sequence[str], one: Callable[[Tx, Item], R]) -> list[R]:
+    """``one`` for each item, in one unit of work, the items read at once."""
+    loaded = tx.uow.items.get_many(item_ids)
+    return [one(tx, loaded.get(item_id) or tx.uow.items.get(item_id)) for item_id in item_ids]
 
 
 def _purge_sessions(tx: Tx, before: datetime) -> int:
@@ -217,7 +217,9 @@ class JobCommands(AuditCommands):
             plan_reminders=plans,
         )
 
-    def _batched(self, item_ids: Iterable[str], one: Callable[[Tx, str], R]) -> tuple[list[R], int]:
+    def _batched(
+        self, item_ids: Iterable[str], one: Callable[[Tx, Item], R]
+    ) -> tuple[list[R], int]:
         """``one`` for each item, a batch of items per unit of work (one audit record each); a
         batch that meets a conflict is rolled back and run again item by item, each in its own
         unit of work, so an item someone else is changing is skipped (counted, picked up by the

@@ -262,6 +262,11 @@ class ItemRepository(Protocol):
         """The item with this id, as this unit of work sees it; ``NotFound`` if there is none."""
         ...
 
+    def get_many(self, item_ids: Collection[str]) -> dict[str, Item]:
+        """The items with these ids as this unit of work sees them, by id, read at once (not
+        one read per id; an id of no item is left out): a batch of work loads its items so."""
+        ...
+
     def add(self, item: Item) -> None:
         """Add a new item; ``ConcurrencyConflict`` if its id exists (at the call, or at commit
         when another unit of work added it meanwhile)."""

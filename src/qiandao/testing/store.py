@@ -494,6 +494,27 @@ class StoreContract(SimilarityContract, TopicsContract, abc.ABC):
         with store.unit_of_work() as uow:
             assert uow.items.get("item-min") == item
 
+    def test_get_many_reads_the_items_with_these_ids(self) -> None:
+        corpus = query_corpus()
+        store = self.seeded_store(items=corpus)
+        first, other = corpus[0], corpus[3]
+        with store.unit_of_work() as uow:
+            found = uow.items.get_many([other.id, "no-such-item", first.id, other.id])
+            assert found == {first.id: first, other.id: other}
+            assert uow.items.get_many([]) == {}
+            unknown = [f"none-{n:04d}" for n in range(1_200)]  # more than one read's worth
+            assert uow.items.get_many([*unknown, corpus[1].id]) == {corpus[1].id: corpus[1]}
+            changed = attrs.evolve(first, version=first.version + 1, urgent=not first.urgent)
+            uow.items.save(changed, first.version)  # what was read can be saved as usual
+            assert uow.items.get_many([first.id]) == {first.id: changed}  # own writes seen
+            with store.unit_of_work() as other_uow:
+                assert other_uow.items.get_many([first.id]) == {first.id: first}
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.items.get_many([i.id for i in corpus]) == {
+                i.id: i for i in (changed if i.id == first.id else i for i in corpus)
+            }
+
     def test_saved_item_replaces_the_stored_one(self) -> None:
         item = sample_item("item-0001", state=ItemState.HANDLING, closed_at=None)
         store = self.seeded_store(items=[item])
