@@ -148,14 +148,19 @@ class JobCommands(AuditCommands):
     def _candidate_items(self, now: datetime) -> Iterator[str]:
         """Items with an assignment whose next reminder or rating-window close has come (its
         stored :func:`~qiandao.attention.attention` key before its kind's cut-off), each once:
-        read by index a page at a time, between which the caller handles them."""
+        read by index a page at a time, between which the caller handles them. The first page
+        of every kind is read in one unit of work (a run with nothing due: one)."""
         rules = [r.deadlines for r in (self._default_rules, *self._rules.values())]
+        cutoffs = attention_cutoffs(self.calendar, local_day(now), rules)
+        queries = [
+            AttentionQuery(k, before, limit=_ATTENTION_PAGE) for k, before in cutoffs.items()
+        ]
+        with self.store.unit_of_work() as uow:
+            first = [uow.items.needing_attention(query) for query in queries]
         seen: set[str] = set()
-        for kind, before in attention_cutoffs(self.calendar, local_day(now), rules).items():
-            query = AttentionQuery(kind, before, limit=_ATTENTION_PAGE)
+        for kind_query, kind_page in zip(queries, first, strict=True):
+            query, page = kind_query, kind_page
             while True:
-                with self.store.unit_of_work() as uow:
-                    page = uow.items.needing_attention(query)
                 for position in page:
                     if position.item_id not in seen:
                         seen.add(position.item_id)
@@ -163,6 +168,8 @@ class JobCommands(AuditCommands):
                 if len(page) < _ATTENTION_PAGE:
                     break
                 query = attrs.evolve(query, after=page[-1])
+                with self.store.unit_of_work() as uow:
+                    page = uow.items.needing_attention(query)
 
     def run_due_jobs(self, *, lease: timedelta | None = None) -> JobReport:
         """Send due reminders (each status once per deadline), close expired rating windows and
