@@ -50,25 +50,38 @@ def server_url(backend: str) -> str:
 
 @contextlib.contextmanager
 def audit_tables_for_a_while(engine: Engine) -> Iterator[None]:
-    """The audit tables (0009) and the event log's positions (0012: ``qd_event_log_head`` and
-    ``qd_events.position``) of today's schema beside an older revision, then gone again, so
-    that today's service (which records every command and numbers every event) can run there
-    and a later upgrade creates them itself."""
+    """The audit tables (0009), the event log's positions (0012: ``qd_event_log_head`` and
+    ``qd_events.position``) and the assignments' attention (0017) of today's schema beside an
+    older revision, then gone again, so that today's service (which records every command,
+    numbers every event and keys each assignment for the job) can run there and a later
+    upgrade creates them itself."""
     tables = [schema.audit, schema.audit_targets, schema.audit_heads, schema.event_log_head]
     metadata.create_all(engine, tables=tables)
     quote = engine.dialect.identifier_preparer.quote
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("qd_events")}
+        assignment_columns = {c["name"] for c in inspect(conn).get_columns("qd_assignments")}
     added = "position" not in columns
     if added:
         with engine.begin() as conn:
             conn.execute(text(f"ALTER TABLE qd_events ADD COLUMN {quote('position')} BIGINT"))
+    attention = [  # 0017: what the periodic job does next for an assignment
+        (name, kind)
+        for name, kind in (("attention", "VARCHAR(32)"), ("attention_day", "DATE"))
+        if name not in assignment_columns
+    ]
+    with engine.begin() as conn:
+        for name, kind in attention:
+            conn.execute(text(f"ALTER TABLE qd_assignments ADD COLUMN {quote(name)} {kind}"))
     outbox = _revision_module("0011_outbox_leases")  # the outbox's states and leases
     _run_migration(engine, outbox.upgrade)
     try:
         yield
     finally:
         _run_migration(engine, outbox.downgrade)
+        with engine.begin() as conn:
+            for name, _ in attention:
+                conn.execute(text(f"ALTER TABLE qd_assignments DROP COLUMN {quote(name)}"))
         if added:
             with engine.begin() as conn:
                 conn.execute(text(f"ALTER TABLE qd_events DROP COLUMN {quote('position')}"))

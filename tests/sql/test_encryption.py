@@ -376,7 +376,7 @@ def test_key_commands_on_the_command_line(
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     upgrade(url, "0007")
     legacy = SqlStore(url, plaintext=True, check_revision=False)
-    with legacy.unit_of_work() as uow:
+    with audit_tables_for_a_while(legacy.engine), legacy.unit_of_work() as uow:
         uow.items.add(sample_item("item-cli"))
         uow.commit()
     legacy.dispose()
