@@ -111,7 +111,6 @@ from qiandao_adapters.sql.rows import (
     grant_rows,
     identity_rows,
     item_children,
-    item_columns,
     item_row,
     jurisdiction_row,
     loads,
@@ -594,10 +593,6 @@ def _write_children(conn: Connection, owner: str, change: _ChildChange, rows: li
     _insert_rows(conn, table, [row for row in rows if row[key] not in change.kept])
 
 
-_ALWAYS_SET = frozenset({"id", "version", "doc"})
-"""The columns of an item's row that every save writes."""
-
-
 class SqlItems:
     """Items with their child rows (authors, assignments, texts, feedback, credits).
 
@@ -632,20 +627,11 @@ class SqlItems:
         self._held = {}
 
     def _sealed(
-        self,
-        item: Item,
-        children: Sequence[tuple[Table, list[Row]]],
-        before: Item | None = None,
+        self, item: Item, children: Sequence[tuple[Table, list[Row]]]
     ) -> tuple[Row, list[tuple[Table, list[Row]]]]:
         """The item's row and ``children`` (its child rows to write), every one bounds checked
-        before any is sealed (sealing may read a key from the database). With ``before`` (the
-        version the row holds now) the row keeps only the columns that change, with the
-        version and the document: SQLite rewrites every index on a column an ``UPDATE`` sets,
-        changed or not."""
+        before any is sealed (sealing may read a key from the database)."""
         row = item_row(item)
-        if before is not None:
-            held = item_columns(before)
-            row = {k: v for k, v in row.items() if k in _ALWAYS_SET or held.get(k) != v}
         check_bounds(_I, [row])
         for table, rows in children:
             check_bounds(table, rows)
@@ -671,7 +657,7 @@ class SqlItems:
         held = self._held.get(item.id)
         before = None if held is None or held.version != expected_version else held
         changes = _child_changes(before, item)
-        row, children = self._sealed(item, [(c.table, c.rows) for c in changes], before)
+        row, children = self._sealed(item, [(c.table, c.rows) for c in changes])
         with self._tx.writes() as conn:
             _compare_and_set(
                 conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"

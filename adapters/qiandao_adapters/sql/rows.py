@@ -69,7 +69,6 @@ __all__ = [
     "grant_rows",
     "identity_rows",
     "item_children",
-    "item_columns",
     "item_row",
     "jurisdiction_row",
     "loads",
@@ -136,11 +135,6 @@ def _code(value: AdoptionLevel | LeaderRank | None) -> str | None:
 
 def item_row(item: Item) -> Row:
     """The ``qd_items`` row of ``item``: its document and the columns queries use."""
-    return {**item_columns(item), "doc": dumps(item)}
-
-
-def item_columns(item: Item) -> Row:
-    """The columns of ``item``'s row that queries use (all but the document)."""
     return {
         "id": item.id,
         "version": item.version,
@@ -164,6 +158,7 @@ def item_columns(item: Item) -> Row:
         "state_since": entered_state_at(item),
         "destinations_key": destinations_key(item.destinations),
         "review_reminded": review_reminded(item),
+        "doc": dumps(item),
     }
 
 
