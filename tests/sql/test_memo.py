@@ -1,16 +1,26 @@
 """What a SQL store remembers between units (``memo``) is only ever compared, never trusted:
 two stores on one database, and heads remembered wrong on purpose, still make one audit chain
-and one gapless event log."""
+and one gapless event log; an aggregate opened while its key is destroyed is not kept. And a
+save writes what the row lacks: a derived column that drifted, a child row that went missing."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import String, delete, select, update
 
 from qiandao import Qiandao, RuleSet, check_audit
-from qiandao_adapters.sql import SqlStore
+from qiandao.errors import KeyUnknown
+from qiandao.model import Account, Item
+from qiandao.testing.builders import sample_item
+from qiandao_adapters.sql import SqlStore, repositories
 from qiandao_adapters.sql import schema as s
-from tests.helpers import DH, ZS, World, make_world
+from qiandao_adapters.sql.memo import Decoded
+from tests.helpers import DH, ZS, World, fails, make_world
 from tests.sql.conftest import Backend
+from tests.sql.test_encryption import MARK_PHONE, populate
 
 
 def _twin(w: World, store: SqlStore) -> Qiandao:
@@ -62,3 +72,105 @@ def test_heads_remembered_wrong_fall_back_to_the_stored_ones(backend: Backend) -
     assert positions == list(range(1, len(positions) + 1))
     report = check_audit(store)
     assert report.ok, report
+
+
+def test_an_aggregate_opened_while_the_cache_is_emptied_is_not_kept() -> None:
+    decoded = Decoded()
+
+    def opening() -> str:
+        decoded.clear()  # meanwhile the store destroys a data key (KeyVault.forget)
+        return "opened under the key just destroyed"
+
+    decoded.load("qd_accounts", (Account, "a1"), "v1:sealed", opening)
+
+    def fresh() -> str:
+        raise KeyUnknown(key_id="p.gone")
+
+    with pytest.raises(KeyUnknown):  # as without the cache: the key is gone
+        decoded.load("qd_accounts", (Account, "a1"), "v1:sealed", fresh)
+
+
+def test_an_account_opened_while_its_person_departs_is_not_served_after(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend.store()
+    store = SqlStore(backend.engine)
+    office, person = populate(store)
+    with backend.engine.connect() as conn:
+        found = conn.execute(select(s.accounts.c.doc).where(s.accounts.c.id == person))
+        before = str(found.scalar_one())
+    store._decoded.clear()
+    real_loads = repositories.loads  # type: ignore[attr-defined]
+    raced: list[bool] = []
+
+    def loads(doc: str, cls: type[Any]) -> Any:
+        value = real_loads(doc, cls)
+        if cls is Account and not raced and getattr(value, "phone", None) == MARK_PHONE:
+            raced.append(True)
+            office.qd.depart(office.admin, person)  # another thread, between open and keep
+        return value
+
+    monkeypatch.setattr(repositories, "loads", loads)
+    with store.unit_of_work() as uow:
+        assert uow.accounts.get(person).phone == MARK_PHONE
+    monkeypatch.setattr(repositories, "loads", real_loads)
+    assert raced
+    with backend.engine.begin() as conn:  # the pre-departure document put back
+        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=before))
+    with SqlStore(backend.engine).unit_of_work() as uow:  # no memo: refused
+        fails("crypto.key_unknown", lambda: uow.accounts.get(person))
+    with store.unit_of_work() as uow:  # nor from the memo
+        fails("crypto.key_unknown", lambda: uow.accounts.get(person))
+
+
+def _bumped(item: Item, **changes: Any) -> Item:
+    return attrs.evolve(item, version=item.version + 1, **changes)
+
+
+def test_a_save_rewrites_a_derived_column_that_drifted(backend: Backend) -> None:
+    store = backend.store()
+    item = sample_item("item-stale")
+    with store.unit_of_work() as uow:
+        uow.items.add(item)
+        uow.commit()
+    with backend.engine.begin() as conn:  # the column drifted from the document
+        conn.execute(update(s.items).where(s.items.c.id == item.id).values(sector="漂移"))
+    with store.unit_of_work() as uow:
+        held = uow.items.get(item.id)
+        uow.items.save(_bumped(held, urgent=not held.urgent), held.version)
+        uow.commit()
+    with backend.engine.connect() as conn:
+        sector = conn.execute(select(s.items.c.sector).where(s.items.c.id == item.id)).scalar()
+    assert sector == item.sector
+
+
+def test_a_changed_child_row_missing_from_its_table_is_written(backend: Backend) -> None:
+    store = backend.store()
+    item = sample_item("item-child")
+    with store.unit_of_work() as uow:
+        uow.items.add(item)
+        uow.commit()
+    t = s.text_versions
+    last = item.texts[-1]
+    with backend.engine.begin() as conn:  # the row went missing
+        conn.execute(delete(t).where(t.c.item_id == item.id, t.c.number == last.number))
+    with store.unit_of_work() as uow:
+        held = uow.items.get(item.id)
+        changed = attrs.evolve(held.texts[-1], title=held.texts[-1].title + "（改）")
+        uow.items.save(_bumped(held, texts=(*held.texts[:-1], changed)), held.version)
+        uow.commit()
+    with backend.engine.connect() as conn:
+        numbers = list(conn.execute(select(t.c.number).where(t.c.item_id == item.id)).scalars())
+    assert last.number in numbers
+    with store.unit_of_work() as uow:
+        assert uow.items.get(item.id).texts[-1].title == changed.title
+
+
+def test_the_key_type_is_adapted_for_each_driver() -> None:
+    from sqlalchemy.dialects.postgresql import psycopg, psycopg2
+
+    key = s.Key(777)
+    key.load_dialect_impl(psycopg2.dialect())  # type: ignore[no-untyped-call]
+    modern = psycopg.dialect()  # type: ignore[no-untyped-call]
+    expected = modern.type_descriptor(String(777, collation="C"))  # type: ignore[no-untyped-call]
+    assert type(key.load_dialect_impl(modern)) is type(expected)

@@ -13,7 +13,8 @@
   document copied to another row from hitting: it is opened, and refused
   (``crypto.tampered``), as before. The store empties it whenever it destroys a data key
   (crypto-shredding): a document sealed under a destroyed key then fails to open
-  (``crypto.key_unknown``), as without the cache.
+  (``crypto.key_unknown``), as without the cache; an aggregate that was being opened while it
+  was emptied is not kept.
 
 Both are bounded, thread-safe and per store.
 """
@@ -53,6 +54,7 @@ class Decoded:
         self._size = size
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._epoch = 0  # moved by clear(): what was opened before it is not kept after it
 
     def load(self, table: str, key: Hashable, stored: str, make: Callable[[], T]) -> T:
         """The aggregate of ``stored`` in row ``key`` of ``table``: remembered, or ``make()``
@@ -63,8 +65,9 @@ class Decoded:
             if found is not None:
                 self._entries.move_to_end(entry)
                 return found  # type: ignore[no-any-return]
+            epoch = self._epoch
         made = make()
-        self._keep(entry, made)
+        self._keep(entry, made, epoch)
         return made
 
     def put(self, table: str, key: Hashable, stored: str, aggregate: object) -> None:
@@ -72,10 +75,14 @@ class Decoded:
         ``aggregate``, so the next unit reading it back skips opening it. Should the write
         roll back, the entry matches nothing: a sealed text carries a random nonce, and a
         clear one is the aggregate's own document."""
-        self._keep((table, key, _digest(stored)), aggregate)
-
-    def _keep(self, entry: Hashable, aggregate: object) -> None:
         with self._lock:
+            epoch = self._epoch
+        self._keep((table, key, _digest(stored)), aggregate, epoch)
+
+    def _keep(self, entry: Hashable, aggregate: object, epoch: int) -> None:
+        with self._lock:
+            if epoch != self._epoch:
+                return
             self._entries[entry] = aggregate
             self._entries.move_to_end(entry)
             if len(self._entries) > self._size:
@@ -84,6 +91,7 @@ class Decoded:
     def clear(self) -> None:
         """Forget every aggregate (a data key was destroyed)."""
         with self._lock:
+            self._epoch += 1
             self._entries.clear()
 
 

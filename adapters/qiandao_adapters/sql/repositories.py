@@ -572,25 +572,26 @@ def _child_changes(before: Item | None, after: Item) -> list[_ChildChange]:
 
 
 def _write_children(conn: Connection, owner: str, change: _ChildChange, rows: list[Row]) -> None:
-    """Apply one table's :class:`_ChildChange` (``rows``: its rows as stored, sealed)."""
+    """Apply one table's :class:`_ChildChange` (``rows``: its rows as stored, sealed). A row to
+    update that the table lacks (a row lost or removed by hand) is inserted instead, as the
+    delete-and-insert this replaces would have left it."""
     table = change.table
     key = st.child_key(table)
     if change.gone is None:
         conn.execute(st.delete_children(table), {"_owner": owner})
     elif change.gone:
         conn.execute(st.delete_child(table), [{"_owner": owner, "_child": k} for k in change.gone])
-    updated = [
-        {
-            **{c: v for c, v in row.items() if c not in ("item_id", key)},
-            "_owner": owner,
-            "_child": row[key],
-        }
-        for row in rows
-        if row[key] in change.kept
-    ]
-    if updated:
-        conn.execute(st.update_child(table), updated)
-    _insert_rows(conn, table, [row for row in rows if row[key] not in change.kept])
+    missing = [row for row in rows if row[key] not in change.kept]
+    for row in rows:
+        if row[key] not in change.kept:
+            continue
+        values = {c: v for c, v in row.items() if c not in ("item_id", key)}
+        updated = conn.execute(
+            st.update_child(table), {**values, "_owner": owner, "_child": row[key]}
+        )
+        if _rowcount(updated) == 0:  # one row each: its count is exact on every driver
+            missing.append(row)
+    _insert_rows(conn, table, missing)
 
 
 class SqlItems:

@@ -137,10 +137,10 @@ class Key(TypeDecorator[str]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         # SQLAlchemy asks again for every expanding IN list it renders; adapting a type costs
         # about half a millisecond, so the adapted type is kept per dialect and length
-        mariadb = bool(getattr(dialect, "is_mariadb", False))
-        found = _KEY_IMPLS.get((dialect.name, mariadb, self.max_length))
+        wanted = (type(dialect), bool(getattr(dialect, "is_mariadb", False)), self.max_length)
+        found = _KEY_IMPLS.get(wanted)
         if found is None:
-            found = _KEY_IMPLS[(dialect.name, mariadb, self.max_length)] = self._impl_for(dialect)
+            found = _KEY_IMPLS[wanted] = self._impl_for(dialect)
         return found
 
     def _impl_for(self, dialect: Dialect) -> TypeEngine[Any]:
@@ -157,8 +157,9 @@ class Key(TypeDecorator[str]):
         return dialect.type_descriptor(String(length))
 
 
-_KEY_IMPLS: dict[tuple[str, bool, int], TypeEngine[Any]] = {}
-"""The adapted type of each (dialect, MariaDB?, length) of :class:`Key`."""
+_KEY_IMPLS: dict[tuple[type[Dialect], bool, int], TypeEngine[Any]] = {}
+"""The adapted type of each (dialect class, MariaDB?, length) of :class:`Key` (the class, not
+the name: each driver of a database adapts types its own way)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
