@@ -127,12 +127,18 @@ def _bumped(item: Item, **changes: Any) -> Item:
     return attrs.evolve(item, version=item.version + 1, **changes)
 
 
-def test_a_save_rewrites_a_derived_column_that_drifted(backend: Backend) -> None:
+def _stored(backend: Backend, item_id: str) -> tuple[SqlStore, Item]:
+    """An empty store on ``backend`` holding one sample item."""
     store = backend.store()
-    item = sample_item("item-stale")
+    item = sample_item(item_id)
     with store.unit_of_work() as uow:
         uow.items.add(item)
         uow.commit()
+    return store, item
+
+
+def test_a_save_rewrites_a_derived_column_that_drifted(backend: Backend) -> None:
+    store, item = _stored(backend, "item-stale")
     with backend.engine.begin() as conn:  # the column drifted from the document
         conn.execute(update(s.items).where(s.items.c.id == item.id).values(sector="漂移"))
     with store.unit_of_work() as uow:
@@ -145,11 +151,7 @@ def test_a_save_rewrites_a_derived_column_that_drifted(backend: Backend) -> None
 
 
 def test_a_changed_child_row_missing_from_its_table_is_written(backend: Backend) -> None:
-    store = backend.store()
-    item = sample_item("item-child")
-    with store.unit_of_work() as uow:
-        uow.items.add(item)
-        uow.commit()
+    store, item = _stored(backend, "item-child")
     t = s.text_versions
     last = item.texts[-1]
     with backend.engine.begin() as conn:  # the row went missing
