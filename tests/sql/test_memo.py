@@ -18,6 +18,7 @@ from qiandao.testing.builders import sample_item
 from qiandao_adapters.sql import SqlStore, repositories
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.memo import Decoded
+from qiandao_adapters.sql.sealing import Sealer
 from tests.helpers import DH, ZS, World, fails, make_world
 from tests.sql.conftest import Backend
 from tests.sql.test_encryption import MARK_PHONE, populate
@@ -176,3 +177,31 @@ def test_the_key_type_is_adapted_for_each_driver() -> None:
     modern = psycopg.dialect()  # type: ignore[no-untyped-call]
     expected = modern.type_descriptor(String(777, collation="C"))  # type: ignore[no-untyped-call]
     assert type(key.load_dialect_impl(modern)) is type(expected)
+
+
+def test_an_account_read_while_its_departure_commits_is_not_served_after(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend.store()
+    store = SqlStore(backend.engine)
+    office, person = populate(store)
+    with backend.engine.connect() as conn:
+        found = conn.execute(select(s.accounts.c.doc).where(s.accounts.c.id == person))
+        before = str(found.scalar_one())
+    store._decoded.clear()
+    destroy = Sealer.destroy
+    read: list[str | None] = []
+
+    def destroying(sealer: Sealer, scope: str) -> None:
+        destroy(sealer, scope)
+        with store.unit_of_work() as other:  # another request, before the departure commits
+            read.append(other.accounts.get(person).phone)
+
+    monkeypatch.setattr(Sealer, "destroy", destroying)
+    office.qd.depart(office.admin, person)
+    monkeypatch.setattr(Sealer, "destroy", destroy)
+    assert read == [MARK_PHONE]  # it saw the committed account, and cached its key
+    with backend.engine.begin() as conn:  # the pre-departure document put back
+        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=before))
+    with store.unit_of_work() as uow:  # neither the key nor the account outlives the commit
+        fails("crypto.key_unknown", lambda: uow.accounts.get(person))

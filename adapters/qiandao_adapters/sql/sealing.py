@@ -259,10 +259,19 @@ class Sealer:
         self._execute = execute
         self._dialect = dialect
         self._keys: dict[str, str] = {}  # scope -> key id, resolved in this transaction
+        self._destroyed: list[str] = []  # key ids this transaction deleted
 
     def reset(self) -> None:
         """Forget the keys resolved in the transaction that just ended."""
         self._keys.clear()
+
+    def ended(self) -> None:
+        """After the transaction ended: forget once more the keys it destroyed, since another
+        unit may have cached them (or what they opened) between the delete and the commit."""
+        destroyed, self._destroyed = self._destroyed, []
+        if self._vault is not None:
+            for key_id in destroyed:
+                self._vault.forget(key_id)
 
     @property
     def encrypting(self) -> bool:
@@ -358,6 +367,7 @@ class Sealer:
             return
         self._execute(delete(t).where(t.c.scope == scope), write=True)
         self._keys.pop(scope, None)
+        self._destroyed.extend(ids)
         for key_id in ids:
             self._vault.forget(key_id)
 

@@ -233,6 +233,7 @@ class SqlUnitOfWork:
                 end(conn)
         finally:
             conn.close()
+            self.sealer.ended()
 
     def _discard(self) -> None:
         self.sealer.reset()
@@ -247,3 +248,4 @@ class SqlUnitOfWork:
             conn.invalidate()
         finally:
             conn.close()
+            self.sealer.ended()
