@@ -22,6 +22,7 @@ from qiandao_adapters.sql.sealing import Sealer
 from tests.helpers import DH, ZS, World, fails, make_world
 from tests.sql.conftest import Backend
 from tests.sql.test_encryption import MARK_PHONE, populate
+from tests.sql.test_grants import Office
 
 
 def _twin(w: World, store: SqlStore) -> Qiandao:
@@ -91,9 +92,9 @@ def test_an_aggregate_opened_while_the_cache_is_emptied_is_not_kept() -> None:
         decoded.load("qd_accounts", (Account, "a1"), "v1:sealed", fresh)
 
 
-def test_an_account_opened_while_its_person_departs_is_not_served_after(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _marked_person(backend: Backend) -> tuple[SqlStore, Office, str, str]:
+    """A store with a marked person (``populate``), their account document as stored, and
+    nothing of it remembered yet."""
     backend.store()
     store = SqlStore(backend.engine)
     office, person = populate(store)
@@ -101,6 +102,19 @@ def test_an_account_opened_while_its_person_departs_is_not_served_after(
         found = conn.execute(select(s.accounts.c.doc).where(s.accounts.c.id == person))
         before = str(found.scalar_one())
     store._decoded.clear()
+    return store, office, person, before
+
+
+def _put_back(backend: Backend, person: str, doc: str) -> None:
+    """The account document as it was before the departure, put back (a backup restored)."""
+    with backend.engine.begin() as conn:
+        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=doc))
+
+
+def test_an_account_opened_while_its_person_departs_is_not_served_after(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, office, person, before = _marked_person(backend)
     real_loads = repositories.loads  # type: ignore[attr-defined]
     raced: list[bool] = []
 
@@ -116,8 +130,7 @@ def test_an_account_opened_while_its_person_departs_is_not_served_after(
         assert uow.accounts.get(person).phone == MARK_PHONE
     monkeypatch.setattr(repositories, "loads", real_loads)
     assert raced
-    with backend.engine.begin() as conn:  # the pre-departure document put back
-        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=before))
+    _put_back(backend, person, before)
     with SqlStore(backend.engine).unit_of_work() as uow:  # no memo: refused
         fails("crypto.key_unknown", lambda: uow.accounts.get(person))
     with store.unit_of_work() as uow:  # nor from the memo
@@ -182,13 +195,7 @@ def test_the_key_type_is_adapted_for_each_driver() -> None:
 def test_an_account_read_while_its_departure_commits_is_not_served_after(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend.store()
-    store = SqlStore(backend.engine)
-    office, person = populate(store)
-    with backend.engine.connect() as conn:
-        found = conn.execute(select(s.accounts.c.doc).where(s.accounts.c.id == person))
-        before = str(found.scalar_one())
-    store._decoded.clear()
+    store, office, person, before = _marked_person(backend)
     destroy = Sealer.destroy
     read: list[str | None] = []
 
@@ -201,7 +208,6 @@ def test_an_account_read_while_its_departure_commits_is_not_served_after(
     office.qd.depart(office.admin, person)
     monkeypatch.setattr(Sealer, "destroy", destroy)
     assert read == [MARK_PHONE]  # it saw the committed account, and cached its key
-    with backend.engine.begin() as conn:  # the pre-departure document put back
-        conn.execute(update(s.accounts).where(s.accounts.c.id == person).values(doc=before))
+    _put_back(backend, person, before)
     with store.unit_of_work() as uow:  # neither the key nor the account outlives the commit
         fails("crypto.key_unknown", lambda: uow.accounts.get(person))
