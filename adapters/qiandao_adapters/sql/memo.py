@@ -75,9 +75,7 @@ class Decoded:
         ``aggregate``, so the next unit reading it back skips opening it. Should the write
         roll back, the entry matches nothing: a sealed text carries a random nonce, and a
         clear one is the aggregate's own document."""
-        with self._lock:
-            epoch = self._epoch
-        self._keep((table, key, _digest(stored)), aggregate, epoch)
+        self._keep((table, key, _digest(stored)), aggregate, self._epoch)
 
     def _keep(self, entry: Hashable, aggregate: object, epoch: int) -> None:
         with self._lock:

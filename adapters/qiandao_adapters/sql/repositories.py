@@ -14,7 +14,7 @@ same order as :mod:`qiandao.queries`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -206,6 +206,20 @@ def _insert_missing(
             ).scalars()
         )
         _insert_rows(conn, table, [r for r in rows if r[key] not in present])
+
+
+def _locked_head(
+    conn: Connection, table: Table, key: str, value: str, seed: Callable[[Connection], Row]
+) -> Any:
+    """The one-row head ``value`` of ``table`` (by its ``key`` column), read under its lock
+    until commit; a missing row is made first from ``seed``, by whoever comes first."""
+    columns = [c.name for c in table.columns if c.name != key]
+    locked = st.locked(table, key, *columns)
+    row = conn.execute(locked, {"_key": value}).first()
+    if row is None:
+        _insert_missing(conn, table, [seed(conn)], key)
+        row = conn.execute(locked, {"_key": value}).one()
+    return row
 
 
 def _upsert(conn: Connection, table: Table, row: Mapping[str, Any], key: str) -> None:
@@ -581,17 +595,17 @@ def _write_children(conn: Connection, owner: str, change: _ChildChange, rows: li
         conn.execute(st.delete_children(table), {"_owner": owner})
     elif change.gone:
         conn.execute(st.delete_child(table), [{"_owner": owner, "_child": k} for k in change.gone])
-    missing = [row for row in rows if row[key] not in change.kept]
+    inserted = []
     for row in rows:
-        if row[key] not in change.kept:
-            continue
-        values = {c: v for c, v in row.items() if c not in ("item_id", key)}
-        updated = conn.execute(
-            st.update_child(table), {**values, "_owner": owner, "_child": row[key]}
-        )
-        if _rowcount(updated) == 0:  # one row each: its count is exact on every driver
-            missing.append(row)
-    _insert_rows(conn, table, missing)
+        if row[key] in change.kept:
+            values = {c: v for c, v in row.items() if c not in ("item_id", key)}
+            updated = conn.execute(
+                st.update_child(table), {**values, "_owner": owner, "_child": row[key]}
+            )
+            if _rowcount(updated) != 0:  # one row each: its count is exact on every driver
+                continue
+        inserted.append(row)
+    _insert_rows(conn, table, inserted)
 
 
 class SqlItems:
@@ -934,30 +948,23 @@ class SqlEvents:
         heads = self._tx.heads
         with self._tx.writes() as conn:
             known = heads.get(h.name, s.EVENT_LOG)
-            last = None if known is None else known[0]
-            moved = {**head, "position": (last or 0) + len(rows), "_was": last}
-            if (
-                last is None
-                or _rowcount(conn.execute(st.moved_from(h, "name", "position"), moved)) != 1
-            ):
-                last = self._locked_head(conn)
+            if known is not None:  # one compare-and-set UPDATE when the head is where it was
+                (last,) = known
+                moved = {**head, "position": last + len(rows), "_was": last}
+                if _rowcount(conn.execute(st.moved_from(h, "name", "position"), moved)) != 1:
+                    known = None
+            if known is None:
+                last = _locked_head(conn, h, "name", s.EVENT_LOG, self._seed).position
                 conn.execute(st.set_where(h, "name"), {**head, "position": last + len(rows)})
             heads.put(h.name, s.EVENT_LOG, (last + len(rows),))
             numbered = [{**row, "position": last + n} for n, row in enumerate(rows, start=1)]
             conn.execute(st.insert_into(s.events), numbered)
 
     @staticmethod
-    def _locked_head(conn: Connection) -> int:
-        """The log's position, read under the head row's lock (the row made again if gone)."""
-        h = s.event_log_head
-        locked = st.locked(h, "name", "position")
-        head = {"_key": s.EVENT_LOG}
-        last: int | None = conn.execute(locked, head).scalar()
-        if last is None:  # an emptied head table: made again, whoever comes first
-            top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
-            _insert_missing(conn, h, [{"name": s.EVENT_LOG, "position": top}], "name")
-            last = conn.execute(locked, head).scalar_one()
-        return last
+    def _seed(conn: Connection) -> Row:
+        """The head row of an emptied head table: at the highest position numbered."""
+        top = conn.execute(select(func.max(s.events.c.position))).scalar() or 0
+        return {"name": s.EVENT_LOG, "position": top}
 
     def reset(self) -> None:
         """Forget the rows not flushed and the items written (the transaction ended)."""
@@ -1868,7 +1875,8 @@ class SqlAudit:
                 if _rowcount(conn.execute(stmt, {**moved, **guard})) != 1:
                     record = None
             if record is None:
-                row = self._locked_head(conn, shard)
+                genesis = {"shard": shard, "sequence": 0, "hash": GENESIS}
+                row = _locked_head(conn, h, "shard", shard, lambda _: genesis)
                 record = chain.seal(AuditHead(shard, row.sequence, row.hash), entry)
                 moved = {**head, "sequence": record.sequence, "hash": record.hash}
                 conn.execute(st.set_where(h, "shard"), moved)
@@ -1882,18 +1890,6 @@ class SqlAudit:
                         for target in entry.targets[1:]
                     ],
                 )
-
-    @staticmethod
-    def _locked_head(conn: Connection, shard: str) -> Any:
-        """The shard's head row, read under its lock (made first if the shard has none)."""
-        h = s.audit_heads
-        locked = st.locked(h, "shard", "sequence", "hash")
-        head = {"_key": shard}
-        row = conn.execute(locked, head).first()
-        if row is None:  # a shard without its head row: made once, whoever comes first
-            _insert_missing(conn, h, [{"shard": shard, "sequence": 0, "hash": GENESIS}], "shard")
-            row = conn.execute(locked, head).one()
-        return row
 
     def heads(self) -> dict[str, AuditHead]:
         h = s.audit_heads
