@@ -40,6 +40,7 @@ from qiandao.audit import (
     AuditRecord,
     decode,
     parse_cursor,
+    record_of,
 )
 from qiandao.errors import ConcurrencyConflict, DuplicateAccount, NotFound
 from qiandao.events import Event
@@ -261,20 +262,7 @@ def _unpacked(line: str) -> AuditRecord:
     """A packed record as it was sealed (its columns are its document's)."""
     digest, document = line.split(" ", 1)
     shard, sequence, entry, algorithm, previous = decode(document)
-    return AuditRecord(
-        shard,
-        sequence,
-        algorithm,
-        previous,
-        document,
-        digest,
-        entry.at,
-        entry.action,
-        entry.account_id,
-        entry.target_id,
-        entry.jurisdiction,
-        entry.outcome.value,
-    )
+    return record_of(shard, sequence, algorithm, previous, document, digest, entry)
 
 
 _AuditRow = AuditRecord | _Packed
@@ -583,7 +571,9 @@ class _Items:
         return statistics_of(self._t.values(), query)
 
 
-def _append_next(table: _Table[tuple[V, ...]], key: str, sequence: int, value: V) -> None:
+def _append_next(
+    table: _Table[tuple[V, ...]] | _Table[Sequence[V]], key: str, sequence: int, value: V
+) -> None:
     """Append ``value`` to the log of ``key`` if ``sequence`` is its next, else a conflict."""
     existing = table.get(key) or ()
     if sequence != len(existing) + 1:
@@ -626,12 +616,7 @@ class _Events:
 
     def append(self, events: Sequence[Event]) -> None:
         for event in events:
-            existing = self._t.get(event.item_id) or ()
-            if event.sequence != len(existing) + 1:
-                conflict = f"事件序号冲突：{event.item_id}#{event.sequence}"
-                raise ConcurrencyConflict(conflict, id=event.item_id)
-            self._t.expect(event.item_id, len(existing) or None)
-            self._t.put(event.item_id, (*existing, event))
+            _append_next(self._t, event.item_id, event.sequence, event)
         self._t.order.extend(events)
 
     def for_item(self, item_id: str) -> list[Event]:

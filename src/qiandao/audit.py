@@ -274,6 +274,33 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 """The canonical encoder (made once: ``json.dumps`` with options makes one per call)."""
 
 
+def record_of(
+    shard: str,
+    sequence: int,
+    algorithm: str,
+    previous: str,
+    document: str,
+    digest: str,
+    entry: AuditEntry,
+) -> AuditRecord:
+    """The record of a sealed ``document`` (of ``entry``) and its ``digest``, its columns taken
+    from the entry (as sealed, or as a store that keeps only documents reads them back)."""
+    return AuditRecord(
+        shard,
+        sequence,
+        algorithm,
+        previous,
+        document,
+        digest,
+        entry.at,
+        entry.action,
+        entry.account_id,
+        entry.target_id,
+        entry.jurisdiction,
+        entry.outcome.value,
+    )
+
+
 def _triples(raw: object) -> tuple[tuple[str, int, str], ...]:
     if not isinstance(raw, list):
         return ()
@@ -359,20 +386,7 @@ class AuditChain:
         document = encode(head.shard, sequence, entry, algorithm, head.hash)
         digest = self.digest(algorithm, document)
         assert digest is not None
-        return AuditRecord(
-            head.shard,
-            sequence,
-            algorithm,
-            head.hash,
-            document,
-            digest,
-            entry.at,
-            entry.action,
-            entry.account_id,
-            entry.target_id,
-            entry.jurisdiction,
-            entry.outcome.value,
-        )
+        return record_of(head.shard, sequence, algorithm, head.hash, document, digest, entry)
 
 
 @attrs.frozen
