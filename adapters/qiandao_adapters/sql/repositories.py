@@ -55,7 +55,13 @@ from qiandao.audit import (
     AuditRecord,
     parse_cursor,
 )
-from qiandao.errors import ConcurrencyConflict, DuplicateAccount, InvalidInput, NotFound
+from qiandao.errors import (
+    ConcurrencyConflict,
+    DuplicateAccount,
+    InvalidInput,
+    NotFound,
+    QiandaoError,
+)
 from qiandao.events import Event
 from qiandao.lanes import ASSIGNMENT_LANES, REVIEW_LANES, Lane, LanePosition
 from qiandao.model import (
@@ -168,6 +174,11 @@ class Transaction(Protocol):
     def writes(self) -> AbstractContextManager[Connection]:
         """Writes without a savepoint: a refusal raised before the first write leaves the unit
         usable, any other error loses the whole unit (nothing of it commits)."""
+        ...
+
+    def flush_deferred(self) -> None:
+        """Write the saves and notices the repositories deferred (done before every other
+        statement and at commit)."""
         ...
 
     @property
@@ -585,27 +596,85 @@ def _child_changes(before: Item | None, after: Item) -> list[_ChildChange]:
     return changes
 
 
-def _write_children(conn: Connection, owner: str, change: _ChildChange, rows: list[Row]) -> None:
-    """Apply one table's :class:`_ChildChange` (``rows``: its rows as stored, sealed). A row to
-    update that the table lacks (a row lost or removed by hand) is inserted instead, as the
-    delete-and-insert this replaces would have left it."""
-    table = change.table
+def _write_children(
+    conn: Connection, changes: Sequence[tuple[str, _ChildChange, list[Row]]]
+) -> None:
+    """Apply the :class:`_ChildChange` of each ``(owner, change, rows)`` (``rows``: its rows as
+    stored, sealed), one statement per table and kind of write for every owner at once: the
+    owners' rows are apart, so only each owner's order matters (deletes, updates, inserts). A
+    row to update that the table lacks (a row lost or removed by hand) is inserted instead, as
+    the delete-and-insert this replaces would have left it."""
+    by_table: dict[str, list[tuple[str, _ChildChange, list[Row]]]] = {}
+    for entry in changes:
+        by_table.setdefault(entry[1].table.name, []).append(entry)
+    for entries in by_table.values():
+        table = entries[0][1].table
+        key = st.child_key(table)
+        wholly = [{"_owner": owner} for owner, change, _ in entries if change.gone is None]
+        if wholly:
+            conn.execute(st.delete_children(table), wholly)
+        gone = [
+            {"_owner": owner, "_child": k}
+            for owner, change, _ in entries
+            for k in change.gone or ()
+        ]
+        if gone:
+            conn.execute(st.delete_child(table), gone)
+        updates: list[dict[str, Any]] = []
+        inserted: list[Row] = []
+        for owner, change, rows in entries:
+            for row in rows:
+                if row[key] not in change.kept:
+                    inserted.append(row)
+                    continue
+                values = {c: v for c, v in row.items() if c not in ("item_id", key)}
+                updates.append({**values, "_owner": owner, "_child": row[key]})
+        if updates:
+            inserted += _update_children(conn, table, updates)
+        _insert_rows(conn, table, inserted)
+
+
+def _update_children(conn: Connection, table: Table, updates: list[dict[str, Any]]) -> list[Row]:
+    """Run the child ``UPDATE`` s (one ``executemany``); the rows the table lacked, to insert.
+    When the summed count falls short, each is run again alone (an update is idempotent) to
+    find them: a one-row count is exact on every driver."""
+    stmt = st.update_child(table)
+    if _rowcount(conn.execute(stmt, updates)) == len(updates):
+        return []
     key = st.child_key(table)
-    if change.gone is None:
-        conn.execute(st.delete_children(table), {"_owner": owner})
-    elif change.gone:
-        conn.execute(st.delete_child(table), [{"_owner": owner, "_child": k} for k in change.gone])
-    inserted = []
-    for row in rows:
-        if row[key] in change.kept:
-            values = {c: v for c, v in row.items() if c not in ("item_id", key)}
-            updated = conn.execute(
-                st.update_child(table), {**values, "_owner": owner, "_child": row[key]}
-            )
-            if _rowcount(updated) != 0:  # one row each: its count is exact on every driver
-                continue
-        inserted.append(row)
-    _insert_rows(conn, table, inserted)
+    missing: list[Row] = []
+    for params in updates:
+        if _rowcount(conn.execute(stmt, params)) == 0:
+            row = {c: v for c, v in params.items() if c not in ("_owner", "_child")}
+            missing.append({**row, "item_id": params["_owner"], key: params["_child"]})
+    return missing
+
+
+@attrs.frozen
+class _Deferred:
+    """A save held until the unit's next statement or commit (:meth:`SqlItems.flush`): the
+    compare-and-set of the item's row from ``expected`` and its child rows' changes, sealed."""
+
+    item_id: str
+    expected: int
+    row: Row
+    children: list[tuple[_ChildChange, list[Row]]]
+
+
+def _lost_race(conn: Connection, deferred: Sequence[_Deferred]) -> QiandaoError:
+    """The error of a flush whose compare-and-set missed a row: the first deferred save whose row
+    is gone (NotFound) or holds another version or document than it wrote (ConcurrencyConflict,
+    with the version found)."""
+    ids = [d.item_id for d in deferred]
+    rows = conn.execute(select(_I.c.id, _I.c.version, _I.c.doc).where(_I.c.id.in_(ids)))
+    found: dict[str, tuple[int, Any]] = {row.id: (row.version, row.doc) for row in rows}
+    for d in deferred:
+        if d.item_id not in found:
+            return NotFound(f"信息不存在：{d.item_id}", id=d.item_id)
+        actual, doc = found[d.item_id]
+        if (actual, doc) != (d.row["version"], d.row["doc"]):
+            return ConcurrencyConflict(id=d.item_id, expected=d.expected, actual=actual)
+    return ConcurrencyConflict(id=ids[0], expected=deferred[0].expected)
 
 
 class SqlItems:
@@ -614,12 +683,25 @@ class SqlItems:
     A save or add tells ``log`` (the unit's event log) that the item's row is written in this
     transaction: the compare-and-set (or the insert) holds the row until commit, so no other
     writer appends to its log meanwhile and its next events need no ``SELECT max(sequence)``.
+
+    A save of the version this unit read (or wrote) is deferred (:meth:`flush`): the unit of
+    work writes every deferred save at once before its next statement or at commit (the event
+    log's rows are numbered after them), so a batch of saves costs one compare-and-set
+    statement, not one each. A save of any other version runs at once, so a stale save is
+    refused on the spot and leaves the unit usable; a deferred save whose row another writer
+    changed since it was read is a ConcurrencyConflict at the flush, which loses the unit.
     """
 
     def __init__(self, tx: Transaction, log: SqlEvents) -> None:
         self._tx = tx
         self._log = log
         self._held: dict[str, Item] = {}  # each item as this transaction last read or wrote it
+        self._deferred: dict[str, _Deferred] = {}  # saves not written yet, by item id
+
+    @property
+    def deferred(self) -> bool:
+        """Whether saves wait for :meth:`flush`."""
+        return bool(self._deferred)
 
     def get(self, item_id: str) -> Item:
         item = _get(self._tx, _I, item_id, Item, "信息")
@@ -638,8 +720,9 @@ class SqlItems:
         return found
 
     def reset(self) -> None:
-        """Forget the items read and written (the transaction ended)."""
+        """Forget the items read and written and the saves deferred (the transaction ended)."""
         self._held = {}
+        self._deferred = {}
 
     def _sealed(
         self, item: Item, children: Sequence[tuple[Table, list[Row]]]
@@ -667,20 +750,53 @@ class SqlItems:
         self._log.guarded(item.id, new=True)
 
     def save(self, item: Item, expected_version: int) -> None:
-        """Compare-and-set the item's row, then write only the child rows that changed since
-        the version this unit of work read or wrote (all of them when it holds none)."""
+        """Compare-and-set the item's row and write only the child rows that changed since the
+        version this unit of work read or wrote (all of them when it holds none); deferred when
+        it holds that version (see the class)."""
+        if item.id in self._deferred:  # saved twice in one unit: the first is written first
+            self._tx.flush_deferred()
         held = self._held.get(item.id)
         before = None if held is None or held.version != expected_version else held
         changes = _child_changes(before, item)
         row, children = self._sealed(item, [(c.table, c.rows) for c in changes])
-        with self._tx.writes() as conn:
-            _compare_and_set(
-                conn, _I, key=item.id, expected_version=expected_version, values=row, what="信息"
-            )
-            for change, (_, rows) in zip(changes, children, strict=True):
-                _write_children(conn, item.id, change, rows)
+        written = [(c, rows) for c, (_, rows) in zip(changes, children, strict=True)]
+        if before is not None:
+            self._deferred[item.id] = _Deferred(item.id, expected_version, row, written)
+        else:
+            with self._tx.writes() as conn:
+                _compare_and_set(
+                    conn,
+                    _I,
+                    key=item.id,
+                    expected_version=expected_version,
+                    values=row,
+                    what="信息",
+                )
+                _write_children(conn, [(item.id, change, rows) for change, rows in written])
         self._written(item, row)
         self._log.guarded(item.id)
+
+    def flush(self) -> None:
+        """Write the deferred saves: one compare-and-set statement for all their rows, then
+        their child rows (:func:`_write_children`). A row whose version moved since it was read
+        is a ConcurrencyConflict raised after other rows were written: the unit of work loses
+        the unit (nothing of it commits)."""
+        deferred, self._deferred = list(self._deferred.values()), {}
+        if not deferred:
+            return
+        params = [
+            {
+                **{k: v for k, v in d.row.items() if k != "id"},
+                "_key": d.item_id,
+                "_expected": d.expected,
+            }
+            for d in deferred
+        ]
+        with self._tx.writes() as conn:
+            if _rowcount(conn.execute(st.compare_and_set(_I), params)) != len(params):
+                raise _lost_race(conn, deferred)
+            owned = [(d.item_id, change, rows) for d in deferred for change, rows in d.children]
+            _write_children(conn, owned)
 
     def _written(self, item: Item, row: Row) -> None:
         """Hold ``item`` as written in this transaction, and remember its stored document for
@@ -994,21 +1110,42 @@ class SqlEvents:
 
 
 class SqlOutbox:
-    """Notices waiting to be dispatched (the transactional outbox)."""
+    """Notices waiting to be dispatched (the transactional outbox).
+
+    Added notices are checked and sealed at once and inserted, all of a unit's at once, when
+    the unit of work flushes its deferred writes (before its next statement or at commit)."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+        self._deferred: dict[str, Row] = {}  # sealed rows not inserted yet, by notice id
+
+    @property
+    def deferred(self) -> bool:
+        """Whether notices wait for :meth:`flush`."""
+        return bool(self._deferred)
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         rows: dict[str, dict[str, Any]] = {}
         for m in messages:
-            rows.setdefault(m.notice.id, outbox_row(m))
+            if m.notice.id not in self._deferred:
+                rows.setdefault(m.notice.id, outbox_row(m))
         if not rows:
             return
         check_bounds(s.outbox, rows.values())
         sealed = self._tx.sealer.seal_rows(s.outbox, list(rows.values()))
-        with self._tx.writes() as conn:
-            _insert_missing(conn, s.outbox, sealed, "notice_id")
+        for row in sealed:
+            self._deferred[row["notice_id"]] = row
+
+    def flush(self) -> None:
+        """Insert the added notices that are not there yet (one statement)."""
+        rows, self._deferred = list(self._deferred.values()), {}
+        if rows:
+            with self._tx.writes() as conn:
+                _insert_missing(conn, s.outbox, rows, "notice_id")
+
+    def reset(self) -> None:
+        """Forget the notices not inserted (the transaction ended)."""
+        self._deferred = {}
 
     def _messages(self, stmt: Select[Any], *, write: bool = False) -> list[OutboxMessage]:
         t = s.outbox

@@ -71,6 +71,7 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._deferred_writes = engine.dialect.name == "sqlite"
         self._writing = False
+        self._flushing = False
         # set when the unit's transaction was lost (see the module): nothing more may run or commit
         self._lost: QiandaoError | None = None
         self.events = SqlEvents(self)
@@ -124,7 +125,9 @@ class SqlUnitOfWork:
     def execute(
         self, statement: Executable, params: Any = None, *, write: bool = False
     ) -> Result[Any]:
-        """Run one statement in this unit of work, with driver errors translated."""
+        """Run one statement in this unit of work (after its deferred writes), with driver
+        errors translated."""
+        self.flush_deferred()
         conn = self.connection(write=write)
         with translated():
             return conn.execute(statement, params)
@@ -137,6 +140,7 @@ class SqlUnitOfWork:
         unit usable; any other error loses it: rolled back now, and the same error again from
         every later call and the commit, so a half-done block is never committed.
         """
+        self.flush_deferred()
         conn = self.connection(write=True)
         try:
             yield conn
@@ -146,6 +150,21 @@ class SqlUnitOfWork:
             ):
                 raise
             self._lose(error)
+
+    def flush_deferred(self) -> None:
+        """Write what the repositories deferred (item saves, then outbox notices), all of a
+        kind in one statement, before any other statement runs, so the unit reads its own
+        writes. A failure here follows writes already made: it loses the unit."""
+        if self._flushing or not (self.items.deferred or self.outbox.deferred):
+            return
+        self._flushing = True
+        try:
+            self.items.flush()
+            self.outbox.flush()
+        except QiandaoError as error:
+            self._lose(error)
+        finally:
+            self._flushing = False
 
     def _lose(self, error: BaseException) -> NoReturn:
         """Roll the unit back for good after ``error`` and raise what it means."""
@@ -169,6 +188,7 @@ class SqlUnitOfWork:
     @contextmanager
     def atomic(self) -> Iterator[Connection]:
         """A savepoint: the block's writes all happen, or none and the error propagates."""
+        self.flush_deferred()
         conn = self.connection(write=True)
         with translated():
             savepoint = conn.begin_nested()
@@ -209,6 +229,7 @@ class SqlUnitOfWork:
         if self._lost is not None:
             lost, self._lost = self._lost, None
             raise lost
+        self.flush_deferred()
         self.events.flush()  # numbers the events last: the log's head is locked from here on
         try:
             self._end(Connection.commit)
@@ -225,6 +246,7 @@ class SqlUnitOfWork:
         self.sealer.reset()
         self.events.reset()
         self.items.reset()
+        self.outbox.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -239,6 +261,7 @@ class SqlUnitOfWork:
         self.sealer.reset()
         self.events.reset()
         self.items.reset()
+        self.outbox.reset()
         conn, self._conn = self._conn, None
         if conn is None:
             return
