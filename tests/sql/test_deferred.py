@@ -217,3 +217,55 @@ def test_a_job_batch_whose_item_changes_before_its_commit_goes_item_by_item(
     assert stored.assignments[0].reminders == frozenset()
     assert stored.texts[-1].title == "他人0"  # both rivals' changes landed, the job's did not
     assert stored.version == victim.version + 2
+
+
+def test_a_flush_whose_write_transaction_cannot_begin_loses_the_unit(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error the store does not translate, met where the flush begins its write transaction
+    (SQLite ends its read phase there), loses the unit: its commit raises, nothing lands."""
+    store, (item,) = _stored(backend, 1)
+    with store.unit_of_work() as uow:
+        held = uow.items.get(item.id)
+        uow.items.save(_retitled(held, "延迟的保存"), held.version)
+        real = uow.connection
+
+        def failing(*, write: bool = False) -> Any:
+            if write:
+                raise RuntimeError("BEGIN failed")
+            return real(write=write)
+
+        monkeypatch.setattr(uow, "connection", failing)
+        with pytest.raises(RuntimeError):
+            uow.items.count(ItemQuery())  # a read: flushes first, and the write cannot begin
+        monkeypatch.setattr(uow, "connection", real)
+        with pytest.raises(ConcurrencyConflict):
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.items.get(item.id) == item
+
+
+def test_a_lost_race_no_row_tells_apart_names_every_item(backend: Backend) -> None:
+    """A plaintext rival writing exactly the version and document this unit deferred leaves no
+    row that tells which save lost: the conflict names them all, never a wrong one."""
+    _stored(backend, 0)  # empties the tables
+    store = SqlStore(backend.engine, plaintext=True)
+    items = [sample_item(f"item-{n}") for n in range(2)]
+    with store.unit_of_work() as uow:
+        for item in items:
+            uow.items.add(item)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        held = uow.items.get_many([i.id for i in items])
+        saved = {i.id: _retitled(held[i.id], "同一改动") for i in items}
+        for item in items:
+            uow.items.save(saved[item.id], item.version)
+        with store.unit_of_work() as rival:
+            rival.items.get(items[1].id)
+            rival.items.save(saved[items[1].id], items[1].version)
+            rival.commit()
+        with pytest.raises(ConcurrencyConflict) as raised:
+            uow.commit()
+    assert raised.value.details.get("ids") == [i.id for i in items]
+    with store.unit_of_work() as uow:  # the rival's write stands, this unit's other did not land
+        assert uow.items.get(items[0].id) == items[0]

@@ -674,7 +674,9 @@ def _lost_race(conn: Connection, deferred: Sequence[_Deferred]) -> QiandaoError:
         actual, doc = found[d.item_id]
         if (actual, doc) != (d.row["version"], d.row["doc"]):
             return ConcurrencyConflict(id=d.item_id, expected=d.expected, actual=actual)
-    return ConcurrencyConflict(id=ids[0], expected=deferred[0].expected)
+    # every row holds what this unit wrote: another writer wrote the same version and document
+    # into one of them, which cannot be told apart; name them all rather than the first
+    return ConcurrencyConflict(ids=ids)
 
 
 class SqlItems:
@@ -781,7 +783,8 @@ class SqlItems:
         their child rows (:func:`_write_children`). A row whose version moved since it was read
         is a ConcurrencyConflict raised after other rows were written: the unit of work loses
         the unit (nothing of it commits)."""
-        deferred, self._deferred = list(self._deferred.values()), {}
+        deferred = sorted(self._deferred.values(), key=lambda d: d.item_id)  # one lock order
+        self._deferred = {}
         if not deferred:
             return
         params = [

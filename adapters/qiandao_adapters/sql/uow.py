@@ -9,11 +9,14 @@ then write one after the other. Driver errors are translated in :mod:`qiandao_ad
 A command's writes (items, events, outbox, audit, the one-row aggregates) run in the unit's own
 transaction with no savepoint (:meth:`SqlUnitOfWork.writes`): they refuse (a stale version, a
 duplicate id, a wrong sequence) before their first write, so a refusal leaves the unit usable, and
-any other failure loses the unit. The rest (accounts, sessions, leases, jurisdictions) still run
-in a savepoint (:meth:`SqlUnitOfWork.atomic`). When the unit is lost (an error after a write, a
-driver error, or the server aborting the whole transaction: an InnoDB deadlock also drops a
-savepoint), its transaction is rolled back at once and every later call and the commit raise the
-same error, so no part of it can be committed: a command is all or nothing.
+any other failure loses the unit. Saves of a version the unit read and outbox notices are deferred
+(:meth:`SqlUnitOfWork.flush_deferred`, before the next statement or at commit): a row another
+writer changed meanwhile is found there, after other writes, and loses the unit. The rest
+(accounts, sessions, leases, jurisdictions) still run in a savepoint
+(:meth:`SqlUnitOfWork.atomic`). When the unit is lost (an error after a write, a driver error, or
+the server aborting the whole transaction: an InnoDB deadlock also drops a savepoint), its
+transaction is rolled back at once and every later call and the commit raise the same error, so no
+part of it can be committed: a command is all or nothing.
 """
 
 from __future__ import annotations
@@ -161,7 +164,7 @@ class SqlUnitOfWork:
         try:
             self.items.flush()
             self.outbox.flush()
-        except QiandaoError as error:
+        except BaseException as error:  # the deferred writes are gone: never go on without them
             self._lose(error)
         finally:
             self._flushing = False
