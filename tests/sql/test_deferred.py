@@ -17,7 +17,7 @@ from qiandao.model import Item
 from qiandao.ports import ItemQuery, OutboxMessage
 from qiandao.rules.deadlines import DeadlineStatus
 from qiandao.testing.builders import sample_item, sample_notice
-from qiandao_adapters.sql import SqlStore
+from qiandao_adapters.sql import SqlStore, repositories
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 from tests.helpers import at, make_world
@@ -66,7 +66,8 @@ def test_a_batch_of_saves_is_one_update_statement_at_commit(backend: Backend) ->
         return sum(" ".join(text.split()).startswith(start) for text in seen)
 
     # one statement each for the five items' rows, their retitled texts and their notices
-    assert (count("UPDATE qd_items "), count("UPDATE qd_text_versions ")) == (1, 1)
+    assert (count("UPDATE qd_items "), count("INSERT INTO qd_text_versions ")) == (1, 1)
+    assert count("UPDATE qd_text_versions ") == 0  # overwritten by key (an upsert)
     assert count("INSERT INTO qd_outbox ") == 1
     with store.unit_of_work() as uow:
         stored = uow.items.get_many([i.id for i in items])
@@ -269,3 +270,12 @@ def test_a_lost_race_no_row_tells_apart_names_every_item(backend: Backend) -> No
     assert raised.value.details.get("ids") == [i.id for i in items]
     with store.unit_of_work() as uow:  # the rival's write stands, this unit's other did not land
         assert uow.items.get(items[0].id) == items[0]
+
+
+def test_without_an_upsert_a_batch_still_writes_the_child_rows_its_table_lost(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dialect with no upsert (a host's database) updates the kept child rows instead, and
+    still inserts those the table lost."""
+    monkeypatch.setattr(repositories.st, "overwrite", lambda _table, _dialect: None)
+    test_a_batch_writes_the_child_rows_its_table_lost(backend)

@@ -601,9 +601,10 @@ def _write_children(
 ) -> None:
     """Apply the :class:`_ChildChange` of each ``(owner, change, rows)`` (``rows``: its rows as
     stored, sealed), one statement per table and kind of write for every owner at once: the
-    owners' rows are apart, so only each owner's order matters (deletes, updates, inserts). A
-    row to update that the table lacks (a row lost or removed by hand) is inserted instead, as
-    the delete-and-insert this replaces would have left it."""
+    owners' rows are apart, so only each owner's order matters (deletes, then writes). A row
+    whose key stays is overwritten in place by primary key (an upsert: a row the table lacks,
+    lost or removed by hand, is inserted, as the delete-and-insert this replaces would have
+    left it); a new key is inserted."""
     by_table: dict[str, list[tuple[str, _ChildChange, list[Row]]]] = {}
     for entry in changes:
         by_table.setdefault(entry[1].table.name, []).append(entry)
@@ -620,34 +621,42 @@ def _write_children(
         ]
         if gone:
             conn.execute(st.delete_child(table), gone)
-        updates: list[dict[str, Any]] = []
+        kept: list[Row] = []
         inserted: list[Row] = []
-        for owner, change, rows in entries:
+        for _, change, rows in entries:
             for row in rows:
-                if row[key] not in change.kept:
-                    inserted.append(row)
-                    continue
-                values = {c: v for c, v in row.items() if c not in ("item_id", key)}
-                updates.append({**values, "_owner": owner, "_child": row[key]})
-        if updates:
-            inserted += _update_children(conn, table, updates)
+                (kept if row[key] in change.kept else inserted).append(row)
+        if kept:
+            inserted += _overwrite_children(conn, table, kept)
         _insert_rows(conn, table, inserted)
 
 
-def _update_children(conn: Connection, table: Table, updates: list[dict[str, Any]]) -> list[Row]:
-    """Run the child ``UPDATE`` s (one ``executemany``); the rows the table lacked, to insert.
-    When the summed count falls short, each is run again alone (an update is idempotent) to
-    find them: a one-row count is exact on every driver."""
-    stmt = st.update_child(table)
-    if _rowcount(conn.execute(stmt, updates)) == len(updates):
+def _overwrite_children(conn: Connection, table: Table, rows: list[Row]) -> list[Row]:
+    """Overwrite the child ``rows`` by primary key (one upsert statement); on a dialect with no
+    upsert, ``UPDATE`` each (one ``executemany``) and return the rows the table lacked, found by
+    running them again alone when the summed count falls short (an update is idempotent; a
+    one-row count is exact on every driver)."""
+    upsert = st.overwrite(table, conn.dialect.name)
+    if upsert is not None:
+        conn.execute(upsert, rows)
         return []
     key = st.child_key(table)
-    missing: list[Row] = []
-    for params in updates:
-        if _rowcount(conn.execute(stmt, params)) == 0:
-            row = {c: v for c, v in params.items() if c not in ("_owner", "_child")}
-            missing.append({**row, "item_id": params["_owner"], key: params["_child"]})
-    return missing
+    stmt = st.update_child(table)
+    updates = [
+        {
+            **{c: v for c, v in row.items() if c not in ("item_id", key)},
+            "_owner": row["item_id"],
+            "_child": row[key],
+        }
+        for row in rows
+    ]
+    if _rowcount(conn.execute(stmt, updates)) == len(updates):
+        return []
+    return [
+        row
+        for row, params in zip(rows, updates, strict=True)
+        if not _rowcount(conn.execute(stmt, params))
+    ]
 
 
 @attrs.frozen

@@ -41,6 +41,7 @@ __all__ = [
     "last_sequence",
     "locked",
     "moved_from",
+    "overwrite",
     "set_where",
     "update_child",
     "version_of",
@@ -151,6 +152,24 @@ def moved_from(table: Table, key: str, *guarded: str) -> Update:
 def set_where(table: Table, key: str) -> Update:
     """``UPDATE table SET ... WHERE key = :_key``; the columns set are the other keys."""
     return update(table).where(table.c[key] == bindparam("_key"))
+
+
+@cache
+def overwrite(table: Table, dialect: str) -> Insert | None:
+    """An ``INSERT`` that overwrites the row with the same primary key, run with one parameter
+    set per row (an upsert; ``None``: the dialect has no such statement)."""
+    keys = [c.name for c in table.primary_key.columns]
+    rest = [c.name for c in table.columns if c.name not in keys]
+    if dialect in ("postgresql", "sqlite"):
+        dialect_insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+        stmt = dialect_insert(table)
+        excluded = {name: stmt.excluded[name] for name in rest}
+        upsert: Insert = stmt.on_conflict_do_update(index_elements=keys, set_=excluded)
+        return upsert
+    if dialect in ("mysql", "mariadb"):
+        mysql = mysql_dialect.insert(table)
+        return mysql.on_duplicate_key_update({name: mysql.inserted[name] for name in rest})
+    return None
 
 
 @cache
