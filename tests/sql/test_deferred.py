@@ -17,8 +17,9 @@ from qiandao.model import Item
 from qiandao.ports import ItemQuery, OutboxMessage
 from qiandao.rules.deadlines import DeadlineStatus
 from qiandao.testing.builders import sample_item, sample_notice
-from qiandao_adapters.sql import SqlStore, repositories
+from qiandao_adapters.sql import SqlStore
 from qiandao_adapters.sql import schema as s
+from qiandao_adapters.sql import statements as st
 from qiandao_adapters.sql.uow import SqlUnitOfWork
 from tests.helpers import at, make_world
 from tests.sql.conftest import Backend
@@ -277,5 +278,5 @@ def test_without_an_upsert_a_batch_still_writes_the_child_rows_its_table_lost(
 ) -> None:
     """A dialect with no upsert (a host's database) updates the kept child rows instead, and
     still inserts those the table lost."""
-    monkeypatch.setattr(repositories.st, "overwrite", lambda _table, _dialect: None)
+    monkeypatch.setattr(st, "overwrite", lambda _table, _dialect: None)
     test_a_batch_writes_the_child_rows_its_table_lost(backend)
