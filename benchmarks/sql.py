@@ -71,6 +71,8 @@ from qiandao.rules.deadlines import DeadlineRules, DeadlineStatus, classify, end
 from qiandao.rules.lifecycle import AWAITING_UNIT_STATES
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing import ManualClock, enrol
+from qiandao.workflow import timeliness
+from qiandao.workflow.context import Context
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
 from qiandao_adapters.sql import schema as s
 from qiandao_adapters.sql.rows import Row, event_row, item_children, item_row
@@ -203,8 +205,9 @@ class Corpus:
     Commands can act on them: each item is at version 1 with one event in the log (DRAFTED,
     carrying the item as stored: replaying the log gives it back), numbered 1…n in the change
     feed. The periodic job has run up to ``NOW``: every reminder of a deadline status reached
-    by then went out and every rating window that ended was closed, except that about
-    ``due_reminders`` awaiting assignments still miss the reminder of their current status.
+    by then went out (review reminders too) and every rating window that ended was closed,
+    except that about ``due_reminders`` awaiting assignments still miss the reminder of their
+    current status.
     """
 
     def __init__(self, n: int, seed: int = 20261120, due_reminders: int = DUE_REMINDERS) -> None:
@@ -227,12 +230,21 @@ class Corpus:
         """The rows of items ``lo`` to ``hi - 1``, per table name."""
         out: dict[str, list[Row]] = {t.name: [] for t in TABLES}
         for position, doc in enumerate(self.documents(lo, hi), start=lo + 1):
-            item = CONVERTER.structure(doc, Item)
+            item = self._reviews_reminded(CONVERTER.structure(doc, Item))
             out[s.items.name].append(item_row(item))
             for table, rows in item_children(item):
                 out[table.name].extend(rows)
             out[s.events.name].append({**event_row(drafted(item)), "position": position})
         return out
+
+    def _reviews_reminded(self, item: Item) -> Item:
+        """The item with the review reminder the job sent by ``NOW`` when its review stage is
+        past its window (the rule the job applies, :func:`timeliness.review_overdue`)."""
+        context = Context(RuleSet.zhoushan(), CALENDAR, NOW, lambda: "corpus")
+        for _, change in timeliness.review_overdue(context, item):
+            overruns = change.fields.review_overruns if change.fields else None
+            item = attrs.evolve(item, review_overruns=overruns or ())
+        return item
 
     def _item(self, i: int, rng: random.Random) -> dict[str, Any]:
         item_id = f"b{i:07d}"
