@@ -215,6 +215,7 @@ class Corpus:
         self.seed = seed
         expected_awaiting = 0.1 * n  # about a tenth of the items wait on a unit
         self.due_share = round(10_000 * min(1.0, due_reminders / expected_awaiting))
+        self.context = Context(RuleSet.zhoushan(), CALENDAR, NOW, lambda: "corpus")
 
     def _reminder_due(self, i: int, n: int) -> bool:
         """Whether assignment ``n`` of item ``i`` still misses its current reminder (a fixed,
@@ -240,8 +241,7 @@ class Corpus:
     def _reviews_reminded(self, item: Item) -> Item:
         """The item with the review reminder the job sent by ``NOW`` when its review stage is
         past its window (the rule the job applies, :func:`timeliness.review_overdue`)."""
-        context = Context(RuleSet.zhoushan(), CALENDAR, NOW, lambda: "corpus")
-        for _, change in timeliness.review_overdue(context, item):
+        for _, change in timeliness.review_overdue(self.context, item):
             overruns = change.fields.review_overruns if change.fields else None
             item = attrs.evolve(item, review_overruns=overruns or ())
         return item

@@ -327,6 +327,16 @@ def _save(
         )
 
 
+def _cas_params(key: str, expected_version: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of :func:`~.statements.compare_and_set`: the columns to set (all but
+    ``id``), the row's key and the version expected."""
+    return {
+        **{k: v for k, v in values.items() if k != "id"},
+        "_key": key,
+        "_expected": expected_version,
+    }
+
+
 def _compare_and_set(
     conn: Connection,
     table: Table,
@@ -337,9 +347,7 @@ def _compare_and_set(
     what: str,
 ) -> None:
     """``UPDATE ... WHERE id = :key AND version = :expected``; NotFound or ConcurrencyConflict."""
-    params = {k: v for k, v in values.items() if k != "id"}
-    params["_key"] = key
-    params["_expected"] = expected_version
+    params = _cas_params(key, expected_version, values)
     if _rowcount(conn.execute(st.compare_and_set(table), params)) == 1:
         return
     actual = conn.execute(st.version_of(table), {"_key": key}).scalar()
@@ -660,9 +668,9 @@ def _overwrite_children(conn: Connection, table: Table, rows: list[Row]) -> list
 
 
 @attrs.frozen
-class _Deferred:
-    """A save held until the unit's next statement or commit (:meth:`SqlItems.flush`): the
-    compare-and-set of the item's row from ``expected`` and its child rows' changes, sealed."""
+class _Save:
+    """One item's save, sealed: the compare-and-set of its row from ``expected`` and its child
+    rows' changes (written at once, or held until :meth:`SqlItems.flush`)."""
 
     item_id: str
     expected: int
@@ -670,14 +678,24 @@ class _Deferred:
     children: list[tuple[_ChildChange, list[Row]]]
 
 
-def _lost_race(conn: Connection, deferred: Sequence[_Deferred]) -> QiandaoError:
-    """The error of a flush whose compare-and-set missed a row: the first deferred save whose row
-    is gone (NotFound) or holds another version or document than it wrote (ConcurrencyConflict,
-    with the version found)."""
-    ids = [d.item_id for d in deferred]
+def _write_saves(conn: Connection, saves: Sequence[_Save]) -> None:
+    """Compare-and-set the items' rows (one statement for all), then write their child rows
+    (:func:`_write_children`); a row missed is the error :func:`_lost_race` names."""
+    params = [_cas_params(save.item_id, save.expected, save.row) for save in saves]
+    if _rowcount(conn.execute(st.compare_and_set(_I), params)) != len(params):
+        raise _lost_race(conn, saves)
+    owned = [(save.item_id, change, rows) for save in saves for change, rows in save.children]
+    _write_children(conn, owned)
+
+
+def _lost_race(conn: Connection, saves: Sequence[_Save]) -> QiandaoError:
+    """The error of saves whose compare-and-set missed a row: the first save whose row is gone
+    (NotFound) or holds another version or document than it wrote (ConcurrencyConflict, with the
+    version found)."""
+    ids = [d.item_id for d in saves]
     rows = conn.execute(select(_I.c.id, _I.c.version, _I.c.doc).where(_I.c.id.in_(ids)))
     found: dict[str, tuple[int, Any]] = {row.id: (row.version, row.doc) for row in rows}
-    for d in deferred:
+    for d in saves:
         if d.item_id not in found:
             return NotFound(f"信息不存在：{d.item_id}", id=d.item_id)
         actual, doc = found[d.item_id]
@@ -707,7 +725,7 @@ class SqlItems:
         self._tx = tx
         self._log = log
         self._held: dict[str, Item] = {}  # each item as this transaction last read or wrote it
-        self._deferred: dict[str, _Deferred] = {}  # saves not written yet, by item id
+        self._deferred: dict[str, _Save] = {}  # saves not written yet, by item id
 
     @property
     def deferred(self) -> bool:
@@ -771,19 +789,12 @@ class SqlItems:
         changes = _child_changes(before, item)
         row, children = self._sealed(item, [(c.table, c.rows) for c in changes])
         written = [(c, rows) for c, (_, rows) in zip(changes, children, strict=True)]
+        save = _Save(item.id, expected_version, row, written)
         if before is not None:
-            self._deferred[item.id] = _Deferred(item.id, expected_version, row, written)
+            self._deferred[item.id] = save
         else:
             with self._tx.writes() as conn:
-                _compare_and_set(
-                    conn,
-                    _I,
-                    key=item.id,
-                    expected_version=expected_version,
-                    values=row,
-                    what="信息",
-                )
-                _write_children(conn, [(item.id, change, rows) for change, rows in written])
+                _write_saves(conn, [save])
         self._written(item, row)
         self._log.guarded(item.id)
 
@@ -794,21 +805,9 @@ class SqlItems:
         the unit (nothing of it commits)."""
         deferred = sorted(self._deferred.values(), key=lambda d: d.item_id)  # one lock order
         self._deferred = {}
-        if not deferred:
-            return
-        params = [
-            {
-                **{k: v for k, v in d.row.items() if k != "id"},
-                "_key": d.item_id,
-                "_expected": d.expected,
-            }
-            for d in deferred
-        ]
-        with self._tx.writes() as conn:
-            if _rowcount(conn.execute(st.compare_and_set(_I), params)) != len(params):
-                raise _lost_race(conn, deferred)
-            owned = [(d.item_id, change, rows) for d in deferred for change, rows in d.children]
-            _write_children(conn, owned)
+        if deferred:
+            with self._tx.writes() as conn:
+                _write_saves(conn, deferred)
 
     def _written(self, item: Item, row: Row) -> None:
         """Hold ``item`` as written in this transaction, and remember its stored document for
