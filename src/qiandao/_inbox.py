@@ -35,7 +35,8 @@ from qiandao.rules.publication import Access, access
 from qiandao.rules.roles import ADMIN_ROLES, OFFICE_ROLES, Role
 from qiandao.rules.tiers import Destination
 from qiandao.statistics import StatisticsQuery
-from qiandao.workflow.actions import AllowedAction, allowed_actions
+from qiandao.workflow.actions import AllowedAction, allowed_actions, probe_context
+from qiandao.workflow.context import Context
 
 __all__ = ["AssignmentView", "ItemView", "QueryCommands"]
 
@@ -160,15 +161,28 @@ class QueryCommands(_Core):
         """The views of ``items`` for ``actor``, their names read in one call on ``uow``."""
         seen = [self._seen(actor, item, level) for item in items]
         labels = self._labels(uow, (i for i, _ in seen))
-        return [self._view_of(actor, i, lv, now, labels) for i, lv in seen]
+        contexts: dict[str, Context] = {}  # per jurisdiction, for the whole page
+        return [self._view_of(actor, i, lv, now, labels, contexts) for i, lv in seen]
 
-    def _actions(self, actor: Actor, seen: Item, now: datetime) -> tuple[AllowedAction, ...]:
-        """What ``actor`` may run on the item now, decided on the facts already loaded."""
-        ctx = self._context(seen.jurisdiction, now)
+    def _actions(
+        self, actor: Actor, seen: Item, now: datetime, contexts: dict[str, Context] | None = None
+    ) -> tuple[AllowedAction, ...]:
+        """What ``actor`` may run on the item now, decided on the facts already loaded
+        (``contexts``: the probing contexts built so far for the same page and instant)."""
+        contexts = {} if contexts is None else contexts
+        ctx = contexts.get(seen.jurisdiction)
+        if ctx is None:
+            ctx = contexts[seen.jurisdiction] = probe_context(self._context(seen.jurisdiction, now))
         return allowed_actions(ctx, actor, seen, self._jurisdictions())
 
     def _view_of(
-        self, actor: Actor, seen: Item, level: Access, now: datetime, labels: Labels
+        self,
+        actor: Actor,
+        seen: Item,
+        level: Access,
+        now: datetime,
+        labels: Labels,
+        contexts: dict[str, Context] | None = None,
     ) -> ItemView:
         """The view of an item already projected to ``level`` (``Item.as_seen``), with each
         open assignment's deadline status at ``now``, the names ``labels`` holds for it and the
@@ -210,7 +224,7 @@ class QueryCommands(_Core):
             reviews=seen.reviews,
             assignments=views,
             feedback=seen.feedback,
-            actions=self._actions(actor, seen, now),
+            actions=self._actions(actor, seen, now, contexts),
         )
 
     def item_detail(self, actor: Actor, item_id: str) -> ItemView:

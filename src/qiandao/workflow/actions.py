@@ -11,7 +11,7 @@ drift from it. The transition tables only prune what can never pass, which keeps
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from typing import Final
 
 import attrs
@@ -23,10 +23,12 @@ from qiandao.rules.lifecycle import (
     ASSIGNMENT_TRANSITIONS,
     ITEM_TRANSITIONS,
     AssignmentCommand,
+    AssignmentState,
     ItemCommand,
     ItemState,
 )
 from qiandao.rules.rating import Rating
+from qiandao.rules.roles import Role
 from qiandao.rules.tiers import Destination
 from qiandao.workflow import feedback, handling, intake, review
 from qiandao.workflow.context import Context, Decision
@@ -124,40 +126,38 @@ def _probe_id() -> str:
     return _PROBE_ID
 
 
+def probe_context(ctx: Context) -> Context:
+    """``ctx`` with the probes' stand-in ids (what :func:`allowed_actions` decides under); a
+    caller listing many items builds it once and passes it in."""
+    return ctx if ctx.ids is _probe_id else attrs.evolve(ctx, ids=_probe_id)
+
+
 def _rate(ctx: Context, actor: Actor, item: Item, assignment: Assignment) -> Decision:
     return handling.rate(ctx, actor, item, assignment.id, Rating.SATISFIED)
 
 
-def _passes(decide: Callable[[], Decision]) -> bool:
-    try:
-        decide()
-    except QiandaoError:
-        return False
-    return True
+@functools.cache
+def _item_probes(state: ItemState, role: Role) -> tuple[tuple[ItemCommand, _ItemProbe], ...]:
+    """The item commands the transition table allows ``role`` in ``state``, with their probes
+    (computed once per pair: a list page asks the same question for every row)."""
+    return tuple(
+        (command, probe)
+        for command, probe in _ITEM_PROBES.items()
+        if (state, command, role) in ITEM_TRANSITIONS
+    )
 
 
-def _candidates(
-    ctx: Context, actor: Actor, item: Item, known: Collection[str]
-) -> Iterator[tuple[AllowedAction, Callable[[], Decision]]]:
-    """Every command the transition tables leave possible, with its probe bound to the facts:
-    item commands in the order of :class:`ItemCommand`, then per assignment in the item's order."""
-    role = actor.role
-    for command, probe in _ITEM_PROBES.items():
-        if (item.state, command, role) in ITEM_TRANSITIONS:
-            yield AllowedAction(command), functools.partial(probe, ctx, actor, item, known)
-    rates = (item.state, _C.RATE, role) in ITEM_TRANSITIONS
-    rehandles = (item.state, _C.REHANDLE, role) in ITEM_TRANSITIONS
-    for assignment in item.assignments:
-        if rates:
-            rate = functools.partial(_rate, ctx, actor, item, assignment)
-            yield AllowedAction(_C.RATE, assignment.id), rate
-        for step, act in _ASSIGNMENT_PROBES.items():
-            if (assignment.state, step, role) not in ASSIGNMENT_TRANSITIONS:
-                continue
-            if step is _AC.REHANDLE and not rehandles:
-                continue
-            bound = functools.partial(act, ctx, actor, item, assignment)
-            yield AllowedAction(step, assignment.id), bound
+@functools.cache
+def _assignment_probes(
+    state: AssignmentState, role: Role, rehandles: bool
+) -> tuple[tuple[AssignmentCommand, _AssignmentProbe], ...]:
+    """The assignment commands the table allows ``role`` on an assignment in ``state``
+    (重新办理 only where the item's state allows it too), with their probes."""
+    return tuple(
+        (step, act)
+        for step, act in _ASSIGNMENT_PROBES.items()
+        if (state, step, role) in ASSIGNMENT_TRANSITIONS and (step is not _AC.REHANDLE or rehandles)
+    )
 
 
 def allowed_actions(
@@ -170,9 +170,26 @@ def allowed_actions(
     actor acts on); ``jurisdictions`` are those the service has rules for (reporting up needs
     the parent among them). Pure: the probes' decisions are discarded.
     """
-    probing = attrs.evolve(ctx, ids=_probe_id)
-    return tuple(
-        action
-        for action, decide in _candidates(probing, actor, item, jurisdictions)
-        if _passes(decide)
-    )
+    probing = probe_context(ctx)
+    role = actor.role
+    found: list[AllowedAction] = []
+    for command, probe in _item_probes(item.state, role):
+        try:
+            probe(probing, actor, item, jurisdictions)
+        except QiandaoError:
+            continue
+        found.append(AllowedAction(command))
+    rates = (item.state, _C.RATE, role) in ITEM_TRANSITIONS
+    rehandles = (item.state, _C.REHANDLE, role) in ITEM_TRANSITIONS
+    for assignment in item.assignments:
+        steps: tuple[tuple[AssignmentCommand | ItemCommand, _AssignmentProbe], ...]
+        steps = _assignment_probes(assignment.state, role, rehandles)
+        if rates:
+            steps = ((_C.RATE, _rate), *steps)
+        for step, act in steps:
+            try:
+                act(probing, actor, item, assignment)
+            except QiandaoError:
+                continue
+            found.append(AllowedAction(step, assignment.id))
+    return tuple(found)
