@@ -35,7 +35,8 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from sqlalchemy.engine import make_url
 from qiandao import SHANGHAI, Account, Qiandao, Unit
 from qiandao.testing import ManualClock
 from qiandao_adapters.sql import SqlStore, make_engine, metadata
+from sql import fresh_schema, server_database, sqlite_database  # benchmarks/sql.py
 
 PRELOADED = 1_000
 COMMANDS_PER_LIFECYCLE = 8
@@ -121,28 +123,17 @@ class Recorder:
         return steps
 
 
-def _replica_url(url: str) -> str:
-    """A second database beside ``url``'s: a sibling file, or ``<name>_replay`` on the server
-    (created when missing)."""
+@contextmanager
+def _replica(url: str) -> Iterator[str]:
+    """A second database beside ``url``'s, dropped afterwards: a sibling SQLite file, or
+    ``<name>_replay`` on the same server (made as ``benchmarks/sql.py`` makes its own)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return str(parsed.set(database=f"{parsed.database}.replay"))
-    name = f"{parsed.database}_replay"
-    admin = make_engine(url)
-    try:
-        with admin.connect() as plain:
-            conn = plain.execution_options(isolation_level="AUTOCOMMIT")
-            if parsed.get_backend_name() == "postgresql":
-                exists = conn.exec_driver_sql(
-                    f"SELECT 1 FROM pg_database WHERE datname = '{name}'"
-                ).first()
-                if exists is None:
-                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            else:
-                conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
-    finally:
-        admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
+        with sqlite_database(Path(f"{parsed.database}.replay")) as replica:
+            yield replica
+    else:
+        with server_database(url, f"{parsed.database}_replay") as replica:
+            yield replica
 
 
 class Replay:
@@ -151,8 +142,7 @@ class Replay:
 
     def __init__(self, source: Engine, url: str) -> None:
         self.engine = make_engine(url)
-        metadata.drop_all(self.engine)
-        metadata.create_all(self.engine)
+        fresh_schema(self.engine)
         with source.connect() as read, self.engine.begin() as write:
             for table in reversed(metadata.sorted_tables):  # rows the schema seeds, too
                 write.execute(table.delete())
@@ -194,9 +184,8 @@ class Replay:
         return (time.perf_counter() - start) / commands * 1e6
 
     def close(self) -> None:
-        """Drop the copy's tables and close the connection."""
+        """Close the connection (the copy's database goes with :func:`_replica`)."""
         self.pool_connection.close()
-        metadata.drop_all(self.engine)
         self.engine.dispose()
 
 
@@ -307,25 +296,24 @@ def measure(
     """Median µs per command of qiandao, of the raw driver's three writes and of the raw
     driver replaying qiandao's statements on ``url``, measured alternately."""
     store = _store(url, plaintext=plaintext)
-    service = Service(store, preloaded)
-    raw = Raw(url, preloaded)
-    replay = Replay(store.engine, _replica_url(url))
-    recorder = Recorder(store.engine)
     commands = lifecycles * COMMANDS_PER_LIFECYCLE
     ours: list[float] = []
     theirs: list[float] = []
     replayed: list[float] = []
-    try:
+    with ExitStack() as stack:  # closed and dropped in the reverse order, whatever happens
+        stack.callback(store.dispose)
+        if not url.startswith("sqlite"):
+            stack.callback(store.drop_all)
+        service = Service(store, preloaded)
+        raw = Raw(url, preloaded)
+        stack.callback(raw.close)
+        replay = Replay(store.engine, stack.enter_context(_replica(url)))
+        stack.callback(replay.close)
+        recorder = Recorder(store.engine)
         for _ in range(rounds):
             ours.append(service.per_command(lifecycles))
             replayed.append(replay.per_command(recorder.take(), commands))
             theirs.append(raw.per_command(commands))
-    finally:
-        replay.close()
-        raw.close()
-        if not url.startswith("sqlite"):
-            store.drop_all()
-        store.dispose()
     return statistics.median(ours), statistics.median(theirs), statistics.median(replayed)
 
 

@@ -139,33 +139,33 @@ def test_sql_overhead_benchmark_measures_qiandao_and_the_raw_driver(tmp_path: Pa
 def test_sql_overhead_replay_does_the_writes_the_commands_did(tmp_path: Path) -> None:
     """The floor the benchmark prints is real work: replaying a lifecycle's recorded statements
     on the copy leaves it row for row as the store is, every compare-and-set included."""
-    from sqlalchemy import select
+    from sqlalchemy import Engine, select
 
     from qiandao_adapters.sql import metadata
+
+    def rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+        with engine.connect() as conn:
+            return {
+                t.name: sorted(tuple(r) for r in conn.execute(select(t)))
+                for t in metadata.sorted_tables
+            }
 
     sql_overhead = _load("sql_overhead")
     url = f"sqlite:///{tmp_path / 'command.db'}"
     store = sql_overhead._store(url, plaintext=True)
     service = sql_overhead.Service(store, 3)
-    replay = sql_overhead.Replay(store.engine, sql_overhead._replica_url(url))
-    recorder = sql_overhead.Recorder(store.engine)
-    try:
-        service.per_command(2)
-        steps = recorder.take()
-        assert any(s.startswith("UPDATE qd_items") for s, _, _ in steps)
-        replay.per_command(steps, 16)
-
-        def rows(engine: object) -> dict[str, list[tuple[object, ...]]]:
-            with engine.connect() as conn:  # type: ignore[attr-defined]
-                return {
-                    t.name: sorted(tuple(r) for r in conn.execute(select(t)))
-                    for t in metadata.sorted_tables
-                }
-
-        assert rows(replay.engine) == rows(store.engine)
-    finally:
-        replay.close()
-        store.dispose()
+    with sql_overhead._replica(url) as replica:
+        replay = sql_overhead.Replay(store.engine, replica)
+        try:
+            recorder = sql_overhead.Recorder(store.engine)
+            service.per_command(2)
+            steps = recorder.take()
+            assert any(s.startswith("UPDATE qd_items") for s, _, _ in steps)
+            replay.per_command(steps, 16)
+            assert rows(replay.engine) == rows(store.engine)
+        finally:
+            replay.close()
+            store.dispose()
 
 
 def test_imports_benchmark_times_each_import_against_a_bare_interpreter() -> None:

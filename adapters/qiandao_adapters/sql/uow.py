@@ -245,11 +245,16 @@ class SqlUnitOfWork:
         self._lost = None
         self._end(Connection.rollback)
 
-    def _end(self, end: Callable[[Connection], None]) -> None:
+    def _forget(self) -> None:
+        """Drop what the repositories hold for the transaction that ends (reads, deferred
+        writes, keys resolved)."""
         self.sealer.reset()
         self.events.reset()
         self.items.reset()
         self.outbox.reset()
+
+    def _end(self, end: Callable[[Connection], None]) -> None:
+        self._forget()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -261,10 +266,7 @@ class SqlUnitOfWork:
             self.sealer.ended()
 
     def _discard(self) -> None:
-        self.sealer.reset()
-        self.events.reset()
-        self.items.reset()
-        self.outbox.reset()
+        self._forget()
         conn, self._conn = self._conn, None
         if conn is None:
             return

@@ -136,6 +136,15 @@ def _rate(ctx: Context, actor: Actor, item: Item, assignment: Assignment) -> Dec
     return handling.rate(ctx, actor, item, assignment.id, Rating.SATISFIED)
 
 
+def _passes(probe: Callable[..., Decision], *facts: object) -> bool:
+    """Whether the probe's decision on ``facts`` raises nothing."""
+    try:
+        probe(*facts)
+    except QiandaoError:
+        return False
+    return True
+
+
 @functools.cache
 def _item_probes(state: ItemState, role: Role) -> tuple[tuple[ItemCommand, _ItemProbe], ...]:
     """The item commands the transition table allows ``role`` in ``state``, with their probes
@@ -172,13 +181,11 @@ def allowed_actions(
     """
     probing = probe_context(ctx)
     role = actor.role
-    found: list[AllowedAction] = []
-    for command, probe in _item_probes(item.state, role):
-        try:
-            probe(probing, actor, item, jurisdictions)
-        except QiandaoError:
-            continue
-        found.append(AllowedAction(command))
+    found = [
+        AllowedAction(command)
+        for command, probe in _item_probes(item.state, role)
+        if _passes(probe, probing, actor, item, jurisdictions)
+    ]
     rates = (item.state, _C.RATE, role) in ITEM_TRANSITIONS
     rehandles = (item.state, _C.REHANDLE, role) in ITEM_TRANSITIONS
     for assignment in item.assignments:
@@ -186,10 +193,9 @@ def allowed_actions(
         steps = _assignment_probes(assignment.state, role, rehandles)
         if rates:
             steps = ((_C.RATE, _rate), *steps)
-        for step, act in steps:
-            try:
-                act(probing, actor, item, assignment)
-            except QiandaoError:
-                continue
-            found.append(AllowedAction(step, assignment.id))
+        found += (
+            AllowedAction(step, assignment.id)
+            for step, act in steps
+            if _passes(act, probing, actor, item, assignment)
+        )
     return tuple(found)
