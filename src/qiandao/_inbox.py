@@ -352,9 +352,10 @@ class QueryCommands(_Core):
             following = encode_position(listing, _listing_scope(actor), position)
         rows = []
         for view, (_, a) in zip(views, pairs, strict=True):
-            unit_name = next((v.unit_name for v in view.assignments if v.assignment.id == a.id), "")
+            # the view classified the (open) assignment at ``now`` already, and named its unit
+            shown = next((v for v in view.assignments if v.assignment.id == a.id), None)
             rows.append(
-                (view, AssignmentView(a, classify(self.calendar, a.due, now, rules), unit_name))
+                (view, shown or AssignmentView(a, classify(self.calendar, a.due, now, rules)))
             )
         self._audit_listing(item for item, _ in pairs)
         return Page(tuple(rows), total, following)
