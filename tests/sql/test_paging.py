@@ -281,3 +281,28 @@ def test_overdue_reviews_page_oldest_first_with_inserts_between_pages(any_store:
     assert walked == [f"it-{10 + n:03d}" for n in range(7)]
     assert totals == [7, 8, 9]
     _invalid(lambda: qd.overdue_reviews(Actor("e2", Role.EDITOR, "dinghai"), cursor=cursor))
+
+
+def test_an_assignment_page_statement_is_built_once_per_shape_and_holds_no_values() -> None:
+    from qiandao.ports.store import AssignmentQuery
+    from qiandao_adapters.sql.repositories import _assignment_select, _assignment_values
+
+    def query(jurisdiction: str, due: date, limit: int) -> AssignmentQuery:
+        return AssignmentQuery(
+            jurisdiction, states=frozenset({PENDING}), due_before=due, limit=limit
+        )
+
+    first = query("zhoushan", date(2025, 3, 1), 5)
+    second = query("dinghai", date(2026, 7, 9), 9)
+    stmt = _assignment_select(first, counted=True)
+    assert _assignment_select(second, counted=True) is stmt  # one statement per shape
+    assert _assignment_select(second, counted=False) is not stmt
+    assert _assignment_select(attrs.evolve(second, unit_id="u-1"), counted=True) is not stmt
+    text = str(stmt)
+    assert not any(value in text for value in ("zhoushan", "dinghai", "2025", "2026"))
+    assert _assignment_values(second) == {
+        "_jurisdiction": "dinghai",
+        "_states": ["pending"],
+        "_due_before": date(2026, 7, 9),
+        "_limit": 9,
+    }

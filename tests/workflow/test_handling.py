@@ -167,6 +167,20 @@ def test_a_deadline_in_a_year_without_official_schedule_is_stored_plain_and_prov
     assert type(a.due) is date
 
 
+def test_a_context_counts_its_day_and_deadlines_once_and_afresh_when_evolved() -> None:
+    first = ctx()
+    assert first.today == date(2026, 3, 2)
+    reply, decline = first.assigned_now
+    assert first.assigned_now is first.assigned_now  # counted once per context
+    assert (reply.day, decline.day) == (date(2026, 3, 23), date(2026, 3, 5))
+    later = attrs.evolve(first, now=at(2026, 3, 9))  # a new instant shares nothing
+    assert later.today == date(2026, 3, 9)
+    assert later.assigned_now[0].day == date(2026, 3, 30)
+    assert first.today == date(2026, 3, 2) and first.assigned_now[0].day == reply.day
+    decision = handling.assign(later, EDITOR, item(state=ItemState.ISSUED), [(U_A, False)])
+    assert changed(only(decision, EventKind.ASSIGNED)).due == date(2026, 3, 30)
+
+
 @pytest.mark.parametrize("state", [ItemState.HANDLING, ItemState.REPLIED])
 def test_assign_adds_units_to_an_item_in_handling_or_replied(state: ItemState) -> None:
     decision = handling.assign(ctx(), EDITOR, item(replied(), state=state), [(U_B, False)])

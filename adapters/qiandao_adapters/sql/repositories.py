@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     false,
@@ -548,29 +549,104 @@ def _lane_row(tx: Transaction, row: Any) -> tuple[Item, Assignment | None]:
 
 
 def _assignment_filter(query: AssignmentQuery) -> list[ColumnElement[bool]]:
-    """The conditions of an assignment query on the assignments table (``after`` aside)."""
+    """The conditions of an assignment query on the assignments table (``after`` aside), its
+    values as the placeholders :func:`_assignment_values` binds: they depend on which fields
+    are set, not on their values, so a statement is built once per shape of query."""
     conditions: list[ColumnElement[bool]] = []
     if query.jurisdiction is not None:
-        conditions.append(_A.c.jurisdiction == query.jurisdiction)
+        conditions.append(_A.c.jurisdiction == bindparam("_jurisdiction"))
     if query.unit_id is not None:
-        conditions.append(_A.c.unit_id == query.unit_id)
+        conditions.append(_A.c.unit_id == bindparam("_unit_id"))
     if query.states is not None:
-        conditions.append(_A.c.state.in_(sorted(state.value for state in query.states)))
-        if query.states and query.states <= OPEN_ASSIGNMENT_STATES:
+        conditions.append(_A.c.state.in_(bindparam("_states", expanding=True)))
+        if _all_open(query):
             # implied by the states; lets the (jurisdiction | unit, is_open, due, id)
             # indexes answer "open work, oldest due first" without a sort
             conditions.append(_A.c.is_open == true())
     if query.due_before is not None:
-        conditions.append(_A.c.due < query.due_before)
+        conditions.append(_A.c.due < bindparam("_due_before"))
     if query.rating_closed_before is not None:
-        conditions.append(_A.c.rating_pending_until < query.rating_closed_before)
+        conditions.append(_A.c.rating_pending_until < bindparam("_rating_closed_before"))
     if query.reminders_done is not None:
-        conditions.append(_A.c.reminders_done == query.reminders_done)
+        conditions.append(_A.c.reminders_done == bindparam("_reminders_done"))
     if query.provisional_only:
         # no column says "provisional": narrow to open work and windows awaiting a rating
         # (both indexed), and let the loaded doc decide (Assignment.provisional_pending)
         conditions.append(or_(_A.c.is_open == true(), _A.c.rating_pending_until.is_not(None)))
     return conditions
+
+
+def _all_open(query: AssignmentQuery) -> bool:
+    """Whether the query asks for some states, all of them open ones."""
+    states = query.states or frozenset()
+    return bool(states) and states <= OPEN_ASSIGNMENT_STATES
+
+
+def _assignment_values(query: AssignmentQuery) -> dict[str, Any]:
+    """The values of the placeholders of :func:`_assignment_filter`, ``after`` and the limit."""
+    values: dict[str, Any] = {
+        "_jurisdiction": query.jurisdiction,
+        "_unit_id": query.unit_id,
+        "_due_before": query.due_before,
+        "_rating_closed_before": query.rating_closed_before,
+        "_reminders_done": query.reminders_done,
+        "_limit": query.limit,
+    }
+    if query.states is not None:
+        values["_states"] = sorted(state.value for state in query.states)
+    if query.after is not None:
+        p = query.after
+        values.update(_after_due=p.when, _after_id=p.id, _after_item=p.item_id)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+_ASSIGNMENT_SELECTS: dict[tuple[bool, ...], Select[Any]] = {}
+
+
+def _assignment_select(query: AssignmentQuery, *, counted: bool) -> Select[Any]:
+    """The page statement of ``query`` (with the total as a column when ``counted``), built
+    on the first query of its shape and bound with :func:`_assignment_values`."""
+    shape = (
+        *(getattr(query, name) is None for name in _SHAPE_FIELDS),
+        _all_open(query),
+        query.provisional_only,
+        counted,
+    )
+    stmt = _ASSIGNMENT_SELECTS.get(shape)
+    if stmt is None:
+        stmt = _ASSIGNMENT_SELECTS[shape] = _build_assignment_select(query, counted=counted)
+    return stmt
+
+
+_SHAPE_FIELDS = (
+    "jurisdiction",
+    "unit_id",
+    "states",
+    "due_before",
+    "rating_closed_before",
+    "reminders_done",
+    "after",
+    "limit",
+)
+
+
+def _build_assignment_select(query: AssignmentQuery, *, counted: bool) -> Select[Any]:
+    conditions = _assignment_filter(query)
+    if query.after is not None:
+        keys = [("due", "_after_due"), ("id", "_after_id"), ("item_id", "_after_item")]
+        conditions.append(_after([(_A.c[column], bindparam(name)) for column, name in keys]))
+    stmt = (
+        select(_A.c.item_id, _A.c.id.label("assignment_id"), _I.c.doc, _I.c.id)
+        .join(_I, _I.c.id == _A.c.item_id)
+        .where(and_(true(), *conditions))
+        .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
+    )
+    if counted and not query.provisional_only:
+        count = select(func.count()).select_from(_A).where(*_assignment_filter(query))
+        stmt = stmt.add_columns(count.correlate(None).scalar_subquery().label("found_total"))
+    if query.limit is not None and not query.provisional_only:
+        stmt = stmt.limit(bindparam("_limit"))
+    return stmt
 
 
 @attrs.frozen
@@ -892,33 +968,18 @@ class SqlItems:
 
     def _count(self, query: AssignmentQuery) -> int:
         stmt = select(func.count()).select_from(_A).where(*_assignment_filter(query))
-        return int(self._tx.execute(stmt).scalar_one())
+        return int(self._tx.execute(stmt, _assignment_values(query)).scalar_one())
 
     def _assignments(
         self, query: AssignmentQuery, *, counted: bool
     ) -> tuple[list[tuple[Item, Assignment]], int | None]:
         _check_paging(query.limit)
-        conditions = _assignment_filter(query)
-        if query.after is not None:
-            p = query.after
-            conditions.append(
-                _after([(_A.c.due, p.when), (_A.c.id, p.id), (_A.c.item_id, p.item_id)])
-            )
-        stmt = (
-            select(_A.c.item_id, _A.c.id.label("assignment_id"), _I.c.doc, _I.c.id)
-            .join(_I, _I.c.id == _A.c.item_id)
-            .where(and_(true(), *conditions))
-            .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
-        )
-        if counted and not query.provisional_only:
-            count = select(func.count()).select_from(_A).where(*_assignment_filter(query))
-            stmt = stmt.add_columns(count.correlate(None).scalar_subquery().label("found_total"))
-        if query.limit is not None and not query.provisional_only:
-            stmt = stmt.limit(query.limit)
+        stmt = _assignment_select(query, counted=counted)
+        rows = self._tx.execute(stmt, _assignment_values(query))
         loaded: dict[str, Item] = {}
         found: list[tuple[Item, Assignment]] = []
         total = None
-        for row in self._tx.execute(stmt):
+        for row in rows:
             if counted and not query.provisional_only:
                 total = int(row.found_total)
             item = loaded.get(row.item_id)

@@ -7,6 +7,7 @@ decided to the one command runner.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeAlias
@@ -15,7 +16,7 @@ import attrs
 
 from qiandao.accounts import PasswordPolicy
 from qiandao.events import Change, EventKind
-from qiandao.rules.deadlines import WorkdayCalendar, local_day
+from qiandao.rules.deadlines import Due, WorkdayCalendar, decline_until, local_day, reply_due
 from qiandao.rules.ruleset import RuleSet
 
 __all__ = ["Context", "Decision"]
@@ -43,10 +44,19 @@ class Context:
     password_policy: PasswordPolicy | None = None
     """The jurisdiction's stored password policy, or ``None`` for the rules' profile."""
 
-    @property
+    @functools.cached_property
     def today(self) -> date:
-        """The calendar day of ``now`` in Asia/Shanghai."""
+        """The calendar day of ``now`` in Asia/Shanghai (counted once per context)."""
         return local_day(self.now)
+
+    @functools.cached_property
+    def assigned_now(self) -> tuple[Due, Due]:
+        """The reply deadline and the last day to decline of an assignment made at ``now``
+        (第十条), counted once per context (a page's probes share one)."""
+        rules = self.rules.deadlines
+        return reply_due(self.calendar, self.now, rules), decline_until(
+            self.calendar, self.now, rules
+        )
 
     def new_id(self) -> str:
         """A fresh id for a new item, assignment or notice."""

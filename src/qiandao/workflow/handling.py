@@ -19,10 +19,8 @@ from qiandao.model import Assignment, ExtensionDecision, ExtensionRequest, Item,
 from qiandao.rules.deadlines import (
     Due,
     check_decline_window,
-    decline_until,
     extended_due,
     local_day,
-    reply_due,
 )
 from qiandao.rules.lifecycle import (
     AssignmentCommand,
@@ -138,9 +136,9 @@ def _check_one_lead(
 
 def _new_assignment(ctx: Context, unit_id: str, lead: bool) -> Assignment:
     """A PENDING assignment whose reply is due on the n-th working day after today."""
-    rules = ctx.rules.deadlines
-    due, provisional = _stored_due(reply_due(ctx.calendar, ctx.now, rules))
-    last_decline, _ = _stored_due(decline_until(ctx.calendar, ctx.now, rules))
+    reply, decline = ctx.assigned_now
+    due, provisional = _stored_due(reply)
+    last_decline, _ = _stored_due(decline)
     return Assignment(
         id=ctx.new_id(),
         unit_id=unit_id,
@@ -435,7 +433,7 @@ def order_rehandle(
     assignment, state = assignment_step(actor, item, assignment_id, _AC.REHANDLE)
     why = _reason(ctx, reason)
     check_rehandle(assignment.rating, assignment.rehandles, ctx.rules.rating)
-    due, provisional = _stored_due(reply_due(ctx.calendar, ctx.now, ctx.rules.deadlines))
+    due, provisional = _stored_due(ctx.assigned_now[0])
     again = attrs.evolve(
         assignment,
         state=state,
