@@ -21,7 +21,7 @@ from qiandao.rules.roles import Role
 from qiandao.rules.ruleset import RuleSet
 from qiandao.rules.workdays import ChinaWorkdays
 from qiandao.testing.builders import sample_item
-from qiandao.workflow import handling
+from qiandao.workflow import feedback, handling
 from qiandao.workflow.context import Context, Decision
 
 CALENDAR = ChinaWorkdays.official()
@@ -179,6 +179,48 @@ def test_a_context_counts_its_day_and_deadlines_once_and_afresh_when_evolved() -
     assert first.today == date(2026, 3, 2) and first.assigned_now[0].day == reply.day
     decision = handling.assign(later, EDITOR, item(state=ItemState.ISSUED), [(U_A, False)])
     assert changed(only(decision, EventKind.ASSIGNED)).due == date(2026, 3, 30)
+
+
+def _outcome(decide: Callable[[Context], Decision], context: Context) -> str | Decision:
+    """The decision, or the code it refuses with."""
+    try:
+        return decide(context)
+    except QiandaoError as error:
+        return error.code
+
+
+def test_a_probing_context_refuses_as_the_command_does_and_builds_nothing() -> None:
+    not_a_bool: dict[str, Any] = {"shared_with_units": 1}
+    busy = item(assignment("a1", "u-a"))
+    day = date(2026, 3, 2)
+    cases: list[Callable[[Context], Decision]] = [
+        lambda c: handling.assign(c, EDITOR, busy, [(U_B, False)]),
+        lambda c: handling.assign(c, EDITOR, busy, [(U_A, False)]),  # already handling it
+        lambda c: handling.assign(c, EDITOR, busy, [(U_ELSEWHERE, False)]),
+        lambda c: handling.assign(c, EDITOR, busy, [(U_OLD, False)]),
+        lambda c: handling.assign(c, EDITOR, busy, [(U_B, True), (U_C, True)]),  # two leads
+        lambda c: handling.assign(c, EDITOR, busy, [(U_B, False)], "长" * 100_000),
+        lambda c: handling.assign(c, AUTHOR, busy, [(U_B, False)]),
+        lambda c: handling.cancel_assignment(c, EDITOR, busy, "a1", "不再需要"),
+        lambda c: handling.cancel_assignment(c, EDITOR, busy, "a1", " "),
+        lambda c: handling.cancel_assignment(c, EDITOR, busy, "a9", "不再需要"),
+        lambda c: handling.cancel_assignment(c, UNIT_A, busy, "a1", "不再需要"),
+        lambda c: feedback.record_implementation(c, EDITOR, busy, day, "已落实"),
+        lambda c: feedback.record_implementation(c, EDITOR, busy, day, ""),
+        lambda c: feedback.record_implementation(c, EDITOR, busy, day, "已落实", **not_a_bool),
+        lambda c: feedback.record_implementation(c, AUTHOR, busy, day, "已落实"),
+        lambda c: feedback.record_implementation(c, EDITOR, busy, date(2026, 3, 9), "已落实"),
+    ]
+    decided = refusals = 0
+    for decide in cases:
+        full, probed = _outcome(decide, ctx()), _outcome(decide, attrs.evolve(ctx(), probing=True))
+        if isinstance(full, str):
+            assert probed == full  # refused alike, with the same code
+            refusals += 1
+        else:
+            assert full and probed == []  # allowed alike; the probe built nothing
+            decided += 1
+    assert (decided, refusals) == (3, 13)
 
 
 @pytest.mark.parametrize("state", [ItemState.HANDLING, ItemState.REPLIED])

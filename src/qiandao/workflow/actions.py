@@ -129,7 +129,7 @@ def _probe_id() -> str:
 def probe_context(ctx: Context) -> Context:
     """``ctx`` with the probes' stand-in ids (what :func:`allowed_actions` decides under); a
     caller listing many items builds it once and passes it in."""
-    return ctx if ctx.ids is _probe_id else attrs.evolve(ctx, ids=_probe_id)
+    return ctx if ctx.probing else attrs.evolve(ctx, ids=_probe_id, probing=True)
 
 
 def _rate(ctx: Context, actor: Actor, item: Item, assignment: Assignment) -> Decision:

@@ -43,6 +43,10 @@ class Context:
     """Makes a fresh id for a new record (an item, assignment, event or notice)."""
     password_policy: PasswordPolicy | None = None
     """The jurisdiction's stored password policy, or ``None`` for the rules' profile."""
+    probing: bool = attrs.field(default=False, kw_only=True)
+    """Set while :func:`~qiandao.workflow.actions.allowed_actions` asks whether a command
+    would be refused: a decision whose remaining steps cannot refuse may return ``[]`` there,
+    without building what it would decide (a list page probes every row)."""
 
     @functools.cached_property
     def today(self) -> date:

@@ -137,6 +137,9 @@ def _recorded(
     rank: LeaderRank | None = None,
 ) -> Decision:
     """One dated, attributed feedback record appended to an adopted item."""
+    shared = _shared(shared_with_units)
+    if ctx.probing:  # nothing below refuses
+        return []
     feedback = Feedback(
         kind,
         day,
@@ -146,7 +149,7 @@ def _recorded(
         level=level,
         leader=leader,
         rank=rank,
-        shared_with_units=_shared(shared_with_units),
+        shared_with_units=shared,
     )
     return [(EventKind.FEEDBACK_RECORDED, Change(feedback=feedback, note=kind.label))]
 

@@ -211,6 +211,8 @@ def assign(
         if unit.id in busy:
             raise InvalidInput(f"{unit.name}已在办理此信息", field="units")
     _check_one_lead(item.open_assignments, [(unit.id, lead) for unit, lead in found])
+    if ctx.probing:  # nothing below refuses
+        return []
     decision: Decision = []
     for unit, lead in found:
         assignment = _new_assignment(ctx, unit.id, lead)
@@ -283,6 +285,8 @@ def cancel_assignment(
     """
     assignment, state = assignment_step(actor, item, assignment_id, _AC.CANCEL)
     why = _reason(ctx, reason)
+    if ctx.probing:  # nothing below refuses
+        return []
     cancelled = attrs.evolve(assignment, state=state)
     decision: Decision = [(EventKind.ASSIGNMENT_CANCELLED, Change(assignment=cancelled, note=why))]
     return decision + _all_replied(item, cancelled)
