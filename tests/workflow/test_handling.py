@@ -170,15 +170,31 @@ def test_a_deadline_in_a_year_without_official_schedule_is_stored_plain_and_prov
 def test_a_context_counts_its_day_and_deadlines_once_and_afresh_when_evolved() -> None:
     first = ctx()
     assert first.today == date(2026, 3, 2)
-    reply, decline = first.assigned_now
-    assert first.assigned_now is first.assigned_now  # counted once per context
+    reply, decline = first.reply_due_now, first.decline_until_now
+    assert first.reply_due_now is reply and first.decline_until_now is decline  # counted once
     assert (reply.day, decline.day) == (date(2026, 3, 23), date(2026, 3, 5))
     later = attrs.evolve(first, now=at(2026, 3, 9))  # a new instant shares nothing
     assert later.today == date(2026, 3, 9)
-    assert later.assigned_now[0].day == date(2026, 3, 30)
-    assert first.today == date(2026, 3, 2) and first.assigned_now[0].day == reply.day
+    assert later.reply_due_now.day == date(2026, 3, 30)
+    assert first.today == date(2026, 3, 2) and first.reply_due_now.day == reply.day
     decision = handling.assign(later, EDITOR, item(state=ItemState.ISSUED), [(U_A, False)])
     assert changed(only(decision, EventKind.ASSIGNED)).due == date(2026, 3, 30)
+
+
+def test_rehandling_counts_only_the_reply_deadline() -> None:
+    """A long decline window that runs past the calendar's last year does not stop 重新办理,
+    which has no decline window to count."""
+    rules = RuleSet.zhoushan()
+    long_decline = attrs.evolve(
+        rules, deadlines=attrs.evolve(rules.deadlines, reply_workdays=5, decline_workdays=20)
+    )
+    late = ctx(at(2050, 12, 15), long_decline)
+    refused("calendar.year_out_of_range", lambda: late.decline_until_now)
+    rated = replied(rating=Rating.DISSATISFIED, rated_at=at(2050, 12, 14))
+    decision = handling.order_rehandle(
+        late, EDITOR, item(rated, state=ItemState.REPLIED), "a1", "再办"
+    )
+    assert changed(decision[0][1]).due == date(2050, 12, 22)
 
 
 def _outcome(decide: Callable[[Context], Decision], context: Context) -> str | Decision:
@@ -221,6 +237,15 @@ def test_a_probing_context_refuses_as_the_command_does_and_builds_nothing() -> N
             assert full and probed == []  # allowed alike; the probe built nothing
             decided += 1
     assert (decided, refusals) == (3, 13)
+    # counting a deadline past the calendar's last year refuses a probe as it refuses the command
+    issued_late = item(state=ItemState.ISSUED)
+    late = ctx(at(2050, 12, 20))
+
+    def assign(c: Context) -> Decision:
+        return handling.assign(c, EDITOR, issued_late, [(U_A, False)])
+
+    assert _outcome(assign, late) == "calendar.year_out_of_range"
+    assert _outcome(assign, attrs.evolve(late, probing=True)) == "calendar.year_out_of_range"
 
 
 @pytest.mark.parametrize("state", [ItemState.HANDLING, ItemState.REPLIED])

@@ -54,13 +54,15 @@ class Context:
         return local_day(self.now)
 
     @functools.cached_property
-    def assigned_now(self) -> tuple[Due, Due]:
-        """The reply deadline and the last day to decline of an assignment made at ``now``
-        (第十条), counted once per context (a page's probes share one)."""
-        rules = self.rules.deadlines
-        return reply_due(self.calendar, self.now, rules), decline_until(
-            self.calendar, self.now, rules
-        )
+    def reply_due_now(self) -> Due:
+        """The reply deadline of an assignment made at ``now`` (第十条), counted once per
+        context (a page's probes share it); refuses a year the calendar does not cover."""
+        return reply_due(self.calendar, self.now, self.rules.deadlines)
+
+    @functools.cached_property
+    def decline_until_now(self) -> Due:
+        """The last day to decline an assignment made at ``now`` (第十条), counted once."""
+        return decline_until(self.calendar, self.now, self.rules.deadlines)
 
     def new_id(self) -> str:
         """A fresh id for a new item, assignment or notice."""

@@ -136,9 +136,8 @@ def _check_one_lead(
 
 def _new_assignment(ctx: Context, unit_id: str, lead: bool) -> Assignment:
     """A PENDING assignment whose reply is due on the n-th working day after today."""
-    reply, decline = ctx.assigned_now
-    due, provisional = _stored_due(reply)
-    last_decline, _ = _stored_due(decline)
+    due, provisional = _stored_due(ctx.reply_due_now)
+    last_decline, _ = _stored_due(ctx.decline_until_now)
     return Assignment(
         id=ctx.new_id(),
         unit_id=unit_id,
@@ -211,7 +210,9 @@ def assign(
         if unit.id in busy:
             raise InvalidInput(f"{unit.name}已在办理此信息", field="units")
     _check_one_lead(item.open_assignments, [(unit.id, lead) for unit, lead in found])
-    if ctx.probing:  # nothing below refuses
+    if ctx.probing:  # all that is left to refuse is counting the deadlines (a year too far)
+        if found:
+            _new_assignment(ctx, found[0][0].id, found[0][1])
         return []
     decision: Decision = []
     for unit, lead in found:
@@ -437,7 +438,7 @@ def order_rehandle(
     assignment, state = assignment_step(actor, item, assignment_id, _AC.REHANDLE)
     why = _reason(ctx, reason)
     check_rehandle(assignment.rating, assignment.rehandles, ctx.rules.rating)
-    due, provisional = _stored_due(ctx.assigned_now[0])
+    due, provisional = _stored_due(ctx.reply_due_now)
     again = attrs.evolve(
         assignment,
         state=state,
