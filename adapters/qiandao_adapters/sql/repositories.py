@@ -14,7 +14,7 @@ same order as :mod:`qiandao.queries`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -758,10 +758,45 @@ def _write_saves(conn: Connection, saves: Sequence[_Save]) -> None:
     """Compare-and-set the items' rows (one statement for all), then write their child rows
     (:func:`_write_children`); a row missed is the error :func:`_lost_race` names."""
     params = [_cas_params(save.item_id, save.expected, save.row) for save in saves]
-    if _rowcount(conn.execute(st.compare_and_set(_I), params)) != len(params):
+    if _cas_rows(conn, params) != len(params):
         raise _lost_race(conn, saves)
     owned = [(save.item_id, change, rows) for save in saves for change, rows in save.children]
     _write_children(conn, owned)
+
+
+_CAS_ROWS = 100  # rows per multi-row compare-and-set (MySQL, MariaDB) ...
+_CAS_CHARS = 1_000_000  # ... and text bound per statement, well under max_allowed_packet
+
+
+def _cas_rows(conn: Connection, params: list[dict[str, Any]]) -> int:
+    """Compare-and-set the items' rows (:func:`_cas_params` each); the rows matched. One
+    ``executemany`` where the driver batches it; on MySQL and MariaDB, one multi-row statement
+    per chunk of rows (:func:`~.statements.compare_and_set_rows`)."""
+    if conn.dialect.name not in ("mysql", "mariadb") or len(params) < 2:
+        return _rowcount(conn.execute(st.compare_and_set(_I), params))
+    matched = 0
+    for chunk in _chunks(params):
+        columns = tuple(k for k in chunk[0] if k not in ("_key", "_expected"))
+        stmt = st.compare_and_set_rows(_I, columns, len(chunk))
+        values = {f"_{i}_{k}": v for i, p in enumerate(chunk) for k, v in p.items()}
+        matched += _rowcount(conn.execute(stmt, values))
+    return matched
+
+
+def _chunks(params: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``params`` in runs of at most ``_CAS_ROWS`` rows and about ``_CAS_CHARS`` of text,
+    each setting the same columns."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for p in params:
+        chars = sum(len(v) for v in p.values() if isinstance(v, str))
+        full = len(chunk) == _CAS_ROWS or size + chars > _CAS_CHARS
+        if chunk and (full or p.keys() != chunk[0].keys()):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(p)
+        size += chars
+    yield chunk
 
 
 def _lost_race(conn: Connection, saves: Sequence[_Save]) -> QiandaoError:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     Delete,
     Insert,
+    Integer,
     Select,
     Table,
     Update,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import mysql as mysql_dialect
@@ -32,6 +34,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 __all__ = [
     "child_key",
     "compare_and_set",
+    "compare_and_set_rows",
     "delete_child",
     "delete_children",
     "doc_by_id",
@@ -75,6 +78,30 @@ def compare_and_set(table: Table) -> Update:
     the other keys of the parameter dict."""
     c = table.c
     return update(table).where(c.id == bindparam("_key"), c.version == bindparam("_expected"))
+
+
+@cache
+def compare_and_set_rows(table: Table, columns: tuple[str, ...], count: int) -> Update:
+    """The compare-and-set of ``count`` rows in one statement, for MySQL and MariaDB (whose
+    driver runs an ``executemany`` ``UPDATE`` as one statement per row): a multi-table
+    ``UPDATE`` joined on ``id`` and ``version`` to the rows' new values. Row ``i`` binds
+    ``_{i}_<name>`` for each parameter ``<name>`` of :func:`compare_and_set` (``_key``,
+    ``_expected`` and ``columns``)."""
+
+    def row(i: int) -> Select[Any]:
+        return select(
+            bindparam(f"_{i}__key", type_=table.c.id.type).label("_key"),
+            bindparam(f"_{i}__expected", type_=Integer()).label("_expected"),
+            *(bindparam(f"_{i}_{c}", type_=table.c[c].type).label(c) for c in columns),
+        )
+
+    rows = union_all(*(row(i) for i in range(count))) if count > 1 else row(0)
+    new = rows.subquery("_new")
+    return (
+        update(table)
+        .where(table.c.id == new.c._key, table.c.version == new.c._expected)
+        .values({c: new.c[c] for c in columns})
+    )
 
 
 @cache
