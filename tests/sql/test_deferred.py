@@ -305,7 +305,7 @@ def test_a_batch_split_over_several_statements_is_still_all_or_nothing(
     """Where one statement takes a bounded number of rows or amount of text (MySQL, MariaDB),
     a race on a row of a later statement still fails the whole unit, naming the row."""
     monkeypatch.setattr(repositories, "_CAS_ROWS", limits[0])
-    monkeypatch.setattr(repositories, "_CAS_CHARS", limits[1])
+    monkeypatch.setattr(repositories, "_CAS_BYTES", limits[1])
     store, items = _stored(backend, 5)
     with store.unit_of_work() as uow:
         raised = _raced(store, uow, items, 3)  # another writer changes the fourth item first
@@ -320,3 +320,18 @@ def test_a_batch_split_over_several_statements_is_still_all_or_nothing(
     with store.unit_of_work() as uow:
         stored = uow.items.get_many([i.id for i in items])
     assert [stored[i.id] for i in items] == [again[i.id] for i in items]
+
+
+def test_a_statement_is_bounded_in_bytes_whatever_the_text() -> None:
+    """Chunks stay within ``_CAS_BYTES`` of UTF-8 however wide the characters, and split where
+    the columns set differ."""
+    wide = {"doc": "😀" * 100_000, "_key": "a", "_expected": 1}  # 400,000 bytes
+    ascii_doc = {"doc": "x" * 400_000, "_key": "b", "_expected": 1}
+    other_columns = {"title": "x", "_key": "c", "_expected": 1}
+    rows = [wide, wide, wide, ascii_doc, ascii_doc, other_columns]
+    chunks = list(repositories._chunks(rows))
+    assert [len(c) for c in chunks] == [2, 2, 1, 1]
+    for chunk in chunks:
+        texts = [v for row in chunk for v in row.values() if isinstance(v, str)]
+        assert sum(len(t.encode()) for t in texts) <= repositories._CAS_BYTES
+        assert len({tuple(row) for row in chunk}) == 1

@@ -765,7 +765,7 @@ def _write_saves(conn: Connection, saves: Sequence[_Save]) -> None:
 
 
 _CAS_ROWS = 100  # rows per multi-row compare-and-set (MySQL, MariaDB) ...
-_CAS_CHARS = 1_000_000  # ... and text bound per statement, well under max_allowed_packet
+_CAS_BYTES = 1_000_000  # ... and bytes of text (at most; under every max_allowed_packet default)
 
 
 def _cas_rows(conn: Connection, params: list[dict[str, Any]]) -> int:
@@ -784,19 +784,25 @@ def _cas_rows(conn: Connection, params: list[dict[str, Any]]) -> int:
 
 
 def _chunks(params: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``params`` in runs of at most ``_CAS_ROWS`` rows and about ``_CAS_CHARS`` of text,
-    each setting the same columns."""
+    """``params`` in runs of at most ``_CAS_ROWS`` rows and ``_CAS_BYTES`` of text (counted
+    at 4 bytes a character unless ASCII, as a sealed document is), each setting the same
+    columns."""
     chunk: list[dict[str, Any]] = []
     size = 0
     for p in params:
-        chars = sum(len(v) for v in p.values() if isinstance(v, str))
-        full = len(chunk) == _CAS_ROWS or size + chars > _CAS_CHARS
+        chars = sum(_utf8_bound(v) for v in p.values() if isinstance(v, str))
+        full = len(chunk) == _CAS_ROWS or size + chars > _CAS_BYTES
         if chunk and (full or p.keys() != chunk[0].keys()):
             yield chunk
             chunk, size = [], 0
         chunk.append(p)
         size += chars
     yield chunk
+
+
+def _utf8_bound(text: str) -> int:
+    """At least the UTF-8 length of ``text``, without encoding it."""
+    return len(text) if text.isascii() else 4 * len(text)
 
 
 def _lost_race(conn: Connection, saves: Sequence[_Save]) -> QiandaoError:
