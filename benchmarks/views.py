@@ -2,7 +2,7 @@
 
 The corpus of ``benchmarks/sql.py`` is bulk-loaded into SQLite (a temporary file) and, with
 ``--pg-url``, PostgreSQL (a database ``qiandao_views`` or ``$QIANDAO_BENCH_DB``, dropped at the
-end); then the median wall time (``RUNS`` runs after a warm-up) of
+end); then the median wall time (``RUNS`` runs after a warm-up, each in turn with its peer's) of
 
 - ``Qiandao.inbox`` of a member (their drafts, returned, in-handling and replied items), of the
   busiest handling unit and of the editor;
@@ -45,7 +45,7 @@ from sql import (  # benchmarks/sql.py
     Statements,
     bulk_load,
     explain,
-    median_ms,
+    paired_medians_ms,
     run_sql,
     server_database,
     sqlite_database,
@@ -84,8 +84,9 @@ def views(
         def timed(key: str, label: str, call: Callable[[], object], target: str = "") -> None:
             with recorder.capture() as captured:
                 call()
-            figures[key] = median_ms(call, runs)
-            figures[f"{key}/sql"] = median_ms(lambda: run_sql(engine, captured), runs)
+            figures[key], figures[f"{key}/sql"] = paired_medians_ms(
+                call, lambda: run_sql(engine, captured), runs
+            )
             ratio = figures[key] / max(figures[f"{key}/sql"], 1e-6)
             report(
                 f"  {label:<40} {figures[key]:>8.2f} ms   bare SQL {figures[f'{key}/sql']:>7.2f}"
