@@ -599,16 +599,18 @@ class Statements:
             self.active = False
 
 
+def _wall_ms(call: Callable[[], object]) -> float:
+    """Wall time of one run of ``call`` in milliseconds, after a full collection."""
+    gc.collect()
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
 def median_ms(call: Callable[[], object], runs: int = RUNS) -> float:
     """Median wall time of ``call`` in milliseconds (after one warm-up run)."""
     call()
-    samples = []
-    for _ in range(runs):
-        gc.collect()
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+    return statistics.median(_wall_ms(call) for _ in range(runs))
 
 
 def paired_medians_ms(
@@ -619,15 +621,8 @@ def paired_medians_ms(
     measurement weighs on both sides of their ratio alike."""
     call()
     peer()
-    ours: list[float] = []
-    theirs: list[float] = []
-    for _ in range(runs):
-        for run, samples in ((call, ours), (peer, theirs)):
-            gc.collect()
-            started = time.perf_counter()
-            run()
-            samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(ours), statistics.median(theirs)
+    pairs = [(_wall_ms(call), _wall_ms(peer)) for _ in range(runs)]
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
 
 
 def explain(engine: Engine, statement: str, params: Any) -> list[str]:

@@ -600,6 +600,18 @@ def _assignment_values(query: AssignmentQuery) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+_SHAPE_FIELDS = (
+    "jurisdiction",
+    "unit_id",
+    "states",
+    "due_before",
+    "rating_closed_before",
+    "reminders_done",
+    "after",
+    "limit",
+)
+"""The query fields whose being set (not their values) changes the page statement."""
+
 _ASSIGNMENT_SELECTS: dict[tuple[bool, ...], Select[Any]] = {}
 
 
@@ -618,16 +630,10 @@ def _assignment_select(query: AssignmentQuery, *, counted: bool) -> Select[Any]:
     return stmt
 
 
-_SHAPE_FIELDS = (
-    "jurisdiction",
-    "unit_id",
-    "states",
-    "due_before",
-    "rating_closed_before",
-    "reminders_done",
-    "after",
-    "limit",
-)
+def _assignment_count(query: AssignmentQuery) -> Select[Any]:
+    """``SELECT count(*)`` of the assignments ``query`` filters (``after`` and limit aside),
+    bound with :func:`_assignment_values`."""
+    return select(func.count()).select_from(_A).where(*_assignment_filter(query))
 
 
 def _build_assignment_select(query: AssignmentQuery, *, counted: bool) -> Select[Any]:
@@ -642,8 +648,8 @@ def _build_assignment_select(query: AssignmentQuery, *, counted: bool) -> Select
         .order_by(_A.c.due.asc(), _A.c.id.asc(), _A.c.item_id.asc())
     )
     if counted and not query.provisional_only:
-        count = select(func.count()).select_from(_A).where(*_assignment_filter(query))
-        stmt = stmt.add_columns(count.correlate(None).scalar_subquery().label("found_total"))
+        count = _assignment_count(query).correlate(None).scalar_subquery()
+        stmt = stmt.add_columns(count.label("found_total"))
     if query.limit is not None and not query.provisional_only:
         stmt = stmt.limit(bindparam("_limit"))
     return stmt
@@ -790,13 +796,13 @@ def _chunks(params: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     size = 0
     for p in params:
-        chars = sum(_utf8_bound(v) for v in p.values() if isinstance(v, str))
-        full = len(chunk) == _CAS_ROWS or size + chars > _CAS_BYTES
+        at_most = sum(_utf8_bound(v) for v in p.values() if isinstance(v, str))
+        full = len(chunk) == _CAS_ROWS or size + at_most > _CAS_BYTES
         if chunk and (full or p.keys() != chunk[0].keys()):
             yield chunk
             chunk, size = [], 0
         chunk.append(p)
-        size += chars
+        size += at_most
     yield chunk
 
 
@@ -1008,7 +1014,7 @@ class SqlItems:
         return found, total
 
     def _count(self, query: AssignmentQuery) -> int:
-        stmt = select(func.count()).select_from(_A).where(*_assignment_filter(query))
+        stmt = _assignment_count(query)
         return int(self._tx.execute(stmt, _assignment_values(query)).scalar_one())
 
     def _assignments(
